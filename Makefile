@@ -1,0 +1,50 @@
+# GT-Vision: the project's vocabulary.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed-stamp
+
+export PYTHONPATH := $(CURDIR):$(CURDIR)/admin_service
+export DJANGO_SETTINGS_MODULE := config.settings
+
+.PHONY: help install system services keys migrate test test-unit test-integration test-e2e \
+        lint typecheck demo bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+system:  ## Debian packages (ffmpeg, haproxy)
+	scripts/install_system.sh
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: system $(STAMP) keys  ## everything a fresh machine needs
+
+keys: .secrets/dev.env  ## generate development secrets (JWT keys, encryption keys)
+.secrets/dev.env: | $(STAMP)
+	$(PY) scripts/gen_dev_secrets.py $(CURDIR)
+
+services:  ## make sure PostgreSQL, Redis and RabbitMQ are running
+	scripts/ensure_services.sh
+
+migrate: install services  ## apply database migrations of both services
+	$(PY) admin_service/manage.py migrate --noinput
+
+test: install services  ## the whole test suite (real PostgreSQL, Redis, RabbitMQ, ffmpeg)
+	$(VENV)/bin/pytest tests
+
+test-unit: install  ## fast unit tests only
+	$(VENV)/bin/pytest tests/unit
+
+lint: install  ## ruff and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+clean:  ## remove generated state (keeps .secrets)
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

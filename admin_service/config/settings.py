@@ -1,0 +1,127 @@
+"""Settings of the admin service: every value comes from the environment (prefix GTV_)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from shared_kernel.logging import logging_dict_config
+from shared_kernel.settings import DEV_ENV_FILE, CommonSettings, private_key_pem
+
+
+class AdminSettings(CommonSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GTV_", env_file=DEV_ENV_FILE, env_file_encoding="utf-8", extra="ignore"
+    )
+
+    django_secret_key: SecretStr = SecretStr("")
+    debug: bool = False
+    allowed_hosts: list[str] = ["127.0.0.1", "localhost", "testserver"]
+    csrf_trusted_origins: list[str] = ["http://127.0.0.1:8080", "https://127.0.0.1:8443"]
+    jwt_private_key: SecretStr | None = None
+    jwt_private_key_file: Path | None = None
+    access_token_minutes: int = 15
+    refresh_token_days: int = 1
+    camera_cache_ttl_seconds: int = 300
+    db_name: str | None = None
+
+
+ENV = AdminSettings()
+if not ENV.django_secret_key.get_secret_value():
+    raise RuntimeError("GTV_DJANGO_SECRET_KEY is not set (run `make keys` on a dev machine)")
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SECRET_KEY = ENV.django_secret_key.get_secret_value()
+DEBUG = ENV.debug
+ALLOWED_HOSTS = ENV.allowed_hosts
+CSRF_TRUSTED_ORIGINS = ENV.csrf_trusted_origins
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",
+    "django_filters",
+    "drf_spectacular",
+    "tenancy",
+    "accounts",
+    "cameras",
+    "audit",
+    "outbox",
+]
+
+MIDDLEWARE = [
+    "config.middleware.CorrelationIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+
+def _database() -> dict[str, object]:
+    from urllib.parse import unquote, urlsplit
+
+    url = urlsplit(ENV.database_url)
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": ENV.db_name or url.path.lstrip("/") or "gtvision",
+        "USER": unquote(url.username or "postgres"),
+        "PASSWORD": unquote(url.password or ""),
+        "HOST": url.hostname or "127.0.0.1",
+        "PORT": str(url.port or 5432),
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {"connect_timeout": 5},
+    }
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("pt-br", "Português (Brasil)")]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR.parent / "var" / "static"
+
+LOGGING = logging_dict_config("admin_service", ENV.log_level)
+
+CAMERA_CREDENTIALS_KEY = ENV.camera_credentials_key.get_secret_value()
+REDIS_URL = ENV.redis_url
+AMQP_URL = ENV.amqp_url
+CAMERA_CACHE_TTL_SECONDS = ENV.camera_cache_ttl_seconds
+
+JWT_PRIVATE_KEY = private_key_pem(ENV.jwt_private_key, ENV.jwt_private_key_file)
+JWT_PUBLIC_KEY = ENV.public_key_pem()

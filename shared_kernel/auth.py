@@ -1,0 +1,172 @@
+"""JWT claims, RS256 verification with the public key only, and the Redis denylist.
+
+The admin service signs access tokens with its private key; every other component
+verifies them here. Revoked tokens (logout) are listed by ``jti`` in Redis until their
+natural expiry, and both services refuse them.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+import uuid
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+import jwt
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+JWT_ALGORITHM = "RS256"
+DEFAULT_ISSUER = "gt-vision-admin"
+DEFAULT_AUDIENCE = "gt-vision"
+DENYLIST_PREFIX = "gtv:jwt:denylist:"
+
+
+class Role(enum.StrEnum):
+    VIEWER = "viewer"
+    OPERATOR = "operator"
+    TENANT_ADMIN = "tenant_admin"
+    SUPERADMIN = "superadmin"
+
+
+# Each tenant role includes the powers of the ones before it (SPEC §3).
+_RANK = {Role.VIEWER: 1, Role.OPERATOR: 2, Role.TENANT_ADMIN: 3, Role.SUPERADMIN: 4}
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, expired, wrongly signed or revoked."""
+
+
+class TokenClaims(BaseModel):
+    """What a verified access token says about its bearer."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: uuid.UUID
+    username: str = ""
+    tenant_id: uuid.UUID | None = None
+    roles: tuple[Role, ...] = ()
+    jti: str = Field(min_length=1)
+    exp: int
+
+    @property
+    def is_superadmin(self) -> bool:
+        return Role.SUPERADMIN in self.roles
+
+    def has_at_least(self, role: Role) -> bool:
+        """True when the bearer's highest role is ``role`` or above."""
+        return any(_RANK[r] >= _RANK[role] for r in self.roles)
+
+
+class Denylist(Protocol):
+    def is_revoked(self, jti: str) -> bool: ...
+
+
+class AsyncDenylist(Protocol):
+    async def is_revoked(self, jti: str) -> bool: ...
+
+
+def denylist_key(jti: str) -> str:
+    return f"{DENYLIST_PREFIX}{jti}"
+
+
+def revoke_seconds(exp: int, now: float | None = None) -> int:
+    """How long a revoked jti must stay listed: until the token would expire anyway."""
+    return max(1, int(exp - (now if now is not None else time.time())) + 1)
+
+
+class RedisDenylist:
+    """Denylist over a synchronous ``redis.Redis`` client."""
+
+    def __init__(self, client: Any) -> None:
+        self._redis = client
+
+    def revoke(self, jti: str, exp: int) -> None:
+        self._redis.set(denylist_key(jti), "1", ex=revoke_seconds(exp))
+
+    def is_revoked(self, jti: str) -> bool:
+        return bool(self._redis.exists(denylist_key(jti)))
+
+
+class AsyncRedisDenylist:
+    """Denylist over a ``redis.asyncio.Redis`` client."""
+
+    def __init__(self, client: Any) -> None:
+        self._redis = client
+
+    async def revoke(self, jti: str, exp: int) -> None:
+        await self._redis.set(denylist_key(jti), "1", ex=revoke_seconds(exp))
+
+    async def is_revoked(self, jti: str) -> bool:
+        return bool(await self._redis.exists(denylist_key(jti)))
+
+
+class JWTVerifier:
+    """Verifies RS256 access tokens. Rejects every other algorithm, ``none`` included."""
+
+    def __init__(
+        self,
+        public_key_pem: str,
+        *,
+        issuer: str = DEFAULT_ISSUER,
+        audience: str = DEFAULT_AUDIENCE,
+        leeway_seconds: int = 5,
+    ) -> None:
+        self._key = public_key_pem
+        self._issuer = issuer
+        self._audience = audience
+        self._leeway = leeway_seconds
+
+    def decode(self, token: str) -> TokenClaims:
+        """Signature, expiry, issuer, audience and token type; not the denylist."""
+        if not token:
+            raise InvalidToken("no token")
+        try:
+            raw = jwt.decode(
+                token,
+                self._key,
+                algorithms=[JWT_ALGORITHM],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=self._leeway,
+                options={"require": ["exp", "iat", "jti", "sub"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from exc
+        if raw.get("token_type", "access") != "access":
+            raise InvalidToken("not an access token")
+        return claims_from_payload(raw)
+
+    def verify(self, token: str, denylist: Denylist | None = None) -> TokenClaims:
+        claims = self.decode(token)
+        if denylist is not None and denylist.is_revoked(claims.jti):
+            raise InvalidToken("token has been revoked")
+        return claims
+
+    async def averify(self, token: str, denylist: AsyncDenylist | None = None) -> TokenClaims:
+        claims = self.decode(token)
+        if denylist is not None and await denylist.is_revoked(claims.jti):
+            raise InvalidToken("token has been revoked")
+        return claims
+
+
+def claims_from_payload(raw: dict[str, Any]) -> TokenClaims:
+    try:
+        return TokenClaims(
+            user_id=raw.get("user_id") or raw["sub"],
+            username=raw.get("username", ""),
+            tenant_id=raw.get("tenant_id"),
+            roles=tuple(_known_roles(raw.get("roles", []))),
+            jti=raw["jti"],
+            exp=raw["exp"],
+        )
+    except (KeyError, ValidationError, ValueError) as exc:
+        raise InvalidToken(f"bad claims: {exc}") from exc
+
+
+def _known_roles(values: Iterable[Any]) -> Iterable[Role]:
+    for value in values:
+        try:
+            yield Role(value)
+        except ValueError:
+            continue

@@ -1,0 +1,284 @@
+"""Domain event envelope and the versioned event catalogue shared by every service.
+
+An event travels as JSON: an envelope (id, type, version, time, tenant, correlation id,
+producer) around a payload whose schema is fixed by ``(type, version)``. Producers build
+events with :func:`new_event`; consumers call :func:`parse_event`, which raises
+:class:`InvalidEvent` for anything malformed, unknown or of an unsupported version so the
+consumer can dead-letter it instead of crashing.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared_kernel.correlation import get_correlation_id
+
+
+class InvalidEvent(ValueError):
+    """The message is not a well-formed event of a known type and version."""
+
+
+class EventPayload(BaseModel):
+    """Base of every payload; subclasses set ``event_type`` and ``version``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_type: ClassVar[str]
+    version: ClassVar[int] = 1
+
+
+class EventEnvelope(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    type: str
+    version: int = Field(ge=1)
+    occurred_at: datetime
+    tenant_id: uuid.UUID | None = None
+    correlation_id: str = Field(min_length=1, max_length=128)
+    producer: str = Field(min_length=1, max_length=64)
+    payload: dict[str, Any]
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    def typed_payload(self) -> EventPayload:
+        """The payload validated against its catalogue schema."""
+        model = CATALOGUE[(self.type, self.version)]
+        return model.model_validate(self.payload)
+
+
+# --- Admin / Cidades context -------------------------------------------------------------
+
+
+class TenantCreated(EventPayload):
+    event_type = "TenantCreated"
+    tenant_id: uuid.UUID
+    name: str
+    slug: str
+    timezone: str = "America/Sao_Paulo"
+
+
+class TenantUpdated(EventPayload):
+    event_type = "TenantUpdated"
+    tenant_id: uuid.UUID
+    name: str
+    slug: str
+    is_active: bool
+    timezone: str = "America/Sao_Paulo"
+
+
+RecordingMode = Literal["off", "continuous", "events"]
+
+
+class CameraSnapshot(EventPayload):
+    """Full state of a camera as the streaming side needs it.
+
+    ``rtsp_url_encrypted`` is the camera URL (credentials included) encrypted with the
+    shared camera-credentials key: the bus and its logs never carry plaintext credentials.
+    """
+
+    camera_id: uuid.UUID
+    tenant_id: uuid.UUID
+    name: str
+    rtsp_url_encrypted: str
+    rtsp_url_masked: str
+    recording_mode: RecordingMode = "off"
+    retention_days: int = Field(default=90, ge=1, le=3650)
+    lpr_enabled: bool = False
+    status: str = "active"
+    latitude: float | None = None
+    longitude: float | None = None
+    location_id: uuid.UUID | None = None
+    zone_id: uuid.UUID | None = None
+    revision: int = Field(default=1, ge=1)
+
+
+class CameraRegistered(CameraSnapshot):
+    event_type = "CameraRegistered"
+
+
+class CameraUpdated(CameraSnapshot):
+    event_type = "CameraUpdated"
+
+
+class CameraDecommissioned(EventPayload):
+    event_type = "CameraDecommissioned"
+    camera_id: uuid.UUID
+    tenant_id: uuid.UUID
+    revision: int = Field(default=1, ge=1)
+
+
+class UserRoleChanged(EventPayload):
+    event_type = "UserRoleChanged"
+    user_id: uuid.UUID
+    tenant_id: uuid.UUID | None
+    roles: list[str]
+    is_superadmin: bool = False
+
+
+# --- Streaming context -------------------------------------------------------------------
+
+
+class StreamStarted(EventPayload):
+    event_type = "StreamStarted"
+    camera_id: uuid.UUID
+    tenant_id: uuid.UUID
+    engine: str
+    hls_url: str
+
+
+class StreamStopped(EventPayload):
+    event_type = "StreamStopped"
+    camera_id: uuid.UUID
+    tenant_id: uuid.UUID
+    reason: str = "requested"
+
+
+class StreamFailed(EventPayload):
+    event_type = "StreamFailed"
+    camera_id: uuid.UUID
+    tenant_id: uuid.UUID
+    reason: str
+    attempt: int = Field(ge=0)
+    will_retry: bool
+
+
+class RecordingCompleted(EventPayload):
+    event_type = "RecordingCompleted"
+    recording_id: uuid.UUID
+    camera_id: uuid.UUID
+    tenant_id: uuid.UUID
+    started_at: datetime
+    ended_at: datetime
+    object_key: str
+    size_bytes: int = Field(ge=0)
+
+
+class RecordingAccessed(EventPayload):
+    """A playback or export of recorded video (LGPD: audited by the admin service)."""
+
+    event_type = "RecordingAccessed"
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID
+    camera_id: uuid.UUID
+    action: Literal["playback", "export"]
+    recording_id: uuid.UUID | None = None
+    export_id: uuid.UUID | None = None
+    range_start: datetime | None = None
+    range_end: datetime | None = None
+    ip: str | None = None
+
+
+# --- AI context --------------------------------------------------------------------------
+
+
+class PlateDetected(EventPayload):
+    event_type = "PlateDetected"
+    detection_id: uuid.UUID
+    camera_id: uuid.UUID
+    tenant_id: uuid.UUID
+    plate: str
+    confidence: float = Field(ge=0.0, le=1.0)
+    detected_at: datetime
+    crop_url: str | None = None
+    bbox: list[int] | None = None
+
+
+class AlertRaised(EventPayload):
+    event_type = "AlertRaised"
+    alert_id: uuid.UUID
+    detection_id: uuid.UUID
+    watchlist_entry_id: uuid.UUID
+    camera_id: uuid.UUID
+    tenant_id: uuid.UUID
+    plate: str
+    severity: Literal["low", "medium", "high", "critical"]
+    reason: str
+    raised_at: datetime
+    crop_url: str | None = None
+
+
+class AlertAcknowledged(EventPayload):
+    event_type = "AlertAcknowledged"
+    alert_id: uuid.UUID
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID
+    acknowledged_at: datetime
+
+
+CATALOGUE: dict[tuple[str, int], type[EventPayload]] = {
+    (model.event_type, model.version): model
+    for model in (
+        TenantCreated,
+        TenantUpdated,
+        CameraRegistered,
+        CameraUpdated,
+        CameraDecommissioned,
+        UserRoleChanged,
+        StreamStarted,
+        StreamStopped,
+        StreamFailed,
+        RecordingCompleted,
+        RecordingAccessed,
+        PlateDetected,
+        AlertRaised,
+        AlertAcknowledged,
+    )
+}
+
+
+def new_event(
+    payload: EventPayload,
+    *,
+    producer: str,
+    tenant_id: uuid.UUID | None = None,
+    correlation_id: str | None = None,
+    occurred_at: datetime | None = None,
+) -> EventEnvelope:
+    """Wrap a catalogue payload in an envelope, taking the correlation id from context."""
+    if (payload.event_type, payload.version) not in CATALOGUE:
+        raise InvalidEvent(f"{payload.event_type} v{payload.version} is not in the catalogue")
+    return EventEnvelope(
+        type=payload.event_type,
+        version=payload.version,
+        occurred_at=occurred_at or datetime.now(UTC),
+        tenant_id=tenant_id,
+        correlation_id=correlation_id or get_correlation_id() or str(uuid.uuid4()),
+        producer=producer,
+        payload=payload.model_dump(mode="json"),
+    )
+
+
+def parse_event(body: bytes | str) -> EventEnvelope:
+    """Parse and validate an event; raise :class:`InvalidEvent` for anything unusable."""
+    try:
+        raw = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidEvent(f"not JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise InvalidEvent("event must be a JSON object")
+    try:
+        envelope = EventEnvelope.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidEvent(f"bad envelope: {exc.errors(include_url=False)}") from exc
+    key = (envelope.type, envelope.version)
+    if key not in CATALOGUE:
+        known = sorted(v for (t, v) in CATALOGUE if t == envelope.type)
+        if known:
+            raise InvalidEvent(
+                f"unsupported version {envelope.version} of {envelope.type} (known: {known})"
+            )
+        raise InvalidEvent(f"unknown event type {envelope.type!r}")
+    try:
+        envelope.typed_payload()
+    except ValidationError as exc:
+        raise InvalidEvent(
+            f"bad {envelope.type} payload: {exc.errors(include_url=False)}"
+        ) from exc
+    return envelope
