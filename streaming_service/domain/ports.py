@@ -1,0 +1,86 @@
+"""Ports of the streaming context: what the use cases need from the outside world."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from streaming_service.domain.stream import StreamSource, StreamStatus
+
+
+@dataclass(frozen=True)
+class CompletedSegment:
+    """A finished recording segment on local disk, ready to be uploaded."""
+
+    camera_id: uuid.UUID
+    tenant_id: uuid.UUID
+    path: Path
+    started_at: datetime
+    ended_at: datetime
+
+
+SegmentSink = Callable[[CompletedSegment], Awaitable[None]]
+StatusSink = Callable[[StreamStatus], Awaitable[None]]
+
+
+class MediaEngine(Protocol):
+    """Turns a camera's RTSP source into live HLS/WebRTC and recorded segments.
+
+    Two adapters: the MediaMTX control-API client (production) and the embedded FFmpeg
+    engine (one supervised ffmpeg per stream; default where no MediaMTX is configured).
+    Engines report state changes to ``on_status`` and finished segments to ``on_segment``,
+    both given at construction.
+    """
+
+    name: str
+
+    async def start(self, source: StreamSource) -> StreamStatus:
+        """Start (or keep) the camera's stream; idempotent."""
+        ...
+
+    async def stop(self, camera_id: uuid.UUID) -> None:
+        """Stop the stream and its recording; leaves no process or open file behind."""
+        ...
+
+    async def set_recording(self, camera_id: uuid.UUID, enabled: bool) -> None: ...
+
+    async def status(self, camera_id: uuid.UUID) -> StreamStatus | None: ...
+
+    def hls_path(self, camera_id: uuid.UUID) -> str:
+        """Path (relative to the public streaming base URL) of the camera's HLS playlist."""
+        ...
+
+    def webrtc_path(self, camera_id: uuid.UUID) -> str | None:
+        """Path of the WHEP endpoint, or None when the engine has no WebRTC."""
+        ...
+
+    async def close(self) -> None:
+        """Stop everything (service shutdown)."""
+        ...
+
+
+class ObjectStore(Protocol):
+    """Object storage (S3/MinIO or the local filesystem) for the buckets of SPEC §4."""
+
+    async def put_file(self, bucket: str, key: str, path: Path, content_type: str) -> int:
+        """Upload a file; returns its size in bytes."""
+        ...
+
+    async def put_bytes(self, bucket: str, key: str, data: bytes, content_type: str) -> int: ...
+
+    async def get_bytes(self, bucket: str, key: str) -> bytes: ...
+
+    async def delete(self, bucket: str, key: str) -> None: ...
+
+    async def exists(self, bucket: str, key: str) -> bool: ...
+
+    async def presigned_get_url(self, bucket: str, key: str, expires_seconds: int) -> str: ...
+
+    async def ensure_buckets(self) -> None: ...
+
+
+BUCKETS = ("recordings", "snapshots", "lpr-images", "exports", "thumbnails")
