@@ -1,0 +1,81 @@
+"""Users: a per-tenant role (viewer, operator, tenant_admin) or the global superadmin."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models import Q
+
+from shared_kernel.auth import Role
+
+
+class TenantRole(models.TextChoices):
+    VIEWER = Role.VIEWER.value, "Viewer"
+    OPERATOR = Role.OPERATOR.value, "Operator"
+    TENANT_ADMIN = Role.TENANT_ADMIN.value, "Tenant admin"
+
+
+class GTUserManager(UserManager["User"]):
+    def create_superuser(  # type: ignore[override]
+        self, username: str, email: str | None = None, password: str | None = None,
+        **extra: Any,
+    ) -> User:
+        extra.setdefault("is_superadmin", True)
+        extra.setdefault("role", "")
+        extra.setdefault("tenant", None)
+        return super().create_superuser(username, email, password, **extra)
+
+
+class User(AbstractUser):
+    """A person. Superadmins belong to no tenant; everyone else to exactly one."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(
+        "tenancy.Tenant", null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+    )
+    role = models.CharField(max_length=20, choices=TenantRole.choices, blank=True, default="")
+    is_superadmin = models.BooleanField(
+        default=False, help_text="Global role: manages every prefeitura. Has no tenant."
+    )
+
+    objects: ClassVar[GTUserManager] = GTUserManager()  # type: ignore[assignment]
+
+    class Meta:
+        db_table = 'admin"."users'
+        ordering = ["username"]
+        constraints = [
+            models.CheckConstraint(
+                name="user_superadmin_xor_tenant_role",
+                condition=(
+                    Q(is_superadmin=True, tenant__isnull=True, role="")
+                    | Q(
+                        is_superadmin=False,
+                        tenant__isnull=False,
+                        role__in=[c.value for c in TenantRole],
+                    )
+                ),
+            )
+        ]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The Django admin is the superadmins' tool: they get it, nobody else does.
+        if self.is_superadmin:
+            self.is_staff = True
+            self.is_superuser = True
+        return super().save(*args, **kwargs)
+
+    @property
+    def roles(self) -> list[str]:
+        """The roles as the JWT carries them."""
+        if self.is_superadmin:
+            return [Role.SUPERADMIN.value]
+        return [self.role] if self.role else []
+
+    def has_role(self, role: Role) -> bool:
+        if self.is_superadmin:
+            return True
+        rank = {Role.VIEWER: 1, Role.OPERATOR: 2, Role.TENANT_ADMIN: 3, Role.SUPERADMIN: 4}
+        return bool(self.role) and rank[Role(self.role)] >= rank[role]
