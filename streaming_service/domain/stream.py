@@ -26,6 +26,8 @@ class StreamSource:
     url: str
     record: bool = False
     segment_seconds: int = 60
+    retention_days: int | None = None
+    """How long the engine may keep local segments; None: the engine's default."""
 
 
 @dataclass(frozen=True)
