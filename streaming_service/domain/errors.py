@@ -1,45 +1,94 @@
-"""Errors of the streaming context that adapters raise and the API translates once.
-
-Adapters (MediaMTX client, object stores) translate their transport's failures into
-these, so use cases and the API never see httpx, minio or OS exceptions.
-"""
+"""Errors of the streaming context. The API translates each one, once, into the shared
+error shape (see ``streaming_service.api.errors``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class StreamingError(Exception):
-    """Base of every error the streaming context raises on purpose."""
+    """Base of every domain error; ``code`` is the stable machine-readable error code."""
+
+    code = "streaming_error"
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class NotFound(StreamingError):
+    """Missing, or owned by another tenant (never tell the two apart)."""
+
+    code = "not_found"
+
+
+class CameraNotFound(NotFound):
+    code = "camera_not_found"
+
+
+class RecordingNotFound(NotFound):
+    code = "recording_not_found"
+
+
+class ExportNotFound(NotFound):
+    code = "export_not_found"
+
+
+class InvalidTimeRange(StreamingError):
+    code = "invalid_time_range"
+
+
+class CameraUnavailable(StreamingError):
+    """The camera exists but cannot stream (decommissioned, disabled)."""
+
+    code = "camera_unavailable"
+
+
+class StreamNotRunning(StreamingError):
+    code = "stream_not_running"
 
 
 class MediaEngineError(StreamingError):
-    """The media engine refused or failed an operation."""
+    """The media engine failed to do what was asked (a dependency failure, 502)."""
+
+    code = "media_engine_error"
 
 
+class SnapshotFailed(StreamingError):
+    code = "snapshot_failed"
+
+
+# Raised by the media-engine adapters (MediaMTX client): transport failures translated once.
 class MediaEngineUnavailable(MediaEngineError):
     """The media engine could not be reached (after bounded retries) or timed out."""
 
+    code = "media_engine_unavailable"
+
 
 class MediaEngineNotFound(MediaEngineError):
-    """The engine does not know the path/stream/recording asked for."""
+    """The engine does not know the path, stream or recording asked for."""
+
+    code = "media_engine_not_found"
 
 
 class MediaEngineRejected(MediaEngineError):
-    """The engine rejected the request as invalid (its message is kept)."""
+    """The engine rejected the request as invalid; ``message`` is the engine's own."""
 
-    def __init__(self, message: str, status_code: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status_code = status_code
+    code = "media_engine_rejected"
 
 
+# Raised by the object-store adapters (S3, filesystem).
 class ObjectStoreError(StreamingError):
-    """Object storage failed an operation."""
+    code = "object_store_error"
 
 
-class ObjectNotFound(ObjectStoreError):
-    """No object under that bucket/key."""
+class ObjectNotFound(ObjectStoreError, NotFound):
+    """No object under that bucket and key."""
+
+    code = "object_not_found"
 
     def __init__(self, bucket: str, key: str) -> None:
-        super().__init__(f"object not found: {bucket}/{key}")
+        super().__init__(f"object not found: {bucket}/{key}", {"bucket": bucket, "key": key})
         self.bucket = bucket
         self.key = key
