@@ -1,0 +1,142 @@
+"""Audit log: append-only at every level, secrets masked, request context captured."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.test import RequestFactory, override_settings
+
+from audit.models import AppendOnlyError, AuditEntry
+from audit.services import client_ip, mask_secrets, record
+from shared_kernel.correlation import reset_correlation_id, set_correlation_id
+
+pytestmark = pytest.mark.django_db
+
+
+def _entry(**overrides: object) -> AuditEntry:
+    fields: dict[str, object] = {
+        "action": "camera.update",
+        "object_type": "camera",
+        "object_id": str(uuid.uuid4()),
+        "tenant_id": uuid.uuid4(),
+        "before": {"name": "old"},
+        "after": {"name": "new"},
+    }
+    fields.update(overrides)
+    return record(**fields)  # type: ignore[arg-type]
+
+
+def test_record_masks_secret_keys_and_url_credentials() -> None:
+    entry = _entry(
+        before={"rtsp_url": "rtsp://admin:hunter2@10.0.0.5/stream", "name": "Cam 1"},
+        after={
+            "rtsp_url_encrypted": "gAAAAABk...",
+            "password": "hunter2",
+            "metadata": {"api_token": "abc", "note": "see rtsp://root:hunter2@cam/1"},
+            "tags": [{"client_secret": "xyz"}],
+            "id": uuid.UUID(int=1),
+        },
+    )
+    entry = AuditEntry.objects.get(pk=entry.pk)
+    assert entry.before == {"rtsp_url": "***", "name": "Cam 1"}
+    assert entry.after["rtsp_url_encrypted"] == "***"
+    assert entry.after["password"] == "***"
+    assert entry.after["metadata"] == {"api_token": "***", "note": "see rtsp://***:***@cam/1"}
+    assert entry.after["tags"] == [{"client_secret": "***"}]
+    assert entry.after["id"] == str(uuid.UUID(int=1))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT before::text, after::text FROM admin.audit_entries")
+        raw = " ".join(r for row in cursor.fetchall() for r in row)
+    assert "hunter2" not in raw
+
+
+def test_mask_secrets_leaves_empty_secret_fields_visible_as_empty() -> None:
+    assert mask_secrets({"password": "", "token": None}) == {"password": "", "token": None}
+
+
+def test_record_takes_ip_user_agent_and_correlation_id_from_context() -> None:
+    request = RequestFactory().get(
+        "/", REMOTE_ADDR="203.0.113.7", HTTP_USER_AGENT="Mozilla/5.0 test",
+        HTTP_X_FORWARDED_FOR="198.51.100.1",
+    )
+    token = set_correlation_id("req-abc-123")
+    try:
+        entry = _entry(request=request, username="ana")
+    finally:
+        reset_correlation_id(token)
+    entry.refresh_from_db()
+    # The peer is not a trusted proxy, so its X-Forwarded-For is ignored.
+    assert entry.ip == "203.0.113.7"
+    assert entry.user_agent == "Mozilla/5.0 test"
+    assert entry.correlation_id == "req-abc-123"
+    assert entry.username == "ana"
+
+
+@override_settings(AUDIT_TRUSTED_PROXIES=["10.0.0.0/8"])
+def test_forwarded_for_is_used_only_behind_a_trusted_proxy() -> None:
+    factory = RequestFactory()
+    behind_proxy = factory.get(
+        "/", REMOTE_ADDR="10.1.2.3", HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.9, 10.9.9.9"
+    )
+    # Rightmost untrusted hop: the spoofable leftmost entry is not believed.
+    assert client_ip(behind_proxy) == "198.51.100.9"
+    direct = factory.get("/", REMOTE_ADDR="192.0.2.1", HTTP_X_FORWARDED_FOR="1.2.3.4")
+    assert client_ip(direct) == "192.0.2.1"
+    garbage = factory.get("/", REMOTE_ADDR="10.1.2.3", HTTP_X_FORWARDED_FOR="not-an-ip")
+    assert client_ip(garbage) == "10.1.2.3"
+
+
+def test_record_uses_the_actor_username_snapshot(django_user_model) -> None:
+    user = django_user_model.objects.create_superuser("root-admin", "r@example.org", "pw-Long-123")
+    entry = _entry(actor=user, tenant_id=None)
+    assert entry.username == "root-admin"
+    assert entry.actor_id == user.pk
+
+
+def test_orm_update_and_delete_are_refused() -> None:
+    entry = _entry()
+    entry.action = "tampered"
+    with pytest.raises(AppendOnlyError):
+        entry.save()
+    with pytest.raises(AppendOnlyError):
+        entry.delete()
+    with pytest.raises(AppendOnlyError):
+        AuditEntry.objects.filter(pk=entry.pk).update(action="tampered")
+    with pytest.raises(AppendOnlyError):
+        AuditEntry.objects.filter(pk=entry.pk).delete()
+    assert AuditEntry.objects.get(pk=entry.pk).action == "camera.update"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE admin.audit_entries SET action = 'tampered' WHERE id = %s",
+        "UPDATE admin.audit_entries SET after = '{}'::jsonb WHERE id = %s",
+        "DELETE FROM admin.audit_entries WHERE id = %s",
+    ],
+)
+def test_raw_sql_update_and_delete_are_refused_by_the_trigger(sql: str) -> None:
+    entry = _entry()
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), \
+            connection.cursor() as cursor:
+        cursor.execute(sql, [entry.pk])
+    assert AuditEntry.objects.get(pk=entry.pk).action == "camera.update"
+
+
+def test_bypassing_the_queryset_guard_still_hits_the_trigger() -> None:
+    entry = _entry()
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEntry._base_manager.filter(pk=entry.pk).update(action="tampered")
+
+
+def test_deleting_a_user_keeps_their_entries_with_the_username_snapshot(
+    django_user_model,
+) -> None:
+    user = django_user_model.objects.create_superuser("leaving", "l@example.org", "pw-Long-123")
+    entry = _entry(actor=user, tenant_id=None)
+    user.delete()
+    entry = AuditEntry.objects.get(pk=entry.pk)
+    assert entry.actor_id is None
+    assert entry.username == "leaving"
