@@ -105,7 +105,9 @@ async def declare_topology(
     return queues
 
 
-def to_message(envelope: EventEnvelope, *, headers: dict[str, Any] | None = None) -> aio_pika.Message:
+def to_message(
+    envelope: EventEnvelope, *, headers: dict[str, Any] | None = None
+) -> aio_pika.Message:
     return aio_pika.Message(
         body=envelope.to_json(),
         content_type="application/json",
@@ -273,7 +275,8 @@ class EventConsumer:
     async def _retry_or_dead_letter(
         self, message: AbstractIncomingMessage, envelope: EventEnvelope, exc: Exception
     ) -> None:
-        attempt = int((message.headers or {}).get(RETRY_HEADER, 0) or 0)
+        raw_attempt = (message.headers or {}).get(RETRY_HEADER, 0)
+        attempt = raw_attempt if isinstance(raw_attempt, int) else 0
         if attempt >= self._max_retries:
             log.error(
                 "handler failed; dead-lettering after retries",

@@ -31,7 +31,9 @@ class CredentialCipher:
         try:
             return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken as exc:
-            raise ValueError("camera credentials cannot be decrypted with the configured keys") from exc
+            raise ValueError(
+                "camera credentials cannot be decrypted with the configured keys"
+            ) from exc
 
 
 def mask_rtsp_url(url: str) -> str:

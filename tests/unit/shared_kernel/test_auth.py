@@ -1,0 +1,136 @@
+import time
+import uuid
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from shared_kernel.auth import InvalidToken, JWTVerifier, Role, revoke_seconds
+
+
+def _keypair() -> tuple[str, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    return private, public
+
+
+PRIVATE, PUBLIC = _keypair()
+OTHER_PRIVATE, _ = _keypair()
+
+
+def _claims(**overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    claims = {
+        "sub": str(uuid.uuid4()), "user_id": str(uuid.uuid4()), "username": "ana",
+        "tenant_id": str(uuid.uuid4()), "roles": ["operator"], "jti": uuid.uuid4().hex,
+        "iat": now, "exp": now + 300, "iss": "gt-vision-admin", "aud": "gt-vision",
+        "token_type": "access",
+    }
+    claims.update(overrides)
+    return claims
+
+
+class SetDenylist:
+    def __init__(self, revoked: set[str]) -> None:
+        self.revoked = revoked
+
+    def is_revoked(self, jti: str) -> bool:
+        return jti in self.revoked
+
+
+verifier = JWTVerifier(PUBLIC)
+
+
+def test_valid_token_gives_claims() -> None:
+    raw = _claims()
+    claims = verifier.verify(jwt.encode(raw, PRIVATE, algorithm="RS256"))
+    assert str(claims.user_id) == raw["user_id"]
+    assert claims.roles == (Role.OPERATOR,)
+    assert claims.has_at_least(Role.VIEWER) and not claims.has_at_least(Role.TENANT_ADMIN)
+
+
+def test_expired_token_is_rejected() -> None:
+    token = jwt.encode(_claims(exp=int(time.time()) - 60), PRIVATE, algorithm="RS256")
+    with pytest.raises(InvalidToken, match="expired"):
+        verifier.verify(token)
+
+
+def test_wrong_signature_is_rejected() -> None:
+    token = jwt.encode(_claims(), OTHER_PRIVATE, algorithm="RS256")
+    with pytest.raises(InvalidToken):
+        verifier.verify(token)
+
+
+def test_alg_none_is_rejected() -> None:
+    token = jwt.encode(_claims(), None, algorithm="none")  # type: ignore[arg-type]
+    with pytest.raises(InvalidToken):
+        verifier.verify(token)
+
+
+def test_hs256_signed_with_public_key_is_rejected() -> None:
+    """The classic key-confusion attack: HMAC keyed with the public PEM."""
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64(json.dumps(_claims(roles=["superadmin"])).encode())
+    sig = hmac.new(PUBLIC.encode(), f"{header}.{body}".encode(), hashlib.sha256).digest()
+    with pytest.raises(InvalidToken):
+        verifier.verify(f"{header}.{body}.{b64(sig)}")
+
+
+def test_tampered_claims_are_rejected() -> None:
+    token = jwt.encode(_claims(), PRIVATE, algorithm="RS256")
+    header, _body, sig = token.split(".")
+    forged = jwt.encode(_claims(roles=["superadmin"]), OTHER_PRIVATE, algorithm="RS256")
+    with pytest.raises(InvalidToken):
+        verifier.verify(f"{header}.{forged.split('.')[1]}.{sig}")
+
+
+def test_wrong_audience_or_issuer_is_rejected() -> None:
+    for override in ({"aud": "someone-else"}, {"iss": "evil"}):
+        with pytest.raises(InvalidToken):
+            verifier.verify(jwt.encode(_claims(**override), PRIVATE, algorithm="RS256"))
+
+
+def test_refresh_token_is_not_an_access_token() -> None:
+    token = jwt.encode(_claims(token_type="refresh"), PRIVATE, algorithm="RS256")
+    with pytest.raises(InvalidToken, match="not an access token"):
+        verifier.verify(token)
+
+
+def test_revoked_token_is_rejected() -> None:
+    raw = _claims()
+    token = jwt.encode(raw, PRIVATE, algorithm="RS256")
+    with pytest.raises(InvalidToken, match="revoked"):
+        verifier.verify(token, SetDenylist({raw["jti"]}))
+    assert verifier.verify(token, SetDenylist(set())).jti == raw["jti"]
+
+
+@pytest.mark.parametrize("token", ["", "abc", "a.b.c"])
+def test_garbage_is_rejected(token: str) -> None:
+    with pytest.raises(InvalidToken):
+        verifier.verify(token)
+
+
+def test_unknown_roles_are_dropped() -> None:
+    token = jwt.encode(_claims(roles=["operator", "god"]), PRIVATE, algorithm="RS256")
+    assert verifier.verify(token).roles == (Role.OPERATOR,)
+
+
+def test_revocation_lasts_until_expiry() -> None:
+    assert revoke_seconds(exp=1_000, now=900) == 101
+    assert revoke_seconds(exp=1_000, now=2_000) == 1
