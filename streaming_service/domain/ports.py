@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from shared_kernel.events import EventEnvelope
 from streaming_service.domain.stream import StreamSource, StreamStatus
 
 
@@ -84,3 +85,9 @@ class ObjectStore(Protocol):
 
 
 BUCKETS = ("recordings", "snapshots", "lpr-images", "exports", "thumbnails")
+
+
+class EventPublisher(Protocol):
+    """Publishes domain events (``shared_kernel.events`` envelopes) to ``domain.events``."""
+
+    async def publish(self, envelope: EventEnvelope) -> None: ...

@@ -1,0 +1,56 @@
+"""Prometheus metrics of the streaming service (one registry per app, so tests can build
+several apps in one process)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+@dataclass
+class StreamingMetrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.requests = Counter(
+            "gtv_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=r
+        )
+        self.errors = Counter(
+            "gtv_http_errors_total", "HTTP responses with status >= 500",
+            ["method", "route"], registry=r,
+        )
+        self.latency = Histogram(
+            "gtv_http_request_duration_seconds", "HTTP request duration",
+            ["method", "route"], registry=r,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.active_streams = Gauge(
+            "gtv_streams_active", "Streams this instance's engine is running", registry=r
+        )
+        self.stream_restarts = Counter(
+            "gtv_stream_restarts_total", "Stream reconnects/restarts reported by the engine",
+            registry=r,
+        )
+        self.stream_failures = Counter(
+            "gtv_stream_failures_total", "Streams that failed for good", registry=r
+        )
+        self.stream_bitrate = Gauge(
+            "gtv_stream_bitrate_kbps", "Last reported bitrate per camera", ["camera_id"],
+            registry=r,
+        )
+        self.segments_recorded = Counter(
+            "gtv_recording_segments_total", "Recording segments stored", registry=r
+        )
+        self.segment_failures = Counter(
+            "gtv_recording_segment_failures_total", "Segments that could not be stored",
+            registry=r,
+        )
+        self.events_published = Counter(
+            "gtv_events_published_total", "Domain events published", ["type"], registry=r
+        )
+        self.event_publish_failures = Counter(
+            "gtv_event_publish_failures_total", "Domain events that could not be published",
+            ["type"], registry=r,
+        )

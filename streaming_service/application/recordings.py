@@ -1,0 +1,227 @@
+"""Use cases of recorded video: store a finished segment, list, play back, apply
+retention. Every playback is announced as ``RecordingAccessed`` (the admin service
+writes it to the audit log, LGPD)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import and_, delete, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared_kernel.events import RecordingAccessed, RecordingCompleted
+from streaming_service.application.events import publish_event
+from streaming_service.application.metrics import StreamingMetrics
+from streaming_service.domain.ports import CompletedSegment, EventPublisher, ObjectStore
+from streaming_service.domain.recording import RECORDINGS_BUCKET, TimeRange, recording_object_key
+from streaming_service.infrastructure.db.models import Camera, Recording
+from streaming_service.infrastructure.db.partitions import (
+    ensure_month_partition,
+    ensure_partitions_ahead,
+)
+from streaming_service.infrastructure.db.repository import get_camera, get_recording
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Recording]
+    total: int
+    page: int
+    page_size: int
+
+
+@dataclass(frozen=True)
+class Playback:
+    recording: Recording
+    url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    cameras: int
+    deleted: int
+    failed: int
+
+
+class Recordings:
+    def __init__(
+        self,
+        *,
+        db: AsyncEngine,
+        sessions: async_sessionmaker[AsyncSession],
+        store: ObjectStore,
+        publisher: EventPublisher,
+        metrics: StreamingMetrics,
+        max_range: timedelta = timedelta(days=31),
+        playback_ttl_seconds: int = 600,
+    ) -> None:
+        self._db = db
+        self._sessions = sessions
+        self._store = store
+        self._publisher = publisher
+        self._metrics = metrics
+        self.max_range = max_range
+        self._playback_ttl = playback_ttl_seconds
+
+    # --- writing -------------------------------------------------------------------------
+
+    async def record_segment(self, segment: CompletedSegment) -> Recording | None:
+        """Upload a finished segment, store its row, announce it, delete the local file.
+
+        On failure the local file is kept (the engine's directory is the retry queue) and
+        the error propagates to the engine's callback wrapper.
+        """
+        if not segment.path.exists():
+            log.warning("segment file vanished", extra={"camera_id": str(segment.camera_id)})
+            return None
+        size = segment.path.stat().st_size
+        if size == 0:
+            segment.path.unlink(missing_ok=True)
+            return None
+        started = segment.started_at.astimezone(UTC)
+        key = recording_object_key(segment.tenant_id, segment.camera_id, started,
+                                   suffix=segment.path.suffix or ".mp4")
+        try:
+            size = await self._store.put_file(RECORDINGS_BUCKET, key, segment.path,
+                                              _content_type(segment.path.suffix))
+            await ensure_month_partition(self._db, started)
+            recording = Recording(
+                id=uuid.uuid4(), tenant_id=segment.tenant_id, camera_id=segment.camera_id,
+                started_at=started, ended_at=segment.ended_at.astimezone(UTC),
+                object_key=key, size_bytes=size,
+            )
+            async with self._sessions() as session, session.begin():
+                session.add(recording)
+        except Exception:
+            self._metrics.segment_failures.inc()
+            log.exception("storing a recording segment failed",
+                          extra={"camera_id": str(segment.camera_id), "object_key": key})
+            raise
+        self._metrics.segments_recorded.inc()
+        await publish_event(
+            self._publisher,
+            RecordingCompleted(
+                recording_id=recording.id, camera_id=recording.camera_id,
+                tenant_id=recording.tenant_id, started_at=recording.started_at,
+                ended_at=recording.ended_at, object_key=key, size_bytes=size,
+            ),
+            tenant_id=recording.tenant_id, metrics=self._metrics,
+        )
+        segment.path.unlink(missing_ok=True)
+        return recording
+
+    # --- reading -------------------------------------------------------------------------
+
+    async def list(
+        self,
+        *,
+        tenant_id: uuid.UUID | None,
+        camera_id: uuid.UUID,
+        start: datetime,
+        end: datetime,
+        page: int,
+        page_size: int,
+    ) -> Page:
+        window = TimeRange.validated(start, end, max_span=self.max_range)
+        async with self._sessions() as session:
+            camera = await get_camera(session, camera_id, tenant_id, include_decommissioned=True)
+            # Overlap, with the partition key bounded on both sides so PostgreSQL prunes
+            # to the months involved (a segment is never longer than a day).
+            where = and_(
+                Recording.camera_id == camera.id,
+                Recording.tenant_id == camera.tenant_id,
+                Recording.started_at < window.end,
+                Recording.started_at >= window.start - timedelta(days=1),
+                Recording.ended_at > window.start,
+            )
+            total = int((await session.execute(
+                select(func.count()).select_from(Recording).where(where))).scalar_one())
+            rows = (await session.execute(
+                select(Recording).where(where)
+                .order_by(Recording.started_at, Recording.id)
+                .offset((page - 1) * page_size).limit(page_size)
+            )).scalars().all()
+        return Page(items=list(rows), total=total, page=page, page_size=page_size)
+
+    async def playback(
+        self,
+        recording_id: uuid.UUID,
+        *,
+        tenant_id: uuid.UUID | None,
+        user_id: uuid.UUID,
+        ip: str | None,
+    ) -> Playback:
+        async with self._sessions() as session:
+            recording = await get_recording(session, recording_id, tenant_id)
+        url = await self._store.presigned_get_url(
+            RECORDINGS_BUCKET, recording.object_key, self._playback_ttl)
+        # Audited access: the URL is only handed out once the event is on the bus.
+        await publish_event(
+            self._publisher,
+            RecordingAccessed(
+                tenant_id=recording.tenant_id, user_id=user_id, camera_id=recording.camera_id,
+                action="playback", recording_id=recording.id,
+                range_start=recording.started_at, range_end=recording.ended_at, ip=ip,
+            ),
+            tenant_id=recording.tenant_id, metrics=self._metrics, raise_on_failure=True,
+        )
+        return Playback(recording=recording, url=url,
+                        expires_at=datetime.now(UTC) + timedelta(seconds=self._playback_ttl))
+
+    # --- retention -----------------------------------------------------------------------
+
+    async def apply_retention(
+        self, *, now: datetime | None = None, batch_size: int = 500
+    ) -> RetentionReport:
+        """Delete every recording (object, then row) that ended before its camera's
+        retention window. Objects that fail to delete keep their row for the next run."""
+        now = now or datetime.now(UTC)
+        await ensure_partitions_ahead(self._db, now)
+        async with self._sessions() as session:
+            cameras = (await session.execute(
+                select(Camera.id, Camera.retention_days))).all()
+        deleted = failed = 0
+        for camera_id, retention_days in cameras:
+            cutoff = now - timedelta(days=int(retention_days))
+            while True:
+                async with self._sessions() as session:
+                    batch = (await session.execute(
+                        select(Recording.id, Recording.started_at, Recording.object_key)
+                        .where(Recording.camera_id == camera_id,
+                               Recording.started_at < cutoff,
+                               Recording.ended_at <= cutoff)
+                        .order_by(Recording.started_at).limit(batch_size)
+                    )).all()
+                if not batch:
+                    break
+                gone: list[tuple[uuid.UUID, datetime]] = []
+                for rec_id, started_at, key in batch:
+                    try:
+                        await self._store.delete(RECORDINGS_BUCKET, key)
+                    except Exception as exc:
+                        failed += 1
+                        log.warning("could not delete recording object",
+                                    extra={"object_key": key, "error": repr(exc)[:300]})
+                        continue
+                    gone.append((rec_id, started_at))
+                if gone:
+                    async with self._sessions() as session, session.begin():
+                        await session.execute(delete(Recording).where(
+                            tuple_(Recording.id, Recording.started_at).in_(gone)))
+                    deleted += len(gone)
+                if len(gone) < len(batch):
+                    break  # failures: leave the rest for the next run instead of looping
+        log.info("retention applied",
+                 extra={"cameras": len(cameras), "deleted": deleted, "failed": failed})
+        return RetentionReport(cameras=len(cameras), deleted=deleted, failed=failed)
+
+
+def _content_type(suffix: str) -> str:
+    return {".ts": "video/mp2t", ".mkv": "video/x-matroska"}.get(suffix.lower(), "video/mp4")
+

@@ -1,0 +1,215 @@
+"""Use cases of live streams: start, stop, recording on/off, and the engine's status
+reports. The camera's RTSP URL is decrypted here and only here, right before it is handed
+to the engine; URLs given back to clients are built from the engine's public paths and
+a media token, never from the camera URL."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared_kernel.crypto import CredentialCipher
+from shared_kernel.events import StreamFailed, StreamStarted, StreamStopped
+from streaming_service.application.events import publish_event
+from streaming_service.application.metrics import StreamingMetrics
+from streaming_service.domain.errors import MediaEngineError, StreamNotRunning
+from streaming_service.domain.ports import EventPublisher, MediaEngine
+from streaming_service.domain.stream import StreamSource, StreamState, StreamStatus
+from streaming_service.infrastructure.db.repository import get_camera, get_streamable_camera
+from streaming_service.infrastructure.media_token import MediaTokenSigner
+from streaming_service.infrastructure.stream_status import RedisStreamStatusCache
+
+log = logging.getLogger(__name__)
+
+ACTIVE_STATES = (StreamState.STARTING, StreamState.LIVE, StreamState.RECONNECTING)
+
+
+@dataclass(frozen=True)
+class StreamUrls:
+    hls_url: str
+    webrtc_url: str | None
+
+
+@dataclass(frozen=True)
+class StartedStream:
+    urls: StreamUrls
+    status: StreamStatus
+
+
+class StreamControl:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        engine: MediaEngine,
+        cache: RedisStreamStatusCache,
+        publisher: EventPublisher,
+        cipher: CredentialCipher,
+        signer: MediaTokenSigner,
+        metrics: StreamingMetrics,
+        public_base_url: str = "",
+        segment_seconds: int = 60,
+    ) -> None:
+        self._sessions = sessions
+        self.engine = engine
+        self._cache = cache
+        self._publisher = publisher
+        self._cipher = cipher
+        self._signer = signer
+        self._metrics = metrics
+        self._base = public_base_url.rstrip("/")
+        self._segment_seconds = segment_seconds
+        # Cameras this instance's engine runs (the gauge of active streams).
+        self._running: set[uuid.UUID] = set()
+
+    # --- URLs ----------------------------------------------------------------------------
+
+    def _absolute(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return f"{self._base}/{path.lstrip('/')}"
+
+    def urls_for(self, camera_id: uuid.UUID, tenant_id: uuid.UUID) -> StreamUrls:
+        token = urlencode({"token": self._signer.issue(camera_id, tenant_id)})
+        hls = self._absolute(self.engine.hls_path(camera_id))
+        webrtc_path = self.engine.webrtc_path(camera_id)
+        webrtc = self._absolute(webrtc_path) if webrtc_path else None
+        sep = "&" if "?" in hls else "?"
+        return StreamUrls(
+            hls_url=f"{hls}{sep}{token}",
+            webrtc_url=(f"{webrtc}{'&' if '?' in webrtc else '?'}{token}" if webrtc else None),
+        )
+
+    # --- use cases -----------------------------------------------------------------------
+
+    async def start(self, camera_id: uuid.UUID, tenant_id: uuid.UUID | None) -> StartedStream:
+        """Start (or keep) the camera's stream. Idempotent: a running stream is left alone
+        and its URLs are returned again."""
+        async with self._sessions() as session:
+            camera = await get_streamable_camera(session, camera_id, tenant_id)
+        previous = await self._cache.get(camera.id)
+        source = StreamSource(
+            camera_id=camera.id,
+            tenant_id=camera.tenant_id,
+            url=self._cipher.decrypt(camera.rtsp_url_encrypted),
+            record=camera.recording_mode == "continuous",
+            segment_seconds=self._segment_seconds,
+        )
+        try:
+            status = await self.engine.start(source)
+        except Exception as exc:
+            # The engine's error may quote the source URL; never echo it.
+            log.error("engine failed to start stream",
+                      extra={"camera_id": str(camera.id), "error_type": type(exc).__name__})
+            raise MediaEngineError(
+                "the media engine could not start the stream", {"camera_id": str(camera.id)}
+            ) from exc
+        await self._cache.put(status)
+        self._running.add(camera.id)
+        self._metrics.active_streams.set(len(self._running))
+        urls = self.urls_for(camera.id, camera.tenant_id)
+        if previous is None or previous.state not in ACTIVE_STATES:
+            await publish_event(
+                self._publisher,
+                StreamStarted(camera_id=camera.id, tenant_id=camera.tenant_id,
+                              engine=self.engine.name, hls_url=_without_query(urls.hls_url)),
+                tenant_id=camera.tenant_id, metrics=self._metrics,
+            )
+        log.info("stream started", extra={"camera_id": str(camera.id),
+                                           "tenant_id": str(camera.tenant_id)})
+        return StartedStream(urls=urls, status=status)
+
+    async def stop(
+        self, camera_id: uuid.UUID, tenant_id: uuid.UUID | None, *, reason: str = "requested",
+        include_decommissioned: bool = False,
+    ) -> None:
+        async with self._sessions() as session:
+            camera = await get_camera(session, camera_id, tenant_id,
+                                      include_decommissioned=include_decommissioned)
+        await self.stop_known(camera.id, camera.tenant_id, reason=reason)
+
+    async def stop_known(self, camera_id: uuid.UUID, tenant_id: uuid.UUID, *, reason: str) -> None:
+        """Stop a camera whose ownership is already established (internal callers)."""
+        was = await self._cache.get(camera_id)
+        try:
+            await self.engine.stop(camera_id)
+        except Exception as exc:
+            log.error("engine failed to stop stream",
+                      extra={"camera_id": str(camera_id), "error_type": type(exc).__name__})
+            raise MediaEngineError("the media engine could not stop the stream",
+                                   {"camera_id": str(camera_id)}) from exc
+        await self._cache.remove(camera_id, tenant_id)
+        self._running.discard(camera_id)
+        self._metrics.active_streams.set(len(self._running))
+        if was is not None:
+            await publish_event(
+                self._publisher,
+                StreamStopped(camera_id=camera_id, tenant_id=tenant_id, reason=reason),
+                tenant_id=tenant_id, metrics=self._metrics,
+            )
+
+    async def set_recording(
+        self, camera_id: uuid.UUID, tenant_id: uuid.UUID | None, enabled: bool
+    ) -> StreamStatus:
+        async with self._sessions() as session:
+            camera = await get_streamable_camera(session, camera_id, tenant_id)
+        current = await self.engine.status(camera.id)
+        if current is None or current.state not in ACTIVE_STATES:
+            raise StreamNotRunning("start the stream before recording it",
+                                   {"camera_id": str(camera.id)})
+        try:
+            await self.engine.set_recording(camera.id, enabled)
+        except Exception as exc:
+            raise MediaEngineError("the media engine could not change recording",
+                                   {"camera_id": str(camera.id)}) from exc
+        status = await self.engine.status(camera.id) or current
+        await self._cache.put(status)
+        return status
+
+    async def statuses(self, tenant_id: uuid.UUID) -> list[StreamStatus]:
+        return await self._cache.for_tenant(tenant_id)
+
+    async def on_status(self, status: StreamStatus) -> None:
+        """The engine's report of a state change (reconnecting, live again, failed)."""
+        previous = await self._cache.get(status.camera_id)
+        await self._cache.put(status)
+        if status.bitrate_kbps is not None:
+            self._metrics.stream_bitrate.labels(str(status.camera_id)).set(status.bitrate_kbps)
+        if status.state in ACTIVE_STATES:
+            self._running.add(status.camera_id)
+        else:
+            self._running.discard(status.camera_id)
+            with contextlib.suppress(KeyError):
+                self._metrics.stream_bitrate.remove(str(status.camera_id))
+        self._metrics.active_streams.set(len(self._running))
+        changed = previous is None or previous.state != status.state
+        if not changed:
+            return
+        if status.state is StreamState.RECONNECTING:
+            self._metrics.stream_restarts.inc()
+        if status.state in (StreamState.RECONNECTING, StreamState.FAILED):
+            if status.state is StreamState.FAILED:
+                self._metrics.stream_failures.inc()
+            await publish_event(
+                self._publisher,
+                StreamFailed(
+                    camera_id=status.camera_id, tenant_id=status.tenant_id,
+                    reason=(status.error or status.state.value)[:500],
+                    attempt=status.restarts,
+                    will_retry=status.state is StreamState.RECONNECTING,
+                ),
+                tenant_id=status.tenant_id, metrics=self._metrics,
+            )
+        log.info("stream state changed",
+                 extra={"camera_id": str(status.camera_id), "state": status.state.value,
+                        "restarts": status.restarts})
+
+
+
+def _without_query(url: str) -> str:
+    return url.split("?", 1)[0]

@@ -1,0 +1,68 @@
+"""RabbitMQ consumers of the streaming service.
+
+The camera projection consumes the service's own copy of ``domain.events``
+(``streaming.domain.events``, durable, dead-lettered). Idempotency is the projection's
+``processed_events`` row, written in the same transaction as the change; the bus-level
+dedupe store is therefore a no-op here.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from aio_pika.abc import AbstractChannel, AbstractRobustConnection
+
+from shared_kernel import bus
+from shared_kernel.events import EventEnvelope
+from streaming_service.application.camera_projection import CameraProjection
+
+log = logging.getLogger(__name__)
+
+QUEUE = bus.domain_events_queue("streaming")
+
+
+class TransactionalIdempotency:
+    """The projection dedupes in its own transaction; nothing to remember here."""
+
+    async def already_handled(self, consumer: str, event_id: str) -> bool:
+        return False
+
+    async def mark_handled(self, consumer: str, event_id: str) -> None:
+        return None
+
+
+@dataclass
+class RunningConsumer:
+    connection: AbstractRobustConnection
+    channel: AbstractChannel
+    consumer: bus.EventConsumer
+
+    async def close(self) -> None:
+        await self.consumer.stop()
+        await self.connection.close()
+
+
+async def start_projection_consumer(
+    amqp_url: str,
+    projection: CameraProjection,
+    *,
+    max_retries: int = 3,
+    retry_delay: float = 0.5,
+    prefetch: int = 16,
+) -> RunningConsumer:
+    connection = await bus.connect(amqp_url)
+    channel = await connection.channel()
+    queues = await bus.declare_topology(channel, extra_queues=(QUEUE,))
+
+    async def handle(envelope: EventEnvelope) -> None:
+        await projection.handle(envelope)
+
+    consumer = bus.EventConsumer(
+        channel, queues[QUEUE.name], handle, name=projection.consumer,
+        idempotency=TransactionalIdempotency(), max_retries=max_retries,
+        retry_delay=retry_delay,
+    )
+    await consumer.start(prefetch=prefetch)
+    log.info("camera projection consumer started", extra={"queue": QUEUE.name})
+    return RunningConsumer(connection, channel, consumer)

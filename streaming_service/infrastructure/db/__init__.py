@@ -1,0 +1,1 @@
+"""PostgreSQL persistence of the streaming context (schema ``streaming``)."""

@@ -1,0 +1,59 @@
+"""Short-lived tokens for live HLS: players cannot send an Authorization header, so the
+playlist URL carries ``?token=`` — an HMAC-SHA256 over camera, tenant and expiry with
+``GTV_MEDIA_TOKEN_SECRET``. The token names no user and grants one camera only, until
+it expires."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+import uuid
+from dataclasses import dataclass
+
+
+class InvalidMediaToken(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class MediaGrant:
+    camera_id: uuid.UUID
+    tenant_id: uuid.UUID
+    expires_at: int
+
+
+class MediaTokenSigner:
+    def __init__(self, secret: str, ttl_seconds: int = 300) -> None:
+        if len(secret) < 16:
+            raise ValueError("GTV_MEDIA_TOKEN_SECRET must be set (at least 16 characters)")
+        self._key = secret.encode()
+        self.ttl_seconds = ttl_seconds
+
+    def _mac(self, camera_id: uuid.UUID, tenant_id: uuid.UUID, expires_at: int) -> str:
+        message = f"live|{camera_id}|{tenant_id}|{expires_at}".encode()
+        digest = hmac.new(self._key, message, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    def issue(
+        self, camera_id: uuid.UUID, tenant_id: uuid.UUID, *, now: float | None = None
+    ) -> str:
+        expires_at = int((now if now is not None else time.time()) + self.ttl_seconds)
+        return f"{tenant_id.hex}.{expires_at}.{self._mac(camera_id, tenant_id, expires_at)}"
+
+    def verify(self, token: str, camera_id: uuid.UUID, *, now: float | None = None) -> MediaGrant:
+        """The grant for ``camera_id``, or :class:`InvalidMediaToken` when the token is
+        malformed, for another camera, tampered with or expired."""
+        try:
+            tenant_hex, expiry_text, mac = token.split(".")
+            tenant_id = uuid.UUID(hex=tenant_hex)
+            expires_at = int(expiry_text)
+        except ValueError as exc:
+            raise InvalidMediaToken("malformed media token") from exc
+        expected = self._mac(camera_id, tenant_id, expires_at)
+        if not hmac.compare_digest(expected.encode(), mac.encode()):
+            raise InvalidMediaToken("media token signature mismatch")
+        if expires_at < (now if now is not None else time.time()):
+            raise InvalidMediaToken("media token expired")
+        return MediaGrant(camera_id, tenant_id, expires_at)

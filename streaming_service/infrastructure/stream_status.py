@@ -1,0 +1,103 @@
+"""Live stream status cached in Redis: ``<prefix>stream:<camera_id>`` (a JSON document)
+and ``<prefix>streams:tenant:<tenant_id>`` (the set of the tenant's cameras with a
+stream), so any replica answers ``GET /streams/`` without asking the engine."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from streaming_service.domain.stream import StreamState, StreamStatus
+
+# A status no engine has refreshed for this long is stale (its replica died).
+STATUS_TTL_SECONDS = 24 * 3600
+
+
+def status_to_dict(status: StreamStatus) -> dict[str, Any]:
+    return {
+        "camera_id": str(status.camera_id),
+        "tenant_id": str(status.tenant_id),
+        "state": status.state.value,
+        "engine": status.engine,
+        "started_at": status.started_at.isoformat() if status.started_at else None,
+        "last_frame_at": status.last_frame_at.isoformat() if status.last_frame_at else None,
+        "bitrate_kbps": status.bitrate_kbps,
+        "restarts": status.restarts,
+        "recording": status.recording,
+        "error": status.error,
+    }
+
+
+def status_from_dict(raw: dict[str, Any]) -> StreamStatus:
+    def when(value: Any) -> datetime | None:
+        return datetime.fromisoformat(value) if value else None
+
+    return StreamStatus(
+        camera_id=uuid.UUID(raw["camera_id"]),
+        tenant_id=uuid.UUID(raw["tenant_id"]),
+        state=StreamState(raw["state"]),
+        engine=raw.get("engine", ""),
+        started_at=when(raw.get("started_at")),
+        last_frame_at=when(raw.get("last_frame_at")),
+        bitrate_kbps=raw.get("bitrate_kbps"),
+        restarts=int(raw.get("restarts", 0)),
+        recording=bool(raw.get("recording", False)),
+        error=raw.get("error"),
+    )
+
+
+class RedisStreamStatusCache:
+    def __init__(self, client: Any, prefix: str = "gtv:") -> None:
+        self._redis = client
+        self._prefix = prefix
+
+    def _key(self, camera_id: uuid.UUID) -> str:
+        return f"{self._prefix}stream:{camera_id}"
+
+    def _tenant_key(self, tenant_id: uuid.UUID) -> str:
+        return f"{self._prefix}streams:tenant:{tenant_id}"
+
+    async def put(self, status: StreamStatus) -> None:
+        if status.state is StreamState.STOPPED:
+            await self.remove(status.camera_id, status.tenant_id)
+            return
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._key(status.camera_id), json.dumps(status_to_dict(status)),
+                     ex=STATUS_TTL_SECONDS)
+            pipe.sadd(self._tenant_key(status.tenant_id), str(status.camera_id))
+            await pipe.execute()
+
+    async def get(self, camera_id: uuid.UUID) -> StreamStatus | None:
+        raw = await self._redis.get(self._key(camera_id))
+        return status_from_dict(json.loads(raw)) if raw else None
+
+    async def remove(self, camera_id: uuid.UUID, tenant_id: uuid.UUID) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self._key(camera_id))
+            pipe.srem(self._tenant_key(tenant_id), str(camera_id))
+            await pipe.execute()
+
+    async def for_tenant(self, tenant_id: uuid.UUID) -> list[StreamStatus]:
+        members = await self._redis.smembers(self._tenant_key(tenant_id))
+        ids = sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
+        if not ids:
+            return []
+        values = await self._redis.mget([f"{self._prefix}stream:{i}" for i in ids])
+        found: list[StreamStatus] = []
+        stale: list[str] = []
+        for camera_id, raw in zip(ids, values, strict=True):
+            if raw:
+                found.append(status_from_dict(json.loads(raw)))
+            else:
+                stale.append(camera_id)
+        if stale:
+            await self._redis.srem(self._tenant_key(tenant_id), *stale)
+        return found
+
+    async def count_active(self, tenant_ids: list[uuid.UUID]) -> int:
+        total = 0
+        for tenant_id in tenant_ids:
+            total += int(await self._redis.scard(self._tenant_key(tenant_id)))
+        return total

@@ -1,0 +1,77 @@
+"""Settings of the streaming service (env prefix ``GTV_``), on top of the shared ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, SecretStr
+
+from shared_kernel.settings import PROJECT_ROOT, CommonSettings
+
+
+class StreamingSettings(CommonSettings):
+    service_name: str = "streaming_service"
+
+    # Media engine: the embedded FFmpeg engine unless a MediaMTX is configured.
+    engine: Literal["ffmpeg", "mediamtx"] = "ffmpeg"
+    mediamtx_api_url: str = "http://127.0.0.1:9997"
+    mediamtx_hls_public_url: str = "http://127.0.0.1:8888"
+    mediamtx_webrtc_public_url: str = "http://127.0.0.1:8889"
+    mediamtx_api_timeout_seconds: float = 5.0
+    media_root: Path = PROJECT_ROOT / "var" / "media"
+    ffmpeg_binary: str = "ffmpeg"
+    segment_seconds: int = Field(default=60, ge=2, le=3600)
+
+    # Object storage.
+    object_store: Literal["filesystem", "s3"] = "filesystem"
+    object_store_root: Path = PROJECT_ROOT / "var" / "objects"
+    s3_endpoint: str = "127.0.0.1:9000"
+    s3_access_key: SecretStr = SecretStr("")
+    s3_secret_key: SecretStr = SecretStr("")
+    s3_secure: bool = False
+    s3_region: str = "us-east-1"
+    s3_bucket_prefix: str = ""
+
+    # URLs handed to clients: absolute when a public base URL is set, else relative.
+    public_base_url: str = ""
+    media_token_secret: SecretStr = SecretStr("")
+    media_token_ttl_seconds: int = Field(default=300, ge=10, le=86400)
+    playback_url_ttl_seconds: int = Field(default=600, ge=10, le=86400)
+
+    # Database: the shared cluster; a separate database name only for tests.
+    streaming_db_name: str | None = None
+    db_pool_size: int = 10
+    db_echo: bool = False
+
+    # Redis keys are prefixed so tests (and several deployments) never collide.
+    redis_prefix: str = "gtv:"
+
+    # Recordings API limits.
+    recordings_max_range_days: int = Field(default=31, ge=1, le=3650)
+    exports_max_range_hours: int = Field(default=24, ge=1, le=24 * 31)
+    page_size_default: int = 50
+    page_size_max: int = 500
+    retention_interval_seconds: int = 3600
+
+    @property
+    def async_database_url(self) -> str:
+        """``GTV_DATABASE_URL`` in asyncpg form, with ``GTV_STREAMING_DB_NAME`` applied."""
+        return database_url_for(self.database_url, self.streaming_db_name, driver="asyncpg")
+
+    @property
+    def sync_database_url(self) -> str:
+        """The same database for tools that want a libpq URL (psql, pg_isready)."""
+        return database_url_for(self.database_url, self.streaming_db_name, driver=None)
+
+
+def database_url_for(url: str, db_name: str | None, *, driver: str | None) -> str:
+    parts = urlsplit(url)
+    scheme = parts.scheme.split("+", 1)[0]
+    if scheme == "postgres":
+        scheme = "postgresql"
+    if driver:
+        scheme = f"{scheme}+{driver}"
+    path = f"/{db_name}" if db_name else parts.path
+    return urlunsplit((scheme, parts.netloc, path, parts.query, parts.fragment))

@@ -1,0 +1,48 @@
+"""``python -m streaming_service.workers.event_consumer``: keeps the camera and tenant
+projections current from ``domain.events`` until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from shared_kernel.logging import configure_logging
+from streaming_service.application.camera_projection import CameraProjection
+from streaming_service.infrastructure.consumers import start_projection_consumer
+from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
+from streaming_service.settings import StreamingSettings
+
+log = logging.getLogger(__name__)
+
+
+async def run(settings: StreamingSettings, stop: asyncio.Event) -> None:
+    engine = create_engine(settings)
+    projection = CameraProjection(create_sessionmaker(engine))
+    consumer = await start_projection_consumer(settings.amqp_url, projection)
+    try:
+        await stop.wait()
+    finally:
+        await consumer.close()
+        await engine.dispose()
+        log.info("camera projection consumer stopped", extra=consumer.consumer.stats.__dict__)
+
+
+def main() -> None:
+    settings = StreamingSettings()
+    configure_logging("streaming_service.event_consumer", settings.log_level)
+
+    async def _main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await run(settings, stop)
+
+    asyncio.run(_main())
+
+
+if __name__ == "__main__":
+    main()
