@@ -1,0 +1,99 @@
+"""One simulated camera's encoder: draws frames at a steady rate and pipes them, raw,
+into ffmpeg (libx264 ultrafast/zerolatency, fixed GOP), which sends H.264 over RTP to
+the simulator's RTSP server on 127.0.0.1.
+
+Run as ``python -m tools.camera_sim.publisher --name cam1 --plates ABC1D23 --rtp-port N``.
+Exits (and takes its ffmpeg with it) on SIGTERM/SIGINT or when its parent goes away.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from types import FrameType
+
+from tools.camera_sim.scene import Scene
+
+
+def encoder_command(width: int, height: int, fps: int, gop_seconds: float, rtp_port: int,
+                    ffmpeg: str = "ffmpeg") -> list[str]:
+    gop = max(1, round(fps * gop_seconds))
+    return [
+        ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error",
+        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
+        "-framerate", str(fps), "-i", "pipe:0",
+        "-an", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
+        "-pix_fmt", "yuv420p", "-profile:v", "baseline",
+        # Fixed GOP: a keyframe every gop_seconds, never an extra one on scene cuts, so
+        # HLS and recording segments cut at predictable times.
+        "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
+        "-x264-params", "repeat-headers=1",
+        "-b:v", "600k", "-maxrate", "800k", "-bufsize", "400k",
+        "-f", "rtp", "-payload_type", "96", f"rtp://127.0.0.1:{rtp_port}?pkt_size=1200",
+    ]
+
+
+def run(name: str, plates: list[str], width: int, height: int, fps: int, gop_seconds: float,
+        rtp_port: int) -> int:
+    scene = Scene(name, plates, width, height)
+    encoder = subprocess.Popen(
+        encoder_command(width, height, fps, gop_seconds, rtp_port),
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+    )
+    assert encoder.stdin is not None
+    stopping = False
+
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    parent = os.getppid()
+    period = 1.0 / fps
+    start = time.monotonic()
+    n = 0
+    try:
+        while not stopping and os.getppid() == parent and encoder.poll() is None:
+            # Frame n is due at start + n*period: a slow frame is caught up, not skipped,
+            # so the stream's timestamps stay on the wall clock.
+            delay = start + n * period - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            encoder.stdin.write(scene.frame(datetime.now(UTC), time.monotonic()))
+            n += 1
+    except (BrokenPipeError, OSError):
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            encoder.stdin.close()
+        try:
+            encoder.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            encoder.kill()
+            encoder.wait(timeout=3)
+    return 0 if stopping or os.getppid() != parent else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="one simulated camera's encoder")
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--plates", default="")
+    parser.add_argument("--rtp-port", type=int, required=True)
+    parser.add_argument("--fps", type=int, default=10)
+    parser.add_argument("--size", default="640x360")
+    parser.add_argument("--gop-seconds", type=float, default=1.0)
+    args = parser.parse_args(argv)
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    plates = [p.strip() for p in args.plates.split(",") if p.strip()]
+    return run(args.name, plates, width, height, args.fps, args.gop_seconds, args.rtp_port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""The simulator's RTSP server: GStreamer's gst-rtsp-server, one mount per camera.
+
+Runs under the *system* Python (``/usr/bin/python3``), because PyGObject and the
+GStreamer typelibs come from Debian (``python3-gi``, ``gir1.2-gst-rtsp-server-1.0``),
+not from PyPI. It imports nothing from the project.
+
+Each camera ``NAME`` gets a UDP port on 127.0.0.1 where its publisher (ffmpeg) sends
+H.264 over RTP, and a shared mount ``rtsp://127.0.0.1:PORT/NAME`` that re-payloads that
+RTP for any number of RTSP clients (UDP or TCP-interleaved). Optional Basic auth.
+
+Protocol with the parent, one JSON object per line:
+  stdout: {"event": "ready", "port": 8554, "cameras": {"cam1": 40001, ...}}
+          {"event": "paused"|"resumed", "camera": "cam1"}
+          {"event": "error", "message": "..."}
+  stdin:  "pause NAME" (unmount and drop its clients: the camera disappears),
+          "resume NAME", "quit". End of stdin also quits, so the server never outlives
+          its parent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import socket
+import sys
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+RTP_CAPS = "application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96"
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _emit(event: str, **fields: object) -> None:
+    sys.stdout.write(json.dumps({"event": event, **fields}) + "\n")
+    sys.stdout.flush()
+
+
+class SimulatorServer:
+    def __init__(self, port: int, cameras: list[str], user: str | None, password: str | None):
+        self.loop = GLib.MainLoop()
+        self.server = GstRtspServer.RTSPServer()
+        self.server.set_address("127.0.0.1")
+        self.server.set_service(str(port))
+        self.mounts = self.server.get_mount_points()
+        self.user = user
+        self.udp_ports = {name: _free_udp_port() for name in cameras}
+        self.clients: dict[GstRtspServer.RTSPClient, set[str]] = {}
+        if user is not None:
+            auth = GstRtspServer.RTSPAuth()
+            token = GstRtspServer.RTSPToken()
+            token.set_string("media.factory.role", "camera-viewer")
+            auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password or ""), token)
+            self.server.set_auth(auth)
+        for name in cameras:
+            self._mount(name)
+        self.server.connect("client-connected", self._on_client_connected)
+
+    def _factory(self, name: str) -> GstRtspServer.RTSPMediaFactory:
+        factory = GstRtspServer.RTSPMediaFactory()
+        # Re-payload what the publisher sends; config-interval=-1 repeats SPS/PPS with
+        # every keyframe so a client joining mid-stream can decode from the next GOP.
+        factory.set_launch(
+            f'( udpsrc address=127.0.0.1 port={self.udp_ports[name]} buffer-size=2097152 '
+            f'caps="{RTP_CAPS}" ! rtph264depay ! h264parse config-interval=-1 '
+            "! rtph264pay name=pay0 pt=96 config-interval=-1 )"
+        )
+        factory.set_shared(True)
+        if self.user is not None:
+            permissions = GstRtspServer.RTSPPermissions()
+            permissions.add_permission_for_role("camera-viewer", "media.factory.access", True)
+            permissions.add_permission_for_role("camera-viewer", "media.factory.construct", True)
+            factory.set_permissions(permissions)
+        return factory
+
+    def _mount(self, name: str) -> None:
+        self.mounts.add_factory(f"/{name}", self._factory(name))
+
+    # Clients are tracked by the paths they asked for, so pausing one camera drops only
+    # that camera's viewers.
+    def _on_client_connected(self, _server: object, client: GstRtspServer.RTSPClient) -> None:
+        self.clients[client] = set()
+        for signal_name in ("describe-request", "setup-request", "play-request"):
+            client.connect(signal_name, self._on_request)
+        client.connect("closed", self._on_client_closed)
+
+    def _on_request(self, client: GstRtspServer.RTSPClient, ctx: object) -> None:
+        uri = getattr(ctx, "uri", None)
+        path = getattr(uri, "abspath", None) if uri is not None else None
+        if path and client in self.clients:
+            self.clients[client].add(path.strip("/").split("/")[0])
+
+    def _on_client_closed(self, client: GstRtspServer.RTSPClient) -> None:
+        self.clients.pop(client, None)
+
+    def pause(self, name: str) -> None:
+        self.mounts.remove_factory(f"/{name}")
+        for client, paths in list(self.clients.items()):
+            if name in paths:
+                client.close()
+        _emit("paused", camera=name)
+
+    def resume(self, name: str) -> None:
+        self._mount(name)
+        _emit("resumed", camera=name)
+
+    def _on_stdin(self, channel: GLib.IOChannel, condition: GLib.IOCondition) -> bool:
+        if condition & (GLib.IOCondition.HUP | GLib.IOCondition.ERR):
+            line = ""
+        else:
+            line = channel.readline()
+        if not line:  # parent gone: never outlive it
+            self.loop.quit()
+            return False
+        parts = line.split()
+        if not parts:
+            return True
+        command, args = parts[0], parts[1:]
+        if command == "quit":
+            self.loop.quit()
+            return False
+        if command in ("pause", "resume") and len(args) == 1 and args[0] in self.udp_ports:
+            getattr(self, command)(args[0])
+        else:
+            _emit("error", message=f"unknown command: {line.strip()}")
+        return True
+
+    def run(self) -> None:
+        if self.server.attach(None) == 0:
+            _emit("error", message="cannot bind the RTSP port")
+            sys.exit(2)
+        channel = GLib.IOChannel.unix_new(sys.stdin.fileno())
+        GLib.io_add_watch(
+            channel,
+            GLib.PRIORITY_DEFAULT,
+            GLib.IOCondition.IN | GLib.IOCondition.HUP | GLib.IOCondition.ERR,
+            self._on_stdin,
+        )
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            GLib.unix_signal_add(GLib.PRIORITY_HIGH, signum, self._quit)
+        _emit("ready", port=self.server.get_bound_port(), cameras=self.udp_ports)
+        self.loop.run()
+
+    def _quit(self) -> bool:
+        self.loop.quit()
+        return False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8554, help="0 picks a free port")
+    parser.add_argument("--camera", action="append", required=True, help="mount name")
+    parser.add_argument("--user")
+    parser.add_argument("--password")
+    args = parser.parse_args()
+    Gst.init(None)
+    SimulatorServer(args.port, args.camera, args.user, args.password).run()
+
+
+if __name__ == "__main__":
+    main()

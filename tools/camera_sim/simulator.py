@@ -1,0 +1,311 @@
+"""Start and stop a set of simulated RTSP cameras: the Python API behind the CLI.
+
+    with CameraSimulator([CameraSpec("cam1", ("ABC1D23",))], user="u", password="p") as sim:
+        url = sim.url("cam1")          # rtsp://u:p@127.0.0.1:PORT/cam1
+        sim.pause("cam1")              # the camera disappears (clients dropped, 404)
+        sim.resume("cam1")             # and comes back
+
+Processes: one RTSP server (system Python + gst-rtsp-server, see ``rtsp_server.py``)
+and one publisher per camera (``publisher.py``: frames → ffmpeg → RTP). Every one of
+them is stopped by ``stop()``/``__exit__``, and each also exits by itself if this process
+dies (the server on end of stdin, the publishers when their parent changes).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import queue
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from shared_kernel.plates import PlateNumber, normalise
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SERVER_SCRIPT = Path(__file__).resolve().with_name("rtsp_server.py")
+DEFAULT_SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+class SimulatorError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class CameraSpec:
+    """One simulated camera: its path name and the plates of the vehicles it shows."""
+
+    name: str
+    plates: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if not self.name or not all(c.isalnum() or c in "-_" for c in self.name):
+            raise ValueError(f"camera name must be letters, digits, '-' or '_': {self.name!r}")
+        object.__setattr__(
+            self, "plates", tuple(PlateNumber(normalise(p)).value for p in self.plates)
+        )
+
+    @classmethod
+    def parse(cls, text: str) -> CameraSpec:
+        """``cam1:ABC1D23,BRA2E19`` (plates optional: ``cam1``)."""
+        name, _, plates = text.partition(":")
+        return cls(name.strip(), tuple(p.strip() for p in plates.split(",") if p.strip()))
+
+
+def rtsp_describe(url: str, timeout: float = 5.0) -> int:
+    """Send one RTSP DESCRIBE and return the status code (0 when nothing answered).
+
+    The simulator's mounts answer 200 only once video flows, so this doubles as a
+    readiness probe that needs no ffmpeg.
+    """
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 554
+    bare = f"rtsp://{host}:{port}{parts.path or '/'}"
+    lines = [f"DESCRIBE {bare} RTSP/1.0", "CSeq: 1", "Accept: application/sdp",
+             "User-Agent: gtv-camera-sim"]
+    if parts.username is not None:
+        from urllib.parse import unquote
+
+        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        lines.append("Authorization: Basic " + base64.b64encode(pair.encode()).decode())
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode()
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            sock.sendall(request)
+            data = b""
+            while b"\r\n" not in data:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+    except OSError:
+        return 0
+    status_line = data.split(b"\r\n", 1)[0].decode("latin-1").split()
+    if len(status_line) >= 2 and status_line[1].isdigit():
+        return int(status_line[1])
+    return 0
+
+
+class CameraSimulator:
+    """A real RTSP server on 127.0.0.1 with one synthetic H.264 camera per spec."""
+
+    def __init__(
+        self,
+        cameras: Iterable[CameraSpec],
+        *,
+        port: int = 0,
+        user: str | None = None,
+        password: str | None = None,
+        fps: int = 10,
+        size: tuple[int, int] = (640, 360),
+        gop_seconds: float = 1.0,
+        system_python: str | None = None,
+        verbose: bool = False,
+        ready_timeout: float = 20.0,
+    ) -> None:
+        self.cameras = {c.name: c for c in cameras}
+        if not self.cameras:
+            raise ValueError("at least one camera is required")
+        if (user is None) != (password is None):
+            raise ValueError("give both user and password, or neither")
+        self.requested_port = port
+        self.user, self.password = user, password
+        self.fps, self.size, self.gop_seconds = fps, size, gop_seconds
+        self.system_python = system_python or os.environ.get(
+            "GTV_SYSTEM_PYTHON", DEFAULT_SYSTEM_PYTHON
+        )
+        self.verbose = verbose
+        self.ready_timeout = ready_timeout
+        self.port = 0
+        self.rtp_ports: dict[str, int] = {}
+        self.paused: set[str] = set()
+        self._server: subprocess.Popen[str] | None = None
+        self._events: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._publishers: dict[str, subprocess.Popen[bytes]] = {}
+        self._lock = threading.Lock()
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def __enter__(self) -> CameraSimulator:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def start(self, wait: bool = True) -> CameraSimulator:
+        if self._server is not None:
+            return self
+        if shutil.which(self.system_python) is None:
+            raise SimulatorError(f"system python not found: {self.system_python}")
+        command = [self.system_python, str(SERVER_SCRIPT), "--port", str(self.requested_port)]
+        for name in self.cameras:
+            command += ["--camera", name]
+        if self.user is not None:
+            command += ["--user", self.user, "--password", self.password or ""]
+        sink = None if self.verbose else subprocess.DEVNULL
+        self._server = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sink, text=True,
+            bufsize=1,
+        )
+        threading.Thread(target=self._read_server, args=(self._server,), daemon=True).start()
+        try:
+            ready = self._expect("ready", timeout=self.ready_timeout)
+            self.port = int(ready["port"])
+            self.rtp_ports = {k: int(v) for k, v in ready["cameras"].items()}
+            for spec in self.cameras.values():
+                self._start_publisher(spec)
+            if wait:
+                for name in self.cameras:
+                    self.wait_ready(name, timeout=self.ready_timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop every publisher and the server; waits for each, kills stragglers."""
+        for name in list(self._publishers):
+            self._stop_publisher(name)
+        server, self._server = self._server, None
+        if server is None:
+            return
+        try:
+            if server.stdin is not None:
+                server.stdin.write("quit\n")
+                server.stdin.close()
+        except OSError:
+            pass
+        _terminate(server, grace=3.0)
+        if server.stdout is not None:
+            server.stdout.close()
+
+    # -- cameras ---------------------------------------------------------------------
+
+    def url(self, name: str, *, credentials: bool = True) -> str:
+        """The camera's RTSP URL, with ``user:password@`` when the server has them."""
+        if name not in self.cameras:
+            raise KeyError(name)
+        auth = ""
+        if credentials and self.user is not None:
+            auth = f"{quote(self.user, safe='')}:{quote(self.password or '', safe='')}@"
+        return f"rtsp://{auth}127.0.0.1:{self.port}/{name}"
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return {name: self.url(name) for name in self.cameras}
+
+    def wait_ready(self, name: str, timeout: float = 10.0) -> None:
+        """Block until the camera answers DESCRIBE with 200 (video is flowing)."""
+        deadline = time.monotonic() + timeout
+        status = 0
+        while time.monotonic() < deadline:
+            status = rtsp_describe(self.url(name), timeout=min(5.0, timeout))
+            if status == 200:
+                return
+            time.sleep(0.2)
+        raise SimulatorError(f"camera {name} not ready after {timeout:.0f} s (last {status})")
+
+    def pause(self, name: str) -> None:
+        """The camera disappears: its viewers are dropped and its path answers 404."""
+        self._command("pause", name, "paused")
+        self.paused.add(name)
+
+    def resume(self, name: str, wait: bool = True) -> None:
+        self._command("resume", name, "resumed")
+        self.paused.discard(name)
+        if wait:
+            self.wait_ready(name, timeout=self.ready_timeout)
+
+    def pids(self) -> list[int]:
+        """Process ids of the server and the publishers (for leak checks)."""
+        pids = [p.pid for p in self._publishers.values()]
+        if self._server is not None:
+            pids.append(self._server.pid)
+        return pids
+
+    # -- internals -------------------------------------------------------------------
+
+    def _start_publisher(self, spec: CameraSpec) -> None:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])]
+        )
+        command = [
+            sys.executable, "-m", "tools.camera_sim.publisher",
+            "--name", spec.name, "--plates", ",".join(spec.plates),
+            "--rtp-port", str(self.rtp_ports[spec.name]), "--fps", str(self.fps),
+            "--size", f"{self.size[0]}x{self.size[1]}", "--gop-seconds", str(self.gop_seconds),
+        ]
+        sink = None if self.verbose else subprocess.DEVNULL
+        self._publishers[spec.name] = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=sink, stderr=sink, env=env,
+            cwd=str(REPO_ROOT),
+        )
+
+    def _stop_publisher(self, name: str) -> None:
+        proc = self._publishers.pop(name, None)
+        if proc is not None:
+            _terminate(proc, grace=5.0)
+
+    def _read_server(self, server: subprocess.Popen[str]) -> None:
+        assert server.stdout is not None
+        try:
+            for line in server.stdout:
+                try:
+                    self._events.put(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+        except (OSError, ValueError):
+            pass
+        self._events.put({"event": "exited"})
+
+    def _expect(self, event: str, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise SimulatorError(f"RTSP server: no {event!r} within {timeout:.0f} s")
+            try:
+                message = self._events.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if message.get("event") == event:
+                return message
+            if message.get("event") in ("error", "exited"):
+                raise SimulatorError(f"RTSP server: {message}")
+
+    def _command(self, command: str, name: str, reply: str) -> None:
+        if name not in self.cameras:
+            raise KeyError(name)
+        with self._lock:
+            if self._server is None or self._server.stdin is None:
+                raise SimulatorError("simulator is not running")
+            self._server.stdin.write(f"{command} {name}\n")
+            self._server.stdin.flush()
+            self._expect(reply, timeout=5.0)
+
+
+def _terminate(proc: subprocess.Popen[Any], grace: float) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5.0)
+
+
+def parse_cameras(values: Sequence[str]) -> list[CameraSpec]:
+    return [CameraSpec.parse(v) for v in values]
