@@ -11,6 +11,7 @@ import ipaddress
 import json
 import uuid
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -130,6 +131,7 @@ def record(
     event_id: uuid.UUID | None = None,
     ip: str | None = None,
     user_agent: str | None = None,
+    occurred_at: datetime | None = None,
 ) -> AuditEntry:
     """Insert one audit entry; call it inside the transaction of the audited change.
 
@@ -158,4 +160,5 @@ def record(
         user_agent=user_agent[:USER_AGENT_MAX],
         correlation_id=(get_correlation_id() or "")[:128],
         event_id=event_id,
+        **({"occurred_at": occurred_at} if occurred_at is not None else {}),
     )

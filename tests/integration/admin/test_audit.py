@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from datetime import UTC, datetime
+from io import StringIO
+from typing import Any
 
+import aio_pika
 import pytest
+from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.test import RequestFactory, override_settings
 
+from audit.consumers import record_event
 from audit.models import AppendOnlyError, AuditEntry
 from audit.services import client_ip, mask_secrets, record
+from shared_kernel.bus import DOMAIN_EVENTS, declare_topology, domain_events_queue
 from shared_kernel.correlation import reset_correlation_id, set_correlation_id
+from shared_kernel.events import (
+    AlertAcknowledged,
+    EventEnvelope,
+    RecordingAccessed,
+    TenantCreated,
+    new_event,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -140,3 +155,111 @@ def test_deleting_a_user_keeps_their_entries_with_the_username_snapshot(
     entry = AuditEntry.objects.get(pk=entry.pk)
     assert entry.actor_id is None
     assert entry.username == "leaving"
+
+
+# --- Audit of other services' events: RecordingAccessed, AlertAcknowledged ------------
+
+
+def _recording_accessed(action: str = "playback", **overrides: Any) -> EventEnvelope:
+    payload = RecordingAccessed(
+        tenant_id=overrides.pop("tenant_id", uuid.uuid4()),
+        user_id=overrides.pop("user_id", uuid.uuid4()),
+        camera_id=uuid.uuid4(),
+        action=action,  # type: ignore[arg-type]
+        recording_id=uuid.uuid4(),
+        export_id=uuid.uuid4() if action == "export" else None,
+        ip="198.51.100.23",
+        **overrides,
+    )
+    return new_event(payload, producer="streaming_service", tenant_id=payload.tenant_id,
+                     correlation_id="corr-stream-1")
+
+
+def test_recording_playback_event_becomes_one_audit_entry(django_user_model) -> None:
+    user = django_user_model.objects.create_superuser("auditor", "a@example.org", "pw-Long-123")
+    envelope = _recording_accessed(user_id=user.pk)
+    entry = record_event(envelope)
+    assert entry is not None
+    assert record_event(envelope) is None, "a redelivery writes nothing"
+    assert AuditEntry.objects.filter(event_id=envelope.event_id).count() == 1
+    entry.refresh_from_db()
+    payload = envelope.payload
+    assert entry.action == "recording.playback"
+    assert entry.object_type == "recording"
+    assert entry.object_id == payload["recording_id"]
+    assert entry.tenant_id == envelope.tenant_id
+    assert entry.actor_id == user.pk and entry.username == "auditor"
+    assert entry.ip == "198.51.100.23"
+    assert entry.occurred_at == envelope.occurred_at
+    assert entry.correlation_id in ("", "corr-stream-1")
+
+
+def test_export_and_alert_ack_events_are_audited_and_other_events_ignored() -> None:
+    export = _recording_accessed("export")
+    entry = record_event(export)
+    assert entry is not None and entry.action == "recording.export"
+    assert entry.object_type == "export" and entry.object_id == export.payload["export_id"]
+    # The user is unknown to the admin service (deleted?): the id is the username.
+    assert entry.actor_id is None and entry.username == export.payload["user_id"]
+
+    ack = AlertAcknowledged(alert_id=uuid.uuid4(), tenant_id=uuid.uuid4(), user_id=uuid.uuid4(),
+                            acknowledged_at=datetime.now(UTC))
+    entry = record_event(new_event(ack, producer="streaming_service", tenant_id=ack.tenant_id))
+    assert entry is not None and entry.action == "alert.acknowledge"
+    assert entry.object_type == "alert" and entry.object_id == str(ack.alert_id)
+
+    other = TenantCreated(tenant_id=uuid.uuid4(), name="X", slug="x")
+    assert record_event(new_event(other, producer="admin_service")) is None
+
+
+async def _publish_raw(amqp_url: str, bodies: list[bytes]) -> None:
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        await declare_topology(channel, (domain_events_queue("admin"),))
+        exchange = await channel.get_exchange(DOMAIN_EVENTS)
+        for body in bodies:
+            await exchange.publish(
+                aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                routing_key="",
+            )
+
+
+async def _dlq_depth(amqp_url: str) -> int:
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        dlq = await channel.declare_queue(
+            f"{domain_events_queue('admin').name}.dlq", durable=True, passive=True
+        )
+        return int(dlq.declaration_result.message_count or 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_consumer_audits_a_twice_delivered_event_once_and_dead_letters_garbage(
+    amqp_url: str,
+) -> None:
+    playback = _recording_accessed()
+    ack = new_event(
+        AlertAcknowledged(alert_id=uuid.uuid4(), tenant_id=uuid.uuid4(), user_id=uuid.uuid4(),
+                          acknowledged_at=datetime.now(UTC)),
+        producer="streaming_service",
+    )
+    asyncio.run(_publish_raw(amqp_url, [b"{}"]))  # declares the queue; garbage first
+    dlq_before = asyncio.run(_dlq_depth(amqp_url))
+    asyncio.run(_publish_raw(amqp_url, [
+        playback.to_json(), playback.to_json(), ack.to_json(),
+        b"not json at all", b'{"type": "Nope", "version": 1}',
+    ]))
+
+    out = StringIO()
+    call_command("consume_domain_events", "--amqp-url", amqp_url, "--idle-exit", "1.0",
+                 "--prefetch", "1", stdout=out)
+
+    assert AuditEntry.objects.filter(event_id=playback.event_id).count() == 1
+    # The event's correlation id follows it into the audit log.
+    assert AuditEntry.objects.get(event_id=playback.event_id).correlation_id == "corr-stream-1"
+    assert AuditEntry.objects.filter(event_id=ack.event_id, action="alert.acknowledge").count() == 1
+    assert AuditEntry.objects.filter(action__startswith="recording.").count() == 1
+    assert asyncio.run(_dlq_depth(amqp_url)) == dlq_before + 3
+    assert "duplicates 1" in out.getvalue()
