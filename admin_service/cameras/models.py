@@ -58,7 +58,10 @@ class Location(TenantOwned):
         db_table = 'cidades"."locations'
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "name"], name="location_unique_name"),
+            models.UniqueConstraint(
+                fields=["tenant", "name"], name="location_unique_name",
+                violation_error_message="A location with this name already exists.",
+            ),
             *_coordinate_checks("location"),
         ]
 
@@ -76,7 +79,12 @@ class Zone(TenantOwned):
     class Meta:
         db_table = 'cidades"."zones'
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="zone_unique_name")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "name"], name="zone_unique_name",
+                violation_error_message="A zone with this name already exists.",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -138,6 +146,7 @@ class Camera(TenantOwned):
                 fields=["tenant", "name"],
                 condition=Q(decommissioned_at__isnull=True),
                 name="camera_unique_active_name",
+                violation_error_message="A camera with this name already exists.",
             ),
             models.CheckConstraint(
                 name="camera_retention_range",
@@ -163,7 +172,7 @@ class Camera(TenantOwned):
         """What the audit log records about this camera (never the plaintext URL)."""
         return {
             "name": self.name,
-            "rtsp_url": self.rtsp_url_masked,
+            "rtsp_url_masked": self.rtsp_url_masked,
             "location_id": str(self.location_id) if self.location_id else None,
             "zone_id": str(self.zone_id) if self.zone_id else None,
             "latitude": self.latitude,

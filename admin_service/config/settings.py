@@ -27,6 +27,9 @@ class AdminSettings(CommonSettings):
     refresh_token_days: int = 1
     camera_cache_ttl_seconds: int = 300
     db_name: str | None = None
+    cache_key_prefix: str = "gtv:admin"
+    login_throttle_rate: str = "10/min"
+    api_max_body_bytes: int = 256 * 1024
 
 
 ENV = AdminSettings()
@@ -60,6 +63,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.middleware.CorrelationIdMiddleware",
+    "config.metrics.RequestMetricsMiddleware",
+    "config.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -126,3 +131,70 @@ CAMERA_CACHE_TTL_SECONDS = ENV.camera_cache_ttl_seconds
 
 JWT_PRIVATE_KEY = private_key_pem(ENV.jwt_private_key, ENV.jwt_private_key_file)
 JWT_PUBLIC_KEY = ENV.public_key_pem()
+
+# --- Cache (Redis): camera list reads, throttling counters -------------------------------
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": ENV.cache_key_prefix,
+        "TIMEOUT": CAMERA_CACHE_TTL_SECONDS,
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+}
+
+# Bodies above this are refused with 413 on /api/ paths before any parsing.
+API_MAX_BODY_BYTES = ENV.api_max_body_bytes
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, 2_621_440)
+
+# --- REST API ----------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "config.rest.Pagination",
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+LOGIN_THROTTLE_RATE = ENV.login_throttle_rate
+
+JWT_ISSUER = ENV.jwt_issuer
+JWT_AUDIENCE = ENV.jwt_audience
+SIMPLE_JWT = {
+    "ALGORITHM": "RS256",
+    "SIGNING_KEY": JWT_PRIVATE_KEY,
+    "VERIFYING_KEY": JWT_PUBLIC_KEY,
+    "ISSUER": JWT_ISSUER,
+    "AUDIENCE": JWT_AUDIENCE,
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=ENV.access_token_minutes),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=ENV.refresh_token_days),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "LEEWAY": 5,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "GT-Vision admin service API",
+    "DESCRIPTION": (
+        "Tenants (prefeituras), cameras, locations, zones, users and the audit log. "
+        "Errors share one shape: {\"error\": {\"code\", \"message\", \"details\"}}."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/",
+}

@@ -1,3 +1,32 @@
-from django.urls import path
+"""URL map of the admin service (paths per SPEC §10)."""
 
-urlpatterns: list = []
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config import health
+
+urlpatterns = [
+    path("health", health.health, name="health"),
+    path("ready", health.ready, name="ready"),
+    path("metrics", health.metrics, name="metrics"),
+    path("admin/", admin.site.urls),
+    path("api/admin/", include("accounts.api.urls")),
+    path("api/cidades/", include("tenancy.api.urls")),
+    path("api/cidades/", include("cameras.api.urls")),
+    path("api/admin/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/admin/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]
+
+# The audit log API is its own app's; mounted when present.
+if (Path(__file__).resolve().parent.parent / "audit" / "api" / "urls.py").exists():
+    urlpatterns.append(path("api/admin/", include("audit.api.urls")))
+
+handler400 = "config.exceptions.bad_request_view"
+handler403 = "config.exceptions.permission_denied_view"
+handler404 = "config.exceptions.not_found_view"
+handler500 = "config.exceptions.server_error_view"

@@ -29,3 +29,85 @@ def _schema_aware_flush(request: pytest.FixtureRequest) -> Iterator[None]:
         if not isinstance(introspection, DatabaseIntrospection):
             introspection.__class__ = DatabaseIntrospection
     yield
+
+
+# --- API fixtures: tenants, a user per role, clients with tokens -------------------------
+
+import uuid  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from typing import Any  # noqa: E402
+
+from rest_framework.test import APIClient  # noqa: E402
+
+ROLES = ("viewer", "operator", "tenant_admin")
+
+
+@pytest.fixture(autouse=True)
+def _api_test_settings(settings: Any) -> None:
+    """Fast hashing, no login throttling, and cache keys of this test only."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.LOGIN_THROTTLE_RATE = "10000/min"
+    caches = {k: dict(v) for k, v in settings.CACHES.items()}
+    caches["default"]["KEY_PREFIX"] = f"gtv:test:{uuid.uuid4().hex[:12]}"
+    settings.CACHES = caches
+
+
+@dataclass
+class TenantUsers:
+    tenant: Any
+    viewer: Any
+    operator: Any
+    tenant_admin: Any
+
+    def by_role(self, role: str) -> Any:
+        return getattr(self, role)
+
+
+def _tenant_users(slug: str) -> TenantUsers:
+    from tests.factories import TenantFactory, UserFactory
+
+    tenant = TenantFactory(name=f"Prefeitura {slug}", slug=slug)
+    users = {role: UserFactory(username=f"{slug}-{role}", tenant=tenant, role=role)
+             for role in ROLES}
+    return TenantUsers(tenant=tenant, **users)
+
+
+@pytest.fixture
+def tenant_a(db: None) -> TenantUsers:
+    return _tenant_users("alpha")
+
+
+@pytest.fixture
+def tenant_b(db: None) -> TenantUsers:
+    return _tenant_users("beta")
+
+
+@pytest.fixture
+def superadmin(db: None) -> Any:
+    from tests.factories import SuperadminFactory
+
+    return SuperadminFactory(username="root")
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+def tokens_for(user: Any) -> dict[str, str]:
+    from accounts.tokens import issue_pair
+
+    return issue_pair(user)
+
+
+@pytest.fixture
+def client_for() -> Callable[[Any], APIClient]:
+    """An API client authenticated as ``user`` with a freshly issued access token."""
+
+    def make(user: Any) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens_for(user)['access']}")
+        return client
+
+    return make

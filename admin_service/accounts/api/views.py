@@ -1,0 +1,193 @@
+"""Auth endpoints (token, refresh, logout, me, JWKS) and the users API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import update_last_login
+from django.db import transaction
+from django.db.models import QuerySet
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+
+from accounts import services
+from accounts.api.serializers import (
+    LoginSerializer,
+    LogoutSerializer,
+    MeSerializer,
+    RefreshSerializer,
+    TokenPairSerializer,
+    UserSerializer,
+)
+from accounts.authentication import claims_of, get_denylist, user_may_act
+from accounts.models import User
+from accounts.rbac import RolePermission, TenantScopedMixin, acting_user
+from accounts.tokens import GTRefreshToken, issue_pair, jwks
+from config.exceptions import ServiceUnavailable
+from shared_kernel.auth import Role
+
+
+class LoginRateThrottle(SimpleRateThrottle):
+    """Bounds password guessing per client address and username."""
+
+    scope = "login"
+
+    def get_rate(self) -> str:
+        return str(settings.LOGIN_THROTTLE_RATE)
+
+    def get_cache_key(self, request: Request, view: APIView) -> str:
+        username = ""
+        if isinstance(request.data, dict):
+            username = str(request.data.get("username", ""))[:150].lower()
+        return self.cache_format % {
+            "scope": self.scope, "ident": f"{self.get_ident(request)}:{username}"
+        }
+
+
+class TokenView(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [LoginRateThrottle]
+
+    @extend_schema(request=LoginSerializer, responses=TokenPairSerializer, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        data = LoginSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        username: str = data.validated_data["username"]
+        user = authenticate(
+            request._request, username=username, password=data.validated_data["password"]
+        )
+        if not isinstance(user, User) or not user_may_act(user):
+            known = User.objects.filter(username=username).first()
+            services.record_login_failure(username, request, known)
+            raise exceptions.AuthenticationFailed(
+                "No active account found with the given credentials."
+            )
+        with transaction.atomic():
+            update_last_login(User, user)
+            services.record_login_success(user, request)
+        return Response(issue_pair(user))
+
+
+class RefreshView(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=RefreshSerializer, responses=TokenPairSerializer, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        data = RefreshSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            old = GTRefreshToken(data.validated_data["refresh"])
+        except TokenError as exc:
+            raise exceptions.AuthenticationFailed("Refresh token is invalid or expired.") from exc
+        user = User.objects.select_related("tenant").filter(
+            pk=old.payload.get(jwt_settings.USER_ID_CLAIM)
+        ).first()
+        if user is None or not user_may_act(user):
+            raise exceptions.AuthenticationFailed("User is inactive or unknown.")
+        # Rotation: the presented refresh token is spent; a replay answers 401.
+        old.blacklist()
+        return Response(issue_pair(user))
+
+
+class LogoutView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=LogoutSerializer, responses={204: None}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        data = LogoutSerializer(data=request.data or {})
+        data.is_valid(raise_exception=True)
+        user = acting_user(request)
+        refresh_raw = data.validated_data.get("refresh")
+        refresh: GTRefreshToken | None = None
+        if refresh_raw:
+            try:
+                refresh = GTRefreshToken(refresh_raw)
+            except TokenError:
+                refresh = None  # already expired or revoked: nothing left to revoke
+            if refresh is not None and str(refresh.payload.get("user_id")) != str(user.id):
+                raise exceptions.ValidationError({"refresh": ["Not your token."]})
+        claims = claims_of(request)
+        try:
+            if claims is not None:
+                get_denylist().revoke(claims.jti, claims.exp)
+        except redis.RedisError as exc:
+            raise ServiceUnavailable("Token revocation list is unavailable.") from exc
+        with transaction.atomic():
+            if refresh is not None:
+                refresh.blacklist()
+            services.record_logout(user, request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=MeSerializer, tags=["auth"])
+    def get(self, request: Request) -> Response:
+        return Response(MeSerializer(acting_user(request)).data)
+
+
+class JWKSView(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: dict}, tags=["auth"])
+    def get(self, request: Request) -> Response:
+        response = Response(jwks())
+        response["Cache-Control"] = "public, max-age=300"
+        return response
+
+
+class UserViewSet(
+    TenantScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Users of the caller's tenant (superadmin: all). DELETE deactivates."""
+
+    serializer_class = UserSerializer
+    permission_classes = [RolePermission]
+    read_role = Role.TENANT_ADMIN
+    write_role = Role.TENANT_ADMIN
+    filterset_fields = ["role", "is_active", "is_superadmin", "tenant"]
+    search_fields = ["username", "email", "first_name", "last_name"]
+    ordering_fields = ["username", "date_joined", "last_login", "role"]
+    ordering = ["username"]
+
+    def get_queryset(self) -> QuerySet[User]:
+        return self.scope(User.objects.select_related("tenant"))
+
+    def perform_create(self, serializer: BaseSerializer[User]) -> None:
+        actor = acting_user(self.request)
+        data = dict(serializer.validated_data)
+        if not actor.is_superadmin:
+            data["tenant"] = actor.tenant
+            data["is_superadmin"] = False
+        serializer.instance = services.create_user(data=data, actor=actor, request=self.request)
+
+    def perform_update(self, serializer: BaseSerializer[User]) -> None:
+        assert serializer.instance is not None
+        serializer.instance = services.update_user(
+            serializer.instance, changes=dict(serializer.validated_data),
+            actor=acting_user(self.request), request=self.request,
+        )
+
+    def perform_destroy(self, instance: User) -> None:
+        services.deactivate_user(instance, actor=acting_user(self.request), request=self.request)

@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from accounts.models import User
+from cameras.models import Camera, CameraStatus, Location, Zone
+from cameras.validators import (
+    MAX_RTSP_URL_LENGTH,
+    InvalidMetadata,
+    InvalidRtspUrl,
+    validate_metadata,
+    validate_rtsp_url,
+)
+from config.rest import StrictChoiceField, StrictCharField, StrictModelSerializer
+from tenancy.models import Tenant
+
+
+def _actor(serializer: serializers.Serializer) -> User | None:
+    user = getattr(serializer.context.get("request"), "user", None)
+    return user if isinstance(user, User) else None
+
+
+def _scoped(queryset: Any, actor: User | None) -> Any:
+    if actor is None:
+        return queryset.none()
+    return queryset if actor.is_superadmin else queryset.filter(tenant_id=actor.tenant_id)
+
+
+class TenantOwnedSerializer(StrictModelSerializer):
+    """``tenant`` is writable only by a superadmin, only on create (and then required)."""
+
+    tenant = serializers.PrimaryKeyRelatedField(queryset=Tenant.objects.all())
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        actor = _actor(self)
+        if self.instance is not None or actor is None or not actor.is_superadmin:
+            fields["tenant"] = serializers.PrimaryKeyRelatedField(read_only=True)
+        for name in ("location", "zone"):
+            field = fields.get(name)
+            if isinstance(field, serializers.PrimaryKeyRelatedField) and not field.read_only:
+                field.queryset = _scoped(field.queryset, actor)
+        return fields
+
+    def target_tenant_id(self, attrs: dict[str, Any]) -> Any:
+        if self.instance is not None:
+            return self.instance.tenant_id
+        if "tenant" in attrs:
+            return attrs["tenant"].id
+        actor = _actor(self)
+        return actor.tenant_id if actor else None
+
+    def check_same_tenant(self, attrs: dict[str, Any], *names: str) -> None:
+        tenant_id = self.target_tenant_id(attrs)
+        errors = {
+            name: ["Must belong to the same tenant."]
+            for name in names
+            if attrs.get(name) is not None and attrs[name].tenant_id != tenant_id
+        }
+        if errors:
+            raise serializers.ValidationError(errors)
+
+
+def _rtsp_validator(value: str) -> None:
+    try:
+        validate_rtsp_url(value)
+    except InvalidRtspUrl as exc:
+        # Never echo the URL back: it may carry credentials.
+        raise serializers.ValidationError(f"RTSP URL {exc}.") from None
+
+
+def _metadata_validator(value: Any) -> None:
+    try:
+        validate_metadata(value)
+    except InvalidMetadata as exc:
+        raise serializers.ValidationError(f"Metadata {exc}.") from None
+
+
+class CameraSerializer(TenantOwnedSerializer):
+    rtsp_url = StrictCharField(
+        write_only=True, max_length=MAX_RTSP_URL_LENGTH, trim_whitespace=False,
+        validators=[_rtsp_validator],
+        help_text="rtsp:// or rtsps:// URL, credentials allowed. Write-only: stored encrypted; "
+                  "read rtsp_url_masked instead.",
+    )
+    metadata = serializers.JSONField(required=False, validators=[_metadata_validator])
+    status = StrictChoiceField(
+        choices=[c for c in CameraStatus.choices if c[0] != CameraStatus.DECOMMISSIONED],
+        required=False,
+    )
+
+    class Meta:
+        model = Camera
+        fields = [
+            "id", "tenant", "name", "rtsp_url", "rtsp_url_masked", "location", "zone",
+            "latitude", "longitude", "recording_mode", "retention_days", "lpr_enabled",
+            "status", "metadata", "revision", "created_at", "updated_at",
+        ]
+        read_only_fields = ["id", "rtsp_url_masked", "revision", "created_at", "updated_at"]
+        validators: list[Any] = []  # uniqueness is checked by the service (model constraints)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        self.check_same_tenant(attrs, "location", "zone")
+        return attrs
+
+
+class LocationSerializer(TenantOwnedSerializer):
+    class Meta:
+        model = Location
+        fields = ["id", "tenant", "name", "address", "latitude", "longitude", "created_at",
+                  "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+        validators: list[Any] = []
+
+
+class ZoneSerializer(TenantOwnedSerializer):
+    class Meta:
+        model = Zone
+        fields = ["id", "tenant", "name", "description", "location", "created_at",
+                  "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+        validators: list[Any] = []
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        self.check_same_tenant(attrs, "location")
+        return attrs

@@ -1,0 +1,114 @@
+"""Cameras, locations and zones: viewers read, tenant admins write, scoped per tenant."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db.models import Model, QuerySet
+from rest_framework import viewsets
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+
+from accounts.rbac import RolePermission, TenantScopedMixin, acting_user
+from cameras import cache, services
+from cameras.api.serializers import CameraSerializer, LocationSerializer, ZoneSerializer
+from cameras.filtersets import CameraFilter, LocationFilter, ZoneFilter
+from cameras.models import Camera, Location, Zone
+from shared_kernel.auth import Role
+from tenancy.models import Tenant
+
+
+class TenantOwnedViewSet(TenantScopedMixin, viewsets.ModelViewSet):  # type: ignore[type-arg]
+    permission_classes = [RolePermission]
+    read_role = Role.VIEWER
+    write_role = Role.TENANT_ADMIN
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+
+    def target_tenant(self, serializer: BaseSerializer[Any]) -> Tenant:
+        actor = acting_user(self.request)
+        if actor.is_superadmin:
+            return serializer.validated_data["tenant"]  # type: ignore[no-any-return]
+        assert actor.tenant is not None
+        return actor.tenant
+
+
+class CameraViewSet(TenantOwnedViewSet):
+    """Cameras. ``rtsp_url`` is write-only; DELETE decommissions the camera."""
+
+    serializer_class = CameraSerializer
+    filterset_class = CameraFilter
+    search_fields = ["name"]
+    ordering_fields = ["name", "status", "created_at", "updated_at", "retention_days"]
+    ordering = ["name"]
+
+    def get_queryset(self) -> QuerySet[Camera]:
+        return self.scope(Camera.objects.all())
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        actor = acting_user(request)
+        scope = cache.ALL if actor.is_superadmin else str(actor.tenant_id)
+        query = f"{request.get_host()}{request.get_full_path()}"
+        cached = cache.get_list(scope, query)
+        if cached is not None:
+            return Response(json.loads(cached))
+        response = super().list(request, *args, **kwargs)
+        cache.set_list(scope, query, JSONRenderer().render(response.data).decode())
+        return response
+
+    def perform_create(self, serializer: BaseSerializer[Camera]) -> None:
+        serializer.instance = services.register_camera(
+            tenant=self.target_tenant(serializer), data=dict(serializer.validated_data),
+            actor=acting_user(self.request), request=self.request,
+        )
+
+    def perform_update(self, serializer: BaseSerializer[Camera]) -> None:
+        assert serializer.instance is not None
+        serializer.instance = services.update_camera(
+            serializer.instance, changes=dict(serializer.validated_data),
+            actor=acting_user(self.request), request=self.request,
+        )
+
+    def perform_destroy(self, instance: Camera) -> None:
+        services.decommission_camera(instance, actor=acting_user(self.request),
+                                     request=self.request)
+
+
+class _PlaceViewSet(TenantOwnedViewSet):
+    model: type[Model]
+    search_fields = ["name"]
+    ordering_fields = ["name", "created_at", "updated_at"]
+    ordering = ["name"]
+
+    def get_queryset(self) -> QuerySet[Any]:
+        return self.scope(self.model._default_manager.all())
+
+    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
+        serializer.instance = services.create_place(
+            self.model, tenant=self.target_tenant(serializer),  # type: ignore[arg-type]
+            data=dict(serializer.validated_data), actor=acting_user(self.request),
+            request=self.request,
+        )
+
+    def perform_update(self, serializer: BaseSerializer[Any]) -> None:
+        serializer.instance = services.update_place(
+            serializer.instance, changes=dict(serializer.validated_data),
+            actor=acting_user(self.request), request=self.request,
+        )
+
+    def perform_destroy(self, instance: Any) -> None:
+        services.delete_place(instance, actor=acting_user(self.request), request=self.request)
+
+
+class LocationViewSet(_PlaceViewSet):
+    model = Location
+    serializer_class = LocationSerializer
+    filterset_class = LocationFilter
+
+
+class ZoneViewSet(_PlaceViewSet):
+    model = Zone
+    serializer_class = ZoneSerializer
+    filterset_class = ZoneFilter

@@ -1,0 +1,210 @@
+"""Use cases on cameras, locations and zones.
+
+Every change validates, saves, writes its audit entry and (for cameras) its domain event
+in one transaction; the camera-list cache is invalidated once the transaction commits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from audit.services import record
+from cameras import cache
+from cameras.models import Camera, CameraStatus, Location, Zone
+from cameras.validators import InvalidMetadata, InvalidRtspUrl, validate_metadata, validate_rtsp_url
+from outbox.services import enqueue
+from shared_kernel.events import (
+    CameraDecommissioned,
+    CameraRegistered,
+    CameraSnapshot,
+    CameraUpdated,
+)
+from tenancy.models import Tenant
+
+
+def _check_url(url: Any) -> str:
+    try:
+        return validate_rtsp_url(url)
+    except InvalidRtspUrl as exc:
+        raise ValidationError({"rtsp_url": [f"RTSP URL {exc}."]}) from None
+
+
+def _check_camera(camera: Camera) -> None:
+    errors: dict[str, list[str]] = {}
+    if camera.location_id and camera.location.tenant_id != camera.tenant_id:
+        errors["location"] = ["Location belongs to another tenant."]
+    if camera.zone_id and camera.zone.tenant_id != camera.tenant_id:
+        errors["zone"] = ["Zone belongs to another tenant."]
+    try:
+        validate_metadata(camera.metadata)
+    except InvalidMetadata as exc:
+        errors["metadata"] = [f"Metadata {exc}."]
+    if errors:
+        raise ValidationError(errors)
+    camera.full_clean()
+
+
+def _snapshot(camera: Camera, event: type[CameraSnapshot]) -> CameraSnapshot:
+    return event(
+        camera_id=camera.id,
+        tenant_id=camera.tenant_id,
+        name=camera.name,
+        rtsp_url_encrypted=camera.rtsp_url_encrypted,
+        rtsp_url_masked=camera.rtsp_url_masked,
+        recording_mode=camera.recording_mode,  # type: ignore[arg-type]
+        retention_days=camera.retention_days,
+        lpr_enabled=camera.lpr_enabled,
+        status=camera.status,
+        latitude=camera.latitude,
+        longitude=camera.longitude,
+        location_id=camera.location_id,
+        zone_id=camera.zone_id,
+        revision=camera.revision,
+    )
+
+
+def _invalidate_on_commit(tenant_id: Any) -> None:
+    transaction.on_commit(lambda: cache.invalidate(tenant_id))
+
+
+def register_camera(
+    *, tenant: Tenant, data: dict[str, Any], actor: Any, request: HttpRequest | None = None
+) -> Camera:
+    data = dict(data)
+    data.pop("tenant", None)
+    url = _check_url(data.pop("rtsp_url", None))
+    camera = Camera(tenant=tenant, **data)
+    camera.set_rtsp_url(url)
+    _check_camera(camera)
+    with transaction.atomic():
+        camera.save()
+        record(action="create", object_type="camera", object_id=str(camera.id),
+               tenant_id=camera.tenant_id, actor=actor, after=camera.audit_state(),
+               request=request)
+        enqueue(_snapshot(camera, CameraRegistered), tenant_id=camera.tenant_id)
+        _invalidate_on_commit(camera.tenant_id)
+    return camera
+
+
+def update_camera(
+    camera: Camera, *, changes: dict[str, Any], actor: Any, request: HttpRequest | None = None
+) -> Camera:
+    changes = dict(changes)
+    changes.pop("tenant", None)
+    url = _check_url(changes.pop("rtsp_url")) if "rtsp_url" in changes else None
+    with transaction.atomic():
+        # The row lock serialises concurrent edits, so revisions never repeat.
+        locked = Camera.objects.select_for_update().get(pk=camera.pk)
+        before = locked.audit_state()
+        url_changed = url is not None and url != locked.rtsp_url()
+        for field, value in changes.items():
+            setattr(locked, field, value)
+        if url_changed:
+            assert url is not None
+            locked.set_rtsp_url(url)
+        _check_camera(locked)
+        after = locked.audit_state()
+        if after == before and not url_changed:
+            return locked
+        locked.revision += 1
+        locked.save()
+        after = locked.audit_state()
+        if url_changed:
+            after["rtsp_url_changed"] = True
+        record(action="update", object_type="camera", object_id=str(locked.id),
+               tenant_id=locked.tenant_id, actor=actor, before=before, after=after,
+               request=request)
+        enqueue(_snapshot(locked, CameraUpdated), tenant_id=locked.tenant_id)
+        _invalidate_on_commit(locked.tenant_id)
+    return locked
+
+
+def decommission_camera(
+    camera: Camera, *, actor: Any, request: HttpRequest | None = None
+) -> Camera:
+    """Soft delete: the row stays (recordings and audit refer to it); streaming stops."""
+    with transaction.atomic():
+        locked = Camera.all_objects.select_for_update().get(pk=camera.pk)
+        if locked.decommissioned_at is not None:
+            return locked
+        before = locked.audit_state()
+        locked.status = CameraStatus.DECOMMISSIONED
+        locked.decommissioned_at = timezone.now()
+        locked.revision += 1
+        locked.save()
+        record(action="delete", object_type="camera", object_id=str(locked.id),
+               tenant_id=locked.tenant_id, actor=actor, before=before,
+               after=locked.audit_state(), request=request)
+        enqueue(
+            CameraDecommissioned(camera_id=locked.id, tenant_id=locked.tenant_id,
+                                 revision=locked.revision),
+            tenant_id=locked.tenant_id,
+        )
+        _invalidate_on_commit(locked.tenant_id)
+    return locked
+
+
+# --- Locations and zones -----------------------------------------------------------------
+
+
+def _place_state(obj: Location | Zone) -> dict[str, Any]:
+    if isinstance(obj, Location):
+        return {"name": obj.name, "address": obj.address, "latitude": obj.latitude,
+                "longitude": obj.longitude}
+    return {"name": obj.name, "description": obj.description,
+            "location_id": str(obj.location_id) if obj.location_id else None}
+
+
+def _check_place(obj: Location | Zone) -> None:
+    if isinstance(obj, Zone) and obj.location_id and obj.location.tenant_id != obj.tenant_id:
+        raise ValidationError({"location": ["Location belongs to another tenant."]})
+    obj.full_clean()
+
+
+def create_place(
+    model: type[Location] | type[Zone], *, tenant: Tenant, data: dict[str, Any], actor: Any,
+    request: HttpRequest | None = None,
+) -> Location | Zone:
+    data = dict(data)
+    data.pop("tenant", None)
+    obj = model(tenant=tenant, **data)
+    _check_place(obj)
+    with transaction.atomic():
+        obj.save()
+        record(action="create", object_type=model.__name__.lower(), object_id=str(obj.id),
+               tenant_id=obj.tenant_id, actor=actor, after=_place_state(obj), request=request)
+    return obj
+
+
+def update_place(
+    obj: Location | Zone, *, changes: dict[str, Any], actor: Any,
+    request: HttpRequest | None = None,
+) -> Location | Zone:
+    changes = dict(changes)
+    changes.pop("tenant", None)
+    before = _place_state(obj)
+    for field, value in changes.items():
+        setattr(obj, field, value)
+    _check_place(obj)
+    with transaction.atomic():
+        obj.save()
+        record(action="update", object_type=type(obj).__name__.lower(), object_id=str(obj.id),
+               tenant_id=obj.tenant_id, actor=actor, before=before, after=_place_state(obj),
+               request=request)
+    return obj
+
+
+def delete_place(obj: Location | Zone, *, actor: Any, request: HttpRequest | None = None) -> None:
+    """Cameras (and zones) that pointed at the place keep existing, unassigned."""
+    before = _place_state(obj)
+    object_id, tenant_id = str(obj.id), obj.tenant_id
+    with transaction.atomic():
+        obj.delete()
+        record(action="delete", object_type=type(obj).__name__.lower(), object_id=object_id,
+               tenant_id=tenant_id, actor=actor, before=before, request=request)
+        _invalidate_on_commit(tenant_id)

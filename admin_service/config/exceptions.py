@@ -1,0 +1,161 @@
+"""Every error leaves the API in one shape: {"error": {"code", "message", "details"}}.
+
+Domain and framework exceptions are translated here, once (SPEC §10).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+
+_CODES = {
+    status.HTTP_400_BAD_REQUEST: "bad_request",
+    status.HTTP_401_UNAUTHORIZED: "not_authenticated",
+    status.HTTP_403_FORBIDDEN: "permission_denied",
+    status.HTTP_404_NOT_FOUND: "not_found",
+    status.HTTP_405_METHOD_NOT_ALLOWED: "method_not_allowed",
+    status.HTTP_406_NOT_ACCEPTABLE: "not_acceptable",
+    status.HTTP_409_CONFLICT: "conflict",
+    status.HTTP_413_REQUEST_ENTITY_TOO_LARGE: "payload_too_large",
+    status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
+    status.HTTP_429_TOO_MANY_REQUESTS: "throttled",
+    status.HTTP_500_INTERNAL_SERVER_ERROR: "server_error",
+    status.HTTP_503_SERVICE_UNAVAILABLE: "service_unavailable",
+}
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "A dependency is unavailable; try again shortly."
+    default_code = "service_unavailable"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "Request body is too large."
+    default_code = "payload_too_large"
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def error_response(status_code: int, message: str, details: Any = None,
+                   code: str | None = None) -> JsonResponse:
+    return JsonResponse(
+        error_body(code or _CODES.get(status_code, "error"), message, details), status=status_code
+    )
+
+
+def _django_validation_details(exc: DjangoValidationError) -> Any:
+    if hasattr(exc, "error_dict"):
+        return {
+            ("non_field_errors" if k == "__all__" else k): [str(m) for e in v for m in e.messages]
+            for k, v in exc.error_dict.items()
+        }
+    return {"non_field_errors": [str(m) for m in exc.messages]}
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    # Imported here: rest_framework.views imports the settings that name this module.
+    from rest_framework.views import exception_handler
+
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(_django_validation_details(exc))
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
+    elif isinstance(exc, IntegrityError):
+        logger.warning("integrity error turned into 409", extra={"error": str(exc)[:200]})
+        exc = Conflict()
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = exception_handler(exc, context)
+    if response is None:
+        # Unexpected: log it (masked by the JSON formatter) and answer in the shape.
+        logger.exception("unhandled error in API view")
+        return Response(
+            error_body("server_error", "Internal server error."),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+
+    if isinstance(exc, exceptions.ValidationError):
+        details = response.data if isinstance(response.data, dict) else {
+            "non_field_errors": response.data
+        }
+        response.data = error_body("validation_error", "Invalid input.", details)
+        return response
+
+    assert isinstance(exc, exceptions.APIException)
+    code = _codes_of(exc) or _CODES.get(response.status_code, "error")
+    details: dict[str, Any] = {}
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        details["retry_after_seconds"] = int(exc.wait)
+    message = exc.detail if isinstance(exc.detail, str) else str(exc.default_detail)
+    response.data = error_body(code, str(message), details)
+    return response
+
+
+def _codes_of(exc: exceptions.APIException) -> str | None:
+    codes = exc.get_codes()
+    if isinstance(codes, str):
+        if codes == "invalid" and isinstance(exc, exceptions.NotFound):
+            return "not_found"
+        if isinstance(exc, exceptions.NotFound):
+            return "not_found"
+        return codes
+    return None
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def not_found_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _wants_json(request):
+        return error_response(404, "Not found.")
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception or Http404())
+
+
+def server_error_view(request: HttpRequest) -> HttpResponse:
+    if _wants_json(request):
+        return error_response(500, "Internal server error.")
+    from django.views.defaults import server_error
+
+    return server_error(request)
+
+
+def bad_request_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _wants_json(request):
+        return error_response(400, "Bad request.")
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception or Exception())
+
+
+def permission_denied_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _wants_json(request):
+        return error_response(403, "Permission denied.")
+    from django.views.defaults import permission_denied
+
+    return permission_denied(request, exception or DjangoPermissionDenied())

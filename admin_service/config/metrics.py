@@ -1,0 +1,49 @@
+"""Prometheus metrics of the admin service: RED per endpoint, cache hit/miss."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from prometheus_client import Counter, Histogram
+
+REQUESTS = Counter(
+    "gtv_admin_http_requests_total",
+    "HTTP requests handled, by method, route template and status code.",
+    ["method", "route", "status"],
+)
+LATENCY = Histogram(
+    "gtv_admin_http_request_duration_seconds",
+    "HTTP request latency by method and route template.",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+CACHE_REQUESTS = Counter(
+    "gtv_admin_cache_requests_total",
+    "Cache look-ups by cache name and result (hit or miss).",
+    ["cache", "result"],
+)
+_KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
+
+def route_of(request: HttpRequest) -> str:
+    """The URL pattern (bounded cardinality), never the raw path with ids in it."""
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return "unmatched"
+    return "/" + (match.route or match.view_name or "unknown").lstrip("^")
+
+
+class RequestMetricsMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        method = request.method if request.method in _KNOWN_METHODS else "OTHER"
+        route = route_of(request)
+        LATENCY.labels(method, route).observe(time.perf_counter() - started)
+        REQUESTS.labels(method, route, str(response.status_code)).inc()
+        return response
