@@ -1,0 +1,121 @@
+"""Use cases of alerts: list the tenant's alerts and acknowledge one.
+
+Acknowledging is idempotent (a second acknowledgement changes nothing and publishes
+nothing) and announced as ``AlertAcknowledged``, which the admin service writes to the
+audit log.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared_kernel.events import AlertAcknowledged, new_event
+from streaming_service.domain.ai_ports import LiveFeed
+from streaming_service.domain.ports import EventPublisher
+from streaming_service.domain.watchlist import AlertNotFound, AlertStatus
+from streaming_service.infrastructure.db.ai_models import Alert
+
+log = logging.getLogger(__name__)
+
+PRODUCER = "streaming_service"
+
+
+@dataclass(frozen=True)
+class AlertPage:
+    items: list[Alert]
+    total: int
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    alert: Alert
+    changed: bool
+
+
+async def list_alerts(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    status: AlertStatus | None = None,
+    camera_id: uuid.UUID | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> AlertPage:
+    conditions = [Alert.tenant_id == tenant_id]
+    if status is not None:
+        conditions.append(Alert.status == status.value)
+    if camera_id is not None:
+        conditions.append(Alert.camera_id == camera_id)
+    total = (await session.execute(select(func.count()).select_from(Alert).where(*conditions)))
+    rows = await session.execute(
+        select(Alert).where(*conditions).order_by(Alert.raised_at.desc(), Alert.id)
+        .offset(offset).limit(limit)
+    )
+    return AlertPage(list(rows.scalars().all()), int(total.scalar_one()))
+
+
+async def get_alert(session: AsyncSession, alert_id: uuid.UUID, tenant_id: uuid.UUID) -> Alert:
+    alert = (
+        await session.execute(
+            select(Alert).where(Alert.id == alert_id, Alert.tenant_id == tenant_id)
+        )
+    ).scalar_one_or_none()
+    if alert is None:
+        raise AlertNotFound("alert not found", {"alert_id": str(alert_id)})
+    return alert
+
+
+async def acknowledge_alert(
+    session: AsyncSession,
+    alert_id: uuid.UUID,
+    tenant_id: uuid.UUID,
+    user_id: uuid.UUID,
+    *,
+    publisher: EventPublisher,
+    live: LiveFeed | None = None,
+) -> Acknowledgement:
+    now = datetime.now(UTC)
+    # A conditional UPDATE: two operators acknowledging at once produce one event.
+    result = await session.execute(
+        update(Alert)
+        .where(
+            Alert.id == alert_id,
+            Alert.tenant_id == tenant_id,
+            Alert.status == AlertStatus.NEW.value,
+        )
+        .values(status=AlertStatus.ACKNOWLEDGED.value, acknowledged_by=user_id,
+                acknowledged_at=now)
+        .returning(Alert.id)
+    )
+    changed = result.scalar_one_or_none() is not None
+    await session.commit()
+    alert = await get_alert(session, alert_id, tenant_id)
+    await session.refresh(alert)
+    if not changed:
+        return Acknowledgement(alert, changed=False)
+    envelope = new_event(
+        AlertAcknowledged(
+            alert_id=alert.id, tenant_id=tenant_id, user_id=user_id,
+            acknowledged_at=alert.acknowledged_at or now,
+        ),
+        producer=PRODUCER,
+        tenant_id=tenant_id,
+    )
+    try:
+        await publisher.publish(envelope)
+    except Exception as exc:
+        log.error("could not publish AlertAcknowledged",
+                  extra={"alert_id": str(alert.id), "error": repr(exc)[:300]})
+    if live is not None:
+        try:
+            await live.append(tenant_id, envelope.model_dump(mode="json"))
+        except Exception as exc:
+            log.error("could not append to the live feed",
+                      extra={"alert_id": str(alert.id), "error": repr(exc)[:300]})
+    return Acknowledgement(alert, changed=True)

@@ -1,0 +1,312 @@
+"""Use cases of detections: record a passing vehicle (crop, row, events, watchlist
+alerts, live feed) and search the tenant's detections by plate, camera and time.
+
+Recording order: the crop is stored first (a row never points at a missing crop); the
+detection and every alert it raises are written in one transaction; events are published
+after the commit, each to RabbitMQ and to the tenant's live feed. A failed publish is
+logged and counted, never undoes the stored detection.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, literal, or_, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared_kernel.events import (
+    AlertRaised,
+    EventEnvelope,
+    PlateDetected,
+    new_event,
+)
+from shared_kernel.plates import PlateNumber
+from streaming_service.domain.ai_ports import LiveFeed, NotificationPublisher
+from streaming_service.domain.errors import InvalidTimeRange, NotFound
+from streaming_service.domain.ports import EventPublisher, ObjectStore
+from streaming_service.domain.watchlist import AlertStatus, PlateQuery, PlateQueryKind
+from streaming_service.infrastructure.db.ai_models import Alert, Detection
+
+log = logging.getLogger(__name__)
+
+PRODUCER = "streaming_service"
+LPR_BUCKET = "lpr-images"
+
+
+class DetectionNotFound(NotFound):
+    code = "detection_not_found"
+
+
+def crop_key(tenant_id: uuid.UUID, camera_id: uuid.UUID, at: datetime, det_id: uuid.UUID) -> str:
+    at = at.astimezone(UTC)
+    return f"{tenant_id}/{camera_id}/{at:%Y/%m/%d}/{det_id}.jpg"
+
+
+def crop_path(detection_id: uuid.UUID) -> str:
+    """The API path a client fetches a detection's crop from (authenticated, scoped)."""
+    return f"/api/ai/detections/{detection_id}/crop"
+
+
+def alert_routing_key(tenant_id: uuid.UUID, severity: str) -> str:
+    return f"alerts.{tenant_id}.{severity}"
+
+
+def live_message(envelope: EventEnvelope) -> dict[str, Any]:
+    return envelope.model_dump(mode="json")
+
+
+@dataclass(frozen=True)
+class NewDetection:
+    tenant_id: uuid.UUID
+    camera_id: uuid.UUID
+    plate: PlateNumber
+    confidence: float
+    detected_at: datetime
+    crop_jpeg: bytes | None = None
+    bbox: list[float] | None = None
+    track_id: str | None = None
+    reads: int = 1
+    support: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    detection_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    """Callers that may retry pass a stable id: a second record is then a no-op."""
+
+
+@dataclass(frozen=True)
+class RecordedDetection:
+    detection: Detection
+    alerts: list[Alert]
+    events: list[EventEnvelope]
+
+
+@dataclass(frozen=True)
+class DetectionPage:
+    items: list[tuple[Detection, float | None]]
+    """Each detection with its similarity score (``~`` searches only)."""
+    total: int
+
+
+class DetectionRecorder:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        store: ObjectStore,
+        publisher: EventPublisher,
+        notifications: NotificationPublisher,
+        live: LiveFeed,
+    ) -> None:
+        self._sessions = sessions
+        self._store = store
+        self._publisher = publisher
+        self._notifications = notifications
+        self._live = live
+        self._partitions: set[str] = set()
+
+    async def record(self, new: NewDetection) -> RecordedDetection:
+        # Imported here: watchlists imports nothing from this module, but keeping the
+        # matcher's import local makes the dependency direction obvious.
+        from streaming_service.application.watchlists import matching_entries
+
+        key: str | None = None
+        if new.crop_jpeg:
+            key = crop_key(new.tenant_id, new.camera_id, new.detected_at, new.detection_id)
+            await self._store.put_bytes(LPR_BUCKET, key, new.crop_jpeg, "image/jpeg")
+        await self._ensure_partition(new.detected_at)
+
+        async with self._sessions() as session:
+            existing = await _find(session, new.detection_id, new.tenant_id)
+            if existing is not None:
+                log.info("detection already recorded", extra={"detection_id": str(existing.id)})
+                return RecordedDetection(existing, [], [])
+            detection = Detection(
+                id=new.detection_id,
+                detected_at=new.detected_at,
+                tenant_id=new.tenant_id,
+                camera_id=new.camera_id,
+                plate=new.plate.value,
+                plate_style=new.plate.style,
+                confidence=new.confidence,
+                crop_key=key,
+                bbox=new.bbox,
+                track_id=new.track_id,
+                reads=new.reads,
+                support=new.support,
+                details=new.details,
+            )
+            session.add(detection)
+            await session.flush()
+            alerts: list[Alert] = []
+            for entry in await matching_entries(
+                session, new.tenant_id, new.plate, new.detected_at
+            ):
+                alert_id = uuid.uuid4()
+                inserted = await session.execute(
+                    insert(Alert)
+                    .values(
+                        id=alert_id,
+                        tenant_id=new.tenant_id,
+                        detection_id=detection.id,
+                        watchlist_entry_id=entry.id,
+                        watchlist_id=entry.watchlist_id,
+                        camera_id=new.camera_id,
+                        plate=new.plate.value,
+                        severity=entry.severity,
+                        reason=entry.reason,
+                        crop_key=key,
+                        status=AlertStatus.NEW.value,
+                        raised_at=datetime.now(UTC),
+                    )
+                    .on_conflict_do_nothing()
+                    .returning(Alert.id)
+                )
+                if inserted.scalar_one_or_none() is not None:
+                    alerts.append(await session.get_one(Alert, alert_id))
+            await session.commit()
+
+        events = await self._announce(detection, alerts)
+        return RecordedDetection(detection, alerts, events)
+
+    async def _ensure_partition(self, at: datetime) -> None:
+        month = at.astimezone(UTC).strftime("%Y%m")
+        if month in self._partitions:
+            return
+        async with self._sessions() as session:
+            await session.execute(
+                text("SELECT ai.ensure_detections_partition(:at)"), {"at": at}
+            )
+            await session.commit()
+        self._partitions.add(month)
+
+    async def _announce(self, detection: Detection, alerts: list[Alert]) -> list[EventEnvelope]:
+        url = crop_path(detection.id) if detection.crop_key else None
+        detected = new_event(
+            PlateDetected(
+                detection_id=detection.id,
+                camera_id=detection.camera_id,
+                tenant_id=detection.tenant_id,
+                plate=detection.plate,
+                confidence=min(1.0, max(0.0, detection.confidence)),
+                detected_at=detection.detected_at,
+                crop_url=url,
+                bbox=[round(v) for v in detection.bbox] if detection.bbox else None,
+            ),
+            producer=PRODUCER,
+            tenant_id=detection.tenant_id,
+        )
+        events = [detected]
+        await self._emit(detected)
+        for alert in alerts:
+            raised = new_event(
+                AlertRaised(
+                    alert_id=alert.id,
+                    detection_id=detection.id,
+                    watchlist_entry_id=alert.watchlist_entry_id,
+                    camera_id=alert.camera_id,
+                    tenant_id=alert.tenant_id,
+                    plate=alert.plate,
+                    severity=alert.severity,  # type: ignore[arg-type]
+                    reason=alert.reason,
+                    raised_at=alert.raised_at,
+                    crop_url=url,
+                ),
+                producer=PRODUCER,
+                tenant_id=alert.tenant_id,
+            )
+            events.append(raised)
+            await self._emit(raised, routing_key=alert_routing_key(alert.tenant_id, alert.severity))
+        return events
+
+    async def _emit(self, envelope: EventEnvelope, *, routing_key: str | None = None) -> None:
+        """Live feed first (operators are waiting), then the bus. Failures are logged."""
+        assert envelope.tenant_id is not None
+        await _guard(self._live.append(envelope.tenant_id, live_message(envelope)), envelope,
+                     "live feed")
+        await _guard(self._publisher.publish(envelope), envelope, "domain.events")
+        if routing_key is not None:
+            await _guard(
+                self._notifications.publish_notification(envelope, routing_key),
+                envelope, "notifications",
+            )
+
+
+async def _guard(call: Any, envelope: EventEnvelope, target: str) -> None:
+    try:
+        await call
+    except Exception as exc:
+        log.error(
+            "could not deliver event",
+            extra={"target": target, "event_type": envelope.type,
+                   "event_id": str(envelope.event_id), "error": repr(exc)[:300]},
+        )
+
+
+async def _find(
+    session: AsyncSession, detection_id: uuid.UUID, tenant_id: uuid.UUID | None
+) -> Detection | None:
+    query = select(Detection).where(Detection.id == detection_id)
+    if tenant_id is not None:
+        query = query.where(Detection.tenant_id == tenant_id)
+    return (await session.execute(query)).scalars().first()
+
+
+async def get_detection(
+    session: AsyncSession, detection_id: uuid.UUID, tenant_id: uuid.UUID
+) -> Detection:
+    detection = await _find(session, detection_id, tenant_id)
+    if detection is None:
+        raise DetectionNotFound("detection not found", {"detection_id": str(detection_id)})
+    return detection
+
+
+async def search_detections(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    plate: PlateQuery | None = None,
+    camera_id: uuid.UUID | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> DetectionPage:
+    """Newest first; ``~`` searches order by similarity, then time."""
+    if start is not None and end is not None and start > end:
+        raise InvalidTimeRange("start is after end", {"start": start.isoformat(),
+                                                      "end": end.isoformat()})
+    conditions: list[Any] = [Detection.tenant_id == tenant_id]
+    if camera_id is not None:
+        conditions.append(Detection.camera_id == camera_id)
+    if start is not None:
+        conditions.append(Detection.detected_at >= start)
+    if end is not None:
+        conditions.append(Detection.detected_at <= end)
+    score: Any = literal(None)
+    if plate is not None:
+        if plate.kind is PlateQueryKind.EXACT:
+            conditions.append(Detection.plate.in_(plate.forms))
+        elif plate.kind is PlateQueryKind.PREFIX:
+            # ``startswith`` escapes LIKE wildcards; text_pattern_ops serves it.
+            conditions.append(or_(*(Detection.plate.startswith(f) for f in plate.forms)))
+        else:
+            scores = [func.similarity(Detection.plate, f) for f in plate.forms]
+            score = func.greatest(*scores) if len(scores) > 1 else scores[0]
+            # ``%`` (pg_trgm's similarity operator, threshold 0.3 by default: one wrong
+            # character of seven scores about 0.45) is what the GIN index serves.
+            conditions.append(or_(*(Detection.plate.op("%")(f) for f in plate.forms)))
+    where = and_(*conditions)
+    total = (await session.execute(select(func.count()).select_from(Detection).where(where)))
+    order: list[Any] = [Detection.detected_at.desc(), Detection.id]
+    if plate is not None and plate.kind is PlateQueryKind.SIMILAR:
+        order.insert(0, score.desc())
+    rows = await session.execute(
+        select(Detection, score.label("score")).where(where).order_by(*order)
+        .offset(offset).limit(limit)
+    )
+    items = [(row[0], float(row[1]) if row[1] is not None else None) for row in rows.all()]
+    return DetectionPage(items, int(total.scalar_one()))
