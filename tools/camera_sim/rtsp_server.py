@@ -67,12 +67,14 @@ class SimulatorServer:
 
     def _factory(self, name: str) -> GstRtspServer.RTSPMediaFactory:
         factory = GstRtspServer.RTSPMediaFactory()
-        # Re-payload what the publisher sends; config-interval=-1 repeats SPS/PPS with
-        # every keyframe so a client joining mid-stream can decode from the next GOP.
+        # Re-payload what the publisher sends. h264parse puts SPS/PPS inside every
+        # keyframe's access unit, so a client joining mid-stream decodes from the next
+        # GOP; the payloader must not send them again as separate packets (config-interval
+        # 0), or ffmpeg sees two access units with one timestamp at every keyframe.
         factory.set_launch(
             f'( udpsrc address=127.0.0.1 port={self.udp_ports[name]} buffer-size=2097152 '
             f'caps="{RTP_CAPS}" ! rtph264depay ! h264parse config-interval=-1 '
-            "! rtph264pay name=pay0 pt=96 config-interval=-1 )"
+            "! rtph264pay name=pay0 pt=96 config-interval=0 )"
         )
         factory.set_shared(True)
         if self.user is not None:
