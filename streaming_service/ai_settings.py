@@ -1,0 +1,42 @@
+"""Settings of the AI context (LPR, live alerts, notifications), env prefix ``GTV_``."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+
+from streaming_service.settings import StreamingSettings
+
+
+class AiSettings(StreamingSettings):
+    # Uploads to POST /api/ai/lpr/recognize.
+    lpr_upload_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    lpr_upload_max_pixels: int = Field(default=40_000_000, ge=10_000)
+
+    # Live feed (Redis Stream per tenant) and WebSocket.
+    live_maxlen: int = Field(default=10_000, ge=100)
+    ws_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    ws_read_block_ms: int = Field(default=1000, ge=50, le=30_000)
+
+    # LPR workers.
+    lpr_worker_id: str = ""
+    lpr_lease_seconds: float = Field(default=30.0, gt=1)
+    lpr_max_cameras_per_worker: int = Field(default=8, ge=1)
+    lpr_sample_fps: float = Field(default=4.0, gt=0, le=30)
+    lpr_frame_width: int = Field(default=1280, ge=160)
+    lpr_frame_height: int = Field(default=720, ge=120)
+
+    # Notifications: SMTP email and an SMS/webhook gateway.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = 10.0
+    smtp_from: str = "alerts@gt-vision.local"
+    # JSON object {"<tenant uuid>": ["a@x", "b@y"], "*": ["fallback@x"]}.
+    alert_email_recipients: dict[str, list[str]] = Field(default_factory=dict)
+    sms_webhook_url: str = ""
+    sms_webhook_token: SecretStr = SecretStr("")
+    sms_timeout_seconds: float = 10.0
+    # JSON object {"<tenant uuid>": ["+5511..."], "*": [...]}.
+    alert_sms_recipients: dict[str, list[str]] = Field(default_factory=dict)

@@ -1,0 +1,47 @@
+"""Dependencies of the AI routers: the AI context's services (built by ``create_app``
+beside the streaming ones) and the caller's tenant, which every AI query is scoped to."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from shared_kernel.auth import TokenClaims
+from streaming_service.ai_settings import AiSettings
+from streaming_service.api.errors import ApiError
+from streaming_service.application.detections import DetectionRecorder
+from streaming_service.domain.ai_ports import LiveFeed, NotificationPublisher, PlateRecogniser
+
+
+@dataclass
+class AiServices:
+    settings: AiSettings
+    live: LiveFeed
+    notifications: NotificationPublisher
+    recorder: DetectionRecorder
+    recogniser: PlateRecogniser | None
+    """None until a model is configured: the recognise endpoint then answers 503."""
+
+
+def get_ai_services(request: Request) -> AiServices:
+    services: AiServices = request.app.state.ai
+    return services
+
+
+AiServicesDep = Annotated[AiServices, Depends(get_ai_services)]
+
+
+def require_tenant(claims: TokenClaims) -> uuid.UUID:
+    """AI data always belongs to one tenant; a token without one (a superadmin's) is
+    asked to pick a tenant instead of seeing everyone's plates."""
+    if claims.tenant_id is None:
+        raise ApiError(403, "tenant_required", "this endpoint needs a token scoped to a tenant")
+    return claims.tenant_id
+
+
+def page_window(page: int, page_size: int | None, default: int, maximum: int) -> tuple[int, int]:
+    size = min(page_size or default, maximum)
+    return (page - 1) * size, size

@@ -1,0 +1,136 @@
+"""Request and response bodies of the AI API (watchlists, detections, alerts, LPR)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from shared_kernel.plates import PlatePattern
+from streaming_service.domain.watchlist import Severity
+
+
+class WatchlistIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=2000)
+
+
+class WatchlistPatch(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class WatchlistOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    description: str
+    created_by: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class WatchlistPageOut(BaseModel):
+    items: list[WatchlistOut]
+    count: int
+    page: int
+    page_size: int
+
+
+class EntryIn(BaseModel):
+    plate: str = Field(
+        min_length=1, max_length=32,
+        description="Exact plate (ABC1234 or ABC1D23, either layout matches both) or a "
+                    "pattern: '*' any run of characters (ABC*), '?' one character",
+    )
+    reason: str = Field(default="", max_length=2000)
+    severity: Severity = Severity.MEDIUM
+    active_from: AwareDatetime | None = None
+    active_until: AwareDatetime | None = None
+
+    @field_validator("plate")
+    @classmethod
+    def _pattern(cls, value: str) -> str:
+        return PlatePattern.parse(value).text  # ValueError → 400 validation_error
+
+    @model_validator(mode="after")
+    def _window(self) -> Self:
+        if self.active_from and self.active_until and self.active_until <= self.active_from:
+            raise ValueError("active_until must be after active_from")
+        return self
+
+
+class EntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    watchlist_id: uuid.UUID
+    plate: str = Field(validation_alias="plate_pattern")
+    is_exact: bool
+    reason: str
+    severity: Severity
+    active_from: datetime | None
+    active_until: datetime | None
+    created_by: uuid.UUID | None
+    created_at: datetime
+
+
+class DetectionOut(BaseModel):
+    id: uuid.UUID
+    camera_id: uuid.UUID
+    plate: str
+    plate_style: str
+    confidence: float
+    detected_at: datetime
+    bbox: list[float] | None
+    crop_url: str | None
+    score: float | None = Field(default=None, description="Similarity (~ searches only)")
+
+
+class DetectionPageOut(BaseModel):
+    items: list[DetectionOut]
+    count: int
+    page: int
+    page_size: int
+
+
+class AlertOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    detection_id: uuid.UUID
+    watchlist_id: uuid.UUID | None
+    watchlist_entry_id: uuid.UUID
+    camera_id: uuid.UUID
+    plate: str
+    severity: Severity
+    reason: str
+    status: str
+    raised_at: datetime
+    acknowledged_by: uuid.UUID | None
+    acknowledged_at: datetime | None
+
+
+class AlertPageOut(BaseModel):
+    items: list[AlertOut]
+    count: int
+    page: int
+    page_size: int
+
+
+class PlateFoundOut(BaseModel):
+    plate: str
+    plate_style: str
+    confidence: float
+    bbox: list[float] = Field(description="x1, y1, x2, y2 in image pixels")
+    raw_text: str
+
+
+class RecognizeOut(BaseModel):
+    width: int
+    height: int
+    plates: list[PlateFoundOut]
+    elapsed_ms: float

@@ -1,0 +1,51 @@
+"""Alerts: the tenant's watchlist hits, and their acknowledgement by operators (audited
+through ``AlertAcknowledged``)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from streaming_service.api.ai_deps import AiServicesDep, page_window, require_tenant
+from streaming_service.api.ai_schemas import AlertOut, AlertPageOut
+from streaming_service.api.deps import OperatorDep, ServicesDep, SessionDep, ViewerDep
+from streaming_service.application.alerts import acknowledge_alert, get_alert, list_alerts
+from streaming_service.domain.watchlist import AlertStatus
+
+router = APIRouter(prefix="/api/ai/alerts", tags=["alerts"])
+
+
+@router.get("/", response_model=AlertPageOut, summary="The tenant's alerts, newest first")
+async def list_all(
+    claims: ViewerDep,
+    services: ServicesDep,
+    session: SessionDep,
+    status: AlertStatus | None = None,
+    camera_id: uuid.UUID | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int | None, Query(ge=1)] = None,
+) -> AlertPageOut:
+    offset, size = page_window(page, page_size, services.settings.page_size_default,
+                               services.settings.page_size_max)
+    result = await list_alerts(session, require_tenant(claims), status=status,
+                               camera_id=camera_id, offset=offset, limit=size)
+    return AlertPageOut(items=[AlertOut.model_validate(a) for a in result.items],
+                        count=result.total, page=page, page_size=size)
+
+
+@router.get("/{alert_id}", response_model=AlertOut)
+async def get_one(alert_id: uuid.UUID, claims: ViewerDep, session: SessionDep) -> AlertOut:
+    return AlertOut.model_validate(await get_alert(session, alert_id, require_tenant(claims)))
+
+
+@router.post("/{alert_id}/ack", response_model=AlertOut,
+             summary="Acknowledge an alert (idempotent; audited)")
+async def acknowledge(alert_id: uuid.UUID, claims: OperatorDep, services: ServicesDep,
+                      ai: AiServicesDep, session: SessionDep) -> AlertOut:
+    result = await acknowledge_alert(
+        session, alert_id, require_tenant(claims), claims.user_id,
+        publisher=services.publisher, live=ai.live,
+    )
+    return AlertOut.model_validate(result.alert)

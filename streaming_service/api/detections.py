@@ -1,0 +1,81 @@
+"""Detections: search by plate (exact ``ABC1D23``, prefix ``ABC*``, similar ``~ABC1D23``),
+camera and time range; one detection; its plate crop."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from pydantic import AwareDatetime
+
+from streaming_service.api.ai_deps import page_window, require_tenant
+from streaming_service.api.ai_schemas import DetectionOut, DetectionPageOut
+from streaming_service.api.deps import ServicesDep, SessionDep, ViewerDep
+from streaming_service.api.errors import ApiError
+from streaming_service.application.detections import (
+    LPR_BUCKET,
+    crop_path,
+    get_detection,
+    search_detections,
+)
+from streaming_service.domain.watchlist import InvalidPlateQuery, PlateQuery
+from streaming_service.infrastructure.db.ai_models import Detection
+
+router = APIRouter(prefix="/api/ai/detections", tags=["detections"])
+
+
+def _out(detection: Detection, score: float | None = None) -> DetectionOut:
+    return DetectionOut(
+        id=detection.id, camera_id=detection.camera_id, plate=detection.plate,
+        plate_style=detection.plate_style, confidence=detection.confidence,
+        detected_at=detection.detected_at, bbox=detection.bbox,
+        crop_url=crop_path(detection.id) if detection.crop_key else None, score=score,
+    )
+
+
+@router.get("/", response_model=DetectionPageOut, summary="Search the tenant's detections")
+async def list_detections(
+    claims: ViewerDep,
+    services: ServicesDep,
+    session: SessionDep,
+    plate: Annotated[str | None, Query(
+        max_length=32, description="ABC1D23 (either layout), ABC* (prefix) or ~ABC1D23 "
+                                   "(similar, best first)")] = None,
+    camera_id: uuid.UUID | None = None,
+    start: AwareDatetime | None = None,
+    end: AwareDatetime | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int | None, Query(ge=1)] = None,
+) -> DetectionPageOut:
+    tenant_id = require_tenant(claims)
+    try:
+        query = PlateQuery.parse(plate) if plate else None
+    except InvalidPlateQuery as exc:
+        raise ApiError(400, exc.code, exc.message, exc.details) from exc
+    offset, size = page_window(page, page_size, services.settings.page_size_default,
+                               services.settings.page_size_max)
+    result = await search_detections(
+        session, tenant_id, plate=query, camera_id=camera_id, start=start, end=end,
+        offset=offset, limit=size,
+    )
+    return DetectionPageOut(items=[_out(d, s) for d, s in result.items], count=result.total,
+                            page=page, page_size=size)
+
+
+@router.get("/{detection_id}", response_model=DetectionOut)
+async def get_one(detection_id: uuid.UUID, claims: ViewerDep,
+                  session: SessionDep) -> DetectionOut:
+    return _out(await get_detection(session, detection_id, require_tenant(claims)))
+
+
+@router.get("/{detection_id}/crop", response_class=Response,
+            responses={200: {"content": {"image/jpeg": {}}}}, summary="The plate crop")
+async def get_crop(detection_id: uuid.UUID, claims: ViewerDep, services: ServicesDep,
+                   session: SessionDep) -> Response:
+    detection = await get_detection(session, detection_id, require_tenant(claims))
+    if not detection.crop_key:
+        raise ApiError(404, "crop_not_found", "this detection has no crop")
+    data = await services.store.get_bytes(LPR_BUCKET, detection.crop_key)
+    return Response(content=data, media_type="image/jpeg",
+                    headers={"Cache-Control": "private, max-age=3600"})

@@ -1,0 +1,125 @@
+"""``POST /api/ai/lpr/recognize``: find and read the plates on one uploaded image.
+
+Checked before any decoding: the declared size (413), the part's content type (415),
+the real size while reading (413), then the image header's dimensions (a decompression
+bomb is refused, 413) and that it decodes at all (400). Recognition runs in a worker
+thread so the event loop keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from typing import Any
+
+import cv2
+import numpy as np
+from fastapi import APIRouter, Request
+from PIL import Image as PilImage
+from starlette.datastructures import UploadFile
+
+from streaming_service.api.ai_deps import AiServicesDep
+from streaming_service.api.ai_schemas import PlateFoundOut, RecognizeOut
+from streaming_service.api.deps import ViewerDep
+from streaming_service.api.errors import ApiError
+from streaming_service.domain.ai_ports import PlateRecogniser
+from streaming_service.domain.lpr_ports import Image
+
+router = APIRouter(prefix="/api/ai/lpr", tags=["lpr"])
+
+ACCEPTED_TYPES = frozenset({"image/jpeg", "image/jpg", "image/png", "image/webp", "image/bmp"})
+# Multipart framing around the file: boundaries and part headers.
+_MULTIPART_OVERHEAD = 64 * 1024
+_CHUNK = 256 * 1024
+
+_UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["image"],
+                    "properties": {"image": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, "payload_too_large", f"the image is larger than {limit} bytes",
+                    {"max_bytes": limit})
+
+
+async def _read_capped(upload: UploadFile, limit: int) -> bytes:
+    buffer = bytearray()
+    while chunk := await upload.read(_CHUNK):
+        buffer.extend(chunk)
+        if len(buffer) > limit:
+            raise _too_large(limit)
+    return bytes(buffer)
+
+
+def decode_image(data: bytes, max_pixels: int) -> Image:
+    """BGR array of an uploaded image; ApiError 400/413 when it is not a sane image."""
+    try:
+        with PilImage.open(io.BytesIO(data)) as probe:
+            width, height = probe.size
+    except Exception as exc:
+        raise ApiError(400, "invalid_image", "the upload is not a decodable image") from exc
+    if width * height > max_pixels:
+        raise ApiError(413, "image_too_large", "the image has too many pixels",
+                       {"width": width, "height": height, "max_pixels": max_pixels})
+    frame = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if frame is None or frame.size == 0:
+        raise ApiError(400, "invalid_image", "the upload is not a decodable image")
+    return frame.astype(np.uint8, copy=False)
+
+
+def _recognise(recogniser: PlateRecogniser, data: bytes, max_pixels: int) -> RecognizeOut:
+    started = time.perf_counter()
+    frame = decode_image(data, max_pixels)
+    reads = recogniser.recognise(frame)
+    return RecognizeOut(
+        width=int(frame.shape[1]),
+        height=int(frame.shape[0]),
+        plates=[
+            PlateFoundOut(plate=r.plate.value, plate_style=r.plate.style,
+                          confidence=round(r.confidence, 4), bbox=r.bbox.as_list(),
+                          raw_text=r.raw_text)
+            for r in reads
+        ],
+        elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+
+
+@router.post("/recognize", response_model=RecognizeOut, openapi_extra=_UPLOAD_BODY,
+             summary="Plates on an uploaded image (multipart field 'image')")
+async def recognize(request: Request, claims: ViewerDep, ai: AiServicesDep) -> RecognizeOut:
+    limit = ai.settings.lpr_upload_max_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + _MULTIPART_OVERHEAD:
+        raise _too_large(limit)
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise ApiError(415, "unsupported_media_type",
+                       "send the image as multipart/form-data in the field 'image'")
+    async with request.form(max_files=1, max_fields=4) as form:
+        upload = form.get("image")
+        if not isinstance(upload, UploadFile):
+            raise ApiError(400, "validation_error", "the multipart field 'image' is missing",
+                           {"field": "image"})
+        content_type = (upload.content_type or "").split(";")[0].strip().lower()
+        if content_type not in ACCEPTED_TYPES:
+            raise ApiError(415, "unsupported_media_type", "the image must be JPEG, PNG, "
+                           "WebP or BMP", {"content_type": content_type,
+                                           "accepted": sorted(ACCEPTED_TYPES)})
+        data = await _read_capped(upload, limit)
+    if not data:
+        raise ApiError(400, "invalid_image", "the image is empty")
+    if ai.recogniser is None:
+        raise ApiError(503, "lpr_unavailable", "plate recognition is not configured")
+    return await asyncio.to_thread(_recognise, ai.recogniser, data,
+                                   ai.settings.lpr_upload_max_pixels)

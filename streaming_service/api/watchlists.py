@@ -1,0 +1,114 @@
+"""Watchlists and their entries: viewers read, operators and above write; tenant-scoped
+(another tenant's watchlist answers 404)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from shared_kernel.plates import PlatePattern
+from streaming_service.api.ai_deps import page_window, require_tenant
+from streaming_service.api.ai_schemas import (
+    EntryIn,
+    EntryOut,
+    WatchlistIn,
+    WatchlistOut,
+    WatchlistPageOut,
+    WatchlistPatch,
+)
+from streaming_service.api.deps import OperatorDep, ServicesDep, SessionDep, ViewerDep
+from streaming_service.api.errors import ApiError
+from streaming_service.application import watchlists as uc
+from streaming_service.domain.watchlist import WatchlistNameTaken
+
+router = APIRouter(prefix="/api/ai/watchlists", tags=["watchlists"])
+
+
+def _conflict(exc: WatchlistNameTaken) -> ApiError:
+    return ApiError(409, exc.code, exc.message, exc.details)
+
+
+@router.get("/", response_model=WatchlistPageOut, summary="The tenant's watchlists")
+async def list_watchlists(
+    claims: ViewerDep,
+    services: ServicesDep,
+    session: SessionDep,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int | None, Query(ge=1)] = None,
+) -> WatchlistPageOut:
+    offset, size = page_window(page, page_size, services.settings.page_size_default,
+                               services.settings.page_size_max)
+    result = await uc.list_watchlists(session, require_tenant(claims), offset=offset, limit=size)
+    return WatchlistPageOut(items=[WatchlistOut.model_validate(w) for w in result.items],
+                            count=result.total, page=page, page_size=size)
+
+
+@router.post("/", response_model=WatchlistOut, status_code=status.HTTP_201_CREATED)
+async def create_watchlist(body: WatchlistIn, claims: OperatorDep,
+                           session: SessionDep) -> WatchlistOut:
+    try:
+        watchlist = await uc.create_watchlist(
+            session, require_tenant(claims), name=body.name, description=body.description,
+            created_by=claims.user_id,
+        )
+    except WatchlistNameTaken as exc:
+        raise _conflict(exc) from exc
+    return WatchlistOut.model_validate(watchlist)
+
+
+@router.get("/{watchlist_id}", response_model=WatchlistOut)
+async def get_watchlist(watchlist_id: uuid.UUID, claims: ViewerDep,
+                        session: SessionDep) -> WatchlistOut:
+    watchlist = await uc.get_watchlist(session, watchlist_id, require_tenant(claims))
+    return WatchlistOut.model_validate(watchlist)
+
+
+@router.patch("/{watchlist_id}", response_model=WatchlistOut)
+async def update_watchlist(watchlist_id: uuid.UUID, body: WatchlistPatch, claims: OperatorDep,
+                           session: SessionDep) -> WatchlistOut:
+    try:
+        watchlist = await uc.update_watchlist(
+            session, watchlist_id, require_tenant(claims), name=body.name,
+            description=body.description,
+        )
+    except WatchlistNameTaken as exc:
+        raise _conflict(exc) from exc
+    return WatchlistOut.model_validate(watchlist)
+
+
+@router.delete("/{watchlist_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_watchlist(watchlist_id: uuid.UUID, claims: OperatorDep,
+                           session: SessionDep) -> Response:
+    await uc.delete_watchlist(session, watchlist_id, require_tenant(claims))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{watchlist_id}/entries/", response_model=list[EntryOut])
+async def list_entries(watchlist_id: uuid.UUID, claims: ViewerDep,
+                       session: SessionDep) -> list[EntryOut]:
+    entries = await uc.list_entries(session, watchlist_id, require_tenant(claims))
+    return [EntryOut.model_validate(e) for e in entries]
+
+
+@router.post("/{watchlist_id}/entries/", response_model=EntryOut,
+             status_code=status.HTTP_201_CREATED)
+async def add_entry(watchlist_id: uuid.UUID, body: EntryIn, claims: OperatorDep,
+                    session: SessionDep) -> EntryOut:
+    entry = await uc.add_entry(
+        session, watchlist_id, require_tenant(claims),
+        uc.EntryInput(
+            plate_pattern=PlatePattern(body.plate), reason=body.reason, severity=body.severity,
+            active_from=body.active_from, active_until=body.active_until,
+        ),
+        created_by=claims.user_id,
+    )
+    return EntryOut.model_validate(entry)
+
+
+@router.delete("/{watchlist_id}/entries/{entry_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_entry(watchlist_id: uuid.UUID, entry_id: uuid.UUID, claims: OperatorDep,
+                       session: SessionDep) -> Response:
+    await uc.delete_entry(session, watchlist_id, entry_id, require_tenant(claims))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,153 @@
+"""``WS /ws/alerts``: the tenant's live ``PlateDetected``, ``AlertRaised`` and
+``AlertAcknowledged`` events as JSON.
+
+Authentication: an access token as ``?token=`` or in ``Sec-WebSocket-Protocol`` as the
+pair ``["bearer", "<jwt>"]`` (browsers cannot set headers on a WebSocket; the server
+echoes ``bearer``). A missing, bad, expired or revoked token closes the socket with code
+4401 before any event is sent; so does the token expiring or being revoked later.
+
+Messages: ``{"type": "welcome", "last_event_id": ...}`` first, then each event as its
+envelope plus ``id`` (the live-feed position), and ``{"type": "ping"}`` heartbeats. A
+client that reconnects with ``?last_event_id=<id>`` first receives what it missed.
+Events come from the tenant's Redis Stream, so every API replica serves every client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketState
+
+from shared_kernel.auth import InvalidToken, TokenClaims
+from streaming_service.api.ai_deps import AiServices
+from streaming_service.api.deps import Services
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["live"])
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_BAD_REQUEST = 4400
+SUBPROTOCOL = "bearer"
+_STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+
+
+def _token_from(websocket: WebSocket) -> tuple[str | None, str | None]:
+    """The token and the subprotocol to answer with (when it came in the header)."""
+    query_token = websocket.query_params.get("token")
+    if query_token:
+        return query_token, None
+    offered = [p.strip() for p in websocket.scope.get("subprotocols", [])]
+    if len(offered) >= 2 and offered[0].lower() == SUBPROTOCOL:
+        return offered[1], offered[0]
+    return None, None
+
+
+async def _refuse(websocket: WebSocket, subprotocol: str | None, code: int, reason: str) -> None:
+    # Accept then close: a browser sees the close code (a refused handshake is opaque).
+    await websocket.accept(subprotocol=subprotocol)
+    await websocket.close(code=code, reason=reason)
+
+
+@router.websocket("/ws/alerts")
+async def live_alerts(websocket: WebSocket) -> None:
+    services: Services = websocket.app.state.services
+    ai: AiServices = websocket.app.state.ai
+    token, subprotocol = _token_from(websocket)
+    if not token:
+        await _refuse(websocket, subprotocol, CLOSE_UNAUTHORIZED, "token required")
+        return
+    try:
+        claims = await services.verifier.averify(token, services.denylist)
+    except InvalidToken:
+        await _refuse(websocket, subprotocol, CLOSE_UNAUTHORIZED, "invalid or revoked token")
+        return
+    if claims.tenant_id is None:
+        await _refuse(websocket, subprotocol, CLOSE_FORBIDDEN, "token names no tenant")
+        return
+    resume = websocket.query_params.get("last_event_id")
+    if resume is not None and not _STREAM_ID.match(resume):
+        await _refuse(websocket, subprotocol, CLOSE_BAD_REQUEST, "bad last_event_id")
+        return
+
+    await websocket.accept(subprotocol=subprotocol)
+    tenant_id = claims.tenant_id
+    start = resume or await ai.live.last_id(tenant_id)
+    await websocket.send_json({"type": "welcome", "tenant_id": str(tenant_id),
+                               "last_event_id": start})
+    session = _LiveSession(websocket, services, ai, claims, tenant_id, start)
+    await session.run()
+
+
+class _LiveSession:
+    def __init__(self, websocket: WebSocket, services: Services, ai: AiServices,
+                 claims: TokenClaims, tenant_id: uuid.UUID, start: str) -> None:
+        self._ws = websocket
+        self._services = services
+        self._ai = ai
+        self._claims = claims
+        self._tenant_id = tenant_id
+        self._last = start
+        self._send_lock = asyncio.Lock()
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        async with self._send_lock:
+            await self._ws.send_json(message)
+
+    async def run(self) -> None:
+        tasks = [
+            asyncio.create_task(self._pump(), name="ws-pump"),
+            asyncio.create_task(self._heartbeat(), name="ws-heartbeat"),
+            asyncio.create_task(self._receive(), name="ws-receive"),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                exc = task.exception()
+                if exc is not None and not isinstance(exc, WebSocketDisconnect):
+                    log.warning("live socket ended on an error", extra={"error": repr(exc)[:300]})
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(BaseException):
+                    await task
+            if self._ws.application_state == WebSocketState.CONNECTED:
+                with contextlib.suppress(Exception):
+                    await self._ws.close()
+
+    async def _pump(self) -> None:
+        block_ms = self._ai.settings.ws_read_block_ms
+        while True:
+            events = await self._ai.live.read(self._tenant_id, self._last, block_ms=block_ms)
+            for event in events:
+                await self._send({**event.data, "id": event.id})
+                self._last = event.id
+
+    async def _heartbeat(self) -> None:
+        interval = self._ai.settings.ws_heartbeat_seconds
+        while True:
+            await asyncio.sleep(min(interval, max(0.05, self._claims.exp - time.time())))
+            if time.time() >= self._claims.exp:
+                await self._ws.close(code=CLOSE_UNAUTHORIZED, reason="token expired")
+                return
+            if await self._services.denylist.is_revoked(self._claims.jti):
+                await self._ws.close(code=CLOSE_UNAUTHORIZED, reason="token revoked")
+                return
+            await self._send({"type": "ping", "at": time.time(), "last_event_id": self._last})
+
+    async def _receive(self) -> None:
+        # Clients may send {"type": "pong"}; anything else is ignored. Returning ends the
+        # session (the client went away).
+        while True:
+            message = await self._ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
