@@ -4,12 +4,12 @@ no audit entries or events are written for rows they create)."""
 from __future__ import annotations
 
 import factory
-from factory.django import DjangoModelFactory
-
 from accounts.models import User
 from cameras.models import Camera, Location, Zone, cipher
-from shared_kernel.crypto import mask_rtsp_url
+from factory.django import DjangoModelFactory
 from tenancy.models import Tenant
+
+from shared_kernel.crypto import mask_rtsp_url
 
 DEFAULT_PASSWORD = "Correct-Horse-42"
 CAMERA_PASSWORD = "Sup3r-Secret-Cam-Pw"
@@ -34,7 +34,7 @@ class UserFactory(DjangoModelFactory):
     role = "viewer"
 
     @factory.post_generation
-    def password(obj: User, create: bool, extracted: str | None, **kwargs: object) -> None:  # noqa: N805
+    def password(obj: User, create: bool, extracted: str | None, **kwargs: object) -> None:
         obj.set_password(extracted or DEFAULT_PASSWORD)
         if create:
             obj.save(update_fields=["password"])

@@ -10,14 +10,14 @@ from functools import lru_cache
 from typing import Any
 
 import redis
+from config.exceptions import ServiceUnavailable
+from config.redis import get_redis
 from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
 from accounts.models import User
-from config.exceptions import ServiceUnavailable
-from config.redis import get_redis
 from shared_kernel.auth import InvalidToken, JWTVerifier, RedisDenylist, TokenClaims
 
 

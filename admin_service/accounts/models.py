@@ -49,6 +49,9 @@ class User(AbstractUser):
         constraints = [
             models.CheckConstraint(
                 name="user_superadmin_xor_tenant_role",
+                violation_error_message=(
+                    "A superadmin has no tenant and no tenant role; every other user needs both."
+                ),
                 condition=(
                     Q(is_superadmin=True, tenant__isnull=True, role="")
                     | Q(

@@ -25,20 +25,33 @@ def acting_user(request: Request) -> User:
 
 
 class RolePermission(permissions.BasePermission):
-    """Reads need ``view.read_role``, writes ``view.write_role`` (ranked roles)."""
+    """Reads need ``view.read_role``, writes ``view.write_role`` (ranked roles).
+
+    On detail routes the role is checked against the object once it has been found in
+    the caller's tenant scope, so another tenant's object is a 404 for every role, never
+    a 403 that would confirm it exists.
+    """
 
     message = "Your role does not allow this action."
+
+    @staticmethod
+    def _needed(request: Request, view: APIView) -> Role:
+        if request.method in permissions.SAFE_METHODS:
+            return getattr(view, "read_role", Role.VIEWER)  # type: ignore[no-any-return]
+        return getattr(view, "write_role", Role.TENANT_ADMIN)  # type: ignore[no-any-return]
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         user = request.user
         if not isinstance(user, User) or not user.is_authenticated:
             return False
-        needed: Role = (
-            getattr(view, "read_role", Role.VIEWER)
-            if request.method in permissions.SAFE_METHODS
-            else getattr(view, "write_role", Role.TENANT_ADMIN)
-        )
-        return user.has_role(needed)
+        lookup = getattr(view, "lookup_url_kwarg", None) or getattr(view, "lookup_field", "pk")
+        if lookup in getattr(view, "kwargs", {}):
+            return True  # decided in has_object_permission, after tenant scoping
+        return user.has_role(self._needed(request, view))
+
+    def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
+        user = request.user
+        return isinstance(user, User) and user.has_role(self._needed(request, view))
 
 
 class IsSuperadmin(permissions.BasePermission):

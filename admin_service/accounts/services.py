@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from audit.services import record
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
+from outbox.services import enqueue
 
 from accounts.models import User
-from audit.services import record
-from outbox.services import enqueue
 from shared_kernel.events import UserRoleChanged
 
 OBJECT_TYPE = "user"
@@ -43,7 +43,7 @@ def _check_actor_may_manage(actor: User | None, target_tenant_id: Any, superadmi
         raise PermissionDenied("tenant admins manage only their own tenant's users")
 
 
-def _role_event(user: User) -> None:
+def publish_role_change(user: User) -> None:
     enqueue(
         UserRoleChanged(
             user_id=user.id,
@@ -79,7 +79,7 @@ def create_user(
         user.save()
         record(action="create", object_type=OBJECT_TYPE, object_id=str(user.id),
                tenant_id=user.tenant_id, actor=actor, after=user_state(user), request=request)
-        _role_event(user)
+        publish_role_change(user)
     return user
 
 
@@ -113,7 +113,7 @@ def update_user(
                tenant_id=user.tenant_id, actor=actor, before=before, after=after,
                request=request)
         if any(getattr(user, f) != v for f, v in before_roles.items()):
-            _role_event(user)
+            publish_role_change(user)
     return user
 
 
@@ -130,7 +130,7 @@ def deactivate_user(user: User, *, actor: User | None, request: HttpRequest | No
                tenant_id=user.tenant_id, actor=actor, before=before, after=user_state(user),
                request=request)
         if before["is_active"]:
-            _role_event(user)
+            publish_role_change(user)
 
 
 def record_login_success(user: User, request: HttpRequest | None) -> None:

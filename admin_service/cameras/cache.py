@@ -12,10 +12,9 @@ import logging
 import uuid
 from typing import Any
 
+from config.metrics import CACHE_REQUESTS
 from django.conf import settings
 from django.core.cache import cache
-
-from config.metrics import CACHE_REQUESTS
 
 logger = logging.getLogger(__name__)
 CACHE_NAME = "camera_list"

@@ -8,23 +8,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from audit.services import record
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from outbox.services import enqueue
+from tenancy.models import Tenant
 
-from audit.services import record
 from cameras import cache
 from cameras.models import Camera, CameraStatus, Location, Zone
 from cameras.validators import InvalidMetadata, InvalidRtspUrl, validate_metadata, validate_rtsp_url
-from outbox.services import enqueue
 from shared_kernel.events import (
     CameraDecommissioned,
     CameraRegistered,
     CameraSnapshot,
     CameraUpdated,
 )
-from tenancy.models import Tenant
 
 
 def _check_url(url: Any) -> str:

@@ -153,7 +153,9 @@ def bad_request_view(request: HttpRequest, exception: Exception | None = None) -
     return bad_request(request, exception or Exception())
 
 
-def permission_denied_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def permission_denied_view(
+    request: HttpRequest, exception: Exception | None = None
+) -> HttpResponse:
     if _wants_json(request):
         return error_response(403, "Permission denied.")
     from django.views.defaults import permission_denied

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from audit.services import record
 from django.db import transaction
 from django.http import HttpRequest
-
-from audit.services import record
 from outbox.services import enqueue
+
 from shared_kernel.events import TenantCreated, TenantUpdated
 from tenancy.models import Tenant
 

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from config.rest import StrictCharField, StrictModelSerializer, StrictSerializer
 from rest_framework import serializers
+from tenancy.models import Tenant
 
 from accounts.models import TenantRole, User
-from config.rest import StrictCharField, StrictModelSerializer, StrictSerializer
-from tenancy.models import Tenant
 
 
 class LoginSerializer(StrictSerializer):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import redis
+from config.exceptions import ServiceUnavailable
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import update_last_login
 from django.db import transaction
 from django.db.models import QuerySet
-from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -34,7 +35,6 @@ from accounts.authentication import claims_of, get_denylist, user_may_act
 from accounts.models import User
 from accounts.rbac import RolePermission, TenantScopedMixin, acting_user
 from accounts.tokens import GTRefreshToken, issue_pair, jwks
-from config.exceptions import ServiceUnavailable
 from shared_kernel.auth import Role
 
 

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import serializers
-
 from accounts.models import User
+from config.rest import StrictCharField, StrictChoiceField, StrictModelSerializer
+from rest_framework import serializers
+from tenancy.models import Tenant
+
 from cameras.models import Camera, CameraStatus, Location, Zone
 from cameras.validators import (
     MAX_RTSP_URL_LENGTH,
@@ -13,8 +15,6 @@ from cameras.validators import (
     validate_metadata,
     validate_rtsp_url,
 )
-from config.rest import StrictChoiceField, StrictCharField, StrictModelSerializer
-from tenancy.models import Tenant
 
 
 def _actor(serializer: serializers.Serializer) -> User | None:

@@ -5,20 +5,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from accounts.rbac import RolePermission, TenantScopedMixin, acting_user
 from django.db.models import Model, QuerySet
 from rest_framework import viewsets
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
+from tenancy.models import Tenant
 
-from accounts.rbac import RolePermission, TenantScopedMixin, acting_user
 from cameras import cache, services
 from cameras.api.serializers import CameraSerializer, LocationSerializer, ZoneSerializer
 from cameras.filtersets import CameraFilter, LocationFilter, ZoneFilter
 from cameras.models import Camera, Location, Zone
 from shared_kernel.auth import Role
-from tenancy.models import Tenant
 
 
 class TenantOwnedViewSet(TenantScopedMixin, viewsets.ModelViewSet):  # type: ignore[type-arg]

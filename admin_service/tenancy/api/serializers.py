@@ -4,6 +4,7 @@ import zoneinfo
 from functools import lru_cache
 
 from config.rest import StrictModelSerializer
+
 from tenancy.models import Tenant
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from accounts.rbac import IsSuperadmin, acting_user
 from django.db.models import QuerySet
 from rest_framework import mixins, viewsets
 from rest_framework.serializers import BaseSerializer
 
-from accounts.rbac import IsSuperadmin, acting_user
 from tenancy import services
 from tenancy.api.serializers import TenantSerializer
 from tenancy.models import Tenant

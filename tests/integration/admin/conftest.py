@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
+from rest_framework.test import APIClient
 
 
 @pytest.fixture(autouse=True)
@@ -20,9 +24,8 @@ def _schema_aware_flush(request: pytest.FixtureRequest) -> Iterator[None]:
     ):
         yield
         return
-    from django.db import connections
-
     from config.db.base import DatabaseIntrospection
+    from django.db import connections
 
     for alias in connections:
         introspection = connections[alias].introspection
@@ -33,12 +36,6 @@ def _schema_aware_flush(request: pytest.FixtureRequest) -> Iterator[None]:
 
 # --- API fixtures: tenants, a user per role, clients with tokens -------------------------
 
-import uuid  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from typing import Any  # noqa: E402
-
-from rest_framework.test import APIClient  # noqa: E402
 
 ROLES = ("viewer", "operator", "tenant_admin")
 

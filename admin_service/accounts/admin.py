@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from typing import Any
+
+from audit.services import record
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import transaction
+from django.forms import ModelForm
+from django.http import HttpRequest
+
+from accounts import services
+from accounts.models import User
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ["username", "email", "tenant", "role", "is_superadmin", "is_active",
+                    "last_login"]
+    list_filter = ["is_superadmin", "role", "is_active", "tenant"]
+    search_fields = ["username", "email", "first_name", "last_name", "tenant__name"]
+    list_select_related = ["tenant"]
+    ordering = ["username"]
+    readonly_fields = ["last_login", "date_joined"]
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        ("Personal info", {"fields": ("first_name", "last_name", "email")}),
+        ("Access", {"fields": ("tenant", "role", "is_superadmin", "is_active")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",),
+                "fields": ("username", "password1", "password2", "tenant", "role",
+                           "is_superadmin")}),
+    )
+
+    def save_model(self, request: HttpRequest, obj: User, form: ModelForm, change: bool) -> None:
+        """Saves go through the same audit + event path as the API."""
+        before = services.user_state(User.objects.get(pk=obj.pk)) if change else None
+        before_roles = (
+            User.objects.filter(pk=obj.pk).values_list(
+                "role", "tenant_id", "is_superadmin", "is_active"
+            ).first() if change else None
+        )
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            after = services.user_state(obj)
+            record(action="update" if change else "create", object_type=services.OBJECT_TYPE,
+                   object_id=str(obj.pk), tenant_id=obj.tenant_id, actor=request.user,
+                   before=before, after=after, request=request)
+            roles_now = (obj.role, obj.tenant_id, obj.is_superadmin, obj.is_active)
+            if before_roles != roles_now:
+                services.publish_role_change(obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # deactivate instead; the audit log keeps referring to users
