@@ -51,7 +51,7 @@ class AuditEntry(models.Model):
         null=True,
         blank=True,
         unique=True,
-        help_text="Id of the domain event this entry records, so a redelivery is not audited twice.",
+        help_text="Id of the domain event this entry records (a redelivery is not audited twice).",
     )
 
     objects = AuditEntryQuerySet.as_manager()

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from audit.services import mask_secrets
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from audit.services import mask_secrets
 from outbox.models import OutboxEvent
 
 

@@ -3,10 +3,10 @@ superadmins every entry, other roles nothing (403)."""
 
 from __future__ import annotations
 
+from accounts.rbac import RolePermission, TenantScopedMixin
 from django.db.models import QuerySet
 from rest_framework import viewsets
 
-from accounts.rbac import RolePermission, TenantScopedMixin
 from audit.api.serializers import AuditEntrySerializer
 from audit.filtersets import AuditEntryFilter
 from audit.models import AuditEntry

@@ -57,7 +57,7 @@ class Migration(migrations.Migration):
                 ('ip', models.GenericIPAddressField(blank=True, null=True)),
                 ('user_agent', models.CharField(blank=True, default='', max_length=512)),
                 ('correlation_id', models.CharField(blank=True, default='', max_length=128)),
-                ('event_id', models.UUIDField(blank=True, help_text='Id of the domain event this entry records, so a redelivery is not audited twice.', null=True, unique=True)),
+                ('event_id', models.UUIDField(blank=True, help_text='Id of the domain event this entry records (a redelivery is not audited twice).', null=True, unique=True)),
                 ('actor', models.ForeignKey(blank=True, help_text="The user who acted; the username snapshot survives the user's deletion.", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={

@@ -10,13 +10,13 @@ from typing import Any
 
 import aio_pika
 import pytest
+from audit.consumers import record_event
+from audit.models import AppendOnlyError, AuditEntry
+from audit.services import client_ip, mask_secrets, record
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.test import RequestFactory, override_settings
 
-from audit.consumers import record_event
-from audit.models import AppendOnlyError, AuditEntry
-from audit.services import client_ip, mask_secrets, record
 from shared_kernel.bus import DOMAIN_EVENTS, declare_topology, domain_events_queue
 from shared_kernel.correlation import reset_correlation_id, set_correlation_id
 from shared_kernel.events import (

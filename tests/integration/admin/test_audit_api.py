@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from audit.services import record
 from rest_framework.test import APIClient
 
-from audit.services import record
 from tests.factories import DEFAULT_PASSWORD, SuperadminFactory, TenantFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -154,8 +154,8 @@ def test_django_admin_lists_audit_entries_read_only(world: dict[str, Any], clien
 @pytest.mark.django_db(transaction=True)
 def test_django_admin_lists_outbox_events_by_published_state(client: Any) -> None:
     from django.db import transaction
-
     from outbox.services import enqueue
+
     from shared_kernel.events import TenantCreated
 
     with transaction.atomic():

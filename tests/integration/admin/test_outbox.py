@@ -15,10 +15,10 @@ import redis.asyncio as aioredis
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import transaction
-
 from outbox.models import OutboxEvent
 from outbox.relay import AmqpPublisher, OutboxRelay, PostgresOutboxStore
 from outbox.services import OutboxNotInTransaction, enqueue
+
 from shared_kernel.bus import DOMAIN_EVENTS, EventConsumer, RedisIdempotencyStore, declare_topology
 from shared_kernel.correlation import reset_correlation_id, set_correlation_id
 from shared_kernel.events import EventEnvelope, TenantCreated, parse_event

@@ -7,6 +7,7 @@ and audits recording playback/export and alert acknowledgements (see audit.consu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from typing import Any
 
@@ -67,10 +68,9 @@ async def consume(
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
+            # Not possible outside the main thread (tests): then only --idle-exit stops it.
+            with contextlib.suppress(RuntimeError, ValueError):
                 loop.add_signal_handler(sig, stop.set)
-            except (RuntimeError, ValueError):  # not the main thread (tests)
-                pass
         if idle_exit > 0:
             seen = -1
             while not stop.is_set():

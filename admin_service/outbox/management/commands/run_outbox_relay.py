@@ -17,8 +17,10 @@ class Command(BaseCommand):
     help = "Publish committed outbox events to the domain.events exchange (with confirms)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--once", action="store_true",
-                            help="Drain what is pending, then exit (status 1 if publishing failed).")
+        parser.add_argument(
+            "--once", action="store_true",
+            help="Drain what is pending, then exit (status 1 if publishing failed).",
+        )
         parser.add_argument("--amqp-url", default=None, help="Defaults to GTV_AMQP_URL.")
         parser.add_argument("--batch-size", type=int, default=100)
         parser.add_argument("--poll-interval", type=float, default=5.0,
