@@ -153,6 +153,8 @@ def test_protected_paths_verify_rs256_jwt_and_limit_100_per_minute_per_user(
     assert limit["config"]["minute"] == 100
     assert limit["config"]["limit_by"] == "header"
     assert limit["config"]["header_name"] == "X-GTV-Rate-Subject"
+    # Secrets are references to the environment, never literals.
+    assert limit["config"]["redis"]["password"].startswith("{vault://env/")
 
 
 def test_rate_limit_subject_comes_from_the_token_sub_and_is_never_client_supplied(
@@ -246,9 +248,9 @@ def _concrete(path: str) -> str:
 def _streaming_openapi_paths() -> list[str]:
     try:
         main = importlib.import_module("streaming_service.main")
-    except ImportError as exc:
-        pytest.skip(f"streaming_service.main is not importable yet: {exc}")
-    app = main.create_app()
+        app = main.create_app()
+    except (ImportError, AttributeError) as exc:  # the service may not be complete yet
+        pytest.skip(f"streaming_service.main.create_app is not usable yet: {exc!r}")
     return sorted(app.openapi()["paths"])
 
 
