@@ -1,0 +1,210 @@
+"""Fixtures of the AI context's integration tests: a private PostgreSQL database migrated
+to head, a Redis key prefix of their own, a private RabbitMQ vhost (``amqp_url``), and the
+real streaming app served by uvicorn on a free local port (HTTP and WebSocket)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+import redis.asyncio as aioredis
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from streaming_service.ai_settings import AiSettings
+from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
+from streaming_service.infrastructure.object_store import FilesystemObjectStore
+
+PG = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-v", "ON_ERROR_STOP=1"]
+
+
+def _psql(sql: str) -> None:
+    subprocess.run([*PG, "-c", sql], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def ai_db_name() -> Iterator[str]:
+    from streaming_service.migrate import upgrade
+
+    name = f"gtv_test_ai_{uuid.uuid4().hex[:10]}"
+    _psql(f"CREATE DATABASE {name}")
+    try:
+        url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+        # Alembic's env runs its own event loop: keep it off the test loop's thread.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(upgrade, url).result(timeout=120)
+        yield name
+    finally:
+        _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def ai_settings(ai_db_name: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory
+                ) -> AiSettings:
+    root = tmp_path_factory.mktemp("ai")
+    return AiSettings(
+        streaming_db_name=ai_db_name,
+        amqp_url=amqp_url,
+        redis_prefix=f"gtv:test:{uuid.uuid4().hex[:8]}:",
+        object_store_root=root / "objects",
+        media_root=root / "media",
+        stream_control_listener=False,
+        run_projection_consumer=False,
+        db_pool_size=4,
+        ws_heartbeat_seconds=0.5,
+        ws_read_block_ms=200,
+    )
+
+
+@pytest.fixture(scope="session")
+async def db_engine(ai_settings: AiSettings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(ai_settings)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessions(db_engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_sessionmaker(db_engine)
+
+
+@pytest.fixture(scope="session")
+async def redis_client(ai_settings: AiSettings) -> AsyncIterator[Any]:
+    client = aioredis.from_url(ai_settings.redis_url, socket_timeout=5)
+    yield client
+    keys = [k async for k in client.scan_iter(match=f"{ai_settings.redis_prefix}*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def object_store(ai_settings: AiSettings) -> FilesystemObjectStore:
+    return FilesystemObjectStore(ai_settings.object_store_root, secret="test-secret-0123456789")
+
+
+class _IdleEngine:
+    """The media engine is not under test here."""
+
+    name = "idle"
+
+    async def close(self) -> None:
+        return None
+
+    async def status(self, camera_id: Any) -> None:
+        return None
+
+    def hls_path(self, camera_id: Any) -> str:
+        return f"live/{camera_id}/index.m3u8"
+
+    def webrtc_path(self, camera_id: Any) -> None:
+        return None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    app: Any
+    base_url: str
+    ws_url: str
+
+
+@pytest.fixture(scope="session")
+async def server(ai_settings: AiSettings, redis_client: Any,
+                 object_store: FilesystemObjectStore) -> AsyncIterator[Server]:
+    from streaming_service.api.ai_routes import build_ai_services, install_ai
+    from streaming_service.main import create_app
+
+    app = create_app(ai_settings, engine=_IdleEngine(),  # type: ignore[arg-type]
+                     object_store=object_store, redis_client=redis_client)
+    if not hasattr(app.state, "ai"):
+        install_ai(app, build_ai_services(app.state.services, ai_settings))
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                            ws_ping_interval=None, lifespan="on")
+    uv = uvicorn.Server(config)
+    task = asyncio.create_task(uv.serve())
+    deadline = time.monotonic() + 20
+    while not uv.started:
+        if task.done() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        await asyncio.sleep(0.05)
+    try:
+        yield Server(app, f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}")
+    finally:
+        uv.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture(scope="session")
+async def http(server: Server) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def private_key(ai_settings: AiSettings) -> str:
+    from shared_kernel.settings import private_key_pem
+
+    path = _env_path("GTV_JWT_PRIVATE_KEY_FILE")
+    return private_key_pem(None, path)
+
+
+def _env_path(name: str) -> Path:
+    from shared_kernel.settings import DEV_ENV_FILE
+
+    for line in DEV_ENV_FILE.read_text().splitlines():
+        if line.startswith(f"{name}="):
+            return Path(line.split("=", 1)[1].strip().strip('"'))
+    raise RuntimeError(f"{name} not in {DEV_ENV_FILE}")
+
+
+@dataclass
+class Caller:
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID
+    token: str
+    jti: str
+    exp: int
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture(scope="session")
+def make_caller(private_key: str, ai_settings: AiSettings) -> Any:
+    def make(role: str = "operator", tenant_id: uuid.UUID | None = None,
+             ttl: int = 900) -> Caller:
+        tenant = tenant_id or uuid.uuid4()
+        user = uuid.uuid4()
+        now = int(time.time())
+        jti = uuid.uuid4().hex
+        raw = {
+            "sub": str(user), "user_id": str(user), "username": f"u-{user.hex[:6]}",
+            "tenant_id": str(tenant), "roles": [role], "jti": jti, "iat": now,
+            "exp": now + ttl, "iss": ai_settings.jwt_issuer, "aud": ai_settings.jwt_audience,
+            "token_type": "access",
+        }
+        return Caller(tenant, user, jwt.encode(raw, private_key, algorithm="RS256"), jti,
+                      now + ttl)
+
+    return make
