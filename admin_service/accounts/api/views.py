@@ -55,9 +55,17 @@ class LoginRateThrottle(SimpleRateThrottle):
         }
 
 
-class TokenView(APIView):
+class _PublicAuthView(APIView):
+    """Reachable without a token; its 401s still name the Bearer scheme."""
+
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="gt-vision"'
+
+
+class TokenView(_PublicAuthView):
     throttle_classes = [LoginRateThrottle]
 
     @extend_schema(request=LoginSerializer, responses=TokenPairSerializer, tags=["auth"])
@@ -80,9 +88,7 @@ class TokenView(APIView):
         return Response(issue_pair(user))
 
 
-class RefreshView(APIView):
-    authentication_classes: list[Any] = []
-    permission_classes = [AllowAny]
+class RefreshView(_PublicAuthView):
 
     @extend_schema(request=RefreshSerializer, responses=TokenPairSerializer, tags=["auth"])
     def post(self, request: Request) -> Response:

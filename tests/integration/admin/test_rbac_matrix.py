@@ -1,4 +1,4 @@
-"""RBAC matrix (SPEC §3): every endpoint × every role × own/other tenant.
+"""RBAC matrix (SPEC §3): every endpoint x every role x own/other tenant.
 
 Another tenant's object answers 404 for every role (never 403, never its data).
 """
