@@ -20,6 +20,13 @@ class StreamingSettings(CommonSettings):
     mediamtx_hls_public_url: str = "http://127.0.0.1:8888"
     mediamtx_webrtc_public_url: str = "http://127.0.0.1:8889"
     mediamtx_api_timeout_seconds: float = 5.0
+    mediamtx_api_user: str | None = None
+    mediamtx_api_password: SecretStr | None = None
+    # Where MediaMTX writes recordings, and where this process sees that directory.
+    mediamtx_record_root: str = "/recordings"
+    mediamtx_record_local_root: Path | None = None
+    # URL MediaMTX's segment hook posts to (this service, on the internal network).
+    mediamtx_segment_hook_url: str = "http://streaming:8001/api/streaming/mediamtx/segment-complete"
     media_root: Path = PROJECT_ROOT / "var" / "media"
     ffmpeg_binary: str = "ffmpeg"
     segment_seconds: int = Field(default=60, ge=2, le=3600)
@@ -54,6 +61,11 @@ class StreamingSettings(CommonSettings):
     page_size_default: int = 50
     page_size_max: int = 500
     retention_interval_seconds: int = 3600
+
+    # In-process background work (off by default: run the workers as their own processes).
+    run_projection_consumer: bool = False
+    # Each API instance listens for CameraDecommissioned to stop the streams it runs.
+    stream_control_listener: bool = True
 
     @property
     def async_database_url(self) -> str:

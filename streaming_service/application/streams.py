@@ -52,7 +52,8 @@ class StreamControl:
         cipher: CredentialCipher,
         signer: MediaTokenSigner,
         metrics: StreamingMetrics,
-        public_base_url: str = "",
+        hls_base_url: str = "",
+        webrtc_base_url: str = "",
         segment_seconds: int = 60,
     ) -> None:
         self._sessions = sessions
@@ -62,23 +63,25 @@ class StreamControl:
         self._cipher = cipher
         self._signer = signer
         self._metrics = metrics
-        self._base = public_base_url.rstrip("/")
+        self._hls_base = hls_base_url.rstrip("/")
+        self._webrtc_base = webrtc_base_url.rstrip("/")
         self._segment_seconds = segment_seconds
         # Cameras this instance's engine runs (the gauge of active streams).
         self._running: set[uuid.UUID] = set()
 
     # --- URLs ----------------------------------------------------------------------------
 
-    def _absolute(self, path: str) -> str:
+    @staticmethod
+    def _absolute(base: str, path: str) -> str:
         if path.startswith(("http://", "https://")):
             return path
-        return f"{self._base}/{path.lstrip('/')}"
+        return f"{base}/{path.lstrip('/')}"
 
     def urls_for(self, camera_id: uuid.UUID, tenant_id: uuid.UUID) -> StreamUrls:
         token = urlencode({"token": self._signer.issue(camera_id, tenant_id)})
-        hls = self._absolute(self.engine.hls_path(camera_id))
+        hls = self._absolute(self._hls_base, self.engine.hls_path(camera_id))
         webrtc_path = self.engine.webrtc_path(camera_id)
-        webrtc = self._absolute(webrtc_path) if webrtc_path else None
+        webrtc = self._absolute(self._webrtc_base, webrtc_path) if webrtc_path else None
         sep = "&" if "?" in hls else "?"
         return StreamUrls(
             hls_url=f"{hls}{sep}{token}",

@@ -1,0 +1,119 @@
+"""Annotated dependencies of the API: the app's services, a database session, the caller's
+verified claims, role checks and tenant scoping."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared_kernel.auth import AsyncRedisDenylist, InvalidToken, JWTVerifier, Role, TokenClaims
+from streaming_service.api.errors import ApiError
+from streaming_service.application.exports import Exports
+from streaming_service.application.metrics import StreamingMetrics
+from streaming_service.application.recordings import Recordings
+from streaming_service.application.snapshots import Snapshots
+from streaming_service.application.streams import StreamControl
+from streaming_service.domain.ports import EventPublisher, MediaEngine, ObjectStore
+from streaming_service.infrastructure.media_token import MediaTokenSigner
+from streaming_service.settings import StreamingSettings
+
+
+@dataclass
+class Services:
+    """Everything the routers use, built once by ``create_app`` (the composition root)."""
+
+    settings: StreamingSettings
+    db: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: Any
+    publisher: EventPublisher
+    store: ObjectStore
+    engine: MediaEngine
+    verifier: JWTVerifier
+    denylist: AsyncRedisDenylist
+    signer: MediaTokenSigner
+    metrics: StreamingMetrics
+    streams: StreamControl
+    recordings: Recordings
+    exports: Exports
+    snapshots: Snapshots
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
+    async with services.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+_bearer = HTTPBearer(auto_error=False, description="Access token issued by the admin service")
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, "not_authenticated", message,
+                    headers={"WWW-Authenticate": 'Bearer realm="gt-vision"'})
+
+
+async def verify_token(services: Services, token: str) -> TokenClaims:
+    try:
+        return await services.verifier.averify(token, services.denylist)
+    except InvalidToken as exc:
+        raise _unauthorized("invalid or expired token") from exc
+
+
+async def current_claims(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> TokenClaims:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthorized("authentication credentials were not provided")
+    return await verify_token(services, credentials.credentials)
+
+
+ClaimsDep = Annotated[TokenClaims, Depends(current_claims)]
+
+
+def require_role(role: Role) -> Callable[[TokenClaims], Awaitable[TokenClaims]]:
+    async def _check(claims: ClaimsDep) -> TokenClaims:
+        if not claims.has_at_least(role):
+            raise ApiError(403, "permission_denied", f"this action needs the {role.value} role",
+                           {"required_role": role.value})
+        if claims.tenant_id is None and not claims.is_superadmin:
+            raise ApiError(403, "permission_denied", "the token names no tenant")
+        return claims
+
+    return _check
+
+
+ViewerDep = Annotated[TokenClaims, Depends(require_role(Role.VIEWER))]
+OperatorDep = Annotated[TokenClaims, Depends(require_role(Role.OPERATOR))]
+
+
+def tenant_scope(claims: TokenClaims) -> uuid.UUID | None:
+    """The tenant every query of this caller is restricted to; None only for a superadmin
+    without a tenant (who manages all tenants)."""
+    if claims.is_superadmin and claims.tenant_id is None:
+        return None
+    return claims.tenant_id
+
+
+def client_ip(request: Request) -> str | None:
+    # HAProxy/Kong set X-Forwarded-For; the first hop is the client.
+    forwarded = request.headers.get("x-forwarded-for")
+    if forwarded:
+        return forwarded.split(",")[0].strip()[:64] or None
+    return request.client.host if request.client else None

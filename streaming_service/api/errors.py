@@ -1,0 +1,111 @@
+"""One error shape for every error: ``{"error": {"code", "message", "details"}}``.
+
+Domain exceptions are translated here, once; request validation errors answer 400 (not
+FastAPI's 422) with the offending fields in ``details.errors``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from streaming_service.domain import errors as domain
+
+log = logging.getLogger(__name__)
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+    500: "internal_error",
+    502: "bad_gateway",
+    503: "service_unavailable",
+}
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def error_response(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
+
+
+def status_for(exc: domain.StreamingError) -> int:
+    # Order matters: ObjectNotFound is both an ObjectStoreError and a NotFound.
+    if isinstance(exc, domain.NotFound):
+        return 404
+    if isinstance(exc, domain.InvalidTimeRange):
+        return 400
+    if isinstance(exc, (domain.CameraUnavailable, domain.StreamNotRunning)):
+        return 409
+    if isinstance(exc, domain.MediaEngineUnavailable):
+        return 503
+    if isinstance(exc, (domain.MediaEngineError, domain.ObjectStoreError, domain.SnapshotFailed)):
+        return 502
+    return 500
+
+
+class ApiError(Exception):
+    """Raised by the API layer itself (auth, roles) with an explicit status and code."""
+
+    def __init__(
+        self, status: int, code: str, message: str, details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or {}
+        self.headers = headers
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+    @app.exception_handler(domain.StreamingError)
+    async def _domain_error(request: Request, exc: domain.StreamingError) -> JSONResponse:
+        status = status_for(exc)
+        if status >= 500:
+            log.warning("request failed on a dependency",
+                        extra={"code": exc.code, "path": request.url.path})
+        return error_response(status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "error")
+        message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        return error_response(exc.status_code, code, message,
+                              headers=dict(exc.headers) if exc.headers else None)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""),
+             "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return error_response(400, "validation_error", "the request is invalid",
+                              {"errors": errors})
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return error_response(500, "internal_error", "internal server error")

@@ -1,0 +1,45 @@
+"""Exports of a recorded time range to one MP4, as background jobs (audited)."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+
+from streaming_service.api.deps import (
+    OperatorDep,
+    ServicesDep,
+    ViewerDep,
+    client_ip,
+    tenant_scope,
+)
+from streaming_service.api.schemas import ExportIn, ExportOut
+from streaming_service.infrastructure.db.models import Export
+
+router = APIRouter(prefix="/api/streaming/exports", tags=["exports"])
+
+
+async def export_out(services: ServicesDep, export: Export) -> ExportOut:
+    return ExportOut(
+        id=export.id, camera_id=export.camera_id, start=export.range_start,
+        end=export.range_end, status=export.status, error=export.error,
+        size_bytes=export.size_bytes, download_url=await services.exports.download_url(export),
+        created_at=export.created_at, completed_at=export.completed_at,
+    )
+
+
+@router.post("", response_model=ExportOut, status_code=202,
+             summary="Export a camera's recordings in a time range to one MP4")
+async def request_export(
+    body: ExportIn, claims: OperatorDep, services: ServicesDep, request: Request
+) -> ExportOut:
+    export = await services.exports.request(
+        tenant_id=tenant_scope(claims), camera_id=body.camera_id, start=body.start,
+        end=body.end, user_id=claims.user_id, ip=client_ip(request),
+    )
+    return await export_out(services, export)
+
+
+@router.get("/{export_id}", response_model=ExportOut, summary="An export job's status")
+async def get_export(export_id: uuid.UUID, claims: ViewerDep, services: ServicesDep) -> ExportOut:
+    return await export_out(services, await services.exports.get(export_id, tenant_scope(claims)))

@@ -1,0 +1,75 @@
+"""Endpoints MediaMTX calls: the HTTP auth check of a viewer reading a path, and the
+recording segment-complete hook. Both are for MediaMTX only (internal network); the
+gateway does not route ``/api/streaming/mediamtx/*``."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+
+from shared_kernel.auth import InvalidToken, TokenClaims
+from streaming_service.api.deps import ServicesDep
+from streaming_service.api.errors import ApiError, error_response
+from streaming_service.domain.errors import CameraNotFound
+from streaming_service.infrastructure.db.repository import get_camera
+from streaming_service.infrastructure.media_token import InvalidMediaToken
+from streaming_service.infrastructure.mediamtx import (
+    MediaMtxAuthAction,
+    MediaMtxAuthRequest,
+    SegmentCompleteHook,
+    camera_id_from_path_name,
+    decide_auth,
+)
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/streaming/mediamtx", tags=["mediamtx"], include_in_schema=False)
+
+
+@router.post("/auth")
+async def mediamtx_auth(body: MediaMtxAuthRequest, services: ServicesDep) -> Response:
+    camera_id = camera_id_from_path_name(body.path)
+    camera_tenant = None
+    if camera_id is not None:
+        async with services.sessions() as session:
+            try:
+                camera_tenant = (await get_camera(session, camera_id, None)).tenant_id
+            except CameraNotFound:
+                camera_tenant = None
+    token = body.bearer_token()
+    # The URLs this service hands out carry a media token, not a JWT.
+    if (token and camera_id is not None and camera_tenant is not None
+            and body.action in (MediaMtxAuthAction.READ, MediaMtxAuthAction.PLAYBACK)):
+        try:
+            grant = services.signer.verify(token, camera_id)
+        except InvalidMediaToken:
+            pass
+        else:
+            if grant.tenant_id == camera_tenant:
+                return Response(status_code=200)
+    claims: TokenClaims | None = None
+    if token:
+        try:
+            claims = await services.verifier.averify(token, services.denylist)
+        except InvalidToken:
+            claims = None
+    decision = decide_auth(body, claims, camera_tenant)
+    if decision.allowed:
+        return Response(status_code=200)
+    return error_response(decision.status_code, "mediamtx_auth_denied", decision.reason)
+
+
+@router.post("/segment-complete", status_code=202)
+async def segment_complete(body: SegmentCompleteHook, services: ServicesDep) -> JSONResponse:
+    engine = services.engine
+    handle = getattr(engine, "handle_segment_complete", None)
+    if handle is None:
+        raise ApiError(409, "wrong_engine", "this instance does not run the MediaMTX engine")
+    try:
+        segment = await handle(body, services.settings.mediamtx_record_local_root)
+    except ValueError as exc:
+        raise ApiError(400, "invalid_segment", str(exc)) from exc
+    return JSONResponse({"camera_id": str(segment.camera_id),
+                         "started_at": segment.started_at.isoformat()}, status_code=202)

@@ -1,0 +1,49 @@
+"""Recordings: list by camera and time range, and expiring playback URLs (audited)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import AwareDatetime
+
+from streaming_service.api.deps import ServicesDep, ViewerDep, client_ip, tenant_scope
+from streaming_service.api.schemas import PlaybackOut, RecordingOut, RecordingPage
+
+router = APIRouter(prefix="/api/streaming/recordings", tags=["recordings"])
+
+
+@router.get("/", response_model=RecordingPage, summary="Recordings of a camera in a time range")
+async def list_recordings(
+    claims: ViewerDep,
+    services: ServicesDep,
+    camera_id: uuid.UUID,
+    start: Annotated[AwareDatetime, Query(description="ISO 8601 with offset, e.g. ...Z")],
+    end: Annotated[AwareDatetime, Query()],
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int | None, Query(ge=1)] = None,
+) -> RecordingPage:
+    size = min(page_size or services.settings.page_size_default,
+               services.settings.page_size_max)
+    result = await services.recordings.list(
+        tenant_id=tenant_scope(claims), camera_id=camera_id, start=start, end=end,
+        page=page, page_size=size,
+    )
+    return RecordingPage(
+        items=[RecordingOut.model_validate(r) for r in result.items],
+        count=result.total, page=result.page, page_size=result.page_size,
+    )
+
+
+@router.get("/{recording_id}/playback", response_model=PlaybackOut,
+            summary="An expiring URL to play a recording (audited)")
+async def playback(
+    recording_id: uuid.UUID, claims: ViewerDep, services: ServicesDep, request: Request
+) -> PlaybackOut:
+    result = await services.recordings.playback(
+        recording_id, tenant_id=tenant_scope(claims), user_id=claims.user_id,
+        ip=client_ip(request),
+    )
+    return PlaybackOut(recording_id=result.recording.id, url=result.url,
+                       expires_at=result.expires_at)

@@ -1,0 +1,100 @@
+"""Request and response bodies of the streaming API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class StreamStatusOut(BaseModel):
+    camera_id: uuid.UUID
+    state: str
+    engine: str
+    started_at: datetime | None = None
+    last_frame_at: datetime | None = None
+    bitrate_kbps: float | None = None
+    restarts: int = 0
+    recording: bool = False
+    error: str | None = None
+
+
+class StreamStartOut(BaseModel):
+    camera_id: uuid.UUID
+    hls_url: str = Field(description="Playlist URL with a short-lived media token; "
+                                     "never contains camera credentials")
+    webrtc_url: str | None = None
+    status: str
+    expires_in: int = Field(description="Seconds the media token in the URLs stays valid")
+
+
+class StreamListOut(BaseModel):
+    items: list[StreamStatusOut]
+    count: int
+
+
+class RecordingOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    camera_id: uuid.UUID
+    started_at: datetime
+    ended_at: datetime
+    size_bytes: int
+
+
+class RecordingPage(BaseModel):
+    items: list[RecordingOut]
+    count: int
+    page: int
+    page_size: int
+
+
+class PlaybackOut(BaseModel):
+    recording_id: uuid.UUID
+    url: str
+    expires_at: datetime
+
+
+class ExportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    camera_id: uuid.UUID
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+class ExportOut(BaseModel):
+    id: uuid.UUID
+    camera_id: uuid.UUID
+    start: datetime
+    end: datetime
+    status: str
+    error: str | None = None
+    size_bytes: int | None = None
+    download_url: str | None = None
+    created_at: datetime | None = None
+    completed_at: datetime | None = None
+
+
+class SnapshotOut(BaseModel):
+    id: uuid.UUID
+    camera_id: uuid.UUID
+    taken_at: datetime
+    content_type: str
+    size_bytes: int
+    width: int | None = None
+    height: int | None = None
+    url: str

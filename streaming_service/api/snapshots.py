@@ -1,0 +1,25 @@
+"""Snapshots on demand."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+
+from streaming_service.api.deps import OperatorDep, ServicesDep, tenant_scope
+from streaming_service.api.schemas import SnapshotOut
+
+router = APIRouter(prefix="/api/streaming/cameras", tags=["snapshots"])
+
+
+@router.post("/{camera_id}/snapshot", response_model=SnapshotOut, status_code=201,
+             summary="Take a snapshot of a camera now")
+async def take_snapshot(
+    camera_id: uuid.UUID, claims: OperatorDep, services: ServicesDep
+) -> SnapshotOut:
+    taken = await services.snapshots.take(
+        camera_id=camera_id, tenant_id=tenant_scope(claims), user_id=claims.user_id)
+    s = taken.snapshot
+    return SnapshotOut(id=s.id, camera_id=s.camera_id, taken_at=s.taken_at,
+                       content_type=s.content_type, size_bytes=s.size_bytes, width=s.width,
+                       height=s.height, url=taken.url)

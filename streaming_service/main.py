@@ -1,0 +1,318 @@
+"""The streaming service's composition root: settings → adapters → use cases → FastAPI.
+
+``create_app()`` builds the real adapters named by the settings (FFmpeg or MediaMTX
+engine, filesystem or S3 object store, the aio-pika publisher); tests pass their own by
+name. Run with ``uvicorn --factory streaming_service.main:create_app --port 8001`` (or
+``python -m streaming_service.main``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+from fastapi import FastAPI, Request, Response
+
+from shared_kernel.auth import AsyncRedisDenylist, JWTVerifier
+from shared_kernel.correlation import (
+    CORRELATION_HEADER,
+    accept_or_new,
+    reset_correlation_id,
+    set_correlation_id,
+)
+from shared_kernel.crypto import CredentialCipher
+from shared_kernel.logging import configure_logging
+from streaming_service.api import (
+    exports,
+    health,
+    live,
+    media,
+    mediamtx_hooks,
+    recordings,
+    snapshots,
+    streams,
+)
+from streaming_service.api.deps import Services
+from streaming_service.api.errors import install_error_handlers
+from streaming_service.application.camera_projection import CameraProjection
+from streaming_service.application.exports import Exports, SegmentConcatenator
+from streaming_service.application.metrics import StreamingMetrics
+from streaming_service.application.recordings import Recordings
+from streaming_service.application.snapshots import Frame, FrameGrabber, Snapshots
+from streaming_service.application.streams import StreamControl
+from streaming_service.domain.ports import (
+    CompletedSegment,
+    EventPublisher,
+    MediaEngine,
+    ObjectStore,
+    SegmentSink,
+    StatusSink,
+)
+from streaming_service.domain.stream import StreamStatus
+from streaming_service.infrastructure.consumers import (
+    RunningConsumer,
+    start_projection_consumer,
+    start_stream_control_listener,
+)
+from streaming_service.infrastructure.db.partitions import ensure_partitions_ahead
+from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
+from streaming_service.infrastructure.media_token import MediaTokenSigner
+from streaming_service.infrastructure.publisher import AmqpEventPublisher
+from streaming_service.infrastructure.stream_status import RedisStreamStatusCache
+from streaming_service.settings import StreamingSettings
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/streaming"
+EngineFactory = Callable[[StatusSink, SegmentSink], MediaEngine]
+
+
+def build_engine(settings: StreamingSettings, on_status: StatusSink,
+                 on_segment: SegmentSink) -> MediaEngine:
+    if settings.engine == "mediamtx":
+        from streaming_service.infrastructure.mediamtx import (
+            MediaMtxClient,
+            MediaMtxEngine,
+            segment_hook_command,
+        )
+
+        password = settings.mediamtx_api_password
+        client = MediaMtxClient(
+            settings.mediamtx_api_url, timeout_seconds=settings.mediamtx_api_timeout_seconds,
+            username=settings.mediamtx_api_user,
+            password=password.get_secret_value() if password else None,
+        )
+        return MediaMtxEngine(
+            client, record_root=settings.mediamtx_record_root, on_status=on_status,
+            on_segment=on_segment,
+            segment_hook_command=segment_hook_command(settings.mediamtx_segment_hook_url),
+        )
+    from streaming_service.infrastructure import ffmpeg_engine
+
+    engine: MediaEngine = ffmpeg_engine.FfmpegEngine(
+        media_root=settings.media_root, on_status=on_status, on_segment=on_segment,
+    )
+    return engine
+
+
+def build_object_store(settings: StreamingSettings) -> ObjectStore:
+    from streaming_service.infrastructure import object_store
+
+    if settings.object_store == "s3":
+        s3: ObjectStore = object_store.S3ObjectStore(
+            endpoint=settings.s3_endpoint,
+            access_key=settings.s3_access_key.get_secret_value(),
+            secret_key=settings.s3_secret_key.get_secret_value(),
+            secure=settings.s3_secure, region=settings.s3_region,
+            bucket_prefix=settings.s3_bucket_prefix,
+        )
+        return s3
+    fs: ObjectStore = object_store.FilesystemObjectStore(
+        settings.object_store_root,
+        secret=settings.media_token_secret.get_secret_value(),
+        base_url=f"{settings.public_base_url.rstrip('/')}{API_PREFIX}/media",
+    )
+    return fs
+
+
+async def ffmpeg_concat(
+    segments: Sequence[Path], output: Path, *, start_offset: float, duration: float
+) -> None:
+    from streaming_service.infrastructure import ffmpeg_tools
+
+    await ffmpeg_tools.concat_segments(
+        list(segments), output, start_offset=start_offset, duration=duration)
+
+
+async def ffmpeg_grab(source: str, output: Path) -> Frame:
+    from streaming_service.infrastructure import ffmpeg_tools
+
+    result: Any = await ffmpeg_tools.snapshot(source, output)
+    return Frame(width=getattr(result, "width", None), height=getattr(result, "height", None))
+
+
+def create_app(
+    settings: StreamingSettings | None = None,
+    *,
+    engine: MediaEngine | EngineFactory | None = None,
+    object_store: ObjectStore | None = None,
+    publisher: EventPublisher | None = None,
+    redis_client: Any | None = None,
+    concat: SegmentConcatenator | None = None,
+    grab: FrameGrabber | None = None,
+) -> FastAPI:
+    settings = settings or StreamingSettings()
+    metrics = StreamingMetrics()
+    db = create_engine(settings)
+    sessions = create_sessionmaker(db)
+    redis = redis_client or aioredis.from_url(
+        settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    publisher = publisher or AmqpEventPublisher(settings.amqp_url)
+    store = object_store or build_object_store(settings)
+    cipher = CredentialCipher(settings.camera_credentials_key.get_secret_value())
+    signer = MediaTokenSigner(settings.media_token_secret.get_secret_value(),
+                              settings.media_token_ttl_seconds)
+    cache = RedisStreamStatusCache(redis, settings.redis_prefix)
+    recordings_uc = Recordings(
+        db=db, sessions=sessions, store=store, publisher=publisher, metrics=metrics,
+        max_range=timedelta(days=settings.recordings_max_range_days),
+        playback_ttl_seconds=settings.playback_url_ttl_seconds,
+    )
+
+    # The engine reports to the use cases, which need the engine: bind late.
+    late: dict[str, StreamControl] = {}
+
+    async def on_status(status: StreamStatus) -> None:
+        await late["streams"].on_status(status)
+
+    async def on_segment(segment: CompletedSegment) -> None:
+        await recordings_uc.record_segment(segment)
+
+    if engine is None:
+        media_engine = build_engine(settings, on_status, on_segment)
+    elif callable(engine) and not hasattr(engine, "start"):
+        media_engine = engine(on_status, on_segment)
+    else:
+        media_engine = engine  # type: ignore[assignment]
+
+    hls_base, webrtc_base = settings.public_base_url, settings.public_base_url
+    if settings.engine == "mediamtx":
+        hls_base = settings.mediamtx_hls_public_url
+        webrtc_base = settings.mediamtx_webrtc_public_url
+    stream_control = StreamControl(
+        sessions=sessions, engine=media_engine, cache=cache, publisher=publisher,
+        cipher=cipher, signer=signer, metrics=metrics, hls_base_url=hls_base,
+        webrtc_base_url=webrtc_base, segment_seconds=settings.segment_seconds,
+    )
+    late["streams"] = stream_control
+    work_dir = settings.media_root / "work"
+    services = Services(
+        settings=settings, db=db, sessions=sessions, redis=redis, publisher=publisher,
+        store=store, engine=media_engine,
+        verifier=JWTVerifier(settings.public_key_pem(), issuer=settings.jwt_issuer,
+                             audience=settings.jwt_audience),
+        denylist=AsyncRedisDenylist(redis), signer=signer, metrics=metrics,
+        streams=stream_control, recordings=recordings_uc,
+        exports=Exports(
+            sessions=sessions, store=store, publisher=publisher, metrics=metrics,
+            concat=concat or ffmpeg_concat, work_dir=work_dir,
+            max_range=timedelta(hours=settings.exports_max_range_hours),
+            url_ttl_seconds=settings.playback_url_ttl_seconds,
+        ),
+        snapshots=Snapshots(sessions=sessions, store=store, cipher=cipher,
+                            grab=grab or ffmpeg_grab, work_dir=work_dir,
+                            url_ttl_seconds=settings.playback_url_ttl_seconds),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        background: list[RunningConsumer] = []
+        await _startup_step("object store buckets", store.ensure_buckets())
+        await _startup_step("recording partitions", ensure_partitions_ahead(db))
+        await _startup_step("interrupted exports", services.exports.fail_interrupted())
+        if settings.run_projection_consumer:
+            projection = CameraProjection(sessions, on_decommissioned=_stop_if_running)
+            consumer = await _startup_step(
+                "projection consumer", start_projection_consumer(settings.amqp_url, projection))
+            if consumer is not None:
+                background.append(consumer)
+        elif settings.stream_control_listener:
+            listener = await _startup_step(
+                "stream control listener",
+                start_stream_control_listener(settings.amqp_url, _stop_if_running))
+            if listener is not None:
+                background.append(listener)
+        try:
+            yield
+        finally:
+            for running in background:
+                with contextlib.suppress(Exception):
+                    await running.close()
+            await services.exports.close()
+            await _shutdown_step("media engine", media_engine.close())
+            close = getattr(publisher, "close", None)
+            if close is not None:
+                await _shutdown_step("publisher", close())
+            if redis_client is None:
+                await _shutdown_step("redis", redis.aclose())
+            await db.dispose()
+
+    async def _stop_if_running(camera_id: Any, tenant_id: Any) -> None:
+        if await media_engine.status(camera_id) is not None:
+            await stream_control.stop_known(camera_id, tenant_id, reason="decommissioned")
+
+    app = FastAPI(
+        title="GT-Vision streaming service",
+        version="1.0.0",
+        description="Live streams, recordings, exports and snapshots of GT-Vision cameras.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    _install_middleware(app, metrics)
+    for module in (streams, recordings, exports, snapshots, live, media, health):
+        app.include_router(module.router)
+    app.include_router(mediamtx_hooks.router)
+    return app
+
+
+def _install_middleware(app: FastAPI, metrics: StreamingMetrics) -> None:
+    @app.middleware("http")
+    async def correlation_and_red(request: Request,
+                                  call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        correlation_id = accept_or_new(request.headers.get(CORRELATION_HEADER))
+        token = set_correlation_id(correlation_id)
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            response.headers[CORRELATION_HEADER] = correlation_id
+            return response
+        finally:
+            route = request.scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            metrics.requests.labels(request.method, template, str(status)).inc()
+            metrics.latency.labels(request.method, template).observe(
+                time.perf_counter() - started)
+            if status >= 500:
+                metrics.errors.labels(request.method, template).inc()
+            reset_correlation_id(token)
+
+
+async def _startup_step(what: str, step: Awaitable[Any]) -> Any:
+    """A dependency that is down at startup must not keep the API from starting: /ready
+    reports it, and the step is retried where it matters (partitions on write)."""
+    try:
+        return await step
+    except Exception as exc:
+        log.warning("startup step failed", extra={"step": what, "error": repr(exc)[:300]})
+        return None
+
+
+async def _shutdown_step(what: str, step: Awaitable[Any]) -> None:
+    try:
+        await step
+    except Exception as exc:
+        log.warning("shutdown step failed", extra={"step": what, "error": repr(exc)[:300]})
+
+
+def main() -> None:
+    import uvicorn
+
+    settings = StreamingSettings()
+    configure_logging("streaming_service", settings.log_level)
+    uvicorn.run(create_app(settings), host="0.0.0.0", port=8001, log_config=None)
+
+
+if __name__ == "__main__":
+    main()
