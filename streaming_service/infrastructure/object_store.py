@@ -91,7 +91,8 @@ class S3ObjectStore:
     and, where the server supports them, turns on versioning, default encryption and a
     lifecycle rule that expires objects after ``lifecycle_days``; a server that lacks a
     feature gets a log line, not a failure. HTTP calls have connect/read timeouts and a
-    bounded number of urllib3 retries.
+    bounded number of urllib3 retries. Presigned URLs use ``public_endpoint`` when the
+    server is reached under another name from outside (``minio:9000`` vs a public host).
     """
 
     def __init__(
@@ -110,6 +111,8 @@ class S3ObjectStore:
         connect_timeout_seconds: float = 5.0,
         read_timeout_seconds: float = 60.0,
         max_retries: int = 3,
+        public_endpoint: str | None = None,
+        public_secure: bool | None = None,
         client: Minio | None = None,
     ) -> None:
         self._prefix = bucket_prefix
@@ -137,6 +140,17 @@ class S3ObjectStore:
                 http_client=http,
             )
         self._client = client
+        # Presigning is offline (the region is known), so a client for the public host
+        # makes URLs that browsers outside the internal network can fetch.
+        self._presigner = client
+        if public_endpoint:
+            self._presigner = Minio(
+                public_endpoint,
+                access_key=access_key,
+                secret_key=secret_key,
+                secure=secure if public_secure is None else public_secure,
+                region=region,
+            )
 
     def bucket_name(self, bucket: str) -> str:
         return f"{self._prefix}{validate_bucket(bucket)}"
@@ -204,7 +218,7 @@ class S3ObjectStore:
             "presign",
             bucket,
             key,
-            lambda: self._client.presigned_get_object(
+            lambda: self._presigner.presigned_get_object(
                 name, key, expires=timedelta(seconds=expires_seconds)
             ),
         )

@@ -164,3 +164,12 @@ async def test_unreachable_server_fails_fast_as_an_object_store_error() -> None:
     )
     with pytest.raises(ObjectStoreError):
         await store.put_bytes("exports", "a.mp4", b"x", "video/mp4")
+
+
+async def test_presigned_urls_can_name_the_public_host(s3_endpoint: str, prefix: str) -> None:
+    store = _store(
+        s3_endpoint, prefix, public_endpoint="media.prefeitura.example", public_secure=True
+    )
+    url = await store.presigned_get_url("exports", "t/c/export.mp4", 600)
+    assert url.startswith(f"https://media.prefeitura.example/{prefix}exports/t/c/export.mp4?")
+    assert "X-Amz-Expires=600" in url
