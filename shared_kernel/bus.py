@@ -15,6 +15,7 @@ handled (same event id) are acknowledged without running the handler again.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -156,43 +157,85 @@ class EventPublisher:
         await target.publish(to_message(envelope), routing_key=routing_key, timeout=timeout)
 
 
+class Claim(enum.Enum):
+    CLAIMED = "claimed"  # this consumer may handle the event now
+    DONE = "done"  # handled before: acknowledge without handling
+    IN_FLIGHT = "in_flight"  # another delivery of the same event is being handled
+
+
 class IdempotencyStore(Protocol):
-    """Remembers which event ids a consumer has already handled."""
+    """Remembers which event ids a consumer has handled, claiming them atomically so two
+    concurrent deliveries of one event never both run the handler."""
 
-    async def already_handled(self, consumer: str, event_id: str) -> bool: ...
+    async def claim(self, consumer: str, event_id: str) -> Claim: ...
 
-    async def mark_handled(self, consumer: str, event_id: str) -> None: ...
+    async def complete(self, consumer: str, event_id: str) -> None: ...
+
+    async def release(self, consumer: str, event_id: str) -> None: ...
 
 
 class RedisIdempotencyStore:
-    """Handled event ids in Redis for a bounded time (longer than any redelivery)."""
+    """Claims with ``SET NX`` (expiring, so a crashed handler's claim lapses), then marks
+    the event done for a bounded time (longer than any redelivery)."""
 
-    def __init__(self, client: Any, ttl_seconds: int = 7 * 24 * 3600) -> None:
+    def __init__(
+        self, client: Any, ttl_seconds: int = 7 * 24 * 3600, claim_seconds: int = 60
+    ) -> None:
         self._redis = client
         self._ttl = ttl_seconds
+        self._claim_ttl = claim_seconds
 
     @staticmethod
     def _key(consumer: str, event_id: str) -> str:
         return f"gtv:handled:{consumer}:{event_id}"
 
-    async def already_handled(self, consumer: str, event_id: str) -> bool:
-        return bool(await self._redis.exists(self._key(consumer, event_id)))
+    async def claim(self, consumer: str, event_id: str) -> Claim:
+        key = self._key(consumer, event_id)
+        if await self._redis.set(key, "processing", nx=True, ex=self._claim_ttl):
+            return Claim.CLAIMED
+        value = await self._redis.get(key)
+        if value is None:  # the other claim lapsed between our two calls
+            return await self.claim(consumer, event_id)
+        return Claim.DONE if value in (b"done", "done") else Claim.IN_FLIGHT
 
-    async def mark_handled(self, consumer: str, event_id: str) -> None:
-        await self._redis.set(self._key(consumer, event_id), "1", ex=self._ttl)
+    async def complete(self, consumer: str, event_id: str) -> None:
+        await self._redis.set(self._key(consumer, event_id), "done", ex=self._ttl)
+
+    async def release(self, consumer: str, event_id: str) -> None:
+        await self._redis.delete(self._key(consumer, event_id))
+
+
+class NoDedupe:
+    """For consumers whose handler dedupes in its own database transaction."""
+
+    async def claim(self, consumer: str, event_id: str) -> Claim:
+        return Claim.CLAIMED
+
+    async def complete(self, consumer: str, event_id: str) -> None:
+        return None
+
+    async def release(self, consumer: str, event_id: str) -> None:
+        return None
 
 
 class InMemoryIdempotencyStore:
     """For unit tests only."""
 
     def __init__(self) -> None:
-        self.handled: set[tuple[str, str]] = set()
+        self.state: dict[tuple[str, str], Claim] = {}
 
-    async def already_handled(self, consumer: str, event_id: str) -> bool:
-        return (consumer, event_id) in self.handled
+    async def claim(self, consumer: str, event_id: str) -> Claim:
+        current = self.state.get((consumer, event_id))
+        if current is None:
+            self.state[(consumer, event_id)] = Claim.IN_FLIGHT
+            return Claim.CLAIMED
+        return current
 
-    async def mark_handled(self, consumer: str, event_id: str) -> None:
-        self.handled.add((consumer, event_id))
+    async def complete(self, consumer: str, event_id: str) -> None:
+        self.state[(consumer, event_id)] = Claim.DONE
+
+    async def release(self, consumer: str, event_id: str) -> None:
+        self.state.pop((consumer, event_id), None)
 
 
 EventHandler = Callable[[EventEnvelope], Awaitable[None]]
@@ -256,16 +299,24 @@ class EventConsumer:
         token = set_correlation_id(envelope.correlation_id)
         try:
             event_id = str(envelope.event_id)
-            if await self._idempotency.already_handled(self.name, event_id):
+            claim = await self._idempotency.claim(self.name, event_id)
+            if claim is Claim.DONE:
                 self.stats.duplicates += 1
                 await message.ack()
+                return
+            if claim is Claim.IN_FLIGHT:
+                # Another delivery is being handled now; if it fails it releases the claim
+                # and re-publishes, if its process dies the claim lapses. Try again later.
+                await asyncio.sleep(self._retry_delay)
+                await message.reject(requeue=True)
                 return
             try:
                 await self._handler(envelope)
             except Exception as exc:
+                await self._idempotency.release(self.name, event_id)
                 await self._retry_or_dead_letter(message, envelope, exc)
                 return
-            await self._idempotency.mark_handled(self.name, event_id)
+            await self._idempotency.complete(self.name, event_id)
             self.stats.handled += 1
             self.stats.by_type[envelope.type] = self.stats.by_type.get(envelope.type, 0) + 1
             await message.ack()

@@ -162,3 +162,25 @@ async def test_handler_recovering_on_retry_handles_event_once(connection, redis_
     await _wait_for(lambda: consumer.stats.handled == 1)
     assert len(calls) == 2 and consumer.stats.retried == 1 and consumer.stats.dead_lettered == 0
     await consumer.stop()
+
+
+async def test_concurrent_copies_of_one_event_run_the_handler_once(
+    connection, redis_client  # type: ignore[no-untyped-def]
+) -> None:
+    calls: list[str] = []
+
+    async def slow_handler(envelope: EventEnvelope) -> None:
+        calls.append(str(envelope.event_id))
+        await asyncio.sleep(0.3)
+
+    name = f"t{uuid.uuid4().hex[:8]}"
+    _, consumer = await _consumer(
+        connection, redis_client, slow_handler, name, retry_delay=0.05
+    )
+    publisher = await bus.EventPublisher.open(connection)
+    event = _event()
+    for _ in range(3):
+        await publisher.publish(event)
+    await _wait_for(lambda: consumer.stats.handled == 1 and consumer.stats.duplicates == 2)
+    assert calls == [str(event.event_id)]
+    await consumer.stop()
