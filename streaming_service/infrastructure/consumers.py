@@ -25,14 +25,8 @@ log = logging.getLogger(__name__)
 QUEUE = bus.domain_events_queue("streaming")
 
 
-class TransactionalIdempotency:
-    """The projection dedupes in its own transaction; nothing to remember here."""
-
-    async def already_handled(self, consumer: str, event_id: str) -> bool:
-        return False
-
-    async def mark_handled(self, consumer: str, event_id: str) -> None:
-        return None
+# The projection dedupes in its own transaction; the bus has nothing to remember.
+TransactionalIdempotency = bus.NoDedupe
 
 
 @dataclass
