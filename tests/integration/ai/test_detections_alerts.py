@@ -1,0 +1,290 @@
+"""record_detection end to end against real PostgreSQL, RabbitMQ and the object store;
+detection search (exact, prefix, pg_trgm similarity); alerts listed and acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aio_pika
+import cv2
+import httpx
+import numpy as np
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared_kernel import bus
+from shared_kernel.events import EventEnvelope, parse_event
+from shared_kernel.plates import PlateNumber
+from streaming_service.application.detections import NewDetection
+from streaming_service.infrastructure.db.ai_models import Alert, Detection
+
+from .conftest import Server
+
+
+class Inbox:
+    """Messages of one queue, collected as parsed events with their routing keys."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, EventEnvelope]] = []
+
+    async def on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        async with message.process():
+            self.items.append((message.routing_key or "", parse_event(message.body)))
+
+    async def wait_for(self, predicate: Any, timeout: float = 5.0) -> list[tuple[str, EventEnvelope]]:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            found = [item for item in self.items if predicate(item[1])]
+            if found or asyncio.get_running_loop().time() > deadline:
+                return found
+            await asyncio.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+async def inboxes(amqp_url: str) -> AsyncIterator[dict[str, Inbox]]:
+    connection = await bus.connect(amqp_url)
+    channel = await connection.channel()
+    spec = bus.domain_events_queue("test-ai")
+    queues = await bus.declare_topology(channel, extra_queues=(spec,))
+    result: dict[str, Inbox] = {}
+    for name in (spec.name, "notifications.email", "notifications.sms"):
+        inbox = Inbox()
+        await queues[name].consume(inbox.on_message)
+        result[name.replace("test-ai.", "")] = inbox
+    yield result
+    await connection.close()
+
+
+def _jpeg() -> bytes:
+    image = np.full((40, 120, 3), 255, np.uint8)
+    cv2.putText(image, "ABC1C34", (5, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 0), 2)
+    ok, data = cv2.imencode(".jpg", image)
+    assert ok
+    return data.tobytes()
+
+
+async def test_watchlisted_plate_is_stored_published_alerted_and_acknowledged(
+    server: Server, http: httpx.AsyncClient, make_caller: Any, inboxes: dict[str, Inbox],
+    sessions: async_sessionmaker[AsyncSession], object_store: Any,
+) -> None:
+    operator = make_caller("operator")
+    viewer = make_caller("viewer", tenant_id=operator.tenant_id)
+    wl = (await http.post("/api/ai/watchlists/", headers=operator.headers,
+                          json={"name": "Stolen"})).json()
+    # Listed in the old layout; the camera reads the Mercosul plate of the same car.
+    entry = (await http.post(f"/api/ai/watchlists/{wl['id']}/entries/", headers=operator.headers,
+                             json={"plate": "ABC1234", "reason": "stolen 2024-11",
+                                   "severity": "high"})).json()
+    camera_id = uuid.uuid4()
+    recorded = await server.app.state.ai.recorder.record(NewDetection(
+        tenant_id=operator.tenant_id, camera_id=camera_id, plate=PlateNumber("ABC1C34"),
+        confidence=0.93, detected_at=datetime.now(UTC), crop_jpeg=_jpeg(),
+        bbox=[10.0, 20.0, 130.0, 60.0], track_id="t1", reads=5,
+    ))
+    detection_id = recorded.detection.id
+
+    async with sessions() as session:
+        row = (await session.execute(select(Detection).where(Detection.id == detection_id))
+               ).scalar_one()
+        assert row.plate == "ABC1C34" and row.plate_style == "mercosul"
+        alert = (await session.execute(select(Alert).where(Alert.detection_id == detection_id))
+                 ).scalar_one()
+        assert alert.watchlist_entry_id == uuid.UUID(entry["id"]) and alert.status == "new"
+    assert await object_store.get_bytes("lpr-images", row.crop_key) == _jpeg()
+
+    domain = inboxes["domain.events"]
+    detected = await domain.wait_for(lambda e: e.type == "PlateDetected"
+                                     and e.payload["detection_id"] == str(detection_id))
+    raised = await domain.wait_for(lambda e: e.type == "AlertRaised"
+                                   and e.payload["detection_id"] == str(detection_id))
+    assert detected and raised
+    assert detected[0][1].payload["crop_url"] == f"/api/ai/detections/{detection_id}/crop"
+    assert raised[0][1].payload["severity"] == "high"
+    email = await inboxes["notifications.email"].wait_for(
+        lambda e: e.payload.get("detection_id") == str(detection_id))
+    sms = await inboxes["notifications.sms"].wait_for(
+        lambda e: e.payload.get("detection_id") == str(detection_id))
+    assert email[0][0] == f"alerts.{operator.tenant_id}.high"
+    assert sms, "high alerts go to SMS too"
+
+    crop = await http.get(f"/api/ai/detections/{detection_id}/crop", headers=viewer.headers)
+    assert crop.status_code == 200 and crop.headers["content-type"] == "image/jpeg"
+
+    alerts = await http.get("/api/ai/alerts/?status=new", headers=viewer.headers)
+    assert [a["id"] for a in alerts.json()["items"]] == [str(alert.id)]
+    forbidden = await http.post(f"/api/ai/alerts/{alert.id}/ack", headers=viewer.headers)
+    assert forbidden.status_code == 403
+    stranger = make_caller("operator")
+    hidden = await http.post(f"/api/ai/alerts/{alert.id}/ack", headers=stranger.headers)
+    assert hidden.status_code == 404
+
+    first = await http.post(f"/api/ai/alerts/{alert.id}/ack", headers=operator.headers)
+    assert first.status_code == 200, first.text
+    assert first.json()["status"] == "acknowledged"
+    assert first.json()["acknowledged_by"] == str(operator.user_id)
+    second = await http.post(f"/api/ai/alerts/{alert.id}/ack", headers=operator.headers)
+    assert second.status_code == 200
+    assert second.json()["acknowledged_at"] == first.json()["acknowledged_at"]
+    acks = await domain.wait_for(lambda e: e.type == "AlertAcknowledged"
+                                 and e.payload["alert_id"] == str(alert.id))
+    await asyncio.sleep(0.3)
+    acks = [a for a in domain.items if a[1].type == "AlertAcknowledged"
+            and a[1].payload["alert_id"] == str(alert.id)]
+    assert len(acks) == 1, "a repeated acknowledgement is not audited twice"
+    assert acks[0][1].payload["user_id"] == str(operator.user_id)
+    assert (await http.get("/api/ai/alerts/?status=new", headers=viewer.headers)
+            ).json()["count"] == 0
+
+
+async def test_recording_the_same_detection_twice_is_a_no_op(
+    server: Server, make_caller: Any, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    caller = make_caller()
+    new = NewDetection(tenant_id=caller.tenant_id, camera_id=uuid.uuid4(),
+                       plate=PlateNumber("QWE1R23"), confidence=0.8,
+                       detected_at=datetime.now(UTC))
+    recorder = server.app.state.ai.recorder
+    await recorder.record(new)
+    again = await recorder.record(new)
+    assert again.events == []
+    async with sessions() as session:
+        rows = (await session.execute(select(Detection).where(Detection.id == new.detection_id))
+                ).scalars().all()
+    assert len(rows) == 1
+
+
+async def test_inactive_or_other_tenants_entries_raise_no_alert(
+    server: Server, http: httpx.AsyncClient, make_caller: Any,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    owner = make_caller("operator")
+    other = make_caller("operator")
+    wl = (await http.post("/api/ai/watchlists/", headers=owner.headers,
+                          json={"name": "Expired"})).json()
+    await http.post(f"/api/ai/watchlists/{wl['id']}/entries/", headers=owner.headers,
+                    json={"plate": "KKK9K99", "active_until": "2020-01-01T00:00:00Z"})
+    recorder = server.app.state.ai.recorder
+    mine = await recorder.record(NewDetection(
+        tenant_id=owner.tenant_id, camera_id=uuid.uuid4(), plate=PlateNumber("KKK9K99"),
+        confidence=0.9, detected_at=datetime.now(UTC)))
+    theirs = await recorder.record(NewDetection(
+        tenant_id=other.tenant_id, camera_id=uuid.uuid4(), plate=PlateNumber("KKK9K99"),
+        confidence=0.9, detected_at=datetime.now(UTC)))
+    assert mine.alerts == [] and theirs.alerts == []
+
+
+async def test_wildcard_entry_matches(server: Server, http: httpx.AsyncClient,
+                                      make_caller: Any) -> None:
+    owner = make_caller("operator")
+    wl = (await http.post("/api/ai/watchlists/", headers=owner.headers,
+                          json={"name": "Fleet"})).json()
+    await http.post(f"/api/ai/watchlists/{wl['id']}/entries/", headers=owner.headers,
+                    json={"plate": "GOV*", "severity": "low", "reason": "fleet"})
+    hit = await server.app.state.ai.recorder.record(NewDetection(
+        tenant_id=owner.tenant_id, camera_id=uuid.uuid4(), plate=PlateNumber("GOV4B21"),
+        confidence=0.9, detected_at=datetime.now(UTC)))
+    assert [a.severity for a in hit.alerts] == ["low"]
+
+
+@pytest.fixture(scope="module")
+async def search_tenant(server: Server, make_caller: Any) -> dict[str, Any]:
+    caller = make_caller("viewer")
+    cam_a, cam_b = uuid.uuid4(), uuid.uuid4()
+    base = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
+    recorder = server.app.state.ai.recorder
+    plates = [("ABC1D23", cam_a, 0), ("ABC1323", cam_b, 1), ("ABC1D24", cam_a, 2),
+              ("ABD1D23", cam_b, 3), ("XYZ9876", cam_a, 4), ("ABZ1234", cam_a, 40 * 24 * 60)]
+    for plate, cam, minutes in plates:
+        await recorder.record(NewDetection(
+            tenant_id=caller.tenant_id, camera_id=cam, plate=PlateNumber(plate),
+            confidence=0.9, detected_at=base + timedelta(minutes=minutes)))
+    # The same plate at another tenant must never show up.
+    await recorder.record(NewDetection(
+        tenant_id=uuid.uuid4(), camera_id=uuid.uuid4(), plate=PlateNumber("ABC1D23"),
+        confidence=0.9, detected_at=base))
+    return {"caller": caller, "cam_a": cam_a, "cam_b": cam_b, "base": base}
+
+
+async def _plates(http: httpx.AsyncClient, caller: Any, **params: Any) -> list[str]:
+    response = await http.get("/api/ai/detections/", headers=caller.headers, params=params)
+    assert response.status_code == 200, response.text
+    return [d["plate"] for d in response.json()["items"]]
+
+
+async def test_exact_search_finds_both_layouts(http: httpx.AsyncClient,
+                                               search_tenant: dict[str, Any]) -> None:
+    caller = search_tenant["caller"]
+    assert sorted(await _plates(http, caller, plate="ABC1D23")) == ["ABC1323", "ABC1D23"]
+    assert sorted(await _plates(http, caller, plate="abc-1323")) == ["ABC1323", "ABC1D23"]
+
+
+async def test_prefix_search(http: httpx.AsyncClient, search_tenant: dict[str, Any]) -> None:
+    caller = search_tenant["caller"]
+    assert await _plates(http, caller, plate="ABC*") == ["ABC1D24", "ABC1323", "ABC1D23"]
+    assert sorted(await _plates(http, caller, plate="AB*")) == [
+        "ABC1323", "ABC1D23", "ABC1D24", "ABD1D23", "ABZ1234"]
+    # A prefix reaching the fifth character matches both layouts too.
+    assert sorted(await _plates(http, caller, plate="ABC1D*")) == [
+        "ABC1323", "ABC1D23", "ABC1D24"]
+
+
+async def test_similar_search_orders_by_score(http: httpx.AsyncClient,
+                                              search_tenant: dict[str, Any]) -> None:
+    caller = search_tenant["caller"]
+    response = await http.get("/api/ai/detections/", headers=caller.headers,
+                              params={"plate": "~ABC1D23"})
+    items = response.json()["items"]
+    plates = [d["plate"] for d in items]
+    assert plates[0] in {"ABC1D23", "ABC1323"} and plates[1] in {"ABC1D23", "ABC1323"}
+    assert set(plates) >= {"ABC1D24", "ABD1D23"} and "XYZ9876" not in plates
+    scores = [d["score"] for d in items]
+    assert scores == sorted(scores, reverse=True) and scores[0] == 1.0
+
+
+async def test_camera_and_time_filters_and_pagination(
+    http: httpx.AsyncClient, search_tenant: dict[str, Any]
+) -> None:
+    caller, base = search_tenant["caller"], search_tenant["base"]
+    cam_b = str(search_tenant["cam_b"])
+    assert sorted(await _plates(http, caller, camera_id=cam_b)) == ["ABC1323", "ABD1D23"]
+    window = {"start": (base + timedelta(minutes=1)).isoformat(),
+              "end": (base + timedelta(minutes=3)).isoformat()}
+    assert await _plates(http, caller, **window) == ["ABD1D23", "ABC1D24", "ABC1323"]
+    page = await http.get("/api/ai/detections/", headers=caller.headers,
+                          params={"page": 2, "page_size": 4})
+    body = page.json()
+    assert body["count"] == 6 and len(body["items"]) == 2
+
+
+async def test_inverted_range_and_bad_plate_queries_are_400(
+    http: httpx.AsyncClient, search_tenant: dict[str, Any]
+) -> None:
+    caller, base = search_tenant["caller"], search_tenant["base"]
+    inverted = await http.get("/api/ai/detections/", headers=caller.headers, params={
+        "start": base.isoformat(), "end": (base - timedelta(hours=1)).isoformat()})
+    assert inverted.status_code == 400
+    assert inverted.json()["error"]["code"] == "invalid_time_range"
+    for bad in ("NOTAPLATE", "~A", "*", "A%*"):
+        response = await http.get("/api/ai/detections/", headers=caller.headers,
+                                  params={"plate": bad})
+        assert response.status_code == 400, (bad, response.text)
+    naive = await http.get("/api/ai/detections/", headers=caller.headers,
+                           params={"start": "2025-01-01T00:00:00"})
+    assert naive.status_code == 400
+
+
+async def test_other_tenants_detection_is_404(http: httpx.AsyncClient, server: Server,
+                                              make_caller: Any) -> None:
+    owner, stranger = make_caller("viewer"), make_caller("viewer")
+    recorded = await server.app.state.ai.recorder.record(NewDetection(
+        tenant_id=owner.tenant_id, camera_id=uuid.uuid4(), plate=PlateNumber("MNO5P67"),
+        confidence=0.9, detected_at=datetime.now(UTC), crop_jpeg=_jpeg()))
+    for path in (f"/api/ai/detections/{recorded.detection.id}",
+                 f"/api/ai/detections/{recorded.detection.id}/crop"):
+        assert (await http.get(path, headers=stranger.headers)).status_code == 404
+        assert (await http.get(path, headers=owner.headers)).status_code == 200
