@@ -14,6 +14,7 @@ fields), so a typo in a field name fails the test instead of being ignored.
 from __future__ import annotations
 
 import copy
+import os
 import socket
 import threading
 import time
@@ -35,14 +36,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-SPEC_PATH = Path("/work/shared/mediamtx-openapi.yaml")
-for _candidate in (
-    Path(__file__).resolve().parents[3] / "shared" / "mediamtx-openapi.yaml",
-    Path(__file__).resolve().parents[4] / "shared" / "mediamtx-openapi.yaml",
-):
-    if _candidate.exists():
-        SPEC_PATH = _candidate
-        break
+_REPO_ROOT = Path(__file__).resolve().parents[3]
+# The contract ships with the repository (tests/contracts/); ``../shared`` holds the
+# project's reference copy on development machines, and the two must stay identical.
+VENDORED_SPEC_PATH = _REPO_ROOT / "tests" / "contracts" / "mediamtx-openapi.yaml"
+SHARED_SPEC_PATH = _REPO_ROOT.parent / "shared" / "mediamtx-openapi.yaml"
+SPEC_PATH = Path(os.environ.get("GTV_MEDIAMTX_OPENAPI", VENDORED_SPEC_PATH))
 
 _SOURCE_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "srt://")
 

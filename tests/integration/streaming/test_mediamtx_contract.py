@@ -38,6 +38,8 @@ from streaming_service.infrastructure.mediamtx import (
     segment_hook_command,
 )
 from tests.integration.streaming.mediamtx_standin import (
+    SHARED_SPEC_PATH,
+    VENDORED_SPEC_PATH,
     MediaMtxStandIn,
     free_port,
     load_spec,
@@ -87,6 +89,11 @@ def _source(camera_id: uuid.UUID, tenant_id: uuid.UUID, record: bool = False) ->
 
 def test_the_mediamtx_spec_itself_is_a_valid_openapi_document() -> None:
     validate(load_spec())
+
+
+@pytest.mark.skipif(not SHARED_SPEC_PATH.exists(), reason="no ../shared reference copy here")
+def test_the_vendored_spec_is_the_shared_reference_copy() -> None:
+    assert VENDORED_SPEC_PATH.read_bytes() == SHARED_SPEC_PATH.read_bytes()
 
 
 async def test_client_add_get_patch_delete_roundtrip_validates_against_spec(
