@@ -1,0 +1,152 @@
+"""WS /ws/alerts against the real uvicorn server and Redis: tenant isolation, catch-up
+after a reconnect, subprotocol auth, refusal of bad/revoked tokens, heartbeats."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from shared_kernel.auth import AsyncRedisDenylist
+from shared_kernel.plates import PlateNumber
+from streaming_service.application.detections import NewDetection
+
+from .conftest import Server
+
+
+async def _connect(server: Server, token: str, **params: str) -> ClientConnection:
+    query = "&".join(f"{k}={v}" for k, v in {"token": token, **params}.items())
+    ws = await websockets.connect(f"{server.ws_url}/ws/alerts?{query}", open_timeout=5)
+    welcome = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert welcome["type"] == "welcome"
+    return ws
+
+
+async def _next_event(ws: ClientConnection, timeout: float = 3.0) -> dict[str, Any]:
+    """The next non-heartbeat message."""
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("no event")
+        message = json.loads(await asyncio.wait_for(ws.recv(), remaining))
+        if message.get("type") != "ping":
+            return message
+
+
+async def _record(server: Server, tenant_id: uuid.UUID, plate: str) -> Any:
+    return await server.app.state.ai.recorder.record(NewDetection(
+        tenant_id=tenant_id, camera_id=uuid.uuid4(), plate=PlateNumber(plate),
+        confidence=0.9, detected_at=datetime.now(UTC)))
+
+
+async def test_each_tenant_receives_only_its_own_events_within_a_second(
+    server: Server, make_caller: Any
+) -> None:
+    alice, bob = make_caller("viewer"), make_caller("viewer")
+    ws_a = await _connect(server, alice.token)
+    ws_b = await _connect(server, bob.token)
+    try:
+        started = time.monotonic()
+        recorded = await _record(server, alice.tenant_id, "AAA1A11")
+        event = await _next_event(ws_a, timeout=1.0)
+        assert time.monotonic() - started < 1.0
+        assert event["type"] == "PlateDetected"
+        assert event["payload"]["detection_id"] == str(recorded.detection.id)
+        assert event["tenant_id"] == str(alice.tenant_id) and event["id"]
+        with pytest.raises(TimeoutError):
+            await _next_event(ws_b, timeout=0.8)
+    finally:
+        await ws_a.close()
+        await ws_b.close()
+
+
+async def test_alert_raised_arrives_live(server: Server, make_caller: Any, http: Any) -> None:
+    operator = make_caller("operator")
+    wl = (await http.post("/api/ai/watchlists/", headers=operator.headers,
+                          json={"name": "Live"})).json()
+    await http.post(f"/api/ai/watchlists/{wl['id']}/entries/", headers=operator.headers,
+                    json={"plate": "LIV3E45", "severity": "critical", "reason": "wanted"})
+    ws = await _connect(server, operator.token)
+    try:
+        await _record(server, operator.tenant_id, "LIV3E45")
+        types = [(await _next_event(ws))["type"] for _ in range(2)]
+        assert types == ["PlateDetected", "AlertRaised"]
+    finally:
+        await ws.close()
+
+
+async def test_reconnecting_with_last_event_id_catches_up(server: Server,
+                                                          make_caller: Any) -> None:
+    caller = make_caller("viewer")
+    ws = await _connect(server, caller.token)
+    await _record(server, caller.tenant_id, "CAT1A01")
+    seen = await _next_event(ws)
+    await ws.close()
+    # Missed while disconnected:
+    missed = [await _record(server, caller.tenant_id, p) for p in ("CAT1A02", "CAT1A03")]
+    ws = await _connect(server, caller.token, last_event_id=seen["id"])
+    try:
+        got = [await _next_event(ws) for _ in range(2)]
+        assert [e["payload"]["plate"] for e in got] == ["CAT1A02", "CAT1A03"]
+        assert [e["payload"]["detection_id"] for e in got] == [
+            str(m.detection.id) for m in missed]
+    finally:
+        await ws.close()
+
+
+async def test_token_in_subprotocol_is_accepted_and_echoed(server: Server,
+                                                           make_caller: Any) -> None:
+    caller = make_caller("viewer")
+    ws = await websockets.connect(f"{server.ws_url}/ws/alerts",
+                                  subprotocols=["bearer", caller.token],  # type: ignore[list-item]
+                                  open_timeout=5)
+    try:
+        assert ws.subprotocol == "bearer"
+        assert json.loads(await ws.recv())["type"] == "welcome"
+    finally:
+        await ws.close()
+
+
+async def _closed_with(server: Server, url: str, **kwargs: Any) -> int | None:
+    ws = await websockets.connect(url, open_timeout=5, **kwargs)
+    with pytest.raises(websockets.ConnectionClosed):
+        while True:
+            message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert message.get("type") not in {"welcome", "PlateDetected"}
+    return ws.close_code
+
+
+async def test_missing_bad_expired_and_revoked_tokens_are_refused(
+    server: Server, make_caller: Any, redis_client: Any
+) -> None:
+    base = f"{server.ws_url}/ws/alerts"
+    assert await _closed_with(server, base) == 4401
+    assert await _closed_with(server, f"{base}?token=not-a-jwt") == 4401
+    expired = make_caller("viewer", ttl=-60)
+    assert await _closed_with(server, f"{base}?token={expired.token}") == 4401
+    revoked = make_caller("viewer")
+    await AsyncRedisDenylist(redis_client).revoke(revoked.jti, revoked.exp)
+    assert await _closed_with(server, f"{base}?token={revoked.token}") == 4401
+    assert await _closed_with(server, base, subprotocols=["bearer", "garbage"]) == 4401
+
+
+async def test_revoking_a_connected_token_closes_the_socket(
+    server: Server, make_caller: Any, redis_client: Any
+) -> None:
+    caller = make_caller("viewer")
+    ws = await _connect(server, caller.token)
+    ping = json.loads(await asyncio.wait_for(ws.recv(), 3))
+    assert ping["type"] == "ping"  # heartbeats every 0.5 s in tests
+    await AsyncRedisDenylist(redis_client).revoke(caller.jti, caller.exp)
+    with pytest.raises(websockets.ConnectionClosed):
+        while True:
+            await asyncio.wait_for(ws.recv(), 3)
+    assert ws.close_code == 4401
