@@ -1,0 +1,162 @@
+"""Recorded segments → object store + partitioned rows + RecordingCompleted; listing with
+range validation; audited playback served by signed URL; retention; export jobs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import select, text
+
+from streaming_service.domain.ports import CompletedSegment
+from streaming_service.infrastructure.db.models import Recording
+from tests.integration.streaming.conftest import bearer, write_file
+
+RANGE = "/api/streaming/recordings/"
+
+
+async def record(app_services: Any, camera: Any, started_at: datetime, tmp: Path,
+                 seconds: int = 60, data: bytes = b"fake-mp4-bytes") -> Recording:
+    path = write_file(tmp / f"{uuid.uuid4().hex}.mp4", data)
+    recording = await app_services.recordings.record_segment(CompletedSegment(
+        camera_id=camera.camera_id, tenant_id=camera.tenant_id, path=path,
+        started_at=started_at, ended_at=started_at + timedelta(seconds=seconds)))
+    assert recording is not None
+    return recording  # type: ignore[no-any-return]
+
+
+async def test_completed_segment_lands_in_store_database_and_bus(
+    app_services: Any, seed_camera: Any, event_tap: Any, tmp_path: Path
+) -> None:
+    camera = await seed_camera()
+    started = datetime(2025, 3, 14, 10, 0, 0, tzinfo=UTC)
+    local = write_file(tmp_path / "seg.mp4", b"\x00\x00\x00\x18ftypmp42" + b"x" * 1000)
+    recording = await app_services.recordings.record_segment(CompletedSegment(
+        camera_id=camera.camera_id, tenant_id=camera.tenant_id, path=local,
+        started_at=started, ended_at=started + timedelta(seconds=60)))
+    assert recording.object_key == (
+        f"{camera.tenant_id}/{camera.camera_id}/2025/03/14/20250314T100000000Z.mp4")
+    assert await app_services.store.get_bytes("recordings", recording.object_key) == (
+        b"\x00\x00\x00\x18ftypmp42" + b"x" * 1000)
+    assert not local.exists(), "the local segment is deleted once stored"
+    async with app_services.sessions() as session:
+        row = (await session.execute(
+            select(Recording).where(Recording.id == recording.id))).scalar_one()
+        partition = (await session.execute(text(
+            "SELECT tableoid::regclass::text FROM streaming.recordings WHERE id = :id"),
+            {"id": recording.id})).scalar_one()
+    assert row.size_bytes == 1012
+    assert partition == "streaming.recordings_y2025m03"
+    event = await event_tap.wait_for(
+        lambda e: e.type == "RecordingCompleted"
+        and e.payload["recording_id"] == str(recording.id))
+    assert event.payload["size_bytes"] == 1012
+
+
+async def test_listing_validates_the_range(
+    client: httpx.AsyncClient, make_token: Any, seed_camera: Any
+) -> None:
+    camera = await seed_camera()
+    token = make_token(tenant_id=camera.tenant_id)
+    base = {"camera_id": str(camera.camera_id)}
+    inverted = await client.get(RANGE, headers=bearer(token), params={
+        **base, "start": "2025-03-02T00:00:00Z", "end": "2025-03-01T00:00:00Z"})
+    assert inverted.status_code == 400
+    assert inverted.json()["error"]["code"] == "invalid_time_range"
+    huge = await client.get(RANGE, headers=bearer(token), params={
+        **base, "start": "2024-01-01T00:00:00Z", "end": "2025-01-01T00:00:00Z"})
+    assert huge.status_code == 400
+    assert huge.json()["error"]["details"]["max_seconds"] == 31 * 86400
+    naive = await client.get(RANGE, headers=bearer(token), params={
+        **base, "start": "2025-03-01T00:00:00", "end": "2025-03-02T00:00:00Z"})
+    assert naive.status_code == 400
+    assert naive.json()["error"]["code"] == "validation_error"
+    missing = await client.get(RANGE, headers=bearer(token), params=base)
+    assert missing.status_code == 400
+
+
+async def test_listing_pages_and_playback_is_served_and_audited(
+    client: httpx.AsyncClient, app_services: Any, make_token: Any, seed_camera: Any,
+    event_tap: Any, tmp_path: Path,
+) -> None:
+    camera = await seed_camera()
+    t0 = datetime(2025, 4, 30, 23, 58, tzinfo=UTC)  # crosses a month (partition) boundary
+    recs = [await record(app_services, camera, t0 + timedelta(minutes=i), tmp_path,
+                         data=f"segment-{i}".encode()) for i in range(3)]
+    user_id = uuid.uuid4()
+    token = make_token(tenant_id=camera.tenant_id, user_id=user_id)
+    params = {"camera_id": str(camera.camera_id), "start": "2025-04-30T23:58:30Z",
+              "end": "2025-05-01T00:10:00Z", "page_size": "2"}
+    page1 = (await client.get(RANGE, headers=bearer(token), params=params)).json()
+    assert page1["count"] == 3
+    assert [r["id"] for r in page1["items"]] == [str(recs[0].id), str(recs[1].id)]
+    page2 = (await client.get(RANGE, headers=bearer(token),
+                              params={**params, "page": "2"})).json()
+    assert [r["id"] for r in page2["items"]] == [str(recs[2].id)]
+
+    playback = await client.get(f"{RANGE}{recs[1].id}/playback", headers=bearer(token),
+                                params={}, )
+    assert playback.status_code == 200, playback.text
+    url = playback.json()["url"]
+    served = await client.get(url)
+    assert served.status_code == 200
+    assert served.content == b"segment-1"
+    forged = await client.get(url.replace("sig=", "sig=A"))
+    assert forged.status_code == 403
+    audited = await event_tap.wait_for(
+        lambda e: e.type == "RecordingAccessed" and e.payload["recording_id"] == str(recs[1].id))
+    assert audited.payload["action"] == "playback"
+    assert audited.payload["user_id"] == str(user_id)
+
+    intruder = make_token(tenant_id=uuid.uuid4())
+    other = await client.get(f"{RANGE}{recs[1].id}/playback", headers=bearer(intruder))
+    assert other.status_code == 404
+    assert other.json()["error"]["code"] == "recording_not_found"
+
+
+async def test_retention_deletes_expired_objects_and_rows_only(
+    app_services: Any, seed_camera: Any, tmp_path: Path
+) -> None:
+    camera = await seed_camera(retention_days=7)
+    now = datetime.now(UTC)
+    old = await record(app_services, camera, now - timedelta(days=10), tmp_path)
+    fresh = await record(app_services, camera, now - timedelta(days=1), tmp_path)
+    report = await app_services.recordings.apply_retention(now=now)
+    assert report.deleted >= 1
+    assert not await app_services.store.exists("recordings", old.object_key)
+    assert await app_services.store.exists("recordings", fresh.object_key)
+    async with app_services.sessions() as session:
+        ids = set((await session.execute(
+            select(Recording.id).where(Recording.camera_id == camera.camera_id))).scalars())
+    assert ids == {fresh.id}
+
+
+async def test_export_job_is_accepted_audited_and_reports_an_empty_range(
+    client: httpx.AsyncClient, app_services: Any, make_token: Any, seed_camera: Any,
+    event_tap: Any,
+) -> None:
+    camera = await seed_camera()
+    token = make_token(roles=("operator",), tenant_id=camera.tenant_id)
+    body = {"camera_id": str(camera.camera_id), "start": "2025-06-01T10:00:00Z",
+            "end": "2025-06-01T10:05:00Z"}
+    response = await client.post("/api/streaming/exports", headers=bearer(token), json=body)
+    assert response.status_code == 202, response.text
+    export_id = response.json()["id"]
+    await event_tap.wait_for(
+        lambda e: e.type == "RecordingAccessed" and e.payload["export_id"] == export_id)
+    await app_services.exports.wait_idle()
+    job = (await client.get(f"/api/streaming/exports/{export_id}", headers=bearer(token))).json()
+    assert job["status"] == "failed"
+    assert job["error"] == "no recordings in the requested range"
+    viewer_other = make_token(tenant_id=uuid.uuid4())
+    assert (await client.get(f"/api/streaming/exports/{export_id}",
+                             headers=bearer(viewer_other))).status_code == 404
+    too_long = {**body, "end": "2025-06-03T10:00:00Z"}
+    assert (await client.post("/api/streaming/exports", headers=bearer(token),
+                              json=too_long)).status_code == 400
+    viewer = make_token(roles=("viewer",), tenant_id=camera.tenant_id)
+    assert (await client.post("/api/streaming/exports", headers=bearer(viewer),
+                              json=body)).status_code == 403
