@@ -131,6 +131,9 @@ class MediaMtxStandIn:
 
     # -- test controls ----------------------------------------------------------------
 
+    def reset(self) -> None:
+        self.state = StandInState()
+
     def set_online(self, name: str, inbound_bytes: int, readers: int = 1) -> None:
         self.state.online[name] = inbound_bytes
         self.state.readers[name] = readers

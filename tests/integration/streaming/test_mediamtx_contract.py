@@ -62,7 +62,7 @@ async def mediamtx(
     standin_server: tuple[MediaMtxStandIn, str],
 ) -> AsyncIterator[tuple[MediaMtxStandIn, MediaMtxClient]]:
     standin, url = standin_server
-    standin.state.__init__()  # type: ignore[misc]  # fresh state for every test
+    standin.reset()
     client = MediaMtxClient(url, timeout_seconds=5.0, backoff=FAST_RETRY)
     try:
         yield standin, client
