@@ -28,6 +28,7 @@ from shared_kernel.correlation import (
 )
 from shared_kernel.crypto import CredentialCipher
 from shared_kernel.logging import configure_logging
+from streaming_service.ai_settings import AiSettings
 from streaming_service.api import (
     exports,
     health,
@@ -38,6 +39,7 @@ from streaming_service.api import (
     snapshots,
     streams,
 )
+from streaming_service.api.ai_routes import build_ai_services, install_ai
 from streaming_service.api.deps import Services
 from streaming_service.api.errors import install_error_handlers
 from streaming_service.application.camera_projection import CameraProjection
@@ -262,6 +264,9 @@ def create_app(
     for module in (streams, recordings, exports, snapshots, live, media, health):
         app.include_router(module.router)
     app.include_router(mediamtx_hooks.router)
+    # The AI context (watchlists, detections, alerts, LPR, WS /ws/alerts).
+    install_ai(app, build_ai_services(
+        services, settings if isinstance(settings, AiSettings) else AiSettings()))
     return app
 
 
