@@ -43,6 +43,13 @@ def _check_actor_may_manage(actor: User | None, target_tenant_id: Any, superadmi
         raise PermissionDenied("tenant admins manage only their own tenant's users")
 
 
+def _check_password(password: str, user: User) -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from None
+
+
 def publish_role_change(user: User) -> None:
     enqueue(
         UserRoleChanged(
@@ -70,7 +77,7 @@ def create_user(
     _normalise_roles(user)
     _check_actor_may_manage(actor, user.tenant_id, user.is_superadmin)
     if password:
-        validate_password(password, user)
+        _check_password(password, user)
         user.set_password(password)
     else:
         user.set_unusable_password()
@@ -101,7 +108,7 @@ def update_user(
     _normalise_roles(user)
     _check_actor_may_manage(actor, user.tenant_id, user.is_superadmin)
     if password:
-        validate_password(password, user)
+        _check_password(password, user)
         user.set_password(password)
     user.full_clean(exclude=["password"])
     with transaction.atomic():
