@@ -64,6 +64,8 @@ def run(name: str, plates: list[str], width: int, height: int, fps: int, gop_sec
             # Frame n is due at start + n*period: a slow frame is caught up, not skipped,
             # so the stream's timestamps stay on the wall clock.
             delay = start + n * period - time.monotonic()
+            if delay < -1.0:  # was frozen (SIGSTOP) or starved: resync, don't burst
+                start, delay = time.monotonic() - n * period, 0.0
             if delay > 0:
                 time.sleep(delay)
             encoder.stdin.write(scene.frame(datetime.now(UTC), time.monotonic()))

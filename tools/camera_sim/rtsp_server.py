@@ -55,6 +55,8 @@ class SimulatorServer:
         self.user = user
         self.udp_ports = {name: _free_udp_port() for name in cameras}
         self.clients: dict[GstRtspServer.RTSPClient, set[str]] = {}
+        self.held: dict[str, GstRtspServer.RTSPMedia] = {}
+        self.paused: set[str] = set()
         if user is not None:
             auth = GstRtspServer.RTSPAuth()
             token = GstRtspServer.RTSPToken()
@@ -77,12 +79,30 @@ class SimulatorServer:
             "! rtph264pay name=pay0 pt=96 config-interval=0 )"
         )
         factory.set_shared(True)
+        factory.connect("media-configure", self._on_media_configure, name)
         if self.user is not None:
             permissions = GstRtspServer.RTSPPermissions()
             permissions.add_permission_for_role("camera-viewer", "media.factory.access", True)
             permissions.add_permission_for_role("camera-viewer", "media.factory.construct", True)
             factory.set_permissions(permissions)
         return factory
+
+    # A shared media is unprepared when its last client leaves, and a client arriving
+    # during that teardown gets 503. Holding one extra "prepare" on it keeps every mounted
+    # camera's pipeline up (a real camera is always on); pause() lets it go.
+    def _on_media_configure(self, _factory: object, media: GstRtspServer.RTSPMedia,
+                            name: str) -> None:
+        media.connect("prepared", self._on_media_prepared, name)
+
+    def _on_media_prepared(self, media: GstRtspServer.RTSPMedia, name: str) -> None:
+        if name not in self.held and name not in self.paused:
+            self.held[name] = media
+            GLib.idle_add(lambda: media.prepare(None) and False)
+
+    def _release(self, name: str) -> None:
+        media = self.held.pop(name, None)
+        if media is not None:
+            media.unprepare()
 
     def _mount(self, name: str) -> None:
         self.mounts.add_factory(f"/{name}", self._factory(name))
@@ -105,14 +125,19 @@ class SimulatorServer:
         self.clients.pop(client, None)
 
     def pause(self, name: str) -> None:
-        self.mounts.remove_factory(f"/{name}")
-        for client, paths in list(self.clients.items()):
-            if name in paths:
-                client.close()
+        if name not in self.paused:
+            self.paused.add(name)
+            self.mounts.remove_factory(f"/{name}")
+            for client, paths in list(self.clients.items()):
+                if name in paths:
+                    client.close()
+            self._release(name)
         _emit("paused", camera=name)
 
     def resume(self, name: str) -> None:
-        self._mount(name)
+        if name in self.paused:
+            self.paused.discard(name)
+            self._mount(name)
         _emit("resumed", camera=name)
 
     def _on_stdin(self, channel: GLib.IOChannel, condition: GLib.IOCondition) -> bool:

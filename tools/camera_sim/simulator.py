@@ -14,10 +14,12 @@ dies (the server on end of stdin, the publishers when their parent changes).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import queue
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -228,6 +230,14 @@ class CameraSimulator:
         if wait:
             self.wait_ready(name, timeout=self.ready_timeout)
 
+    def freeze(self, name: str) -> None:
+        """The camera goes silent without closing anything (its encoder is SIGSTOPped):
+        viewers stay connected but get no frames, like a hung camera or a dead link."""
+        self._publishers[name].send_signal(signal.SIGSTOP)
+
+    def unfreeze(self, name: str) -> None:
+        self._publishers[name].send_signal(signal.SIGCONT)
+
     def pids(self) -> list[int]:
         """Process ids of the server and the publishers (for leak checks)."""
         pids = [p.pid for p in self._publishers.values()]
@@ -257,6 +267,8 @@ class CameraSimulator:
     def _stop_publisher(self, name: str) -> None:
         proc = self._publishers.pop(name, None)
         if proc is not None:
+            with contextlib.suppress(OSError):
+                proc.send_signal(signal.SIGCONT)  # a frozen one could not act on SIGTERM
             _terminate(proc, grace=5.0)
 
     def _read_server(self, server: subprocess.Popen[str]) -> None:

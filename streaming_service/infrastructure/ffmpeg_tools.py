@@ -1,0 +1,151 @@
+"""One-shot ffmpeg/ffprobe jobs: a JPEG snapshot, an export of recorded segments, a probe.
+
+Every call runs one subprocess with a timeout (killed and reaped when it expires) and
+raises ``MediaToolError`` with a masked excerpt of ffmpeg's stderr on failure: sources
+may be camera URLs with credentials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shared_kernel.logging import mask_url_credentials
+from streaming_service.application.snapshots import Frame
+
+
+class MediaToolError(RuntimeError):
+    """An ffmpeg/ffprobe job failed or timed out; the message never holds credentials."""
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    duration_seconds: float | None
+    format_name: str | None
+    video_codec: str | None
+    width: int | None
+    height: int | None
+    raw: dict[str, Any]
+
+
+async def run_tool(command: Sequence[str], timeout: float) -> bytes:
+    """Run ``command``; its stdout, or MediaToolError (non-zero exit, timeout)."""
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *command, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, start_new_session=True,
+        )
+    except OSError as exc:
+        raise MediaToolError(f"cannot run {command[0]}: {exc}") from exc
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=timeout)
+    except (TimeoutError, asyncio.CancelledError) as exc:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
+        if isinstance(exc, asyncio.CancelledError):
+            raise
+        raise MediaToolError(f"{Path(command[0]).name} timed out after {timeout:g} s") from None
+    if process.returncode != 0:
+        tail = mask_url_credentials(stderr.decode(errors="replace").strip())[-500:]
+        raise MediaToolError(f"{Path(command[0]).name} exited with {process.returncode}: {tail}")
+    return stdout
+
+
+def _input_options(source: str) -> list[str]:
+    if source.startswith(("rtsp://", "rtsps://")):
+        return ["-rtsp_transport", "tcp", "-timeout", "5000000"]
+    if source.endswith(".m3u8"):
+        return ["-live_start_index", "-1"]  # the newest segment of a live playlist
+    return []
+
+
+async def snapshot(source: str, *, width: int | None = None, timeout: float = 15.0,
+                   ffmpeg: str = "ffmpeg") -> bytes:
+    """One JPEG frame of ``source``: an RTSP URL, a (live) HLS playlist or a video file.
+
+    Decodes only keyframes (``-skip_frame nokey``), so the picture is never a half-decoded
+    frame from mid-GOP; costs at most one GOP of waiting on a live source.
+    """
+    scale = ["-vf", f"scale={width}:-2"] if width else []
+    command = [
+        ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error",
+        *_input_options(source), "-skip_frame", "nokey", "-i", source,
+        "-map", "0:v:0", "-frames:v", "1", *scale, "-q:v", "3",
+        "-f", "image2pipe", "-c:v", "mjpeg", "pipe:1",
+    ]
+    data = await run_tool(command, timeout)
+    if not data.startswith(b"\xff\xd8"):
+        raise MediaToolError("ffmpeg produced no JPEG frame")
+    return data
+
+
+async def grab_frame(source: str, output: Path, *, timeout: float = 15.0,
+                     ffmpeg: str = "ffmpeg", ffprobe: str = "ffprobe") -> Frame:
+    """``snapshot`` written to ``output`` (the snapshots use case's ``FrameGrabber``)."""
+    output.write_bytes(await snapshot(source, timeout=timeout, ffmpeg=ffmpeg))
+    info = await probe(output, timeout=timeout, ffprobe=ffprobe)
+    return Frame(width=info.width, height=info.height)
+
+
+async def concat_segments(paths: Sequence[Path], out_path: Path, *, start_offset: float = 0.0,
+                          duration: float | None = None, timeout: float = 120.0,
+                          ffmpeg: str = "ffmpeg") -> None:
+    """Join MP4 segments (in order) into one progressive MP4 without re-encoding.
+
+    Keeps ``duration`` seconds from ``start_offset`` into the first segment; with stream
+    copy the cut lands on the keyframe at or before ``start_offset``.
+    """
+    if not paths:
+        raise MediaToolError("no segments to concatenate")
+    if start_offset < 0 or (duration is not None and duration <= 0):
+        raise MediaToolError("start_offset must be >= 0 and duration > 0")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", dir=out_path.parent,
+                                     delete=False) as listing:
+        for path in paths:
+            escaped = str(Path(path).resolve()).replace("'", "'\\''")
+            listing.write(f"file '{escaped}'\n")
+        list_path = Path(listing.name)
+    command = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+               "-f", "concat", "-safe", "0"]
+    if start_offset > 0:
+        command += ["-ss", f"{start_offset:.3f}"]
+    command += ["-i", str(list_path), "-map", "0:v:0", "-c", "copy"]
+    if duration is not None:
+        command += ["-t", f"{duration:.3f}"]
+    command += ["-movflags", "+faststart", "-f", "mp4", str(out_path)]
+    try:
+        await run_tool(command, timeout)
+    finally:
+        list_path.unlink(missing_ok=True)
+
+
+async def probe(path: Path | str, *, timeout: float = 15.0,
+                ffprobe: str = "ffprobe") -> ProbeResult:
+    """ffprobe's view of a file: duration, container, first video stream."""
+    command = [ffprobe, "-v", "error", "-print_format", "json", "-show_format",
+               "-show_streams", str(path)]
+    try:
+        info: dict[str, Any] = json.loads(await run_tool(command, timeout))
+    except json.JSONDecodeError as exc:
+        raise MediaToolError("ffprobe returned no JSON") from exc
+    fmt = info.get("format", {})
+    video: dict[str, Any] = next(
+        (s for s in info.get("streams", []) if s.get("codec_type") == "video"), {}
+    )
+    duration = fmt.get("duration") or video.get("duration")
+    return ProbeResult(
+        duration_seconds=float(duration) if duration not in (None, "N/A") else None,
+        format_name=fmt.get("format_name"),
+        video_codec=video.get("codec_name"),
+        width=video.get("width"),
+        height=video.get("height"),
+        raw=info,
+    )

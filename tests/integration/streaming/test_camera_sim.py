@@ -1,0 +1,95 @@
+"""The camera simulator is a real RTSP source: H.264 over RTSP with auth, per-camera
+paths that can disappear and come back, and a clean shutdown."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+
+import pytest
+from PIL import Image
+
+from streaming_service.infrastructure.ffmpeg_tools import snapshot
+from tests.integration.conftest import SIM_SIZE
+from tools.camera_sim.scene import clock_box
+from tools.camera_sim.simulator import CameraSimulator, CameraSpec, SimulatorError, rtsp_describe
+
+
+def _ffprobe(url: str) -> dict[str, object]:
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-select_streams", "v:0",
+         "-show_streams", "-print_format", "json", url],
+        capture_output=True, text=True, timeout=20, check=True,
+    )
+    streams: list[dict[str, object]] = json.loads(result.stdout)["streams"]
+    return streams[0]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_each_camera_streams_h264_at_the_configured_size(camera_urls: dict[str, str]) -> None:
+    for url in camera_urls.values():
+        stream = _ffprobe(url)
+        assert stream["codec_name"] == "h264"
+        assert (stream["width"], stream["height"]) == SIM_SIZE
+
+
+def test_camera_refuses_a_viewer_without_credentials(camera_sim: CameraSimulator) -> None:
+    assert rtsp_describe(camera_sim.url("cam1", credentials=False)) == 401
+    assert rtsp_describe(camera_sim.url("cam1")) == 200
+
+
+def test_unknown_camera_path_answers_404(camera_sim: CameraSimulator) -> None:
+    url = camera_sim.url("cam1").replace("/cam1", "/nope")
+    assert rtsp_describe(url) == 404
+
+
+async def test_frames_carry_the_burned_in_clock(camera_urls: dict[str, str]) -> None:
+    jpeg = await snapshot(camera_urls["cam1"], timeout=20)
+    image = Image.open(io.BytesIO(jpeg)).convert("L")
+    assert image.size == SIM_SIZE
+    left, top, right, bottom = clock_box(*SIM_SIZE)
+    band = image.crop((left, top, right, bottom))
+    histogram = band.histogram()
+    dark, bright = sum(histogram[:60]), sum(histogram[200:])
+    # White digits on a black band: mostly dark, with a real share of bright pixels.
+    assert dark > 0.5 * band.width * band.height
+    assert bright > 0.03 * band.width * band.height
+
+
+def test_paused_camera_disappears_and_comes_back(private_camera: CameraSimulator) -> None:
+    private_camera.pause("solo")
+    assert rtsp_describe(private_camera.url("solo")) == 404
+    private_camera.resume("solo")  # waits until video flows again
+    assert rtsp_describe(private_camera.url("solo")) == 200
+
+
+def test_stop_leaves_no_process_behind() -> None:
+    sim = CameraSimulator([CameraSpec("a", ("ABC1234",)), CameraSpec("b")])
+    sim.start()
+    pids = sim.pids()
+    assert len(pids) == 3 and all(_alive(pid) for pid in pids)
+    sim.stop()
+    assert not any(_alive(pid) for pid in pids)
+
+
+def test_camera_spec_parses_the_cli_form() -> None:
+    spec = CameraSpec.parse("cam1:abc1d23, BRA-2E19")
+    assert spec == CameraSpec("cam1", ("ABC1D23", "BRA2E19"))
+    with pytest.raises(ValueError):
+        CameraSpec.parse("cam1:NOTAPLATE")
+    with pytest.raises(ValueError):
+        CameraSpec.parse("bad/name")
+
+
+def test_missing_system_python_is_reported() -> None:
+    with pytest.raises(SimulatorError):
+        CameraSimulator([CameraSpec("x")], system_python="/nonexistent/python3").start()
