@@ -95,12 +95,12 @@ def build_engine(settings: StreamingSettings, on_status: StatusSink,
             on_segment=on_segment,
             segment_hook_command=segment_hook_command(settings.mediamtx_segment_hook_url),
         )
-    from streaming_service.infrastructure import ffmpeg_engine
+    from streaming_service.infrastructure.ffmpeg_engine import FFmpegEngine, FFmpegEngineOptions
 
-    engine: MediaEngine = ffmpeg_engine.FfmpegEngine(
+    return FFmpegEngine(
         media_root=settings.media_root, on_status=on_status, on_segment=on_segment,
+        options=FFmpegEngineOptions(ffmpeg=settings.ffmpeg_binary),
     )
-    return engine
 
 
 def build_object_store(settings: StreamingSettings) -> ObjectStore:
@@ -126,17 +126,16 @@ def build_object_store(settings: StreamingSettings) -> ObjectStore:
 async def ffmpeg_concat(
     segments: Sequence[Path], output: Path, *, start_offset: float, duration: float
 ) -> None:
-    from streaming_service.infrastructure import ffmpeg_tools
+    from streaming_service.infrastructure.ffmpeg_tools import concat_segments
 
-    await ffmpeg_tools.concat_segments(
-        list(segments), output, start_offset=start_offset, duration=duration)
+    await concat_segments(list(segments), output, start_offset=start_offset,
+                          duration=duration or None)
 
 
 async def ffmpeg_grab(source: str, output: Path) -> Frame:
-    from streaming_service.infrastructure import ffmpeg_tools
+    from streaming_service.infrastructure.ffmpeg_tools import grab_frame
 
-    result: Any = await ffmpeg_tools.snapshot(source, output)
-    return Frame(width=getattr(result, "width", None), height=getattr(result, "height", None))
+    return await grab_frame(source, output)
 
 
 def create_app(
@@ -183,7 +182,8 @@ def create_app(
     else:
         media_engine = engine  # type: ignore[assignment]
 
-    hls_base, webrtc_base = settings.public_base_url, settings.public_base_url
+    # The FFmpeg engine's HLS is served by this service under /api/streaming/live/.
+    hls_base = webrtc_base = f"{settings.public_base_url.rstrip('/')}{API_PREFIX}"
     if settings.engine == "mediamtx":
         hls_base = settings.mediamtx_hls_public_url
         webrtc_base = settings.mediamtx_webrtc_public_url

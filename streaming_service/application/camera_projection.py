@@ -75,7 +75,7 @@ class CameraProjection:
                              extra={"camera_id": str(payload.camera_id),
                                     "revision": payload.revision})
             elif isinstance(payload, CameraDecommissioned):
-                await _decommission(session, payload)
+                await decommission_camera(session, payload)
         if isinstance(payload, CameraDecommissioned) and self._on_decommissioned is not None:
             try:
                 await self._on_decommissioned(payload.camera_id, payload.tenant_id)
@@ -142,7 +142,7 @@ async def upsert_camera(session: AsyncSession, payload: CameraSnapshot) -> bool:
     return result.scalar_one_or_none() is not None
 
 
-async def _decommission(session: AsyncSession, payload: CameraDecommissioned) -> None:
+async def decommission_camera(session: AsyncSession, payload: CameraDecommissioned) -> None:
     now = datetime.now(UTC)
     statement = insert(Camera).values(
         id=payload.camera_id, tenant_id=payload.tenant_id, name="", rtsp_url_encrypted="",
