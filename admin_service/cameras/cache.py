@@ -2,7 +2,7 @@
 
 Each scope (a tenant, or "all" for superadmins) has a version number in the cache;
 keys embed it, so bumping the version on a change makes every older entry unreachable
-(they expire by TTL). A cache outage degrades to a miss, never to an error.
+(they expire by TTL). A change bumps its tenant's scope and "all", nobody else's. A cache outage degrades to a miss, never to an error.
 """
 
 from __future__ import annotations
@@ -36,8 +36,7 @@ def _version(scope: str) -> int:
 
 def _key(scope: str, query: str) -> str:
     digest = hashlib.sha256(query.encode()).hexdigest()[:32]
-    versions = f"{_version(scope)}.{_version(ALL)}" if scope != ALL else str(_version(ALL))
-    return f"cameras:list:{scope}:{versions}:{digest}"
+    return f"cameras:list:{scope}:{_version(scope)}:{digest}"
 
 
 def get_list(scope: str, query: str) -> Any | None:
