@@ -1,0 +1,233 @@
+"""Prometheus config, alert rules (with promtool's unit tests) and Grafana dashboards.
+
+Every metric a dashboard panel or an alert rule reads must be in the contract of
+docs/observability.md; ``GTV_LIVE_METRICS_URLS`` (comma-separated /metrics URLs of running
+services) additionally checks the contract against what the services really export.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from tests.integration.deploy.deploy_support import DEPLOY, REPO_ROOT
+
+PROMETHEUS = DEPLOY / "prometheus"
+DASHBOARDS = DEPLOY / "grafana" / "dashboards"
+PROVISIONING = DEPLOY / "grafana" / "provisioning"
+OBSERVABILITY_DOC = REPO_ROOT / "docs" / "observability.md"
+PROMTOOL = shutil.which("promtool")
+
+needs_promtool = pytest.mark.skipif(
+    PROMTOOL is None, reason="promtool missing (Debian package prometheus)"
+)
+
+PROMQL_WORDS = {
+    "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or",
+    "unless", "offset", "inf", "nan", "le",
+}  # fmt: skip
+
+
+def _section(marker: str) -> set[str]:
+    text = OBSERVABILITY_DOC.read_text()
+    body = text.split(f"<!-- {marker}:begin -->")[1].split(f"<!-- {marker}:end -->")[0]
+    names = set()
+    for line in body.splitlines():
+        cells = line.split("|")
+        if len(cells) > 2:
+            names |= set(re.findall(r"`([a-zA-Z_:][a-zA-Z0-9_:]*)`", cells[1]))
+    return names
+
+
+CONTRACT = _section("metric-contract")
+INFRA = _section("infra-metrics")
+
+
+def metric_names(expr: str) -> set[str]:
+    """Metric names a PromQL expression reads (functions, labels, keywords removed)."""
+    expr = re.sub(r'"(?:[^"\\]|\\.)*"', "", expr)  # string literals
+    expr = re.sub(r"\{[^}]*\}", "", expr)  # label matchers
+    expr = re.sub(r"\[[^\]]*\]", "", expr)  # range selectors
+    expr = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", "", expr)
+    names = set()
+    for match in re.finditer(r"[a-zA-Z_:][a-zA-Z0-9_:]*", expr):
+        following = expr[match.end() :].lstrip()
+        if following.startswith("("):
+            continue  # a function or aggregation
+        if match.group().lower() in PROMQL_WORDS:
+            continue
+        names.add(match.group())
+    return names
+
+
+def test_the_contract_lists_the_agreed_service_metrics() -> None:
+    assert {
+        "http_requests_total", "http_request_duration_seconds_bucket",
+        "gtv_cache_hits_total", "gtv_cache_misses_total", "gtv_streams_active",
+        "gtv_stream_restarts_total", "gtv_stream_failures_total", "gtv_lpr_frames_total",
+        "gtv_lpr_latency_seconds_bucket", "gtv_plates_detected_total",
+        "gtv_alerts_raised_total", "gtv_outbox_pending",
+    } == CONTRACT  # fmt: skip
+
+
+def test_metric_name_extraction() -> None:
+    expr = (
+        "histogram_quantile(0.95, sum by (service, le) "
+        '(rate(http_request_duration_seconds_bucket{service="a"}[5m]))) > 0.5 '
+        "and on (service) up == 1"
+    )
+    assert metric_names(expr) == {"http_request_duration_seconds_bucket", "up"}
+
+
+@needs_promtool
+def test_promtool_accepts_the_prometheus_config() -> None:
+    result = subprocess.run(
+        [str(PROMTOOL), "check", "config", "prometheus.yml"],
+        cwd=PROMETHEUS, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@needs_promtool
+def test_promtool_accepts_the_alert_rules() -> None:
+    result = subprocess.run(
+        [str(PROMTOOL), "check", "rules", "alerts.yml"],
+        cwd=PROMETHEUS, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@needs_promtool
+def test_alert_rule_unit_tests_pass() -> None:
+    result = subprocess.run(
+        [str(PROMTOOL), "test", "rules", "alerts_test.yml"],
+        cwd=PROMETHEUS, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _rules() -> list[dict[str, Any]]:
+    groups = yaml.safe_load((PROMETHEUS / "alerts.yml").read_text())["groups"]
+    return [rule for group in groups for rule in group["rules"]]
+
+
+def test_alert_rules_of_the_spec_exist_and_read_only_known_metrics() -> None:
+    rules = {rule["alert"]: rule for rule in _rules()}
+    for name in (
+        "GtvHighErrorRate", "GtvHighLatencyP95", "GtvLowCacheHitRate",
+        "GtvStreamFailures", "GtvDiskSpaceLow", "GtvMemoryHigh",
+    ):  # fmt: skip
+        assert name in rules
+    unknown = {
+        name: sorted(metric_names(rule["expr"]) - CONTRACT - INFRA)
+        for name, rule in rules.items()
+        if metric_names(rule["expr"]) - CONTRACT - INFRA
+    }
+    assert unknown == {}
+    assert "0.05" in rules["GtvHighErrorRate"]["expr"]
+    assert "0.5" in rules["GtvHighLatencyP95"]["expr"]
+    assert "0.7" in rules["GtvLowCacheHitRate"]["expr"]
+    assert "0.2" in rules["GtvDiskSpaceLow"]["expr"]
+    assert "0.9" in rules["GtvMemoryHigh"]["expr"]
+
+
+def test_scrape_config_covers_both_services_and_the_infrastructure() -> None:
+    config = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
+    jobs = {job["job_name"] for job in config["scrape_configs"]}
+    assert {"admin", "streaming", "haproxy", "mediamtx", "rabbitmq", "kong"} <= jobs
+
+
+def _dashboards() -> dict[str, dict[str, Any]]:
+    return {path.name: json.loads(path.read_text()) for path in sorted(DASHBOARDS.glob("*.json"))}
+
+
+def _panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
+    panels = []
+    for panel in dashboard["panels"]:
+        panels.append(panel)
+        panels.extend(panel.get("panels", []))  # rows
+    return panels
+
+
+def test_the_five_dashboards_of_the_spec_exist_with_unique_uids() -> None:
+    dashboards = _dashboards()
+    titles = {d["title"].split(" / ")[-1] for d in dashboards.values()}
+    assert titles == {
+        "System Overview", "API Performance", "Streaming Health",
+        "AI Detection Stats", "Business Metrics",
+    }  # fmt: skip
+    uids = [d["uid"] for d in dashboards.values()]
+    assert len(set(uids)) == len(uids)
+
+
+def test_every_panel_reads_only_contract_metrics() -> None:
+    unknown = {}
+    for file, dashboard in _dashboards().items():
+        for panel in _panels(dashboard):
+            for target in panel.get("targets", []):
+                extra = metric_names(target["expr"]) - CONTRACT - INFRA
+                if extra:
+                    unknown[f"{file}: {panel['title']}"] = sorted(extra)
+    assert unknown == {}
+
+
+def test_every_panel_has_a_query_and_the_provisioned_datasource() -> None:
+    datasource = yaml.safe_load((PROVISIONING / "datasources" / "prometheus.yml").read_text())
+    uid = datasource["datasources"][0]["uid"]
+    for file, dashboard in _dashboards().items():
+        for panel in _panels(dashboard):
+            if panel["type"] == "row":
+                continue
+            assert panel["targets"], f"{file}: {panel['title']} has no query"
+            assert panel["datasource"]["uid"] == uid
+
+
+def test_dashboard_provider_points_at_the_mounted_folder() -> None:
+    provider = yaml.safe_load((PROVISIONING / "dashboards" / "gt-vision.yml").read_text())
+    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+    mounts = compose["services"]["grafana"]["volumes"]
+    path = provider["providers"][0]["options"]["path"]
+    assert f"./deploy/grafana/dashboards:{path}:ro" in mounts
+
+
+def test_every_contract_metric_is_shown_somewhere() -> None:
+    used: set[str] = set()
+    for dashboard in _dashboards().values():
+        for panel in _panels(dashboard):
+            for target in panel.get("targets", []):
+                used |= metric_names(target["expr"])
+    assert sorted(CONTRACT - used) == []
+
+
+@pytest.mark.skipif(
+    not os.environ.get("GTV_LIVE_METRICS_URLS"),
+    reason="set GTV_LIVE_METRICS_URLS to the running services' /metrics URLs",
+)
+def test_running_services_export_the_contract() -> None:
+    exported: set[str] = set()
+    for url in os.environ["GTV_LIVE_METRICS_URLS"].split(","):
+        text = httpx.get(url.strip(), timeout=10).text
+        for line in text.splitlines():
+            if line.startswith("# TYPE "):
+                name, kind = line.split()[2:4]
+                exported.add(name)
+                if kind == "histogram":
+                    exported.add(f"{name}_bucket")
+                if kind == "counter" and not name.endswith("_total"):
+                    exported.add(f"{name}_total")
+            elif line and not line.startswith("#"):
+                exported.add(re.split(r"[{ ]", line, maxsplit=1)[0])
+    assert sorted(CONTRACT - exported) == []
+
+
+def test_observability_doc_exists() -> None:
+    assert Path(OBSERVABILITY_DOC).exists()
