@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages GT-Vision needs on one machine, only those missing.
 set -euo pipefail
-packages=(ffmpeg haproxy
+packages=(ffmpeg haproxy prometheus  # prometheus: promtool for the alert-rule tests
   # tools/camera_sim: gst-rtsp-server driven from the system python3, and its fonts
   python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
