@@ -39,6 +39,10 @@ def build_ai_services(
         sessions=services.sessions, store=services.store, publisher=services.publisher,
         notifications=notifier, live=live,
     )
+    if recogniser is None:
+        from streaming_service.infrastructure.recogniser import default_recogniser
+
+        recogniser = default_recogniser()  # models load on the first upload
     return AiServices(settings=settings, live=live, notifications=notifier, recorder=recorder,
                       recogniser=recogniser)
 

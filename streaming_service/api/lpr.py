@@ -82,7 +82,10 @@ def decode_image(data: bytes, max_pixels: int) -> Image:
 def _recognise(recogniser: PlateRecogniser, data: bytes, max_pixels: int) -> RecognizeOut:
     started = time.perf_counter()
     frame = decode_image(data, max_pixels)
-    reads = recogniser.recognise(frame)
+    try:
+        reads = recogniser.recognise(frame)
+    except ValueError as exc:  # e.g. an image too small to hold a plate
+        raise ApiError(400, "invalid_image", str(exc)[:200]) from exc
     return RecognizeOut(
         width=int(frame.shape[1]),
         height=int(frame.shape[0]),

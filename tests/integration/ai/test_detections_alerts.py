@@ -36,7 +36,9 @@ class Inbox:
         async with message.process():
             self.items.append((message.routing_key or "", parse_event(message.body)))
 
-    async def wait_for(self, predicate: Any, timeout: float = 5.0) -> list[tuple[str, EventEnvelope]]:
+    async def wait_for(
+        self, predicate: Any, timeout: float = 5.0
+    ) -> list[tuple[str, EventEnvelope]]:
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             found = [item for item in self.items if predicate(item[1])]

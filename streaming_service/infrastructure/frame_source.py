@@ -1,0 +1,73 @@
+"""Frames sampled from a camera by an ``ffmpeg`` child process (RTSP, or the engine's
+live HLS): decoded, resampled to a few frames per second and scaled in ffmpeg, read as
+raw BGR frames from its stdout. Runs in an LPR worker process, never in the API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+
+import numpy as np
+
+from streaming_service.domain.ai_ports import Frame
+
+log = logging.getLogger(__name__)
+
+
+class FfmpegFrameSource:
+    def __init__(self, url: str, *, fps: float = 4.0, width: int = 1280, height: int = 720,
+                 ffmpeg: str = "ffmpeg", read_timeout: float = 15.0) -> None:
+        self._url = url
+        self._fps = fps
+        self._width = width
+        self._height = height
+        self._ffmpeg = ffmpeg
+        self._read_timeout = read_timeout
+        self._proc: asyncio.subprocess.Process | None = None
+
+    def command(self) -> list[str]:
+        args = [self._ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error"]
+        if self._url.startswith("rtsp"):
+            args += ["-rtsp_transport", "tcp", "-timeout", "10000000"]
+        args += [
+            "-i", self._url, "-an",
+            "-vf", f"fps={self._fps},scale={self._width}:{self._height}",
+            "-f", "rawvideo", "-pix_fmt", "bgr24", "pipe:1",
+        ]
+        return args
+
+    async def frames(self) -> AsyncIterator[Frame]:
+        self._proc = await asyncio.create_subprocess_exec(
+            *self.command(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        assert self._proc.stdout is not None
+        size = self._width * self._height * 3
+        try:
+            while True:
+                try:
+                    raw = await asyncio.wait_for(
+                        self._proc.stdout.readexactly(size), self._read_timeout)
+                except asyncio.IncompleteReadError:
+                    return  # the stream ended
+                except TimeoutError:
+                    log.warning("no frame from camera in time",
+                                extra={"timeout": self._read_timeout})
+                    return
+                image = np.frombuffer(raw, np.uint8).reshape(self._height, self._width, 3)
+                yield Frame(image=image, at=time.time())
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or proc.returncode is not None:
+            return
+        proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 5)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()

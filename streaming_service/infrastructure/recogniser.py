@@ -1,0 +1,45 @@
+"""The ``PlateRecogniser`` port over the recognition core's use case
+(``application.recognise_frame.RecogniseFrame``: detector → crops → OCR → plate grammar).
+
+``default_recogniser`` builds it with the shipped ONNX YOLOv8 plate detector and the
+PP-OCR reader, both on the CPU. Models load on first use, so an API replica that never
+receives an upload never pays for them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from streaming_service.domain.detection import PlateRead
+from streaming_service.domain.lpr_ports import Image
+
+
+class UseCaseRecogniser:
+    """Adapts a ``frame -> result with .reads`` callable, built lazily, to the port."""
+
+    def __init__(self, build: Callable[[], Callable[[Image], Any]]) -> None:
+        self._build = build
+        self._use_case: Callable[[Image], Any] | None = None
+        # One frame at a time: predictable latency, and models load exactly once.
+        self._lock = threading.Lock()
+
+    def recognise(self, frame: Image) -> list[PlateRead]:
+        with self._lock:
+            if self._use_case is None:
+                self._use_case = self._build()
+            reads: list[PlateRead] = list(self._use_case(frame).reads)
+        return reads
+
+
+def _build_core() -> Callable[[Image], Any]:
+    from streaming_service.application.recognise_frame import RecogniseFrame
+    from streaming_service.infrastructure.detector import OnnxPlateDetector
+    from streaming_service.infrastructure.ocr import RapidOcrPlateReader
+
+    return RecogniseFrame(OnnxPlateDetector(), RapidOcrPlateReader())
+
+
+def default_recogniser() -> UseCaseRecogniser:
+    return UseCaseRecogniser(_build_core)

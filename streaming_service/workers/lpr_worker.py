@@ -1,0 +1,293 @@
+"""``python -m streaming_service.workers.lpr_worker``: licence-plate recognition on the
+live streams of LPR-enabled cameras.
+
+Workers compete: each holds leases on at most ``lpr_max_cameras_per_worker`` cameras
+(``infrastructure.leases``), renews them every third of the lease time, stops a camera
+whose lease it lost, and claims free ones. For each held camera it samples frames from a
+``FrameSource`` (an ffmpeg child process), recognises plates in a thread, groups reads of
+one vehicle with the ``PlateTracker`` (vote, report once, de-duplicate), and records each
+reported vehicle (crop, row, events, alerts) through ``DetectionRecorder``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared_kernel.crypto import CredentialCipher
+from shared_kernel.logging import configure_logging
+from streaming_service.application.detections import NewDetection
+from streaming_service.domain.ai_ports import FrameSource, PlateRecogniser
+from streaming_service.domain.detection import PlateTracker, TrackerConfig, VehicleSighting
+from streaming_service.infrastructure.db.models import Camera
+from streaming_service.infrastructure.leases import Lease, PostgresCameraLeases
+
+log = logging.getLogger(__name__)
+
+RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
+
+
+@dataclass(frozen=True)
+class CameraSource:
+    camera_id: uuid.UUID
+    tenant_id: uuid.UUID
+    url: str
+    """The camera's RTSP URL, credentials included: never logged."""
+
+
+class Recorder(Protocol):
+    async def record(self, new: NewDetection) -> Any: ...
+
+
+SourceFactory = Callable[[CameraSource], FrameSource]
+
+
+def encode_crop(crop: Any) -> bytes | None:
+    if crop is None:
+        return None
+    if isinstance(crop, bytes | bytearray):
+        return bytes(crop)
+    import cv2
+
+    ok, data = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return data.tobytes() if ok else None
+
+
+def sighting_to_detection(lease: Lease, sighting: VehicleSighting) -> NewDetection:
+    # A stable id: recording the same vehicle again (after a crash mid-record) is a no-op.
+    detection_id = uuid.uuid5(
+        lease.camera_id, f"{sighting.plate.to_mercosul().value}:{sighting.first_seen:.3f}")
+    return NewDetection(
+        tenant_id=lease.tenant_id,
+        camera_id=lease.camera_id,
+        plate=sighting.plate,
+        confidence=max(0.0, min(1.0, sighting.confidence)),
+        detected_at=datetime.fromtimestamp(sighting.first_seen, UTC),
+        crop_jpeg=encode_crop(sighting.best.crop),
+        bbox=sighting.best.bbox.as_list(),
+        track_id=str(detection_id)[:8],
+        reads=sighting.reads,
+        support=round(sighting.support, 4),
+        details={"raw_text": sighting.best.raw_text,
+                 "detector_score": round(sighting.best.detector_score, 4),
+                 "first_seen": sighting.first_seen, "last_seen": sighting.last_seen},
+        detection_id=detection_id,
+    )
+
+
+class LprWorker:
+    def __init__(
+        self,
+        *,
+        worker_id: str,
+        leases: PostgresCameraLeases,
+        sessions: async_sessionmaker[AsyncSession],
+        recogniser: PlateRecogniser,
+        recorder: Recorder,
+        source_factory: SourceFactory,
+        cipher: CredentialCipher | None = None,
+        max_cameras: int = 8,
+        tracker_config: TrackerConfig | None = None,
+    ) -> None:
+        self.worker_id = worker_id
+        self._leases = leases
+        self._sessions = sessions
+        self._recogniser = recogniser
+        self._recorder = recorder
+        self._source_factory = source_factory
+        self._cipher = cipher
+        self._max = max_cameras
+        self._tracker_config = tracker_config or TrackerConfig()
+        self.cameras: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self._lease_of: dict[uuid.UUID, Lease] = {}
+
+    @property
+    def held(self) -> set[uuid.UUID]:
+        return set(self.cameras)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        interval = self._leases.lease_seconds / 3
+        try:
+            while not stop.is_set():
+                try:
+                    await self.tick()
+                except Exception as exc:
+                    log.warning("lease round failed", extra={"worker": self.worker_id,
+                                                             "error": repr(exc)[:300]})
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), interval)
+        finally:
+            await self.shutdown(release=True)
+
+    async def tick(self) -> None:
+        """One lease round: sync camera rows, renew, drop lost cameras, claim free ones."""
+        await self._leases.sync_cameras()
+        for camera_id, task in list(self.cameras.items()):
+            if task.done():  # the camera loop gave up; let another worker try
+                self.cameras.pop(camera_id)
+                self._lease_of.pop(camera_id, None)
+                await self._leases.release(self.worker_id, [camera_id])
+        held = await self._leases.renew(self.worker_id, list(self.cameras))
+        for camera_id in set(self.cameras) - held:
+            log.warning("lease lost; stopping camera",
+                        extra={"worker": self.worker_id, "camera_id": str(camera_id)})
+            await self._stop_camera(camera_id)
+        for lease in await self._leases.claim(self.worker_id, self._max - len(self.cameras)):
+            log.info("camera claimed", extra={"worker": self.worker_id,
+                                              "camera_id": str(lease.camera_id)})
+            self._lease_of[lease.camera_id] = lease
+            self.cameras[lease.camera_id] = asyncio.create_task(
+                self._camera_loop(lease), name=f"lpr-{lease.camera_id}")
+
+    async def shutdown(self, *, release: bool) -> None:
+        """Stop every camera; ``release=False`` simulates a crash (leases just expire)."""
+        ids = list(self.cameras)
+        for camera_id in ids:
+            await self._stop_camera(camera_id)
+        if release and ids:
+            with contextlib.suppress(Exception):
+                await self._leases.release(self.worker_id, ids)
+
+    async def _stop_camera(self, camera_id: uuid.UUID) -> None:
+        task = self.cameras.pop(camera_id, None)
+        self._lease_of.pop(camera_id, None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+
+    async def _source_for(self, lease: Lease) -> CameraSource | None:
+        async with self._sessions() as session:
+            camera = (await session.execute(
+                select(Camera).where(Camera.id == lease.camera_id))).scalar_one_or_none()
+        if camera is None:
+            return None
+        url = camera.rtsp_url_encrypted
+        if self._cipher is not None:
+            url = self._cipher.decrypt(url)
+        return CameraSource(lease.camera_id, lease.tenant_id, url)
+
+    async def _camera_loop(self, lease: Lease) -> None:
+        attempt = 0
+        while True:
+            tracker = PlateTracker(self._tracker_config)
+            source: FrameSource | None = None
+            try:
+                camera = await self._source_for(lease)
+                if camera is None:
+                    return
+                source = self._source_factory(camera)
+                async for frame in source.frames():
+                    attempt = 0
+                    reads = await asyncio.to_thread(self._recogniser.recognise, frame.image)
+                    for sighting in tracker.observe(str(lease.camera_id), reads, frame.at):
+                        await self._record(lease, sighting)
+                for sighting in tracker.flush(str(lease.camera_id)):
+                    await self._record(lease, sighting)
+            except asyncio.CancelledError:
+                # Losing the lease (or stopping) must not lose a vehicle already seen.
+                for sighting in tracker.flush(str(lease.camera_id)):
+                    with contextlib.suppress(Exception):
+                        await asyncio.shield(self._record(lease, sighting))
+                raise
+            except Exception as exc:
+                log.warning("camera loop failed", extra={
+                    "worker": self.worker_id, "camera_id": str(lease.camera_id),
+                    "error": repr(exc)[:300]})
+            finally:
+                if source is not None:
+                    with contextlib.suppress(Exception):
+                        await source.close()
+            delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
+            attempt += 1
+            log.info("camera stream ended; retrying", extra={
+                "camera_id": str(lease.camera_id), "attempt": attempt, "delay_s": delay})
+            await asyncio.sleep(delay)
+
+    async def _record(self, lease: Lease, sighting: VehicleSighting) -> None:
+        new = await asyncio.to_thread(sighting_to_detection, lease, sighting)
+        await self._recorder.record(new)
+
+
+def build_recogniser() -> PlateRecogniser:
+    """The default recogniser: the shipped ONNX detector and RapidOCR."""
+    from streaming_service.infrastructure.recogniser import default_recogniser
+
+    recogniser: PlateRecogniser = default_recogniser()
+    return recogniser
+
+
+async def run(stop: asyncio.Event) -> None:
+    import redis.asyncio as aioredis
+
+    from streaming_service.ai_settings import AiSettings
+    from streaming_service.application.detections import DetectionRecorder
+    from streaming_service.infrastructure.ai_publisher import AmqpAiPublisher
+    from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
+    from streaming_service.infrastructure.frame_source import FfmpegFrameSource
+    from streaming_service.infrastructure.live_feed import RedisLiveFeed
+    from streaming_service.main import build_object_store
+
+    settings = AiSettings()
+    engine = create_engine(settings)
+    sessions = create_sessionmaker(engine)
+    redis = aioredis.from_url(settings.redis_url, socket_timeout=5)
+    publisher = AmqpAiPublisher(settings.amqp_url)
+    recorder = DetectionRecorder(
+        sessions=sessions, store=build_object_store(settings), publisher=publisher,
+        notifications=publisher,
+        live=RedisLiveFeed(redis, prefix=settings.redis_prefix, maxlen=settings.live_maxlen),
+    )
+
+    def source(camera: CameraSource) -> FrameSource:
+        return FfmpegFrameSource(camera.url, fps=settings.lpr_sample_fps,
+                                 width=settings.lpr_frame_width,
+                                 height=settings.lpr_frame_height,
+                                 ffmpeg=settings.ffmpeg_binary)
+
+    worker = LprWorker(
+        worker_id=settings.lpr_worker_id or f"{socket.gethostname()}-{os.getpid()}",
+        leases=PostgresCameraLeases(sessions, lease_seconds=settings.lpr_lease_seconds),
+        sessions=sessions, recogniser=build_recogniser(), recorder=recorder,
+        source_factory=source,
+        cipher=CredentialCipher(settings.camera_credentials_key.get_secret_value()),
+        max_cameras=settings.lpr_max_cameras_per_worker,
+    )
+    try:
+        await worker.run(stop)
+    finally:
+        await publisher.close()
+        await redis.aclose()
+        await engine.dispose()
+
+
+def main() -> None:
+    from streaming_service.ai_settings import AiSettings
+
+    configure_logging("streaming_service.lpr_worker", AiSettings().log_level)
+
+    async def _main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await run(stop)
+
+    asyncio.run(_main())
+
+
+if __name__ == "__main__":
+    main()
