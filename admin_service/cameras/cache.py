@@ -2,7 +2,8 @@
 
 Each scope (a tenant, or "all" for superadmins) has a version number in the cache;
 keys embed it, so bumping the version on a change makes every older entry unreachable
-(they expire by TTL). A change bumps its tenant's scope and "all", nobody else's. A cache outage degrades to a miss, never to an error.
+(they expire by TTL). A change bumps its tenant's scope and "all", nobody else's.
+A cache outage degrades to a miss, never to an error.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 
@@ -25,6 +26,7 @@ CACHE_REQUESTS = Counter(
     ["cache", "result"],
 )
 _KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+_REGEX_GROUP = re.compile(r"\(\?P<(\w+)>[^)]*\)")
 
 
 def route_of(request: HttpRequest) -> str:
@@ -32,7 +34,8 @@ def route_of(request: HttpRequest) -> str:
     match = getattr(request, "resolver_match", None)
     if match is None:
         return "unmatched"
-    return "/" + (match.route or match.view_name or "unknown").lstrip("^")
+    route = _REGEX_GROUP.sub(r"<\1>", match.route or match.view_name or "unknown")
+    return "/" + route.replace("^", "").replace("$", "").lstrip("/")
 
 
 class RequestMetricsMiddleware:
