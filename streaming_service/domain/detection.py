@@ -1,0 +1,290 @@
+"""Plate reads and the vehicles they belong to: tracking, voting and de-duplication.
+
+A camera sampled at a few frames per second sees the same vehicle in several frames, and
+OCR reads its plate a little differently each time. This module groups the reads of one
+vehicle into a track (box overlap or nearby centre, within a time gap), votes each
+character across the track weighted by confidence, reports the vehicle once — when the
+track ends or after enough reads — and suppresses a second report of the same plate on
+the same camera within a de-duplication window.
+
+Plain Python: no framework, no I/O. Crops are carried as opaque objects.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared_kernel.plates import MIXED_POSITION, PLATE_LENGTH, PlateNumber, PlateStyle
+
+
+@dataclass(frozen=True, slots=True)
+class BBox:
+    """An axis-aligned box in pixel coordinates of the frame, ``x2 > x1``, ``y2 > y1``."""
+
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+    def __post_init__(self) -> None:
+        if not (self.x2 > self.x1 and self.y2 > self.y1):
+            raise ValueError(f"empty box: {self}")
+
+    @property
+    def width(self) -> float:
+        return self.x2 - self.x1
+
+    @property
+    def height(self) -> float:
+        return self.y2 - self.y1
+
+    @property
+    def area(self) -> float:
+        return self.width * self.height
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        return ((self.x1 + self.x2) / 2, (self.y1 + self.y2) / 2)
+
+    def iou(self, other: BBox) -> float:
+        ix = max(0.0, min(self.x2, other.x2) - max(self.x1, other.x1))
+        iy = max(0.0, min(self.y2, other.y2) - max(self.y1, other.y1))
+        inter = ix * iy
+        union = self.area + other.area - inter
+        return inter / union if union > 0 else 0.0
+
+    def centre_distance(self, other: BBox) -> float:
+        (ax, ay), (bx, by) = self.centre, other.centre
+        return math.hypot(ax - bx, ay - by)
+
+    def clipped(self, width: int, height: int) -> BBox | None:
+        """This box inside a ``width``x``height`` frame, or None when nothing is left."""
+        x1, y1 = max(0.0, self.x1), max(0.0, self.y1)
+        x2, y2 = min(float(width), self.x2), min(float(height), self.y2)
+        if x2 <= x1 or y2 <= y1:
+            return None
+        return BBox(x1, y1, x2, y2)
+
+    def expanded(self, ratio_x: float, ratio_y: float) -> BBox:
+        """Grown by a fraction of its size on each side (OCR wants a margin)."""
+        dx, dy = self.width * ratio_x, self.height * ratio_y
+        return BBox(self.x1 - dx, self.y1 - dy, self.x2 + dx, self.y2 + dy)
+
+    def as_list(self) -> list[float]:
+        return [round(self.x1, 1), round(self.y1, 1), round(self.x2, 1), round(self.y2, 1)]
+
+
+@dataclass(frozen=True, slots=True)
+class PlateRead:
+    """One plate read in one frame: the validated text, how sure OCR was, and where."""
+
+    plate: PlateNumber
+    confidence: float
+    bbox: BBox
+    detector_score: float = 1.0
+    raw_text: str = ""
+    crop: Any = field(default=None, compare=False, repr=False)
+    """The plate's image (an array or encoded bytes); opaque to the domain."""
+
+    @property
+    def text(self) -> str:
+        return self.plate.value
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleSighting:
+    """A passing vehicle, reported once: the voted plate and its best read."""
+
+    camera_id: str
+    plate: PlateNumber
+    confidence: float
+    """Confidence of the best read that agrees with the voted plate (0 to 1)."""
+    support: float
+    """Share of the track's vote weight behind the winning characters (0 to 1)."""
+    best: PlateRead
+    reads: int
+    first_seen: float
+    last_seen: float
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerConfig:
+    iou_threshold: float = 0.15
+    """Boxes overlapping at least this much in consecutive frames are one vehicle."""
+    max_centre_distance: float = 2.0
+    """…or whose centres moved less than this many box widths (fast traffic, low fps)."""
+    max_gap_s: float = 1.5
+    """A track not seen for this long has left the scene."""
+    report_after_reads: int = 8
+    """Report a vehicle that lingers once it has this many reads, without waiting."""
+    min_reads: int = 1
+    min_confidence: float = 0.0
+    """Sightings whose best read is below this are dropped (not reported)."""
+    dedupe_window_s: float = 60.0
+    """The same plate on the same camera is reported at most once within this window,
+    measured from the last time it was seen (a parked car is reported once)."""
+
+
+def vote(reads: Iterable[PlateRead]) -> tuple[PlateNumber, float]:
+    """Per-character vote weighted by confidence; returns the plate and its support.
+
+    The fifth character is voted by value, not by glyph: ``D`` on a Mercosul read and
+    ``3`` on an old read are the same vote (the same converted plate), and the layout is
+    voted separately. Every position's candidates come from valid plates, so the winner
+    is always a valid plate.
+    """
+    reads = list(reads)
+    if not reads:
+        raise ValueError("nothing to vote on")
+    scores: list[dict[str, float]] = [defaultdict(float) for _ in range(PLATE_LENGTH)]
+    styles: dict[PlateStyle, float] = defaultdict(float)
+    for read in reads:
+        weight = max(read.confidence, 1e-3)
+        mercosul = read.plate.to_mercosul().value
+        for i, char in enumerate(mercosul):
+            scores[i][char] += weight
+        styles[read.plate.style] += weight
+    winners = [max(s.items(), key=lambda kv: (kv[1], kv[0])) for s in scores]
+    total = sum(max(r.confidence, 1e-3) for r in reads)
+    support = sum(w for _, w in winners) / (total * PLATE_LENGTH)
+    voted = PlateNumber("".join(c for c, _ in winners))
+    style = max(styles.items(), key=lambda kv: (kv[1], kv[0]))[0]
+    if style == "old":
+        old = voted.to_old()
+        if old is not None and voted.value[MIXED_POSITION] in "ABCDEFGHIJ":
+            voted = old
+    return voted, support
+
+
+@dataclass
+class _Track:
+    camera_id: str
+    reads: list[PlateRead]
+    first_seen: float
+    last_seen: float
+    reported: bool = False
+    plate_key: str | None = None
+    """The voted plate (Mercosul form) once decided, for de-duplication."""
+
+    @property
+    def last_box(self) -> BBox:
+        return self.reads[-1].bbox
+
+
+class PlateTracker:
+    """Groups reads into vehicles per camera and reports each vehicle once.
+
+    Call ``observe`` with every processed frame's reads (an empty list too: time moving
+    on is what ends tracks), and ``flush`` when the camera stops.
+    """
+
+    def __init__(self, config: TrackerConfig | None = None) -> None:
+        self.config = config or TrackerConfig()
+        self._tracks: dict[str, list[_Track]] = defaultdict(list)
+        # camera -> voted plate (Mercosul form) -> last time it was reported or seen.
+        self._recent: dict[str, dict[str, float]] = defaultdict(dict)
+
+    def active_tracks(self, camera_id: str) -> int:
+        return len(self._tracks[camera_id])
+
+    def observe(self, camera_id: str, reads: list[PlateRead], at: float) -> list[VehicleSighting]:
+        """Add one frame's reads (taken at ``at`` seconds); returns vehicles to report."""
+        sightings: list[VehicleSighting] = []
+        tracks = self._tracks[camera_id]
+        # Tracks that went quiet have left: report them before matching new reads.
+        for gone in [t for t in tracks if at - t.last_seen > self.config.max_gap_s]:
+            tracks.remove(gone)
+            sightings.extend(self._finish(gone))
+        for match, read in self._associate(tracks, reads):
+            if match is None:
+                tracks.append(_Track(camera_id, [read], first_seen=at, last_seen=at))
+                continue
+            track = match
+            track.reads.append(read)
+            track.last_seen = at
+            if track.plate_key is not None:
+                # Still in view after being reported: keep its de-duplication fresh.
+                self._recent[camera_id][track.plate_key] = at
+        for track in tracks:
+            if not track.reported and len(track.reads) >= self.config.report_after_reads:
+                sightings.extend(self._finish(track))
+                track.reported = True
+        self._forget_old(camera_id, at)
+        return sightings
+
+    def flush(self, camera_id: str | None = None) -> list[VehicleSighting]:
+        """End every track (of one camera, or all); returns vehicles still to report."""
+        cameras = [camera_id] if camera_id is not None else list(self._tracks)
+        sightings: list[VehicleSighting] = []
+        for camera in cameras:
+            for track in self._tracks.pop(camera, []):
+                sightings.extend(self._finish(track))
+        return sightings
+
+    def _associate(
+        self, tracks: list[_Track], reads: list[PlateRead]
+    ) -> list[tuple[_Track | None, PlateRead]]:
+        cfg = self.config
+        candidates: list[tuple[float, int, int]] = []
+        for ti, track in enumerate(tracks):
+            box = track.last_box
+            for ri, read in enumerate(reads):
+                iou = box.iou(read.bbox)
+                distance = box.centre_distance(read.bbox) / max(box.width, read.bbox.width)
+                same_plate = track.reads[-1].plate.same_vehicle(read.plate)
+                if iou >= cfg.iou_threshold or distance <= cfg.max_centre_distance:
+                    # Overlap first, then agreement of the text, then closeness.
+                    score = iou + (0.5 if same_plate else 0.0) + 1.0 / (1.0 + distance)
+                    candidates.append((score, ti, ri))
+        candidates.sort(reverse=True)
+        taken_tracks: set[int] = set()
+        matched: dict[int, _Track] = {}
+        for _, ti, ri in candidates:
+            if ti in taken_tracks or ri in matched:
+                continue
+            taken_tracks.add(ti)
+            matched[ri] = tracks[ti]
+        return [(matched.get(ri), read) for ri, read in enumerate(reads)]
+
+    def _finish(self, track: _Track) -> list[VehicleSighting]:
+        if track.reported:
+            return []
+        track.reported = True
+        cfg = self.config
+        if len(track.reads) < cfg.min_reads:
+            return []
+        plate, support = vote(track.reads)
+        agreeing = [r for r in track.reads if r.plate.same_vehicle(plate)]
+        pool = agreeing or track.reads
+        best = max(pool, key=lambda r: (r.confidence, r.detector_score, r.bbox.area))
+        if best.confidence < cfg.min_confidence:
+            return []
+        key = plate.to_mercosul().value
+        track.plate_key = key
+        recent = self._recent[track.camera_id]
+        last = recent.get(key)
+        recent[key] = track.last_seen
+        if last is not None and track.first_seen - last <= cfg.dedupe_window_s:
+            return []
+        return [
+            VehicleSighting(
+                camera_id=track.camera_id,
+                plate=plate,
+                confidence=best.confidence,
+                support=support,
+                best=best,
+                reads=len(track.reads),
+                first_seen=track.first_seen,
+                last_seen=track.last_seen,
+            )
+        ]
+
+    def _forget_old(self, camera_id: str, at: float) -> None:
+        recent = self._recent[camera_id]
+        horizon = at - self.config.dedupe_window_s
+        for key in [k for k, t in recent.items() if t < horizon]:
+            del recent[key]

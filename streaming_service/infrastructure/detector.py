@@ -1,0 +1,224 @@
+"""Plate detector adapters: YOLOv8 through onnxruntime (default) or through ultralytics.
+
+Both serve the ``PlateDetector`` port. The default model is the YOLOv8n plate detector
+shipped by the MIT-licensed ``pyplatex`` package, exported once to ONNX and committed
+under ``streaming_service/infrastructure/models/`` (see docs/models.md): onnxruntime is
+a small install, while ultralytics needs torch (gigabytes) and stays an optional extra.
+
+The pure functions (``letterbox``, ``decode_yolov8``, ``nms``) are unit-tested on
+synthetic tensors.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from streaming_service.domain.detection import BBox
+from streaming_service.domain.lpr_ports import Image, PlateBox
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+DEFAULT_ONNX_MODEL = MODELS_DIR / "plate_detector_yolov8n.onnx"
+DEFAULT_TORCH_WEIGHTS = MODELS_DIR / "plate_detector_yolov8n.pt"
+LETTERBOX_FILL = 114  # the grey ultralytics pads with; the model was trained on it
+
+FloatArray = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class Letterbox:
+    """How a frame was resized and padded into the square network input."""
+
+    scale: float
+    pad_x: int
+    pad_y: int
+
+    def to_frame(self, boxes: FloatArray) -> FloatArray:
+        """Map ``Nx4`` xyxy boxes from network-input pixels back to frame pixels."""
+        out = boxes.copy()
+        out[:, [0, 2]] = (out[:, [0, 2]] - self.pad_x) / self.scale
+        out[:, [1, 3]] = (out[:, [1, 3]] - self.pad_y) / self.scale
+        return out
+
+
+def letterbox(frame: Image, size: int) -> tuple[Image, Letterbox]:
+    """Resize keeping the aspect ratio and pad to ``size``x``size`` (centred)."""
+    h, w = frame.shape[:2]
+    scale = min(size / h, size / w)
+    nw, nh = round(w * scale), round(h * scale)
+    pad_x, pad_y = (size - nw) // 2, (size - nh) // 2
+    out = np.full((size, size, 3), LETTERBOX_FILL, np.uint8)
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    out[pad_y : pad_y + nh, pad_x : pad_x + nw] = cv2.resize(
+        frame, (nw, nh), interpolation=interpolation
+    )
+    return out, Letterbox(scale, pad_x, pad_y)
+
+
+def nms(boxes: FloatArray, scores: FloatArray, iou_threshold: float) -> list[int]:
+    """Greedy non-maximum suppression; returns kept indices, best score first."""
+    order = np.argsort(-scores, kind="stable")
+    x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
+    areas = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    keep: list[int] = []
+    while order.size:
+        i = int(order[0])
+        keep.append(i)
+        rest = order[1:]
+        ix = np.clip(np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]), 0, None)
+        iy = np.clip(np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]), 0, None)
+        inter = ix * iy
+        iou = inter / np.maximum(areas[i] + areas[rest] - inter, 1e-9)
+        order = rest[iou <= iou_threshold]
+    return keep
+
+
+def decode_yolov8(
+    output: FloatArray,
+    conf_threshold: float,
+    iou_threshold: float,
+    max_detections: int,
+) -> tuple[FloatArray, FloatArray]:
+    """Decode one image's YOLOv8 head output into xyxy boxes and scores after NMS.
+
+    ``output`` is ``(4 + classes) x anchors`` (or with a leading batch axis of 1):
+    rows are centre x, centre y, width, height, then one score per class (already
+    sigmoid-activated). A plate detector has one class; with several, a box's score is
+    its best class's.
+    """
+    if output.ndim == 3:
+        output = output[0]
+    if output.shape[0] < 5:
+        raise ValueError(f"not a YOLOv8 detection output: shape {output.shape}")
+    scores = output[4:].max(axis=0)
+    mask = scores >= conf_threshold
+    if not mask.any():
+        return np.zeros((0, 4), np.float32), np.zeros((0,), np.float32)
+    cxcywh, scores = output[:4, mask].T, scores[mask]
+    boxes = np.empty_like(cxcywh)
+    boxes[:, 0] = cxcywh[:, 0] - cxcywh[:, 2] / 2
+    boxes[:, 1] = cxcywh[:, 1] - cxcywh[:, 3] / 2
+    boxes[:, 2] = cxcywh[:, 0] + cxcywh[:, 2] / 2
+    boxes[:, 3] = cxcywh[:, 1] + cxcywh[:, 3] / 2
+    keep = nms(boxes, scores, iou_threshold)[:max_detections]
+    return boxes[keep].astype(np.float32), scores[keep].astype(np.float32)
+
+
+def _to_plate_boxes(
+    boxes: FloatArray, scores: FloatArray, width: int, height: int
+) -> list[PlateBox]:
+    found: list[PlateBox] = []
+    for (x1, y1, x2, y2), score in zip(boxes.tolist(), scores.tolist(), strict=True):
+        x1, x2 = max(0.0, x1), min(float(width), x2)
+        y1, y2 = max(0.0, y1), min(float(height), y2)
+        if x2 - x1 >= 2 and y2 - y1 >= 2:
+            found.append(PlateBox(BBox(x1, y1, x2, y2), float(score)))
+    return found
+
+
+class OnnxPlateDetector:
+    """YOLOv8 plate detector run by onnxruntime on the CPU (or any provider given)."""
+
+    name = "yolov8n-onnx"
+
+    def __init__(
+        self,
+        model_path: Path = DEFAULT_ONNX_MODEL,
+        *,
+        imgsz: int = 640,
+        conf_threshold: float = 0.25,
+        iou_threshold: float = 0.45,
+        max_detections: int = 20,
+        threads: int = 1,
+        providers: list[str] | None = None,
+    ) -> None:
+        import onnxruntime as ort
+
+        if imgsz % 32:
+            raise ValueError("imgsz must be a multiple of 32 (the model's stride)")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(
+            str(model_path), options, providers=providers or ["CPUExecutionProvider"]
+        )
+        self._input = self._session.get_inputs()[0].name
+        self.imgsz = imgsz
+        self.conf_threshold = conf_threshold
+        self.iou_threshold = iou_threshold
+        self.max_detections = max_detections
+        self.model_path = model_path
+
+    def detect(self, frame: Image) -> list[PlateBox]:
+        boxed, lb = letterbox(frame, self.imgsz)
+        # BGR HWC uint8 -> RGB CHW float 0..1, what ultralytics feeds the network.
+        chw = np.ascontiguousarray(boxed[..., ::-1].transpose(2, 0, 1))[None]
+        tensor = chw.astype(np.float32) / 255.0
+        (output,) = self._session.run(None, {self._input: tensor})[:1]
+        boxes, scores = decode_yolov8(
+            np.asarray(output, np.float32),
+            self.conf_threshold,
+            self.iou_threshold,
+            self.max_detections,
+        )
+        return _to_plate_boxes(lb.to_frame(boxes), scores, frame.shape[1], frame.shape[0])
+
+
+class UltralyticsPlateDetector:
+    """The same detector through ``ultralytics`` (needs the ``lpr-torch`` extra).
+
+    Imported lazily so the service runs without torch. ``YOLO_OFFLINE=1`` keeps
+    ultralytics from reaching the network (no downloads, no update checks).
+    """
+
+    name = "yolov8n-ultralytics"
+    _lock = threading.Lock()
+
+    def __init__(
+        self,
+        weights: Path = DEFAULT_TORCH_WEIGHTS,
+        *,
+        imgsz: int = 640,
+        conf_threshold: float = 0.25,
+        iou_threshold: float = 0.45,
+        max_detections: int = 20,
+        threads: int = 1,
+        device: str = "cpu",
+    ) -> None:
+        os.environ.setdefault("YOLO_OFFLINE", "1")
+        os.environ.setdefault("YOLO_VERBOSE", "False")
+        with self._lock:
+            import torch
+            from ultralytics import YOLO
+
+            if device == "cpu":
+                torch.set_num_threads(threads)
+            self._model: Any = YOLO(str(weights), task="detect")
+        self.imgsz = imgsz
+        self.conf_threshold = conf_threshold
+        self.iou_threshold = iou_threshold
+        self.max_detections = max_detections
+        self.device = device
+
+    def detect(self, frame: Image) -> list[PlateBox]:
+        results = self._model.predict(
+            frame,
+            imgsz=self.imgsz,
+            conf=self.conf_threshold,
+            iou=self.iou_threshold,
+            max_det=self.max_detections,
+            device=self.device,
+            verbose=False,
+        )
+        boxes = results[0].boxes
+        xyxy = np.asarray(boxes.xyxy.cpu().numpy(), np.float32).reshape(-1, 4)
+        scores = np.asarray(boxes.conf.cpu().numpy(), np.float32).reshape(-1)
+        return _to_plate_boxes(xyxy, scores, frame.shape[1], frame.shape[0])

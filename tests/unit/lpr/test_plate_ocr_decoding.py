@@ -1,0 +1,80 @@
+"""Grammar-constrained CTC decoding of plate text, on hand-made probability tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from streaming_service.infrastructure.ocr import (
+    LETTERS,
+    MERCOSUL_GRAMMAR,
+    PLATE_GRAMMAR,
+    ctc_decode_plate,
+)
+
+ALPHABET = LETTERS + "0123456789"
+
+
+def table(frames: list[dict[str, float]]) -> np.ndarray:
+    """T x (1 + 36) probabilities; the rest of each frame's mass goes to blank."""
+    probs = np.zeros((len(frames), 1 + len(ALPHABET)), np.float32)
+    for t, frame in enumerate(frames):
+        for char, p in frame.items():
+            probs[t, 1 + ALPHABET.index(char)] = p
+        probs[t, 0] = 1.0 - sum(frame.values())
+    return probs
+
+
+def spelled(text: str, p: float = 0.9) -> list[dict[str, float]]:
+    frames: list[dict[str, float]] = []
+    for char in text:
+        frames += [{char: p}, {char: p}, {}]  # two frames per char, then a blank
+    return frames
+
+
+def test_decodes_a_clean_mercosul_plate() -> None:
+    result = ctc_decode_plate(table(spelled("ABC1D23")), ALPHABET)
+    assert result is not None
+    assert result.text == "ABC1D23"
+    assert result.confidence == pytest.approx(0.9, abs=1e-3)
+
+
+def test_repeated_characters_need_a_blank_between_them() -> None:
+    result = ctc_decode_plate(table(spelled("AAB1144")), ALPHABET)
+    assert result is not None and result.text == "AAB1144"
+
+
+def test_grammar_turns_a_digit_read_in_a_letter_position_into_the_best_letter() -> None:
+    frames = spelled("ABC1234")
+    frames[0] = {"8": 0.6, "B": 0.3}  # first char: the network prefers a digit
+    frames[1] = {"8": 0.6, "B": 0.3}
+    result = ctc_decode_plate(table(frames), ALPHABET)
+    assert result is not None and result.text == "BBC1234"
+    assert result.char_probs[0] == pytest.approx(0.3)
+
+
+def test_mercosul_grammar_forces_a_letter_in_fifth_position() -> None:
+    frames = spelled("ABC1I23")
+    frames[12] = frames[13] = {"1": 0.7, "I": 0.25}
+    free = ctc_decode_plate(table(frames), ALPHABET, PLATE_GRAMMAR)
+    mercosul = ctc_decode_plate(table(frames), ALPHABET, MERCOSUL_GRAMMAR)
+    assert free is not None and free.text == "ABC1123"
+    assert mercosul is not None and mercosul.text == "ABC1I23"
+
+
+def test_extra_characters_are_skipped_at_a_cost() -> None:
+    # Stray "X" frames (e.g. a screw or the band) between plate characters.
+    frames = [*spelled("ABC"), {"X": 0.5}, *spelled("1D23")]
+    result = ctc_decode_plate(table(frames), ALPHABET)
+    assert result is not None and result.text == "ABC1D23"
+
+
+def test_too_short_a_sequence_gives_nothing() -> None:
+    assert ctc_decode_plate(table([{"A": 0.9}] * 5), ALPHABET) is None
+
+
+def test_noise_decodes_with_low_confidence() -> None:
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(1 + len(ALPHABET)), size=30).astype(np.float32)
+    result = ctc_decode_plate(probs, ALPHABET)
+    assert result is not None and result.confidence < 0.2

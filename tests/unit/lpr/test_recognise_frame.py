@@ -1,0 +1,105 @@
+"""RecogniseFrame with fake detector and reader: crops, validation, thresholds, timings."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from streaming_service.application.recognise_frame import (
+    InvalidFrame,
+    RecogniseFrame,
+    RecognitionSettings,
+)
+from streaming_service.domain.detection import BBox
+from streaming_service.domain.lpr_ports import Image, OcrReading, PlateBox
+
+
+class FakeDetector:
+    name = "fake-detector"
+
+    def __init__(self, boxes: list[PlateBox]) -> None:
+        self.boxes = boxes
+
+    def detect(self, frame: Image) -> list[PlateBox]:
+        return list(self.boxes)
+
+
+class FakeReader:
+    """Reads the text written under the crop's top-left pixel value."""
+
+    name = "fake-reader"
+
+    def __init__(self, by_value: dict[int, OcrReading]) -> None:
+        self.by_value = by_value
+        self.crops: list[Image] = []
+
+    def read(self, crop: Image) -> OcrReading:
+        self.crops.append(crop)
+        return self.by_value[int(crop[crop.shape[0] // 2, crop.shape[1] // 2, 0])]
+
+
+def frame_with(regions: dict[int, BBox]) -> Image:
+    frame = np.zeros((360, 640, 3), np.uint8)
+    for value, box in regions.items():
+        frame[int(box.y1) : int(box.y2), int(box.x1) : int(box.x2)] = value
+    return frame
+
+
+def fake_clock() -> itertools.count[float]:
+    return itertools.count(0.0, 0.01)  # each call 10 ms later
+
+
+def test_reads_validated_plates_and_rejects_the_rest() -> None:
+    good, junk, weak = BBox(50, 50, 150, 80), BBox(300, 50, 400, 80), BBox(50, 200, 150, 230)
+    frame = frame_with({10: good, 20: junk, 30: weak})
+    detector = FakeDetector([PlateBox(good, 0.9), PlateBox(junk, 0.8), PlateBox(weak, 0.7)])
+    reader = FakeReader(
+        {
+            10: OcrReading("abc-1d23", 0.95),
+            20: OcrReading("BRASIL", 0.9),
+            30: OcrReading("XYZ9876", 0.2),
+        }
+    )
+    clock = fake_clock()
+    result = RecogniseFrame(detector, reader, clock=lambda: next(clock))(frame)
+    assert [r.text for r in result.reads] == ["ABC1D23"]
+    read = result.reads[0]
+    assert read.bbox == good and read.detector_score == 0.9 and read.raw_text == "abc-1d23"
+    assert read.crop is not None and read.crop.shape[0] > good.height  # with a margin
+    assert sorted(r.reason for r in result.rejected) == ["low confidence", "not a plate"]
+    assert result.timings.crops == 3
+    assert result.timings.detect_ms == pytest.approx(10)
+    assert result.timings.total_ms == pytest.approx(20)
+
+
+def test_low_detector_scores_are_not_read() -> None:
+    box = BBox(50, 50, 150, 80)
+    reader = FakeReader({10: OcrReading("ABC1234", 0.9)})
+    use_case = RecogniseFrame(
+        FakeDetector([PlateBox(box, 0.1)]), reader, RecognitionSettings(min_detector_score=0.3)
+    )
+    assert use_case(frame_with({10: box})).reads == []
+    assert reader.crops == []
+
+
+def test_boxes_at_the_frame_edge_are_clipped() -> None:
+    box = BBox(600, 330, 640, 360)
+    reader = FakeReader({10: OcrReading("ABC1234", 0.9)})
+    result = RecogniseFrame(FakeDetector([PlateBox(box, 0.9)]), reader)(frame_with({10: box}))
+    assert result.reads[0].crop.shape[:2] == (33, 42)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        np.zeros((360, 640), np.uint8),
+        np.zeros((360, 640, 3), np.float32),
+        np.zeros((8, 8, 3), np.uint8),
+        np.zeros((360, 640, 4), np.uint8),
+    ],
+)
+def test_unusable_frames_are_refused(frame: np.ndarray) -> None:
+    with pytest.raises(InvalidFrame):
+        RecogniseFrame(FakeDetector([]), FakeReader({}))(frame)

@@ -1,0 +1,3 @@
+from tools.lpr_dataset.generate import main
+
+main()
