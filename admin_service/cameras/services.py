@@ -68,6 +68,13 @@ def _snapshot(camera: Camera, event: type[CameraSnapshot]) -> CameraSnapshot:
     )
 
 
+def export_row(camera: Camera) -> dict[str, Any]:
+    """The camera as the streaming side's projection stores it (ciphertext URL only)."""
+    row = _snapshot(camera, CameraRegistered).model_dump(mode="json")
+    row["decommissioned"] = camera.decommissioned_at is not None
+    return row
+
+
 def _invalidate_on_commit(tenant_id: Any) -> None:
     transaction.on_commit(lambda: cache.invalidate(tenant_id))
 

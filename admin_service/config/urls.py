@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -16,15 +14,12 @@ urlpatterns = [
     path("metrics", health.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/admin/", include("accounts.api.urls")),
+    path("api/admin/", include("audit.api.urls")),
     path("api/cidades/", include("tenancy.api.urls")),
     path("api/cidades/", include("cameras.api.urls")),
     path("api/admin/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/admin/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
-
-# The audit log API is its own app's; mounted when present.
-if (Path(__file__).resolve().parent.parent / "audit" / "api" / "urls.py").exists():
-    urlpatterns.append(path("api/admin/", include("audit.api.urls")))
 
 handler400 = "config.exceptions.bad_request_view"
 handler403 = "config.exceptions.permission_denied_view"

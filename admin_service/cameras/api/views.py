@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from accounts.rbac import RolePermission, TenantScopedMixin, acting_user
+from accounts.rbac import IsSuperadmin, RolePermission, TenantScopedMixin, acting_user
 from django.db.models import Model, QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
+from rest_framework.decorators import action
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -57,6 +59,21 @@ class CameraViewSet(TenantOwnedViewSet):
         response = super().list(request, *args, **kwargs)
         cache.set_list(scope, query, JSONRenderer().render(response.data).decode())
         return response
+
+    @extend_schema(
+        summary="Export every camera (decommissioned too) for the streaming projection",
+        description="Superadmin only. Rows are the CameraRegistered payload plus "
+                    "`decommissioned`; the URL is the encrypted value, never plaintext.",
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={200: dict},
+    )
+    @action(detail=False, methods=["get"], url_path="export", permission_classes=[IsSuperadmin],
+            filter_backends=[])
+    def export(self, request: Request) -> Response:
+        queryset = Camera.all_objects.order_by("created_at", "id")
+        page = self.paginate_queryset(queryset)
+        assert page is not None
+        return self.get_paginated_response([services.export_row(c) for c in page])
 
     def perform_create(self, serializer: BaseSerializer[Camera]) -> None:
         serializer.instance = services.register_camera(

@@ -200,3 +200,22 @@ def test_locations_and_zones_are_audited(admin_client: APIClient, tenant_a: Any)
     assert not Location.objects.exists()
     assert sorted(AuditEntry.objects.values_list("object_type", "action")) == [
         ("location", "create"), ("location", "delete"), ("zone", "create")]
+
+
+def test_export_gives_the_projection_every_camera(client_for: Any, superadmin: Any,
+                                                  tenant_a: Any, tenant_b: Any) -> None:
+    live = CameraFactory(tenant=tenant_a.tenant, name="Live")
+    gone = CameraFactory(tenant=tenant_b.tenant, name="Gone")
+    client_for(superadmin).delete(f"{CAMERAS}{gone.pk}/")
+    body = client_for(superadmin).get(f"{CAMERAS}export/", {"page_size": 1}).json()
+    assert body["count"] == 2 and body["next"]
+    rows = body["results"] + client_for(superadmin).get(
+        f"{CAMERAS}export/", {"page_size": 1, "page": 2}).json()["results"]
+    by_id = {row["camera_id"]: row for row in rows}
+    assert by_id[str(live.pk)]["decommissioned"] is False
+    assert by_id[str(gone.pk)]["decommissioned"] is True
+    assert by_id[str(gone.pk)]["revision"] == 2
+    assert by_id[str(live.pk)]["rtsp_url_encrypted"] == live.rtsp_url_encrypted
+    assert "rtsp_url" not in by_id[str(live.pk)]
+    for role in ("viewer", "tenant_admin"):
+        assert client_for(tenant_a.by_role(role)).get(f"{CAMERAS}export/").status_code == 403
