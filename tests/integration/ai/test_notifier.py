@@ -1,0 +1,180 @@
+"""Alert notifications: AlertRaised on the ``notifications`` exchange → an email at a real
+local SMTP server (aiosmtpd) and, for high/critical alerts, a POST at a real local HTTP
+webhook receiver. Runs in a RabbitMQ vhost of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+import threading
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from email import message_from_bytes
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from shared_kernel.bus import InMemoryIdempotencyStore
+from shared_kernel.events import AlertRaised, EventEnvelope, new_event
+from streaming_service.application.detections import alert_routing_key
+from streaming_service.infrastructure.ai_publisher import AmqpAiPublisher
+from streaming_service.workers.notifier import (
+    AlertNotifier,
+    RunningNotifier,
+    SmtpConfig,
+    SmtpEmailSender,
+    WebhookSmsSender,
+    start_notifier,
+)
+
+TENANT = uuid.uuid4()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
+        return "250 OK"
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[tuple[Mailbox, int]]:
+    mailbox = Mailbox()
+    port = _free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield mailbox, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="module")
+def webhook() -> Iterator[tuple[list[dict[str, Any]], str]]:
+    received: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            length = int(self.headers.get("content-length", 0))
+            received.append({"body": json.loads(self.rfile.read(length)),
+                             "auth": self.headers.get("authorization")})
+            self.send_response(202)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield received, f"http://127.0.0.1:{server.server_address[1]}/sms"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def vhost_url() -> Iterator[str]:
+    vhost = f"gtv-test-notify-{uuid.uuid4().hex[:8]}"
+
+    def ctl(*args: str) -> None:
+        subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True,
+                       timeout=60)
+
+    ctl("add_vhost", vhost)
+    ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    try:
+        yield f"amqp://guest:guest@127.0.0.1:5672/{quote(vhost, safe='')}"
+    finally:
+        ctl("delete_vhost", vhost)
+
+
+@pytest.fixture(scope="module")
+async def notifier(smtp: tuple[Mailbox, int], webhook: tuple[list[dict[str, Any]], str],
+                   vhost_url: str) -> AsyncIterator[RunningNotifier]:
+    _, port = smtp
+    _, url = webhook
+    sms = WebhookSmsSender(url, token="sms-token")
+    handlers = AlertNotifier(
+        email=SmtpEmailSender(SmtpConfig(host="127.0.0.1", port=port,
+                                         sender="alerts@gtv.test", timeout=5)),
+        sms=sms,
+        email_recipients={str(TENANT): ["ops@city.test", "chief@city.test"]},
+        sms_recipients={"*": ["+5511999990000"]},
+    )
+    running = await start_notifier(vhost_url, handlers, InMemoryIdempotencyStore())
+    yield running
+    await running.close()
+    await sms.close()
+
+
+@pytest.fixture(scope="module")
+async def publisher(vhost_url: str) -> AsyncIterator[AmqpAiPublisher]:
+    pub = AmqpAiPublisher(vhost_url)
+    yield pub
+    await pub.close()
+
+
+def _alert(severity: str, plate: str) -> EventEnvelope:
+    return new_event(AlertRaised(
+        alert_id=uuid.uuid4(), detection_id=uuid.uuid4(), watchlist_entry_id=uuid.uuid4(),
+        camera_id=uuid.uuid4(), tenant_id=TENANT, plate=plate, severity=severity,  # type: ignore[arg-type]
+        reason="stolen vehicle", raised_at=datetime.now(UTC),
+    ), producer="test", tenant_id=TENANT)
+
+
+async def _eventually(predicate: Any, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+async def test_high_alert_is_emailed_and_texted(
+    notifier: RunningNotifier, publisher: AmqpAiPublisher, smtp: tuple[Mailbox, int],
+    webhook: tuple[list[dict[str, Any]], str],
+) -> None:
+    mailbox, _ = smtp
+    received, _ = webhook
+    envelope = _alert("high", "ABC1D23")
+    await publisher.publish_notification(envelope, alert_routing_key(TENANT, "high"))
+    await _eventually(lambda: any("ABC1D23" in m[1]["Subject"] for m in mailbox.messages))
+    rcpts, message = next(m for m in mailbox.messages if "ABC1D23" in m[1]["Subject"])
+    assert sorted(rcpts) == ["chief@city.test", "ops@city.test"]
+    assert message["From"] == "alerts@gtv.test" and "HIGH" in message["Subject"]
+    assert "stolen vehicle" in message.get_payload()
+    await _eventually(lambda: any(r["body"]["event"]["plate"] == "ABC1D23" for r in received))
+    sms = next(r for r in received if r["body"]["event"]["plate"] == "ABC1D23")
+    assert sms["body"]["to"] == ["+5511999990000"] and sms["auth"] == "Bearer sms-token"
+    assert len(sms["body"]["message"]) <= 160
+
+
+async def test_low_alert_is_emailed_but_not_texted_and_duplicates_are_sent_once(
+    notifier: RunningNotifier, publisher: AmqpAiPublisher, smtp: tuple[Mailbox, int],
+    webhook: tuple[list[dict[str, Any]], str],
+) -> None:
+    mailbox, _ = smtp
+    received, _ = webhook
+    envelope = _alert("low", "LOW1A23")
+    for _ in range(2):  # a redelivery
+        await publisher.publish_notification(envelope, alert_routing_key(TENANT, "low"))
+    await _eventually(lambda: any("LOW1A23" in m[1]["Subject"] for m in mailbox.messages))
+    await asyncio.sleep(0.5)
+    assert sum("LOW1A23" in m[1]["Subject"] for m in mailbox.messages) == 1
+    assert not any(r["body"]["event"]["plate"] == "LOW1A23" for r in received)
