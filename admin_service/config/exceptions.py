@@ -115,14 +115,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 
 
 def _codes_of(exc: exceptions.APIException) -> str | None:
+    if isinstance(exc, exceptions.NotFound):
+        return "not_found"
     codes = exc.get_codes()
-    if isinstance(codes, str):
-        if codes == "invalid" and isinstance(exc, exceptions.NotFound):
-            return "not_found"
-        if isinstance(exc, exceptions.NotFound):
-            return "not_found"
-        return codes
-    return None
+    return codes if isinstance(codes, str) else None
 
 
 def _wants_json(request: HttpRequest) -> bool:

@@ -30,6 +30,7 @@ class AdminSettings(CommonSettings):
     cache_key_prefix: str = "gtv:admin"
     login_throttle_rate: str = "10/min"
     api_max_body_bytes: int = 256 * 1024
+    trusted_proxy_count: int = 0
 
 
 ENV = AdminSettings()
@@ -163,6 +164,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # How many reverse proxies (HAProxy, Kong) append to X-Forwarded-For; throttling
+    # trusts exactly that many hops, so a client cannot pick its own address.
+    "NUM_PROXIES": ENV.trusted_proxy_count,
 }
 LOGIN_THROTTLE_RATE = ENV.login_throttle_rate
 

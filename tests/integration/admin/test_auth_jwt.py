@@ -260,3 +260,15 @@ def test_refresh_with_garbage_is_401(api: APIClient, db: None) -> None:
     _assert_401_body = api.post("/api/admin/auth/refresh", {"refresh": "garbage"},
                                 format="json")
     assert _assert_401_body.status_code == 401
+
+
+def test_forged_forwarded_for_does_not_dodge_the_login_throttle(
+    api: APIClient, tenant_a: Any, settings: Any
+) -> None:
+    settings.LOGIN_THROTTLE_RATE = "2/min"
+    codes = [
+        api.post("/api/admin/auth/token", {"username": "alpha-viewer", "password": "bad"},
+                 format="json", HTTP_X_FORWARDED_FOR=f"10.0.0.{i}").status_code
+        for i in range(3)
+    ]
+    assert codes == [401, 401, 429]
