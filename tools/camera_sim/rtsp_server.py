@@ -97,7 +97,9 @@ class SimulatorServer:
     def _on_media_prepared(self, media: GstRtspServer.RTSPMedia, name: str) -> None:
         if name not in self.held and name not in self.paused:
             self.held[name] = media
-            GLib.idle_add(lambda: media.prepare(None) and False)
+            # Synchronously: "prepared" is emitted under the media's (recursive) state
+            # lock, so this only bumps the prepare count before any client can leave.
+            media.prepare(None)
 
     def _release(self, name: str) -> None:
         media = self.held.pop(name, None)
