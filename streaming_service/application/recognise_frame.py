@@ -51,7 +51,7 @@ class InvalidFrame(ValueError):
 @dataclass(frozen=True, slots=True)
 class RecognitionSettings:
     min_detector_score: float = 0.25
-    min_ocr_confidence: float = 0.5
+    min_ocr_confidence: float = 0.6
     """Reads below this are rejected; see docs/models.md for how it was chosen."""
     crop_margin_x: float = 0.04
     crop_margin_y: float = 0.10
