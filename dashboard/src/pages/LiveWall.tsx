@@ -1,0 +1,254 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { Link } from "react-router";
+import { useAuth } from "../auth/AuthContext";
+import { useI18n } from "../i18n/i18n";
+import type { Camera, StreamStatus } from "../api/types";
+import { HlsPlayer } from "../components/HlsPlayer";
+import { StatusBadge, tileStatus, type TileStatus } from "../components/StatusBadge";
+import { livePlaylistPath } from "../lib/hlsAuth";
+import { errorMessage } from "../components/ErrorNote";
+
+export const GRID_SIZES = [1, 4, 9, 16] as const;
+type GridSize = (typeof GRID_SIZES)[number];
+const GRID_KEY = "gtv.grid";
+const STATUS_POLL_MS = 5_000;
+
+function storedGrid(): GridSize {
+  const n = Number(window.localStorage.getItem(GRID_KEY));
+  return (GRID_SIZES as readonly number[]).includes(n) ? (n as GridSize) : 4;
+}
+
+export function LiveWall() {
+  const auth = useAuth();
+  const { cameras, client } = auth;
+  const { t } = useI18n();
+  const [grid, setGrid] = useState<GridSize>(storedGrid);
+  const [page, setPage] = useState(0);
+  const [enlarged, setEnlarged] = useState<string | null>(null);
+  const [statuses, setStatuses] = useState<Map<string, StreamStatus>>(new Map());
+  const [notice, setNotice] = useState<string | null>(null);
+
+  useEffect(() => {
+    let stopped = false;
+    const poll = () =>
+      client
+        .streams()
+        .then((list) => {
+          if (!stopped) setStatuses(new Map(list.map((s) => [s.camera_id, s])));
+        })
+        .catch(() => undefined);
+    void poll();
+    const timer = window.setInterval(poll, STATUS_POLL_MS);
+    return () => {
+      stopped = true;
+      window.clearInterval(timer);
+    };
+  }, [client]);
+
+  const visible = useMemo(() => {
+    if (enlarged) return cameras.filter((c) => c.id === enlarged);
+    return cameras.slice(page * grid, page * grid + grid);
+  }, [cameras, page, grid, enlarged]);
+  const pages = Math.max(1, Math.ceil(cameras.length / grid));
+
+  const chooseGrid = (size: GridSize) => {
+    setGrid(size);
+    setPage(0);
+    setEnlarged(null);
+    window.localStorage.setItem(GRID_KEY, String(size));
+  };
+
+  if (cameras.length === 0) {
+    return (
+      <section>
+        <h1>{t("live.title")}</h1>
+        <p className="muted">{t("live.noCameras")}</p>
+      </section>
+    );
+  }
+
+  const columns = enlarged ? 1 : Math.sqrt(grid);
+  return (
+    <section className="live">
+      <div className="toolbar">
+        <h1>{t("live.title")}</h1>
+        <div className="segmented" role="group" aria-label={t("live.grid")}>
+          {GRID_SIZES.map((size) => (
+            <button
+              key={size}
+              type="button"
+              className={size === grid && !enlarged ? "active" : ""}
+              onClick={() => chooseGrid(size)}
+              data-testid={`grid-${size}`}
+            >
+              {size}
+            </button>
+          ))}
+        </div>
+        {!enlarged && pages > 1 && (
+          <div className="pager">
+            <button type="button" className="secondary" disabled={page === 0} onClick={() => setPage(page - 1)}>
+              {t("common.previous")}
+            </button>
+            <span>{t("common.page", { page: page + 1, pages })}</span>
+            <button type="button" className="secondary" disabled={page >= pages - 1} onClick={() => setPage(page + 1)}>
+              {t("common.next")}
+            </button>
+          </div>
+        )}
+        {enlarged && (
+          <button type="button" className="secondary" onClick={() => setEnlarged(null)} data-testid="shrink">
+            {t("live.shrink")}
+          </button>
+        )}
+      </div>
+      {notice && (
+        <div className="notice" role="status" onClick={() => setNotice(null)}>
+          {notice}
+        </div>
+      )}
+      <div className="wall" style={{ gridTemplateColumns: `repeat(${columns}, minmax(0, 1fr))` }}>
+        {visible.map((camera) => (
+          <Tile
+            key={camera.id}
+            camera={camera}
+            status={statuses.get(camera.id) ?? null}
+            enlarged={enlarged === camera.id}
+            onToggle={() => setEnlarged(enlarged === camera.id ? null : camera.id)}
+            onNotice={setNotice}
+            canStart={auth.can("stream.start")}
+            canSnapshot={auth.can("snapshot.take")}
+          />
+        ))}
+      </div>
+    </section>
+  );
+}
+
+interface TileProps {
+  camera: Camera;
+  status: StreamStatus | null;
+  enlarged: boolean;
+  onToggle: () => void;
+  onNotice: (message: string) => void;
+  canStart: boolean;
+  canSnapshot: boolean;
+}
+
+function Tile({ camera, status, enlarged, onToggle, onNotice, canStart, canSnapshot }: TileProps) {
+  const { client, session } = useAuth();
+  const { t } = useI18n();
+  const [src, setSrc] = useState<string | null>(null);
+  const [playing, setPlaying] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [attempt, setAttempt] = useState(0);
+  const retryTimer = useRef<number | null>(null);
+  const serverState = status?.state ?? null;
+  const streamUp = serverState === "live" || serverState === "reconnecting" || serverState === "starting";
+
+  const scheduleRetry = useCallback(() => {
+    if (retryTimer.current !== null) return;
+    const delay = Math.min(30_000, 2_000 * 2 ** Math.min(attempt, 4));
+    retryTimer.current = window.setTimeout(() => {
+      retryTimer.current = null;
+      setAttempt((a) => a + 1);
+    }, delay);
+  }, [attempt]);
+
+  useEffect(
+    () => () => {
+      if (retryTimer.current !== null) window.clearTimeout(retryTimer.current);
+    },
+    [],
+  );
+
+  // Operators start the stream (idempotent); viewers watch a stream someone started.
+  const viewerCanWatch = !canStart && streamUp;
+  useEffect(() => {
+    let cancelled = false;
+    setPlaying(false);
+    if (canStart) {
+      client
+        .startStream(camera.id)
+        .then((started) => {
+          if (cancelled) return;
+          setError(null);
+          setSrc(`${started.hls_url}${started.hls_url.includes("?") ? "&" : "?"}_a=${attempt}`);
+        })
+        .catch((err: unknown) => {
+          if (cancelled) return;
+          setError(errorMessage(err));
+          scheduleRetry();
+        });
+    } else {
+      setSrc(viewerCanWatch ? `${livePlaylistPath(camera.id)}?_a=${attempt}` : null);
+    }
+    return () => {
+      cancelled = true;
+    };
+    // scheduleRetry changes with attempt, which is already a dependency.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [camera.id, canStart, attempt, viewerCanWatch, client]);
+
+  const onFatal = useCallback(() => {
+    setPlaying(false);
+    scheduleRetry();
+  }, [scheduleRetry]);
+
+  let shown: TileStatus = tileStatus(serverState);
+  if (playing && shown === "offline" && !status) shown = "live";
+  if (!playing && shown === "live" && src) shown = "starting";
+
+  async function snapshot(event: React.MouseEvent) {
+    event.stopPropagation();
+    try {
+      const snap = await client.snapshot(camera.id);
+      onNotice(`${t("live.snapshotTaken")}: ${camera.name}`);
+      window.open(snap.url, "_blank", "noopener");
+    } catch (err) {
+      onNotice(t("common.error", { message: errorMessage(err) }));
+    }
+  }
+
+  return (
+    <article
+      className={`tile ${enlarged ? "tile-enlarged" : ""}`}
+      data-testid="live-tile"
+      data-camera-id={camera.id}
+      onClick={onToggle}
+      title={enlarged ? t("live.shrink") : t("live.enlarge")}
+    >
+      {src ? (
+        <HlsPlayer
+          src={src}
+          token={() => session.currentAccessToken}
+          onFatal={onFatal}
+          onPlaying={() => setPlaying(true)}
+          cameraId={camera.id}
+          className="tile-video"
+        />
+      ) : (
+        <div className="tile-empty">{error ?? (canStart ? t("common.loading") : t("live.viewerWaiting"))}</div>
+      )}
+      <div className="tile-bar">
+        <span className="tile-name">{camera.name}</span>
+        <StatusBadge status={shown} />
+        <span className="tile-actions">
+          <Link
+            to={`/recordings?camera=${encodeURIComponent(camera.id)}`}
+            onClick={(e) => e.stopPropagation()}
+            className="icon-link"
+            title={t("live.openRecordings")}
+          >
+            ⏮
+          </Link>
+          {canSnapshot && (
+            <button type="button" className="small" onClick={snapshot} data-testid="snapshot">
+              {t("live.snapshot")}
+            </button>
+          )}
+        </span>
+      </div>
+    </article>
+  );
+}
