@@ -50,7 +50,7 @@ class UserSerializer(StrictModelSerializer):
         fields = super().get_fields()
         request = self.context.get("request")
         actor = getattr(request, "user", None)
-        if not (isinstance(actor, User) and actor.is_superadmin):
+        if isinstance(actor, User) and not actor.is_superadmin:
             # Tenant admins work inside their own tenant and cannot mint superadmins.
             fields["tenant"] = serializers.PrimaryKeyRelatedField(read_only=True)
             fields["is_superadmin"] = serializers.BooleanField(read_only=True)
