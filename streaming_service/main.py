@@ -1,13 +1,16 @@
 """The streaming service's composition root: settings → adapters → use cases → FastAPI.
 
 ``create_app()`` builds the real adapters named by the settings (FFmpeg or MediaMTX
-engine, filesystem or S3 object store, the aio-pika publisher); tests pass their own by
-name. Run with ``uvicorn --factory streaming_service.main:create_app --port 8001`` (or
+engine, filesystem or S3 object store, the transactional outbox, the aio-pika publisher);
+tests pass their own by name. With ``GTV_OUTBOX_RELAY_IN_PROCESS`` the outbox relay runs
+as a background task of the app. Run with
+``uvicorn --factory streaming_service.main:create_app --port 8001`` (or
 ``python -m streaming_service.main``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -48,11 +51,13 @@ from streaming_service.application.metrics import StreamingMetrics
 from streaming_service.application.recordings import Recordings
 from streaming_service.application.snapshots import Frame, FrameGrabber, Snapshots
 from streaming_service.application.streams import StreamControl
+from streaming_service.application.thumbnails import SourceResolver, Thumbnails
 from streaming_service.domain.ports import (
     CompletedSegment,
     EventPublisher,
     MediaEngine,
     ObjectStore,
+    Outbox,
     SegmentSink,
     StatusSink,
 )
@@ -62,9 +67,11 @@ from streaming_service.infrastructure.consumers import (
     start_projection_consumer,
     start_stream_control_listener,
 )
+from streaming_service.infrastructure.db.models import Camera
 from streaming_service.infrastructure.db.partitions import ensure_partitions_ahead
 from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
 from streaming_service.infrastructure.media_token import MediaTokenSigner
+from streaming_service.infrastructure.outbox import SqlOutbox
 from streaming_service.infrastructure.publisher import AmqpEventPublisher
 from streaming_service.infrastructure.stream_status import RedisStreamStatusCache
 from streaming_service.settings import StreamingSettings
@@ -138,12 +145,32 @@ async def ffmpeg_grab(source: str, output: Path) -> Frame:
     return await grab_frame(source, output)
 
 
+async def ffmpeg_thumbnail(source: str, *, width: int) -> bytes:
+    from streaming_service.infrastructure.ffmpeg_tools import snapshot
+
+    return await snapshot(source, width=width)
+
+
+def live_source_resolver(settings: StreamingSettings, cipher: CredentialCipher) -> SourceResolver:
+    """A camera's frames come from the FFmpeg engine's live playlist when this host has
+    it (no second connection to the camera), else from the camera itself."""
+
+    def source_for(camera: Camera) -> str:
+        playlist = settings.media_root / "live" / str(camera.id) / "index.m3u8"
+        if playlist.is_file():
+            return str(playlist)
+        return cipher.decrypt(camera.rtsp_url_encrypted)
+
+    return source_for
+
+
 def create_app(
     settings: StreamingSettings | None = None,
     *,
     engine: MediaEngine | EngineFactory | None = None,
     object_store: ObjectStore | None = None,
     publisher: EventPublisher | None = None,
+    outbox: Outbox | None = None,
     redis_client: Any | None = None,
     concat: SegmentConcatenator | None = None,
     grab: FrameGrabber | None = None,
@@ -155,13 +182,14 @@ def create_app(
     redis = redis_client or aioredis.from_url(
         settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
     publisher = publisher or AmqpEventPublisher(settings.amqp_url)
+    outbox = outbox or SqlOutbox()
     store = object_store or build_object_store(settings)
     cipher = CredentialCipher(settings.camera_credentials_key.get_secret_value())
     signer = MediaTokenSigner(settings.media_token_secret.get_secret_value(),
                               settings.media_token_ttl_seconds)
     cache = RedisStreamStatusCache(redis, settings.redis_prefix)
     recordings_uc = Recordings(
-        db=db, sessions=sessions, store=store, publisher=publisher, metrics=metrics,
+        db=db, sessions=sessions, store=store, outbox=outbox, metrics=metrics,
         max_range=timedelta(days=settings.recordings_max_range_days),
         playback_ttl_seconds=settings.playback_url_ttl_seconds,
     )
@@ -188,7 +216,7 @@ def create_app(
         hls_base = settings.mediamtx_hls_public_url
         webrtc_base = settings.mediamtx_webrtc_public_url
     stream_control = StreamControl(
-        sessions=sessions, engine=media_engine, cache=cache, publisher=publisher,
+        sessions=sessions, engine=media_engine, cache=cache, outbox=outbox,
         cipher=cipher, signer=signer, metrics=metrics, hls_base_url=hls_base,
         webrtc_base_url=webrtc_base, segment_seconds=settings.segment_seconds,
     )
@@ -196,13 +224,13 @@ def create_app(
     work_dir = settings.media_root / "work"
     services = Services(
         settings=settings, db=db, sessions=sessions, redis=redis, publisher=publisher,
-        store=store, engine=media_engine,
+        outbox=outbox, store=store, engine=media_engine,
         verifier=JWTVerifier(settings.public_key_pem(), issuer=settings.jwt_issuer,
                              audience=settings.jwt_audience),
         denylist=AsyncRedisDenylist(redis), signer=signer, metrics=metrics,
         streams=stream_control, recordings=recordings_uc,
         exports=Exports(
-            sessions=sessions, store=store, publisher=publisher, metrics=metrics,
+            sessions=sessions, store=store, outbox=outbox, metrics=metrics,
             concat=concat or ffmpeg_concat, work_dir=work_dir,
             max_range=timedelta(hours=settings.exports_max_range_hours),
             url_ttl_seconds=settings.playback_url_ttl_seconds,
@@ -210,6 +238,12 @@ def create_app(
         snapshots=Snapshots(sessions=sessions, store=store, cipher=cipher,
                             grab=grab or ffmpeg_grab, work_dir=work_dir,
                             url_ttl_seconds=settings.playback_url_ttl_seconds),
+        thumbnails=Thumbnails(
+            sessions=sessions, store=store, cache=cache, grab=ffmpeg_thumbnail,
+            source_for=live_source_resolver(settings, cipher), width=settings.thumbnail_width,
+            history=timedelta(hours=settings.thumbnail_history_hours),
+            url_ttl_seconds=settings.playback_url_ttl_seconds,
+        ),
     )
 
     @contextlib.asynccontextmanager
@@ -230,9 +264,24 @@ def create_app(
                 start_stream_control_listener(settings.amqp_url, _stop_if_running))
             if listener is not None:
                 background.append(listener)
+        relay_stop = asyncio.Event()
+        relay_task: asyncio.Task[None] | None = None
+        if settings.outbox_relay_in_process:
+            from streaming_service.workers.outbox_relay import build_relay
+
+            relay = build_relay(settings, sessions, metrics)
+            app.state.outbox_relay = relay
+            relay_task = asyncio.create_task(relay.run(relay_stop), name="outbox-relay")
         try:
             yield
         finally:
+            if relay_task is not None:
+                relay_stop.set()
+                try:
+                    await asyncio.wait_for(relay_task, timeout=15)
+                except Exception as exc:
+                    log.warning("outbox relay did not stop cleanly",
+                                extra={"error": repr(exc)[:300]})
             for running in background:
                 with contextlib.suppress(Exception):
                     await running.close()

@@ -64,6 +64,18 @@ class StreamingSettings(CommonSettings):
 
     # In-process background work (off by default: run the workers as their own processes).
     run_projection_consumer: bool = False
+    # The outbox relay (``python -m streaming_service.workers.outbox_relay``) may also run
+    # inside each API process; any number of relays never publish a row twice.
+    outbox_relay_in_process: bool = False
+    outbox_batch_size: int = Field(default=100, ge=1, le=10_000)
+    outbox_poll_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+    outbox_backoff_max_seconds: float = Field(default=30.0, gt=0, le=3600)
+
+    # Periodic thumbnails of live streams (``python -m streaming_service.workers.thumbnailer``).
+    thumbnail_interval_seconds: float = Field(default=60.0, ge=1, le=86_400)
+    thumbnail_width: int = Field(default=320, ge=32, le=1920)
+    # Timestamped thumbnails (objects and rows) older than this are pruned.
+    thumbnail_history_hours: int = Field(default=24, ge=1, le=24 * 365)
     # Each API instance listens for CameraDecommissioned to stop the streams it runs.
     stream_control_listener: bool = True
 

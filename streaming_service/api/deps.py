@@ -19,7 +19,8 @@ from streaming_service.application.metrics import StreamingMetrics
 from streaming_service.application.recordings import Recordings
 from streaming_service.application.snapshots import Snapshots
 from streaming_service.application.streams import StreamControl
-from streaming_service.domain.ports import EventPublisher, MediaEngine, ObjectStore
+from streaming_service.application.thumbnails import Thumbnails
+from streaming_service.domain.ports import EventPublisher, MediaEngine, ObjectStore, Outbox
 from streaming_service.infrastructure.media_token import MediaTokenSigner
 from streaming_service.settings import StreamingSettings
 
@@ -33,6 +34,7 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     redis: Any
     publisher: EventPublisher
+    outbox: Outbox
     store: ObjectStore
     engine: MediaEngine
     verifier: JWTVerifier
@@ -43,6 +45,7 @@ class Services:
     recordings: Recordings
     exports: Exports
     snapshots: Snapshots
+    thumbnails: Thumbnails
 
 
 def get_services(request: Request) -> Services:

@@ -1,4 +1,4 @@
-"""Snapshots on demand."""
+"""Snapshots on demand, and the newest periodic thumbnail of a camera."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter
 
-from streaming_service.api.deps import OperatorDep, ServicesDep, tenant_scope
+from streaming_service.api.deps import OperatorDep, ServicesDep, ViewerDep, tenant_scope
 from streaming_service.api.schemas import SnapshotOut
 
 router = APIRouter(prefix="/api/streaming/cameras", tags=["snapshots"])
@@ -23,3 +23,15 @@ async def take_snapshot(
     return SnapshotOut(id=s.id, camera_id=s.camera_id, taken_at=s.taken_at,
                        content_type=s.content_type, size_bytes=s.size_bytes, width=s.width,
                        height=s.height, url=taken.url)
+
+
+@router.get("/{camera_id}/thumbnail", response_model=SnapshotOut,
+            summary="The camera's newest periodic thumbnail (404 when it has none)")
+async def latest_thumbnail(
+    camera_id: uuid.UUID, claims: ViewerDep, services: ServicesDep
+) -> SnapshotOut:
+    thumbnail = await services.thumbnails.latest(camera_id, tenant_scope(claims))
+    s = thumbnail.snapshot
+    return SnapshotOut(id=s.id, camera_id=s.camera_id, taken_at=s.taken_at,
+                       content_type=s.content_type, size_bytes=s.size_bytes, width=s.width,
+                       height=s.height, url=thumbnail.url)

@@ -1,42 +1,44 @@
-"""Publishing the streaming context's events without letting a broker hiccup break the
-use case that produced them (the failure is logged and counted)."""
+"""Recording the streaming context's events in the outbox.
+
+Events of a database change are added with ``outbox.add(session, ...)`` inside the
+change's own transaction (see the use cases). :func:`record_event` is for state events
+with no row of their own (a stream started, failed, stopped in the engine): it writes the
+event in a transaction of its own, so it is durable once recorded and the relay delivers
+it even while the broker is down. A failure to record is logged and counted; the state
+change it describes has already happened and is not undone.
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
 
-from shared_kernel.events import EventPayload, new_event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared_kernel.events import EventPayload
 from streaming_service.application.metrics import StreamingMetrics
-from streaming_service.domain.ports import EventPublisher
+from streaming_service.domain.ports import Outbox
 
 log = logging.getLogger(__name__)
 
-PRODUCER = "streaming_service"
 
-
-async def publish_event(
-    publisher: EventPublisher,
+async def record_event(
+    sessions: async_sessionmaker[AsyncSession],
+    outbox: Outbox,
     payload: EventPayload,
     *,
     tenant_id: uuid.UUID | None,
     metrics: StreamingMetrics | None = None,
-    raise_on_failure: bool = False,
 ) -> bool:
-    envelope = new_event(payload, producer=PRODUCER, tenant_id=tenant_id)
     try:
-        await publisher.publish(envelope)
+        async with sessions() as session, session.begin():
+            await outbox.add(session, payload, tenant_id=tenant_id)
     except Exception as exc:
         log.error(
-            "could not publish event",
-            extra={"event_type": envelope.type, "event_id": str(envelope.event_id),
-                   "error": repr(exc)[:300]},
+            "could not record event in the outbox",
+            extra={"event_type": payload.event_type, "error": repr(exc)[:300]},
         )
         if metrics is not None:
-            metrics.event_publish_failures.labels(envelope.type).inc()
-        if raise_on_failure:
-            raise
+            metrics.event_publish_failures.labels(payload.event_type).inc()
         return False
-    if metrics is not None:
-        metrics.events_published.labels(envelope.type).inc()
     return True

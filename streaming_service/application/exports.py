@@ -1,7 +1,8 @@
 """Export a camera's recorded time range to one MP4 in the ``exports`` bucket.
 
 Requesting an export creates a ``pending`` job row, announces the access
-(``RecordingAccessed``, audited by the admin service) and runs the job in the background:
+(``RecordingAccessed``, audited by the admin service; written to the outbox in the
+job's transaction) and runs the job in the background:
 the overlapping segments are fetched from the object store, concatenated and trimmed to
 the range by ffmpeg (stream copy), and uploaded. The row moves ``pending`` → ``running``
 → ``done`` | ``failed`` (with the reason).
@@ -23,9 +24,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel.events import RecordingAccessed
-from streaming_service.application.events import publish_event
 from streaming_service.application.metrics import StreamingMetrics
-from streaming_service.domain.ports import EventPublisher, ObjectStore
+from streaming_service.domain.ports import ObjectStore, Outbox
 from streaming_service.domain.recording import (
     EXPORTS_BUCKET,
     RECORDINGS_BUCKET,
@@ -53,7 +53,7 @@ class Exports:
         *,
         sessions: async_sessionmaker[AsyncSession],
         store: ObjectStore,
-        publisher: EventPublisher,
+        outbox: Outbox,
         metrics: StreamingMetrics,
         concat: SegmentConcatenator,
         work_dir: Path,
@@ -62,7 +62,7 @@ class Exports:
     ) -> None:
         self._sessions = sessions
         self._store = store
-        self._publisher = publisher
+        self._outbox = outbox
         self._metrics = metrics
         self._concat = concat
         self._work_dir = work_dir
@@ -89,16 +89,15 @@ class Exports:
                 requested_by=user_id,
             )
             session.add(export)
-            # Audited before any video leaves: if the event cannot be published, the
-            # transaction rolls back and no job exists.
-            await publish_event(
-                self._publisher,
+            # Audited before any video leaves: the job and its audit event commit together.
+            await self._outbox.add(
+                session,
                 RecordingAccessed(
                     tenant_id=camera.tenant_id, user_id=user_id, camera_id=camera.id,
                     action="export", export_id=export.id, range_start=window.start,
                     range_end=window.end, ip=ip,
                 ),
-                tenant_id=camera.tenant_id, metrics=self._metrics, raise_on_failure=True,
+                tenant_id=camera.tenant_id,
             )
         task = asyncio.create_task(self.run(export.id), name=f"export-{export.id}")
         self._tasks.add(task)

@@ -48,9 +48,14 @@ class StreamingMetrics:
             registry=r,
         )
         self.events_published = Counter(
-            "gtv_events_published_total", "Domain events published", ["type"], registry=r
+            "gtv_events_published_total", "Domain events published (broker confirmed)",
+            ["type"], registry=r,
         )
         self.event_publish_failures = Counter(
-            "gtv_event_publish_failures_total", "Domain events that could not be published",
+            "gtv_event_publish_failures_total",
+            "Failed attempts to publish (relay) or record (outbox) a domain event",
             ["type"], registry=r,
+        )
+        self.outbox_pending = Gauge(
+            "gtv_outbox_pending_events", "Outbox events not yet published", registry=r
         )

@@ -1,6 +1,7 @@
 """Use cases of recorded video: store a finished segment, list, play back, apply
 retention. Every playback is announced as ``RecordingAccessed`` (the admin service
-writes it to the audit log, LGPD)."""
+writes it to the audit log, LGPD). Events are written to the outbox in the transaction
+of the change (the recording row) or, for a playback, before the URL is handed out."""
 
 from __future__ import annotations
 
@@ -13,9 +14,8 @@ from sqlalchemy import and_, delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared_kernel.events import RecordingAccessed, RecordingCompleted
-from streaming_service.application.events import publish_event
 from streaming_service.application.metrics import StreamingMetrics
-from streaming_service.domain.ports import CompletedSegment, EventPublisher, ObjectStore
+from streaming_service.domain.ports import CompletedSegment, ObjectStore, Outbox
 from streaming_service.domain.recording import RECORDINGS_BUCKET, TimeRange, recording_object_key
 from streaming_service.infrastructure.db.models import Camera, Recording
 from streaming_service.infrastructure.db.partitions import (
@@ -56,7 +56,7 @@ class Recordings:
         db: AsyncEngine,
         sessions: async_sessionmaker[AsyncSession],
         store: ObjectStore,
-        publisher: EventPublisher,
+        outbox: Outbox,
         metrics: StreamingMetrics,
         max_range: timedelta = timedelta(days=31),
         playback_ttl_seconds: int = 600,
@@ -64,7 +64,7 @@ class Recordings:
         self._db = db
         self._sessions = sessions
         self._store = store
-        self._publisher = publisher
+        self._outbox = outbox
         self._metrics = metrics
         self.max_range = max_range
         self._playback_ttl = playback_ttl_seconds
@@ -98,21 +98,21 @@ class Recordings:
             )
             async with self._sessions() as session, session.begin():
                 session.add(recording)
+                await self._outbox.add(
+                    session,
+                    RecordingCompleted(
+                        recording_id=recording.id, camera_id=recording.camera_id,
+                        tenant_id=recording.tenant_id, started_at=recording.started_at,
+                        ended_at=recording.ended_at, object_key=key, size_bytes=size,
+                    ),
+                    tenant_id=recording.tenant_id,
+                )
         except Exception:
             self._metrics.segment_failures.inc()
             log.exception("storing a recording segment failed",
                           extra={"camera_id": str(segment.camera_id), "object_key": key})
             raise
         self._metrics.segments_recorded.inc()
-        await publish_event(
-            self._publisher,
-            RecordingCompleted(
-                recording_id=recording.id, camera_id=recording.camera_id,
-                tenant_id=recording.tenant_id, started_at=recording.started_at,
-                ended_at=recording.ended_at, object_key=key, size_bytes=size,
-            ),
-            tenant_id=recording.tenant_id, metrics=self._metrics,
-        )
         segment.path.unlink(missing_ok=True)
         return recording
 
@@ -161,16 +161,19 @@ class Recordings:
             recording = await get_recording(session, recording_id, tenant_id)
         url = await self._store.presigned_get_url(
             RECORDINGS_BUCKET, recording.object_key, self._playback_ttl)
-        # Audited access: the URL is only handed out once the event is on the bus.
-        await publish_event(
-            self._publisher,
-            RecordingAccessed(
-                tenant_id=recording.tenant_id, user_id=user_id, camera_id=recording.camera_id,
-                action="playback", recording_id=recording.id,
-                range_start=recording.started_at, range_end=recording.ended_at, ip=ip,
-            ),
-            tenant_id=recording.tenant_id, metrics=self._metrics, raise_on_failure=True,
-        )
+        # Audited access: the URL is only handed out once the access is recorded (the
+        # outbox row commits; the relay publishes it to the admin service's audit log).
+        async with self._sessions() as session, session.begin():
+            await self._outbox.add(
+                session,
+                RecordingAccessed(
+                    tenant_id=recording.tenant_id, user_id=user_id,
+                    camera_id=recording.camera_id, action="playback",
+                    recording_id=recording.id, range_start=recording.started_at,
+                    range_end=recording.ended_at, ip=ip,
+                ),
+                tenant_id=recording.tenant_id,
+            )
         return Playback(recording=recording, url=url,
                         expires_at=datetime.now(UTC) + timedelta(seconds=self._playback_ttl))
 

@@ -1,7 +1,10 @@
 """Use cases of live streams: start, stop, recording on/off, and the engine's status
 reports. The camera's RTSP URL is decrypted here and only here, right before it is handed
 to the engine; URLs given back to clients are built from the engine's public paths and
-a media token, never from the camera URL."""
+a media token, never from the camera URL.
+
+``StreamStarted``, ``StreamStopped`` and ``StreamFailed`` go through the outbox (see
+``application.events.record_event``): recorded durably, published by the relay."""
 
 from __future__ import annotations
 
@@ -15,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel.crypto import CredentialCipher
 from shared_kernel.events import StreamFailed, StreamStarted, StreamStopped
-from streaming_service.application.events import publish_event
+from streaming_service.application.events import record_event
 from streaming_service.application.metrics import StreamingMetrics
 from streaming_service.domain.errors import MediaEngineError, StreamNotRunning
-from streaming_service.domain.ports import EventPublisher, MediaEngine
+from streaming_service.domain.ports import MediaEngine, Outbox
 from streaming_service.domain.stream import StreamSource, StreamState, StreamStatus
 from streaming_service.infrastructure.db.repository import get_camera, get_streamable_camera
 from streaming_service.infrastructure.media_token import MediaTokenSigner
@@ -48,7 +51,7 @@ class StreamControl:
         sessions: async_sessionmaker[AsyncSession],
         engine: MediaEngine,
         cache: RedisStreamStatusCache,
-        publisher: EventPublisher,
+        outbox: Outbox,
         cipher: CredentialCipher,
         signer: MediaTokenSigner,
         metrics: StreamingMetrics,
@@ -59,7 +62,7 @@ class StreamControl:
         self._sessions = sessions
         self.engine = engine
         self._cache = cache
-        self._publisher = publisher
+        self._outbox = outbox
         self._cipher = cipher
         self._signer = signer
         self._metrics = metrics
@@ -117,8 +120,8 @@ class StreamControl:
         self._metrics.active_streams.set(len(self._running))
         urls = self.urls_for(camera.id, camera.tenant_id)
         if previous is None or previous.state not in ACTIVE_STATES:
-            await publish_event(
-                self._publisher,
+            await record_event(
+                self._sessions, self._outbox,
                 StreamStarted(camera_id=camera.id, tenant_id=camera.tenant_id,
                               engine=self.engine.name, hls_url=_without_query(urls.hls_url)),
                 tenant_id=camera.tenant_id, metrics=self._metrics,
@@ -150,8 +153,8 @@ class StreamControl:
         self._running.discard(camera_id)
         self._metrics.active_streams.set(len(self._running))
         if was is not None:
-            await publish_event(
-                self._publisher,
+            await record_event(
+                self._sessions, self._outbox,
                 StreamStopped(camera_id=camera_id, tenant_id=tenant_id, reason=reason),
                 tenant_id=tenant_id, metrics=self._metrics,
             )
@@ -198,8 +201,8 @@ class StreamControl:
         if status.state in (StreamState.RECONNECTING, StreamState.FAILED):
             if status.state is StreamState.FAILED:
                 self._metrics.stream_failures.inc()
-            await publish_event(
-                self._publisher,
+            await record_event(
+                self._sessions, self._outbox,
                 StreamFailed(
                     camera_id=status.camera_id, tenant_id=status.tenant_id,
                     reason=(status.error or status.state.value)[:500],

@@ -35,6 +35,10 @@ class ExportNotFound(NotFound):
     code = "export_not_found"
 
 
+class ThumbnailNotFound(NotFound):
+    code = "thumbnail_not_found"
+
+
 class InvalidTimeRange(StreamingError):
     code = "invalid_time_range"
 

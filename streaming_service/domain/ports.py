@@ -7,10 +7,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from shared_kernel.events import EventEnvelope
+from shared_kernel.events import EventEnvelope, EventPayload
 from streaming_service.domain.stream import StreamSource, StreamStatus
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,27 @@ BUCKETS = ("recordings", "snapshots", "lpr-images", "exports", "thumbnails")
 
 
 class EventPublisher(Protocol):
-    """Publishes domain events (``shared_kernel.events`` envelopes) to ``domain.events``."""
+    """Publishes domain events (``shared_kernel.events`` envelopes) to ``domain.events``.
+
+    The streaming use cases do not call it: they write to the :class:`Outbox`, and the
+    outbox relay publishes (see ``RelayPublisher`` in ``infrastructure.outbox``)."""
 
     async def publish(self, envelope: EventEnvelope) -> None: ...
+
+
+class Outbox(Protocol):
+    """Where a use case puts the events of a change, inside the change's transaction:
+    both commit or neither does. The relay publishes committed events afterwards, so a
+    broker outage delays events but never loses them."""
+
+    async def add(
+        self,
+        session: AsyncSession,
+        payload: EventPayload,
+        *,
+        tenant_id: uuid.UUID | None,
+        exchange: str = "domain.events",
+        routing_key: str = "",
+    ) -> EventEnvelope:
+        """Store the event in ``session``'s open transaction; returns its envelope."""
+        ...

@@ -65,3 +65,15 @@ def snapshot_object_key(
     tenant_id: uuid.UUID, camera_id: uuid.UUID, snapshot_id: uuid.UUID, taken_at: datetime
 ) -> str:
     return f"{tenant_id}/{camera_id}/{_aware(taken_at):%Y/%m/%d}/{snapshot_id}.jpg"
+
+
+def thumbnail_object_key(tenant_id: uuid.UUID, camera_id: uuid.UUID, taken_at: datetime) -> str:
+    """``<tenant>/<camera>/<yyyy>/<mm>/<dd>/<time>.jpg`` in the ``thumbnails`` bucket."""
+    moment = _aware(taken_at)
+    stamp = moment.strftime("%Y%m%dT%H%M%S") + f"{moment.microsecond // 1000:03d}Z"
+    return f"{tenant_id}/{camera_id}/{moment:%Y/%m/%d}/{stamp}.jpg"
+
+
+def thumbnail_latest_key(tenant_id: uuid.UUID, camera_id: uuid.UUID) -> str:
+    """``<tenant>/<camera>/latest.jpg``: always the camera's newest thumbnail."""
+    return f"{tenant_id}/{camera_id}/latest.jpg"

@@ -8,28 +8,21 @@ import argparse
 import asyncio
 import logging
 
-from shared_kernel.events import EventEnvelope
 from shared_kernel.logging import configure_logging
 from streaming_service.application.metrics import StreamingMetrics
 from streaming_service.application.recordings import Recordings, RetentionReport
 from streaming_service.domain.ports import ObjectStore
 from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
+from streaming_service.infrastructure.outbox import SqlOutbox
 from streaming_service.settings import StreamingSettings
 
 log = logging.getLogger(__name__)
 
 
-class _NoEvents:
-    """Retention publishes nothing."""
-
-    async def publish(self, envelope: EventEnvelope) -> None:
-        return None
-
-
 async def run(settings: StreamingSettings, store: ObjectStore, *, once: bool) -> RetentionReport:
     engine = create_engine(settings)
     recordings = Recordings(db=engine, sessions=create_sessionmaker(engine), store=store,
-                            publisher=_NoEvents(), metrics=StreamingMetrics())
+                            outbox=SqlOutbox(), metrics=StreamingMetrics())
     try:
         while True:
             try:

@@ -3,7 +3,9 @@
 Tenants and cameras are projections of the admin service's events; ``processed_events``
 records which events each consumer has applied (written in the same transaction as the
 projection change, so a redelivered event is a no-op). Recordings are range-partitioned
-by month on ``started_at`` (see :mod:`.partitions`).
+by month on ``started_at`` (see :mod:`.partitions`). ``outbox_events`` holds the events
+this service produces, written in the transaction of the change they describe and
+published by the outbox relay.
 """
 
 from __future__ import annotations
@@ -158,3 +160,30 @@ class Snapshot(Base):
     height: Mapped[int | None] = mapped_column(Integer, nullable=True)
     requested_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
     details: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
+
+
+class OutboxEvent(Base):
+    """An event to publish: written with the change it describes, published by the relay
+    (``published_at`` set once the broker confirmed it). ``exchange`` and ``routing_key``
+    say where it goes (``domain.events`` by default; alerts also go to ``notifications``
+    under ``alerts.<tenant>.<severity>``, as a row of their own)."""
+
+    __tablename__ = "outbox_events"
+    __table_args__ = (
+        Index("ix_outbox_events_pending", "created_at",
+              postgresql_where="published_at IS NULL"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
+    exchange: Mapped[str] = mapped_column(String(64), default="domain.events")
+    routing_key: Mapped[str] = mapped_column(String(255), default="")
+    envelope: Mapped[dict[str, object]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.clock_timestamp())
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -79,6 +79,10 @@ def streaming_settings(
         mediamtx_webrtc_public_url="http://media.test:8889",
         stream_control_listener=False,
         db_pool_size=4,
+        # Events go through the outbox; the app's own relay publishes them to the tap.
+        outbox_relay_in_process=True,
+        outbox_poll_interval_seconds=1.0,
+        outbox_backoff_max_seconds=2.0,
     )
 
 
