@@ -64,3 +64,9 @@ def test_letterbox_round_trips_boxes_to_frame_coordinates() -> None:
     frame_box = np.array([[100, 200, 300, 260]], np.float32)
     net_box = frame_box * lb.scale + np.array([lb.pad_x, lb.pad_y] * 2, np.float32)
     assert lb.to_frame(net_box)[0].tolist() == pytest.approx(frame_box[0].tolist())
+
+
+def test_rectangular_letterbox_pads_only_to_the_stride() -> None:
+    boxed, lb = letterbox(np.zeros((720, 1280, 3), np.uint8), 640, rect=True)
+    assert boxed.shape == (384, 640, 3)
+    assert (lb.pad_x, lb.pad_y) == (0, 12)
