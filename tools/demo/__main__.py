@@ -1,0 +1,339 @@
+"""``python -m tools.demo``: the whole of GT-Vision on one machine, with simulated cameras.
+
+Migrates both services, seeds a demo prefeitura (a user per role, cameras, a watchlist),
+starts the camera simulator, both services, their workers and HAProxy in front, prints
+the URLs and credentials, and runs until Ctrl-C or SIGTERM, when it stops every process it
+started. Running it again needs no clean-up: seeding is idempotent.
+
+Ports and credentials come from the environment (``GTV_HTTP_PORT``,
+``GTV_SUPERADMIN_USERNAME``/``GTV_SUPERADMIN_PASSWORD``, ``GTV_DEMO_*``); see docs/demo.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+import httpx
+
+from tools.demo.supervisor import ProcessSpec, Supervisor
+
+ROOT = Path(__file__).resolve().parents[2]
+PY = sys.executable
+MANAGE = [PY, str(ROOT / "admin_service" / "manage.py")]
+
+# Vehicles each simulated camera shows, in order. The first camera is the LPR camera and
+# shows the watchlisted plate among others.
+CAMERA_PLATES = [
+    ["BRA2E19", "ABC1234", "RIO4F56", "QWE7R89"],
+    ["XYZ9876", "MER0C05", "SPO3A21"],
+    ["GTV1A23", "PRF2B34", "CID5678"],
+]
+WATCHLISTED_PLATE = "BRA2E19"
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+class Demo:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.http_port = _env_int("GTV_HTTP_PORT", 8080)
+        self.admin_port = _env_int("GTV_DEMO_ADMIN_PORT", 8000)
+        self.streaming_port = _env_int("GTV_DEMO_STREAMING_PORT", 8001)
+        self.dashboard_port = _env_int("GTV_DEMO_DASHBOARD_PORT", 8002)
+        self.rtsp_port = _env_int("GTV_DEMO_RTSP_PORT", 8554)
+        self.stats_port = _env_int("GTV_DEMO_STATS_PORT", 8404)
+        self.cameras = max(1, min(len(CAMERA_PLATES), _env_int("GTV_DEMO_CAMERAS", 3)))
+        self.state_dir = Path(os.environ.get("GTV_DEMO_STATE_DIR", ROOT / "var" / "demo"))
+        self.gateway = f"http://127.0.0.1:{self.http_port}"
+        self.camera_password = os.environ.get("GTV_DEMO_CAMERA_PASSWORD") or secrets.token_hex(8)
+        self.user_password = os.environ.get("GTV_DEMO_PASSWORD") or secrets.token_urlsafe(9)
+        self.superadmin_user = os.environ.get("GTV_SUPERADMIN_USERNAME", "superadmin")
+        self.superadmin_password = (
+            os.environ.get("GTV_SUPERADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        )
+        env = dict(os.environ)
+        env.update(
+            {
+                "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'admin_service'}",
+                "DJANGO_SETTINGS_MODULE": "config.settings",
+                "PYTHONUNBUFFERED": "1",
+                "GTV_SUPERADMIN_USERNAME": self.superadmin_user,
+                "GTV_SUPERADMIN_PASSWORD": self.superadmin_password,
+                "GTV_PUBLIC_BASE_URL": env.get("GTV_PUBLIC_BASE_URL", self.gateway),
+                "GTV_MEDIA_ROOT": str(self.state_dir / "media"),
+                "GTV_OBJECT_STORE_ROOT": str(self.state_dir / "objects"),
+                "GTV_SEGMENT_SECONDS": env.get("GTV_SEGMENT_SECONDS", "10"),
+                "GTV_METRICS_PORT": "0",
+            }
+        )
+        self.env = env
+        self.supervisor = Supervisor(self.state_dir / "logs", env)
+
+    # --- steps --------------------------------------------------------------------------
+
+    def check_ports(self) -> None:
+        ports = {
+            "gateway": self.http_port, "admin": self.admin_port,
+            "streaming": self.streaming_port, "dashboard": self.dashboard_port,
+            "rtsp": self.rtsp_port, "haproxy stats": self.stats_port,
+        }
+        busy = [f"{name} :{port}" for name, port in ports.items() if not _port_free(port)]
+        if busy:
+            raise SystemExit(
+                "ports in use: " + ", ".join(busy)
+                + " (another demo running? set GTV_HTTP_PORT / GTV_DEMO_*_PORT)"
+            )
+
+    def setup(self) -> list[str]:
+        say("migrating the admin service")
+        self.supervisor.run_once(ProcessSpec("admin-migrate", [*MANAGE, "migrate", "--noinput"]))
+        self.supervisor.run_once(
+            ProcessSpec("admin-static", [*MANAGE, "collectstatic", "--noinput", "-v0"])
+        )
+        say("migrating the streaming service")
+        self.supervisor.run_once(
+            ProcessSpec("streaming-migrate", [PY, "-m", "streaming_service.migrate"])
+        )
+        self.supervisor.run_once(ProcessSpec("superadmin", [*MANAGE, "bootstrap_superadmin"]))
+        urls = [self.camera_url(i) for i in range(1, self.cameras + 1)]
+        say("seeding the demo prefeitura")
+        result = subprocess.run(
+            [*MANAGE, "seed_demo", "--password", self.user_password, "--lpr-camera", "1",
+             "--cameras", str(self.cameras), *(a for u in urls for a in ("--camera-url", u))],
+            env=self.env, capture_output=True, text=True, timeout=120, check=False,
+        )
+        if result.returncode != 0:
+            sys.stderr.write(result.stdout + result.stderr)
+            raise SystemExit("seeding the demo failed")
+        return [line for line in result.stdout.splitlines() if line.strip()]
+
+    def camera_url(self, index: int) -> str:
+        return f"rtsp://demo:{self.camera_password}@127.0.0.1:{self.rtsp_port}/cam{index}"
+
+    def start_processes(self) -> None:
+        sim_args = [PY, "-m", "tools.camera_sim", "--port", str(self.rtsp_port),
+                    "--user", "demo", "--password", self.camera_password]
+        for index in range(1, self.cameras + 1):
+            sim_args += ["--camera", f"cam{index}:{','.join(CAMERA_PLATES[index - 1])}"]
+        specs = [
+            ProcessSpec("camera-sim", sim_args),
+            ProcessSpec("admin", [
+                str(Path(PY).parent / "gunicorn"), "config.wsgi:application",
+                "--chdir", str(ROOT / "admin_service"),
+                "--bind", f"127.0.0.1:{self.admin_port}", "--workers", "2",
+                "--access-logfile", "-", "--graceful-timeout", "5",
+            ]),
+            ProcessSpec("admin-outbox-relay", [*MANAGE, "run_outbox_relay"]),
+            ProcessSpec("admin-event-consumer", [*MANAGE, "consume_domain_events"]),
+            ProcessSpec("streaming", [
+                str(Path(PY).parent / "uvicorn"), "streaming_service.main:create_app",
+                "--factory", "--host", "127.0.0.1", "--port", str(self.streaming_port),
+                "--no-access-log", "--timeout-graceful-shutdown", "5",
+            ]),
+            ProcessSpec("streaming-event-consumer",
+                        [PY, "-m", "streaming_service.workers.event_consumer"]),
+            ProcessSpec("streaming-outbox-relay",
+                        [PY, "-m", "streaming_service.workers.outbox_relay"]),
+            ProcessSpec("lpr-worker", [PY, "-m", "streaming_service.workers.lpr_worker"]),
+            ProcessSpec("notifier", [PY, "-m", "streaming_service.workers.notifier"]),
+            ProcessSpec("thumbnailer", [PY, "-m", "streaming_service.workers.thumbnailer"]),
+            ProcessSpec("retention", [PY, "-m", "streaming_service.workers.retention"]),
+        ]
+        dist = ROOT / "dashboard" / "dist"
+        if dist.is_dir():
+            specs.append(ProcessSpec("dashboard", [
+                PY, str(ROOT / "tools" / "static_server.py"), str(dist),
+                "--port", str(self.dashboard_port),
+            ]))
+        specs.append(ProcessSpec("haproxy", [
+            "haproxy", "-W", "-db", "-f", str(ROOT / "deploy" / "haproxy" / "haproxy.cfg"),
+        ], env={
+            "GTV_HTTP_PORT": str(self.http_port),
+            "GTV_ADMIN_ADDR": f"127.0.0.1:{self.admin_port}",
+            "GTV_STREAMING_ADDR": f"127.0.0.1:{self.streaming_port}",
+            "GTV_DASHBOARD_ADDR": (
+                f"127.0.0.1:{self.dashboard_port}" if dist.is_dir()
+                else f"127.0.0.1:{self.streaming_port}"
+            ),
+            "GTV_HAPROXY_STATS_BIND": f"127.0.0.1:{self.stats_port}",
+            "GTV_HAPROXY_STATS_PASSWORD": self.env.get(
+                "GTV_HAPROXY_STATS_PASSWORD", secrets.token_urlsafe(9)),
+        }))
+        for spec in specs:
+            self.supervisor.start(spec)
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        pending = {"/api/admin/schema/": "admin", "/api/streaming/openapi.json": "streaming"}
+        with httpx.Client(base_url=self.gateway, timeout=3.0) as client:
+            while pending:
+                self.fail_on_dead()
+                for path in list(pending):
+                    try:
+                        if client.get(path).status_code == 200:
+                            pending.pop(path)
+                    except httpx.HTTPError:
+                        pass
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"not ready after {timeout:.0f} s: {sorted(pending)}")
+                time.sleep(0.5)
+
+    def seed_live_data(self) -> dict[str, str]:
+        """Watchlist the demo plate and start the cameras' streams, as an operator would."""
+        with httpx.Client(base_url=self.gateway, timeout=10.0) as client:
+            token = client.post(
+                "/api/admin/auth/token",
+                json={"username": "demo-operator", "password": self.user_password},
+            ).raise_for_status().json()["access"]
+            headers = {"Authorization": f"Bearer {token}"}
+            lists = client.get("/api/ai/watchlists/", headers=headers).raise_for_status().json()
+            items = lists.get("results", lists.get("items", [])) if isinstance(lists, dict) \
+                else lists
+            watchlist = next((w for w in items if w.get("name") == "Veículos roubados"), None)
+            if watchlist is None:
+                watchlist = client.post(
+                    "/api/ai/watchlists/", headers=headers,
+                    json={"name": "Veículos roubados", "description": "Demo watchlist"},
+                ).raise_for_status().json()
+            entries = client.get(
+                f"/api/ai/watchlists/{watchlist['id']}/entries/", headers=headers
+            ).raise_for_status().json()
+            entry_items = entries.get("results", entries.get("items", [])) \
+                if isinstance(entries, dict) else entries
+            if not any(e.get("plate_pattern") == WATCHLISTED_PLATE for e in entry_items):
+                client.post(
+                    f"/api/ai/watchlists/{watchlist['id']}/entries/", headers=headers,
+                    json={"plate_pattern": WATCHLISTED_PLATE, "reason": "Roubo (demo)",
+                          "severity": "high"},
+                ).raise_for_status()
+            cameras = self._wait_for_cameras(client, headers)
+            live: dict[str, str] = {}
+            for camera in cameras:
+                started = client.post(
+                    f"/api/streaming/streams/{camera['id']}/start", headers=headers
+                )
+                if started.status_code < 300:
+                    live[camera["name"]] = started.json()["hls_url"]
+            return live
+
+    def _wait_for_cameras(
+        self, client: httpx.Client, headers: dict[str, str], timeout: float = 30.0
+    ) -> list[dict[str, str]]:
+        cameras = client.get("/api/cidades/cameras/", headers=headers).raise_for_status().json()
+        items: list[dict[str, str]] = cameras.get("results", [])
+        # The streaming side learns cameras from events; wait until it knows the first one.
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and items:
+            probe = client.get("/api/streaming/streams/", headers=headers)
+            if probe.status_code == 200:
+                break
+            time.sleep(0.5)
+        return items
+
+    def fail_on_dead(self) -> None:
+        dead = self.supervisor.dead()
+        if dead:
+            names = ", ".join(f"{r.spec.name} (exit {r.popen.returncode}, log {r.log_path})"
+                              for r in dead)
+            raise SystemExit(f"stopped unexpectedly: {names}")
+
+    def print_banner(self, seed_lines: list[str], live: dict[str, str]) -> None:
+        users = [line.split("user: ", 1)[1] for line in seed_lines if line.startswith("user: ")]
+        lines = [
+            "",
+            "GT-Vision demo is running.",
+            f"  Dashboard            {self.gateway}/",
+            f"  API (HAProxy)        {self.gateway}/api/",
+            f"  Django admin         {self.gateway}/admin/",
+            f"  Admin OpenAPI        {self.gateway}/api/admin/docs/",
+            f"  Streaming OpenAPI    {self.gateway}/api/streaming/docs",
+            f"  Alerts WebSocket     ws://127.0.0.1:{self.http_port}/ws/alerts?token=<access>",
+            f"  HAProxy stats        http://127.0.0.1:{self.stats_port}/stats",
+            f"  Superadmin           {self.superadmin_user} / {self.superadmin_password}",
+            *(f"  User                 {u}" for u in users),
+            *(f"  Live HLS ({name})   {url}" for name, url in live.items()),
+            f"  Watchlisted plate    {WATCHLISTED_PLATE} (passes Camera 01 regularly)",
+            f"  Logs                 {self.supervisor.log_dir}",
+            "Press Ctrl-C to stop.",
+            "",
+        ]
+        print("\n".join(lines), flush=True)
+        summary = {
+            "gateway": self.gateway, "users": users, "password": self.user_password,
+            "superadmin": [self.superadmin_user, self.superadmin_password], "live": live,
+            "watchlisted_plate": WATCHLISTED_PLATE,
+        }
+        (self.state_dir / "demo.json").write_text(json.dumps(summary, indent=2))
+        (self.state_dir / "demo.json").chmod(0o600)
+
+
+def say(message: str) -> None:
+    print(f"[demo] {message}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.demo", description=__doc__)
+    parser.add_argument("--no-wait", action="store_true",
+                        help="set everything up, print the URLs, then stop (for checks)")
+    args = parser.parse_args(argv)
+    demo = Demo(args)
+    demo.state_dir.mkdir(parents=True, exist_ok=True)
+
+    stop_requested = False
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stop_requested
+        stop_requested = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    demo.check_ports()
+    try:
+        seed_lines = demo.setup()
+        say("starting the camera simulator, services, workers and HAProxy")
+        demo.start_processes()
+        demo.wait_ready()
+        live = demo.seed_live_data()
+        demo.print_banner(seed_lines, live)
+        if args.no_wait:
+            return 0
+        while True:
+            demo.fail_on_dead()
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        say("stopping")
+        return 0
+    finally:
+        demo.supervisor.stop_all()
+        say("all processes stopped")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = ["Demo", "main", "re"]
