@@ -126,16 +126,18 @@ class Server:
     ws_url: str
 
 
-@pytest.fixture(scope="session")
-async def server(ai_settings: AiSettings, redis_client: Any,
-                 object_store: FilesystemObjectStore) -> AsyncIterator[Server]:
-    from streaming_service.api.ai_routes import build_ai_services, install_ai
+def build_app(ai_settings: AiSettings, redis_client: Any,
+              object_store: FilesystemObjectStore) -> Any:
+    """The real app from the composition root (the AI context is mounted by it)."""
     from streaming_service.main import create_app
 
-    app = create_app(ai_settings, engine=_IdleEngine(),  # type: ignore[arg-type]
-                     object_store=object_store, redis_client=redis_client)
-    if not hasattr(app.state, "ai"):
-        install_ai(app, build_ai_services(app.state.services, ai_settings))
+    return create_app(ai_settings, engine=_IdleEngine(),  # type: ignore[arg-type]
+                      object_store=object_store, redis_client=redis_client)
+
+
+@contextlib.asynccontextmanager
+async def serve(app: Any) -> AsyncIterator[Server]:
+    """``app`` served by uvicorn on a free local port, on the test loop."""
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                             ws_ping_interval=None, lifespan="on")
@@ -152,6 +154,13 @@ async def server(ai_settings: AiSettings, redis_client: Any,
         uv.should_exit = True
         with contextlib.suppress(Exception):
             await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture(scope="session")
+async def server(ai_settings: AiSettings, redis_client: Any,
+                 object_store: FilesystemObjectStore) -> AsyncIterator[Server]:
+    async with serve(build_app(ai_settings, redis_client, object_store)) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -150,3 +150,20 @@ async def test_revoking_a_connected_token_closes_the_socket(
         while True:
             await asyncio.wait_for(ws.recv(), 3)
     assert ws.close_code == 4401
+
+
+async def test_events_reach_clients_of_another_replica(
+    server: Server, make_caller: Any, ai_settings: Any, redis_client: Any, object_store: Any
+) -> None:
+    from .conftest import build_app, serve
+
+    caller = make_caller("viewer")
+    async with serve(build_app(ai_settings, redis_client, object_store)) as replica:
+        ws = await _connect(replica, caller.token)
+        try:
+            # Recorded by the first replica (as a worker would), pushed by the second.
+            recorded = await _record(server, caller.tenant_id, "REP1C22")
+            event = await _next_event(ws, timeout=1.0)
+            assert event["payload"]["detection_id"] == str(recorded.detection.id)
+        finally:
+            await ws.close()
