@@ -42,6 +42,9 @@ test: install services  ## the whole test suite (real PostgreSQL, Redis, RabbitM
 test-unit: install  ## fast unit tests only
 	$(VENV)/bin/pytest tests/unit
 
+bench: install  ## LPR latency per stage and plate accuracy (markdown; see docs/models.md)
+	OMP_NUM_THREADS=1 $(PY) benchmarks/lpr_bench.py
+
 lint: install  ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
