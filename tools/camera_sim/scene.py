@@ -4,7 +4,13 @@ camera's plates, and a burned-in UTC wall clock.
 The clock is drawn at the moment the frame is made (``YYYY-MM-DD HH:MM:SS.mmm UTC``,
 large monospace, white on black, top-left), so a viewer can read it back from any
 decoded frame and compare it with its own clock: that difference is the glass-to-glass
-latency. ``CLOCK_BOX`` tells readers where to look.
+latency. ``clock_box()`` tells readers where to look.
+
+Right under the clock, the same instant is drawn a second time for machines: a strip
+of black/white cells (``timestamp_box()``) holding the epoch milliseconds, framed by
+start/stop markers and guarded by a checksum. Cells are about 11x14 px at 640x360, big
+enough to survive x264 ultrafast at a few hundred kbit/s, so ``read_timestamp(frame)``
+reads it back from any decoded frame without OCR (the latency benchmark relies on it).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import numpy as np
 from PIL import Image, ImageDraw
 
 from tools.camera_sim.plates import load_font, render_plate
@@ -31,6 +38,100 @@ def format_clock(now: datetime) -> str:
 def clock_box(width: int, height: int) -> tuple[int, int, int, int]:
     """Where the clock is drawn in a ``width`` x ``height`` frame (left, top, right, bottom)."""
     return (0, 0, width, max(16, round(height * 0.13)))
+
+
+# The machine-readable timestamp strip: markers, 44 bits of epoch milliseconds (good
+# until the year 2527), a 4-bit checksum, markers. Geometry is a fraction of the frame,
+# so a uniformly scaled frame (a thumbnail) still decodes.
+_START_MARK = (1, 0, 1, 1)
+_STOP_MARK = (1, 1, 0, 1)
+_TS_BITS = 44
+_CHECK_BITS = 4
+_CELLS = len(_START_MARK) + _TS_BITS + _CHECK_BITS + len(_STOP_MARK)
+_STRIP_MARGIN = 0.0125  # of the width, each side
+
+
+def timestamp_box(width: int, height: int) -> tuple[int, int, int, int]:
+    """Where the timestamp strip is drawn (left, top, right, bottom): under the clock."""
+    top = clock_box(width, height)[3]
+    return (0, top, width, top + max(6, round(height * 0.04)))
+
+
+def _checksum(value: int) -> int:
+    nibbles = [(value >> shift) & 0xF for shift in range(0, _TS_BITS, 4)]
+    return (sum(nibbles) + 0x5) & 0xF
+
+
+def timestamp_cells(now: datetime) -> list[int]:
+    """The strip's cells (1 = white) for ``now``."""
+    millis = round(now.timestamp() * 1000)
+    if not 0 <= millis < 1 << _TS_BITS:
+        raise ValueError(f"timestamp out of range: {now!r}")
+    data = [(millis >> (_TS_BITS - 1 - i)) & 1 for i in range(_TS_BITS)]
+    check = _checksum(millis)
+    checks = [(check >> (_CHECK_BITS - 1 - i)) & 1 for i in range(_CHECK_BITS)]
+    return [*_START_MARK, *data, *checks, *_STOP_MARK]
+
+
+def _cell_spans(width: int) -> list[tuple[float, float]]:
+    left = width * _STRIP_MARGIN
+    cell = (width - 2 * left) / _CELLS
+    return [(left + i * cell, left + (i + 1) * cell) for i in range(_CELLS)]
+
+
+def draw_timestamp(draw: ImageDraw.ImageDraw, width: int, height: int, now: datetime) -> None:
+    box = timestamp_box(width, height)
+    draw.rectangle((box[0], box[1], box[2] - 1, box[3] - 1), fill=(0, 0, 0))
+    for (x0, x1), bit in zip(_cell_spans(width), timestamp_cells(now), strict=True):
+        if bit:
+            draw.rectangle((round(x0), box[1], round(x1) - 1, box[3] - 1), fill=(255, 255, 255))
+
+
+def read_timestamp(frame: np.ndarray | Image.Image) -> datetime | None:
+    """The instant burned into ``frame``'s timestamp strip, or None when there is no
+    valid strip (markers or checksum do not match).
+
+    ``frame``: a PIL image, or an array of H x W (grey) or H x W x 3/4 (RGB[A]) pixels.
+    Each cell is sampled in its middle half and thresholded halfway between the darkest
+    and brightest marker cells, so compression smear at the edges does not matter.
+    """
+    if isinstance(frame, Image.Image):
+        pixels = np.asarray(frame.convert("L"), dtype=np.float32)
+    else:
+        pixels = np.asarray(frame, dtype=np.float32)
+        if pixels.ndim == 3:
+            rgb = pixels[..., :3]
+            pixels = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        if pixels.ndim != 2:
+            raise ValueError(f"expected an H x W or H x W x C frame, got {pixels.shape}")
+    height, width = pixels.shape
+    if width < 160 or height < 90:
+        return None
+    _, top, _, bottom = timestamp_box(width, height)
+    band_h = bottom - top
+    y0, y1 = top + band_h // 4, max(top + band_h // 4 + 1, bottom - band_h // 4)
+    levels = []
+    for x0, x1 in _cell_spans(width):
+        quarter = (x1 - x0) / 4
+        a, b = round(x0 + quarter), max(round(x0 + quarter) + 1, round(x1 - quarter))
+        levels.append(float(pixels[y0:y1, a:b].mean()))
+    marks = [*_START_MARK, *_STOP_MARK]
+    mark_levels = levels[:len(_START_MARK)] + levels[-len(_STOP_MARK):]
+    white = min(v for v, m in zip(mark_levels, marks, strict=True) if m)
+    black = max(v for v, m in zip(mark_levels, marks, strict=True) if not m)
+    if white - black < 64:  # no strip here: no clear black/white contrast
+        return None
+    threshold = (white + black) / 2
+    bits = [1 if v > threshold else 0 for v in levels]
+    if (tuple(bits[:len(_START_MARK)]) != _START_MARK
+            or tuple(bits[-len(_STOP_MARK):]) != _STOP_MARK):
+        return None
+    payload = bits[len(_START_MARK):len(_START_MARK) + _TS_BITS]
+    check_bits = bits[len(_START_MARK) + _TS_BITS:-len(_STOP_MARK)]
+    millis = int("".join(map(str, payload)), 2)
+    if int("".join(map(str, check_bits)), 2) != _checksum(millis):
+        return None
+    return datetime.fromtimestamp(millis / 1000, UTC)
 
 
 @dataclass
@@ -143,7 +244,9 @@ class Scene:
         left, top, _, bottom = draw.textbbox((0, 0), text, font=self._clock_font)
         draw.text((8 - left, (box[3] - (bottom - top)) / 2 - top), text,
                   font=self._clock_font, fill=(255, 255, 255))
-        draw.text((8, box[3] + 6), self.name, font=self._label_font, fill=(255, 255, 255))
+        draw_timestamp(draw, self.width, self.height, now)
+        label_top = timestamp_box(self.width, self.height)[3]
+        draw.text((8, label_top + 6), self.name, font=self._label_font, fill=(255, 255, 255))
         return image.tobytes()
 
     def snapshot(self, now: datetime | None = None) -> Image.Image:
