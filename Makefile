@@ -10,7 +10,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/admin_service
 export DJANGO_SETTINGS_MODULE := config.settings
 
 .PHONY: help install system services keys migrate test test-unit test-integration test-e2e \
-        lint typecheck demo bench clean
+        lint typecheck demo bench clean dashboard
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -48,6 +48,14 @@ bench: install  ## LPR latency per stage and plate accuracy (markdown; see docs/
 lint: install  ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+
+dashboard:  ## build the operator dashboard (dashboard/dist)
+	@if [ -f dashboard/package.json ]; then \
+	  cd dashboard && npm ci --no-audit --no-fund --loglevel=error && npm run build; \
+	fi
+
+demo: install services dashboard  ## run the whole system locally with simulated cameras
+	$(PY) -m tools.demo
 
 clean:  ## remove generated state (keeps .secrets)
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

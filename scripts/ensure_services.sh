@@ -29,7 +29,7 @@ if ! rabbitmqctl -q status >/dev/null 2>&1; then
   wait_for RabbitMQ rabbitmqctl -q status
 fi
 # Both the port and the AMQP handshake must be ready before tests connect.
-wait_for "RabbitMQ listener" sh -c 'exec 3<>/dev/tcp/127.0.0.1/5672'
+wait_for "RabbitMQ listener" bash -c 'exec 3<>/dev/tcp/127.0.0.1/5672'
 
 db=${GTV_DB_NAME:-gtvision}
 if ! psql -h 127.0.0.1 -U postgres -tAc "select 1 from pg_database where datname='$db'" | grep -q 1; then
