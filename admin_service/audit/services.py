@@ -10,11 +10,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
+from config.proxies import client_ip
 from django.core.serializers.json import DjangoJSONEncoder
 
 from audit.models import AuditEntry
@@ -74,39 +74,6 @@ def _valid_ip(value: str | None) -> str | None:
         return str(ipaddress.ip_address(value.strip()))
     except ValueError:
         return None
-
-
-def _in_networks(ip: str, networks: Iterable[str]) -> bool:
-    address = ipaddress.ip_address(ip)
-    for net in networks:
-        try:
-            if address in ipaddress.ip_network(net, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
-
-
-def client_ip(request: Any) -> str | None:
-    """The client's address: ``REMOTE_ADDR``, or ``X-Forwarded-For`` when (and only when)
-    the direct peer is one of ``settings.AUDIT_TRUSTED_PROXIES`` (addresses or CIDRs).
-
-    The forwarded chain is read right to left, skipping trusted proxies, so a client
-    cannot forge its address by sending its own header.
-    """
-    meta = getattr(request, "META", {}) or {}
-    remote = _valid_ip(meta.get("REMOTE_ADDR"))
-    trusted: list[str] = list(getattr(settings, "AUDIT_TRUSTED_PROXIES", []) or [])
-    if remote is None or not trusted or not _in_networks(remote, trusted):
-        return remote
-    forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
-    for hop in reversed([h for h in forwarded.split(",") if h.strip()]):
-        ip = _valid_ip(hop)
-        if ip is None:
-            break
-        if not _in_networks(ip, trusted):
-            return ip
-    return remote
 
 
 def _actor_of(actor: Any, request: Any) -> Any:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import SecretStr
-from pydantic_settings import SettingsConfigDict
+from pydantic import SecretStr, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from shared_kernel.logging import logging_dict_config
 from shared_kernel.settings import DEV_ENV_FILE, CommonSettings, private_key_pem
@@ -30,7 +32,26 @@ class AdminSettings(CommonSettings):
     cache_key_prefix: str = "gtv:admin"
     login_throttle_rate: str = "10/min"
     api_max_body_bytes: int = 256 * 1024
-    trusted_proxy_count: int = 0
+    # Reverse proxies (HAProxy, Kong) whose X-Forwarded-For is believed: IPs or CIDRs,
+    # comma separated or a JSON list. Empty: the TCP peer is the client (config/proxies.py).
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: list[str]) -> list[str]:
+        from config.proxies import parse_networks
+
+        return [str(net) for net in parse_networks(value)]
 
 
 ENV = AdminSettings()
@@ -99,7 +120,8 @@ def _database() -> dict[str, object]:
 
     url = urlsplit(ENV.database_url)
     return {
-        "ENGINE": "django.db.backends.postgresql",
+        # PostgreSQL, plus introspection of the admin/cidades schemas (config/db/).
+        "ENGINE": "config.db",
         "NAME": ENV.db_name or url.path.lstrip("/") or "gtvision",
         "USER": unquote(url.username or "postgres"),
         "PASSWORD": unquote(url.password or ""),
@@ -164,11 +186,13 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
-    # How many reverse proxies (HAProxy, Kong) append to X-Forwarded-For; throttling
-    # trusts exactly that many hops, so a client cannot pick its own address.
-    "NUM_PROXIES": ENV.trusted_proxy_count,
+    # DRF's own X-Forwarded-For reading is off: throttles identify clients through
+    # config.proxies.client_ip and TRUSTED_PROXIES, like the audit log does.
+    "NUM_PROXIES": 0,
 }
 LOGIN_THROTTLE_RATE = ENV.login_throttle_rate
+# The one list of trusted reverse proxies (audit IPs, login throttling).
+TRUSTED_PROXIES = ENV.trusted_proxies
 
 JWT_ISSUER = ENV.jwt_issuer
 JWT_AUDIENCE = ENV.jwt_audience

@@ -6,6 +6,7 @@ from typing import Any
 
 import redis
 from config.exceptions import ServiceUnavailable
+from config.proxies import client_ip
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import update_last_login
@@ -45,6 +46,10 @@ class LoginRateThrottle(SimpleRateThrottle):
 
     def get_rate(self) -> str:
         return str(settings.LOGIN_THROTTLE_RATE)
+
+    def get_ident(self, request: Request) -> str:
+        # The address the audit log records: X-Forwarded-For only from TRUSTED_PROXIES.
+        return client_ip(request) or "unknown"
 
     def get_cache_key(self, request: Request, view: APIView) -> str:
         username = ""

@@ -89,7 +89,7 @@ def test_record_takes_ip_user_agent_and_correlation_id_from_context() -> None:
     assert entry.username == "ana"
 
 
-@override_settings(AUDIT_TRUSTED_PROXIES=["10.0.0.0/8"])
+@override_settings(TRUSTED_PROXIES=["10.0.0.0/8"])
 def test_forwarded_for_is_used_only_behind_a_trusted_proxy() -> None:
     factory = RequestFactory()
     behind_proxy = factory.get(

@@ -272,3 +272,26 @@ def test_forged_forwarded_for_does_not_dodge_the_login_throttle(
         for i in range(3)
     ]
     assert codes == [401, 401, 429]
+
+
+def test_behind_a_trusted_proxy_each_client_is_throttled_and_audited_by_its_own_address(
+    api: APIClient, tenant_a: Any, settings: Any
+) -> None:
+    """One notion of trusted proxies: the throttled address is the audited address."""
+    from audit.models import AuditEntry
+
+    settings.LOGIN_THROTTLE_RATE = "2/min"
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+
+    def attempt(forwarded_for: str) -> int:
+        return api.post("/api/admin/auth/token", {"username": "alpha-viewer", "password": "x"},
+                        format="json", REMOTE_ADDR="10.0.0.2",
+                        HTTP_X_FORWARDED_FOR=forwarded_for).status_code
+
+    # A client prepending its own X-Forwarded-For entry is still the hop HAProxy saw.
+    first = [attempt(f"192.0.2.{i}, 198.51.100.7") for i in range(3)]
+    assert first == [401, 401, 429]
+    # Another client behind the same proxy has its own budget.
+    assert attempt("198.51.100.8") == 401
+    ips = set(AuditEntry.objects.filter(action="login.failure").values_list("ip", flat=True))
+    assert ips == {"198.51.100.7", "198.51.100.8"}
