@@ -5,7 +5,9 @@ packages=(ffmpeg haproxy prometheus  # prometheus: promtool for the alert-rule t
   # tools/camera_sim: gst-rtsp-server driven from the system python3, and its fonts
   python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-  fonts-dejavu-core)
+  fonts-dejavu-core
+  # opencv-python (needed by rapidocr) loads libGL and GLib
+  libgl1 libglib2.0-0)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
