@@ -26,6 +26,7 @@ from streaming_service.infrastructure.outbox import (
     RelaySettings,
 )
 from streaming_service.settings import StreamingSettings
+from streaming_service.workers.heartbeat import beat
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,12 @@ def main() -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
-        return await run(settings, stop, once=args.once)
+        heartbeat = asyncio.create_task(beat(stop))
+        try:
+            return await run(settings, stop, once=args.once)
+        finally:
+            stop.set()
+            await heartbeat
 
     sys.exit(asyncio.run(_main()))
 

@@ -25,6 +25,7 @@ from streaming_service.domain.ports import ObjectStore
 from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
 from streaming_service.infrastructure.stream_status import RedisStreamStatusCache
 from streaming_service.settings import StreamingSettings
+from streaming_service.workers.heartbeat import beat
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,12 @@ def main() -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
-        return await run(settings, build_object_store(settings), stop, once=args.once)
+        heartbeat = asyncio.create_task(beat(stop))
+        try:
+            return await run(settings, build_object_store(settings), stop, once=args.once)
+        finally:
+            stop.set()
+            await heartbeat
 
     report = asyncio.run(_main())
     if args.once and report is not None:

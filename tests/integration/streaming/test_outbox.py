@@ -399,3 +399,27 @@ async def test_relay_wakes_on_commit_without_waiting_for_the_poll(
         stop.set()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(task, 10)
+
+
+async def test_relay_command_drains_once_and_reports_a_broker_outage(
+    outbox_settings: StreamingSettings, sessions: async_sessionmaker[AsyncSession],
+    clean_outbox: None, consumer: Consumer,
+) -> None:
+    import os
+
+    ids = await stopped_events(sessions, 3)
+    command = [sys.executable, "-m", "streaming_service.workers.outbox_relay", "--once"]
+    env = {**os.environ, "GTV_STREAMING_DB_NAME": str(outbox_settings.streaming_db_name)}
+
+    down = await asyncio.to_thread(
+        subprocess.run, command, capture_output=True, timeout=60, cwd=PROJECT_ROOT,
+        env={**env, "GTV_AMQP_URL": UNREACHABLE_AMQP})
+    assert down.returncode == 1
+    assert all(r.published_at is None for r in await outbox_rows(sessions))
+
+    up = await asyncio.to_thread(
+        subprocess.run, command, capture_output=True, timeout=60, cwd=PROJECT_ROOT,
+        env={**env, "GTV_AMQP_URL": outbox_settings.amqp_url})
+    assert up.returncode == 0, up.stderr.decode()[-2000:]
+    await consumer.wait_for(ids)
+    assert all(r.published_at is not None for r in await outbox_rows(sessions))
