@@ -6,7 +6,11 @@
         sim.resume("cam1")             # and comes back
 
 Processes: one RTSP server (system Python + gst-rtsp-server, see ``rtsp_server.py``)
-and one publisher per camera (``publisher.py``: frames → ffmpeg → RTP). Every one of
+and one publisher per camera (``publisher.py``: frames → ffmpeg → RTP). With
+``clip=`` (see ``render_clip``) each camera instead loops a pre-encoded H.264 file with
+``ffmpeg -re -stream_loop -1 -c copy``: almost no CPU per camera, for load tests where
+the simulator must not be what runs out of CPU (the clock in such a clip is the clip's,
+not the wall clock). Every one of
 them is stopped by ``stop()``/``__exit__``, and each also exits by itself if this process
 dies (the server on end of stdin, the publishers when their parent changes).
 """
@@ -115,6 +119,7 @@ class CameraSimulator:
         system_python: str | None = None,
         verbose: bool = False,
         ready_timeout: float = 20.0,
+        clip: Path | None = None,
     ) -> None:
         self.cameras = {c.name: c for c in cameras}
         if not self.cameras:
@@ -129,6 +134,7 @@ class CameraSimulator:
         )
         self.verbose = verbose
         self.ready_timeout = ready_timeout
+        self.clip = clip
         self.port = 0
         self.rtp_ports: dict[str, int] = {}
         self.paused: set[str] = set()
@@ -248,6 +254,9 @@ class CameraSimulator:
     # -- internals -------------------------------------------------------------------
 
     def _start_publisher(self, spec: CameraSpec) -> None:
+        if self.clip is not None:
+            self._start_clip_publisher(spec, self.clip)
+            return
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
             [str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])]
@@ -262,6 +271,20 @@ class CameraSimulator:
         self._publishers[spec.name] = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=sink, stderr=sink, env=env,
             cwd=str(REPO_ROOT),
+        )
+
+    def _start_clip_publisher(self, spec: CameraSpec, clip: Path) -> None:
+        command = [
+            "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
+            "-re", "-stream_loop", "-1", "-i", str(clip), "-map", "0:v:0", "-c", "copy",
+            "-f", "rtp", "-payload_type", "96",
+            f"rtp://127.0.0.1:{self.rtp_ports[spec.name]}?pkt_size=1200",
+        ]
+        sink = None if self.verbose else subprocess.DEVNULL
+        # ffmpeg itself would outlive a dead parent: ask the kernel to end it with us.
+        self._publishers[spec.name] = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=sink, stderr=sink,
+            preexec_fn=_die_with_parent,
         )
 
     def _stop_publisher(self, name: str) -> None:
@@ -317,6 +340,46 @@ def _terminate(proc: subprocess.Popen[Any], grace: float) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5.0)
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the parent dies (Linux ``PR_SET_PDEATHSIG``)."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+
+
+def render_clip(path: Path, *, seconds: float = 10.0, fps: int = 10,
+                size: tuple[int, int] = (640, 360), gop_seconds: float = 1.0,
+                plates: Sequence[str] = ("ABC1D23", "BRA2E19"), timeout: float = 120.0) -> Path:
+    """Encode ``seconds`` of a simulated camera (same encoder settings as a live one) into
+    an MPEG-TS file that ``CameraSimulator(clip=...)`` loops."""
+    from datetime import UTC, datetime, timedelta
+
+    from tools.camera_sim.publisher import encoder_command
+    from tools.camera_sim.scene import Scene
+
+    command = encoder_command(size[0], size[1], fps, gop_seconds, 0)
+    output_at = command.index("-f", command.index("-bufsize"))
+    command = [*command[:output_at], "-f", "mpegts", "-y", str(path)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scene = Scene("clip", list(plates), size[0], size[1])
+    start = datetime.now(UTC)
+    encoder = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    assert encoder.stdin is not None
+    try:
+        for n in range(max(1, round(seconds * fps))):
+            encoder.stdin.write(scene.frame(start + timedelta(seconds=n / fps), n / fps))
+        encoder.stdin.close()
+        if encoder.wait(timeout=timeout) != 0:
+            raise SimulatorError(f"encoding the clip failed ({encoder.returncode})")
+    finally:
+        if encoder.poll() is None:
+            encoder.kill()
+            encoder.wait(timeout=5)
+    return path
 
 
 def parse_cameras(values: Sequence[str]) -> list[CameraSpec]:
