@@ -57,5 +57,5 @@ class StreamingMetrics:
             ["type"], registry=r,
         )
         self.outbox_pending = Gauge(
-            "gtv_outbox_pending_events", "Outbox events not yet published", registry=r
+            "gtv_outbox_pending", "Outbox events not yet published", registry=r
         )
