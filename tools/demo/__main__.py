@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import secrets
 import signal
 import socket
@@ -209,10 +208,12 @@ class Demo:
                 json={"username": "demo-operator", "password": self.user_password},
             ).raise_for_status().json()["access"]
             headers = {"Authorization": f"Bearer {token}"}
-            lists = client.get("/api/ai/watchlists/", headers=headers).raise_for_status().json()
-            items = lists.get("results", lists.get("items", [])) if isinstance(lists, dict) \
-                else lists
-            watchlist = next((w for w in items if w.get("name") == "Veículos roubados"), None)
+            lists = client.get(
+                "/api/ai/watchlists/", params={"page_size": 200}, headers=headers
+            ).raise_for_status().json()
+            watchlist = next(
+                (w for w in lists["items"] if w.get("name") == "Veículos roubados"), None
+            )
             if watchlist is None:
                 watchlist = client.post(
                     "/api/ai/watchlists/", headers=headers,
@@ -221,12 +222,10 @@ class Demo:
             entries = client.get(
                 f"/api/ai/watchlists/{watchlist['id']}/entries/", headers=headers
             ).raise_for_status().json()
-            entry_items = entries.get("results", entries.get("items", [])) \
-                if isinstance(entries, dict) else entries
-            if not any(e.get("plate_pattern") == WATCHLISTED_PLATE for e in entry_items):
+            if not any(e.get("plate") == WATCHLISTED_PLATE for e in entries):
                 client.post(
                     f"/api/ai/watchlists/{watchlist['id']}/entries/", headers=headers,
-                    json={"plate_pattern": WATCHLISTED_PLATE, "reason": "Roubo (demo)",
+                    json={"plate": WATCHLISTED_PLATE, "reason": "Roubo (demo)",
                           "severity": "high"},
                 ).raise_for_status()
             cameras = self._wait_for_cameras(client, headers)
@@ -335,5 +334,3 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     sys.exit(main())
 
-
-__all__ = ["Demo", "main", "re"]

@@ -7,6 +7,7 @@ SIGTERM, waits, then SIGKILL: nothing is left behind.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -79,21 +80,15 @@ class Supervisor:
         deadline = time.monotonic() + grace_seconds
         for r in reversed(self.running):
             remaining = max(0.1, deadline - time.monotonic())
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 r.popen.wait(timeout=remaining)
-            except subprocess.TimeoutExpired:
-                pass
             # The group may hold grandchildren even when the leader is gone.
             _signal_group(r.popen, signal.SIGKILL)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 r.popen.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
         self.running.clear()
 
 
 def _signal_group(popen: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(popen.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
