@@ -89,7 +89,9 @@ class Demo:
             }
         )
         self.env = env
-        self.supervisor = Supervisor(self.state_dir / "logs", env)
+        self.supervisor = Supervisor(
+            self.state_dir / "logs", env, pid_file=self.state_dir / "pids.json"
+        )
 
     # --- steps --------------------------------------------------------------------------
 
@@ -164,7 +166,7 @@ class Demo:
         dist = ROOT / "dashboard" / "dist"
         if dist.is_dir():
             specs.append(ProcessSpec("dashboard", [
-                PY, str(ROOT / "tools" / "static_server.py"), str(dist),
+                PY, str(ROOT / "tools" / "static_server.py"), "--root", str(dist),
                 "--port", str(self.dashboard_port),
             ]))
         specs.append(ProcessSpec("haproxy", [

@@ -8,6 +8,7 @@ SIGTERM, waits, then SIGKILL: nothing is left behind.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -35,9 +36,12 @@ class Running:
 
 
 class Supervisor:
-    def __init__(self, log_dir: Path, base_env: dict[str, str]) -> None:
+    def __init__(
+        self, log_dir: Path, base_env: dict[str, str], pid_file: Path | None = None
+    ) -> None:
         self.log_dir = log_dir
         self.base_env = base_env
+        self.pid_file = pid_file
         self.running: list[Running] = []
         self._stopping = threading.Event()
 
@@ -57,6 +61,11 @@ class Supervisor:
         log_file.close()
         running = Running(spec, popen, log_path)
         self.running.append(running)
+        if self.pid_file is not None:
+            # Process-group ids, so a check can prove nothing of the demo is left running.
+            self.pid_file.write_text(
+                json.dumps({r.spec.name: r.popen.pid for r in self.running}, indent=2)
+            )
         return running
 
     def run_once(self, spec: ProcessSpec, timeout: float = 300) -> None:

@@ -1,0 +1,259 @@
+"""The whole system as a newcomer runs it: `python -m tools.demo`, driven through HAProxy.
+
+One demo instance (one simulated LPR camera, its own database and RabbitMQ vhost, ports
+of its own) serves every test in this module; the last test stops it with SIGTERM and
+checks that nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import websockets
+
+ROOT = Path(__file__).resolve().parents[2]
+WATCHLISTED = "BRA2E19"
+pytestmark = pytest.mark.e2e
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class DemoRun:
+    def __init__(self, process: subprocess.Popen[bytes], state_dir: Path, ports: dict[str, int],
+                 log_path: Path) -> None:
+        self.process = process
+        self.state_dir = state_dir
+        self.ports = ports
+        self.log_path = log_path
+        self.summary: dict[str, Any] = {}
+
+    @property
+    def gateway(self) -> str:
+        return f"http://127.0.0.1:{self.ports['http']}"
+
+    def log_tail(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+
+@pytest.fixture(scope="module")
+def demo(amqp_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
+    db_name = f"gtvision_e2e_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{db_name}"')
+    state_dir = tmp_path_factory.mktemp("demo")
+    ports = {name: _free_port() for name in
+             ("http", "admin", "streaming", "dashboard", "rtsp", "stats")}
+    env = {
+        **os.environ,
+        "GTV_DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{db_name}",
+        "GTV_AMQP_URL": amqp_url,
+        "GTV_REDIS_PREFIX": f"gtv-e2e-{uuid.uuid4().hex[:6]}:",
+        "GTV_HTTP_PORT": str(ports["http"]),
+        "GTV_DEMO_ADMIN_PORT": str(ports["admin"]),
+        "GTV_DEMO_STREAMING_PORT": str(ports["streaming"]),
+        "GTV_DEMO_DASHBOARD_PORT": str(ports["dashboard"]),
+        "GTV_DEMO_RTSP_PORT": str(ports["rtsp"]),
+        "GTV_DEMO_STATS_PORT": str(ports["stats"]),
+        "GTV_DEMO_STATE_DIR": str(state_dir),
+        "GTV_DEMO_CAMERAS": "1",
+        "GTV_SUPERADMIN_USERNAME": "e2e-root",
+        "GTV_SUPERADMIN_PASSWORD": "e2e-" + uuid.uuid4().hex,
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'admin_service'}",
+    }
+    env.pop("GTV_DB_NAME", None)
+    env.pop("GTV_STREAMING_DB_NAME", None)
+    log_path = state_dir / "demo-stdout.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tools.demo"], cwd=ROOT, env=env,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    run = DemoRun(process, state_dir, ports, log_path)
+    try:
+        deadline = time.monotonic() + 240
+        summary_file = state_dir / "demo.json"
+        while not summary_file.exists():
+            if process.poll() is not None:
+                pytest.fail(f"demo exited early ({process.returncode}):\n{run.log_tail()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"demo not ready in time:\n{run.log_tail()}")
+            time.sleep(1)
+        run.summary = json.loads(summary_file.read_text())
+        yield run
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        with psycopg.connect(
+            "postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True
+        ) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+
+
+def _login(client: httpx.Client, username: str, password: str) -> str:
+    response = client.post("/api/admin/auth/token",
+                           json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return str(response.json()["access"])
+
+
+@pytest.fixture(scope="module")
+def gateway(demo: DemoRun) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=demo.gateway, timeout=15.0) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def operator_token(demo: DemoRun, gateway: httpx.Client) -> str:
+    return _login(gateway, "demo-operator", demo.summary["password"])
+
+
+def test_printed_credentials_log_in_and_me_shows_the_tenant(
+    demo: DemoRun, gateway: httpx.Client, operator_token: str
+) -> None:
+    me = gateway.get("/api/admin/me", headers={"Authorization": f"Bearer {operator_token}"})
+    assert me.status_code == 200
+    assert me.json()["username"] == "demo-operator"
+    assert demo.summary["users"], "the demo prints a user per role"
+    root, root_password = demo.summary["superadmin"]
+    assert root == "e2e-root"
+    _login(gateway, root, root_password)
+
+
+def test_every_api_and_the_admin_answer_through_haproxy(gateway: httpx.Client) -> None:
+    for path in ("/api/admin/schema/", "/api/streaming/openapi.json", "/admin/login/"):
+        response = gateway.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        assert response.headers.get("x-correlation-id"), path
+
+
+def test_live_hls_plays_through_the_gateway(demo: DemoRun, gateway: httpx.Client) -> None:
+    live = demo.summary["live"]
+    assert live, "the demo starts the cameras' streams"
+    hls_url = next(iter(live.values()))
+    assert "demo:" not in hls_url and "@" not in hls_url, "no camera credentials in URLs"
+    deadline = time.monotonic() + 60
+    segments: list[str] = []
+    while time.monotonic() < deadline:
+        playlist = gateway.get(hls_url)
+        if playlist.status_code == 200:
+            segments = [line for line in playlist.text.splitlines()
+                        if line and not line.startswith("#")]
+            if segments:
+                break
+        time.sleep(1)
+    assert segments, "the playlist never listed a segment"
+    segment_url = httpx.URL(hls_url).join(segments[-1])
+    segment = gateway.get(str(segment_url))
+    assert segment.status_code == 200 and len(segment.content) > 1000
+    path = demo.state_dir / "segment.ts"
+    path.write_bytes(segment.content)
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+         "stream=codec_name", "-of", "csv=p=0", str(path)],
+        capture_output=True, text=True, timeout=30, check=False,
+    )
+    assert probe.stdout.strip() == "h264", probe.stderr
+
+
+async def _collect(url: str, seconds: float, stop_on: str | None = None) -> list[dict[str, Any]]:
+    received: list[dict[str, Any]] = []
+    async with websockets.connect(url, open_timeout=10) as socket_:
+        deadline = asyncio.get_running_loop().time() + seconds
+        while (remaining := deadline - asyncio.get_running_loop().time()) > 0:
+            try:
+                raw = await asyncio.wait_for(socket_.recv(), timeout=remaining)
+            except TimeoutError:
+                break
+            message = json.loads(raw)
+            received.append(message)
+            if stop_on and message.get("type") == stop_on:
+                break
+    return received
+
+
+def _other_tenant_token(demo: DemoRun, gateway: httpx.Client) -> str:
+    root, root_password = demo.summary["superadmin"]
+    admin = {"Authorization": f"Bearer {_login(gateway, root, root_password)}"}
+    slug = f"outra-{uuid.uuid4().hex[:6]}"
+    tenant = gateway.post("/api/cidades/prefeituras/", headers=admin,
+                          json={"name": "Outra Cidade", "slug": slug})
+    assert tenant.status_code == 201, tenant.text
+    password = "Outra-" + uuid.uuid4().hex
+    user = gateway.post("/api/admin/users/", headers=admin, json={
+        "username": f"{slug}-op", "password": password,
+        "tenant": tenant.json()["id"], "role": "operator",
+    })
+    assert user.status_code == 201, user.text
+    return _login(gateway, f"{slug}-op", password)
+
+
+def test_watchlisted_plate_alert_arrives_live_and_is_acknowledged(
+    demo: DemoRun, gateway: httpx.Client, operator_token: str
+) -> None:
+    ws_base = f"ws://127.0.0.1:{demo.ports['http']}/ws/alerts?token="
+    other_token = _other_tenant_token(demo, gateway)
+
+    async def both() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        return await asyncio.gather(
+            _collect(ws_base + operator_token, 150, stop_on="AlertRaised"),
+            _collect(ws_base + other_token, 20),
+        )
+
+    mine, theirs = asyncio.run(both())
+    alerts = [m for m in mine if m.get("type") == "AlertRaised"]
+    assert alerts, f"no alert within the window; got {[m.get('type') for m in mine]}"
+    alert = alerts[0]["payload"]
+    assert alert["plate"] == WATCHLISTED
+    assert all(m.get("type") in {"welcome", "ping"} for m in theirs), (
+        "another tenant's client must receive none of this tenant's events"
+    )
+
+    headers = {"Authorization": f"Bearer {operator_token}"}
+    ack = gateway.post(f"/api/ai/alerts/{alert['alert_id']}/ack", headers=headers)
+    assert ack.status_code == 200, ack.text
+    assert ack.json()["status"] == "acknowledged"
+
+    found = gateway.get("/api/ai/detections/", params={"plate": WATCHLISTED}, headers=headers)
+    assert found.status_code == 200
+    assert any(d["plate"] == WATCHLISTED for d in found.json()["items"])
+
+
+def test_sigterm_stops_every_process_and_frees_the_ports(demo: DemoRun) -> None:
+    os.killpg(demo.process.pid, signal.SIGTERM)
+    assert demo.process.wait(timeout=60) == 0, demo.log_tail()
+    groups = json.loads((demo.state_dir / "pids.json").read_text())
+    assert {"camera-sim", "admin", "streaming", "lpr-worker", "haproxy"} <= set(groups)
+    leftovers = []
+    for name, pgid in groups.items():
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            continue
+        leftovers.append(name)
+    assert not leftovers, f"process groups left behind: {leftovers}"
+    for name in ("http", "admin", "streaming", "rtsp"):
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", demo.ports[name])) != 0, name
