@@ -1,13 +1,19 @@
-"""Prometheus metrics of the admin service: RED per endpoint, cache hit/miss."""
+"""Prometheus metrics of the admin service: RED per endpoint, cache hit/miss.
+
+Under gunicorn with ``PROMETHEUS_MULTIPROC_DIR`` set (gunicorn.conf.py), every worker
+writes its values to that directory and ``registry()`` collects them all; otherwise the
+process's own default registry is exported.
+"""
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
-from prometheus_client import Counter, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess
 
 REQUESTS = Counter(
     "gtv_admin_http_requests_total",
@@ -25,6 +31,18 @@ CACHE_REQUESTS = Counter(
     "Cache look-ups by cache name and result (hit or miss).",
     ["cache", "result"],
 )
+
+
+def registry() -> CollectorRegistry:
+    """What ``/metrics`` exports: all workers' values in multiprocess mode, else ours."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    if not directory:
+        return REGISTRY
+    collected = CollectorRegistry()
+    multiprocess.MultiProcessCollector(collected, path=directory)
+    return collected
+
+
 _KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 _REGEX_GROUP = re.compile(r"\(\?P<(\w+)>[^)]*\)")
 

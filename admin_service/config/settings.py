@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "tenancy",
     "accounts",
     "cameras",
@@ -88,6 +89,8 @@ MIDDLEWARE = [
     "config.metrics.RequestMetricsMiddleware",
     "config.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Serves /static/ (Django admin, Swagger UI) from STATIC_ROOT under gunicorn.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -143,7 +146,12 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR.parent / "var" / "static"
+STATIC_ROOT = BASE_DIR.parent / "var" / "static"  # filled by `manage.py collectstatic`
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Hashed names (cached for a year by browsers) and gzip copies (config/static.py).
+    "staticfiles": {"BACKEND": "config.static.StaticFilesStorage"},
+}
 
 LOGGING = logging_dict_config("admin_service", ENV.log_level)
 
@@ -225,6 +233,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/",
+    # Swagger UI and Redoc from our own static files: city networks are often offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No badge fetched from validator.swagger.io either.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,0 +1,123 @@
+"""/metrics under several gunicorn workers: prometheus_client's multiprocess mode."""
+
+from __future__ import annotations
+
+import os
+import re
+import runpy
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import pytest
+from config.metrics import registry
+from django.test import Client
+from prometheus_client import REGISTRY
+
+ROOT = Path(__file__).resolve().parents[3]
+GUNICORN_CONF = ROOT / "admin_service" / "gunicorn.conf.py"
+WORKER = """
+import sys
+from prometheus_client import Counter, Gauge
+c = Counter("gtv_admin_http_requests_total", "x", ["method", "route", "status"])
+c.labels("GET", "/health", "200").inc(int(sys.argv[1]))
+Gauge("gtv_test_live", "x", multiprocess_mode="livesum").set(1)
+print(__import__("os").getpid())
+"""
+
+
+def _fake_worker(directory: Path, requests: int) -> int:
+    """A process that counts ``requests`` in multiprocess mode, as a gunicorn worker does."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+    done = subprocess.run([sys.executable, "-c", WORKER, str(requests)], env=env,
+                          capture_output=True, text=True, timeout=60, check=True)
+    return int(done.stdout.strip())
+
+
+def _health_count(body: str) -> float:
+    match = re.search(r'gtv_admin_http_requests_total\{method="GET",route="/health",'
+                      r'status="200"\} ([0-9.e+]+)', body)
+    return float(match.group(1)) if match else 0.0
+
+
+def test_without_multiproc_dir_metrics_are_this_process(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    assert registry() is REGISTRY
+    before = _health_count(client.get("/metrics").content.decode())
+    client.get("/health")
+    assert _health_count(client.get("/metrics").content.decode()) == before + 1
+
+
+def test_with_multiproc_dir_metrics_add_up_every_worker(
+    tmp_path: Path, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fake_worker(tmp_path, 2)
+    _fake_worker(tmp_path, 3)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    assert registry() is not REGISTRY
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert _health_count(response.content.decode()) == 5.0
+
+
+def test_gunicorn_hooks_clear_stale_files_and_drop_dead_workers_gauges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = tmp_path / "prom"
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(directory))
+    conf: dict[str, Any] = runpy.run_path(str(GUNICORN_CONF))
+    directory.mkdir()
+    (directory / "counter_999999.db").write_bytes(b"stale")
+    conf["on_starting"](None)
+    assert list(directory.iterdir()) == []
+
+    pid = _fake_worker(directory, 1)
+    assert (directory / f"gauge_livesum_{pid}.db").exists()
+    conf["child_exit"](None, SimpleNamespace(pid=pid))
+    assert not (directory / f"gauge_livesum_{pid}.db").exists()
+    assert (directory / f"counter_{pid}.db").exists()  # counters outlive their worker
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_gunicorn_with_two_workers_reports_all_requests(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom"),
+           "DJANGO_SETTINGS_MODULE": "config.settings"}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "-c", str(GUNICORN_CONF),
+         "--bind", f"127.0.0.1:{port}", "--workers", "2", "--access-logfile", "/dev/null"],
+        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base}/health", timeout=2)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    server.kill()
+                    pytest.fail(f"gunicorn did not start: {server.communicate()[1][-2000:]!r}")
+                time.sleep(0.2)
+        # New connections each time: both workers take some of the requests.
+        for _ in range(19):
+            assert httpx.get(f"{base}/health", timeout=5).status_code == 200
+        counts = {_health_count(httpx.get(f"{base}/metrics", timeout=5).text)
+                  for _ in range(6)}
+        assert counts == {20.0}, counts  # whichever worker answers, it reports the sum
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
