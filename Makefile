@@ -42,8 +42,14 @@ test: install services  ## the whole test suite (real PostgreSQL, Redis, RabbitM
 test-unit: install  ## fast unit tests only
 	$(VENV)/bin/pytest tests/unit
 
-bench: install  ## LPR latency per stage and plate accuracy (markdown; see docs/models.md)
-	OMP_NUM_THREADS=1 $(PY) benchmarks/lpr_bench.py
+bench: install services  ## streaming (start, glass-to-glass, capacity) and LPR benchmarks → var/bench/REPORT.md
+	mkdir -p var/bench
+	$(PY) benchmarks/streaming_bench.py
+	if [ -f benchmarks/lpr_bench.py ]; then set -o pipefail; \
+	  OMP_NUM_THREADS=1 $(PY) benchmarks/lpr_bench.py | tee var/bench/lpr.md; fi
+	cat var/bench/streaming.md $$(test -f var/bench/lpr.md && echo var/bench/lpr.md) \
+	  > var/bench/REPORT.md
+	@echo "report: var/bench/REPORT.md"
 
 lint: install  ## ruff and mypy
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,653 @@
+"""Streaming benchmark: stream start latency, HLS glass-to-glass latency, and how many
+concurrent camera streams one instance of the streaming service holds.
+
+    python benchmarks/streaming_bench.py [--runs 10] [--g2g-seconds 20] [--max-cameras 128]
+
+Runs the real service (``create_app``: FFmpeg engine with its production defaults,
+filesystem object store, PostgreSQL/Redis/RabbitMQ on 127.0.0.1) in uvicorn on a free
+loopback port, against the real RTSP camera simulator. Everything it creates is private
+and removed at the end: a database (migrated by ``python -m streaming_service.migrate``), a
+RabbitMQ vhost, Redis keys under their own prefix, a temporary media directory.
+
+* Start latency: ``POST /streams/{id}/start`` → the playlist (fetched over HTTP with its
+  media token) lists a segment and that segment downloads.
+* Glass-to-glass: the simulator burns the wall clock into every frame as a
+  machine-readable strip (``tools.camera_sim.scene.read_timestamp``). Like a player at the
+  live edge, the benchmark polls the playlist and fetches each new segment; the newest
+  frame's age when the fetch completes is the glass-to-glass latency, the oldest frame's
+  age in that segment is the live-edge age (what a player starting that segment shows).
+* Capacity: N cameras that cost almost no CPU (each loops a pre-encoded clip with
+  ``ffmpeg -c copy`` into the same RTSP server) are started through the API, N ramping
+  up; for each N, the HLS media produced per stream over a window is compared with wall
+  time. The first N where a stream leaves LIVE, restarts, or produces < 90 % of real
+  time is where the instance stops keeping up.
+
+Prints a markdown section and writes it to ``var/bench/streaming.md``. Not a test: run it
+through ``make bench``. Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urljoin
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import jwt  # noqa: E402
+import numpy as np  # noqa: E402
+import psycopg  # noqa: E402
+import uvicorn  # noqa: E402
+
+from shared_kernel.crypto import CredentialCipher, mask_rtsp_url  # noqa: E402
+from shared_kernel.events import CameraRegistered, TenantCreated, new_event  # noqa: E402
+from streaming_service.application.camera_projection import CameraProjection  # noqa: E402
+from streaming_service.domain.stream import StreamState  # noqa: E402
+from streaming_service.settings import StreamingSettings  # noqa: E402
+from tools.camera_sim.scene import read_timestamp  # noqa: E402
+from tools.camera_sim.simulator import CameraSimulator, CameraSpec, render_clip  # noqa: E402
+
+PG_ADMIN_URL = os.environ.get("GTV_BENCH_PG_ADMIN_URL",
+                              "postgresql://postgres@127.0.0.1:5432/postgres")
+AMQP_HOST = os.environ.get("GTV_BENCH_AMQP_HOST", "127.0.0.1:5672")
+OUTPUT = ROOT / "var" / "bench" / "streaming.md"
+FPS, SIZE = 10, (640, 360)
+CAM_USER, CAM_PASSWORD = "bench", "b3nch-Pa55"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+_EXTINF = re.compile(r"^#EXTINF:([0-9.]+)")
+_SEQUENCE = re.compile(r"^#EXT-X-MEDIA-SEQUENCE:(\d+)")
+
+log = logging.getLogger("streaming_bench")
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def p50_p95(values: Sequence[float]) -> str:
+    if not values:
+        return "n/a | n/a"
+    return f"{percentile(values, 0.5):.2f} | {percentile(values, 0.95):.2f}"
+
+
+# --- the service under test --------------------------------------------------------------
+
+
+@dataclass
+class Bench:
+    settings: StreamingSettings
+    base_url: str
+    services: Any
+    http: httpx.AsyncClient
+    token: str
+    tenant_id: uuid.UUID
+    projection: CameraProjection
+    cipher: CredentialCipher
+
+    @property
+    def engine(self) -> Any:
+        return self.services.engine
+
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def seed_camera(self, rtsp_url: str) -> uuid.UUID:
+        camera_id = uuid.uuid4()
+        await self.projection.handle(new_event(
+            CameraRegistered(
+                camera_id=camera_id, tenant_id=self.tenant_id, name=f"Bench {camera_id.hex[:6]}",
+                rtsp_url_encrypted=self.cipher.encrypt(rtsp_url),
+                rtsp_url_masked=mask_rtsp_url(rtsp_url), recording_mode="off",
+                retention_days=1, revision=1,
+            ),
+            producer="streaming_bench", tenant_id=self.tenant_id))
+        return camera_id
+
+    async def start(self, camera_id: uuid.UUID) -> str:
+        response = await self.http.post(f"/api/streaming/streams/{camera_id}/start",
+                                        headers=self.auth())
+        response.raise_for_status()
+        hls_url: str = response.json()["hls_url"]
+        return hls_url
+
+    async def stop(self, camera_id: uuid.UUID) -> None:
+        response = await self.http.post(f"/api/streaming/streams/{camera_id}/stop",
+                                        headers=self.auth())
+        if response.status_code != 204:
+            log.warning("stop of %s answered %s", camera_id, response.status_code)
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+def _private_key() -> str:
+    path = os.environ.get("GTV_JWT_PRIVATE_KEY_FILE") or str(ROOT / ".secrets" / "jwt_private.pem")
+    return Path(path).read_text()
+
+
+@contextlib.asynccontextmanager
+async def running_service(work: Path) -> AsyncIterator[Bench]:
+    from streaming_service.main import create_app
+
+    suffix = uuid.uuid4().hex[:8]
+    vhost, db_name = f"gtv-bench-{suffix}", f"gtvision_bench_streaming_{suffix}"
+    _rabbitmqctl("add_vhost", vhost)
+    sock: socket.socket | None = None
+    try:
+        _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{db_name}"')
+        env = {**os.environ, "GTV_STREAMING_DB_NAME": db_name,
+               "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "admin_service")])}
+        subprocess.run([sys.executable, "-m", "streaming_service.migrate"], check=True,
+                       capture_output=True, timeout=120, cwd=ROOT, env=env)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        settings = StreamingSettings(
+            streaming_db_name=db_name,
+            amqp_url=f"amqp://guest:guest@{AMQP_HOST}/{quote(vhost, safe='')}",
+            redis_prefix=f"gtv-bench-{suffix}:", media_root=work / "media",
+            object_store_root=work / "objects", public_base_url=base_url, engine="ffmpeg",
+            stream_control_listener=False, db_pool_size=10,
+        )
+        app = create_app(settings)
+        server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_config=None,
+                                               access_log=False, log_level="warning"))
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        try:
+            async with asyncio.timeout(30):
+                while not server.started:
+                    if task.done():
+                        raise RuntimeError(f"uvicorn did not start: {task.exception()!r}")
+                    await asyncio.sleep(0.05)
+            services = app.state.services
+            tenant_id = uuid.uuid4()
+            projection = CameraProjection(services.sessions)
+            await projection.handle(new_event(
+                TenantCreated(tenant_id=tenant_id, name="Prefeitura Bench", slug=f"bench-{suffix}"),
+                producer="streaming_bench", tenant_id=tenant_id))
+            now = int(time.time())
+            user_id = str(uuid.uuid4())
+            token = jwt.encode({
+                "token_type": "access", "sub": user_id, "user_id": user_id,
+                "username": "bench", "tenant_id": str(tenant_id), "roles": ["operator"],
+                "jti": uuid.uuid4().hex, "iat": now, "exp": now + 3600,
+                "iss": settings.jwt_issuer, "aud": settings.jwt_audience,
+            }, _private_key(), algorithm="RS256")
+            cipher = CredentialCipher(settings.camera_credentials_key.get_secret_value())
+            async with httpx.AsyncClient(base_url=base_url, timeout=15.0) as http:
+                yield Bench(settings, base_url, services, http, token, tenant_id, projection,
+                            cipher)
+        finally:
+            server.should_exit = True
+            await asyncio.wait_for(task, timeout=60)
+    finally:
+        if sock is not None:
+            sock.close()
+        with contextlib.suppress(Exception), psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        with contextlib.suppress(Exception):
+            _rabbitmqctl("delete_vhost", vhost)
+        with contextlib.suppress(Exception):
+            await _delete_redis_prefix(f"gtv-bench-{suffix}:")
+
+
+async def _delete_redis_prefix(prefix: str) -> None:
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(StreamingSettings().redis_url, socket_timeout=5)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=500)]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+# --- HLS helpers ---------------------------------------------------------------------------
+
+
+def playlist_entries(text: str) -> tuple[int, list[tuple[str, float]]]:
+    """(media sequence of the first segment, [(uri, duration), ...])."""
+    sequence, duration, entries = 0, None, []
+    for line in text.splitlines():
+        if match := _SEQUENCE.match(line):
+            sequence = int(match.group(1))
+        elif match := _EXTINF.match(line):
+            duration = float(match.group(1))
+        elif line and not line.startswith("#") and duration is not None:
+            entries.append((line, duration))
+            duration = None
+    return sequence, entries
+
+
+async def frame_times(data: bytes, work: Path) -> list[datetime | None]:
+    """Burned-in instant of every frame of an MPEG-TS segment."""
+    path = work / f"seg-{uuid.uuid4().hex[:8]}.ts"
+    path.write_bytes(data)
+    try:
+        process = await asyncio.create_subprocess_exec(
+            "ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-map", "0:v:0",
+            "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        out, _ = await asyncio.wait_for(process.communicate(), timeout=20)
+    finally:
+        path.unlink(missing_ok=True)
+    frame = SIZE[0] * SIZE[1]
+    pixels = np.frombuffer(out, dtype=np.uint8)
+    count = pixels.size // frame
+    return [read_timestamp(pixels[i * frame:(i + 1) * frame].reshape(SIZE[1], SIZE[0]))
+            for i in range(count)]
+
+
+# --- (a) start latency ------------------------------------------------------------------------
+
+
+@dataclass
+class StartResult:
+    api_ms: list[float] = field(default_factory=list)
+    playable_s: list[float] = field(default_factory=list)
+    failures: int = 0
+
+
+async def measure_start_latency(bench: Bench, rtsp_url: str, runs: int) -> StartResult:
+    result = StartResult()
+    camera_id = await bench.seed_camera(rtsp_url)
+    for _ in range(runs):
+        started = time.perf_counter()
+        hls_url = await bench.start(camera_id)
+        result.api_ms.append((time.perf_counter() - started) * 1000)
+        playable = None
+        deadline = started + 20
+        while time.perf_counter() < deadline:
+            response = await bench.http.get(hls_url)
+            if response.status_code == 200:
+                _, entries = playlist_entries(response.text)
+                if entries:
+                    segment = await bench.http.get(urljoin(hls_url, entries[0][0]))
+                    if segment.status_code == 200 and segment.content:
+                        playable = time.perf_counter() - started
+                        break
+            await asyncio.sleep(0.05)
+        if playable is None:
+            result.failures += 1
+        else:
+            result.playable_s.append(playable)
+        await bench.stop(camera_id)
+        await asyncio.sleep(0.5)
+    return result
+
+
+# --- (b) glass-to-glass -------------------------------------------------------------------------
+
+
+@dataclass
+class G2GResult:
+    newest_s: list[float] = field(default_factory=list)
+    edge_s: list[float] = field(default_factory=list)
+    segment_s: list[float] = field(default_factory=list)
+    unreadable_frames: int = 0
+    frames: int = 0
+
+
+async def measure_glass_to_glass(bench: Bench, rtsp_url: str, seconds: float,
+                                 work: Path) -> G2GResult:
+    result = G2GResult()
+    camera_id = await bench.seed_camera(rtsp_url)
+    hls_url = await bench.start(camera_id)
+    try:
+        await bench.engine.wait_for_state(camera_id, StreamState.LIVE, timeout=20)
+        seen: set[str] = set()
+        first = True
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            response = await bench.http.get(hls_url)
+            if response.status_code == 200:
+                _, entries = playlist_entries(response.text)
+                if entries and first:  # skip what was there before we started watching
+                    seen.update(uri.split("?", 1)[0] for uri, _ in entries)
+                    first = False
+                elif entries and entries[-1][0].split("?", 1)[0] not in seen:
+                    uri, duration = entries[-1]
+                    seen.add(uri.split("?", 1)[0])
+                    segment = await bench.http.get(urljoin(hls_url, uri))
+                    fetched = datetime.now(UTC)
+                    if segment.status_code == 200:
+                        times = await frame_times(segment.content, work)
+                        result.frames += len(times)
+                        result.unreadable_frames += sum(t is None for t in times)
+                        readable = [t for t in times if t is not None]
+                        if readable:
+                            result.newest_s.append((fetched - readable[-1]).total_seconds())
+                            result.edge_s.append((fetched - readable[0]).total_seconds())
+                            result.segment_s.append(duration)
+            await asyncio.sleep(0.1)
+    finally:
+        await bench.stop(camera_id)
+    return result
+
+
+# --- (c) capacity ---------------------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def pss_mb(pid: int) -> float:
+    """Proportional set size: shared pages (ffmpeg's libraries) split among sharers."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of all CPUs since boot."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    total = sum(values[:8])
+    return total - idle, total
+
+
+@dataclass
+class Step:
+    cameras: int
+    live: int = 0
+    all_live_s: float | None = None
+    min_ratio: float = 0.0
+    mean_ratio: float = 0.0
+    left_live: int = 0
+    restarts: int = 0
+    ffmpeg_cpu_pct: float = 0.0  # per stream, % of one core
+    ffmpeg_rss_mb: float = 0.0  # per stream
+    ffmpeg_pss_mb: float = 0.0  # per stream
+    service_cpu_pct: float = 0.0
+    sim_cpu_pct: float = 0.0
+    machine_busy_pct: float = 0.0
+    load1: float = 0.0
+    ok: bool = False
+    note: str = ""
+
+
+async def measure_step(bench: Bench, clip: Path, n: int, window: float) -> Step:
+    step = Step(cameras=n)
+    specs = [CameraSpec(f"load{i:03d}") for i in range(n)]
+    sim = CameraSimulator(specs, user=CAM_USER, password=CAM_PASSWORD, fps=FPS, size=SIZE,
+                          clip=clip, ready_timeout=60)
+    await asyncio.to_thread(sim.start)
+    cameras: list[uuid.UUID] = []
+    try:
+        cameras = [await bench.seed_camera(sim.url(spec.name)) for spec in specs]
+        started = time.monotonic()
+        await asyncio.gather(*(bench.start(c) for c in cameras))
+        deadline = started + 30 + n * 0.25
+        while time.monotonic() < deadline:
+            states = [await bench.engine.status(c) for c in cameras]
+            step.live = sum(1 for s in states if s is not None and s.state is StreamState.LIVE)
+            if step.live == n:
+                step.all_live_s = time.monotonic() - started
+                break
+            await asyncio.sleep(0.25)
+        if step.all_live_s is None:
+            step.note = f"only {step.live}/{n} live after {deadline - started:.0f} s"
+            return step
+        await asyncio.sleep(2.0)  # let the start-up burst settle
+
+        pids = {c: bench.engine.pid(c) for c in cameras}
+        sim_pids = sim.pids()
+        cpu0 = {c: cpu_seconds(p) for c, p in pids.items() if p}
+        own0, sim0 = cpu_seconds(os.getpid()), sum(cpu_seconds(p) for p in sim_pids)
+        busy0 = machine_busy()
+        restarts0 = {c: (await bench.engine.status(c)).restarts for c in cameras}
+        last_seq: dict[uuid.UUID, int] = {}
+        media: dict[uuid.UUID, float] = dict.fromkeys(cameras, 0.0)
+        t0 = time.monotonic()
+        left: set[uuid.UUID] = set()
+        while True:
+            for camera in cameras:
+                status = await bench.engine.status(camera)
+                if status is None or status.state is not StreamState.LIVE:
+                    left.add(camera)
+                playlist = bench.engine.live_dir(camera) / "index.m3u8"
+                try:
+                    sequence, entries = playlist_entries(playlist.read_text())
+                except OSError:
+                    continue
+                for offset, (_, duration) in enumerate(entries):
+                    seq = sequence + offset
+                    if camera not in last_seq:
+                        continue
+                    if seq > last_seq[camera]:
+                        media[camera] += duration
+                if entries:
+                    last_seq[camera] = sequence + len(entries) - 1
+            if time.monotonic() - t0 >= window:
+                break
+            await asyncio.sleep(1.0)
+        # Media counted from the first sample's newest segment to the last one's.
+        elapsed = time.monotonic() - t0
+        cpu1 = {c: cpu_seconds(p) for c, p in pids.items() if p}
+        busy1 = machine_busy()
+        ratios = [media[c] / elapsed for c in cameras]
+        step.min_ratio, step.mean_ratio = min(ratios), statistics.fmean(ratios)
+        step.left_live = len(left)
+        restarts1 = {c: (await bench.engine.status(c)).restarts for c in cameras}
+        step.restarts = sum(restarts1[c] - restarts0[c] for c in cameras)
+        per_stream = [cpu1[c] - cpu0[c] for c in cpu0 if c in cpu1]
+        step.ffmpeg_cpu_pct = 100 * statistics.fmean(per_stream) / elapsed if per_stream else 0
+        step.ffmpeg_rss_mb = statistics.fmean([rss_mb(p) for p in pids.values() if p] or [0])
+        step.ffmpeg_pss_mb = statistics.fmean([pss_mb(p) for p in pids.values() if p] or [0])
+        step.service_cpu_pct = 100 * (cpu_seconds(os.getpid()) - own0) / elapsed
+        step.sim_cpu_pct = 100 * (sum(cpu_seconds(p) for p in sim_pids) - sim0) / elapsed
+        step.machine_busy_pct = 100 * (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1])
+        step.load1 = os.getloadavg()[0]
+        # A window edge can miss up to one 1 s segment: 0.9 over >= 15 s allows for that.
+        step.ok = step.left_live == 0 and step.restarts == 0 and step.min_ratio >= 0.9
+        if not step.ok:
+            step.note = (f"{step.left_live} left LIVE, {step.restarts} restarts, "
+                         f"slowest stream at {step.min_ratio:.2f}x real time")
+        return step
+    finally:
+        await asyncio.gather(*(bench.stop(c) for c in cameras), return_exceptions=True)
+        await asyncio.to_thread(sim.stop)
+
+
+async def measure_capacity(bench: Bench, clip: Path, ramp: Sequence[int], window: float,
+                           budget: float) -> list[Step]:
+    steps: list[Step] = []
+    deadline = time.monotonic() + budget
+    for n in ramp:
+        if time.monotonic() > deadline:
+            log.warning("capacity budget of %.0f s spent; stopping the ramp at N=%d", budget, n)
+            break
+        print(f"  capacity: {n} cameras ...", file=sys.stderr, flush=True)
+        step = await measure_step(bench, clip, n, window)
+        steps.append(step)
+        if not step.ok:
+            break
+    return steps
+
+
+# --- report ---------------------------------------------------------------------------
+
+
+def machine_line() -> str:
+    cpu = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    ffmpeg = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True,
+                            timeout=10).stdout.split("\n", 1)[0]
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    return (f"{os.cpu_count()} CPU ({cpu}), Python {platform.python_version()}, {ffmpeg}; "
+            f"load average at start {load}")
+
+
+def report(args: argparse.Namespace, machine: str, start: StartResult, g2g: G2GResult,
+           steps: list[Step]) -> str:
+    lines = [
+        "## Streaming benchmark", "",
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine}. The service runs in-process "
+        "(uvicorn, FFmpeg engine with production defaults: 1 s HLS segments, 6 in the "
+        "playlist, stream copy); cameras come from the RTSP simulator on 127.0.0.1 "
+        f"({SIZE[0]}x{SIZE[1]} @ {FPS} fps, H.264 baseline, 1 s GOP, ~600 kbit/s). The "
+        "machine is shared with other work, so absolute numbers are noisy.", "",
+        "### Stream start latency", "",
+        "`POST /api/streaming/streams/{id}/start` → playlist lists a segment and that segment "
+        "downloads (over HTTP, media token in the URL).", "",
+        "| runs | API call p50 / p95 (ms) | playable p50 (s) | playable p95 (s) | failures |",
+        "|---:|---:|---:|---:|---:|",
+        f"| {len(start.playable_s)} | {percentile(start.api_ms, 0.5):.0f} / "
+        f"{percentile(start.api_ms, 0.95):.0f} | {p50_p95(start.playable_s)} | "
+        f"{start.failures} |" if start.api_ms else "| 0 | n/a | n/a | n/a | n/a |",
+        "",
+        "### HLS glass-to-glass latency", "",
+        "Wall clock burned into each frame (machine-readable strip) vs the moment a player "
+        "polling the playlist every 100 ms has downloaded the newest segment. *Newest frame*: "
+        "age of the segment's last frame (the best any HLS player here can do); *live edge*: "
+        "age of its first frame (what a player starting that segment shows first).", "",
+        "| segments | segment length (s) | newest frame p50 (s) | p95 (s) | live edge p50 (s) "
+        "| p95 (s) | frames read |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {len(g2g.newest_s)} | "
+        f"{statistics.fmean(g2g.segment_s) if g2g.segment_s else 0:.2f} | "
+        f"{p50_p95(g2g.newest_s)} | {p50_p95(g2g.edge_s)} | "
+        f"{g2g.frames - g2g.unreadable_frames}/{g2g.frames} |",
+        "",
+    ]
+    if g2g.newest_s:
+        seg = statistics.fmean(g2g.segment_s)
+        newest = percentile(g2g.newest_s, 0.5)
+        lines += [
+            "A player plays behind the end of the playlist by a hold-back: hls.js's default "
+            f"(3 target durations) shows frames ~{newest + 3 * seg:.1f} s old; a low-latency "
+            f"setting of 1 target duration ~{newest + seg:.1f} s (SPEC target: HLS < 3 s).",
+            "",
+        ]
+    lines += [
+        "### Concurrent streams per instance", "",
+        "N cameras, each a looping pre-encoded clip (`ffmpeg -re -stream_loop -1 -c copy` "
+        "into the same GStreamer RTSP server, so the simulator costs little), started "
+        f"through the API; over a {args.window:g} s window, HLS media produced per stream vs "
+        "wall time (playlists read from disk: no viewers). *ffmpeg CPU* is per stream, % of "
+        "one core; *service* is this process (API, engine supervisors, the benchmark's own "
+        "polling); *simulator* is the RTSP server plus the clip publishers.", "",
+        "| N | all live after (s) | media/real time min / mean | left LIVE | restarts "
+        "| ffmpeg CPU %/stream | ffmpeg RSS / PSS MB/stream | service CPU % | simulator CPU % "
+        "| machine busy % | load1 | ok |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:--|",
+    ]
+    for s in steps:
+        live_after = (f"{s.all_live_s:.1f}" if s.all_live_s is not None
+                      else f"{s.live}/{s.cameras} live")
+        lines.append(
+            f"| {s.cameras} | {live_after} | {s.min_ratio:.2f} / {s.mean_ratio:.2f} | "
+            f"{s.left_live} | {s.restarts} | {s.ffmpeg_cpu_pct:.1f} | "
+            f"{s.ffmpeg_rss_mb:.0f} / {s.ffmpeg_pss_mb:.1f} | "
+            f"{s.service_cpu_pct:.0f} | {s.sim_cpu_pct:.0f} | {s.machine_busy_pct:.0f} | "
+            f"{s.load1:.1f} | {'yes' if s.ok else 'no: ' + s.note} |")
+    held = [s.cameras for s in steps if s.ok]
+    failed = next((s for s in steps if not s.ok), None)
+    lines.append("")
+    if failed is not None:
+        lines.append(f"**Held {max(held) if held else 0} concurrent streams; at "
+                     f"{failed.cameras} {failed.note}.**")
+    elif held:
+        lines.append(f"**Held every step up to {max(held)} concurrent streams (the ramp's "
+                     "end or its time budget, not a failure).**")
+    lines.append("")
+    return "\n".join(lines)
+
+
+async def main_async(args: argparse.Namespace) -> str:
+    machine = machine_line()
+    work = Path(tempfile.mkdtemp(prefix="gtv-streaming-bench-"))
+    try:
+        print("  rendering the load-test clip ...", file=sys.stderr, flush=True)
+        clip = await asyncio.to_thread(render_clip, work / "clip.ts", seconds=10, fps=FPS,
+                                       size=SIZE)
+        async with running_service(work) as bench:
+            with CameraSimulator([CameraSpec("bench1", ("ABC1D23", "BRA2E19"))],
+                                 user=CAM_USER, password=CAM_PASSWORD, fps=FPS,
+                                 size=SIZE) as sim:
+                print("  start latency ...", file=sys.stderr, flush=True)
+                async with asyncio.timeout(args.runs * 25 + 30):
+                    start = await measure_start_latency(bench, sim.url("bench1"), args.runs)
+                print("  glass-to-glass ...", file=sys.stderr, flush=True)
+                async with asyncio.timeout(args.g2g_seconds + 60):
+                    g2g = await measure_glass_to_glass(bench, sim.url("bench1"),
+                                                       args.g2g_seconds, work)
+            ramp = [n for n in (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256)
+                    if n <= args.max_cameras]
+            async with asyncio.timeout(args.budget + 300):
+                steps = await measure_capacity(bench, clip, ramp, args.window, args.budget)
+        return report(args, machine, start, g2g, steps)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--runs", type=int, default=10, help="start-latency runs")
+    parser.add_argument("--g2g-seconds", type=float, default=20.0,
+                        help="how long to watch for glass-to-glass samples")
+    parser.add_argument("--max-cameras", type=int, default=128, help="end of the ramp")
+    parser.add_argument("--window", type=float, default=15.0,
+                        help="seconds measured at each step of the ramp")
+    parser.add_argument("--budget", type=float, default=420.0,
+                        help="seconds the capacity ramp may start new steps for")
+    parser.add_argument("--output", type=Path, default=OUTPUT)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    text = asyncio.run(main_async(args))
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
