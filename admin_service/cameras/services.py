@@ -207,11 +207,30 @@ def update_place(
 
 
 def delete_place(obj: Location | Zone, *, actor: Any, request: HttpRequest | None = None) -> None:
-    """Cameras (and zones) that pointed at the place keep existing, unassigned."""
+    """Cameras (and zones) that pointed at the place keep existing, unassigned.
+
+    Each affected camera is a changed camera: new revision, audit entry and
+    ``CameraUpdated``, in the same transaction as the deletion. Decommissioned cameras
+    are only unlinked (by the foreign key's SET NULL); nothing downstream follows them.
+    """
     before = _place_state(obj)
     object_id, tenant_id = str(obj.id), obj.tenant_id
+    field = "location" if isinstance(obj, Location) else "zone"
     with transaction.atomic():
-        obj.delete()
+        # Locking the place first makes a concurrent "move camera here" either finish
+        # before (and be seen below) or wait and fail on the foreign key afterwards.
+        place = type(obj).objects.select_for_update().get(pk=obj.pk)
+        cameras = Camera.objects.select_for_update().filter(**{field: place}).order_by("pk")
+        for camera in cameras:
+            camera_before = camera.audit_state()
+            setattr(camera, field, None)
+            camera.revision += 1
+            camera.save(update_fields=[field, "revision", "updated_at"])
+            record(action="update", object_type="camera", object_id=str(camera.id),
+                   tenant_id=camera.tenant_id, actor=actor, before=camera_before,
+                   after=camera.audit_state(), request=request)
+            enqueue(_snapshot(camera, CameraUpdated), tenant_id=camera.tenant_id)
+        place.delete()
         record(action="delete", object_type=type(obj).__name__.lower(), object_id=object_id,
                tenant_id=tenant_id, actor=actor, before=before, request=request)
         _invalidate_on_commit(tenant_id)

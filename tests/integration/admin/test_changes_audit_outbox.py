@@ -219,3 +219,62 @@ def test_export_gives_the_projection_every_camera(client_for: Any, superadmin: A
     assert "rtsp_url" not in by_id[str(live.pk)]
     for role in ("viewer", "tenant_admin"):
         assert client_for(tenant_a.by_role(role)).get(f"{CAMERAS}export/").status_code == 403
+
+
+@pytest.mark.parametrize("kind", ["locations", "zones"])
+def test_deleting_a_place_announces_each_camera_it_leaves(
+    admin_client: APIClient, tenant_a: Any, kind: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    from tests.factories import LocationFactory, ZoneFactory
+
+    factory, field = (LocationFactory, "location") if kind == "locations" else (ZoneFactory,
+                                                                                "zone")
+    place = factory(tenant=tenant_a.tenant)
+    kept = factory(tenant=tenant_a.tenant)
+    moved = [CameraFactory(tenant=tenant_a.tenant, name=f"Cam {i}", revision=3, **{field: place})
+             for i in range(2)]
+    elsewhere = CameraFactory(tenant=tenant_a.tenant, **{field: kept})
+    gone = CameraFactory(tenant=tenant_a.tenant, **{field: place})
+    assert admin_client.delete(f"{CAMERAS}{gone.pk}/").status_code == 204
+    OutboxEvent.objects.all().delete()
+    assert admin_client.get(CAMERAS).status_code == 200  # primes the camera-list cache
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert admin_client.delete(f"/api/cidades/{kind}/{place.pk}/").status_code == 204
+
+    events = {e["payload"]["camera_id"]: e for e in _events("CameraUpdated")}
+    assert set(events) == {str(c.pk) for c in moved}  # not the other place's, not the gone
+    for camera in moved:
+        camera.refresh_from_db()
+        assert getattr(camera, f"{field}_id") is None and camera.revision == 4
+        payload = events[str(camera.pk)]["payload"]
+        assert payload[f"{field}_id"] is None and payload["revision"] == 4
+        assert payload["name"] == camera.name
+        entry = AuditEntry.objects.get(action="update", object_id=str(camera.pk))
+        assert entry.before[f"{field}_id"] == str(place.pk)
+        assert entry.after[f"{field}_id"] is None
+    elsewhere.refresh_from_db()
+    assert getattr(elsewhere, f"{field}_id") == kept.pk and elsewhere.revision == 1
+    assert Camera.all_objects.get(pk=gone.pk).revision == 2  # decommissioned: not re-announced
+    # The camera list is fresh, not served from the cache of before the deletion.
+    listed = {c["id"]: c for c in admin_client.get(CAMERAS).json()["results"]}
+    assert all(listed[camera_id][field] is None for camera_id in events)
+
+
+def test_a_place_deletion_whose_event_fails_leaves_everything_as_it_was(
+    admin_client: APIClient, tenant_a: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.factories import LocationFactory
+
+    place = LocationFactory(tenant=tenant_a.tenant)
+    camera = CameraFactory(tenant=tenant_a.tenant, location=place)
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("outbox table unavailable")
+
+    monkeypatch.setattr("cameras.services.enqueue", broken)
+    assert admin_client.delete(f"/api/cidades/locations/{place.pk}/").status_code == 500
+    camera.refresh_from_db()
+    assert (camera.location_id, camera.revision) == (place.pk, 1)
+    assert Location.objects.filter(pk=place.pk).exists()
+    assert not AuditEntry.objects.exists()
