@@ -240,7 +240,9 @@ function Tile({ camera, status, enlarged, onToggle, onNotice, canStart, canSnaps
             className="icon-link"
             title={t("live.openRecordings")}
           >
-            ⏮
+            <svg width="16" height="16" viewBox="0 0 16 16" aria-hidden="true">
+              <path d="M3 2h2v12H3zM14 2v12L6 8z" fill="currentColor" />
+            </svg>
           </Link>
           {canSnapshot && (
             <button type="button" className="small" onClick={snapshot} data-testid="snapshot">
