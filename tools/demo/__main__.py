@@ -67,12 +67,14 @@ class Demo:
         self.cameras = max(1, min(len(CAMERA_PLATES), _env_int("GTV_DEMO_CAMERAS", 3)))
         self.state_dir = Path(os.environ.get("GTV_DEMO_STATE_DIR", ROOT / "var" / "demo"))
         self.gateway = f"http://127.0.0.1:{self.http_port}"
-        self.camera_password = os.environ.get("GTV_DEMO_CAMERA_PASSWORD") or secrets.token_hex(8)
-        self.user_password = os.environ.get("GTV_DEMO_PASSWORD") or secrets.token_urlsafe(9)
+        # Generated once and kept in the state folder: the seeded cameras' URLs embed the
+        # simulator's password, so a second run must present the same one.
+        kept = _kept_secrets(self.state_dir / "secrets.json")
+        self.camera_password = os.environ.get("GTV_DEMO_CAMERA_PASSWORD") or kept["camera"]
+        self.user_password = os.environ.get("GTV_DEMO_PASSWORD") or kept["users"]
         self.superadmin_user = os.environ.get("GTV_SUPERADMIN_USERNAME", "superadmin")
-        self.superadmin_password = (
-            os.environ.get("GTV_SUPERADMIN_PASSWORD") or secrets.token_urlsafe(12)
-        )
+        self.superadmin_password = os.environ.get("GTV_SUPERADMIN_PASSWORD") or kept["superadmin"]
+        self.stats_password = os.environ.get("GTV_HAPROXY_STATS_PASSWORD") or kept["stats"]
         env = dict(os.environ)
         env.update(
             {
@@ -180,8 +182,7 @@ class Demo:
                 else f"127.0.0.1:{self.streaming_port}"
             ),
             "GTV_HAPROXY_STATS_BIND": f"127.0.0.1:{self.stats_port}",
-            "GTV_HAPROXY_STATS_PASSWORD": self.env.get(
-                "GTV_HAPROXY_STATS_PASSWORD", secrets.token_urlsafe(9)),
+            "GTV_HAPROXY_STATS_PASSWORD": self.stats_password,
         }))
         for spec in specs:
             self.supervisor.start(spec)
@@ -272,7 +273,8 @@ class Demo:
             f"  Admin OpenAPI        {self.gateway}/api/admin/docs/",
             f"  Streaming OpenAPI    {self.gateway}/api/streaming/docs",
             f"  Alerts WebSocket     ws://127.0.0.1:{self.http_port}/ws/alerts?token=<access>",
-            f"  HAProxy stats        http://127.0.0.1:{self.stats_port}/stats",
+            f"  HAProxy stats        http://127.0.0.1:{self.stats_port}/stats"
+            f" (admin / {self.stats_password})",
             f"  Superadmin           {self.superadmin_user} / {self.superadmin_password}",
             *(f"  User                 {u}" for u in users),
             *(f"  Live HLS ({name})   {url}" for name, url in live.items()),
@@ -289,6 +291,16 @@ class Demo:
         }
         (self.state_dir / "demo.json").write_text(json.dumps(summary, indent=2))
         (self.state_dir / "demo.json").chmod(0o600)
+
+
+def _kept_secrets(path: Path) -> dict[str, str]:
+    kept: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    for name in ("camera", "users", "superadmin", "stats"):
+        kept.setdefault(name, secrets.token_urlsafe(12))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(kept))
+    path.chmod(0o600)
+    return kept
 
 
 def say(message: str) -> None:
