@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import django_filters
+from config.filters import FilterSet
 
 from audit.models import AuditEntry
 
 
-class AuditEntryFilter(django_filters.FilterSet):
+class AuditEntryFilter(FilterSet):
     action = django_filters.CharFilter()
     action_prefix = django_filters.CharFilter(
         field_name="action", lookup_expr="startswith", label="Action starts with (recording.)"

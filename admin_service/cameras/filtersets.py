@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import django_filters
+from config.filters import FilterSet
 
 from cameras.models import Camera, Location, Zone
 
 
-class CameraFilter(django_filters.FilterSet):
+class CameraFilter(FilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains")
 
     class Meta:
@@ -13,7 +14,7 @@ class CameraFilter(django_filters.FilterSet):
         fields = ["name", "tenant", "location", "zone", "status", "recording_mode", "lpr_enabled"]
 
 
-class LocationFilter(django_filters.FilterSet):
+class LocationFilter(FilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains")
 
     class Meta:
@@ -21,7 +22,7 @@ class LocationFilter(django_filters.FilterSet):
         fields = ["name", "tenant"]
 
 
-class ZoneFilter(django_filters.FilterSet):
+class ZoneFilter(FilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains")
 
     class Meta:

@@ -208,6 +208,38 @@ def test_bad_filter_value_is_400(admin_client: APIClient) -> None:
     _assert_error(admin_client.get(CAMERAS, {"location": "nope"}), 400, "validation_error")
 
 
+@pytest.mark.parametrize("path,name", [
+    (CAMERAS, "lpr_enabled"),
+    ("/api/admin/users/", "is_active"),
+    ("/api/admin/users/", "is_superadmin"),
+])
+@pytest.mark.parametrize("value", ["perhaps", "yes", "2", "null"])
+def test_unreadable_boolean_filter_is_400(admin_client: APIClient, path: str, name: str,
+                                         value: str) -> None:
+    error = _assert_error(admin_client.get(path, {name: value}), 400, "validation_error")
+    assert error["details"] == {name: ["Must be true or false."]}
+
+
+def test_unreadable_boolean_filter_on_prefeituras_is_400(client_for: Any,
+                                                          superadmin: Any) -> None:
+    response = client_for(superadmin).get("/api/cidades/prefeituras/", {"is_active": "perhaps"})
+    _assert_error(response, 400, "validation_error")
+
+
+def test_boolean_filters_read_true_false_1_0(admin_client: APIClient, tenant_a: Any) -> None:
+    CameraFactory(tenant=tenant_a.tenant, name="lpr", lpr_enabled=True)
+    CameraFactory(tenant=tenant_a.tenant, name="plain", lpr_enabled=False)
+
+    def names(value: str) -> list[str]:
+        response = admin_client.get(CAMERAS, {"lpr_enabled": value})
+        assert response.status_code == 200
+        return [c["name"] for c in response.json()["results"]]
+
+    assert names("true") == names("True") == names("1") == ["lpr"]
+    assert names("false") == names("0") == ["plain"]
+    assert names("") == ["lpr", "plain"]
+
+
 @pytest.mark.parametrize("body,field", [
     ({"username": "weak", "password": "123", "role": "viewer"}, "password"),
     ({"username": "weak", "password": "weak", "role": "viewer"}, "password"),
