@@ -145,9 +145,16 @@ function simulateVehicle() {
 setInterval(simulateVehicle, ALERT_EVERY / 2).unref();
 
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".map": "application/json", ".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t", ".mp4": "video/mp4" };
+// The Content-Security-Policy of tools/static_server.py, so the UI is checked under it.
+const CSP =
+  "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: data: http: https:; " +
+  "connect-src 'self' ws: wss: http: https:; style-src 'self' 'unsafe-inline'; " +
+  "script-src 'self'; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'self'";
 function file(res, path, cache = "no-cache") {
   if (!existsSync(path) || !statSync(path).isFile()) return error(res, 404, "not_found", "not found");
-  res.writeHead(200, { "Content-Type": TYPES[extname(path)] ?? "application/octet-stream", "Cache-Control": cache });
+  const headers = { "Content-Type": TYPES[extname(path)] ?? "application/octet-stream", "Cache-Control": cache };
+  if (path.endsWith(".html")) headers["Content-Security-Policy"] = CSP;
+  res.writeHead(200, headers);
   res.end(readFileSync(path));
 }
 

@@ -1,14 +1,16 @@
 import { Navigate, Route, Routes, useLocation } from "react-router";
-import type { ReactNode } from "react";
+import { lazy, Suspense, type ReactNode } from "react";
 import { useAuth } from "./auth/AuthContext";
 import { useI18n } from "./i18n/i18n";
 import { Layout } from "./components/Layout";
 import { LoginPage } from "./pages/LoginPage";
-import { LiveWall } from "./pages/LiveWall";
 import { AlertsPage } from "./pages/AlertsPage";
 import { SearchPage } from "./pages/SearchPage";
-import { RecordingsPage } from "./pages/RecordingsPage";
 import { WatchlistsPage } from "./pages/WatchlistsPage";
+
+// The video pages carry hls.js; load them on demand so the login page stays small.
+const LiveWall = lazy(() => import("./pages/LiveWall").then((m) => ({ default: m.LiveWall })));
+const RecordingsPage = lazy(() => import("./pages/RecordingsPage").then((m) => ({ default: m.RecordingsPage })));
 import { AlertToast } from "./components/AlertToast";
 
 function RequireAuth({ children }: { children: ReactNode }) {
@@ -18,6 +20,11 @@ function RequireAuth({ children }: { children: ReactNode }) {
   if (status === "restoring") return <div className="splash">{t("common.loading")}</div>;
   if (status !== "signed-in") return <Navigate to="/login" replace state={{ from: location.pathname + location.search }} />;
   return <>{children}</>;
+}
+
+function Lazy({ children }: { children: ReactNode }) {
+  const { t } = useI18n();
+  return <Suspense fallback={<p className="muted">{t("common.loading")}</p>}>{children}</Suspense>;
 }
 
 function NotFound() {
@@ -38,10 +45,10 @@ export function App() {
         }
       >
         <Route index element={<Navigate to="/live" replace />} />
-        <Route path="/live" element={<LiveWall />} />
+        <Route path="/live" element={<Lazy><LiveWall /></Lazy>} />
         <Route path="/alerts" element={<AlertsPage />} />
         <Route path="/search" element={<SearchPage />} />
-        <Route path="/recordings" element={<RecordingsPage />} />
+        <Route path="/recordings" element={<Lazy><RecordingsPage /></Lazy>} />
         <Route path="/watchlists" element={<WatchlistsPage />} />
         <Route path="*" element={<NotFound />} />
       </Route>
