@@ -65,7 +65,12 @@ from streaming_service.application.camera_projection import CameraProjection  # 
 from streaming_service.domain.stream import StreamState  # noqa: E402
 from streaming_service.settings import StreamingSettings  # noqa: E402
 from tools.camera_sim.scene import read_timestamp  # noqa: E402
-from tools.camera_sim.simulator import CameraSimulator, CameraSpec, render_clip  # noqa: E402
+from tools.camera_sim.simulator import (  # noqa: E402
+    CameraSimulator,
+    CameraSpec,
+    SimulatorError,
+    render_clip,
+)
 
 PG_ADMIN_URL = os.environ.get("GTV_BENCH_PG_ADMIN_URL",
                               "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -407,6 +412,7 @@ class Step:
     machine_busy_pct: float = 0.0
     load1: float = 0.0
     ok: bool = False
+    simulator_limit: bool = False
     note: str = ""
 
 
@@ -415,7 +421,12 @@ async def measure_step(bench: Bench, clip: Path, n: int, window: float) -> Step:
     specs = [CameraSpec(f"load{i:03d}") for i in range(n)]
     sim = CameraSimulator(specs, user=CAM_USER, password=CAM_PASSWORD, fps=FPS, size=SIZE,
                           clip=clip, ready_timeout=60)
-    await asyncio.to_thread(sim.start)
+    try:
+        await asyncio.to_thread(sim.start)
+    except SimulatorError as exc:
+        step.simulator_limit = True
+        step.note = f"the simulator could not serve {n} cameras ({exc})"
+        return step
     cameras: list[uuid.UUID] = []
     try:
         cameras = [await bench.seed_camera(sim.url(spec.name)) for spec in specs]
@@ -504,6 +515,7 @@ async def measure_capacity(bench: Bench, clip: Path, ramp: Sequence[int], window
         print(f"  capacity: {n} cameras ...", file=sys.stderr, flush=True)
         step = await measure_step(bench, clip, n, window)
         steps.append(step)
+        print(f"    {step}", file=sys.stderr, flush=True)
         if not step.ok:
             break
     return steps
@@ -592,7 +604,11 @@ def report(args: argparse.Namespace, machine: str, start: StartResult, g2g: G2GR
     held = [s.cameras for s in steps if s.ok]
     failed = next((s for s in steps if not s.ok), None)
     lines.append("")
-    if failed is not None:
+    if failed is not None and failed.simulator_limit:
+        lines.append(f"**Held every step up to {max(held) if held else 0} concurrent streams; "
+                     f"the ramp ended at {failed.cameras} because {failed.note}: the source, "
+                     "not the engine, ran out first.**")
+    elif failed is not None:
         lines.append(f"**Held {max(held) if held else 0} concurrent streams; at "
                      f"{failed.cameras} {failed.note}.**")
     elif held:
