@@ -387,3 +387,34 @@ def test_requests_past_the_limit_get_429_in_error_shape(
         assert limited.json()["error"]["code"] == "rate_limited"
     finally:
         stop_haproxy(proxy)
+
+
+def test_live_media_has_its_own_higher_limit(
+    backends: dict[str, Backend], tmp_path: Path
+) -> None:
+    """A live wall's segment requests must not exhaust the API limit, nor the reverse."""
+    proxy = start_haproxy(
+        tmp_path,
+        {
+            "GTV_HAPROXY_RATE_LIMIT": "10",
+            "GTV_HAPROXY_MEDIA_RATE_LIMIT": "25",
+            "GTV_ADMIN_ADDR": f"127.0.0.1:{backends['admin'].port}",
+            "GTV_STREAMING_ADDR": f"127.0.0.1:{backends['streaming'].port}",
+        },
+    )
+    try:
+        with httpx.Client(timeout=5) as client:
+            media = [
+                client.get(f"{proxy.http}/api/streaming/live/cam/seg_{i}.ts").status_code
+                for i in range(20)
+            ]
+            api_after_media = client.get(f"{proxy.http}/api/admin/me").status_code
+            more_media = [
+                client.get(f"{proxy.http}/api/streaming/media/recordings/k{i}").status_code
+                for i in range(10)
+            ]
+        assert media == [200] * 20, "20 media requests stay under the media limit"
+        assert api_after_media == 200, "media requests do not count against the API limit"
+        assert 429 in more_media, "the media limit applies past 25 requests"
+    finally:
+        stop_haproxy(proxy)

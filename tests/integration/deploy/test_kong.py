@@ -292,3 +292,18 @@ def test_every_path_in_admin_openapi_is_routed_by_kong(kong: dict[str, Any]) -> 
     documented = _admin_openapi_paths()
     assert documented, "the admin service documents no path"
     assert check_openapi_paths_are_routed(kong, documented, "http://admin:8000") == []
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/streaming/live/cam/seg_1.ts", "/api/streaming/media/recordings/a/b.mp4"]
+)
+def test_player_media_bypasses_jwt_but_keeps_an_ip_limit(kong: dict[str, Any], path: str) -> None:
+    found = match(kong, path)
+    assert found is not None
+    service, route = found
+    assert service["name"] == "streaming"
+    assert plugin(route, "jwt") is None, "players authenticate media with short-lived tokens"
+    limit = plugin(route, "rate-limiting")
+    assert limit is not None and limit["config"]["limit_by"] == "ip"
+    assert limit["config"]["minute"] >= 10_000
+    assert set(route["methods"]) <= {"GET", "HEAD", "OPTIONS"}
