@@ -144,11 +144,11 @@ class Demo:
         specs = [
             ProcessSpec("camera-sim", sim_args),
             ProcessSpec("admin", [
-                str(Path(PY).parent / "gunicorn"), "config.wsgi:application",
-                "--chdir", str(ROOT / "admin_service"),
+                str(Path(PY).parent / "gunicorn"),
+                "-c", str(ROOT / "admin_service" / "gunicorn.conf.py"),
                 "--bind", f"127.0.0.1:{self.admin_port}", "--workers", "2",
-                "--access-logfile", "-", "--graceful-timeout", "5",
-            ]),
+                "--graceful-timeout", "5",
+            ], env={"PROMETHEUS_MULTIPROC_DIR": str(self.state_dir / "prometheus-admin")}),
             ProcessSpec("admin-outbox-relay", [*MANAGE, "run_outbox_relay"]),
             ProcessSpec("admin-event-consumer", [*MANAGE, "consume_domain_events"]),
             ProcessSpec("streaming", [

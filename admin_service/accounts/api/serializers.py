@@ -86,11 +86,15 @@ class UserSerializer(StrictModelSerializer):
 class MeSerializer(serializers.ModelSerializer):
     roles = serializers.ListField(child=serializers.CharField(), read_only=True)
     tenant_name = serializers.CharField(source="tenant.name", read_only=True, default=None)
+    tenant_timezone = serializers.CharField(
+        source="tenant.timezone", read_only=True, default=None,
+        help_text="IANA time zone the tenant's operators see times in.",
+    )
 
     class Meta:
         model = User
         fields = [
             "id", "username", "email", "first_name", "last_name", "tenant", "tenant_name",
-            "role", "roles", "is_superadmin", "last_login",
+            "tenant_timezone", "role", "roles", "is_superadmin", "last_login",
         ]
         read_only_fields = fields

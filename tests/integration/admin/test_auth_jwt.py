@@ -70,7 +70,9 @@ def test_login_issues_rs256_tokens_with_tenant_and_roles(api: APIClient, tenant_
     assert claims.tenant_id == tenant_a.tenant.pk
     assert claims.roles == (Role.OPERATOR,)
     assert claims.username == "alpha-operator"
-    assert _bearer(pair["access"]).get("/api/admin/me").json()["username"] == "alpha-operator"
+    me = _bearer(pair["access"]).get("/api/admin/me").json()
+    assert me["username"] == "alpha-operator"
+    assert me["tenant_timezone"] == tenant_a.tenant.timezone, "clients show times in it"
 
 
 def test_jwks_publishes_the_key_that_verifies_tokens(api: APIClient, tenant_a: Any) -> None:
