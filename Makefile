@@ -35,6 +35,7 @@ services:  ## make sure PostgreSQL, Redis and RabbitMQ are running
 
 migrate: install services  ## apply database migrations of both services
 	$(PY) admin_service/manage.py migrate --noinput
+	$(PY) -m streaming_service.migrate
 
 test: install services  ## the whole test suite (real PostgreSQL, Redis, RabbitMQ, ffmpeg)
 	$(VENV)/bin/pytest tests
