@@ -24,6 +24,8 @@ class AiSettings(StreamingSettings):
     lpr_sample_fps: float = Field(default=4.0, gt=0, le=30)
     lpr_frame_width: int = Field(default=1280, ge=160)
     lpr_frame_height: int = Field(default=720, ge=120)
+    # Workers export Prometheus metrics on this port (0: off).
+    metrics_port: int = Field(default=9200, ge=0, le=65535)
 
     # Notifications: SMTP email and an SMS/webhook gateway.
     smtp_host: str = "127.0.0.1"

@@ -26,11 +26,21 @@ class UseCaseRecogniser:
         self._lock = threading.Lock()
 
     def recognise(self, frame: Image) -> list[PlateRead]:
+        return self.recognise_timed(frame)[0]
+
+    def recognise_timed(self, frame: Image) -> tuple[list[PlateRead], dict[str, float]]:
+        """The reads and the stage latencies in seconds (``detect``, ``ocr``, ``total``)."""
         with self._lock:
             if self._use_case is None:
                 self._use_case = self._build()
-            reads: list[PlateRead] = list(self._use_case(frame).reads)
-        return reads
+            result = self._use_case(frame)
+        timings: dict[str, float] = {}
+        stages = getattr(result, "timings", None)
+        for stage in ("detect", "ocr", "total"):
+            value = getattr(stages, f"{stage}_ms", None)
+            if value is not None:
+                timings[stage] = float(value) / 1000
+        return list(result.reads), timings
 
 
 def _build_core() -> Callable[[Image], Any]:

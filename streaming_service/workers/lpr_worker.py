@@ -17,12 +17,14 @@ import logging
 import os
 import signal
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -30,13 +32,37 @@ from shared_kernel.crypto import CredentialCipher
 from shared_kernel.logging import configure_logging
 from streaming_service.application.detections import NewDetection
 from streaming_service.domain.ai_ports import FrameSource, PlateRecogniser
-from streaming_service.domain.detection import PlateTracker, TrackerConfig, VehicleSighting
+from streaming_service.domain.detection import (
+    PlateRead,
+    PlateTracker,
+    TrackerConfig,
+    VehicleSighting,
+)
 from streaming_service.infrastructure.db.models import Camera
 from streaming_service.infrastructure.leases import Lease, PostgresCameraLeases
 
 log = logging.getLogger(__name__)
 
 RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
+SERVICE = "streaming_service"
+
+
+class LprMetrics:
+    """The LPR part of the metric contract (docs/observability.md)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.frames = Counter("gtv_lpr_frames_total", "Frames run through the plate detector",
+                              ["service"], registry=self.registry)
+        self.latency = Histogram(
+            "gtv_lpr_latency_seconds", "Per-frame LPR latency", ["service", "stage"],
+            registry=self.registry,
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5))
+        self.plates = Counter("gtv_plates_detected_total",
+                              "Plates reported (after voting and de-duplication)",
+                              ["service", "tenant"], registry=self.registry)
+        self.alerts = Counter("gtv_alerts_raised_total", "Watchlist alerts raised",
+                              ["service", "tenant", "severity"], registry=self.registry)
 
 
 @dataclass(frozen=True)
@@ -100,6 +126,7 @@ class LprWorker:
         cipher: CredentialCipher | None = None,
         max_cameras: int = 8,
         tracker_config: TrackerConfig | None = None,
+        metrics: LprMetrics | None = None,
     ) -> None:
         self.worker_id = worker_id
         self._leases = leases
@@ -110,6 +137,7 @@ class LprWorker:
         self._cipher = cipher
         self._max = max_cameras
         self._tracker_config = tracker_config or TrackerConfig()
+        self.metrics = metrics or LprMetrics()
         self.cameras: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._lease_of: dict[uuid.UUID, Lease] = {}
 
@@ -191,7 +219,7 @@ class LprWorker:
                 source = self._source_factory(camera)
                 async for frame in source.frames():
                     attempt = 0
-                    reads = await asyncio.to_thread(self._recogniser.recognise, frame.image)
+                    reads = await asyncio.to_thread(self._recognise, frame.image)
                     for sighting in tracker.observe(str(lease.camera_id), reads, frame.at):
                         await self._record(lease, sighting)
                 for sighting in tracker.flush(str(lease.camera_id)):
@@ -216,9 +244,28 @@ class LprWorker:
                 "camera_id": str(lease.camera_id), "attempt": attempt, "delay_s": delay})
             await asyncio.sleep(delay)
 
+    def _recognise(self, image: Any) -> list[PlateRead]:
+        """Runs in a worker thread; counts the frame and its stage latencies."""
+        started = time.perf_counter()
+        timed = getattr(self._recogniser, "recognise_timed", None)
+        if callable(timed):
+            reads, stages = timed(image)
+        else:
+            reads, stages = self._recogniser.recognise(image), {}
+        stages.setdefault("total", time.perf_counter() - started)
+        self.metrics.frames.labels(SERVICE).inc()
+        for stage, seconds in stages.items():
+            self.metrics.latency.labels(SERVICE, stage).observe(seconds)
+        return list(reads)
+
     async def _record(self, lease: Lease, sighting: VehicleSighting) -> None:
         new = await asyncio.to_thread(sighting_to_detection, lease, sighting)
-        await self._recorder.record(new)
+        result = await self._recorder.record(new)
+        tenant = str(lease.tenant_id)
+        if getattr(result, "events", None) != []:  # [] means: already recorded before
+            self.metrics.plates.labels(SERVICE, tenant).inc()
+        for alert in getattr(result, "alerts", None) or []:
+            self.metrics.alerts.labels(SERVICE, tenant, alert.severity).inc()
 
 
 def build_recogniser() -> PlateRecogniser:
@@ -257,7 +304,13 @@ async def run(stop: asyncio.Event) -> None:
                                  height=settings.lpr_frame_height,
                                  ffmpeg=settings.ffmpeg_binary)
 
+    metrics = LprMetrics()
+    if settings.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.metrics_port, registry=metrics.registry)
     worker = LprWorker(
+        metrics=metrics,
         worker_id=settings.lpr_worker_id or f"{socket.gethostname()}-{os.getpid()}",
         leases=PostgresCameraLeases(sessions, lease_seconds=settings.lpr_lease_seconds),
         sessions=sessions, recogniser=build_recogniser(), recorder=recorder,

@@ -209,5 +209,12 @@ async def test_worker_reports_each_passing_vehicle_once(
         assert [r.plate for r in rows] == ["ABC1D23"]
         assert rows[0].reads == 6 and rows[0].crop_key
         assert abs(rows[0].detected_at - datetime.now(UTC)).total_seconds() < 60
+        registry = a.metrics.registry
+        service = {"service": "streaming_service"}
+        assert (registry.get_sample_value("gtv_lpr_frames_total", service) or 0) >= 6
+        assert registry.get_sample_value(
+            "gtv_plates_detected_total", {**service, "tenant": str(rows[0].tenant_id)}) == 1
+        assert registry.get_sample_value(
+            "gtv_lpr_latency_seconds_count", {**service, "stage": "total"})
     finally:
         await a.shutdown(release=True)
