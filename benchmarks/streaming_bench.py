@@ -614,6 +614,15 @@ def report(args: argparse.Namespace, machine: str, start: StartResult, g2g: G2GR
     elif held:
         lines.append(f"**Held every step up to {max(held)} concurrent streams (the ramp's "
                      "end or its time budget, not a failure).**")
+    best = max((s for s in steps if s.ok), key=lambda s: s.cameras, default=None)
+    if best is not None:
+        per_stream = best.ffmpeg_cpu_pct + best.service_cpu_pct / best.cameras
+        cores = os.cpu_count() or 1
+        lines.append(
+            f"At N={best.cameras} the engine costs {per_stream:.2f} % of one core per stream "
+            f"(its ffmpeg plus the service's share) and {best.ffmpeg_pss_mb:.1f} MB PSS: CPU "
+            f"alone would allow ~{0.8 * cores * 100 / per_stream:.0f} streams at 80 % of "
+            f"{cores} cores (an extrapolation, not a measurement).")
     lines.append("")
     return "\n".join(lines)
 
