@@ -37,7 +37,8 @@ migrate: install services  ## apply database migrations of both services
 	$(PY) admin_service/manage.py migrate --noinput
 	$(PY) -m streaming_service.migrate
 
-test: install services  ## the whole test suite (real PostgreSQL, Redis, RabbitMQ, ffmpeg)
+test: install services dashboard  ## the whole test suite: dashboard unit tests, then pytest
+	cd dashboard && npm test --silent
 	$(VENV)/bin/pytest tests
 
 test-unit: install  ## fast unit tests only

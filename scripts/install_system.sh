@@ -7,7 +7,9 @@ packages=(ffmpeg haproxy prometheus  # prometheus: promtool for the alert-rule t
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   fonts-dejavu-core
   # opencv-python (needed by rapidocr) loads libGL and GLib
-  libgl1 libglib2.0-0)
+  libgl1 libglib2.0-0
+  # the dashboard's browser tests drive Debian's Chromium (never a downloaded browser)
+  chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
