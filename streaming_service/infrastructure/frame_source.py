@@ -64,17 +64,20 @@ class FfmpegFrameSource:
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), 5)
-            except TimeoutError:
+        try:
+            if proc.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                await proc.wait()
-        # Close the pipes now rather than when the transport is garbage-collected
-        # (possibly after its event loop is gone).
-        transport = getattr(proc, "_transport", None)
-        if transport is not None:
-            transport.close()
+                    proc.terminate()
+                try:
+                    await asyncio.wait_for(proc.wait(), 5)
+                except TimeoutError:
+                    with contextlib.suppress(ProcessLookupError):
+                        proc.kill()
+                    await proc.wait()
+        finally:
+            # Also when the wait above is cancelled: closing the transport kills a process
+            # still running and closes the pipes now, not at garbage collection (possibly
+            # after the event loop is gone).
+            transport = getattr(proc, "_transport", None)
+            if transport is not None:
+                transport.close()
