@@ -2,8 +2,8 @@
 
 ``create_app()`` builds the real adapters named by the settings (FFmpeg or MediaMTX
 engine, filesystem or S3 object store, the transactional outbox, the aio-pika publisher);
-tests pass their own by name. With ``GTV_OUTBOX_RELAY_IN_PROCESS`` the outbox relay runs
-as a background task of the app. Run with
+tests pass their own by name. With ``GTV_OUTBOX_RELAY_IN_PROCESS`` the outbox relay (its
+broker and live-feed lanes) runs as background tasks of the app. Run with
 ``uvicorn --factory streaming_service.main:create_app --port 8001`` (or
 ``python -m streaming_service.main``).
 """
@@ -245,6 +245,9 @@ def create_app(
             url_ttl_seconds=settings.playback_url_ttl_seconds,
         ),
     )
+    # The AI context (watchlists, detections, alerts, LPR, WS /ws/alerts).
+    ai = build_ai_services(services,
+                           settings if isinstance(settings, AiSettings) else AiSettings())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -267,11 +270,12 @@ def create_app(
         relay_stop = asyncio.Event()
         relay_task: asyncio.Task[None] | None = None
         if settings.outbox_relay_in_process:
-            from streaming_service.workers.outbox_relay import build_relay
+            from streaming_service.workers.outbox_relay import build_relays, run_relays
 
-            relay = build_relay(settings, sessions, metrics)
-            app.state.outbox_relay = relay
-            relay_task = asyncio.create_task(relay.run(relay_stop), name="outbox-relay")
+            relays = build_relays(settings, sessions, ai.live, metrics)
+            app.state.outbox_relays = relays
+            relay_task = asyncio.create_task(run_relays(relays, relay_stop),
+                                             name="outbox-relay")
         try:
             yield
         finally:
@@ -313,9 +317,7 @@ def create_app(
     for module in (streams, recordings, exports, snapshots, live, media, health):
         app.include_router(module.router)
     app.include_router(mediamtx_hooks.router)
-    # The AI context (watchlists, detections, alerts, LPR, WS /ws/alerts).
-    install_ai(app, build_ai_services(
-        services, settings if isinstance(settings, AiSettings) else AiSettings()))
+    install_ai(app, ai)
     return app
 
 

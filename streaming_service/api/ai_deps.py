@@ -13,14 +13,13 @@ from shared_kernel.auth import TokenClaims
 from streaming_service.ai_settings import AiSettings
 from streaming_service.api.errors import ApiError
 from streaming_service.application.detections import DetectionRecorder
-from streaming_service.domain.ai_ports import LiveFeed, NotificationPublisher, PlateRecogniser
+from streaming_service.domain.ai_ports import LiveFeed, PlateRecogniser
 
 
 @dataclass
 class AiServices:
     settings: AiSettings
     live: LiveFeed
-    notifications: NotificationPublisher
     recorder: DetectionRecorder
     recogniser: PlateRecogniser | None
     """None until a model is configured: the recognise endpoint then answers 503."""

@@ -1,6 +1,6 @@
 """Wiring of the AI context into the app: its services on ``app.state.ai`` and its
 routers. Called by ``create_app`` (the composition root) after the streaming services
-exist, since the AI context shares their database, Redis, publisher and object store."""
+exist, since the AI context shares their database, Redis, outbox and object store."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from streaming_service.api import alerts, detections, lpr, watchlists, ws
 from streaming_service.api.ai_deps import AiServices
 from streaming_service.api.deps import Services
 from streaming_service.application.detections import DetectionRecorder
-from streaming_service.domain.ai_ports import NotificationPublisher, PlateRecogniser
-from streaming_service.infrastructure.ai_publisher import AmqpAiPublisher
+from streaming_service.domain.ai_ports import PlateRecogniser
 from streaming_service.infrastructure.live_feed import RedisLiveFeed
 
 AI_ROUTERS: tuple[APIRouter, ...] = (
@@ -29,22 +28,17 @@ def build_ai_services(
     settings: AiSettings | None = None,
     *,
     recogniser: PlateRecogniser | None = None,
-    notifications: NotificationPublisher | None = None,
 ) -> AiServices:
     settings = settings or AiSettings()
     live = RedisLiveFeed(services.redis, prefix=settings.redis_prefix,
                          maxlen=settings.live_maxlen)
-    notifier = notifications or AmqpAiPublisher(settings.amqp_url)
-    recorder = DetectionRecorder(
-        sessions=services.sessions, store=services.store, publisher=services.publisher,
-        notifications=notifier, live=live,
-    )
+    recorder = DetectionRecorder(sessions=services.sessions, store=services.store,
+                                 outbox=services.outbox)
     if recogniser is None:
         from streaming_service.infrastructure.recogniser import default_recogniser
 
         recogniser = default_recogniser()  # models load on the first upload
-    return AiServices(settings=settings, live=live, notifications=notifier, recorder=recorder,
-                      recogniser=recogniser)
+    return AiServices(settings=settings, live=live, recorder=recorder, recogniser=recogniser)
 
 
 def install_ai(app: FastAPI, ai: AiServices) -> None:

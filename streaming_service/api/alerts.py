@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from streaming_service.api.ai_deps import AiServicesDep, page_window, require_tenant
+from streaming_service.api.ai_deps import page_window, require_tenant
 from streaming_service.api.ai_schemas import AlertOut, AlertPageOut
 from streaming_service.api.deps import OperatorDep, ServicesDep, SessionDep, ViewerDep
 from streaming_service.application.alerts import acknowledge_alert, get_alert, list_alerts
@@ -43,9 +43,8 @@ async def get_one(alert_id: uuid.UUID, claims: ViewerDep, session: SessionDep) -
 @router.post("/{alert_id}/ack", response_model=AlertOut,
              summary="Acknowledge an alert (idempotent; audited)")
 async def acknowledge(alert_id: uuid.UUID, claims: OperatorDep, services: ServicesDep,
-                      ai: AiServicesDep, session: SessionDep) -> AlertOut:
+                      session: SessionDep) -> AlertOut:
     result = await acknowledge_alert(
-        session, alert_id, require_tenant(claims), claims.user_id,
-        publisher=services.publisher, live=ai.live,
+        session, alert_id, require_tenant(claims), claims.user_id, outbox=services.outbox,
     )
     return AlertOut.model_validate(result.alert)

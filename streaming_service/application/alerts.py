@@ -1,13 +1,13 @@
 """Use cases of alerts: list the tenant's alerts and acknowledge one.
 
 Acknowledging is idempotent (a second acknowledgement changes nothing and publishes
-nothing) and announced as ``AlertAcknowledged``, which the admin service writes to the
-audit log.
+nothing) and announced as ``AlertAcknowledged`` (to ``domain.events``, which the admin
+service writes to the audit log, and to the tenant's live feed), through the outbox in the
+acknowledging transaction.
 """
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,15 +15,11 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared_kernel.events import AlertAcknowledged, new_event
-from streaming_service.domain.ai_ports import LiveFeed
-from streaming_service.domain.ports import EventPublisher
+from shared_kernel.events import AlertAcknowledged
+from streaming_service.domain.ai_ports import LIVE_FEED
+from streaming_service.domain.ports import Outbox
 from streaming_service.domain.watchlist import AlertNotFound, AlertStatus
 from streaming_service.infrastructure.db.ai_models import Alert
-
-log = logging.getLogger(__name__)
-
-PRODUCER = "streaming_service"
 
 
 @dataclass(frozen=True)
@@ -77,8 +73,7 @@ async def acknowledge_alert(
     tenant_id: uuid.UUID,
     user_id: uuid.UUID,
     *,
-    publisher: EventPublisher,
-    live: LiveFeed | None = None,
+    outbox: Outbox,
 ) -> Acknowledgement:
     now = datetime.now(UTC)
     # A conditional UPDATE: two operators acknowledging at once produce one event.
@@ -94,28 +89,15 @@ async def acknowledge_alert(
         .returning(Alert.id)
     )
     changed = result.scalar_one_or_none() is not None
+    if changed:
+        await outbox.add(
+            session,
+            AlertAcknowledged(alert_id=alert_id, tenant_id=tenant_id, user_id=user_id,
+                              acknowledged_at=now),
+            tenant_id=tenant_id,
+            also_to=[(LIVE_FEED, "")],
+        )
     await session.commit()
     alert = await get_alert(session, alert_id, tenant_id)
     await session.refresh(alert)
-    if not changed:
-        return Acknowledgement(alert, changed=False)
-    envelope = new_event(
-        AlertAcknowledged(
-            alert_id=alert.id, tenant_id=tenant_id, user_id=user_id,
-            acknowledged_at=alert.acknowledged_at or now,
-        ),
-        producer=PRODUCER,
-        tenant_id=tenant_id,
-    )
-    try:
-        await publisher.publish(envelope)
-    except Exception as exc:
-        log.error("could not publish AlertAcknowledged",
-                  extra={"alert_id": str(alert.id), "error": repr(exc)[:300]})
-    if live is not None:
-        try:
-            await live.append(tenant_id, envelope.model_dump(mode="json"))
-        except Exception as exc:
-            log.error("could not append to the live feed",
-                      extra={"alert_id": str(alert.id), "error": repr(exc)[:300]})
-    return Acknowledgement(alert, changed=True)
+    return Acknowledgement(alert, changed=changed)

@@ -1,10 +1,13 @@
 """Use cases of detections: record a passing vehicle (crop, row, events, watchlist
 alerts, live feed) and search the tenant's detections by plate, camera and time.
 
-Recording order: the crop is stored first (a row never points at a missing crop); the
-detection and every alert it raises are written in one transaction; events are published
-after the commit, each to RabbitMQ and to the tenant's live feed. A failed publish is
-logged and counted, never undoes the stored detection.
+Recording order: the crop is stored first (a row never points at a missing crop); then
+one transaction writes the detection, every alert it raises, and their events to the
+outbox: ``PlateDetected`` to ``domain.events`` and the tenant's live feed, each
+``AlertRaised`` to ``domain.events``, ``notifications`` (``alerts.<tenant>.<severity>``)
+and the live feed. The outbox relay delivers them once committed (it wakes on the commit's
+NOTIFY), so a rolled-back detection announces nothing and a broker or Redis outage delays
+events without losing any.
 """
 
 from __future__ import annotations
@@ -19,22 +22,17 @@ from sqlalchemy import and_, func, literal, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared_kernel.events import (
-    AlertRaised,
-    EventEnvelope,
-    PlateDetected,
-    new_event,
-)
+from shared_kernel import bus
+from shared_kernel.events import AlertRaised, EventEnvelope, PlateDetected
 from shared_kernel.plates import PlateNumber
-from streaming_service.domain.ai_ports import LiveFeed, NotificationPublisher
+from streaming_service.domain.ai_ports import LIVE_FEED
 from streaming_service.domain.errors import InvalidTimeRange, NotFound
-from streaming_service.domain.ports import EventPublisher, ObjectStore
+from streaming_service.domain.ports import ObjectStore, Outbox
 from streaming_service.domain.watchlist import AlertStatus, PlateQuery, PlateQueryKind
 from streaming_service.infrastructure.db.ai_models import Alert, Detection
 
 log = logging.getLogger(__name__)
 
-PRODUCER = "streaming_service"
 LPR_BUCKET = "lpr-images"
 
 
@@ -54,10 +52,6 @@ def crop_path(detection_id: uuid.UUID) -> str:
 
 def alert_routing_key(tenant_id: uuid.UUID, severity: str) -> str:
     return f"alerts.{tenant_id}.{severity}"
-
-
-def live_message(envelope: EventEnvelope) -> dict[str, Any]:
-    return envelope.model_dump(mode="json")
 
 
 @dataclass(frozen=True)
@@ -97,15 +91,11 @@ class DetectionRecorder:
         *,
         sessions: async_sessionmaker[AsyncSession],
         store: ObjectStore,
-        publisher: EventPublisher,
-        notifications: NotificationPublisher,
-        live: LiveFeed,
+        outbox: Outbox,
     ) -> None:
         self._sessions = sessions
         self._store = store
-        self._publisher = publisher
-        self._notifications = notifications
-        self._live = live
+        self._outbox = outbox
         self._partitions: set[str] = set()
 
     async def record(self, new: NewDetection) -> RecordedDetection:
@@ -119,7 +109,7 @@ class DetectionRecorder:
             await self._store.put_bytes(LPR_BUCKET, key, new.crop_jpeg, "image/jpeg")
         await self._ensure_partition(new.detected_at)
 
-        async with self._sessions() as session:
+        async with self._sessions() as session, session.begin():
             existing = await _find(session, new.detection_id, new.tenant_id)
             if existing is not None:
                 log.info("detection already recorded", extra={"detection_id": str(existing.id)})
@@ -167,9 +157,7 @@ class DetectionRecorder:
                 )
                 if inserted.scalar_one_or_none() is not None:
                     alerts.append(await session.get_one(Alert, alert_id))
-            await session.commit()
-
-        events = await self._announce(detection, alerts)
+            events = await self._announce(session, detection, alerts)
         return RecordedDetection(detection, alerts, events)
 
     async def _ensure_partition(self, at: datetime) -> None:
@@ -183,9 +171,14 @@ class DetectionRecorder:
             await session.commit()
         self._partitions.add(month)
 
-    async def _announce(self, detection: Detection, alerts: list[Alert]) -> list[EventEnvelope]:
+    async def _announce(
+        self, session: AsyncSession, detection: Detection, alerts: list[Alert]
+    ) -> list[EventEnvelope]:
+        """The detection's and its alerts' events, into the outbox (same transaction)."""
         url = crop_path(detection.id) if detection.crop_key else None
-        detected = new_event(
+        live = (LIVE_FEED, "")
+        events = [await self._outbox.add(
+            session,
             PlateDetected(
                 detection_id=detection.id,
                 camera_id=detection.camera_id,
@@ -196,13 +189,12 @@ class DetectionRecorder:
                 crop_url=url,
                 bbox=[round(v) for v in detection.bbox] if detection.bbox else None,
             ),
-            producer=PRODUCER,
             tenant_id=detection.tenant_id,
-        )
-        events = [detected]
-        await self._emit(detected)
+            also_to=[live],
+        )]
         for alert in alerts:
-            raised = new_event(
+            events.append(await self._outbox.add(
+                session,
                 AlertRaised(
                     alert_id=alert.id,
                     detection_id=detection.id,
@@ -215,35 +207,11 @@ class DetectionRecorder:
                     raised_at=alert.raised_at,
                     crop_url=url,
                 ),
-                producer=PRODUCER,
                 tenant_id=alert.tenant_id,
-            )
-            events.append(raised)
-            await self._emit(raised, routing_key=alert_routing_key(alert.tenant_id, alert.severity))
+                also_to=[(bus.NOTIFICATIONS, alert_routing_key(alert.tenant_id, alert.severity)),
+                         live],
+            ))
         return events
-
-    async def _emit(self, envelope: EventEnvelope, *, routing_key: str | None = None) -> None:
-        """Live feed first (operators are waiting), then the bus. Failures are logged."""
-        assert envelope.tenant_id is not None
-        await _guard(self._live.append(envelope.tenant_id, live_message(envelope)), envelope,
-                     "live feed")
-        await _guard(self._publisher.publish(envelope), envelope, "domain.events")
-        if routing_key is not None:
-            await _guard(
-                self._notifications.publish_notification(envelope, routing_key),
-                envelope, "notifications",
-            )
-
-
-async def _guard(call: Any, envelope: EventEnvelope, target: str) -> None:
-    try:
-        await call
-    except Exception as exc:
-        log.error(
-            "could not deliver event",
-            extra={"target": target, "event_type": envelope.type,
-                   "event_id": str(envelope.event_id), "error": repr(exc)[:300]},
-        )
 
 
 async def _find(

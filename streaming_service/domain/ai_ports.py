@@ -1,6 +1,6 @@
 """Ports of the AI context beyond recognition itself (see ``lpr_ports`` for the detector
-and OCR): the live feed that WebSocket clients read, the notifications exchange, a
-whole-frame plate recogniser, and the frame source an LPR worker samples."""
+and OCR): the live feed that WebSocket clients read, a whole-frame plate recogniser, and
+the frame source an LPR worker samples."""
 
 from __future__ import annotations
 
@@ -12,6 +12,11 @@ from typing import Any, Protocol
 from shared_kernel.events import EventEnvelope
 from streaming_service.domain.detection import PlateRead
 from streaming_service.domain.lpr_ports import Image
+
+LIVE_FEED = "live"
+"""The outbox destination (in place of an exchange) of the tenant's live feed: use cases
+add their live events with ``also_to=[(LIVE_FEED, "")]`` and the outbox relay's live lane
+appends them to the feed once committed."""
 
 
 @dataclass(frozen=True)
@@ -26,8 +31,9 @@ class LiveEvent:
 class LiveFeed(Protocol):
     """Per-tenant ordered feed of live events, shared by every API replica."""
 
-    async def append(self, tenant_id: uuid.UUID, data: dict[str, Any]) -> str:
-        """Add an event to the tenant's feed; returns its id."""
+    async def append(self, envelope: EventEnvelope) -> str:
+        """Add the event to its tenant's feed; returns its feed id. Idempotent by event id:
+        appending the same event again returns the first append's id and adds nothing."""
         ...
 
     async def read(
@@ -39,12 +45,6 @@ class LiveFeed(Protocol):
     async def last_id(self, tenant_id: uuid.UUID) -> str:
         """Id of the newest event (``"0-0"`` when empty), to start reading after it."""
         ...
-
-
-class NotificationPublisher(Protocol):
-    """Publishes to the ``notifications`` topic exchange (routing ``alerts.<tenant>.<sev>``)."""
-
-    async def publish_notification(self, envelope: EventEnvelope, routing_key: str) -> None: ...
 
 
 class PlateRecogniser(Protocol):

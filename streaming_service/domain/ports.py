@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -102,7 +102,7 @@ class EventPublisher(Protocol):
 class Outbox(Protocol):
     """Where a use case puts the events of a change, inside the change's transaction:
     both commit or neither does. The relay publishes committed events afterwards, so a
-    broker outage delays events but never loses them."""
+    broker (or Redis) outage delays events but never loses them."""
 
     async def add(
         self,
@@ -112,6 +112,10 @@ class Outbox(Protocol):
         tenant_id: uuid.UUID | None,
         exchange: str = "domain.events",
         routing_key: str = "",
+        also_to: Sequence[tuple[str, str]] = (),
     ) -> EventEnvelope:
-        """Store the event in ``session``'s open transaction; returns its envelope."""
+        """Store the event in ``session``'s open transaction for ``exchange`` and
+        ``routing_key``, and for each further ``(destination, routing_key)`` of
+        ``also_to`` (another exchange, or the tenant's live feed, ``ai_ports.LIVE_FEED``):
+        one envelope, one event id, one row per destination. Returns the envelope."""
         ...

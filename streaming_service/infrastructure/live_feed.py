@@ -4,6 +4,12 @@ Every API replica reads the same stream, so a WebSocket client gets the tenant's
 whichever replica it is connected to, and a client that reconnects with the id of the
 last event it saw reads what it missed (``XREAD`` after that id). The stream is capped
 (``MAXLEN ~``) so it holds the recent past only.
+
+Events are appended by the outbox relay's live lane once their transaction committed (see
+``infrastructure.outbox``). ``append`` is idempotent by event id: a Lua script checks and
+sets ``<prefix>live:seen:<event_id>`` (holding the entry's id, kept ``dedupe_seconds``)
+and ``XADD``s in one step, so an event a relay appends again after dying before its commit
+shows once.
 """
 
 from __future__ import annotations
@@ -12,26 +18,44 @@ import json
 import uuid
 from typing import Any
 
+from shared_kernel.events import EventEnvelope
 from streaming_service.domain.ai_ports import LiveEvent
 
 DEFAULT_MAXLEN = 10_000
+DEFAULT_DEDUPE_SECONDS = 3600
+
+# KEYS: stream, seen-marker; ARGV: event JSON, maxlen, marker TTL (s). Returns the entry id.
+_APPEND_ONCE = """
+local seen = redis.call('GET', KEYS[2])
+if seen then return seen end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[1])
+redis.call('SET', KEYS[2], id, 'EX', ARGV[3])
+return id
+"""
 
 
 class RedisLiveFeed:
-    def __init__(self, client: Any, *, prefix: str = "gtv:", maxlen: int = DEFAULT_MAXLEN) -> None:
+    def __init__(self, client: Any, *, prefix: str = "gtv:", maxlen: int = DEFAULT_MAXLEN,
+                 dedupe_seconds: int = DEFAULT_DEDUPE_SECONDS) -> None:
         self._redis = client
         self._prefix = prefix
         self._maxlen = maxlen
+        self._dedupe_seconds = dedupe_seconds
+        self._append_once = client.register_script(_APPEND_ONCE)
 
     def key(self, tenant_id: uuid.UUID) -> str:
         return f"{self._prefix}live:{tenant_id}"
 
-    async def append(self, tenant_id: uuid.UUID, data: dict[str, Any]) -> str:
-        raw = await self._redis.xadd(
-            self.key(tenant_id),
-            {"e": json.dumps(data, separators=(",", ":"))},
-            maxlen=self._maxlen,
-            approximate=True,
+    def seen_key(self, event_id: uuid.UUID) -> str:
+        return f"{self._prefix}live:seen:{event_id}"
+
+    async def append(self, envelope: EventEnvelope) -> str:
+        if envelope.tenant_id is None:
+            raise ValueError("a live-feed event needs a tenant")
+        data = json.dumps(envelope.model_dump(mode="json"), separators=(",", ":"))
+        raw = await self._append_once(
+            keys=[self.key(envelope.tenant_id), self.seen_key(envelope.event_id)],
+            args=[data, self._maxlen, self._dedupe_seconds],
         )
         return raw.decode() if isinstance(raw, bytes) else str(raw)
 

@@ -2,14 +2,24 @@
 
 Use cases call :meth:`SqlOutbox.add` inside the SQLAlchemy transaction of their change, so
 the event commits with the change or not at all. ``add`` also queues a ``pg_notify`` on
-:data:`NOTIFY_CHANNEL`, which PostgreSQL delivers only on commit.
+:data:`NOTIFY_CHANNEL`, which PostgreSQL delivers only on commit. One event may go to
+several destinations (``also_to``): one row each, all carrying the same envelope. Besides
+RabbitMQ exchanges, a destination may be the tenant's live feed
+(:data:`~streaming_service.domain.ai_ports.LIVE_FEED`, a Redis Stream read by ``WS
+/ws/alerts``).
 
 :class:`OutboxRelay` publishes committed rows:
 
-1. claim a batch of pending rows, oldest first, ``FOR UPDATE SKIP LOCKED`` (relays in
-   several processes never take the same row);
-2. publish each to its row's exchange and routing key with publisher confirms;
+1. claim a batch of pending rows of its lane, oldest first, ``FOR UPDATE SKIP LOCKED``
+   (relays in several processes never take the same row);
+2. publish each to its row's destination: a RabbitMQ exchange and routing key with
+   publisher confirms (:class:`AmqpRelayPublisher`), or the tenant's live feed
+   (:class:`LiveFeedRelayPublisher`, idempotent by event id);
 3. set ``published_at`` on the confirmed ones in the claim's transaction.
+
+A relay process runs two lanes side by side (:func:`build_relays` in
+``workers.outbox_relay``): the broker lane (every destination but the live feed) and the
+live lane, so a RabbitMQ outage never holds back the live feed, nor Redis the broker.
 
 Delivery is at least once: a relay that dies between the broker's confirm and its commit
 leaves the row pending and it is published again; consumers dedupe by event id. While the
@@ -25,7 +35,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -41,6 +51,7 @@ from shared_kernel import bus
 from shared_kernel.events import EventEnvelope, EventPayload, new_event
 from shared_kernel.logging import mask_url_credentials
 from streaming_service.application.metrics import StreamingMetrics
+from streaming_service.domain.ai_ports import LiveFeed
 from streaming_service.infrastructure.db.models import OutboxEvent
 
 log = logging.getLogger(__name__)
@@ -64,16 +75,19 @@ class SqlOutbox:
         tenant_id: uuid.UUID | None,
         exchange: str = bus.DOMAIN_EVENTS,
         routing_key: str = "",
+        also_to: Sequence[tuple[str, str]] = (),
     ) -> EventEnvelope:
         if not session.in_transaction():
             raise OutboxNotInTransaction(
                 "Outbox.add() must run inside the transaction of the change it describes")
         envelope = new_event(payload, producer=PRODUCER, tenant_id=tenant_id)
-        session.add(OutboxEvent(
-            id=uuid.uuid4(), event_id=envelope.event_id, event_type=envelope.type,
-            version=envelope.version, tenant_id=envelope.tenant_id, exchange=exchange,
-            routing_key=routing_key, envelope=envelope.model_dump(mode="json"), attempts=0,
-        ))
+        body = envelope.model_dump(mode="json")
+        for destination, key in ((exchange, routing_key), *also_to):
+            session.add(OutboxEvent(
+                id=uuid.uuid4(), event_id=envelope.event_id, event_type=envelope.type,
+                version=envelope.version, tenant_id=envelope.tenant_id, exchange=destination,
+                routing_key=key, envelope=body, attempts=0,
+            ))
         await session.execute(text("SELECT pg_notify(:channel, '')"),
                               {"channel": NOTIFY_CHANNEL})
         return envelope
@@ -128,6 +142,25 @@ class AmqpRelayPublisher:
         if connection is not None:
             with contextlib.suppress(Exception):
                 await connection.close()
+
+
+class LiveFeedRelayPublisher:
+    """Publishes the live lane's rows to the tenant's live feed. The feed's ``append`` is
+    idempotent by event id, so a row appended again (a relay that died before its commit)
+    is not shown twice."""
+
+    def __init__(self, live: LiveFeed) -> None:
+        self._live = live
+
+    async def publish(self, envelope: EventEnvelope, *, exchange: str, routing_key: str) -> None:
+        if envelope.tenant_id is None:
+            log.error("live-feed event without a tenant; dropped",
+                      extra={"event_id": str(envelope.event_id), "event_type": envelope.type})
+            return
+        await self._live.append(envelope)
+
+    async def close(self) -> None:
+        return None
 
 
 # --- waking up -----------------------------------------------------------------------------
@@ -191,6 +224,9 @@ class RelaySettings:
 
 
 class OutboxRelay:
+    """Publishes the pending rows of one lane: those whose destination (``exchange``) is
+    in ``exchanges`` (all when None) and not in ``skip_exchanges``."""
+
     def __init__(
         self,
         *,
@@ -199,12 +235,18 @@ class OutboxRelay:
         listener: PgNotifyListener | None = None,
         metrics: StreamingMetrics | None = None,
         settings: RelaySettings | None = None,
+        exchanges: Collection[str] | None = None,
+        skip_exchanges: Collection[str] = (),
+        name: str = "broker",
     ) -> None:
         self._sessions = sessions
         self._publisher = publisher
         self._listener = listener
         self._metrics = metrics
         self.settings = settings or RelaySettings()
+        self._exchanges = tuple(exchanges) if exchanges is not None else None
+        self._skip_exchanges = tuple(skip_exchanges)
+        self.name = name
         self.published_total = 0
 
     async def publish_batch(self) -> int:
@@ -214,10 +256,15 @@ class OutboxRelay:
         confirmed before the failure are published, the failing one notes the error."""
         failure: Exception | None = None
         published = 0
+        lane = [OutboxEvent.published_at.is_(None)]
+        if self._exchanges is not None:
+            lane.append(OutboxEvent.exchange.in_(self._exchanges))
+        if self._skip_exchanges:
+            lane.append(OutboxEvent.exchange.not_in(self._skip_exchanges))
         async with self._sessions() as session, session.begin():
             rows: Sequence[OutboxEvent] = (await session.execute(
                 select(OutboxEvent)
-                .where(OutboxEvent.published_at.is_(None))
+                .where(*lane)
                 .order_by(OutboxEvent.created_at, OutboxEvent.id)
                 .limit(self.settings.batch_size)
                 .with_for_update(skip_locked=True)
@@ -295,17 +342,19 @@ class OutboxRelay:
                     await self._update_pending_gauge()
                     log.warning(
                         "outbox relay could not publish; events stay pending",
-                        extra={"retry": failures, "retry_in_s": backoff,
+                        extra={"lane": self.name, "retry": failures, "retry_in_s": backoff,
                                "error": mask_url_credentials(repr(exc))[:500]},
                     )
                     await _sleep(stop, backoff)
                     backoff = min(backoff * 2, self.settings.backoff_max)
                     continue
                 if failures:
-                    log.info("outbox relay recovered", extra={"after_failures": failures})
+                    log.info("outbox relay recovered",
+                             extra={"lane": self.name, "after_failures": failures})
                 backoff, failures = self.settings.backoff_initial, 0
                 if published:
-                    log.info("outbox events published", extra={"count": published})
+                    log.info("outbox events published",
+                             extra={"lane": self.name, "count": published})
                 await self._wait_for_work(stop)
         finally:
             await self.close()

@@ -6,7 +6,10 @@ Workers compete: each holds leases on at most ``lpr_max_cameras_per_worker`` cam
 whose lease it lost, and claims free ones. For each held camera it samples frames from a
 ``FrameSource`` (an ffmpeg child process), recognises plates in a thread, groups reads of
 one vehicle with the ``PlateTracker`` (vote, report once, de-duplicate), and records each
-reported vehicle (crop, row, events, alerts) through ``DetectionRecorder``.
+reported vehicle (crop, row, alerts, and their events into the outbox) through
+``DetectionRecorder``. The outbox relay delivers the events to RabbitMQ and the tenant's
+live feed: its own process (``workers.outbox_relay``), or a task of this worker with
+``GTV_OUTBOX_RELAY_IN_PROCESS=true``.
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ import signal
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from sqlalchemy import select
@@ -40,6 +43,9 @@ from streaming_service.domain.detection import (
 )
 from streaming_service.infrastructure.db.models import Camera
 from streaming_service.infrastructure.leases import Lease, PostgresCameraLeases
+
+if TYPE_CHECKING:
+    from streaming_service.ai_settings import AiSettings
 
 log = logging.getLogger(__name__)
 
@@ -277,26 +283,21 @@ def build_recogniser() -> PlateRecogniser:
 
 
 async def run(stop: asyncio.Event) -> None:
-    import redis.asyncio as aioredis
-
     from streaming_service.ai_settings import AiSettings
     from streaming_service.application.detections import DetectionRecorder
-    from streaming_service.infrastructure.ai_publisher import AmqpAiPublisher
     from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
     from streaming_service.infrastructure.frame_source import FfmpegFrameSource
-    from streaming_service.infrastructure.live_feed import RedisLiveFeed
+    from streaming_service.infrastructure.outbox import SqlOutbox
     from streaming_service.main import build_object_store
 
     settings = AiSettings()
     engine = create_engine(settings)
     sessions = create_sessionmaker(engine)
-    redis = aioredis.from_url(settings.redis_url, socket_timeout=5)
-    publisher = AmqpAiPublisher(settings.amqp_url)
-    recorder = DetectionRecorder(
-        sessions=sessions, store=build_object_store(settings), publisher=publisher,
-        notifications=publisher,
-        live=RedisLiveFeed(redis, prefix=settings.redis_prefix, maxlen=settings.live_maxlen),
-    )
+    # Detections and their events commit together into the outbox; the outbox relay
+    # (its own process, or in here with GTV_OUTBOX_RELAY_IN_PROCESS) delivers them to
+    # RabbitMQ and the tenants' live feeds.
+    recorder = DetectionRecorder(sessions=sessions, store=build_object_store(settings),
+                                 outbox=SqlOutbox())
 
     def source(camera: CameraSource) -> FrameSource:
         return FfmpegFrameSource(camera.url, fps=settings.lpr_sample_fps,
@@ -318,12 +319,33 @@ async def run(stop: asyncio.Event) -> None:
         cipher=CredentialCipher(settings.camera_credentials_key.get_secret_value()),
         max_cameras=settings.lpr_max_cameras_per_worker,
     )
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(engine.dispose)
+        if settings.outbox_relay_in_process:
+            await stack.enter_async_context(_in_process_relay(settings, sessions))
         await worker.run(stop)
+
+
+@contextlib.asynccontextmanager
+async def _in_process_relay(settings: AiSettings, sessions: async_sessionmaker[AsyncSession]
+                            ) -> AsyncIterator[None]:
+    import redis.asyncio as aioredis
+
+    from streaming_service.workers.outbox_relay import build_relays, redis_live_feed, run_relays
+
+    redis = aioredis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    relay_stop = asyncio.Event()
+    relays = build_relays(settings, sessions, redis_live_feed(settings, redis))
+    task = asyncio.create_task(run_relays(relays, relay_stop), name="outbox-relay")
+    try:
+        yield
     finally:
-        await publisher.close()
+        relay_stop.set()
+        try:
+            await asyncio.wait_for(task, timeout=15)
+        except Exception as exc:
+            log.warning("outbox relay did not stop cleanly", extra={"error": repr(exc)[:300]})
         await redis.aclose()
-        await engine.dispose()
 
 
 def main() -> None:

@@ -1,8 +1,11 @@
 """``python -m streaming_service.workers.outbox_relay [--once]``: publishes the streaming
-service's outbox (``streaming.outbox_events``) to RabbitMQ until SIGTERM/SIGINT.
+service's outbox (``streaming.outbox_events``) until SIGTERM/SIGINT, in two lanes: the
+broker lane to RabbitMQ and the live lane to the tenants' live feeds (Redis Streams read
+by ``WS /ws/alerts``).
 
-``--once`` drains what is pending and exits (status 1 if the broker could not be reached:
-the events stay pending). Several relays may run side by side.
+``--once`` drains what is pending and exits (status 1 if the broker or Redis could not be
+reached: those events stay pending). Several relays may run side by side, here, in API
+processes (``GTV_OUTBOX_RELAY_IN_PROCESS``) and in LPR workers.
 """
 
 from __future__ import annotations
@@ -13,14 +16,20 @@ import contextlib
 import logging
 import signal
 import sys
+from collections.abc import Sequence
 
+import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel.logging import configure_logging
+from streaming_service.ai_settings import AiSettings
 from streaming_service.application.metrics import StreamingMetrics
+from streaming_service.domain.ai_ports import LIVE_FEED, LiveFeed
 from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
+from streaming_service.infrastructure.live_feed import RedisLiveFeed
 from streaming_service.infrastructure.outbox import (
     AmqpRelayPublisher,
+    LiveFeedRelayPublisher,
     OutboxRelay,
     PgNotifyListener,
     RelaySettings,
@@ -31,45 +40,75 @@ from streaming_service.workers.heartbeat import beat
 log = logging.getLogger(__name__)
 
 
-def build_relay(
+def build_relays(
     settings: StreamingSettings,
     sessions: async_sessionmaker[AsyncSession],
+    live: LiveFeed,
     metrics: StreamingMetrics | None = None,
-) -> OutboxRelay:
-    return OutboxRelay(
-        sessions=sessions,
-        publisher=AmqpRelayPublisher(settings.amqp_url),
-        listener=PgNotifyListener(settings.sync_database_url),
-        metrics=metrics,
-        settings=RelaySettings(
-            batch_size=settings.outbox_batch_size,
-            poll_interval=settings.outbox_poll_interval_seconds,
-            backoff_max=settings.outbox_backoff_max_seconds,
-        ),
+) -> list[OutboxRelay]:
+    """The broker lane and the live lane, each woken by the outbox's NOTIFY. Only the
+    broker lane counts ``gtv_events_published_total`` (an event is counted once)."""
+    relay_settings = RelaySettings(
+        batch_size=settings.outbox_batch_size,
+        poll_interval=settings.outbox_poll_interval_seconds,
+        backoff_max=settings.outbox_backoff_max_seconds,
     )
+    return [
+        OutboxRelay(
+            sessions=sessions, publisher=AmqpRelayPublisher(settings.amqp_url),
+            listener=PgNotifyListener(settings.sync_database_url), metrics=metrics,
+            settings=relay_settings, skip_exchanges=(LIVE_FEED,), name="broker",
+        ),
+        OutboxRelay(
+            sessions=sessions, publisher=LiveFeedRelayPublisher(live),
+            listener=PgNotifyListener(settings.sync_database_url),
+            settings=relay_settings, exchanges=(LIVE_FEED,), name="live",
+        ),
+    ]
 
 
-async def run(settings: StreamingSettings, stop: asyncio.Event, *, once: bool = False) -> int:
+def redis_live_feed(settings: AiSettings, client: aioredis.Redis) -> RedisLiveFeed:
+    return RedisLiveFeed(client, prefix=settings.redis_prefix, maxlen=settings.live_maxlen)
+
+
+async def run_relays(relays: Sequence[OutboxRelay], stop: asyncio.Event) -> None:
+    """Run every lane until ``stop`` is set."""
+    await asyncio.gather(*(relay.run(stop) for relay in relays))
+
+
+async def drain_relays(relays: Sequence[OutboxRelay]) -> bool:
+    """Drain every lane once; False if one could not publish (its events stay pending)."""
+    ok = True
+    for relay in relays:
+        try:
+            published = await relay.drain_once()
+        except Exception as exc:
+            ok = False
+            log.warning("outbox relay could not publish; events stay pending",
+                        extra={"lane": relay.name, "error": repr(exc)[:300]})
+        else:
+            log.info("outbox drained", extra={"lane": relay.name, "count": published})
+        finally:
+            await relay.close()
+    return ok
+
+
+async def run(settings: AiSettings, stop: asyncio.Event, *, once: bool = False) -> int:
     """Run the relay; with ``once``, one drain. Returns the process exit status."""
     engine = create_engine(settings)
-    relay = build_relay(settings, create_sessionmaker(engine))
+    redis = aioredis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    relays = build_relays(settings, create_sessionmaker(engine),
+                          redis_live_feed(settings, redis))
     try:
         if once:
-            try:
-                published = await relay.drain_once()
-            except Exception as exc:
-                log.warning("outbox relay could not publish; events stay pending",
-                            extra={"error": repr(exc)[:300]})
-                return 1
-            finally:
-                await relay.close()
-            log.info("outbox drained", extra={"count": published})
-            return 0
+            return 0 if await drain_relays(relays) else 1
         log.info("outbox relay started")
-        await relay.run(stop)
-        log.info("outbox relay stopped", extra={"published": relay.published_total})
+        await run_relays(relays, stop)
+        log.info("outbox relay stopped",
+                 extra={"published": {r.name: r.published_total for r in relays}})
         return 0
     finally:
+        await redis.aclose()
         await engine.dispose()
 
 
@@ -77,7 +116,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--once", action="store_true", help="drain once and exit")
     args = parser.parse_args()
-    settings = StreamingSettings()
+    settings = AiSettings()
     configure_logging("streaming_service.outbox_relay", settings.log_level)
 
     async def _main() -> int:

@@ -1,6 +1,7 @@
 """Fixtures of the AI context's integration tests: a private PostgreSQL database migrated
 to head, a Redis key prefix of their own, a private RabbitMQ vhost (``amqp_url``), and the
-real streaming app served by uvicorn on a free local port (HTTP and WebSocket)."""
+real streaming app served by uvicorn on a free local port (HTTP and WebSocket), with the
+outbox relay (broker and live-feed lanes) running in process, as one deployment option."""
 
 from __future__ import annotations
 
@@ -34,8 +35,9 @@ def _psql(sql: str) -> None:
     subprocess.run([*PG, "-c", sql], check=True, capture_output=True, timeout=60)
 
 
-@pytest.fixture(scope="session")
-def ai_db_name() -> Iterator[str]:
+@contextlib.contextmanager
+def migrated_database() -> Iterator[str]:
+    """A new database migrated to head; dropped afterwards."""
     from streaming_service.migrate import upgrade
 
     name = f"gtv_test_ai_{uuid.uuid4().hex[:10]}"
@@ -48,6 +50,12 @@ def ai_db_name() -> Iterator[str]:
         yield name
     finally:
         _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def ai_db_name() -> Iterator[str]:
+    with migrated_database() as name:
+        yield name
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +73,8 @@ def ai_settings(ai_db_name: str, amqp_url: str, tmp_path_factory: pytest.TempPat
         db_pool_size=4,
         ws_heartbeat_seconds=0.5,
         ws_read_block_ms=200,
+        # Events reach RabbitMQ and the live feed through the outbox relay, run by the app.
+        outbox_relay_in_process=True,
     )
 
 

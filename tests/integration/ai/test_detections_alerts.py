@@ -1,5 +1,8 @@
-"""record_detection end to end against real PostgreSQL, RabbitMQ and the object store;
-detection search (exact, prefix, pg_trgm similarity); alerts listed and acknowledged."""
+"""record_detection end to end against real PostgreSQL, RabbitMQ, Redis and the object
+store, its events delivered through the outbox (the app's in-process relay, or relays run
+here): a rolled-back detection announces nothing, a broker outage delays its events but
+loses none; detection search (exact, prefix, pg_trgm similarity); alerts listed and
+acknowledged."""
 
 from __future__ import annotations
 
@@ -18,12 +21,26 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel import bus
-from shared_kernel.events import EventEnvelope, parse_event
+from shared_kernel.events import AlertRaised, EventEnvelope, EventPayload, parse_event
 from shared_kernel.plates import PlateNumber
-from streaming_service.application.detections import NewDetection
-from streaming_service.infrastructure.db.ai_models import Alert, Detection
+from streaming_service.ai_settings import AiSettings
+from streaming_service.application.detections import DetectionRecorder, NewDetection
+from streaming_service.domain.ai_ports import LIVE_FEED
+from streaming_service.infrastructure.db.ai_models import (
+    Alert,
+    Detection,
+    Watchlist,
+    WatchlistEntry,
+)
+from streaming_service.infrastructure.db.models import OutboxEvent
+from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
+from streaming_service.infrastructure.live_feed import RedisLiveFeed
+from streaming_service.infrastructure.outbox import BrokerUnavailable, SqlOutbox
+from streaming_service.workers.outbox_relay import build_relays
 
-from .conftest import Server
+from .conftest import Server, migrated_database
+
+UNREACHABLE_AMQP = "amqp://guest:guest@127.0.0.1:1/"
 
 
 class Inbox:
@@ -141,6 +158,149 @@ async def test_watchlisted_plate_is_stored_published_alerted_and_acknowledged(
     assert acks[0][1].payload["user_id"] == str(operator.user_id)
     assert (await http.get("/api/ai/alerts/?status=new", headers=viewer.headers)
             ).json()["count"] == 0
+
+
+async def _watch(sessions: async_sessionmaker[AsyncSession], tenant_id: uuid.UUID,
+                 plate: str, severity: str = "high") -> None:
+    async with sessions() as session, session.begin():
+        watchlist = Watchlist(id=uuid.uuid4(), tenant_id=tenant_id, name=f"wl-{plate}")
+        session.add(watchlist)
+        await session.flush()
+        session.add(WatchlistEntry(id=uuid.uuid4(), watchlist_id=watchlist.id,
+                                   tenant_id=tenant_id, plate_pattern=plate, is_exact=True,
+                                   reason="stolen", severity=severity))
+
+
+def _about(detection_id: uuid.UUID) -> Any:
+    return lambda e: e.payload.get("detection_id") == str(detection_id)
+
+
+async def _outbox_rows(sessions: async_sessionmaker[AsyncSession],
+                       detection_id: uuid.UUID) -> list[OutboxEvent]:
+    async with sessions() as session:
+        rows = (await session.execute(select(OutboxEvent))).scalars().all()
+    return [r for r in rows
+            if r.envelope["payload"].get("detection_id") == str(detection_id)]
+
+
+class FailsAfterTheAlert(SqlOutbox):
+    """The change fails once every event of the detection is in the transaction."""
+
+    async def add(self, session: AsyncSession, payload: EventPayload, **kwargs: Any
+                  ) -> EventEnvelope:
+        envelope = await super().add(session, payload, **kwargs)
+        if isinstance(payload, AlertRaised):
+            raise RuntimeError("the transaction fails after its events were written")
+        return envelope
+
+
+async def test_a_rolled_back_detection_publishes_and_shows_nothing(
+    server: Server, make_caller: Any, inboxes: dict[str, Inbox],
+    sessions: async_sessionmaker[AsyncSession], object_store: Any,
+) -> None:
+    caller = make_caller("viewer")
+    await _watch(sessions, caller.tenant_id, "RBK1A23")
+    live = server.app.state.ai.live
+    recorder = DetectionRecorder(sessions=sessions, store=object_store,
+                                 outbox=FailsAfterTheAlert())
+    new = NewDetection(tenant_id=caller.tenant_id, camera_id=uuid.uuid4(),
+                       plate=PlateNumber("RBK1A23"), confidence=0.9,
+                       detected_at=datetime.now(UTC))
+    with pytest.raises(RuntimeError):
+        await recorder.record(new)
+
+    async with sessions() as session:
+        assert (await session.execute(select(Detection).where(
+            Detection.id == new.detection_id))).first() is None
+        assert (await session.execute(select(Alert).where(
+            Alert.detection_id == new.detection_id))).first() is None
+    assert await _outbox_rows(sessions, new.detection_id) == []
+    # The app's relay is running: give it time to (not) deliver anything.
+    await asyncio.sleep(1.0)
+    assert await live.last_id(caller.tenant_id) == "0-0", "nothing on the live feed"
+    for inbox in inboxes.values():
+        assert [e for _, e in inbox.items if _about(new.detection_id)(e)] == []
+
+
+@pytest.fixture(scope="module")
+async def isolated(ai_settings: AiSettings) -> AsyncIterator[
+        tuple[AiSettings, async_sessionmaker[AsyncSession]]]:
+    """A database no running relay drains: this module's relays are the only ones."""
+    with migrated_database() as name:
+        settings = ai_settings.model_copy(update={"streaming_db_name": name})
+        engine = create_engine(settings)
+        try:
+            yield settings, create_sessionmaker(engine)
+        finally:
+            await engine.dispose()
+
+
+async def test_with_the_broker_down_a_detection_commits_and_is_delivered_when_it_returns(
+    isolated: tuple[AiSettings, async_sessionmaker[AsyncSession]], make_caller: Any,
+    inboxes: dict[str, Inbox], object_store: Any, redis_client: Any,
+) -> None:
+    settings, db = isolated
+    caller = make_caller("operator")
+    await _watch(db, caller.tenant_id, "OUT4G55", severity="critical")
+    live = RedisLiveFeed(redis_client, prefix=settings.redis_prefix)
+    recorded = await DetectionRecorder(sessions=db, store=object_store,
+                                       outbox=SqlOutbox()).record(NewDetection(
+        tenant_id=caller.tenant_id, camera_id=uuid.uuid4(), plate=PlateNumber("OUT4G55"),
+        confidence=0.9, detected_at=datetime.now(UTC)))
+    detection_id = recorded.detection.id
+    assert [e.type for e in recorded.events] == ["PlateDetected", "AlertRaised"]
+    destinations = sorted((r.exchange, r.routing_key, r.event_type)
+                          for r in await _outbox_rows(db, detection_id))
+    assert destinations == sorted([
+        (bus.DOMAIN_EVENTS, "", "PlateDetected"), (LIVE_FEED, "", "PlateDetected"),
+        (bus.DOMAIN_EVENTS, "", "AlertRaised"), (LIVE_FEED, "", "AlertRaised"),
+        (bus.NOTIFICATIONS, f"alerts.{caller.tenant_id}.critical", "AlertRaised")])
+
+    # RabbitMQ is unreachable: the broker lane fails, every broker row stays pending...
+    broker, live_lane = build_relays(settings.model_copy(update={"amqp_url": UNREACHABLE_AMQP}),
+                                     db, live)
+    try:
+        with pytest.raises(BrokerUnavailable):
+            await broker.drain_once()
+        # ...while the live lane still shows the detection and its alert to operators.
+        assert await live_lane.drain_once() == 2
+    finally:
+        await broker.close()
+        await live_lane.close()
+    async with db() as session:
+        assert (await session.execute(select(Detection).where(
+            Detection.id == detection_id))).first() is not None
+    pending = [r for r in await _outbox_rows(db, detection_id) if r.published_at is None]
+    assert {r.exchange for r in pending} == {bus.DOMAIN_EVENTS, bus.NOTIFICATIONS}
+    assert len(pending) == 3 and any(r.last_error for r in pending)
+    await asyncio.sleep(0.3)
+    for inbox in inboxes.values():
+        assert [e for _, e in inbox.items if _about(detection_id)(e)] == []
+
+    # The broker is back: each event is delivered, once, to each of its destinations.
+    relays = build_relays(settings, db, live)
+    try:
+        assert [await r.drain_once() for r in relays] == [3, 0]
+        assert [await r.drain_once() for r in relays] == [0, 0]
+    finally:
+        for relay in relays:
+            await relay.close()
+    domain = inboxes["domain.events"]
+    assert await domain.wait_for(lambda e: e.type == "AlertRaised" and _about(detection_id)(e))
+    assert await inboxes["notifications.sms"].wait_for(_about(detection_id))
+    await asyncio.sleep(0.3)
+    got = sorted(e.type for _, e in domain.items if _about(detection_id)(e))
+    assert got == ["AlertRaised", "PlateDetected"]
+    emails = [(k, e) for k, e in inboxes["notifications.email"].items if _about(detection_id)(e)]
+    assert [k for k, _ in emails] == [f"alerts.{caller.tenant_id}.critical"]
+    # One event id per fact, whatever the destination.
+    assert {e.event_id for _, e in emails} == {recorded.events[1].event_id}
+    assert all(r.published_at is not None for r in await _outbox_rows(db, detection_id))
+    # The live feed shows each event once; appending one again changes nothing.
+    shown = await live.read(caller.tenant_id, "0-0", block_ms=10)
+    assert [e.data["event_id"] for e in shown] == [str(e.event_id) for e in recorded.events]
+    assert await live.append(recorded.events[0]) == shown[0].id
+    assert len(await live.read(caller.tenant_id, "0-0", block_ms=10)) == 2
 
 
 async def test_recording_the_same_detection_twice_is_a_no_op(

@@ -76,9 +76,12 @@ async def test_alert_raised_arrives_live(server: Server, make_caller: Any, http:
                     json={"plate": "LIV3E45", "severity": "critical", "reason": "wanted"})
     ws = await _connect(server, operator.token)
     try:
-        await _record(server, operator.tenant_id, "LIV3E45")
-        types = [(await _next_event(ws))["type"] for _ in range(2)]
-        assert types == ["PlateDetected", "AlertRaised"]
+        started = time.monotonic()
+        recorded = await _record(server, operator.tenant_id, "LIV3E45")
+        events = [await _next_event(ws, timeout=1.0) for _ in range(2)]
+        assert time.monotonic() - started < 1.0
+        assert [e["type"] for e in events] == ["PlateDetected", "AlertRaised"]
+        assert [e["event_id"] for e in events] == [str(e.event_id) for e in recorded.events]
     finally:
         await ws.close()
 

@@ -20,10 +20,11 @@ from urllib.parse import quote
 import pytest
 from aiosmtpd.controller import Controller
 
+from shared_kernel import bus
 from shared_kernel.bus import InMemoryIdempotencyStore
 from shared_kernel.events import AlertRaised, EventEnvelope, new_event
 from streaming_service.application.detections import alert_routing_key
-from streaming_service.infrastructure.ai_publisher import AmqpAiPublisher
+from streaming_service.infrastructure.outbox import AmqpRelayPublisher
 from streaming_service.workers.notifier import (
     AlertNotifier,
     RunningNotifier,
@@ -124,8 +125,8 @@ async def notifier(smtp: tuple[Mailbox, int], webhook: tuple[list[dict[str, Any]
 
 
 @pytest.fixture(scope="module")
-async def publisher(vhost_url: str) -> AsyncIterator[AmqpAiPublisher]:
-    pub = AmqpAiPublisher(vhost_url)
+async def publisher(vhost_url: str) -> AsyncIterator[AmqpRelayPublisher]:
+    pub = AmqpRelayPublisher(vhost_url)
     yield pub
     await pub.close()
 
@@ -147,13 +148,14 @@ async def _eventually(predicate: Any, timeout: float = 5.0) -> None:
 
 
 async def test_high_alert_is_emailed_and_texted(
-    notifier: RunningNotifier, publisher: AmqpAiPublisher, smtp: tuple[Mailbox, int],
+    notifier: RunningNotifier, publisher: AmqpRelayPublisher, smtp: tuple[Mailbox, int],
     webhook: tuple[list[dict[str, Any]], str],
 ) -> None:
     mailbox, _ = smtp
     received, _ = webhook
     envelope = _alert("high", "ABC1D23")
-    await publisher.publish_notification(envelope, alert_routing_key(TENANT, "high"))
+    await publisher.publish(envelope, exchange=bus.NOTIFICATIONS,
+                            routing_key=alert_routing_key(TENANT, "high"))
     await _eventually(lambda: any("ABC1D23" in m[1]["Subject"] for m in mailbox.messages))
     rcpts, message = next(m for m in mailbox.messages if "ABC1D23" in m[1]["Subject"])
     assert sorted(rcpts) == ["chief@city.test", "ops@city.test"]
@@ -166,14 +168,15 @@ async def test_high_alert_is_emailed_and_texted(
 
 
 async def test_low_alert_is_emailed_but_not_texted_and_duplicates_are_sent_once(
-    notifier: RunningNotifier, publisher: AmqpAiPublisher, smtp: tuple[Mailbox, int],
+    notifier: RunningNotifier, publisher: AmqpRelayPublisher, smtp: tuple[Mailbox, int],
     webhook: tuple[list[dict[str, Any]], str],
 ) -> None:
     mailbox, _ = smtp
     received, _ = webhook
     envelope = _alert("low", "LOW1A23")
     for _ in range(2):  # a redelivery
-        await publisher.publish_notification(envelope, alert_routing_key(TENANT, "low"))
+        await publisher.publish(envelope, exchange=bus.NOTIFICATIONS,
+                                routing_key=alert_routing_key(TENANT, "low"))
     await _eventually(lambda: any("LOW1A23" in m[1]["Subject"] for m in mailbox.messages))
     await asyncio.sleep(0.5)
     assert sum("LOW1A23" in m[1]["Subject"] for m in mailbox.messages) == 1
