@@ -24,6 +24,9 @@ class AiSettings(StreamingSettings):
     lpr_sample_fps: float = Field(default=4.0, gt=0, le=30)
     lpr_frame_width: int = Field(default=1280, ge=160)
     lpr_frame_height: int = Field(default=720, ge=120)
+    # The same plate on the same camera is reported once per window (restarted while the
+    # vehicle stays in view), so a parked car does not alert every few seconds.
+    lpr_dedupe_window_seconds: float = Field(default=60.0, gt=0, le=24 * 3600)
     # Workers export Prometheus metrics on this port (0: off).
     metrics_port: int = Field(default=9200, ge=0, le=65535)
 

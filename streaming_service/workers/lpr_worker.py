@@ -318,6 +318,7 @@ async def run(stop: asyncio.Event) -> None:
         source_factory=source,
         cipher=CredentialCipher(settings.camera_credentials_key.get_secret_value()),
         max_cameras=settings.lpr_max_cameras_per_worker,
+        tracker_config=TrackerConfig(dedupe_window_s=settings.lpr_dedupe_window_seconds),
     )
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(engine.dispose)

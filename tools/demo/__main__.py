@@ -14,9 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import secrets
 import signal
 import socket
+import string
 import subprocess
 import sys
 import time
@@ -31,14 +33,29 @@ ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
 MANAGE = [PY, str(ROOT / "admin_service" / "manage.py")]
 
-# Vehicles each simulated camera shows, in order. The first camera is the LPR camera and
-# shows the watchlisted plate among others.
-CAMERA_PLATES = [
-    ["BRA2E19", "ABC1234", "RIO4F56", "QWE7R89"],
-    ["XYZ9876", "MER0C05", "SPO3A21"],
-    ["GTV1A23", "PRF2B34", "CID5678"],
-]
+# Each simulated camera shows a stream of vehicles (about 1.5 s apart) with these plates,
+# in a loop of ~45 s, so a plate comes back after the LPR de-duplication window the demo
+# sets (GTV_LPR_DEDUPE_WINDOW_SECONDS=20). Camera 01 is the LPR camera and shows the
+# watchlisted plate once per loop.
+VEHICLES_PER_CAMERA = 30
 WATCHLISTED_PLATE = "BRA2E19"
+
+
+def camera_plates(index: int) -> list[str]:
+    """A deterministic mix of old (ABC1234) and Mercosul (ABC1D23) plates for a camera."""
+    rng = random.Random(f"gt-vision-demo-camera-{index}")  # noqa: S311 - not security
+    letters, digits = string.ascii_uppercase, string.digits
+    plates: list[str] = [WATCHLISTED_PLATE] if index == 1 else []
+    while len(plates) < VEHICLES_PER_CAMERA:
+        head = "".join(rng.choices(letters, k=3))
+        if rng.random() < 0.5:
+            plate = head + "".join(rng.choices(digits, k=4))
+        else:
+            plate = f"{head}{rng.choice(digits)}{rng.choice(letters)}{rng.choice(digits)}" \
+                f"{rng.choice(digits)}"
+        if plate not in plates and plate != WATCHLISTED_PLATE:
+            plates.append(plate)
+    return plates
 
 
 def _env_int(name: str, default: int) -> int:
@@ -64,7 +81,7 @@ class Demo:
         self.dashboard_port = _env_int("GTV_DEMO_DASHBOARD_PORT", 8002)
         self.rtsp_port = _env_int("GTV_DEMO_RTSP_PORT", 8554)
         self.stats_port = _env_int("GTV_DEMO_STATS_PORT", 8404)
-        self.cameras = max(1, min(len(CAMERA_PLATES), _env_int("GTV_DEMO_CAMERAS", 3)))
+        self.cameras = max(1, min(16, _env_int("GTV_DEMO_CAMERAS", 3)))
         self.state_dir = Path(os.environ.get("GTV_DEMO_STATE_DIR", ROOT / "var" / "demo"))
         self.gateway = f"http://127.0.0.1:{self.http_port}"
         # Generated once and kept in the state folder: the seeded cameras' URLs embed the
@@ -140,7 +157,7 @@ class Demo:
         sim_args = [PY, "-m", "tools.camera_sim", "--port", str(self.rtsp_port),
                     "--user", "demo", "--password", self.camera_password]
         for index in range(1, self.cameras + 1):
-            sim_args += ["--camera", f"cam{index}:{','.join(CAMERA_PLATES[index - 1])}"]
+            sim_args += ["--camera", f"cam{index}:{','.join(camera_plates(index))}"]
         specs = [
             ProcessSpec("camera-sim", sim_args),
             ProcessSpec("admin", [
@@ -160,7 +177,9 @@ class Demo:
                         [PY, "-m", "streaming_service.workers.event_consumer"]),
             ProcessSpec("streaming-outbox-relay",
                         [PY, "-m", "streaming_service.workers.outbox_relay"]),
-            ProcessSpec("lpr-worker", [PY, "-m", "streaming_service.workers.lpr_worker"]),
+            ProcessSpec("lpr-worker", [PY, "-m", "streaming_service.workers.lpr_worker"],
+                        env={"GTV_LPR_DEDUPE_WINDOW_SECONDS": self.env.get(
+                            "GTV_LPR_DEDUPE_WINDOW_SECONDS", "20")}),
             ProcessSpec("notifier", [PY, "-m", "streaming_service.workers.notifier"]),
             ProcessSpec("thumbnailer", [PY, "-m", "streaming_service.workers.thumbnailer"]),
             ProcessSpec("retention", [PY, "-m", "streaming_service.workers.retention"]),
