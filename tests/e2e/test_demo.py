@@ -241,6 +241,30 @@ def test_watchlisted_plate_alert_arrives_live_and_is_acknowledged(
     assert any(d["plate"] == WATCHLISTED for d in found.json()["items"])
 
 
+def test_operator_and_viewer_use_the_dashboard_in_a_real_browser(demo: DemoRun) -> None:
+    """The dashboard's own browser script (playwright-core driving Debian's Chromium):
+    live tile playing, a live watchlist alert acknowledged, plate search, its recording;
+    then a viewer without operator or admin actions. Screenshots stay in var/."""
+    dashboard = ROOT / "dashboard"
+    assert (dashboard / "dist" / "index.html").exists(), "build the dashboard: make dashboard"
+    assert (dashboard / "node_modules" / "playwright-core").is_dir(), "run: make dashboard"
+    artifacts = ROOT / "var" / "test-artifacts" / "dashboard-e2e"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    password = demo.summary["password"]
+    result = subprocess.run(
+        ["node", "scripts/e2e.mjs", str(artifacts)], cwd=dashboard,
+        env={**os.environ, "GTV_E2E_BASE_URL": demo.gateway,
+             "GTV_E2E_OPERATOR_USER": "demo-operator", "GTV_E2E_OPERATOR_PASS": password,
+             "GTV_E2E_VIEWER_USER": "demo-viewer", "GTV_E2E_VIEWER_PASS": password,
+             "GTV_E2E_PLATE": WATCHLISTED, "GTV_E2E_ALERT_TIMEOUT_S": "200"},
+        capture_output=True, text=True, timeout=900, check=False,
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    summary = json.loads((artifacts / "summary.json").read_text())
+    assert summary["ok"] is True
+    assert list(artifacts.glob("*.png")), "screenshots are kept as artifacts"
+
+
 def test_sigterm_stops_every_process_and_frees_the_ports(demo: DemoRun) -> None:
     os.killpg(demo.process.pid, signal.SIGTERM)
     assert demo.process.wait(timeout=60) == 0, demo.log_tail()
