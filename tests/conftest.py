@@ -6,6 +6,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import quote
 
 import pytest
@@ -17,13 +18,8 @@ def _rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
 
-@pytest.fixture(scope="session")
-def rabbitmq_vhost() -> Iterator[str]:
-    """A private RabbitMQ virtual host for this test session, deleted afterwards.
-
-    Tests of the bus declare the real topology (fanout ``domain.events`` and friends), so
-    a vhost of their own keeps parallel runs and leftover queues from seeing each other.
-    """
+@contextmanager
+def _private_vhost() -> Iterator[str]:
     vhost = f"gtv-test-{uuid.uuid4().hex[:10]}"
     _rabbitmqctl("add_vhost", vhost)
     _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
@@ -33,6 +29,29 @@ def rabbitmq_vhost() -> Iterator[str]:
         _rabbitmqctl("delete_vhost", vhost)
 
 
+def _url(vhost: str) -> str:
+    return f"amqp://guest:guest@{AMQP_HOST}/{quote(vhost, safe='')}"
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_vhost() -> Iterator[str]:
+    """A private RabbitMQ virtual host for this test session, deleted afterwards.
+
+    Tests of the bus declare the real topology (fanout ``domain.events`` and friends), so
+    a vhost of their own keeps parallel runs and leftover queues from seeing each other.
+    """
+    with _private_vhost() as vhost:
+        yield vhost
+
+
 @pytest.fixture(scope="session")
 def amqp_url(rabbitmq_vhost: str) -> str:
-    return f"amqp://guest:guest@{AMQP_HOST}/{quote(rabbitmq_vhost, safe='')}"
+    return _url(rabbitmq_vhost)
+
+
+@pytest.fixture(scope="module")
+def isolated_amqp_url() -> Iterator[str]:
+    """A vhost for one module whose tests publish arbitrary events to the fanout exchange,
+    so they reach no other module's queues."""
+    with _private_vhost() as vhost:
+        yield _url(vhost)

@@ -25,6 +25,11 @@ import psycopg
 import pytest
 import websockets
 
+from tests.integration.deploy.deploy_support import (
+    documented_metric_names,
+    exported_metric_names,
+)
+
 ROOT = Path(__file__).resolve().parents[2]
 WATCHLISTED = "BRA2E19"
 pytestmark = pytest.mark.e2e
@@ -60,7 +65,7 @@ def demo(amqp_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[De
         c.execute(f'CREATE DATABASE "{db_name}"')
     state_dir = tmp_path_factory.mktemp("demo")
     ports = {name: _free_port() for name in
-             ("http", "admin", "streaming", "dashboard", "rtsp", "stats")}
+             ("http", "admin", "streaming", "dashboard", "rtsp", "stats", "lpr_metrics")}
     env = {
         **os.environ,
         "GTV_DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{db_name}",
@@ -72,6 +77,7 @@ def demo(amqp_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[De
         "GTV_DEMO_DASHBOARD_PORT": str(ports["dashboard"]),
         "GTV_DEMO_RTSP_PORT": str(ports["rtsp"]),
         "GTV_DEMO_STATS_PORT": str(ports["stats"]),
+        "GTV_DEMO_LPR_METRICS_PORT": str(ports["lpr_metrics"]),
         "GTV_DEMO_STATE_DIR": str(state_dir),
         "GTV_DEMO_CAMERAS": "1",
         "GTV_SUPERADMIN_USERNAME": "e2e-root",
@@ -263,6 +269,19 @@ def test_operator_and_viewer_use_the_dashboard_in_a_real_browser(demo: DemoRun) 
     summary = json.loads((artifacts / "summary.json").read_text())
     assert summary["ok"] is True
     assert list(artifacts.glob("*.png")), "screenshots are kept as artifacts"
+
+
+def test_running_processes_export_every_metric_dashboards_and_alerts_use(
+    demo: DemoRun,
+) -> None:
+    """Grafana panels and alert rules are written against docs/observability.md's contract;
+    after real traffic (the tests above), the running processes must export all of it."""
+    exported: set[str] = set()
+    for url in demo.summary["metrics"]:
+        response = httpx.get(url, timeout=10)
+        assert response.status_code == 200, url
+        exported |= exported_metric_names(response.text)
+    assert sorted(documented_metric_names("metric-contract") - exported) == []
 
 
 def test_sigterm_stops_every_process_and_frees_the_ports(demo: DemoRun) -> None:

@@ -81,6 +81,7 @@ class Demo:
         self.dashboard_port = _env_int("GTV_DEMO_DASHBOARD_PORT", 8002)
         self.rtsp_port = _env_int("GTV_DEMO_RTSP_PORT", 8554)
         self.stats_port = _env_int("GTV_DEMO_STATS_PORT", 8404)
+        self.lpr_metrics_port = _env_int("GTV_DEMO_LPR_METRICS_PORT", 9200)
         self.cameras = max(1, min(16, _env_int("GTV_DEMO_CAMERAS", 3)))
         self.state_dir = Path(os.environ.get("GTV_DEMO_STATE_DIR", ROOT / "var" / "demo"))
         self.gateway = f"http://127.0.0.1:{self.http_port}"
@@ -119,6 +120,7 @@ class Demo:
             "gateway": self.http_port, "admin": self.admin_port,
             "streaming": self.streaming_port, "dashboard": self.dashboard_port,
             "rtsp": self.rtsp_port, "haproxy stats": self.stats_port,
+            "lpr metrics": self.lpr_metrics_port,
         }
         busy = [f"{name} :{port}" for name, port in ports.items() if not _port_free(port)]
         if busy:
@@ -179,7 +181,8 @@ class Demo:
                         [PY, "-m", "streaming_service.workers.outbox_relay"]),
             ProcessSpec("lpr-worker", [PY, "-m", "streaming_service.workers.lpr_worker"],
                         env={"GTV_LPR_DEDUPE_WINDOW_SECONDS": self.env.get(
-                            "GTV_LPR_DEDUPE_WINDOW_SECONDS", "20")}),
+                            "GTV_LPR_DEDUPE_WINDOW_SECONDS", "20"),
+                             "GTV_METRICS_PORT": str(self.lpr_metrics_port)}),
             ProcessSpec("notifier", [PY, "-m", "streaming_service.workers.notifier"]),
             ProcessSpec("thumbnailer", [PY, "-m", "streaming_service.workers.thumbnailer"]),
             ProcessSpec("retention", [PY, "-m", "streaming_service.workers.retention"]),
@@ -307,6 +310,11 @@ class Demo:
             "gateway": self.gateway, "users": users, "password": self.user_password,
             "superadmin": [self.superadmin_user, self.superadmin_password], "live": live,
             "watchlisted_plate": WATCHLISTED_PLATE,
+            "metrics": [
+                f"http://127.0.0.1:{self.admin_port}/metrics",
+                f"http://127.0.0.1:{self.streaming_port}/metrics",
+                f"http://127.0.0.1:{self.lpr_metrics_port}/metrics",
+            ],
         }
         (self.state_dir / "demo.json").write_text(json.dumps(summary, indent=2))
         (self.state_dir / "demo.json").chmod(0o600)

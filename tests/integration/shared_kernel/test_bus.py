@@ -17,8 +17,10 @@ pytestmark = pytest.mark.asyncio
 
 
 @pytest.fixture
-async def connection(amqp_url: str) -> AsyncIterator[aio_pika.abc.AbstractRobustConnection]:
-    conn = await bus.connect(amqp_url)
+async def connection(
+    isolated_amqp_url: str,
+) -> AsyncIterator[aio_pika.abc.AbstractRobustConnection]:
+    conn = await bus.connect(isolated_amqp_url)
     try:
         yield conn
     finally:

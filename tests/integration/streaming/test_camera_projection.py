@@ -66,12 +66,15 @@ async def test_events_through_rabbitmq_reach_the_projection_quickly_and_bad_ones
             routing_key=QUEUE.name)
         dlq = await channel.declare_queue(f"{QUEUE.name}.dlq", durable=True)
         deadline = time.monotonic() + 5
-        dead = None
-        while dead is None and time.monotonic() < deadline:
+        dead_bodies: list[bytes] = []
+        # Other tests on the session's vhost may have dead-lettered messages here too.
+        while not any(b"nope" in body for body in dead_bodies) and time.monotonic() < deadline:
             dead = await dlq.get(fail=False, no_ack=True)
             if dead is None:
                 await asyncio.sleep(0.05)
-        assert dead is not None and b"nope" in dead.body
+            else:
+                dead_bodies.append(dead.body)
+        assert any(b"nope" in body for body in dead_bodies)
 
         deadline = time.monotonic() + 5
         while running.consumer.stats.handled < 4 and time.monotonic() < deadline:
