@@ -79,6 +79,7 @@ from streaming_service.settings import StreamingSettings
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/streaming"
+SERVICE_NAME = "streaming_service"  # the `service` label of the metric contract
 EngineFactory = Callable[[StatusSink, SegmentSink], MediaEngine]
 
 
@@ -337,11 +338,11 @@ def _install_middleware(app: FastAPI, metrics: StreamingMetrics) -> None:
         finally:
             route = request.scope.get("route")
             template = getattr(route, "path", "unmatched")
-            metrics.requests.labels(request.method, template, str(status)).inc()
-            metrics.latency.labels(request.method, template).observe(
+            metrics.requests.labels(SERVICE_NAME, request.method, template, str(status)).inc()
+            metrics.latency.labels(SERVICE_NAME, request.method, template).observe(
                 time.perf_counter() - started)
             if status >= 500:
-                metrics.errors.labels(request.method, template).inc()
+                metrics.errors.labels(SERVICE_NAME, request.method, template).inc()
             reset_correlation_id(token)
 
 

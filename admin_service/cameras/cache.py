@@ -13,7 +13,7 @@ import logging
 import uuid
 from typing import Any
 
-from config.metrics import CACHE_REQUESTS
+from config.metrics import count_cache_lookup
 from django.conf import settings
 from django.core.cache import cache
 
@@ -46,7 +46,7 @@ def get_list(scope: str, query: str) -> Any | None:
     except Exception:  # the cache is an optimisation: any failure is a miss
         logger.warning("camera cache unavailable on read", exc_info=True)
         value = None
-    CACHE_REQUESTS.labels(CACHE_NAME, "hit" if value is not None else "miss").inc()
+    count_cache_lookup(CACHE_NAME, hit=value is not None)
     return value
 
 

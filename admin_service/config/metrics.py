@@ -15,22 +15,26 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess
 
+# Names and labels follow the metric contract in docs/observability.md, which the Grafana
+# dashboards and alert rules are written against (both services export the same names).
+SERVICE = "admin_service"
 REQUESTS = Counter(
-    "gtv_admin_http_requests_total",
+    "http_requests_total",
     "HTTP requests handled, by method, route template and status code.",
-    ["method", "route", "status"],
+    ["service", "method", "route", "status"],
 )
 LATENCY = Histogram(
-    "gtv_admin_http_request_duration_seconds",
+    "http_request_duration_seconds",
     "HTTP request latency by method and route template.",
-    ["method", "route"],
+    ["service", "method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
-CACHE_REQUESTS = Counter(
-    "gtv_admin_cache_requests_total",
-    "Cache look-ups by cache name and result (hit or miss).",
-    ["cache", "result"],
-)
+CACHE_HITS = Counter("gtv_cache_hits", "Query-cache hits.", ["service", "cache"])
+CACHE_MISSES = Counter("gtv_cache_misses", "Query-cache misses.", ["service", "cache"])
+
+
+def count_cache_lookup(cache: str, hit: bool) -> None:
+    (CACHE_HITS if hit else CACHE_MISSES).labels(SERVICE, cache).inc()
 
 
 def registry() -> CollectorRegistry:
@@ -65,6 +69,6 @@ class RequestMetricsMiddleware:
         response = self.get_response(request)
         method = request.method if request.method in _KNOWN_METHODS else "OTHER"
         route = route_of(request)
-        LATENCY.labels(method, route).observe(time.perf_counter() - started)
-        REQUESTS.labels(method, route, str(response.status_code)).inc()
+        LATENCY.labels(SERVICE, method, route).observe(time.perf_counter() - started)
+        REQUESTS.labels(SERVICE, method, route, str(response.status_code)).inc()
         return response

@@ -14,16 +14,18 @@ class StreamingMetrics:
 
     def __post_init__(self) -> None:
         r = self.registry
+        # Names and labels of the metric contract (docs/observability.md).
         self.requests = Counter(
-            "gtv_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=r
+            "http_requests_total", "HTTP requests",
+            ["service", "method", "route", "status"], registry=r,
         )
         self.errors = Counter(
             "gtv_http_errors_total", "HTTP responses with status >= 500",
-            ["method", "route"], registry=r,
+            ["service", "method", "route"], registry=r,
         )
         self.latency = Histogram(
-            "gtv_http_request_duration_seconds", "HTTP request duration",
-            ["method", "route"], registry=r,
+            "http_request_duration_seconds", "HTTP request duration",
+            ["service", "method", "route"], registry=r,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
         self.active_streams = Gauge(

@@ -16,7 +16,8 @@ CAMERAS = "/api/cidades/cameras/"
 
 def _count(result: str) -> float:
     return REGISTRY.get_sample_value(
-        "gtv_admin_cache_requests_total", {"cache": "camera_list", "result": result}) or 0.0
+        "gtv_cache_hits_total" if result == "hit" else "gtv_cache_misses_total",
+        {"service": "admin_service", "cache": "camera_list"}) or 0.0
 
 
 class Counter:

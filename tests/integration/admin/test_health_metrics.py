@@ -49,12 +49,12 @@ def test_metrics_count_requests_by_route_template(tenant_a: Any, client_for: Any
     api.get("/api/cidades/cameras/")
     api.get("/api/cidades/cameras/00000000-0000-0000-0000-000000000000/")
     body = client.get("/metrics").content.decode()
-    assert 'gtv_admin_http_requests_total{method="GET",route="/api/cidades/cameras/",' \
-           'status="200"}' in body
-    assert 'route="/api/cidades/cameras/<pk>/",status="404"' in body
+    assert 'http_requests_total{method="GET",route="/api/cidades/cameras/",' \
+           'service="admin_service",status="200"}' in body
+    assert 'route="/api/cidades/cameras/<pk>/",service="admin_service",status="404"' in body
     assert "00000000-0000-0000-0000-000000000000" not in body  # ids never become labels
-    assert "gtv_admin_http_request_duration_seconds_bucket" in body
-    assert "gtv_admin_cache_requests_total" in body
+    assert "http_request_duration_seconds_bucket" in body
+    assert 'gtv_cache_misses_total{cache="camera_list",service="admin_service"}' in body
 
 
 def test_correlation_id_is_echoed_or_minted(client: Client) -> None:

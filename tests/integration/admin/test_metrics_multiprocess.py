@@ -24,8 +24,8 @@ GUNICORN_CONF = ROOT / "admin_service" / "gunicorn.conf.py"
 WORKER = """
 import sys
 from prometheus_client import Counter, Gauge
-c = Counter("gtv_admin_http_requests_total", "x", ["method", "route", "status"])
-c.labels("GET", "/health", "200").inc(int(sys.argv[1]))
+c = Counter("http_requests_total", "x", ["service", "method", "route", "status"])
+c.labels("admin_service", "GET", "/health", "200").inc(int(sys.argv[1]))
 Gauge("gtv_test_live", "x", multiprocess_mode="livesum").set(1)
 print(__import__("os").getpid())
 """
@@ -40,8 +40,8 @@ def _fake_worker(directory: Path, requests: int) -> int:
 
 
 def _health_count(body: str) -> float:
-    match = re.search(r'gtv_admin_http_requests_total\{method="GET",route="/health",'
-                      r'status="200"\} ([0-9.e+]+)', body)
+    match = re.search(r'(?<!_)http_requests_total\{method="GET",route="/health",'
+                      r'service="admin_service",status="200"\} ([0-9.e+]+)', body)
     return float(match.group(1)) if match else 0.0
 
 

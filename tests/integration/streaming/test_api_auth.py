@@ -105,7 +105,8 @@ async def test_health_ready_metrics_and_openapi(client: httpx.AsyncClient) -> No
     assert ready.status_code == 200, ready.text
     assert ready.json()["checks"] == {"database": "ok", "redis": "ok", "rabbitmq": "ok"}
     metrics = await client.get("/metrics")
-    assert "gtv_http_requests_total" in metrics.text
+    assert 'http_requests_total{method="GET",route="/health",service="streaming_service"' \
+        in metrics.text
     assert 'route="/health"' in metrics.text
     assert "gtv_streams_active" in metrics.text
     spec = (await client.get("/api/streaming/openapi.json")).json()
