@@ -44,13 +44,14 @@ test: install services dashboard  ## the whole test suite: dashboard unit tests,
 test-unit: install  ## fast unit tests only
 	$(VENV)/bin/pytest tests/unit
 
-bench: install services  ## streaming (start, glass-to-glass, capacity) and LPR benchmarks → var/bench/REPORT.md
+bench: install services  ## streaming (start, glass-to-glass, capacity), LPR and live-alert latency benchmarks → var/bench/REPORT.md
 	mkdir -p var/bench
 	$(PY) benchmarks/streaming_bench.py
 	if [ -f benchmarks/lpr_bench.py ]; then set -o pipefail; \
 	  OMP_NUM_THREADS=1 $(PY) benchmarks/lpr_bench.py | tee var/bench/lpr.md; fi
+	$(PY) benchmarks/alert_latency_bench.py
 	cat var/bench/streaming.md $$(test -f var/bench/lpr.md && echo var/bench/lpr.md) \
-	  > var/bench/REPORT.md
+	  var/bench/alert_latency.md > var/bench/REPORT.md
 	@echo "report: var/bench/REPORT.md"
 
 lint: install  ## ruff and mypy

@@ -1,0 +1,576 @@
+"""Live-alert benchmark: latency from a camera frame to the event on ``WS /ws/alerts``,
+and recall on the live stream.
+
+    python benchmarks/alert_latency_bench.py [--seconds 150] [--dedupe-window 20]
+
+Runs the whole one-machine demo (``python -m tools.demo``: camera simulator, both
+services, outbox relays, the LPR worker, HAProxy) with one LPR camera, on free loopback
+ports, with a database and a RabbitMQ vhost of its own (created here, dropped at the end)
+and Redis keys under a private prefix. It logs in as ``demo-operator``, opens
+``WS /ws/alerts`` through HAProxy and, for a bounded time, timestamps every
+``PlateDetected`` / ``AlertRaised`` as it arrives. Meanwhile it reads the camera's RTSP
+stream exactly as the worker does (same ffmpeg command, fps and size) and compares the
+clock burned into each frame (``tools.camera_sim.scene.read_timestamp``) with the moment
+the frame is decoded: the camera→worker part the event timestamps cannot see.
+
+Vehicles shown by the camera are reconstructed from the simulator's own (seeded) scene, so
+recall is counted per passing vehicle. Prints a markdown section and writes it to
+``var/bench/alert_latency.md``. Not a test; every wait is bounded and every process it
+starts is stopped (SIGTERM to the demo's process group).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import numpy as np  # noqa: E402
+import psycopg  # noqa: E402
+import websockets  # noqa: E402
+
+from streaming_service.ai_settings import AiSettings  # noqa: E402
+from streaming_service.domain.detection import TrackerConfig  # noqa: E402
+from streaming_service.infrastructure.frame_source import FfmpegFrameSource  # noqa: E402
+from tools.camera_sim.scene import Scene, read_timestamp  # noqa: E402
+from tools.demo.__main__ import WATCHLISTED_PLATE, camera_plates  # noqa: E402
+
+PG_ADMIN_URL = os.environ.get("GTV_BENCH_PG_ADMIN_URL",
+                              "postgresql://postgres@127.0.0.1:5432/postgres")
+AMQP_HOST = os.environ.get("GTV_BENCH_AMQP_HOST", "127.0.0.1:5672")
+OUTPUT = ROOT / "var" / "bench" / "alert_latency.md"
+# The demo's simulator runs with the camera_sim defaults.
+SIM_FPS, SIM_SIZE, CAMERA = 10, (640, 360), "cam1"
+EVENT_TYPES = ("PlateDetected", "AlertRaised")
+
+
+def say(message: str) -> None:
+    print(f"  {message}", file=sys.stderr, flush=True)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def stats_row(name: str, values: Sequence[float], what: str) -> str:
+    if not values:
+        return f"| {name} | 0 | n/a | n/a | n/a | {what} |"
+    return (f"| {name} | {len(values)} | {percentile(values, 0.5):.3f} | "
+            f"{percentile(values, 0.95):.3f} | {max(values):.3f} | {what} |")
+
+
+def _ts(value: str) -> float:
+    return datetime.fromisoformat(value).timestamp()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+# --- the demo under test -------------------------------------------------------------------
+
+
+@dataclass
+class DemoRun:
+    process: subprocess.Popen[bytes]
+    state_dir: Path
+    ports: dict[str, int]
+    db_name: str
+    log_path: Path
+    camera_password: str
+    sim_started_at: float | None = None
+    """Wall time the demo said it was starting the simulator (a coarse anchor)."""
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def gateway(self) -> str:
+        return f"http://127.0.0.1:{self.ports['http']}"
+
+    def camera_url(self) -> str:
+        return f"rtsp://demo:{self.camera_password}@127.0.0.1:{self.ports['rtsp']}/{CAMERA}"
+
+    def log_tail(self) -> str:
+        return self.log_path.read_text(errors="replace")[-3000:]
+
+
+@contextlib.contextmanager
+def running_demo(dedupe_window: float, ready_timeout: float = 300.0) -> Iterator[DemoRun]:
+    suffix = uuid.uuid4().hex[:8]
+    db_name, vhost = f"gtvision_bench_alerts_{suffix}", f"gtv-bench-alerts-{suffix}"
+    redis_prefix = f"gtv-bench-alerts-{suffix}:"
+    state_dir = Path(tempfile.mkdtemp(prefix="gtv-alert-bench-"))
+    ports = {name: _free_port() for name in
+             ("http", "admin", "streaming", "dashboard", "rtsp", "stats", "lpr_metrics")}
+    _rabbitmqctl("add_vhost", vhost)
+    camera_password = "cam" + uuid.uuid4().hex
+    process: subprocess.Popen[bytes] | None = None
+    failed = True
+    try:
+        _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{db_name}"')
+        env = {
+            **os.environ,
+            "GTV_DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{db_name}",
+            "GTV_AMQP_URL": f"amqp://guest:guest@{AMQP_HOST}/{quote(vhost, safe='')}",
+            "GTV_REDIS_PREFIX": redis_prefix,
+            "GTV_HTTP_PORT": str(ports["http"]),
+            "GTV_DEMO_ADMIN_PORT": str(ports["admin"]),
+            "GTV_DEMO_STREAMING_PORT": str(ports["streaming"]),
+            "GTV_DEMO_DASHBOARD_PORT": str(ports["dashboard"]),
+            "GTV_DEMO_RTSP_PORT": str(ports["rtsp"]),
+            "GTV_DEMO_STATS_PORT": str(ports["stats"]),
+            "GTV_DEMO_LPR_METRICS_PORT": str(ports["lpr_metrics"]),
+            "GTV_DEMO_STATE_DIR": str(state_dir),
+            "GTV_DEMO_CAMERAS": "1",
+            "GTV_LPR_DEDUPE_WINDOW_SECONDS": f"{dedupe_window:g}",
+            # Passed to the simulator and seed_demo as command-line values: generated
+            # here without a leading "-" (the demo's token_urlsafe default can start with
+            # one, which argparse then reads as an option).
+            "GTV_DEMO_CAMERA_PASSWORD": camera_password,
+            "GTV_DEMO_PASSWORD": "Demo-" + uuid.uuid4().hex,
+            "GTV_SUPERADMIN_USERNAME": "bench-root",
+            "GTV_SUPERADMIN_PASSWORD": "bench-" + uuid.uuid4().hex,
+            "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'admin_service'}",
+        }
+        env.pop("GTV_DB_NAME", None)
+        env.pop("GTV_STREAMING_DB_NAME", None)
+        log_path = state_dir / "demo-stdout.log"
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "tools.demo"], cwd=ROOT, env=env,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        run = DemoRun(process, state_dir, ports, db_name, log_path, camera_password)
+        deadline = time.monotonic() + ready_timeout
+        summary_file = state_dir / "demo.json"
+        while not summary_file.exists():
+            if run.sim_started_at is None and "starting the camera simulator" in \
+                    log_path.read_text(errors="replace"):
+                run.sim_started_at = time.time()
+            if process.poll() is not None:
+                raise RuntimeError(f"demo exited early ({process.returncode}):\n{run.log_tail()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"demo not ready in {ready_timeout:.0f} s:\n{run.log_tail()}")
+            time.sleep(0.2)
+        time.sleep(0.2)  # demo.json is written in one go, but let the write finish
+        run.summary = json.loads(summary_file.read_text())
+        yield run
+        failed = False
+    finally:
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        with contextlib.suppress(Exception), psycopg.connect(PG_ADMIN_URL, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        with contextlib.suppress(Exception):
+            _rabbitmqctl("delete_vhost", vhost)
+        with contextlib.suppress(Exception):
+            _delete_redis_prefix(redis_prefix)
+        if failed:
+            say(f"logs kept in {state_dir / 'logs'}")
+        else:
+            shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def _delete_redis_prefix(prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(AiSettings().redis_url, socket_timeout=5)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=500))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+# --- measuring -----------------------------------------------------------------------------
+
+
+@dataclass
+class Received:
+    type: str
+    arrived: float
+    occurred: float
+    payload: dict[str, Any]
+
+
+async def collect_events(url: str, seconds: float
+                         ) -> tuple[list[Received], float, float, list[str]]:
+    """Every PlateDetected/AlertRaised that arrives in ``seconds``; (events, open, close,
+    drops). A dropped socket is reopened with ``last_event_id`` (nothing is lost; what
+    arrives late carries the gap in its latency) and noted in ``drops``."""
+    received: list[Received] = []
+    drops: list[str] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    opened: float | None = None
+    last_id: str | None = None
+    while loop.time() < deadline:
+        resume = f"&last_event_id={last_id}" if last_id else ""
+        try:
+            async with websockets.connect(url + resume, open_timeout=15, max_size=2**20) as ws:
+                welcome = json.loads(await asyncio.wait_for(ws.recv(), 15))
+                if welcome.get("type") != "welcome":
+                    raise RuntimeError(f"unexpected first message: {welcome}")
+                last_id = last_id or welcome.get("last_event_id")
+                opened = opened or time.time()
+                while (remaining := deadline - loop.time()) > 0:
+                    try:
+                        raw = await asyncio.wait_for(ws.recv(), timeout=remaining)
+                    except TimeoutError:
+                        break
+                    arrived = time.time()
+                    message = json.loads(raw)
+                    if message.get("id"):
+                        last_id = message["id"]
+                    if message.get("type") in EVENT_TYPES:
+                        received.append(Received(message["type"], arrived,
+                                                 _ts(message["occurred_at"]),
+                                                 message["payload"]))
+        except websockets.ConnectionClosed as exc:
+            offset = time.time() - (opened or time.time())
+            drops.append(f"{offset:.0f} s: {exc!r}"[:160])
+            say(f"socket dropped after {offset:.0f} s ({exc!r}); reconnecting")
+            await asyncio.sleep(0.5)
+    return received, opened or time.time(), time.time(), drops
+
+
+async def camera_to_worker(url: str, seconds: float, settings: AiSettings
+                           ) -> tuple[list[float], int]:
+    """Age of each frame (burned-in clock) when ffmpeg hands it over, read the way the LPR
+    worker reads it (``FfmpegFrameSource``'s command, fps and size); (ages, unreadable)."""
+    width, height = settings.lpr_frame_width, settings.lpr_frame_height
+    command = FfmpegFrameSource(url, fps=settings.lpr_sample_fps, width=width, height=height,
+                                ffmpeg=settings.ffmpeg_binary).command()
+    proc = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+    assert proc.stdout is not None
+    size = width * height * 3
+    ages: list[float] = []
+    unreadable = 0
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            try:
+                raw = await asyncio.wait_for(proc.stdout.readexactly(size), 15)
+            except (asyncio.IncompleteReadError, TimeoutError):
+                break
+            at = time.time()
+            image = np.frombuffer(raw, np.uint8).reshape(height, width, 3)
+            shown = read_timestamp(image[..., ::-1])  # BGR -> RGB
+            if shown is None:
+                unreadable += 1
+            else:
+                ages.append(at - shown.timestamp())
+    finally:
+        # Kill, then read stdout to its end: with unread frames buffered, the pipe's
+        # reading is paused and (Python 3.11) wait() would not return until it closes.
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(proc.stdout.read(), 10)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(proc.wait(), 10)
+    return ages, unreadable
+
+
+def stored_detections(db_name: str) -> dict[str, dict[str, Any]]:
+    """The worker's own record of each detection (first/last sighting, reads)."""
+    url = f"postgresql://postgres@127.0.0.1:5432/{db_name}"
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT id::text, plate, detected_at, reads, metadata FROM ai.detections"
+        ).fetchall()
+    return {r[0]: {"plate": r[1], "detected_at": r[2].timestamp(), "reads": r[3],
+                   "details": r[4] or {}} for r in rows}
+
+
+# --- what the camera showed ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Passage:
+    index: int
+    plate: str
+    entered: float  # seconds since the scene's first frame
+    left: float
+
+
+def passages(plates: list[str], until_s: float) -> list[Passage]:
+    """The vehicles the simulator's scene shows, replayed from its seeded generator (the
+    same ``Scene`` the publisher draws, advanced at its frame times without drawing)."""
+    scene = Scene(CAMERA, plates, *SIM_SIZE)
+    out: list[Passage] = []
+    width = SIM_SIZE[0]
+    for n in range(int(until_s * SIM_FPS) + 1):
+        t = n / SIM_FPS
+        before = scene._next_index
+        scene._advance(t)
+        if scene._next_index != before:
+            v = scene._vehicles[-1]
+            out.append(Passage(before, plates[before % len(plates)], v.entered_at,
+                               v.entered_at + (width + v.sprite.width) / v.speed))
+    return out
+
+
+@dataclass
+class Recall:
+    shown: int = 0
+    reported: int = 0
+    missed: list[str] = field(default_factory=list)
+    misreads: list[str] = field(default_factory=list)
+    duplicates: int = 0
+    first_read_s: list[float] = field(default_factory=list)
+
+
+def recall(plates: list[str], events: list[Received], anchor: float, opened: float,
+           closed: float, grace: float) -> Recall:
+    """Match each PlateDetected to the passage it came from; count the passages wholly
+    inside [opened, closed - grace] (time to report them) and how many were reported."""
+    shown = passages(plates, closed - anchor + 120)
+    detections = [e for e in events if e.type == "PlateDetected"]
+    result = Recall()
+    # First pass with the coarse anchor (the demo's "starting the simulator" line; the
+    # scene starts a second or two later and a plate is first read ~1 s after the car
+    # enters): pick each detection's passage; then refine the scene's start as the median
+    # offset so vehicle windows line up with the detections.
+    matched: list[tuple[Received, Passage]] = []
+    for event in detections:
+        plate = event.payload["plate"]
+        first = _ts(event.payload["detected_at"])
+        candidates = [p for p in shown if p.plate == plate]
+        if not candidates:
+            result.misreads.append(plate)
+            continue
+        best = min(candidates, key=lambda p, f=first: abs(f - anchor - p.entered - 3.0))
+        matched.append((event, best))
+    if matched:
+        anchor = statistics.median(
+            _ts(e.payload["detected_at"]) - p.entered for e, p in matched)
+    reported = {p.index for _, p in matched}
+    result.duplicates = len(matched) - len(reported)
+    for event, passage in matched:
+        result.first_read_s.append(_ts(event.payload["detected_at"]) - anchor - passage.entered)
+    for passage in shown:
+        if anchor + passage.entered < opened or anchor + passage.left > closed - grace:
+            continue
+        result.shown += 1
+        if passage.index in reported:
+            result.reported += 1
+        else:
+            result.missed.append(passage.plate)
+    return result
+
+
+# --- report --------------------------------------------------------------------------------
+
+
+def machine_line() -> str:
+    cpu = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    return (f"{os.cpu_count()} CPU ({cpu}), Python {platform.python_version()}; load "
+            f"average at start {load}")
+
+
+def recall_line(args: argparse.Namespace, counted: Recall) -> str:
+    if not counted.shown:
+        return "**Recall on the live stream**: no vehicle wholly inside the window."
+    missed = Counter(counted.missed)
+    return (
+        f"**Recall on the live stream**: the simulator showed {counted.shown} vehicles "
+        f"wholly inside the window (entered after the client connected, left at least "
+        f"{args.grace:g} s before it closed); {counted.reported} of them arrived as "
+        f"`PlateDetected` (**{counted.reported / counted.shown:.1%}**). Misread plates (not "
+        f"shown by the camera): {len(counted.misreads)}"
+        f"{' (' + ', '.join(sorted(counted.misreads)) + ')' if counted.misreads else ''}; "
+        f"vehicles reported twice: {counted.duplicates}; missed: "
+        f"{', '.join(f'{p} x{n}' for p, n in missed.most_common()) or 'none'}.")
+
+
+def report(args: argparse.Namespace, machine: str, settings: AiSettings,
+           events: list[Received], opened: float, closed: float,
+           stored: dict[str, dict[str, Any]], feed_ages: list[float], unreadable: int,
+           counted: Recall, drops: list[str]) -> str:
+    detected = {e.payload["detection_id"]: e for e in events if e.type == "PlateDetected"}
+    plate_events = list(detected.values())
+    alerts = [e for e in events if e.type == "AlertRaised"]
+    frame_to_ws = [e.arrived - _ts(e.payload["detected_at"]) for e in plate_events]
+    commit_to_ws = [e.arrived - e.occurred for e in plate_events]
+    alert_frame_to_ws = [a.arrived - _ts(detected[a.payload["detection_id"]].payload[
+        "detected_at"]) for a in alerts if a.payload.get("detection_id") in detected]
+    alert_commit_to_ws = [a.arrived - a.occurred for a in alerts]
+    tracker = TrackerConfig(dedupe_window_s=args.dedupe_window)
+    voted, closing, reads = [], [], []
+    for e in plate_events:
+        row = stored.get(e.payload["detection_id"], {})
+        details = row.get("details", {})
+        if "first_seen" in details and "last_seen" in details:
+            voted.append(details["last_seen"] - details["first_seen"])
+            closing.append(e.occurred - details["last_seen"])
+            reads.append(int(row.get("reads") or 0))
+    early = sum(1 for n in reads if n >= tracker.report_after_reads)
+    feed = statistics.median(feed_ages) if feed_ages else 0.0
+    glass = [v + feed for v in frame_to_ws] if feed_ages else []
+    minutes = (closed - opened) / 60
+    lines = [
+        "## Live alerts: frame → WebSocket latency", "",
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine}. The whole demo "
+        "(`python -m tools.demo`) with one LPR camera: simulator "
+        f"{SIM_SIZE[0]}x{SIM_SIZE[1]} @ {SIM_FPS} fps, one LPR worker sampling "
+        f"{settings.lpr_sample_fps:g} fps at {settings.lpr_frame_width}x"
+        f"{settings.lpr_frame_height}, de-duplication window {args.dedupe_window:g} s, "
+        "outbox relay in its own process, API behind HAProxy; a client on "
+        f"`WS /ws/alerts` (as `demo-operator`) for {closed - opened:.0f} s. The tracker "
+        "reports a vehicle once, when its track ends (no read for "
+        f"{tracker.max_gap_s:g} s) or as soon as it has {tracker.report_after_reads} reads, "
+        "whichever comes first, so that every read of it can vote: that wait is by design "
+        "and is part of *frame → WS*. The machine is shared with other work, so absolute "
+        "numbers are noisy.", "",
+        "| measure | n | p50 (s) | p95 (s) | max (s) | what it includes |",
+        "|:--|---:|---:|---:|---:|:--|",
+        stats_row("frame → WS (PlateDetected)", frame_to_ws,
+                  "WS arrival - payload `detected_at`; `detected_at` is the worker's clock "
+                  "when the first frame the plate was read in came out of ffmpeg. Includes "
+                  "the vote (the two rows below) and the delivery"),
+        stats_row("· of which: reads voted", voted,
+                  "first → last sighting in the reported track (stored detection's "
+                  f"`first_seen`/`last_seen`); median {statistics.median(reads) if reads else 0:g}"
+                  f" reads; {early} of {len(reads)} reported on reaching "
+                  f"{tracker.report_after_reads} reads, the rest when the track ended"),
+        stats_row("· of which: close + record", closing,
+                  "last sighting → envelope `occurred_at`: recognising the frame that "
+                  f"completes the report (or waiting out the {tracker.max_gap_s:g} s gap), "
+                  "the crop upload and the insert"),
+        stats_row("commit → WS (PlateDetected)", commit_to_ws,
+                  "WS arrival - envelope `occurred_at` (set in the recording transaction, "
+                  "just before commit): commit, NOTIFY, the outbox relay's live lane (XADD to "
+                  "the tenant's Redis stream), the API's XREAD, the WS push through HAProxy"),
+        stats_row("frame → WS (AlertRaised)", alert_frame_to_ws,
+                  "as above, for the watchlist alert (same detection's `detected_at`; "
+                  f"`{WATCHLISTED_PLATE}`)"),
+        stats_row("commit → WS (AlertRaised)", alert_commit_to_ws, "as above"),
+        stats_row("camera → worker", feed_ages,
+                  "not inside `detected_at`: the clock burned into the frame vs the "
+                  "moment ffmpeg hands it over, read the way the worker reads it (encode, "
+                  f"RTSP/TCP, decode, fps filter, scale); {unreadable} frames unreadable"),
+        stats_row("glass → WS (estimate)", glass,
+                  "frame → WS plus the median camera → worker"),
+        "",
+        recall_line(args, counted)
+        + f" In all {len(plate_events)} `PlateDetected` ({len(plate_events) / minutes:.0f}/min)"
+        f" and {len(alerts)} `AlertRaised` arrived.",
+        "",
+    ]
+    if drops:
+        lines += [f"The socket dropped {len(drops)} time(s) and was reopened with "
+                  f"`last_event_id` ({'; '.join(drops)}); events of the gap arrived late.", ""]
+    if counted.first_read_s:
+        lines += [
+            f"First read vs the car entering the frame (relative to the median, from the "
+            f"replayed scene): p5 {percentile(counted.first_read_s, 0.05):+.2f} s, p95 "
+            f"{percentile(counted.first_read_s, 0.95):+.2f} s — the time before the plate is "
+            "in view and readable is not in any number above.", "",
+        ]
+    if frame_to_ws and commit_to_ws and voted and closing:
+        lines += [
+            f"Reading: of the ~{percentile(frame_to_ws, 0.5):.1f} s from the first frame a "
+            f"plate was read in to the operator's screen, ~{percentile(voted, 0.5):.1f} s is "
+            f"the vote (the worker collecting {tracker.report_after_reads} reads at "
+            f"{settings.lpr_sample_fps:g} fps, or the track ending), "
+            f"~{percentile(closing, 0.5) * 1000:.0f} ms recognising the last frame and "
+            f"recording, and ~{percentile(commit_to_ws, 0.5) * 1000:.0f} ms delivery "
+            "(commit → WS). \"Within a second of the frame\" holds for the frame that "
+            "completes the report, not for the first frame the plate appeared in.", "",
+        ]
+    return "\n".join(lines)
+
+
+async def measure(run: DemoRun, seconds: float, settings: AiSettings
+                  ) -> tuple[list[Received], float, float, list[str], list[float], int]:
+    async with httpx.AsyncClient(base_url=run.gateway, timeout=15.0) as http:
+        response = await http.post("/api/admin/auth/token", json={
+            "username": "demo-operator", "password": run.summary["password"]})
+        response.raise_for_status()
+        token = response.json()["access"]
+    ws_url = f"ws://127.0.0.1:{run.ports['http']}/ws/alerts?token={token}"
+    async with asyncio.timeout(seconds + 90):
+        (events, opened, closed, drops), (ages, unreadable) = await asyncio.gather(
+            collect_events(ws_url, seconds),
+            camera_to_worker(run.camera_url(), seconds, settings),
+        )
+    return events, opened, closed, drops, ages, unreadable
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--seconds", type=float, default=150.0,
+                        help="how long the WebSocket client listens")
+    parser.add_argument("--dedupe-window", type=float, default=20.0,
+                        help="GTV_LPR_DEDUPE_WINDOW_SECONDS for the worker")
+    parser.add_argument("--grace", type=float, default=8.0,
+                        help="a vehicle counts if it left the frame this long before the end")
+    parser.add_argument("--output", type=Path, default=OUTPUT)
+    args = parser.parse_args(argv)
+    machine = machine_line()
+    settings = AiSettings()
+    plates = camera_plates(1)
+    say("starting the demo (1 LPR camera) ...")
+    with running_demo(args.dedupe_window) as run:
+        say(f"demo ready at {run.gateway}; listening on /ws/alerts for {args.seconds:g} s ...")
+        events, opened, closed, drops, ages, unreadable = asyncio.run(
+            measure(run, args.seconds, settings))
+        stored = stored_detections(run.db_name)
+        say("stopping the demo ...")
+    anchor = run.sim_started_at or opened
+    counted = recall(plates, events, anchor, opened, closed, args.grace)
+    text = report(args, machine, settings, events, opened, closed, stored, ages, unreadable,
+                  counted, drops)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
