@@ -73,7 +73,10 @@ class FfmpegFrameSource:
                 except TimeoutError:
                     with contextlib.suppress(ProcessLookupError):
                         proc.kill()
-                    await proc.wait()
+                    # Bounded too: with unread frames buffered, Python 3.11 may not
+                    # report the exit until the pipe closes, which the finally does.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(proc.wait(), 5)
         finally:
             # Also when the wait above is cancelled: closing the transport kills a process
             # still running and closes the pipes now, not at garbage collection (possibly

@@ -143,7 +143,7 @@ class Demo:
         urls = [self.camera_url(i) for i in range(1, self.cameras + 1)]
         say("seeding the demo prefeitura")
         result = subprocess.run(
-            [*MANAGE, "seed_demo", "--password", self.user_password, "--lpr-camera", "1",
+            [*MANAGE, "seed_demo", f"--password={self.user_password}", "--lpr-camera", "1",
              "--cameras", str(self.cameras), *(a for u in urls for a in ("--camera-url", u))],
             env=self.env, capture_output=True, text=True, timeout=120, check=False,
         )
@@ -156,8 +156,9 @@ class Demo:
         return f"rtsp://demo:{self.camera_password}@127.0.0.1:{self.rtsp_port}/cam{index}"
 
     def start_processes(self) -> None:
+        # "--opt=value": a generated secret may start with "-".
         sim_args = [PY, "-m", "tools.camera_sim", "--port", str(self.rtsp_port),
-                    "--user", "demo", "--password", self.camera_password]
+                    "--user", "demo", f"--password={self.camera_password}"]
         for index in range(1, self.cameras + 1):
             sim_args += ["--camera", f"cam{index}:{','.join(camera_plates(index))}"]
         specs = [
