@@ -19,8 +19,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import drf_spectacular_sidecar  # pinned by the admin service; plain static assets
 import redis.asyncio as aioredis
 from fastapi import FastAPI, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
 from shared_kernel.auth import AsyncRedisDenylist, JWTVerifier
 from shared_kernel.correlation import (
@@ -308,10 +312,11 @@ def create_app(
         version="1.0.0",
         description="Live streams, recordings, exports and snapshots of GT-Vision cameras.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
+    _install_offline_docs(app)
     app.state.services = services
     install_error_handlers(app)
     _install_middleware(app, metrics)
@@ -344,6 +349,25 @@ def _install_middleware(app: FastAPI, metrics: StreamingMetrics) -> None:
             if status >= 500:
                 metrics.errors.labels(SERVICE_NAME, request.method, template).inc()
             reset_correlation_id(token)
+
+
+def _install_offline_docs(app: FastAPI) -> None:
+    """Swagger UI served from our own files: city networks and this project's machines
+    often have no internet, and FastAPI's default page loads its assets from a CDN. The
+    assets come from the pinned drf-spectacular-sidecar package (static files only)."""
+    assets = Path(drf_spectacular_sidecar.__file__).parent / "static" / \
+        "drf_spectacular_sidecar" / "swagger-ui-dist"
+    app.mount(f"{API_PREFIX}/docs-assets", StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get(f"{API_PREFIX}/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=f"{API_PREFIX}/openapi.json",
+            title="GT-Vision streaming service",
+            swagger_js_url=f"{API_PREFIX}/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url=f"{API_PREFIX}/docs-assets/swagger-ui.css",
+            swagger_favicon_url=f"{API_PREFIX}/docs-assets/favicon-32x32.png",
+        )
 
 
 async def _startup_step(what: str, step: Awaitable[Any]) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -115,3 +116,13 @@ async def test_health_ready_metrics_and_openapi(client: httpx.AsyncClient) -> No
                  "/api/streaming/exports", "/api/streaming/exports/{export_id}",
                  "/api/streaming/cameras/{camera_id}/snapshot"):
         assert path in spec["paths"], path
+
+
+async def test_swagger_ui_loads_only_our_own_assets(client: httpx.AsyncClient) -> None:
+    """No CDN: operators' networks and CI machines have no internet."""
+    page = await client.get("/api/streaming/docs")
+    assert page.status_code == 200
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert assets and all(a.startswith("/api/streaming/") for a in assets), assets
+    for asset in assets:
+        assert (await client.get(asset)).status_code == 200, asset
