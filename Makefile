@@ -16,7 +16,7 @@ help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 system:  ## Debian packages (ffmpeg, haproxy)
-	scripts/install_system.sh
+	tools/scripts/install_system.sh
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -28,10 +28,10 @@ install: system $(STAMP) keys  ## everything a fresh machine needs
 
 keys: .secrets/dev.env  ## generate development secrets (JWT keys, encryption keys)
 .secrets/dev.env: | $(STAMP)
-	$(PY) scripts/gen_dev_secrets.py $(CURDIR)
+	$(PY) tools/scripts/gen_dev_secrets.py $(CURDIR)
 
 services:  ## make sure PostgreSQL, Redis and RabbitMQ are running
-	scripts/ensure_services.sh
+	tools/scripts/ensure_services.sh
 
 migrate: install services  ## apply database migrations of both services
 	$(PY) admin_service/manage.py migrate --noinput
@@ -46,10 +46,10 @@ test-unit: install  ## fast unit tests only
 
 bench: install services  ## streaming (start, glass-to-glass, capacity), LPR and live-alert latency benchmarks → var/bench/REPORT.md
 	mkdir -p var/bench
-	$(PY) benchmarks/streaming_bench.py
-	if [ -f benchmarks/lpr_bench.py ]; then set -o pipefail; \
-	  OMP_NUM_THREADS=1 $(PY) benchmarks/lpr_bench.py | tee var/bench/lpr.md; fi
-	$(PY) benchmarks/alert_latency_bench.py
+	$(PY) tools/benchmarks/streaming_bench.py
+	if [ -f tools/benchmarks/lpr_bench.py ]; then set -o pipefail; \
+	  OMP_NUM_THREADS=1 $(PY) tools/benchmarks/lpr_bench.py | tee var/bench/lpr.md; fi
+	$(PY) tools/benchmarks/alert_latency_bench.py
 	cat var/bench/streaming.md $$(test -f var/bench/lpr.md && echo var/bench/lpr.md) \
 	  var/bench/alert_latency.md > var/bench/REPORT.md
 	@echo "report: var/bench/REPORT.md"

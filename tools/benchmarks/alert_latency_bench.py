@@ -1,7 +1,7 @@
 """Live-alert benchmark: latency from a camera frame to the event on ``WS /ws/alerts``,
 and recall on the live stream.
 
-    python benchmarks/alert_latency_bench.py [--seconds 150] [--dedupe-window 20]
+    python tools/benchmarks/alert_latency_bench.py [--seconds 150] [--dedupe-window 20]
 
 Runs the whole one-machine demo (``python -m tools.demo``: camera simulator, both
 services, outbox relays, the LPR worker, HAProxy) with one LPR camera, on free loopback
@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402

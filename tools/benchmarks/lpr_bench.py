@@ -1,6 +1,6 @@
 """LPR benchmark: latency per stage and plate-level accuracy on the synthetic labelled set.
 
-    python benchmarks/lpr_bench.py --n 100 --imgsz 320 640 [--ultralytics]
+    python tools/benchmarks/lpr_bench.py --n 100 --imgsz 320 640 [--ultralytics]
 
 Prints a markdown table (the numbers quoted in docs/models.md). Single-threaded by
 default, so "frames/s" is per CPU core. Not a test: run it through ``make bench``.
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from shared_kernel.plates import PlateNumber

@@ -1,7 +1,7 @@
 """Streaming benchmark: stream start latency, HLS glass-to-glass latency, and how many
 concurrent camera streams one instance of the streaming service holds.
 
-    python benchmarks/streaming_bench.py [--runs 10] [--g2g-seconds 20] [--max-cameras 128]
+    python tools/benchmarks/streaming_bench.py [--runs 10] [--g2g-seconds 20] [--max-cameras 128]
 
 Runs the real service (``create_app``: FFmpeg engine with its production defaults,
 filesystem object store, PostgreSQL/Redis/RabbitMQ on 127.0.0.1) in uvicorn on a free
@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urljoin
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Prepare a host for `docker compose up`: development secrets (never committed).
-#   .secrets/jwt_private.pem, .secrets/jwt_public.pem  RS256 keys (scripts/gen_dev_secrets.py)
-#   .secrets/haproxy.pem                               TLS certificate (scripts/gen_dev_cert.sh)
+#   .secrets/jwt_private.pem, .secrets/jwt_public.pem  RS256 keys (tools/scripts/gen_dev_secrets.py)
+#   .secrets/haproxy.pem                               TLS certificate (tools/scripts/gen_dev_cert.sh)
 #   .env                                               passwords and keys compose interpolates
 # Existing files are kept. Production sets these from its own secret store instead.
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
+root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 py="${PYTHON:-$root/.venv/bin/python}"; [ -x "$py" ] || py=python3
 
-"$py" scripts/gen_dev_secrets.py "$root"
-scripts/gen_dev_cert.sh "$root/.secrets/haproxy.pem"
+"$py" tools/scripts/gen_dev_secrets.py "$root"
+tools/scripts/gen_dev_cert.sh "$root/.secrets/haproxy.pem"
 # Docker bind-mounts file secrets with the host's owner and mode; the containers run as
 # other users (10001 services, 99 haproxy, 1000 kong), so the files must be readable.
 chmod 0755 .secrets

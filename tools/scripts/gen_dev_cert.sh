@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Generate a self-signed development TLS certificate for HAProxy (never committed).
-# Usage: scripts/gen_dev_cert.sh [OUTPUT_PEM]   (default: .secrets/haproxy.pem)
+# Usage: tools/scripts/gen_dev_cert.sh [OUTPUT_PEM]   (default: .secrets/haproxy.pem)
 # The PEM holds the certificate followed by its private key, the form HAProxy's `crt` wants.
 # Idempotent: an existing certificate valid for at least another day is kept.
 set -euo pipefail
 
-root="$(cd "$(dirname "$0")/.." && pwd)"
+root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="${1:-$root/.secrets/haproxy.pem}"
 hosts="${GTV_TLS_HOSTS:-localhost,127.0.0.1,haproxy}"
 

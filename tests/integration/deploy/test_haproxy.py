@@ -108,7 +108,7 @@ def start_haproxy(tmp: Path, env_overrides: dict[str, str]) -> Haproxy:
     cert = tmp / "haproxy.pem"
     if not cert.exists():
         subprocess.run(
-            [str(REPO_ROOT / "scripts" / "gen_dev_cert.sh"), str(cert)],
+            [str(REPO_ROOT / "tools" / "scripts" / "gen_dev_cert.sh"), str(cert)],
             check=True,
             capture_output=True,
             timeout=60,
@@ -227,7 +227,7 @@ def test_config_is_valid_with_defaults_and_with_every_option(tmp_path: Path) -> 
     assert plain.returncode == 0, plain.stderr
     cert = tmp_path / "haproxy.pem"
     subprocess.run(
-        [str(REPO_ROOT / "scripts" / "gen_dev_cert.sh"), str(cert)],
+        [str(REPO_ROOT / "tools" / "scripts" / "gen_dev_cert.sh"), str(cert)],
         check=True,
         capture_output=True,
         timeout=60,
