@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q -e '.[dev]'
 	touch $(STAMP)
 
-install: system $(STAMP) keys  ## everything a fresh machine needs
+install: system $(STAMP) keys dashboard  ## everything a fresh machine needs
 
 keys: .secrets/dev.env  ## generate development secrets (JWT keys, encryption keys)
 .secrets/dev.env: | $(STAMP)

@@ -198,3 +198,16 @@ def test_dockerfiles_are_multi_stage_non_root_with_a_healthcheck(dockerfile: Pat
     assert re.search(r"^HEALTHCHECK ", text, re.MULTILINE)
     for source in re.findall(r"^COPY (?!--from)(?:--\S+ )*(\S+)", text, re.MULTILINE):
         assert (REPO_ROOT / source).exists(), f"{dockerfile}: COPY {source}"
+
+
+def test_image_builds_leave_out_local_state_and_secrets() -> None:
+    ignored = (REPO_ROOT / ".dockerignore").read_text().split()
+    for entry in (".secrets", ".env", ".venv", "var", "**/node_modules", "dashboard/dist"):
+        assert entry in ignored, entry
+
+
+def test_the_dashboard_is_served_through_haproxy_in_compose() -> None:
+    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+    assert compose["services"]["dashboard"]["build"]["dockerfile"] == "dashboard/Dockerfile"
+    env = (REPO_ROOT / "deploy" / "env" / "haproxy.env.example").read_text()
+    assert "GTV_DASHBOARD_ADDR=dashboard:8080" in env.splitlines()
