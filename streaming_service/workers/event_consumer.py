@@ -4,15 +4,13 @@ projections current from ``domain.events`` until SIGTERM/SIGINT."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 
-from shared_kernel.logging import configure_logging
 from streaming_service.application.camera_projection import CameraProjection
 from streaming_service.infrastructure.consumers import start_projection_consumer
 from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
 from streaming_service.settings import StreamingSettings
+from streaming_service.workers.process import run_worker
 
 log = logging.getLogger(__name__)
 
@@ -31,17 +29,8 @@ async def run(settings: StreamingSettings, stop: asyncio.Event) -> None:
 
 def main() -> None:
     settings = StreamingSettings()
-    configure_logging("streaming_service.event_consumer", settings.log_level)
-
-    async def _main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        await run(settings, stop)
-
-    asyncio.run(_main())
+    run_worker(lambda stop: run(settings, stop),
+               service="streaming_service.event_consumer", log_level=settings.log_level)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import socket
 import time
 import uuid
@@ -32,7 +31,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel.crypto import CredentialCipher
-from shared_kernel.logging import configure_logging
 from streaming_service.application.detections import NewDetection
 from streaming_service.domain.ai_ports import FrameSource, PlateRecogniser
 from streaming_service.domain.detection import (
@@ -43,6 +41,7 @@ from streaming_service.domain.detection import (
 )
 from streaming_service.infrastructure.db.models import Camera
 from streaming_service.infrastructure.leases import Lease, PostgresCameraLeases
+from streaming_service.workers.process import run_worker
 
 if TYPE_CHECKING:
     from streaming_service.ai_settings import AiSettings
@@ -352,17 +351,7 @@ async def _in_process_relay(settings: AiSettings, sessions: async_sessionmaker[A
 def main() -> None:
     from streaming_service.ai_settings import AiSettings
 
-    configure_logging("streaming_service.lpr_worker", AiSettings().log_level)
-
-    async def _main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        await run(stop)
-
-    asyncio.run(_main())
+    run_worker(run, service="streaming_service.lpr_worker", log_level=AiSettings().log_level)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -25,8 +24,8 @@ import httpx
 
 from shared_kernel import bus
 from shared_kernel.events import AlertRaised, EventEnvelope
-from shared_kernel.logging import configure_logging
 from streaming_service.ai_settings import AiSettings
+from streaming_service.workers.process import run_worker
 
 log = logging.getLogger(__name__)
 
@@ -223,17 +222,8 @@ async def run(settings: AiSettings, stop: asyncio.Event) -> None:
 
 def main() -> None:
     settings = AiSettings()
-    configure_logging("streaming_service.notifier", settings.log_level)
-
-    async def _main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        await run(settings, stop)
-
-    asyncio.run(_main())
+    run_worker(lambda stop: run(settings, stop),
+               service="streaming_service.notifier", log_level=settings.log_level)
 
 
 if __name__ == "__main__":

@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared_kernel.logging import configure_logging
 from streaming_service.ai_settings import AiSettings
 from streaming_service.application.metrics import StreamingMetrics
 from streaming_service.domain.ai_ports import LIVE_FEED, LiveFeed
@@ -35,7 +32,7 @@ from streaming_service.infrastructure.outbox import (
     RelaySettings,
 )
 from streaming_service.settings import StreamingSettings
-from streaming_service.workers.heartbeat import beat
+from streaming_service.workers.process import run_worker
 
 log = logging.getLogger(__name__)
 
@@ -117,22 +114,9 @@ def main() -> None:
     parser.add_argument("--once", action="store_true", help="drain once and exit")
     args = parser.parse_args()
     settings = AiSettings()
-    configure_logging("streaming_service.outbox_relay", settings.log_level)
-
-    async def _main() -> int:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        heartbeat = asyncio.create_task(beat(stop))
-        try:
-            return await run(settings, stop, once=args.once)
-        finally:
-            stop.set()
-            await heartbeat
-
-    sys.exit(asyncio.run(_main()))
+    sys.exit(run_worker(lambda stop: run(settings, stop, once=args.once),
+                        service="streaming_service.outbox_relay",
+                        log_level=settings.log_level, heartbeat=True))
 
 
 if __name__ == "__main__":

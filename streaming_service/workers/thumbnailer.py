@@ -12,20 +12,18 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import signal
 from datetime import timedelta
 from typing import Any
 
 import redis.asyncio as aioredis
 
 from shared_kernel.crypto import CredentialCipher
-from shared_kernel.logging import configure_logging
 from streaming_service.application.thumbnails import ThumbnailReport, Thumbnails
 from streaming_service.domain.ports import ObjectStore
 from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
 from streaming_service.infrastructure.stream_status import RedisStreamStatusCache
 from streaming_service.settings import StreamingSettings
-from streaming_service.workers.heartbeat import beat
+from streaming_service.workers.process import run_worker
 
 log = logging.getLogger(__name__)
 
@@ -77,23 +75,14 @@ def main() -> None:
     parser.add_argument("--once", action="store_true", help="one pass, then exit")
     args = parser.parse_args()
     settings = StreamingSettings()
-    configure_logging("streaming_service.thumbnailer", settings.log_level)
-    from streaming_service.main import build_object_store
 
-    async def _main() -> ThumbnailReport | None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        heartbeat = asyncio.create_task(beat(stop))
-        try:
-            return await run(settings, build_object_store(settings), stop, once=args.once)
-        finally:
-            stop.set()
-            await heartbeat
+    async def _main(stop: asyncio.Event) -> ThumbnailReport | None:
+        from streaming_service.main import build_object_store
 
-    report = asyncio.run(_main())
+        return await run(settings, build_object_store(settings), stop, once=args.once)
+
+    report = run_worker(_main, service="streaming_service.thumbnailer",
+                        log_level=settings.log_level, heartbeat=True)
     if args.once and report is not None:
         print(f"thumbnails: {report.stored} stored, {report.failed} failed, "
               f"{report.live} live streams, {report.pruned} pruned")
