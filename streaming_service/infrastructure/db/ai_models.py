@@ -24,37 +24,21 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
-    func,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-AI_SCHEMA = "ai"
+from streaming_service.infrastructure.db.declarative import now_column, schema_metadata, uuid_pk
 
-NAMING = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+AI_SCHEMA = "ai"
 
 
 class AiBase(DeclarativeBase):
-    metadata = MetaData(schema=AI_SCHEMA, naming_convention=NAMING)
-
-
-def _uuid_pk() -> Mapped[uuid.UUID]:
-    return mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
-
-
-def _now() -> Mapped[datetime]:
-    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    metadata = schema_metadata(AI_SCHEMA, name_foreign_keys=True)
 
 
 class Detection(AiBase):
@@ -91,20 +75,20 @@ class Detection(AiBase):
     reads: Mapped[int] = mapped_column(Integer, default=1)
     support: Mapped[float | None] = mapped_column(Float, nullable=True)
     details: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, default=dict)
-    created_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = now_column()
 
 
 class Watchlist(AiBase):
     __tablename__ = "watchlists"
     __table_args__ = (UniqueConstraint("tenant_id", "name"),)
 
-    id: Mapped[uuid.UUID] = _uuid_pk()
+    id: Mapped[uuid.UUID] = uuid_pk()
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
-    created_at: Mapped[datetime] = _now()
-    updated_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = now_column()
+    updated_at: Mapped[datetime] = now_column()
 
 
 class WatchlistEntry(AiBase):
@@ -117,7 +101,7 @@ class WatchlistEntry(AiBase):
         Index("ix_watchlist_entries_watchlist", "watchlist_id"),
     )
 
-    id: Mapped[uuid.UUID] = _uuid_pk()
+    id: Mapped[uuid.UUID] = uuid_pk()
     watchlist_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("ai.watchlists.id", ondelete="CASCADE")
     )
@@ -129,7 +113,7 @@ class WatchlistEntry(AiBase):
     active_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     active_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
-    created_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = now_column()
 
 
 class Alert(AiBase):
@@ -142,7 +126,7 @@ class Alert(AiBase):
         Index("ix_alerts_tenant_raised", "tenant_id", "raised_at"),
     )
 
-    id: Mapped[uuid.UUID] = _uuid_pk()
+    id: Mapped[uuid.UUID] = uuid_pk()
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     detection_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     watchlist_entry_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
@@ -172,4 +156,4 @@ class CameraAssignment(AiBase):
     lease_expires_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True
     )
-    updated_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = now_column()

@@ -20,7 +20,6 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
-    MetaData,
     PrimaryKeyConstraint,
     String,
     Text,
@@ -29,26 +28,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA = "streaming"
+from streaming_service.infrastructure.db.declarative import now_column, schema_metadata, uuid_pk
 
-NAMING = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "pk": "pk_%(table_name)s",
-}
+SCHEMA = "streaming"
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(schema=SCHEMA, naming_convention=NAMING)
-
-
-def _uuid_pk() -> Mapped[uuid.UUID]:
-    return mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
-
-
-def _now_column() -> Mapped[datetime]:
-    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    metadata = schema_metadata(SCHEMA)
 
 
 class Tenant(Base):
@@ -59,7 +45,7 @@ class Tenant(Base):
     slug: Mapped[str] = mapped_column(String(100))
     timezone: Mapped[str] = mapped_column(String(64), default="America/Sao_Paulo")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    updated_at: Mapped[datetime] = _now_column()
+    updated_at: Mapped[datetime] = now_column()
 
 
 class Camera(Base):
@@ -83,7 +69,7 @@ class Camera(Base):
     decommissioned_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True
     )
-    updated_at: Mapped[datetime] = _now_column()
+    updated_at: Mapped[datetime] = now_column()
 
     @property
     def is_decommissioned(self) -> bool:
@@ -97,7 +83,7 @@ class ProcessedEvent(Base):
     consumer: Mapped[str] = mapped_column(String(100))
     event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     event_type: Mapped[str] = mapped_column(String(64))
-    processed_at: Mapped[datetime] = _now_column()
+    processed_at: Mapped[datetime] = now_column()
 
 
 class Recording(Base):
@@ -119,14 +105,14 @@ class Recording(Base):
     ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     object_key: Mapped[str] = mapped_column(Text)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = _now_column()
+    created_at: Mapped[datetime] = now_column()
 
 
 class Export(Base):
     __tablename__ = "exports"
     __table_args__ = (Index("ix_exports_tenant_created", "tenant_id", "created_at"),)
 
-    id: Mapped[uuid.UUID] = _uuid_pk()
+    id: Mapped[uuid.UUID] = uuid_pk()
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     camera_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     range_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -136,8 +122,8 @@ class Export(Base):
     size_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     requested_by: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
-    created_at: Mapped[datetime] = _now_column()
-    updated_at: Mapped[datetime] = _now_column()
+    created_at: Mapped[datetime] = now_column()
+    updated_at: Mapped[datetime] = now_column()
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
@@ -147,7 +133,7 @@ class Snapshot(Base):
     __tablename__ = "snapshots"
     __table_args__ = (Index("ix_snapshots_camera_taken", "camera_id", "taken_at"),)
 
-    id: Mapped[uuid.UUID] = _uuid_pk()
+    id: Mapped[uuid.UUID] = uuid_pk()
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
     camera_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     kind: Mapped[str] = mapped_column(String(16), default="snapshot")
@@ -174,7 +160,7 @@ class OutboxEvent(Base):
               postgresql_where="published_at IS NULL"),
     )
 
-    id: Mapped[uuid.UUID] = _uuid_pk()
+    id: Mapped[uuid.UUID] = uuid_pk()
     event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
     event_type: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer)
