@@ -69,6 +69,20 @@ def test_seed_demo_creates_a_usable_tenant(monkeypatch: pytest.MonkeyPatch) -> N
     assert Camera.objects.filter(tenant__slug="demo").count() == 3
 
 
+def test_seed_demo_again_follows_a_changed_camera_url() -> None:
+    """A new demo run may give the simulator new credentials: cameras follow them once."""
+    _run("seed_demo", "--camera-url", "rtsp://demo:old@127.0.0.1:8554/cam1", "--cameras", "1",
+         "--password", "Demo-Pass-2024!")
+    _run("seed_demo", "--camera-url", "rtsp://demo:new@127.0.0.1:8554/cam1", "--cameras", "1",
+         "--password", "Demo-Pass-2024!")
+    camera = Camera.objects.get(tenant__slug="demo")
+    assert camera.rtsp_url() == "rtsp://demo:new@127.0.0.1:8554/cam1"
+    assert OutboxEvent.objects.filter(event_type="CameraUpdated").count() == 1
+    _run("seed_demo", "--camera-url", "rtsp://demo:new@127.0.0.1:8554/cam1", "--cameras", "1",
+         "--password", "Demo-Pass-2024!")
+    assert OutboxEvent.objects.filter(event_type="CameraUpdated").count() == 1
+
+
 def test_tenant_admin_creates_users_only_in_own_tenant(tenant_a: Any, tenant_b: Any,
                                                         client_for: Any) -> None:
     response = client_for(tenant_a.tenant_admin).post(

@@ -77,10 +77,15 @@ class Command(BaseCommand):
                 name = f"Camera {index:02d}"
                 lpr = index == options["lpr_camera"]
                 camera = Camera.objects.filter(tenant=tenant, name=name).first()
+                url = urls[(index - 1) % len(urls)]
+                if camera is not None and options["camera_url"] and camera.rtsp_url() != url:
+                    # The simulator's credentials changed since the last seeding.
+                    camera = camera_services.update_camera(
+                        camera, changes={"rtsp_url": url}, actor=None)
                 if camera is None:
                     camera = camera_services.register_camera(
                         tenant=tenant, actor=None,
-                        data={"name": name, "rtsp_url": urls[(index - 1) % len(urls)],
+                        data={"name": name, "rtsp_url": url,
                               "location": location, "zone": zone, "lpr_enabled": lpr,
                               "recording_mode": RecordingMode.CONTINUOUS if lpr
                               else RecordingMode.OFF,
