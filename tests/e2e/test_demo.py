@@ -13,7 +13,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 import websockets
 
@@ -29,93 +27,17 @@ from tests.integration.deploy.deploy_support import (
     documented_metric_names,
     exported_metric_names,
 )
+from tools.demo.isolated import DemoRun, run_isolated_demo
 
 ROOT = Path(__file__).resolve().parents[2]
 WATCHLISTED = "BRA2E19"
 pytestmark = pytest.mark.e2e
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class DemoRun:
-    def __init__(self, process: subprocess.Popen[bytes], state_dir: Path, ports: dict[str, int],
-                 log_path: Path) -> None:
-        self.process = process
-        self.state_dir = state_dir
-        self.ports = ports
-        self.log_path = log_path
-        self.summary: dict[str, Any] = {}
-
-    @property
-    def gateway(self) -> str:
-        return f"http://127.0.0.1:{self.ports['http']}"
-
-    def log_tail(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
-
-
 @pytest.fixture(scope="module")
 def demo(amqp_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
-    db_name = f"gtvision_e2e_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{db_name}"')
-    state_dir = tmp_path_factory.mktemp("demo")
-    ports = {name: _free_port() for name in
-             ("http", "admin", "streaming", "dashboard", "rtsp", "stats", "lpr_metrics")}
-    env = {
-        **os.environ,
-        "GTV_DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{db_name}",
-        "GTV_AMQP_URL": amqp_url,
-        "GTV_REDIS_PREFIX": f"gtv-e2e-{uuid.uuid4().hex[:6]}:",
-        "GTV_HTTP_PORT": str(ports["http"]),
-        "GTV_DEMO_ADMIN_PORT": str(ports["admin"]),
-        "GTV_DEMO_STREAMING_PORT": str(ports["streaming"]),
-        "GTV_DEMO_DASHBOARD_PORT": str(ports["dashboard"]),
-        "GTV_DEMO_RTSP_PORT": str(ports["rtsp"]),
-        "GTV_DEMO_STATS_PORT": str(ports["stats"]),
-        "GTV_DEMO_LPR_METRICS_PORT": str(ports["lpr_metrics"]),
-        "GTV_DEMO_STATE_DIR": str(state_dir),
-        "GTV_DEMO_CAMERAS": "1",
-        "GTV_SUPERADMIN_USERNAME": "e2e-root",
-        "GTV_SUPERADMIN_PASSWORD": "e2e-" + uuid.uuid4().hex,
-        "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'admin_service'}",
-    }
-    env.pop("GTV_DB_NAME", None)
-    env.pop("GTV_STREAMING_DB_NAME", None)
-    log_path = state_dir / "demo-stdout.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tools.demo"], cwd=ROOT, env=env,
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    run = DemoRun(process, state_dir, ports, log_path)
-    try:
-        deadline = time.monotonic() + 240
-        summary_file = state_dir / "demo.json"
-        while not summary_file.exists():
-            if process.poll() is not None:
-                pytest.fail(f"demo exited early ({process.returncode}):\n{run.log_tail()}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"demo not ready in time:\n{run.log_tail()}")
-            time.sleep(1)
-        run.summary = json.loads(summary_file.read_text())
+    with run_isolated_demo(amqp_url, tmp_path_factory.mktemp("demo"), label="e2e") as run:
         yield run
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        with psycopg.connect(
-            "postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True
-        ) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
 
 
 def _login(client: httpx.Client, username: str, password: str) -> str:

@@ -25,13 +25,8 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import platform
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,7 +37,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -55,12 +49,17 @@ import websockets  # noqa: E402
 from streaming_service.ai_settings import AiSettings  # noqa: E402
 from streaming_service.domain.detection import TrackerConfig  # noqa: E402
 from streaming_service.infrastructure.frame_source import FfmpegFrameSource  # noqa: E402
+from tools.benchmarks.common import (  # noqa: E402
+    PG_ADMIN_URL,
+    delete_redis_prefix,
+    machine_line,
+    percentile,
+    private_vhost,
+)
 from tools.camera_sim.scene import Scene, read_timestamp  # noqa: E402
 from tools.demo.__main__ import WATCHLISTED_PLATE, camera_plates  # noqa: E402
+from tools.demo.isolated import DemoRun, run_isolated_demo  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get("GTV_BENCH_PG_ADMIN_URL",
-                              "postgresql://postgres@127.0.0.1:5432/postgres")
-AMQP_HOST = os.environ.get("GTV_BENCH_AMQP_HOST", "127.0.0.1:5672")
 OUTPUT = ROOT / "var" / "bench" / "alert_latency.md"
 # The demo's simulator runs with the camera_sim defaults.
 SIM_FPS, SIM_SIZE, CAMERA = 10, (640, 360), "cam1"
@@ -69,11 +68,6 @@ EVENT_TYPES = ("PlateDetected", "AlertRaised")
 
 def say(message: str) -> None:
     print(f"  {message}", file=sys.stderr, flush=True)
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def stats_row(name: str, values: Sequence[float], what: str) -> str:
@@ -87,136 +81,48 @@ def _ts(value: str) -> float:
     return datetime.fromisoformat(value).timestamp()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
-
-
 # --- the demo under test -------------------------------------------------------------------
 
 
-@dataclass
-class DemoRun:
-    process: subprocess.Popen[bytes]
-    state_dir: Path
-    ports: dict[str, int]
-    db_name: str
-    log_path: Path
-    camera_password: str
-    sim_started_at: float | None = None
-    """Wall time the demo said it was starting the simulator (a coarse anchor)."""
-    summary: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def gateway(self) -> str:
-        return f"http://127.0.0.1:{self.ports['http']}"
-
-    def camera_url(self) -> str:
-        return f"rtsp://demo:{self.camera_password}@127.0.0.1:{self.ports['rtsp']}/{CAMERA}"
-
-    def log_tail(self) -> str:
-        return self.log_path.read_text(errors="replace")[-3000:]
+def camera_url(run: DemoRun, camera_password: str) -> str:
+    return f"rtsp://demo:{camera_password}@127.0.0.1:{run.ports['rtsp']}/{CAMERA}"
 
 
 @contextlib.contextmanager
-def running_demo(dedupe_window: float, ready_timeout: float = 300.0) -> Iterator[DemoRun]:
+def running_demo(dedupe_window: float, ready_timeout: float = 300.0
+                 ) -> Iterator[tuple[DemoRun, str]]:
+    """The demo with a vhost, database and Redis prefix of its own; yields the run and the
+    camera's RTSP password."""
     suffix = uuid.uuid4().hex[:8]
-    db_name, vhost = f"gtvision_bench_alerts_{suffix}", f"gtv-bench-alerts-{suffix}"
     redis_prefix = f"gtv-bench-alerts-{suffix}:"
     state_dir = Path(tempfile.mkdtemp(prefix="gtv-alert-bench-"))
-    ports = {name: _free_port() for name in
-             ("http", "admin", "streaming", "dashboard", "rtsp", "stats", "lpr_metrics")}
-    _rabbitmqctl("add_vhost", vhost)
     camera_password = "cam" + uuid.uuid4().hex
-    process: subprocess.Popen[bytes] | None = None
+    extra_env = {
+        "GTV_LPR_DEDUPE_WINDOW_SECONDS": f"{dedupe_window:g}",
+        # Passed to the simulator and seed_demo as command-line values: generated
+        # here without a leading "-" (the demo's token_urlsafe default can start with
+        # one, which argparse then reads as an option).
+        "GTV_DEMO_CAMERA_PASSWORD": camera_password,
+        "GTV_DEMO_PASSWORD": "Demo-" + uuid.uuid4().hex,
+        "GTV_SUPERADMIN_USERNAME": "bench-root",
+        "GTV_SUPERADMIN_PASSWORD": "bench-" + uuid.uuid4().hex,
+    }
     failed = True
     try:
-        _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{db_name}"')
-        env = {
-            **os.environ,
-            "GTV_DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{db_name}",
-            "GTV_AMQP_URL": f"amqp://guest:guest@{AMQP_HOST}/{quote(vhost, safe='')}",
-            "GTV_REDIS_PREFIX": redis_prefix,
-            "GTV_HTTP_PORT": str(ports["http"]),
-            "GTV_DEMO_ADMIN_PORT": str(ports["admin"]),
-            "GTV_DEMO_STREAMING_PORT": str(ports["streaming"]),
-            "GTV_DEMO_DASHBOARD_PORT": str(ports["dashboard"]),
-            "GTV_DEMO_RTSP_PORT": str(ports["rtsp"]),
-            "GTV_DEMO_STATS_PORT": str(ports["stats"]),
-            "GTV_DEMO_LPR_METRICS_PORT": str(ports["lpr_metrics"]),
-            "GTV_DEMO_STATE_DIR": str(state_dir),
-            "GTV_DEMO_CAMERAS": "1",
-            "GTV_LPR_DEDUPE_WINDOW_SECONDS": f"{dedupe_window:g}",
-            # Passed to the simulator and seed_demo as command-line values: generated
-            # here without a leading "-" (the demo's token_urlsafe default can start with
-            # one, which argparse then reads as an option).
-            "GTV_DEMO_CAMERA_PASSWORD": camera_password,
-            "GTV_DEMO_PASSWORD": "Demo-" + uuid.uuid4().hex,
-            "GTV_SUPERADMIN_USERNAME": "bench-root",
-            "GTV_SUPERADMIN_PASSWORD": "bench-" + uuid.uuid4().hex,
-            "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'admin_service'}",
-        }
-        env.pop("GTV_DB_NAME", None)
-        env.pop("GTV_STREAMING_DB_NAME", None)
-        log_path = state_dir / "demo-stdout.log"
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "tools.demo"], cwd=ROOT, env=env,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        run = DemoRun(process, state_dir, ports, db_name, log_path, camera_password)
-        deadline = time.monotonic() + ready_timeout
-        summary_file = state_dir / "demo.json"
-        while not summary_file.exists():
-            if run.sim_started_at is None and "starting the camera simulator" in \
-                    log_path.read_text(errors="replace"):
-                run.sim_started_at = time.time()
-            if process.poll() is not None:
-                raise RuntimeError(f"demo exited early ({process.returncode}):\n{run.log_tail()}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"demo not ready in {ready_timeout:.0f} s:\n{run.log_tail()}")
-            time.sleep(0.2)
-        time.sleep(0.2)  # demo.json is written in one go, but let the write finish
-        run.summary = json.loads(summary_file.read_text())
-        yield run
+        with private_vhost(f"gtv-bench-alerts-{suffix}") as amqp_url, run_isolated_demo(
+            amqp_url, state_dir, label="bench-alerts", extra_env=extra_env,
+            ready_timeout=ready_timeout, poll_interval=0.2, pg_admin_url=PG_ADMIN_URL,
+            redis_prefix=redis_prefix,
+        ) as run:
+            yield run, camera_password
         failed = False
     finally:
-        if process is not None and process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        with contextlib.suppress(Exception), psycopg.connect(PG_ADMIN_URL, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
         with contextlib.suppress(Exception):
-            _rabbitmqctl("delete_vhost", vhost)
-        with contextlib.suppress(Exception):
-            _delete_redis_prefix(redis_prefix)
+            delete_redis_prefix(AiSettings().redis_url, redis_prefix)
         if failed:
             say(f"logs kept in {state_dir / 'logs'}")
         else:
             shutil.rmtree(state_dir, ignore_errors=True)
-
-
-def _delete_redis_prefix(prefix: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(AiSettings().redis_url, socket_timeout=5)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}*", count=500))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
 
 
 # --- measuring -----------------------------------------------------------------------------
@@ -401,18 +307,6 @@ def recall(plates: list[str], events: list[Received], anchor: float, opened: flo
 # --- report --------------------------------------------------------------------------------
 
 
-def machine_line() -> str:
-    cpu = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
-    return (f"{os.cpu_count()} CPU ({cpu}), Python {platform.python_version()}; load "
-            f"average at start {load}")
-
-
 def recall_line(args: argparse.Namespace, counted: Recall) -> str:
     if not counted.shown:
         return "**Recall on the live stream**: no vehicle wholly inside the window."
@@ -526,7 +420,7 @@ def report(args: argparse.Namespace, machine: str, settings: AiSettings,
     return "\n".join(lines)
 
 
-async def measure(run: DemoRun, seconds: float, settings: AiSettings
+async def measure(run: DemoRun, camera: str, seconds: float, settings: AiSettings
                   ) -> tuple[list[Received], float, float, list[str], list[float], int]:
     async with httpx.AsyncClient(base_url=run.gateway, timeout=15.0) as http:
         response = await http.post("/api/admin/auth/token", json={
@@ -537,7 +431,7 @@ async def measure(run: DemoRun, seconds: float, settings: AiSettings
     async with asyncio.timeout(seconds + 90):
         (events, opened, closed, drops), (ages, unreadable) = await asyncio.gather(
             collect_events(ws_url, seconds),
-            camera_to_worker(run.camera_url(), seconds, settings),
+            camera_to_worker(camera, seconds, settings),
         )
     return events, opened, closed, drops, ages, unreadable
 
@@ -556,10 +450,10 @@ def main(argv: list[str] | None = None) -> int:
     settings = AiSettings()
     plates = camera_plates(1)
     say("starting the demo (1 LPR camera) ...")
-    with running_demo(args.dedupe_window) as run:
+    with running_demo(args.dedupe_window) as (run, camera_password):
         say(f"demo ready at {run.gateway}; listening on /ws/alerts for {args.seconds:g} s ...")
         events, opened, closed, drops, ages, unreadable = asyncio.run(
-            measure(run, args.seconds, settings))
+            measure(run, camera_url(run, camera_password), args.seconds, settings))
         stored = stored_detections(run.db_name)
         say("stopping the demo ...")
     anchor = run.sim_started_at or opened

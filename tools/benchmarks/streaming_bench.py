@@ -33,7 +33,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import platform
 import re
 import shutil
 import socket
@@ -48,7 +47,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urljoin
+from urllib.parse import urljoin
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -56,7 +55,6 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 import jwt  # noqa: E402
 import numpy as np  # noqa: E402
-import psycopg  # noqa: E402
 import uvicorn  # noqa: E402
 
 from shared_kernel.crypto import CredentialCipher, mask_rtsp_url  # noqa: E402
@@ -64,6 +62,13 @@ from shared_kernel.events import CameraRegistered, TenantCreated, new_event  # n
 from streaming_service.application.camera_projection import CameraProjection  # noqa: E402
 from streaming_service.domain.stream import StreamState  # noqa: E402
 from streaming_service.settings import StreamingSettings  # noqa: E402
+from tools.benchmarks.common import (  # noqa: E402
+    delete_redis_prefix,
+    machine_line,
+    percentile,
+    private_database,
+    private_vhost,
+)
 from tools.camera_sim.scene import read_timestamp  # noqa: E402
 from tools.camera_sim.simulator import (  # noqa: E402
     CameraSimulator,
@@ -72,9 +77,6 @@ from tools.camera_sim.simulator import (  # noqa: E402
     render_clip,
 )
 
-PG_ADMIN_URL = os.environ.get("GTV_BENCH_PG_ADMIN_URL",
-                              "postgresql://postgres@127.0.0.1:5432/postgres")
-AMQP_HOST = os.environ.get("GTV_BENCH_AMQP_HOST", "127.0.0.1:5672")
 OUTPUT = ROOT / "var" / "bench" / "streaming.md"
 FPS, SIZE = 10, (640, 360)
 CAM_USER, CAM_PASSWORD = "bench", "b3nch-Pa55"
@@ -83,11 +85,6 @@ _EXTINF = re.compile(r"^#EXTINF:([0-9.]+)")
 _SEQUENCE = re.compile(r"^#EXT-X-MEDIA-SEQUENCE:(\d+)")
 
 log = logging.getLogger("streaming_bench")
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def p50_p95(values: Sequence[float]) -> str:
@@ -143,10 +140,6 @@ class Bench:
             log.warning("stop of %s answered %s", camera_id, response.status_code)
 
 
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
-
-
 def _private_key() -> str:
     path = os.environ.get("GTV_JWT_PRIVATE_KEY_FILE") or str(ROOT / ".secrets" / "jwt_private.pem")
     return Path(path).read_text()
@@ -157,79 +150,61 @@ async def running_service(work: Path) -> AsyncIterator[Bench]:
     from streaming_service.main import create_app
 
     suffix = uuid.uuid4().hex[:8]
-    vhost, db_name = f"gtv-bench-{suffix}", f"gtvision_bench_streaming_{suffix}"
-    _rabbitmqctl("add_vhost", vhost)
-    sock: socket.socket | None = None
-    try:
-        _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{db_name}"')
-        env = {**os.environ, "GTV_STREAMING_DB_NAME": db_name,
-               "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "admin_service")])}
-        subprocess.run([sys.executable, "-m", "streaming_service.migrate"], check=True,
-                       capture_output=True, timeout=120, cwd=ROOT, env=env)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        settings = StreamingSettings(
-            streaming_db_name=db_name,
-            amqp_url=f"amqp://guest:guest@{AMQP_HOST}/{quote(vhost, safe='')}",
-            redis_prefix=f"gtv-bench-{suffix}:", media_root=work / "media",
-            object_store_root=work / "objects", public_base_url=base_url, engine="ffmpeg",
-            stream_control_listener=False, db_pool_size=10,
-        )
-        app = create_app(settings)
-        server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_config=None,
-                                               access_log=False, log_level="warning"))
-        task = asyncio.create_task(server.serve(sockets=[sock]))
+    db_name, redis_prefix = f"gtvision_bench_streaming_{suffix}", f"gtv-bench-{suffix}:"
+    with private_vhost(f"gtv-bench-{suffix}") as amqp_url, private_database(db_name):
+        sock: socket.socket | None = None
         try:
-            async with asyncio.timeout(30):
-                while not server.started:
-                    if task.done():
-                        raise RuntimeError(f"uvicorn did not start: {task.exception()!r}")
-                    await asyncio.sleep(0.05)
-            services = app.state.services
-            tenant_id = uuid.uuid4()
-            projection = CameraProjection(services.sessions)
-            await projection.handle(new_event(
-                TenantCreated(tenant_id=tenant_id, name="Prefeitura Bench", slug=f"bench-{suffix}"),
-                producer="streaming_bench", tenant_id=tenant_id))
-            now = int(time.time())
-            user_id = str(uuid.uuid4())
-            token = jwt.encode({
-                "token_type": "access", "sub": user_id, "user_id": user_id,
-                "username": "bench", "tenant_id": str(tenant_id), "roles": ["operator"],
-                "jti": uuid.uuid4().hex, "iat": now, "exp": now + 3600,
-                "iss": settings.jwt_issuer, "aud": settings.jwt_audience,
-            }, _private_key(), algorithm="RS256")
-            cipher = CredentialCipher(settings.camera_credentials_key.get_secret_value())
-            async with httpx.AsyncClient(base_url=base_url, timeout=15.0) as http:
-                yield Bench(settings, base_url, services, http, token, tenant_id, projection,
-                            cipher)
+            env = {**os.environ, "GTV_STREAMING_DB_NAME": db_name,
+                   "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "admin_service")])}
+            subprocess.run([sys.executable, "-m", "streaming_service.migrate"], check=True,
+                           capture_output=True, timeout=120, cwd=ROOT, env=env)
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind(("127.0.0.1", 0))
+            base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+            settings = StreamingSettings(
+                streaming_db_name=db_name, amqp_url=amqp_url,
+                redis_prefix=redis_prefix, media_root=work / "media",
+                object_store_root=work / "objects", public_base_url=base_url,
+                engine="ffmpeg", stream_control_listener=False, db_pool_size=10,
+            )
+            app = create_app(settings)
+            server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_config=None,
+                                                   access_log=False, log_level="warning"))
+            task = asyncio.create_task(server.serve(sockets=[sock]))
+            try:
+                async with asyncio.timeout(30):
+                    while not server.started:
+                        if task.done():
+                            raise RuntimeError(f"uvicorn did not start: {task.exception()!r}")
+                        await asyncio.sleep(0.05)
+                services = app.state.services
+                tenant_id = uuid.uuid4()
+                projection = CameraProjection(services.sessions)
+                await projection.handle(new_event(
+                    TenantCreated(tenant_id=tenant_id, name="Prefeitura Bench",
+                                  slug=f"bench-{suffix}"),
+                    producer="streaming_bench", tenant_id=tenant_id))
+                now = int(time.time())
+                user_id = str(uuid.uuid4())
+                token = jwt.encode({
+                    "token_type": "access", "sub": user_id, "user_id": user_id,
+                    "username": "bench", "tenant_id": str(tenant_id), "roles": ["operator"],
+                    "jti": uuid.uuid4().hex, "iat": now, "exp": now + 3600,
+                    "iss": settings.jwt_issuer, "aud": settings.jwt_audience,
+                }, _private_key(), algorithm="RS256")
+                cipher = CredentialCipher(settings.camera_credentials_key.get_secret_value())
+                async with httpx.AsyncClient(base_url=base_url, timeout=15.0) as http:
+                    yield Bench(settings, base_url, services, http, token, tenant_id,
+                                projection, cipher)
+            finally:
+                server.should_exit = True
+                await asyncio.wait_for(task, timeout=60)
         finally:
-            server.should_exit = True
-            await asyncio.wait_for(task, timeout=60)
-    finally:
-        if sock is not None:
-            sock.close()
-        with contextlib.suppress(Exception), psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-        with contextlib.suppress(Exception):
-            _rabbitmqctl("delete_vhost", vhost)
-        with contextlib.suppress(Exception):
-            await _delete_redis_prefix(f"gtv-bench-{suffix}:")
-
-
-async def _delete_redis_prefix(prefix: str) -> None:
-    import redis.asyncio as aioredis
-
-    client = aioredis.from_url(StreamingSettings().redis_url, socket_timeout=5)
-    try:
-        keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=500)]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
+            if sock is not None:
+                sock.close()
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(delete_redis_prefix,
+                                        StreamingSettings().redis_url, redis_prefix)
 
 
 # --- HLS helpers ---------------------------------------------------------------------------
@@ -524,18 +499,9 @@ async def measure_capacity(bench: Bench, clip: Path, ramp: Sequence[int], window
 # --- report ---------------------------------------------------------------------------
 
 
-def machine_line() -> str:
-    cpu = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    ffmpeg = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True,
-                            timeout=10).stdout.split("\n", 1)[0]
-    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
-    return (f"{os.cpu_count()} CPU ({cpu}), Python {platform.python_version()}, {ffmpeg}; "
-            f"load average at start {load}")
+def ffmpeg_line() -> str:
+    return subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True,
+                          timeout=10).stdout.split("\n", 1)[0]
 
 
 def report(args: argparse.Namespace, machine: str, start: StartResult, g2g: G2GResult,
@@ -628,7 +594,7 @@ def report(args: argparse.Namespace, machine: str, start: StartResult, g2g: G2GR
 
 
 async def main_async(args: argparse.Namespace) -> str:
-    machine = machine_line()
+    machine = machine_line(f", {ffmpeg_line()}")
     work = Path(tempfile.mkdtemp(prefix="gtv-streaming-bench-"))
     try:
         print("  rendering the load-test clip ...", file=sys.stderr, flush=True)
