@@ -168,6 +168,14 @@ class Camera(TenantOwned):
         """The plaintext URL: for handing to a media engine, never to a client or a log."""
         return cipher().decrypt(self.rtsp_url_encrypted)
 
+    def readable_rtsp_url(self) -> str | None:
+        """The plaintext URL, or None when it was encrypted with a key no longer configured
+        (it can then only be replaced)."""
+        try:
+            return self.rtsp_url()
+        except ValueError:
+            return None
+
     def audit_state(self) -> dict[str, Any]:
         """What the audit log records about this camera (never the plaintext URL)."""
         return {

@@ -108,7 +108,7 @@ def update_camera(
         # The row lock serialises concurrent edits, so revisions never repeat.
         locked = Camera.objects.select_for_update().get(pk=camera.pk)
         before = locked.audit_state()
-        url_changed = url is not None and url != locked.rtsp_url()
+        url_changed = url is not None and url != locked.readable_rtsp_url()
         for field, value in changes.items():
             setattr(locked, field, value)
         if url_changed:

@@ -12,6 +12,8 @@ from django.core.management import call_command
 from outbox.models import OutboxEvent
 from rest_framework.test import APIClient
 
+from shared_kernel.crypto import CredentialCipher
+
 pytestmark = pytest.mark.django_db
 
 
@@ -136,3 +138,15 @@ def test_deactivated_user_loses_access(tenant_a: Any, client_for: Any) -> None:
         f"/api/admin/users/{tenant_a.viewer.pk}/").status_code == 204
     assert viewer_client.get("/api/admin/me").status_code == 401
     assert User.objects.get(pk=tenant_a.viewer.pk).is_active is False
+
+
+def test_seed_demo_replaces_a_url_encrypted_with_a_lost_key() -> None:
+    """Another checkout on the same database has other generated keys."""
+    _run("seed_demo", "--camera-url", "rtsp://demo:pw@127.0.0.1:8554/cam1", "--cameras", "1",
+         "--password", "Demo-Pass-2024!")
+    other_key = CredentialCipher(CredentialCipher.generate_key())
+    Camera.objects.update(rtsp_url_encrypted=other_key.encrypt("rtsp://x:y@h/cam1"))
+    _run("seed_demo", "--camera-url", "rtsp://demo:pw@127.0.0.1:8554/cam1", "--cameras", "1",
+         "--password", "Demo-Pass-2024!")
+    assert Camera.objects.get(tenant__slug="demo").rtsp_url() == \
+        "rtsp://demo:pw@127.0.0.1:8554/cam1"

@@ -78,8 +78,10 @@ class Command(BaseCommand):
                 lpr = index == options["lpr_camera"]
                 camera = Camera.objects.filter(tenant=tenant, name=name).first()
                 url = urls[(index - 1) % len(urls)]
-                if camera is not None and options["camera_url"] and camera.rtsp_url() != url:
-                    # The simulator's credentials changed since the last seeding.
+                stale = camera is not None and camera.readable_rtsp_url() != url
+                if camera is not None and options["camera_url"] and stale:
+                    # The simulator's credentials (or this checkout's keys) changed since
+                    # the last seeding.
                     camera = camera_services.update_camera(
                         camera, changes={"rtsp_url": url}, actor=None)
                 if camera is None:
