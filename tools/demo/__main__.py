@@ -139,7 +139,8 @@ class Demo:
         self.supervisor.run_once(
             ProcessSpec("streaming-migrate", [PY, "-m", "streaming_service.migrate"])
         )
-        self.supervisor.run_once(ProcessSpec("superadmin", [*MANAGE, "bootstrap_superadmin"]))
+        self.supervisor.run_once(ProcessSpec(
+            "superadmin", [*MANAGE, "bootstrap_superadmin", "--reset-password"]))
         urls = [self.camera_url(i) for i in range(1, self.cameras + 1)]
         say("seeding the demo prefeitura")
         result = subprocess.run(
