@@ -348,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
         nonlocal stop_requested
+        if stop_requested:
+            return  # make and the terminal may both deliver the signal: stop once
         stop_requested = True
         raise KeyboardInterrupt
 
@@ -370,6 +372,9 @@ def main(argv: list[str] | None = None) -> int:
         say("stopping")
         return 0
     finally:
+        # Nothing may interrupt the clean-up: every child must be stopped.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         demo.supervisor.stop_all()
         say("all processes stopped")
 
