@@ -8,6 +8,7 @@ checks that nothing is left behind.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -211,7 +212,8 @@ def test_sigterm_stops_every_process_and_frees_the_ports(demo: DemoRun) -> None:
     # `make demo` stopped by Ctrl-C or SIGTERM delivers the signal twice (make forwards
     # it): the second must not interrupt the clean-up.
     time.sleep(0.3)
-    os.killpg(demo.process.pid, signal.SIGTERM)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(demo.process.pid, signal.SIGTERM)
     assert demo.process.wait(timeout=60) == 0, demo.log_tail()
     groups = json.loads((demo.state_dir / "pids.json").read_text())
     assert {"camera-sim", "admin", "streaming", "lpr-worker", "haproxy"} <= set(groups)
