@@ -3,7 +3,7 @@ import { Link } from "react-router";
 import { useAuth } from "../auth/AuthContext";
 import { useI18n } from "../i18n/i18n";
 import type { Camera, StreamStatus } from "../api/types";
-import { HlsPlayer } from "../components/HlsPlayer";
+import { LivePlayer, TransportBadge, type Transport } from "../components/LivePlayer";
 import { StatusBadge, tileStatus, type TileStatus } from "../components/StatusBadge";
 import { livePlaylistPath } from "../lib/hlsAuth";
 import { errorMessage } from "../components/ErrorNote";
@@ -139,6 +139,9 @@ function Tile({ camera, status, enlarged, onToggle, onNotice, canStart, canSnaps
   const { client, session } = useAuth();
   const { t } = useI18n();
   const [src, setSrc] = useState<string | null>(null);
+  // The WHEP endpoint when the streaming service runs MediaMTX (null with FFmpeg: HLS).
+  const [webrtcUrl, setWebrtcUrl] = useState<string | null>(null);
+  const [transport, setTransport] = useState<{ kind: Transport; reason?: string }>({ kind: "hls" });
   const [playing, setPlaying] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [attempt, setAttempt] = useState(0);
@@ -174,6 +177,7 @@ function Tile({ camera, status, enlarged, onToggle, onNotice, canStart, canSnaps
           if (cancelled) return;
           setError(null);
           setSrc(`${started.hls_url}${started.hls_url.includes("?") ? "&" : "?"}_a=${attempt}`);
+          setWebrtcUrl(started.webrtc_url ?? null);
         })
         .catch((err: unknown) => {
           if (cancelled) return;
@@ -182,6 +186,7 @@ function Tile({ camera, status, enlarged, onToggle, onNotice, canStart, canSnaps
         });
     } else {
       setSrc(viewerCanWatch ? `${livePlaylistPath(camera.id)}?_a=${attempt}` : null);
+      setWebrtcUrl(null);
     }
     return () => {
       cancelled = true;
@@ -194,6 +199,10 @@ function Tile({ camera, status, enlarged, onToggle, onNotice, canStart, canSnaps
     setPlaying(false);
     scheduleRetry();
   }, [scheduleRetry]);
+
+  const onTransport = useCallback((kind: Transport, reason?: string) => {
+    setTransport((prev) => (kind === "hls" && !reason && prev.kind === "hls" ? prev : { kind, reason }));
+  }, []);
 
   let shown: TileStatus = tileStatus(serverState);
   if (playing && shown === "offline" && !status) shown = "live";
@@ -219,8 +228,10 @@ function Tile({ camera, status, enlarged, onToggle, onNotice, canStart, canSnaps
       title={enlarged ? t("live.shrink") : t("live.enlarge")}
     >
       {src ? (
-        <HlsPlayer
-          src={src}
+        <LivePlayer
+          hlsSrc={src}
+          webrtcUrl={webrtcUrl}
+          onTransport={onTransport}
           token={() => session.currentAccessToken}
           onFatal={onFatal}
           onPlaying={() => setPlaying(true)}
@@ -233,6 +244,12 @@ function Tile({ camera, status, enlarged, onToggle, onNotice, canStart, canSnaps
       <div className="tile-bar">
         <span className="tile-name">{camera.name}</span>
         <StatusBadge status={shown} />
+        {src && (
+          <TransportBadge
+            transport={transport.kind}
+            title={transport.reason ? t("live.webrtcFallback", { reason: transport.reason }) : undefined}
+          />
+        )}
         <span className="tile-actions">
           <Link
             to={`/recordings?camera=${encodeURIComponent(camera.id)}`}
