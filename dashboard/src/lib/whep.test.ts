@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { WhepError, sessionUrlFrom, startWhep } from "./whep";
-import { FakePeerConnection, asPeerConnection } from "../test/fakeRtc";
+import { FakePeerConnection, asPeerConnection, firstPc } from "../test/fakeRtc";
 
 interface Sent {
   url: string;
@@ -34,13 +34,13 @@ describe("startWhep", () => {
   it("posts the gathered SDP offer with the right headers and applies the answer", async () => {
     const server = mockFetch(() => created());
     const session = await startWhep(ENDPOINT, { token: "jwt-1", origin: ORIGIN }, deps(server.fetch));
-    const pc = FakePeerConnection.instances[0];
+    const pc = firstPc();
     expect(pc.transceivers).toEqual([
       { kind: "video", init: { direction: "recvonly" } },
       { kind: "audio", init: { direction: "recvonly" } },
     ]);
     expect(server.calls).toHaveLength(1);
-    const [post] = server.calls;
+    const post = server.calls[0]!;
     expect(post.method).toBe("POST");
     expect(post.url).toBe(ENDPOINT);
     expect(post.headers["Content-Type"]).toBe("application/sdp");
@@ -61,8 +61,8 @@ describe("startWhep", () => {
     await vi.advanceTimersByTimeAsync(1);
     await started;
     expect(server.calls).toHaveLength(1);
-    expect(server.calls[0].body).toBe("v=0\r\no=- offer\r\n");
-    expect(server.calls[0].headers.Authorization).toBeUndefined();
+    expect(server.calls[0]!.body).toBe("v=0\r\no=- offer\r\n");
+    expect(server.calls[0]!.headers.Authorization).toBeUndefined();
   });
 
   it("DELETEs the session on close, once", async () => {
@@ -70,25 +70,25 @@ describe("startWhep", () => {
     const session = await startWhep(ENDPOINT, { token: "jwt-1", origin: ORIGIN }, deps(server.fetch));
     await session.close();
     await session.close();
-    const pc = FakePeerConnection.instances[0];
+    const pc = firstPc();
     expect(pc.closed).toBe(true);
     const deletes = server.calls.filter((c) => c.method === "DELETE");
     expect(deletes).toHaveLength(1);
-    expect(deletes[0].url).toBe(`${ORIGIN}/api/streaming/webrtc/cam-1/whep/session-9?token=media-1`);
-    expect(deletes[0].headers.Authorization).toBe("Bearer jwt-1");
+    expect(deletes[0]!.url).toBe(`${ORIGIN}/api/streaming/webrtc/cam-1/whep/session-9?token=media-1`);
+    expect(deletes[0]!.headers.Authorization).toBe("Bearer jwt-1");
   });
 
   it("sends no bearer token to another origin", async () => {
     const server = mockFetch(() => created("session-2"));
     const session = await startWhep("https://media.example.org/cam/whep?token=m", { token: "jwt-1", origin: ORIGIN }, deps(server.fetch));
-    expect(server.calls[0].headers.Authorization).toBeUndefined();
+    expect(server.calls[0]!.headers.Authorization).toBeUndefined();
     expect(session.sessionUrl).toBe("https://media.example.org/cam/session-2?token=m");
   });
 
   it("rejects and closes the peer connection when the offer is refused", async () => {
     const server = mockFetch(() => new Response("nope", { status: 404 }));
     await expect(startWhep(ENDPOINT, { origin: ORIGIN }, deps(server.fetch))).rejects.toMatchObject({ name: "WhepError", status: 404 });
-    expect(FakePeerConnection.instances[0].closed).toBe(true);
+    expect(firstPc().closed).toBe(true);
     expect(server.calls.filter((c) => c.method === "DELETE")).toHaveLength(0);
   });
 
@@ -96,7 +96,7 @@ describe("startWhep", () => {
     FakePeerConnection.failSetRemote = true;
     const server = mockFetch((call) => (call.method === "POST" ? created() : new Response(null, { status: 200 })));
     await expect(startWhep(ENDPOINT, { origin: ORIGIN }, deps(server.fetch))).rejects.toBeInstanceOf(WhepError);
-    expect(FakePeerConnection.instances[0].closed).toBe(true);
+    expect(firstPc().closed).toBe(true);
     expect(server.calls.map((c) => c.method)).toEqual(["POST", "DELETE"]);
   });
 
@@ -113,7 +113,7 @@ describe("startWhep", () => {
     const outcome = expect(started).rejects.toBeInstanceOf(WhepError);
     await vi.advanceTimersByTimeAsync(1_000);
     await outcome;
-    expect(FakePeerConnection.instances[0].closed).toBe(true);
+    expect(firstPc().closed).toBe(true);
   });
 
   it("hands the remote stream over when a track arrives", async () => {
@@ -121,8 +121,8 @@ describe("startWhep", () => {
     const onStream = vi.fn();
     await startWhep(ENDPOINT, { origin: ORIGIN, onStream }, deps(server.fetch));
     const stream = { id: "s1" };
-    FakePeerConnection.instances[0].deliverTrack(stream);
-    FakePeerConnection.instances[0].deliverTrack(stream);
+    firstPc().deliverTrack(stream);
+    firstPc().deliverTrack(stream);
     expect(onStream).toHaveBeenCalledTimes(1);
     expect(onStream).toHaveBeenCalledWith(stream);
   });

@@ -73,3 +73,9 @@ export class FakePeerConnection extends EventTarget {
 export function asPeerConnection(pc: FakePeerConnection): RTCPeerConnection {
   return pc as unknown as RTCPeerConnection;
 }
+
+export function firstPc(): FakePeerConnection {
+  const pc = FakePeerConnection.instances[0];
+  if (!pc) throw new Error("no RTCPeerConnection was created");
+  return pc;
+}
