@@ -52,6 +52,7 @@ from streaming_service.api.errors import install_error_handlers
 from streaming_service.application.camera_projection import CameraProjection
 from streaming_service.application.exports import Exports, SegmentConcatenator
 from streaming_service.application.metrics import StreamingMetrics
+from streaming_service.application.recording_keeper import RecordingKeeper
 from streaming_service.application.recordings import Recordings
 from streaming_service.application.snapshots import Frame, FrameGrabber, Snapshots
 from streaming_service.application.streams import StreamControl
@@ -77,6 +78,7 @@ from streaming_service.infrastructure.db.session import create_engine, create_se
 from streaming_service.infrastructure.media_token import MediaTokenSigner
 from streaming_service.infrastructure.outbox import SqlOutbox
 from streaming_service.infrastructure.publisher import AmqpEventPublisher
+from streaming_service.infrastructure.redis_lease import RedisLease
 from streaming_service.infrastructure.stream_status import RedisStreamStatusCache
 from streaming_service.settings import StreamingSettings
 
@@ -281,9 +283,28 @@ def create_app(
             app.state.outbox_relays = relays
             relay_task = asyncio.create_task(run_relays(relays, relay_stop),
                                              name="outbox-relay")
+        keeper_stop = asyncio.Event()
+        keeper_task: asyncio.Task[None] | None = None
+        if settings.recording_keeper:
+            interval = settings.recording_keeper_interval_seconds
+            keeper = RecordingKeeper(
+                sessions=sessions, streams=stream_control, cache=cache,
+                lease=RedisLease(redis, f"{settings.redis_prefix}recording-keeper:lease",
+                                 ttl_seconds=max(3 * interval, 1.0)),
+                interval_seconds=interval,
+            )
+            app.state.recording_keeper = keeper
+            keeper_task = asyncio.create_task(keeper.run(keeper_stop), name="recording-keeper")
         try:
             yield
         finally:
+            if keeper_task is not None:
+                keeper_stop.set()
+                try:
+                    await asyncio.wait_for(keeper_task, timeout=15)
+                except Exception as exc:
+                    log.warning("recording keeper did not stop cleanly",
+                                extra={"error_type": type(exc).__name__})
             if relay_task is not None:
                 relay_stop.set()
                 try:

@@ -78,6 +78,10 @@ class StreamingSettings(CommonSettings):
     thumbnail_history_hours: int = Field(default=24, ge=1, le=24 * 365)
     # Each API instance listens for CameraDecommissioned to stop the streams it runs.
     stream_control_listener: bool = True
+    # Keep continuous-recording cameras streamed with no viewer, and apply recording-mode
+    # changes to running streams (one replica at a time, under a short Redis lease).
+    recording_keeper: bool = True
+    recording_keeper_interval_seconds: float = Field(default=15.0, ge=0.2, le=3600)
 
     @property
     def async_database_url(self) -> str:

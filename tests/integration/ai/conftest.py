@@ -69,6 +69,7 @@ def ai_settings(ai_db_name: str, amqp_url: str, tmp_path_factory: pytest.TempPat
         object_store_root=root / "objects",
         media_root=root / "media",
         stream_control_listener=False,
+        recording_keeper=False,  # started streams would disturb other tests
         run_projection_consumer=False,
         db_pool_size=4,
         ws_heartbeat_seconds=0.5,

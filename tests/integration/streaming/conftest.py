@@ -78,6 +78,7 @@ def streaming_settings(
         mediamtx_hls_public_url="http://media.test:8888",
         mediamtx_webrtc_public_url="http://media.test:8889",
         stream_control_listener=False,
+        recording_keeper=False,  # started streams would disturb other tests
         db_pool_size=4,
         # Events go through the outbox; the app's own relay publishes them to the tap.
         outbox_relay_in_process=True,

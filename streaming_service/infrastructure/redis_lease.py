@@ -1,0 +1,42 @@
+"""A short exclusive lease in Redis (``SET NX PX``, renewed by its holder), so exactly one
+of several API replicas does a periodic job at a time. A holder that dies stops renewing
+and the lease expires; another replica takes it at its next attempt."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from typing import Any
+
+# Renew or release only while we still hold it (the value is our holder id).
+_RENEW = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('pexpire', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('del', KEYS[1])
+end
+return 0
+"""
+
+
+class RedisLease:
+    def __init__(self, client: Any, key: str, *, ttl_seconds: float,
+                 holder: str | None = None) -> None:
+        self._redis = client
+        self.key = key
+        self._ttl_ms = max(1, int(ttl_seconds * 1000))
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    async def acquire(self) -> bool:
+        """Take the lease, or extend it when we already hold it. False: someone else has it."""
+        if await self._redis.set(self.key, self.holder, nx=True, px=self._ttl_ms):
+            return True
+        return bool(await self._redis.eval(_RENEW, 1, self.key, self.holder, self._ttl_ms))
+
+    async def release(self) -> None:
+        await self._redis.eval(_RELEASE, 1, self.key, self.holder)
