@@ -7,27 +7,20 @@ keeper's Redis lease."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import uvicorn
 
 from shared_kernel.crypto import CredentialCipher, mask_rtsp_url
 from shared_kernel.events import CameraUpdated, new_event
 from streaming_service.application.camera_projection import CameraProjection
 from streaming_service.domain.stream import StreamState, StreamStatus
-from streaming_service.infrastructure.ffmpeg_engine import FFmpegEngine
 from streaming_service.settings import StreamingSettings
 from tests.integration.streaming.conftest import EventTap
-from tests.integration.streaming.test_streaming_ffmpeg_api import (
-    ENGINE_OPTIONS,
-    LiveServer,
-    eventually,
-    processes_mentioning,
-)
+from tests.integration.streaming.live_server import LiveServer, serve_ffmpeg_app
+from tests.integration.streaming.test_streaming_ffmpeg_api import eventually
 
 INTERVAL = 0.5
 
@@ -38,41 +31,12 @@ async def keeper_server(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[LiveServer]:
     """``create_app`` with the FFmpeg engine and the recording keeper ticking fast."""
-    from streaming_service.main import create_app
-
     root = tmp_path_factory.mktemp("keeper")
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    settings = streaming_settings.model_copy(update={
-        "engine": "ffmpeg", "media_root": root / "media", "object_store_root": root / "objects",
-        "public_base_url": base_url, "redis_prefix": f"gtv-test-{uuid.uuid4().hex[:8]}:",
-        "segment_seconds": 2, "recording_keeper": True,
-        "recording_keeper_interval_seconds": INTERVAL,
-    })
-    engines: list[FFmpegEngine] = []
-
-    def engine_factory(on_status: Any, on_segment: Any) -> FFmpegEngine:
-        engines.append(FFmpegEngine(settings.media_root, on_status, on_segment, ENGINE_OPTIONS))
-        return engines[0]
-
-    app = create_app(settings, engine=engine_factory)
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_config=None,
-                                           access_log=False))
-    task = asyncio.create_task(server.serve(sockets=[sock]), name="uvicorn-keeper")
-    try:
-        async with asyncio.timeout(20):
-            while not server.started:
-                if task.done():
-                    raise RuntimeError(f"uvicorn did not start: {task.exception()!r}")
-                await asyncio.sleep(0.05)
-        yield LiveServer(base_url, app.state.services, engines[0])
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=30)
-        sock.close()
-        assert not processes_mentioning(str(root)), "ffmpeg left running after shutdown"
+    async with serve_ffmpeg_app(
+        streaming_settings, root, "keeper",
+        recording_keeper=True, recording_keeper_interval_seconds=INTERVAL,
+    ) as server:
+        yield server
 
 
 def lease_key(server: LiveServer) -> str:

@@ -12,11 +12,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,31 +23,18 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import numpy as np
 import pytest
-import uvicorn
 
-from streaming_service.domain.stream import Backoff
-from streaming_service.infrastructure.ffmpeg_engine import FFmpegEngine, FFmpegEngineOptions
 from streaming_service.settings import StreamingSettings
 from tests.integration.conftest import CAMERA_PASSWORD, CAMERA_USER, SIM_SIZE
 from tests.integration.streaming.conftest import EventTap, bearer
+from tests.integration.streaming.live_server import (
+    LiveServer,
+    serve_ffmpeg_app,
+)
 from tools.camera_sim.scene import read_timestamp
 from tools.camera_sim.simulator import CameraSimulator
 
 T = TypeVar("T")
-# Test tuning of the engine: a lost camera is noticed and retried within seconds.
-ENGINE_OPTIONS = FFmpegEngineOptions(
-    stall_timeout=4.0, start_timeout=15.0, stop_timeout=5.0, status_interval=1.0,
-    backoff=Backoff(initial_seconds=0.5, factor=2.0, max_seconds=2.0),
-)
-
-
-@dataclass(frozen=True)
-class LiveServer:
-    base_url: str
-    services: Any
-    engine: FFmpegEngine
-
-
 @pytest.fixture(scope="module")
 async def ffmpeg_server(
     streaming_settings: StreamingSettings, event_tap: EventTap,
@@ -57,40 +42,9 @@ async def ffmpeg_server(
 ) -> AsyncIterator[LiveServer]:
     """``create_app`` with the FFmpeg engine, served by uvicorn on a free loopback port
     (in this event loop), shut down through uvicorn's own lifespan at the end."""
-    from streaming_service.main import create_app
-
     root = tmp_path_factory.mktemp("ffmpeg-api")
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    settings = streaming_settings.model_copy(update={
-        "engine": "ffmpeg", "media_root": root / "media", "object_store_root": root / "objects",
-        "public_base_url": base_url, "redis_prefix": f"gtv-test-{uuid.uuid4().hex[:8]}:",
-        "segment_seconds": 2,
-    })
-    engines: list[FFmpegEngine] = []
-
-    def engine_factory(on_status: Any, on_segment: Any) -> FFmpegEngine:
-        engines.append(FFmpegEngine(settings.media_root, on_status, on_segment, ENGINE_OPTIONS))
-        return engines[0]
-
-    app = create_app(settings, engine=engine_factory)
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_config=None,
-                                           access_log=False))
-    task = asyncio.create_task(server.serve(sockets=[sock]), name="uvicorn-ffmpeg-api")
-    try:
-        async with asyncio.timeout(20):
-            while not server.started:
-                if task.done():
-                    raise RuntimeError(f"uvicorn did not start: {task.exception()!r}")
-                await asyncio.sleep(0.05)
-        yield LiveServer(base_url, app.state.services, engines[0])
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=30)
-        sock.close()
-        assert not processes_mentioning(str(root)), "ffmpeg left running after shutdown"
+    async with serve_ffmpeg_app(streaming_settings, root, "ffmpeg-api") as server:
+        yield server
 
 
 @pytest.fixture
@@ -147,17 +101,6 @@ def segment_urls(playlist_url: str, playlist: str) -> list[str]:
             if line and not line.startswith("#")]
 
 
-def processes_mentioning(text: str) -> list[int]:
-    """Pids whose command line contains ``text`` (the engine's ffmpeg name their dirs)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if text.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 def alive(pid: int) -> bool:
