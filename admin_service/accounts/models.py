@@ -64,10 +64,12 @@ class User(AbstractUser):
         ]
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        # The Django admin is the superadmins' tool: they get it, nobody else does.
-        if self.is_superadmin:
-            self.is_staff = True
-            self.is_superuser = True
+        # The Django admin is the superadmins' tool: they get it, nobody else does. Both
+        # flags follow is_superadmin on every save, so a demoted superadmin loses them.
+        self.is_staff = self.is_superuser = bool(self.is_superadmin)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "is_superadmin" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "is_staff", "is_superuser"}
         return super().save(*args, **kwargs)
 
     @property
