@@ -27,6 +27,10 @@ class StreamingSettings(CommonSettings):
     mediamtx_record_local_root: Path | None = None
     # URL MediaMTX's segment hook posts to (this service, on the internal network).
     mediamtx_segment_hook_url: str = "http://streaming:8001/api/streaming/mediamtx/segment-complete"
+    # Shared secret MediaMTX presents on its hooks (X-GTV-Hook-Token, or as the password of
+    # HTTP Basic auth where MediaMTX cannot add a header: authHTTPAddress). Empty: the hook
+    # endpoints refuse every call.
+    mediamtx_hook_token: SecretStr = SecretStr("")
     media_root: Path = PROJECT_ROOT / "var" / "media"
     ffmpeg_binary: str = "ffmpeg"
     segment_seconds: int = Field(default=60, ge=2, le=3600)

@@ -1,12 +1,18 @@
 """Endpoints MediaMTX calls: the HTTP auth check of a viewer reading a path, and the
-recording segment-complete hook. Both are for MediaMTX only (internal network); the
-gateway does not route ``/api/streaming/mediamtx/*``."""
+recording segment-complete hook. Both are for MediaMTX only: the gateways refuse
+``/api/streaming/mediamtx/*``, and every call must present the shared hook token
+(``GTV_MEDIAMTX_HOOK_TOKEN``), compared in constant time. MediaMTX sends it as the
+``X-GTV-Hook-Token`` header from the segment hook command, and as HTTP Basic auth
+credentials in ``authHTTPAddress`` (MediaMTX cannot add headers to its auth calls)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
 import logging
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from shared_kernel.auth import InvalidToken, TokenClaims
@@ -25,7 +31,34 @@ from streaming_service.infrastructure.mediamtx import (
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api/streaming/mediamtx", tags=["mediamtx"], include_in_schema=False)
+HOOK_TOKEN_HEADER = "X-GTV-Hook-Token"  # noqa: S105 - a header name, not a secret
+
+
+def _presented_hook_token(request: Request) -> str | None:
+    header = request.headers.get(HOOK_TOKEN_HEADER)
+    if header:
+        return header
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "basic" and credentials:
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return decoded.partition(":")[2] or None
+    return None
+
+
+async def require_hook_token(request: Request, services: ServicesDep) -> None:
+    """Only MediaMTX knows the hook token; anything else gets 403 before any lookup."""
+    expected = services.settings.mediamtx_hook_token.get_secret_value().encode()
+    presented = (_presented_hook_token(request) or "").encode()
+    if not expected or not hmac.compare_digest(presented, expected):
+        log.warning("mediamtx hook call refused", extra={"path": request.url.path})
+        raise ApiError(403, "permission_denied", "this endpoint is for the media engine only")
+
+
+router = APIRouter(prefix="/api/streaming/mediamtx", tags=["mediamtx"], include_in_schema=False,
+                   dependencies=[Depends(require_hook_token)])
 
 
 @router.post("/auth")

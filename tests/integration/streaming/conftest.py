@@ -34,6 +34,7 @@ from streaming_service.infrastructure.db.partitions import forget_known_partitio
 from streaming_service.settings import StreamingSettings
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+HOOK_TOKEN = "test-hook-token-0123456789"
 
 
 @pytest.fixture(scope="session")
@@ -75,6 +76,7 @@ def streaming_settings(
         object_store_root=root / "objects",
         public_base_url="http://testserver",
         engine="mediamtx",
+        mediamtx_hook_token=HOOK_TOKEN,
         mediamtx_hls_public_url="http://media.test:8888",
         mediamtx_webrtc_public_url="http://media.test:8889",
         stream_control_listener=False,
