@@ -1,8 +1,12 @@
 """JWT claims, RS256 verification with the public key only, and the Redis denylist.
 
 The admin service signs access tokens with its private key; every other component
-verifies them here. Revoked tokens (logout) are listed by ``jti`` in Redis until their
-natural expiry, and both services refuse them.
+verifies them here. Two revocations, both in Redis and honoured by both services:
+
+* one token (logout): its ``jti`` is listed until the token's natural expiry;
+* every token of a user (password, role or status change): the user's *session version*
+  is raised; a token carries the version it was minted under (claim ``sv``) and one
+  minted under an older version is refused — the user's "tokens valid after" mark.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ JWT_ALGORITHM = "RS256"
 DEFAULT_ISSUER = "gt-vision-admin"
 DEFAULT_AUDIENCE = "gt-vision"
 DENYLIST_PREFIX = "gtv:jwt:denylist:"
+SESSION_VERSION_PREFIX = "gtv:jwt:session-version:"
 
 
 class Role(enum.StrEnum):
@@ -48,6 +53,8 @@ class TokenClaims(BaseModel):
     roles: tuple[Role, ...] = ()
     jti: str = Field(min_length=1)
     exp: int
+    # The user's session version when the token was minted (claim ``sv``).
+    session_version: int = Field(default=0, ge=0)
 
     @property
     def is_superadmin(self) -> bool:
@@ -59,15 +66,25 @@ class TokenClaims(BaseModel):
 
 
 class Denylist(Protocol):
-    def is_revoked(self, jti: str) -> bool: ...
+    def is_revoked(self, claims: TokenClaims) -> bool: ...
 
 
 class AsyncDenylist(Protocol):
-    async def is_revoked(self, jti: str) -> bool: ...
+    async def is_revoked(self, claims: TokenClaims) -> bool: ...
 
 
 def denylist_key(jti: str) -> str:
     return f"{DENYLIST_PREFIX}{jti}"
+
+
+def session_version_key(user_id: uuid.UUID | str) -> str:
+    return f"{SESSION_VERSION_PREFIX}{user_id}"
+
+
+def _refused(listed: Any, current_version: Any, token_version: int) -> bool:
+    if listed is not None:
+        return True
+    return current_version is not None and token_version < int(current_version)
 
 
 def revoke_seconds(exp: int, now: float | None = None) -> int:
@@ -84,8 +101,19 @@ class RedisDenylist:
     def revoke(self, jti: str, exp: int) -> None:
         self._redis.set(denylist_key(jti), "1", ex=revoke_seconds(exp))
 
-    def is_revoked(self, jti: str) -> bool:
-        return bool(self._redis.exists(denylist_key(jti)))
+    def revoke_sessions(self, user_id: uuid.UUID, version: int, ttl_seconds: int) -> None:
+        """Refuse every token of ``user_id`` minted under a version below ``version``.
+        ``ttl_seconds`` must outlive the longest-lived token the services accept."""
+        self._redis.set(session_version_key(user_id), str(version), ex=max(1, ttl_seconds))
+
+    def is_revoked(self, claims: TokenClaims) -> bool:
+        listed, version = self._redis.mget(
+            [denylist_key(claims.jti), session_version_key(claims.user_id)])
+        return _refused(listed, version, claims.session_version)
+
+    def sessions_revoked(self, user_id: uuid.UUID, session_version: int) -> bool:
+        version = self._redis.get(session_version_key(user_id))
+        return _refused(None, version, session_version)
 
 
 class AsyncRedisDenylist:
@@ -97,8 +125,19 @@ class AsyncRedisDenylist:
     async def revoke(self, jti: str, exp: int) -> None:
         await self._redis.set(denylist_key(jti), "1", ex=revoke_seconds(exp))
 
-    async def is_revoked(self, jti: str) -> bool:
-        return bool(await self._redis.exists(denylist_key(jti)))
+    async def revoke_sessions(self, user_id: uuid.UUID, version: int, ttl_seconds: int) -> None:
+        await self._redis.set(session_version_key(user_id), str(version), ex=max(1, ttl_seconds))
+
+    async def is_revoked(self, claims: TokenClaims) -> bool:
+        """One round trip: the token's jti listed, or its user's sessions revoked."""
+        listed, version = await self._redis.mget(
+            [denylist_key(claims.jti), session_version_key(claims.user_id)])
+        return _refused(listed, version, claims.session_version)
+
+    async def sessions_revoked(self, user_id: uuid.UUID, session_version: int) -> bool:
+        """For grants derived from a token (media tokens): is their user's session over?"""
+        version = await self._redis.get(session_version_key(user_id))
+        return _refused(None, version, session_version)
 
 
 class JWTVerifier:
@@ -139,13 +178,13 @@ class JWTVerifier:
 
     def verify(self, token: str, denylist: Denylist | None = None) -> TokenClaims:
         claims = self.decode(token)
-        if denylist is not None and denylist.is_revoked(claims.jti):
+        if denylist is not None and denylist.is_revoked(claims):
             raise InvalidToken("token has been revoked")
         return claims
 
     async def averify(self, token: str, denylist: AsyncDenylist | None = None) -> TokenClaims:
         claims = self.decode(token)
-        if denylist is not None and await denylist.is_revoked(claims.jti):
+        if denylist is not None and await denylist.is_revoked(claims):
             raise InvalidToken("token has been revoked")
         return claims
 
@@ -159,6 +198,7 @@ def claims_from_payload(raw: dict[str, Any]) -> TokenClaims:
             roles=tuple(_known_roles(raw.get("roles", []))),
             jti=raw["jti"],
             exp=raw["exp"],
+            session_version=raw.get("sv", 0),
         )
     except (KeyError, ValidationError, ValueError) as exc:
         raise InvalidToken(f"bad claims: {exc}") from exc

@@ -175,6 +175,24 @@ class RecordingAccessed(EventPayload):
     ip: str | None = None
 
 
+class UserActivityRecorded(EventPayload):
+    """Something a user did or looked at in the streaming service that the audit log must
+    keep (LGPD: live views, snapshots, plate searches, watchlist changes, stream control).
+    The admin service owns the audit log and writes one entry per event."""
+
+    event_type = "UserActivityRecorded"
+    tenant_id: uuid.UUID | None
+    user_id: uuid.UUID | None
+    username: str = Field(default="", max_length=150)
+    action: str = Field(pattern=r"^[a-z][a-z_]*(\.[a-z][a-z_]*)+$", max_length=64)
+    object_type: str = Field(pattern=r"^[a-z][a-z_]*$", max_length=64)
+    object_id: str | None = Field(default=None, max_length=64)
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    ip: str | None = Field(default=None, max_length=64)
+    user_agent: str = Field(default="", max_length=256)
+
+
 # --- AI context --------------------------------------------------------------------------
 
 
@@ -226,6 +244,7 @@ CATALOGUE: dict[tuple[str, int], type[EventPayload]] = {
         StreamFailed,
         RecordingCompleted,
         RecordingAccessed,
+        UserActivityRecorded,
         PlateDetected,
         AlertRaised,
         AlertAcknowledged,

@@ -15,6 +15,8 @@ class AiSettings(StreamingSettings):
     # Live feed (Redis Stream per tenant) and WebSocket.
     live_maxlen: int = Field(default=10_000, ge=100)
     ws_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    # How soon a live socket notices its token revoked (logout, deactivation, demotion).
+    ws_revocation_check_seconds: float = Field(default=2.0, gt=0, le=60)
     ws_read_block_ms: int = Field(default=1000, ge=50, le=30_000)
 
     # LPR workers.

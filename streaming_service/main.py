@@ -49,6 +49,7 @@ from streaming_service.api import (
 from streaming_service.api.ai_routes import build_ai_services, install_ai
 from streaming_service.api.deps import Services
 from streaming_service.api.errors import install_error_handlers
+from streaming_service.application.audit import AuditTrail
 from streaming_service.application.camera_projection import CameraProjection
 from streaming_service.application.exports import Exports, SegmentConcatenator
 from streaming_service.application.metrics import StreamingMetrics
@@ -67,6 +68,7 @@ from streaming_service.domain.ports import (
     StatusSink,
 )
 from streaming_service.domain.stream import StreamStatus
+from streaming_service.infrastructure.audit_window import RedisViewWindow
 from streaming_service.infrastructure.consumers import (
     RunningConsumer,
     start_projection_consumer,
@@ -195,6 +197,9 @@ def create_app(
     signer = MediaTokenSigner(settings.media_token_secret.get_secret_value(),
                               settings.media_token_ttl_seconds)
     cache = RedisStreamStatusCache(redis, settings.redis_prefix)
+    audit = AuditTrail(sessions=sessions, outbox=outbox,
+                       window=RedisViewWindow(redis, settings.redis_prefix),
+                       view_window_seconds=settings.audit_view_window_seconds)
     recordings_uc = Recordings(
         db=db, sessions=sessions, store=store, outbox=outbox, metrics=metrics,
         max_range=timedelta(days=settings.recordings_max_range_days),
@@ -224,7 +229,7 @@ def create_app(
         webrtc_base = settings.mediamtx_webrtc_public_url
     stream_control = StreamControl(
         sessions=sessions, engine=media_engine, cache=cache, outbox=outbox,
-        cipher=cipher, signer=signer, metrics=metrics, hls_base_url=hls_base,
+        cipher=cipher, signer=signer, metrics=metrics, audit=audit, hls_base_url=hls_base,
         webrtc_base_url=webrtc_base, segment_seconds=settings.segment_seconds,
     )
     late["streams"] = stream_control
@@ -240,17 +245,19 @@ def create_app(
             sessions=sessions, store=store, outbox=outbox, metrics=metrics,
             concat=concat or ffmpeg_concat, work_dir=work_dir,
             max_range=timedelta(hours=settings.exports_max_range_hours),
-            url_ttl_seconds=settings.playback_url_ttl_seconds,
+            url_ttl_seconds=settings.playback_url_ttl_seconds, audit=audit,
+            max_active_per_tenant=settings.exports_max_active_per_tenant,
         ),
         snapshots=Snapshots(sessions=sessions, store=store, cipher=cipher,
-                            grab=grab or ffmpeg_grab, work_dir=work_dir,
+                            grab=grab or ffmpeg_grab, work_dir=work_dir, audit=audit,
                             url_ttl_seconds=settings.playback_url_ttl_seconds),
         thumbnails=Thumbnails(
             sessions=sessions, store=store, cache=cache, grab=ffmpeg_thumbnail,
             source_for=live_source_resolver(settings, cipher), width=settings.thumbnail_width,
             history=timedelta(hours=settings.thumbnail_history_hours),
-            url_ttl_seconds=settings.playback_url_ttl_seconds,
+            url_ttl_seconds=settings.playback_url_ttl_seconds, audit=audit,
         ),
+        audit=audit,
     )
     # The AI context (watchlists, detections, alerts, LPR, WS /ws/alerts).
     ai = build_ai_services(services,

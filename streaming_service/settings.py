@@ -59,9 +59,15 @@ class StreamingSettings(CommonSettings):
     # Redis keys are prefixed so tests (and several deployments) never collide.
     redis_prefix: str = "gtv:"
 
+    # Views repeated by players and walls (live playlists, thumbnails, a superadmin's tenant
+    # choice) are audited once per user, object and window; 0 audits every request.
+    audit_view_window_seconds: float = Field(default=300.0, ge=0, le=86_400)
+
     # Recordings API limits.
     recordings_max_range_days: int = Field(default=31, ge=1, le=3650)
     exports_max_range_hours: int = Field(default=24, ge=1, le=24 * 31)
+    # Exports a tenant may have pending or running at once (each is an ffmpeg job).
+    exports_max_active_per_tenant: int = Field(default=2, ge=1, le=100)
     page_size_default: int = 50
     page_size_max: int = 500
     retention_interval_seconds: int = 3600

@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import transaction
 from django.forms import ModelForm
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from accounts import services
 from accounts.models import User
@@ -51,6 +51,23 @@ class UserAdmin(DjangoUserAdmin):
             roles_now = (obj.role, obj.tenant_id, obj.is_superadmin, obj.is_active)
             if before_roles != roles_now:
                 services.publish_role_change(obj)
+                if change:
+                    services.revoke_sessions(obj, reason="role_changed", actor=request.user,
+                                             request=request)
+
+    def user_change_password(self, request: HttpRequest, id: str,
+                             form_url: str = "") -> HttpResponse:
+        """The admin's password form, audited, ending the user's sessions everywhere."""
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 302:
+                user = User.objects.get(pk=id)
+                record(action="update", object_type=services.OBJECT_TYPE, object_id=str(user.pk),
+                       tenant_id=user.tenant_id, actor=request.user,
+                       after={"password_changed": True}, request=request)
+                services.revoke_sessions(user, reason="password_changed", actor=request.user,
+                                         request=request)
+        return response
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # deactivate instead; the audit log keeps referring to users

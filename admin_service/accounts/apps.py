@@ -6,4 +6,8 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
-        from accounts import schema  # noqa: F401  (registers the OpenAPI auth scheme)
+        from django.contrib import admin
+
+        from accounts import admin_login, schema  # noqa: F401  (auth scheme; login signals)
+
+        admin.site.login_form = admin_login.GuardedAdminLoginForm

@@ -68,6 +68,9 @@ class BearerTokenAuthentication(BaseAuthentication):
         )
         if user is None or not user_may_act(user):
             raise exceptions.AuthenticationFailed("User is inactive or unknown.")
+        if claims.session_version < user.session_version:
+            # Redis forgot a revocation (restart): the database still knows.
+            raise exceptions.AuthenticationFailed("The session has been revoked.")
         return user, claims
 
     def authenticate_header(self, request: Request) -> str:

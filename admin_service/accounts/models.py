@@ -40,6 +40,9 @@ class User(AbstractUser):
     is_superadmin = models.BooleanField(
         default=False, help_text="Global role: manages every prefeitura. Has no tenant."
     )
+    # Raised when the user's password, role or status changes: tokens minted under an
+    # older version (claim ``sv``) are refused by both services.
+    session_version = models.PositiveIntegerField(default=0, editable=False)
 
     objects: ClassVar[GTUserManager] = GTUserManager()  # type: ignore[assignment]
 
@@ -70,6 +73,13 @@ class User(AbstractUser):
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "is_superadmin" in update_fields:
             kwargs["update_fields"] = {*update_fields, "is_staff", "is_superuser"}
+        elif update_fields is None and not args and not self._state.adding:
+            # session_version only ever rises, in one UPDATE (accounts.services); a full
+            # save of an instance loaded earlier must not lower it again.
+            kwargs["update_fields"] = [
+                f.name for f in self._meta.concrete_fields
+                if not f.primary_key and f.name != "session_version"
+            ]
         return super().save(*args, **kwargs)
 
     @property

@@ -3,17 +3,30 @@ services care) published through the outbox in one transaction."""
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
 from typing import Any
 
+import redis
 from audit.services import record
+from config.exceptions import ServiceUnavailable
+from config.redis import get_redis
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.http import HttpRequest
 from outbox.services import enqueue
+from rest_framework import exceptions
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from accounts.login_guard import LoginRefused, login_guard
 from accounts.models import User
+from shared_kernel.auth import RedisDenylist
 from shared_kernel.events import UserRoleChanged
+
+log = logging.getLogger(__name__)
 
 OBJECT_TYPE = "user"
 _ROLE_FIELDS = ("role", "tenant_id", "is_superadmin", "is_active")
@@ -60,6 +73,54 @@ def publish_role_change(user: User) -> None:
         ),
         tenant_id=user.tenant_id,
     )
+
+
+def revoke_sessions(
+    user: User, *, reason: str, actor: User | None, request: HttpRequest | None = None
+) -> None:
+    """End every session of ``user``: tokens minted before now are refused everywhere.
+
+    The version is raised in PostgreSQL (the admin service checks it on every request and
+    refresh) and published to Redis before the caller's transaction commits (the streaming
+    service checks it there, also for live WebSockets and media tokens). If Redis cannot be
+    told, the change fails with 503 and nothing is committed: a demotion that other
+    services would not see must not half-happen.
+    """
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(session_version=F("session_version") + 1)
+        user.refresh_from_db(fields=["session_version"])
+        lifetime = max(settings.SESSION_MAX_AGE, settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"])
+        try:
+            RedisDenylist(get_redis()).revoke_sessions(
+                user.id, user.session_version, int(lifetime.total_seconds()) + 60)
+        except redis.RedisError as exc:
+            log.error("could not publish a session revocation",
+                      extra={"user_id": str(user.id), "error": repr(exc)[:200]})
+            raise ServiceUnavailable("Session revocation list is unavailable.") from exc
+        record(action="sessions.revoke", object_type=OBJECT_TYPE, object_id=str(user.id),
+               tenant_id=user.tenant_id, actor=actor,
+               after={"reason": reason, "session_version": user.session_version},
+               request=request)
+
+
+def spend_refresh_token(token: Any) -> None:
+    """Blacklist a refresh token exactly once. SimpleJWT's check-then-blacklist lets two
+    concurrent refreshes with one token both succeed; here the unique constraint on the
+    blacklist row decides, so the second one gets 401."""
+    jti = str(token.payload["jti"])
+    with transaction.atomic():
+        outstanding, _ = OutstandingToken.objects.get_or_create(
+            jti=jti, defaults={
+                "token": str(token),
+                "expires_at": datetime.fromtimestamp(int(token.payload["exp"]), tz=UTC),
+                "user_id": token.payload.get("user_id"),
+            })
+        try:
+            with transaction.atomic():
+                BlacklistedToken.objects.create(token=outstanding)
+        except IntegrityError:
+            raise exceptions.AuthenticationFailed("Refresh token has already been used.") \
+                from None
 
 
 def _normalise_roles(user: User) -> None:
@@ -119,8 +180,12 @@ def update_user(
         record(action="update", object_type=OBJECT_TYPE, object_id=str(user.id),
                tenant_id=user.tenant_id, actor=actor, before=before, after=after,
                request=request)
-        if any(getattr(user, f) != v for f, v in before_roles.items()):
+        roles_changed = any(getattr(user, f) != v for f, v in before_roles.items())
+        if roles_changed:
             publish_role_change(user)
+        if roles_changed or password:
+            revoke_sessions(user, reason="password_changed" if password and not roles_changed
+                            else "role_changed", actor=actor, request=request)
     return user
 
 
@@ -138,19 +203,42 @@ def deactivate_user(user: User, *, actor: User | None, request: HttpRequest | No
                request=request)
         if before["is_active"]:
             publish_role_change(user)
+            revoke_sessions(user, reason="deactivated", actor=actor, request=request)
 
 
-def record_login_success(user: User, request: HttpRequest | None) -> None:
+def record_login_success(user: User, request: HttpRequest | None, *, via: str = "api") -> None:
+    login_guard.succeeded(user.get_username())
     record(action="login.success", object_type=OBJECT_TYPE, object_id=str(user.id),
-           tenant_id=user.tenant_id, actor=user, request=request)
+           tenant_id=user.tenant_id, actor=user, after={"via": via}, request=request)
 
 
 def record_login_failure(username: str, request: HttpRequest | None,
-                         user: User | None = None) -> None:
-    record(action="login.failure", object_type=OBJECT_TYPE,
-           object_id=str(user.id) if user else None,
-           tenant_id=user.tenant_id if user else None,
-           actor=None, username=username[:150], request=request)
+                         user: User | None = None, *, via: str = "api",
+                         reason: str = "bad_credentials") -> None:
+    """Audit a failed login; a wrong password also counts towards the account's lockout,
+    and a lockout it starts is audited too."""
+    username = username[:150]
+    target = {"object_id": str(user.id) if user else None,
+              "tenant_id": user.tenant_id if user else None}
+    record(action="login.failure", object_type=OBJECT_TYPE, **target, actor=None,
+           username=username, after={"via": via, "reason": reason}, request=request)
+    if reason != "bad_credentials":
+        return
+    lockout = login_guard.failed(username)
+    if lockout is not None:
+        record(action="login.locked", object_type=OBJECT_TYPE, **target, actor=None,
+               username=username,
+               after={"via": via, "locked_seconds": lockout.seconds,
+                      "failures": lockout.failures},
+               request=request)
+
+
+def record_login_refused(username: str, request: HttpRequest | None, refusal: LoginRefused,
+                         *, via: str = "api") -> None:
+    record(action="login.refused", object_type=OBJECT_TYPE, object_id=None, tenant_id=None,
+           actor=None, username=username[:150],
+           after={"via": via, "reason": refusal.reason, "retry_after": refusal.retry_after},
+           request=request)
 
 
 def record_logout(user: User, request: HttpRequest | None) -> None:

@@ -1,7 +1,10 @@
 """The JWTs this service issues: RS256, a ``kid`` header, the claims every service reads.
 
-Access tokens carry ``sub``/``user_id``, ``username``, ``tenant_id`` and ``roles``; the
-streaming service and Kong verify them with the public key only (see ``jwks()``).
+Access tokens carry ``sub``/``user_id``, ``username``, ``tenant_id``, ``roles`` and ``sv``
+(the user's session version); the streaming service and Kong verify them with the public
+key only (see ``jwks()``). Both tokens of a pair carry ``auth_time``, when the user last
+typed a password: refreshing rotates the pair but never extends a session past
+``SESSION_MAX_AGE`` from it.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import time
 from functools import lru_cache
 from typing import Any
 
@@ -85,6 +89,7 @@ def add_user_claims(token: Any, user: User) -> None:
     token["username"] = user.get_username()
     token["tenant_id"] = str(user.tenant_id) if user.tenant_id else None
     token["roles"] = user.roles
+    token["sv"] = user.session_version
 
 
 class GTAccessToken(AccessToken):
@@ -107,6 +112,19 @@ class GTRefreshToken(RefreshToken):
         return token
 
 
-def issue_pair(user: User) -> dict[str, str]:
+def session_deadline(auth_time: int) -> int:
+    """When a session that began at ``auth_time`` ends, whatever the refreshes."""
+    return auth_time + int(settings.SESSION_MAX_AGE.total_seconds())
+
+
+def issue_pair(user: User, *, auth_time: int | None = None) -> dict[str, str]:
+    """A new access/refresh pair; ``auth_time`` carries a session over from a refresh
+    (None: a password login, the session starts now)."""
+    started = int(time.time()) if auth_time is None else auth_time
+    deadline = session_deadline(started)
     refresh = GTRefreshToken.for_user(user)
-    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+    refresh["auth_time"] = started
+    refresh["exp"] = min(int(refresh["exp"]), deadline)
+    access = refresh.access_token
+    access["exp"] = min(int(access["exp"]), deadline)
+    return {"access": str(access), "refresh": str(refresh)}

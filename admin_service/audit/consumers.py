@@ -1,8 +1,10 @@
-"""Audit entries for what other services report: recording access and alert acks (LGPD).
+"""Audit entries for what other services report (LGPD).
 
 The streaming service publishes ``RecordingAccessed`` when someone plays or exports
-recorded video and ``AlertAcknowledged`` when an operator acknowledges an alert; the admin
-service owns the audit log, so it records them here. Each event becomes at most one
+recorded video, ``AlertAcknowledged`` when an operator acknowledges an alert and
+``UserActivityRecorded`` for everything else a user does or views there (live views,
+snapshots, thumbnails, plate searches, watchlists, stream and recording control); the
+admin service owns the audit log, so it records them here. Each event becomes at most one
 entry: ``AuditEntry.event_id`` is unique, so a redelivered event writes nothing.
 """
 
@@ -17,7 +19,12 @@ from django.db import IntegrityError, close_old_connections, transaction
 
 from audit.models import AuditEntry
 from audit.services import record
-from shared_kernel.events import AlertAcknowledged, EventEnvelope, RecordingAccessed
+from shared_kernel.events import (
+    AlertAcknowledged,
+    EventEnvelope,
+    RecordingAccessed,
+    UserActivityRecorded,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +65,20 @@ def _entry_for(envelope: EventEnvelope) -> dict[str, Any] | None:
             "username": username or str(payload.user_id),
             "after": payload.model_dump(mode="json"),
         }
+    if isinstance(payload, UserActivityRecorded):
+        user, username = _user(payload.user_id) if payload.user_id else (None, "")
+        return {
+            "action": payload.action,
+            "object_type": payload.object_type,
+            "object_id": payload.object_id,
+            "tenant_id": payload.tenant_id,
+            "actor": user,
+            "username": username or payload.username or str(payload.user_id or ""),
+            "before": payload.before,
+            "after": payload.after,
+            "ip": payload.ip,
+            "user_agent": payload.user_agent or None,
+        }
     return None
 
 
@@ -69,12 +90,13 @@ def record_event(envelope: EventEnvelope) -> AuditEntry | None:
     if AuditEntry.objects.filter(event_id=envelope.event_id).exists():
         return None
     try:
+        user_agent = fields.pop("user_agent", None) or f"event:{envelope.producer}"
         with transaction.atomic():
             return record(
                 **fields,
                 event_id=envelope.event_id,
                 occurred_at=envelope.occurred_at,
-                user_agent=f"event:{envelope.producer}",
+                user_agent=user_agent,
             )
     except IntegrityError:
         # A concurrent delivery of the same event won the race on the unique event_id.

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from shared_kernel.logging import logging_dict_config
@@ -27,10 +27,22 @@ class AdminSettings(CommonSettings):
     jwt_private_key_file: Path | None = None
     access_token_minutes: int = 15
     refresh_token_days: int = 1
+    # Absolute lifetime of a login: refreshing never extends a session past this.
+    session_max_hours: int = Field(default=12, ge=1, le=24 * 30)
     camera_cache_ttl_seconds: int = 300
     db_name: str | None = None
     cache_key_prefix: str = "gtv:admin"
     login_throttle_rate: str = "10/min"
+    # Every login from one address, whatever the username (credential stuffing).
+    login_ip_throttle_rate: str = "30/min"
+    # Per-account backoff: after this many failed logins in a row the account refuses
+    # logins for login_lockout_seconds, doubling on each further lockout up to the max.
+    login_lockout_threshold: int = Field(default=5, ge=1)
+    login_lockout_seconds: int = Field(default=60, ge=1)
+    login_lockout_max_seconds: int = Field(default=3600, ge=1)
+    # Secure (HTTPS-only) session and CSRF cookies; None: on unless environment is
+    # "development" (the demo serves plain HTTP on 127.0.0.1).
+    secure_cookies: bool | None = None
     api_max_body_bytes: int = 256 * 1024
     # Reverse proxies (HAProxy, Kong) whose X-Forwarded-For is believed: IPs or CIDRs,
     # comma separated or a JSON list. Empty: the TCP peer is the client (config/proxies.py).
@@ -199,11 +211,33 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": 0,
 }
 LOGIN_THROTTLE_RATE = ENV.login_throttle_rate
+LOGIN_IP_THROTTLE_RATE = ENV.login_ip_throttle_rate
+LOGIN_LOCKOUT_THRESHOLD = ENV.login_lockout_threshold
+LOGIN_LOCKOUT_SECONDS = ENV.login_lockout_seconds
+LOGIN_LOCKOUT_MAX_SECONDS = ENV.login_lockout_max_seconds
+SESSION_MAX_AGE = timedelta(hours=ENV.session_max_hours)
 # The one list of trusted reverse proxies (audit IPs, login throttling).
 TRUSTED_PROXIES = ENV.trusted_proxies
 
 JWT_ISSUER = ENV.jwt_issuer
 JWT_AUDIENCE = ENV.jwt_audience
+
+# --- Cookies and HTTPS (the Django admin; the APIs use bearer tokens) -----------------
+_SECURE_COOKIES = (ENV.secure_cookies if ENV.secure_cookies is not None
+                   else ENV.environment != "development")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _SECURE_COOKIES
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = int(SESSION_MAX_AGE.total_seconds())
+SESSION_COOKIE_NAME = "gtv_admin_session"
+CSRF_COOKIE_NAME = "gtv_admin_csrftoken"
+# HAProxy terminates TLS and sets X-Forwarded-Proto itself (a client's is replaced), so
+# request.is_secure() is right behind it. Only trusted when a proxy is configured.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if ENV.trusted_proxies else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
 SIMPLE_JWT = {
     "ALGORITHM": "RS256",
     "SIGNING_KEY": JWT_PRIVATE_KEY,

@@ -55,4 +55,10 @@ def update_tenant(
                               is_active=tenant.is_active, timezone=tenant.timezone),
                 tenant_id=tenant.id,
             )
+        if before["is_active"] and not tenant.is_active:
+            # A suspended prefeitura's users are cut off everywhere, live sockets included.
+            from accounts.services import revoke_sessions
+
+            for user in tenant.users.filter(is_active=True):
+                revoke_sessions(user, reason="tenant_suspended", actor=actor, request=request)
     return tenant

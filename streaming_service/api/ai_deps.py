@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 
 from shared_kernel.auth import TokenClaims
 from streaming_service.ai_settings import AiSettings
-from streaming_service.api.errors import ApiError
+from streaming_service.api.deps import tenant_scope
 from streaming_service.application.detections import DetectionRecorder
 from streaming_service.domain.ai_ports import LiveFeed, PlateRecogniser
 
@@ -34,11 +34,9 @@ AiServicesDep = Annotated[AiServices, Depends(get_ai_services)]
 
 
 def require_tenant(claims: TokenClaims) -> uuid.UUID:
-    """AI data always belongs to one tenant; a token without one (a superadmin's) is
-    asked to pick a tenant instead of seeing everyone's plates."""
-    if claims.tenant_id is None:
-        raise ApiError(403, "tenant_required", "this endpoint needs a token scoped to a tenant")
-    return claims.tenant_id
+    """AI data always belongs to one tenant: the token's, or a superadmin's explicit,
+    audited choice (``deps.scoped_claims``)."""
+    return tenant_scope(claims)
 
 
 def page_window(page: int, page_size: int | None, default: int, maximum: int) -> tuple[int, int]:

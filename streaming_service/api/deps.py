@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared_kernel.auth import AsyncRedisDenylist, InvalidToken, JWTVerifier, Role, TokenClaims
 from streaming_service.api.errors import ApiError
+from streaming_service.application.audit import Actor, AuditTrail
 from streaming_service.application.exports import Exports
 from streaming_service.application.metrics import StreamingMetrics
 from streaming_service.application.recordings import Recordings
@@ -46,6 +47,7 @@ class Services:
     exports: Exports
     snapshots: Snapshots
     thumbnails: Thumbnails
+    audit: AuditTrail
 
 
 def get_services(request: Request) -> Services:
@@ -90,14 +92,43 @@ async def current_claims(
 ClaimsDep = Annotated[TokenClaims, Depends(current_claims)]
 
 
-def require_role(role: Role) -> Callable[[TokenClaims], Awaitable[TokenClaims]]:
-    async def _check(claims: ClaimsDep) -> TokenClaims:
+TENANT_HEADER = "X-GTV-Tenant-ID"
+
+
+async def scoped_claims(services: Services, claims: TokenClaims, request: Request) -> TokenClaims:
+    """The claims every query of this request is scoped by.
+
+    A tenant user's token names its tenant. A superadmin's names none and must choose one
+    explicitly with the ``X-GTV-Tenant-ID`` header; the choice is audited (once per tenant
+    and audit window) before any of that tenant's data is read — never every tenant's at
+    once, never unaudited.
+    """
+    if claims.tenant_id is not None:
+        return claims
+    if not claims.is_superadmin:
+        raise ApiError(403, "permission_denied", "the token names no tenant")
+    raw = request.headers.get(TENANT_HEADER)
+    if not raw:
+        raise ApiError(403, "tenant_required",
+                       f"a superadmin must choose a tenant with the {TENANT_HEADER} header",
+                       {"header": TENANT_HEADER})
+    try:
+        tenant_id = uuid.UUID(raw)
+    except ValueError as exc:
+        raise ApiError(400, "invalid_tenant", f"{TENANT_HEADER} is not a UUID",
+                       {"header": TENANT_HEADER}) from exc
+    await services.audit.record_view(
+        actor_of(claims, request), "tenant.access", object_type="tenant", object_id=tenant_id,
+        tenant_id=tenant_id, after={"path": request.url.path[:200]})
+    return claims.model_copy(update={"tenant_id": tenant_id})
+
+
+def require_role(role: Role) -> Callable[..., Awaitable[TokenClaims]]:
+    async def _check(claims: ClaimsDep, services: ServicesDep, request: Request) -> TokenClaims:
         if not claims.has_at_least(role):
             raise ApiError(403, "permission_denied", f"this action needs the {role.value} role",
                            {"required_role": role.value})
-        if claims.tenant_id is None and not claims.is_superadmin:
-            raise ApiError(403, "permission_denied", "the token names no tenant")
-        return claims
+        return await scoped_claims(services, claims, request)
 
     return _check
 
@@ -106,11 +137,11 @@ ViewerDep = Annotated[TokenClaims, Depends(require_role(Role.VIEWER))]
 OperatorDep = Annotated[TokenClaims, Depends(require_role(Role.OPERATOR))]
 
 
-def tenant_scope(claims: TokenClaims) -> uuid.UUID | None:
-    """The tenant every query of this caller is restricted to; None only for a superadmin
-    without a tenant (who manages all tenants)."""
-    if claims.is_superadmin and claims.tenant_id is None:
-        return None
+def tenant_scope(claims: TokenClaims) -> uuid.UUID:
+    """The tenant every query of this caller is restricted to (claims from ``require_role``
+    always name one: a superadmin's chosen tenant)."""
+    if claims.tenant_id is None:
+        raise ApiError(403, "tenant_required", "the token names no tenant")
     return claims.tenant_id
 
 
@@ -120,3 +151,9 @@ def client_ip(request: Request) -> str | None:
     if forwarded:
         return forwarded.split(",")[0].strip()[:64] or None
     return request.client.host if request.client else None
+
+
+def actor_of(claims: TokenClaims, request: Request) -> Actor:
+    return Actor.from_claims(claims, ip=client_ip(request),
+                             user_agent=request.headers.get("user-agent", ""))
+

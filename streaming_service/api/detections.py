@@ -6,12 +6,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime
 
 from streaming_service.api.ai_deps import page_window, require_tenant
 from streaming_service.api.ai_schemas import DetectionOut, DetectionPageOut
-from streaming_service.api.deps import ServicesDep, SessionDep, ViewerDep
+from streaming_service.api.deps import ServicesDep, SessionDep, ViewerDep, actor_of
 from streaming_service.api.errors import ApiError
 from streaming_service.application.detections import (
     LPR_BUCKET,
@@ -47,7 +47,10 @@ async def list_detections(
     end: AwareDatetime | None = None,
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int | None, Query(ge=1)] = None,
+    *,
+    request: Request,
 ) -> DetectionPageOut:
+    """Every search is audited before results leave: a plate is personal data (LGPD)."""
     tenant_id = require_tenant(claims)
     try:
         query = PlateQuery.parse(plate) if plate else None
@@ -55,6 +58,12 @@ async def list_detections(
         raise ApiError(400, exc.code, exc.message, exc.details) from exc
     offset, size = page_window(page, page_size, services.settings.page_size_default,
                                services.settings.page_size_max)
+    await services.audit.record(
+        actor_of(claims, request), "detection.search", object_type="detection",
+        object_id=None, tenant_id=tenant_id,
+        after={"plate": plate, "camera_id": str(camera_id) if camera_id else None,
+               "start": start.isoformat() if start else None,
+               "end": end.isoformat() if end else None, "page": page, "page_size": size})
     result = await search_detections(
         session, tenant_id, plate=query, camera_id=camera_id, start=start, end=end,
         offset=offset, limit=size,
@@ -64,18 +73,25 @@ async def list_detections(
 
 
 @router.get("/{detection_id}", response_model=DetectionOut)
-async def get_one(detection_id: uuid.UUID, claims: ViewerDep,
-                  session: SessionDep) -> DetectionOut:
-    return _out(await get_detection(session, detection_id, require_tenant(claims)))
+async def get_one(detection_id: uuid.UUID, claims: ViewerDep, services: ServicesDep,
+                  session: SessionDep, request: Request) -> DetectionOut:
+    detection = await get_detection(session, detection_id, require_tenant(claims))
+    await services.audit.record_view(actor_of(claims, request), "detection.view",
+                                     object_type="detection", object_id=detection.id,
+                                     tenant_id=detection.tenant_id)
+    return _out(detection)
 
 
 @router.get("/{detection_id}/crop", response_class=Response,
             responses={200: {"content": {"image/jpeg": {}}}}, summary="The plate crop")
 async def get_crop(detection_id: uuid.UUID, claims: ViewerDep, services: ServicesDep,
-                   session: SessionDep) -> Response:
+                   session: SessionDep, request: Request) -> Response:
     detection = await get_detection(session, detection_id, require_tenant(claims))
     if not detection.crop_key:
         raise ApiError(404, "crop_not_found", "this detection has no crop")
+    await services.audit.record_view(actor_of(claims, request), "detection.view",
+                                     object_type="detection", object_id=detection.id,
+                                     tenant_id=detection.tenant_id)
     data = await services.store.get_bytes(LPR_BUCKET, detection.crop_key)
     return Response(content=data, media_type="image/jpeg",
                     headers={"Cache-Control": "private, max-age=3600"})

@@ -53,7 +53,9 @@ def status_for(exc: domain.StreamingError) -> int:
         return 400
     if isinstance(exc, (domain.CameraUnavailable, domain.StreamNotRunning)):
         return 409
-    if isinstance(exc, domain.MediaEngineUnavailable):
+    if isinstance(exc, domain.TooManyExports):
+        return 429
+    if isinstance(exc, (domain.MediaEngineUnavailable, domain.AuditUnavailable)):
         return 503
     if isinstance(exc, (domain.MediaEngineError, domain.ObjectStoreError, domain.SnapshotFailed)):
         return 502

@@ -16,7 +16,14 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
 
-from streaming_service.api.deps import ServicesDep, tenant_scope, verify_token
+from shared_kernel.auth import Role
+from streaming_service.api.deps import (
+    ServicesDep,
+    actor_of,
+    scoped_claims,
+    tenant_scope,
+    verify_token,
+)
 from streaming_service.api.errors import ApiError
 from streaming_service.infrastructure.db.repository import get_camera
 from streaming_service.infrastructure.media_token import InvalidMediaToken
@@ -61,22 +68,34 @@ def rewrite_playlist(text: str, token: str) -> str:
 async def _authorise(
     services: ServicesDep, request: Request, camera_id: uuid.UUID, token: str | None
 ) -> str:
-    """The media token to put in rewritten URIs, after checking the caller may watch."""
+    """The media token to put in rewritten URIs, after checking the caller may watch.
+
+    A media token is good until it expires or its user's sessions are revoked (checked on
+    every file, so a deactivated or demoted user's player stops within a segment). A
+    bearer JWT is verified, scoped to the caller's tenant, and the live view audited
+    (once per audit window) before a media token of the caller's is minted."""
     if token:
         try:
-            services.signer.verify(token, camera_id)
+            grant = services.signer.verify(token, camera_id)
         except InvalidMediaToken as exc:
             raise ApiError(401, "invalid_media_token", "invalid or expired media token") from exc
+        if await services.denylist.sessions_revoked(grant.user_id, grant.session_version):
+            raise ApiError(401, "invalid_media_token", "the media token has been revoked")
         return token
     authorization = request.headers.get("authorization", "")
     if not authorization.lower().startswith("bearer "):
         raise ApiError(401, "not_authenticated", "a media token or a bearer token is required")
     claims = await verify_token(services, authorization.split(" ", 1)[1].strip())
-    if not claims.is_superadmin and claims.tenant_id is None:
-        raise ApiError(403, "permission_denied", "the token names no tenant")
+    if not claims.has_at_least(Role.VIEWER):
+        raise ApiError(403, "permission_denied", "this action needs the viewer role")
+    claims = await scoped_claims(services, claims, request)
     async with services.sessions() as session:
         camera = await get_camera(session, camera_id, tenant_scope(claims))
-    return services.signer.issue(camera.id, camera.tenant_id)
+    actor = actor_of(claims, request)
+    await services.audit.record_view(actor, "live.view", object_type="camera",
+                                     object_id=camera.id, tenant_id=camera.tenant_id)
+    return services.signer.issue(camera.id, camera.tenant_id, user_id=actor.user_id,
+                                 session_version=actor.session_version)
 
 
 @router.get("/{camera_id}/{file_name}", summary="Live HLS playlist or segment",

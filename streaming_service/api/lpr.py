@@ -21,7 +21,7 @@ from starlette.datastructures import UploadFile
 
 from streaming_service.api.ai_deps import AiServicesDep
 from streaming_service.api.ai_schemas import PlateFoundOut, RecognizeOut
-from streaming_service.api.deps import ViewerDep
+from streaming_service.api.deps import ServicesDep, ViewerDep, actor_of
 from streaming_service.api.errors import ApiError
 from streaming_service.domain.ai_ports import PlateRecogniser
 from streaming_service.domain.lpr_ports import Image
@@ -101,7 +101,8 @@ def _recognise(recogniser: PlateRecogniser, data: bytes, max_pixels: int) -> Rec
 
 @router.post("/recognize", response_model=RecognizeOut, openapi_extra=_UPLOAD_BODY,
              summary="Plates on an uploaded image (multipart field 'image')")
-async def recognize(request: Request, claims: ViewerDep, ai: AiServicesDep) -> RecognizeOut:
+async def recognize(request: Request, claims: ViewerDep, ai: AiServicesDep,
+                    services: ServicesDep) -> RecognizeOut:
     limit = ai.settings.lpr_upload_max_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + _MULTIPART_OVERHEAD:
@@ -124,5 +125,11 @@ async def recognize(request: Request, claims: ViewerDep, ai: AiServicesDep) -> R
         raise ApiError(400, "invalid_image", "the image is empty")
     if ai.recogniser is None:
         raise ApiError(503, "lpr_unavailable", "plate recognition is not configured")
-    return await asyncio.to_thread(_recognise, ai.recogniser, data,
-                                   ai.settings.lpr_upload_max_pixels)
+    result = await asyncio.to_thread(_recognise, ai.recogniser, data,
+                                     ai.settings.lpr_upload_max_pixels)
+    # The plates read are personal data: who read which is audited before they leave.
+    await services.audit.record(
+        actor_of(claims, request), "lpr.recognize", object_type="image", object_id=None,
+        tenant_id=claims.tenant_id,
+        after={"plates": [p.plate for p in result.plates][:20], "bytes": len(data)})
+    return result

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from shared_kernel.auth import InvalidToken, TokenClaims
 from streaming_service.api.deps import ServicesDep
 from streaming_service.api.errors import ApiError, error_response
+from streaming_service.application.audit import Actor
 from streaming_service.domain.errors import CameraNotFound
 from streaming_service.infrastructure.db.repository import get_camera
 from streaming_service.infrastructure.media_token import InvalidMediaToken
@@ -80,7 +81,8 @@ async def mediamtx_auth(body: MediaMtxAuthRequest, services: ServicesDep) -> Res
         except InvalidMediaToken:
             pass
         else:
-            if grant.tenant_id == camera_tenant:
+            if grant.tenant_id == camera_tenant and not await services.denylist.sessions_revoked(
+                    grant.user_id, grant.session_version):
                 return Response(status_code=200)
     claims: TokenClaims | None = None
     if token:
@@ -89,7 +91,11 @@ async def mediamtx_auth(body: MediaMtxAuthRequest, services: ServicesDep) -> Res
         except InvalidToken:
             claims = None
     decision = decide_auth(body, claims, camera_tenant)
-    if decision.allowed:
+    if decision.allowed and claims is not None and camera_id is not None:
+        # A player reading with its JWT (not a media token from an audited start).
+        await services.audit.record_view(
+            Actor.from_claims(claims, ip=body.ip[:64] or None), "live.view", object_type="camera",
+            object_id=camera_id, tenant_id=camera_tenant)
         return Response(status_code=200)
     return error_response(decision.status_code, "mediamtx_auth_denied", decision.reason)
 

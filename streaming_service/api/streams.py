@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from streaming_service.api.deps import OperatorDep, ServicesDep, ViewerDep, tenant_scope
+from streaming_service.api.deps import (
+    OperatorDep,
+    ServicesDep,
+    ViewerDep,
+    actor_of,
+    tenant_scope,
+)
 from streaming_service.api.schemas import StreamListOut, StreamStartOut, StreamStatusOut
 from streaming_service.domain.stream import StreamStatus
 
@@ -24,17 +30,18 @@ def status_out(status: StreamStatus) -> StreamStatusOut:
 
 @router.get("/", response_model=StreamListOut, summary="Status of the tenant's streams")
 async def list_streams(claims: ViewerDep, services: ServicesDep) -> StreamListOut:
-    tenant = tenant_scope(claims)
-    items = [] if tenant is None else await services.streams.statuses(tenant)
+    items = await services.streams.statuses(tenant_scope(claims))
     return StreamListOut(items=[status_out(s) for s in items], count=len(items))
 
 
 @router.post("/{camera_id}/start", response_model=StreamStartOut,
              summary="Start (or keep) a camera's live stream")
 async def start_stream(
-    camera_id: uuid.UUID, claims: OperatorDep, services: ServicesDep
+    camera_id: uuid.UUID, claims: OperatorDep, services: ServicesDep, request: Request
 ) -> StreamStartOut:
-    started = await services.streams.start(camera_id, tenant_scope(claims))
+    started = await services.streams.start(camera_id, tenant_scope(claims),
+                                           actor=actor_of(claims, request))
+    assert started.urls is not None  # an actor always gets URLs
     return StreamStartOut(
         camera_id=camera_id, hls_url=started.urls.hls_url, webrtc_url=started.urls.webrtc_url,
         status=started.status.state.value, expires_in=services.signer.ttl_seconds,
@@ -42,20 +49,22 @@ async def start_stream(
 
 
 @router.post("/{camera_id}/stop", status_code=204, summary="Stop a camera's live stream")
-async def stop_stream(camera_id: uuid.UUID, claims: OperatorDep, services: ServicesDep) -> None:
-    await services.streams.stop(camera_id, tenant_scope(claims))
+async def stop_stream(camera_id: uuid.UUID, claims: OperatorDep, services: ServicesDep,
+                      request: Request) -> None:
+    await services.streams.stop(camera_id, tenant_scope(claims), actor=actor_of(claims, request))
 
 
 @router.post("/{camera_id}/recording/start", response_model=StreamStatusOut)
 async def start_recording(
-    camera_id: uuid.UUID, claims: OperatorDep, services: ServicesDep
+    camera_id: uuid.UUID, claims: OperatorDep, services: ServicesDep, request: Request
 ) -> StreamStatusOut:
-    return status_out(await services.streams.set_recording(camera_id, tenant_scope(claims), True))
+    return status_out(await services.streams.set_recording(
+        camera_id, tenant_scope(claims), True, actor=actor_of(claims, request)))
 
 
 @router.post("/{camera_id}/recording/stop", response_model=StreamStatusOut)
 async def stop_recording(
-    camera_id: uuid.UUID, claims: OperatorDep, services: ServicesDep
+    camera_id: uuid.UUID, claims: OperatorDep, services: ServicesDep, request: Request
 ) -> StreamStatusOut:
-    return status_out(
-        await services.streams.set_recording(camera_id, tenant_scope(claims), False))
+    return status_out(await services.streams.set_recording(
+        camera_id, tenant_scope(claims), False, actor=actor_of(claims, request)))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from shared_kernel.plates import PlatePattern
 from streaming_service.api.ai_deps import page_window, require_tenant
@@ -18,7 +18,13 @@ from streaming_service.api.ai_schemas import (
     WatchlistPageOut,
     WatchlistPatch,
 )
-from streaming_service.api.deps import OperatorDep, ServicesDep, SessionDep, ViewerDep
+from streaming_service.api.deps import (
+    OperatorDep,
+    ServicesDep,
+    SessionDep,
+    ViewerDep,
+    actor_of,
+)
 from streaming_service.api.errors import ApiError
 from streaming_service.application import watchlists as uc
 from streaming_service.domain.watchlist import WatchlistNameTaken
@@ -46,12 +52,12 @@ async def list_watchlists(
 
 
 @router.post("/", response_model=WatchlistOut, status_code=status.HTTP_201_CREATED)
-async def create_watchlist(body: WatchlistIn, claims: OperatorDep,
-                           session: SessionDep) -> WatchlistOut:
+async def create_watchlist(body: WatchlistIn, claims: OperatorDep, services: ServicesDep,
+                           session: SessionDep, request: Request) -> WatchlistOut:
     try:
         watchlist = await uc.create_watchlist(
             session, require_tenant(claims), name=body.name, description=body.description,
-            created_by=claims.user_id,
+            audit=services.audit, actor=actor_of(claims, request),
         )
     except WatchlistNameTaken as exc:
         raise _conflict(exc) from exc
@@ -67,11 +73,13 @@ async def get_watchlist(watchlist_id: uuid.UUID, claims: ViewerDep,
 
 @router.patch("/{watchlist_id}", response_model=WatchlistOut)
 async def update_watchlist(watchlist_id: uuid.UUID, body: WatchlistPatch, claims: OperatorDep,
-                           session: SessionDep) -> WatchlistOut:
+                           services: ServicesDep, session: SessionDep,
+                           request: Request) -> WatchlistOut:
     try:
         watchlist = await uc.update_watchlist(
             session, watchlist_id, require_tenant(claims), name=body.name,
-            description=body.description,
+            description=body.description, audit=services.audit,
+            actor=actor_of(claims, request),
         )
     except WatchlistNameTaken as exc:
         raise _conflict(exc) from exc
@@ -79,9 +87,10 @@ async def update_watchlist(watchlist_id: uuid.UUID, body: WatchlistPatch, claims
 
 
 @router.delete("/{watchlist_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_watchlist(watchlist_id: uuid.UUID, claims: OperatorDep,
-                           session: SessionDep) -> Response:
-    await uc.delete_watchlist(session, watchlist_id, require_tenant(claims))
+async def delete_watchlist(watchlist_id: uuid.UUID, claims: OperatorDep, services: ServicesDep,
+                           session: SessionDep, request: Request) -> Response:
+    await uc.delete_watchlist(session, watchlist_id, require_tenant(claims),
+                              audit=services.audit, actor=actor_of(claims, request))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -95,20 +104,21 @@ async def list_entries(watchlist_id: uuid.UUID, claims: ViewerDep,
 @router.post("/{watchlist_id}/entries/", response_model=EntryOut,
              status_code=status.HTTP_201_CREATED)
 async def add_entry(watchlist_id: uuid.UUID, body: EntryIn, claims: OperatorDep,
-                    session: SessionDep) -> EntryOut:
+                    services: ServicesDep, session: SessionDep, request: Request) -> EntryOut:
     entry = await uc.add_entry(
         session, watchlist_id, require_tenant(claims),
         uc.EntryInput(
             plate_pattern=PlatePattern(body.plate), reason=body.reason, severity=body.severity,
             active_from=body.active_from, active_until=body.active_until,
         ),
-        created_by=claims.user_id,
+        audit=services.audit, actor=actor_of(claims, request),
     )
     return EntryOut.model_validate(entry)
 
 
 @router.delete("/{watchlist_id}/entries/{entry_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_entry(watchlist_id: uuid.UUID, entry_id: uuid.UUID, claims: OperatorDep,
-                       session: SessionDep) -> Response:
-    await uc.delete_entry(session, watchlist_id, entry_id, require_tenant(claims))
+                       services: ServicesDep, session: SessionDep, request: Request) -> Response:
+    await uc.delete_entry(session, watchlist_id, entry_id, require_tenant(claims),
+                          audit=services.audit, actor=actor_of(claims, request))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -133,16 +133,24 @@ class _LiveSession:
                 self._last = event.id
 
     async def _heartbeat(self) -> None:
+        """Close the socket within a revocation check of the token expiring or being
+        revoked (logout, or the user deactivated, demoted or their password changed);
+        ping the client every heartbeat interval."""
         interval = self._ai.settings.ws_heartbeat_seconds
+        check = min(interval, self._ai.settings.ws_revocation_check_seconds)
+        next_ping = time.monotonic() + interval
         while True:
-            await asyncio.sleep(min(interval, max(0.05, self._claims.exp - time.time())))
+            await asyncio.sleep(min(check, max(0.05, self._claims.exp - time.time())))
             if time.time() >= self._claims.exp:
                 await self._ws.close(code=CLOSE_UNAUTHORIZED, reason="token expired")
                 return
-            if await self._services.denylist.is_revoked(self._claims.jti):
+            if await self._services.denylist.is_revoked(self._claims):
                 await self._ws.close(code=CLOSE_UNAUTHORIZED, reason="token revoked")
                 return
-            await self._send({"type": "ping", "at": time.time(), "last_event_id": self._last})
+            if time.monotonic() >= next_ping:
+                next_ping = time.monotonic() + interval
+                await self._send({"type": "ping", "at": time.time(),
+                                  "last_event_id": self._last})
 
     async def _receive(self) -> None:
         # Clients may send {"type": "pong"}; anything else is ignored. Returning ends the

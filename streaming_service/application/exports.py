@@ -5,7 +5,9 @@ Requesting an export creates a ``pending`` job row, announces the access
 job's transaction) and runs the job in the background:
 the overlapping segments are fetched from the object store, concatenated and trimmed to
 the range by ffmpeg (stream copy), and uploaded. The row moves ``pending`` → ``running``
-→ ``done`` | ``failed`` (with the reason).
+→ ``done`` | ``failed`` (with the reason). A tenant runs at most a few exports at a time
+(each one is an ffmpeg job and disk space); a request over the cap answers 429.
+Every download URL handed out is audited (``export.download``) before it leaves.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel.events import RecordingAccessed
+from streaming_service.application.audit import Actor, AuditTrail
 from streaming_service.application.metrics import StreamingMetrics
+from streaming_service.domain.errors import TooManyExports
 from streaming_service.domain.ports import ObjectStore, Outbox
 from streaming_service.domain.recording import (
     EXPORTS_BUCKET,
@@ -57,10 +61,14 @@ class Exports:
         metrics: StreamingMetrics,
         concat: SegmentConcatenator,
         work_dir: Path,
+        audit: AuditTrail,
         max_range: timedelta = timedelta(hours=24),
         url_ttl_seconds: int = 600,
+        max_active_per_tenant: int = 2,
     ) -> None:
         self._sessions = sessions
+        self._audit = audit
+        self.max_active_per_tenant = max_active_per_tenant
         self._store = store
         self._outbox = outbox
         self._metrics = metrics
@@ -83,6 +91,7 @@ class Exports:
         window = TimeRange.validated(start, end, max_span=self.max_range)
         async with self._sessions() as session, session.begin():
             camera = await get_camera(session, camera_id, tenant_id, include_decommissioned=True)
+            await self._check_capacity(session, camera.tenant_id)
             export = Export(
                 id=uuid.uuid4(), tenant_id=camera.tenant_id, camera_id=camera.id,
                 range_start=window.start, range_end=window.end, status="pending",
@@ -104,13 +113,33 @@ class Exports:
         task.add_done_callback(self._tasks.discard)
         return export
 
+    async def _check_capacity(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+        # One request at a time per tenant decides (a transaction-scoped advisory lock),
+        # so concurrent requests cannot all pass the count.
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                              {"k": f"gtv:exports:{tenant_id}"})
+        active = (await session.execute(
+            select(func.count()).select_from(Export)
+            .where(Export.tenant_id == tenant_id, Export.status.in_(("pending", "running")))
+        )).scalar_one()
+        if active >= self.max_active_per_tenant:
+            raise TooManyExports(
+                "too many exports are running for this prefeitura; try again when one ends",
+                {"active": int(active), "limit": self.max_active_per_tenant})
+
     async def get(self, export_id: uuid.UUID, tenant_id: uuid.UUID | None) -> Export:
         async with self._sessions() as session:
             return await get_export(session, export_id, tenant_id)
 
-    async def download_url(self, export: Export) -> str | None:
+    async def download_url(self, export: Export, *, actor: Actor) -> str | None:
+        """An expiring URL of a finished export, audited before it is handed out."""
         if export.status != "done" or not export.object_key:
             return None
+        await self._audit.record(actor, "export.download", object_type="export",
+                                 object_id=export.id, tenant_id=export.tenant_id,
+                                 after={"camera_id": str(export.camera_id),
+                                        "range_start": export.range_start.isoformat(),
+                                        "range_end": export.range_end.isoformat()})
         return await self._store.presigned_get_url(EXPORTS_BUCKET, export.object_key,
                                                    self._url_ttl)
 

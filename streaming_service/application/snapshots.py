@@ -15,6 +15,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel.crypto import CredentialCipher
+from streaming_service.application.audit import Actor, AuditTrail
 from streaming_service.domain.errors import SnapshotFailed
 from streaming_service.domain.ports import ObjectStore
 from streaming_service.domain.recording import SNAPSHOTS_BUCKET, snapshot_object_key
@@ -51,9 +52,11 @@ class Snapshots:
         cipher: CredentialCipher,
         grab: FrameGrabber,
         work_dir: Path,
+        audit: AuditTrail,
         url_ttl_seconds: int = 600,
     ) -> None:
         self._sessions = sessions
+        self._audit = audit
         self._store = store
         self._cipher = cipher
         self._grab = grab
@@ -61,8 +64,10 @@ class Snapshots:
         self._url_ttl = url_ttl_seconds
 
     async def take(
-        self, *, camera_id: uuid.UUID, tenant_id: uuid.UUID | None, user_id: uuid.UUID | None
+        self, *, camera_id: uuid.UUID, tenant_id: uuid.UUID | None, actor: Actor
     ) -> TakenSnapshot:
+        """Grab, store and record a snapshot; the row and its audit record commit together,
+        before the URL is handed out."""
         async with self._sessions() as session:
             camera = await get_streamable_camera(session, camera_id, tenant_id)
         snapshot_id = uuid.uuid4()
@@ -89,9 +94,12 @@ class Snapshots:
             id=snapshot_id, tenant_id=camera.tenant_id, camera_id=camera.id, kind="snapshot",
             taken_at=taken_at, bucket=SNAPSHOTS_BUCKET, object_key=key,
             content_type="image/jpeg", size_bytes=size, width=frame.width, height=frame.height,
-            requested_by=user_id, details={},
+            requested_by=actor.user_id, details={},
         )
         async with self._sessions() as session, session.begin():
             session.add(snapshot)
+            await self._audit.add(session, actor, "snapshot.take", object_type="snapshot",
+                                  object_id=snapshot.id, tenant_id=camera.tenant_id,
+                                  after={"camera_id": str(camera.id)})
         url = await self._store.presigned_get_url(SNAPSHOTS_BUCKET, key, self._url_ttl)
         return TakenSnapshot(snapshot=snapshot, url=url)

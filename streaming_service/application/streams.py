@@ -4,7 +4,9 @@ to the engine; URLs given back to clients are built from the engine's public pat
 a media token, never from the camera URL.
 
 ``StreamStarted``, ``StreamStopped`` and ``StreamFailed`` go through the outbox (see
-``application.events.record_event``): recorded durably, published by the relay."""
+``application.events.record_event``): recorded durably, published by the relay. What a
+user does here is audited (``application.audit``): a live view before its URLs are handed
+out, a stream started or stopped and recording switched on or off as they happen."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel.crypto import CredentialCipher
 from shared_kernel.events import StreamFailed, StreamStarted, StreamStopped
+from streaming_service.application.audit import Actor, AuditTrail
 from streaming_service.application.events import record_event
 from streaming_service.application.metrics import StreamingMetrics
 from streaming_service.domain.errors import MediaEngineError, StreamNotRunning
@@ -40,8 +43,9 @@ class StreamUrls:
 
 @dataclass(frozen=True)
 class StartedStream:
-    urls: StreamUrls
     status: StreamStatus
+    urls: StreamUrls | None
+    """None when no user asked (the recording keeper): nobody to hand URLs to."""
 
 
 class StreamControl:
@@ -55,6 +59,7 @@ class StreamControl:
         cipher: CredentialCipher,
         signer: MediaTokenSigner,
         metrics: StreamingMetrics,
+        audit: AuditTrail,
         hls_base_url: str = "",
         webrtc_base_url: str = "",
         segment_seconds: int = 60,
@@ -66,6 +71,7 @@ class StreamControl:
         self._cipher = cipher
         self._signer = signer
         self._metrics = metrics
+        self._audit = audit
         self._hls_base = hls_base_url.rstrip("/")
         self._webrtc_base = webrtc_base_url.rstrip("/")
         self._segment_seconds = segment_seconds
@@ -80,8 +86,11 @@ class StreamControl:
             return path
         return f"{base}/{path.lstrip('/')}"
 
-    def urls_for(self, camera_id: uuid.UUID, tenant_id: uuid.UUID) -> StreamUrls:
-        token = urlencode({"token": self._signer.issue(camera_id, tenant_id)})
+    def urls_for(self, camera_id: uuid.UUID, tenant_id: uuid.UUID, viewer: Actor) -> StreamUrls:
+        """URLs carrying a media token of ``viewer``'s (cut when their sessions are)."""
+        token = urlencode({"token": self._signer.issue(
+            camera_id, tenant_id, user_id=viewer.user_id,
+            session_version=viewer.session_version)})
         hls = self._absolute(self._hls_base, self.engine.hls_path(camera_id))
         webrtc_path = self.engine.webrtc_path(camera_id)
         webrtc = self._absolute(self._webrtc_base, webrtc_path) if webrtc_path else None
@@ -93,11 +102,18 @@ class StreamControl:
 
     # --- use cases -----------------------------------------------------------------------
 
-    async def start(self, camera_id: uuid.UUID, tenant_id: uuid.UUID | None) -> StartedStream:
+    async def start(
+        self, camera_id: uuid.UUID, tenant_id: uuid.UUID | None, *, actor: Actor | None = None
+    ) -> StartedStream:
         """Start (or keep) the camera's stream. Idempotent: a running stream is left alone
-        and its URLs are returned again."""
+        and its URLs are returned again. With an ``actor``, the live view is audited
+        (once per audit window) before anything starts, and a stream this call starts is
+        audited as ``stream.start``."""
         async with self._sessions() as session:
             camera = await get_streamable_camera(session, camera_id, tenant_id)
+        if actor is not None:
+            await self._audit.record_view(actor, "live.view", object_type="camera",
+                                          object_id=camera.id, tenant_id=camera.tenant_id)
         previous = await self._cache.get(camera.id)
         source = StreamSource(
             camera_id=camera.id,
@@ -118,26 +134,34 @@ class StreamControl:
         await self._cache.put(status)
         self._running.add(camera.id)
         self._metrics.active_streams.set(len(self._running))
-        urls = self.urls_for(camera.id, camera.tenant_id)
         if previous is None or previous.state not in ACTIVE_STATES:
+            hls_path = self._absolute(self._hls_base, self.engine.hls_path(camera.id))
             await record_event(
                 self._sessions, self._outbox,
                 StreamStarted(camera_id=camera.id, tenant_id=camera.tenant_id,
-                              engine=self.engine.name, hls_url=_without_query(urls.hls_url)),
+                              engine=self.engine.name, hls_url=_without_query(hls_path)),
                 tenant_id=camera.tenant_id, metrics=self._metrics,
             )
+            if actor is not None:
+                await self._audit.record(actor, "stream.start", object_type="camera",
+                                         object_id=camera.id, tenant_id=camera.tenant_id)
         log.info("stream started", extra={"camera_id": str(camera.id),
                                            "tenant_id": str(camera.tenant_id)})
-        return StartedStream(urls=urls, status=status)
+        urls = self.urls_for(camera.id, camera.tenant_id, actor) if actor is not None else None
+        return StartedStream(status=status, urls=urls)
 
     async def stop(
         self, camera_id: uuid.UUID, tenant_id: uuid.UUID | None, *, reason: str = "requested",
-        include_decommissioned: bool = False,
+        include_decommissioned: bool = False, actor: Actor | None = None,
     ) -> None:
         async with self._sessions() as session:
             camera = await get_camera(session, camera_id, tenant_id,
                                       include_decommissioned=include_decommissioned)
         await self.stop_known(camera.id, camera.tenant_id, reason=reason)
+        if actor is not None:
+            await self._audit.record(actor, "stream.stop", object_type="camera",
+                                     object_id=camera.id, tenant_id=camera.tenant_id,
+                                     after={"reason": reason})
 
     async def stop_known(self, camera_id: uuid.UUID, tenant_id: uuid.UUID, *, reason: str) -> None:
         """Stop a camera whose ownership is already established (internal callers)."""
@@ -160,7 +184,8 @@ class StreamControl:
             )
 
     async def set_recording(
-        self, camera_id: uuid.UUID, tenant_id: uuid.UUID | None, enabled: bool
+        self, camera_id: uuid.UUID, tenant_id: uuid.UUID | None, enabled: bool, *,
+        actor: Actor | None = None,
     ) -> StreamStatus:
         async with self._sessions() as session:
             camera = await get_streamable_camera(session, camera_id, tenant_id)
@@ -175,6 +200,10 @@ class StreamControl:
                                    {"camera_id": str(camera.id)}) from exc
         status = await self.engine.status(camera.id) or current
         await self._cache.put(status)
+        if actor is not None:
+            await self._audit.record(actor, "recording.start" if enabled else "recording.stop",
+                                     object_type="camera", object_id=camera.id,
+                                     tenant_id=camera.tenant_id)
         return status
 
     async def statuses(self, tenant_id: uuid.UUID) -> list[StreamStatus]:

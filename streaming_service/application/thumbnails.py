@@ -20,6 +20,7 @@ from typing import Protocol
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from streaming_service.application.audit import Actor, AuditTrail
 from streaming_service.domain.errors import SnapshotFailed, ThumbnailNotFound
 from streaming_service.domain.ports import ObjectStore
 from streaming_service.domain.recording import (
@@ -74,8 +75,10 @@ class Thumbnails:
         width: int = 320,
         history: timedelta = timedelta(hours=24),
         url_ttl_seconds: int = 600,
+        audit: AuditTrail | None = None,
     ) -> None:
         self._sessions = sessions
+        self._audit = audit
         self._store = store
         self._cache = cache
         self._grab = grab
@@ -166,8 +169,11 @@ class Thumbnails:
                 await session.execute(delete(Snapshot).where(Snapshot.id.in_(gone)))
         return len(gone)
 
-    async def latest(self, camera_id: uuid.UUID, tenant_id: uuid.UUID | None) -> Thumbnail:
-        """The camera's newest thumbnail and an expiring URL; 404 when it has none."""
+    async def latest(
+        self, camera_id: uuid.UUID, tenant_id: uuid.UUID | None, *, actor: Actor | None = None
+    ) -> Thumbnail:
+        """The camera's newest thumbnail and an expiring URL; 404 when it has none. The
+        actor's view is audited (once per audit window) before the URL is handed out."""
         async with self._sessions() as session:
             camera = await get_camera(session, camera_id, tenant_id)
             snapshot = (await session.execute(
@@ -178,6 +184,9 @@ class Thumbnails:
         if snapshot is None:
             raise ThumbnailNotFound("the camera has no thumbnail yet",
                                     {"camera_id": str(camera_id)})
+        if actor is not None and self._audit is not None:
+            await self._audit.record_view(actor, "thumbnail.view", object_type="camera",
+                                          object_id=camera.id, tenant_id=camera.tenant_id)
         url = await self._store.presigned_get_url(snapshot.bucket, snapshot.object_key,
                                                   self._url_ttl)
         return Thumbnail(snapshot=snapshot, url=url)

@@ -1,17 +1,20 @@
 """Use cases of watchlists and their entries (operators and above write; every query is
-scoped to the caller's tenant, so another tenant's watchlist is a plain 404)."""
+scoped to the caller's tenant, so another tenant's watchlist is a plain 404). Every change
+is audited in its own transaction (LGPD: a watchlist targets people's cars)."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_kernel.plates import PlateNumber, PlatePattern
+from streaming_service.application.audit import Actor, AuditTrail
 from streaming_service.domain.watchlist import (
     Severity,
     WatchlistEntryNotFound,
@@ -20,6 +23,19 @@ from streaming_service.domain.watchlist import (
     is_active,
 )
 from streaming_service.infrastructure.db.ai_models import Watchlist, WatchlistEntry
+
+
+def watchlist_state(watchlist: Watchlist) -> dict[str, Any]:
+    return {"name": watchlist.name, "description": watchlist.description}
+
+
+def entry_state(entry: WatchlistEntry) -> dict[str, Any]:
+    return {
+        "watchlist_id": str(entry.watchlist_id), "plate_pattern": entry.plate_pattern,
+        "reason": entry.reason, "severity": entry.severity,
+        "active_from": entry.active_from.isoformat() if entry.active_from else None,
+        "active_until": entry.active_until.isoformat() if entry.active_until else None,
+    }
 
 
 @dataclass(frozen=True)
@@ -69,14 +85,17 @@ async def create_watchlist(
     *,
     name: str,
     description: str,
-    created_by: uuid.UUID | None,
+    audit: AuditTrail,
+    actor: Actor,
 ) -> Watchlist:
     watchlist = Watchlist(
         id=uuid.uuid4(), tenant_id=tenant_id, name=name, description=description,
-        created_by=created_by,
+        created_by=actor.user_id,
     )
     session.add(watchlist)
     await _flush_unique(session, name)
+    await audit.add(session, actor, "watchlist.create", object_type="watchlist",
+                    object_id=watchlist.id, tenant_id=tenant_id, after=watchlist_state(watchlist))
     await session.commit()
     return watchlist
 
@@ -88,23 +107,33 @@ async def update_watchlist(
     *,
     name: str | None,
     description: str | None,
+    audit: AuditTrail,
+    actor: Actor,
 ) -> Watchlist:
     watchlist = await get_watchlist(session, watchlist_id, tenant_id)
+    before = watchlist_state(watchlist)
     if name is not None:
         watchlist.name = name
     if description is not None:
         watchlist.description = description
     watchlist.updated_at = datetime.now(UTC)
     await _flush_unique(session, watchlist.name)
+    await audit.add(session, actor, "watchlist.update", object_type="watchlist",
+                    object_id=watchlist.id, tenant_id=tenant_id, before=before,
+                    after=watchlist_state(watchlist))
     await session.commit()
     return watchlist
 
 
 async def delete_watchlist(
-    session: AsyncSession, watchlist_id: uuid.UUID, tenant_id: uuid.UUID
+    session: AsyncSession, watchlist_id: uuid.UUID, tenant_id: uuid.UUID, *,
+    audit: AuditTrail, actor: Actor,
 ) -> None:
     watchlist = await get_watchlist(session, watchlist_id, tenant_id)
+    before = watchlist_state(watchlist)
     await session.delete(watchlist)
+    await audit.add(session, actor, "watchlist.delete", object_type="watchlist",
+                    object_id=watchlist_id, tenant_id=tenant_id, before=before)
     await session.commit()
 
 
@@ -136,7 +165,8 @@ async def add_entry(
     tenant_id: uuid.UUID,
     data: EntryInput,
     *,
-    created_by: uuid.UUID | None,
+    audit: AuditTrail,
+    actor: Actor,
 ) -> WatchlistEntry:
     await get_watchlist(session, watchlist_id, tenant_id)
     entry = WatchlistEntry(
@@ -149,15 +179,18 @@ async def add_entry(
         severity=data.severity.value,
         active_from=data.active_from,
         active_until=data.active_until,
-        created_by=created_by,
+        created_by=actor.user_id,
     )
     session.add(entry)
+    await audit.add(session, actor, "watchlist_entry.create", object_type="watchlist_entry",
+                    object_id=entry.id, tenant_id=tenant_id, after=entry_state(entry))
     await session.commit()
     return entry
 
 
 async def delete_entry(
-    session: AsyncSession, watchlist_id: uuid.UUID, entry_id: uuid.UUID, tenant_id: uuid.UUID
+    session: AsyncSession, watchlist_id: uuid.UUID, entry_id: uuid.UUID, tenant_id: uuid.UUID,
+    *, audit: AuditTrail, actor: Actor,
 ) -> None:
     entry = (
         await session.execute(
@@ -170,7 +203,10 @@ async def delete_entry(
     ).scalar_one_or_none()
     if entry is None:
         raise WatchlistEntryNotFound("watchlist entry not found", {"entry_id": str(entry_id)})
+    before = entry_state(entry)
     await session.delete(entry)
+    await audit.add(session, actor, "watchlist_entry.delete", object_type="watchlist_entry",
+                    object_id=entry_id, tenant_id=tenant_id, before=before)
     await session.commit()
 
 

@@ -63,6 +63,19 @@ class SnapshotFailed(StreamingError):
     code = "snapshot_failed"
 
 
+class TooManyExports(StreamingError):
+    """The tenant already runs as many exports as it may (429)."""
+
+    code = "too_many_exports"
+
+
+class AuditUnavailable(StreamingError):
+    """An access could not be written to the audit trail, so it is refused (503):
+    personal data never leaves unaudited."""
+
+    code = "audit_unavailable"
+
+
 # Raised by the media-engine adapters (MediaMTX client): transport failures translated once.
 class MediaEngineUnavailable(MediaEngineError):
     """The media engine could not be reached (after bounded retries) or timed out."""

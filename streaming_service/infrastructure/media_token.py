@@ -1,7 +1,8 @@
 """Short-lived tokens for live HLS: players cannot send an Authorization header, so the
-playlist URL carries ``?token=`` — an HMAC-SHA256 over camera, tenant and expiry with
-``GTV_MEDIA_TOKEN_SECRET``. The token names no user and grants one camera only, until
-it expires."""
+playlist URL carries ``?token=`` — an HMAC-SHA256 over camera, tenant, user, the user's
+session version and expiry with ``GTV_MEDIA_TOKEN_SECRET``. A token grants one camera
+only, until it expires or its user's sessions are revoked (the API checks the session
+version against the revocation list on every use)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ class MediaGrant:
     camera_id: uuid.UUID
     tenant_id: uuid.UUID
     expires_at: int
+    user_id: uuid.UUID
+    session_version: int
 
 
 class MediaTokenSigner:
@@ -31,29 +34,35 @@ class MediaTokenSigner:
         self._key = secret.encode()
         self.ttl_seconds = ttl_seconds
 
-    def _mac(self, camera_id: uuid.UUID, tenant_id: uuid.UUID, expires_at: int) -> str:
-        message = f"live|{camera_id}|{tenant_id}|{expires_at}".encode()
-        digest = hmac.new(self._key, message, hashlib.sha256).digest()
+    def _mac(self, camera_id: uuid.UUID, tenant_id: uuid.UUID, user_id: uuid.UUID,
+             session_version: int, expires_at: int) -> str:
+        message = f"live|{camera_id}|{tenant_id}|{user_id}|{session_version}|{expires_at}"
+        digest = hmac.new(self._key, message.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
     def issue(
-        self, camera_id: uuid.UUID, tenant_id: uuid.UUID, *, now: float | None = None
+        self, camera_id: uuid.UUID, tenant_id: uuid.UUID, *, user_id: uuid.UUID,
+        session_version: int = 0, now: float | None = None,
     ) -> str:
         expires_at = int((now if now is not None else time.time()) + self.ttl_seconds)
-        return f"{tenant_id.hex}.{expires_at}.{self._mac(camera_id, tenant_id, expires_at)}"
+        mac = self._mac(camera_id, tenant_id, user_id, session_version, expires_at)
+        return f"{tenant_id.hex}.{user_id.hex}.{session_version}.{expires_at}.{mac}"
 
     def verify(self, token: str, camera_id: uuid.UUID, *, now: float | None = None) -> MediaGrant:
         """The grant for ``camera_id``, or :class:`InvalidMediaToken` when the token is
-        malformed, for another camera, tampered with or expired."""
+        malformed, for another camera, tampered with or expired. Whether its user's
+        sessions were revoked since is for the caller to check (it needs Redis)."""
         try:
-            tenant_hex, expiry_text, mac = token.split(".")
+            tenant_hex, user_hex, version_text, expiry_text, mac = token.split(".")
             tenant_id = uuid.UUID(hex=tenant_hex)
+            user_id = uuid.UUID(hex=user_hex)
+            session_version = int(version_text)
             expires_at = int(expiry_text)
         except ValueError as exc:
             raise InvalidMediaToken("malformed media token") from exc
-        expected = self._mac(camera_id, tenant_id, expires_at)
-        if not hmac.compare_digest(expected.encode(), mac.encode()):
+        expected = self._mac(camera_id, tenant_id, user_id, session_version, expires_at)
+        if not hmac.compare_digest(expected.encode(), mac.encode("utf-8", "replace")):
             raise InvalidMediaToken("media token signature mismatch")
         if expires_at < (now if now is not None else time.time()):
             raise InvalidMediaToken("media token expired")
-        return MediaGrant(camera_id, tenant_id, expires_at)
+        return MediaGrant(camera_id, tenant_id, expires_at, user_id, session_version)

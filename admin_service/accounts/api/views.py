@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import redis
@@ -33,9 +34,10 @@ from accounts.api.serializers import (
     UserSerializer,
 )
 from accounts.authentication import claims_of, get_denylist, user_may_act
+from accounts.login_guard import LoginRefused, login_guard
 from accounts.models import User
 from accounts.rbac import RolePermission, TenantScopedMixin, acting_user
-from accounts.tokens import GTRefreshToken, issue_pair, jwks
+from accounts.tokens import GTRefreshToken, issue_pair, jwks, session_deadline
 from shared_kernel.auth import Role
 
 
@@ -60,6 +62,16 @@ class LoginRateThrottle(SimpleRateThrottle):
         }
 
 
+class LoginThrottled(exceptions.Throttled):
+    """429 with Retry-After: the address is over its rate or the account is locked."""
+
+    def __init__(self, refusal: LoginRefused) -> None:
+        message = ("Too many failed logins for this account; try again later."
+                   if refusal.reason == "account_locked"
+                   else "Too many login attempts from this address; try again later.")
+        super().__init__(wait=refusal.retry_after, detail=message, code=refusal.reason)
+
+
 class _PublicAuthView(APIView):
     """Reachable without a token; its 401s still name the Bearer scheme."""
 
@@ -78,12 +90,19 @@ class TokenView(_PublicAuthView):
         data = LoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         username: str = data.validated_data["username"]
+        try:
+            login_guard.check(username, client_ip(request))
+        except LoginRefused as refusal:
+            services.record_login_refused(username, request, refusal)
+            raise LoginThrottled(refusal) from None
         user = authenticate(
             request._request, username=username, password=data.validated_data["password"]
         )
         if not isinstance(user, User) or not user_may_act(user):
             known = User.objects.filter(username=username).first()
-            services.record_login_failure(username, request, known)
+            services.record_login_failure(
+                username, request, known,
+                reason="bad_credentials" if not isinstance(user, User) else "not_allowed")
             raise exceptions.AuthenticationFailed(
                 "No active account found with the given credentials."
             )
@@ -108,9 +127,19 @@ class RefreshView(_PublicAuthView):
         ).first()
         if user is None or not user_may_act(user):
             raise exceptions.AuthenticationFailed("User is inactive or unknown.")
-        # Rotation: the presented refresh token is spent; a replay answers 401.
-        old.blacklist()
-        return Response(issue_pair(user))
+        auth_time = old.payload.get("auth_time")
+        if not isinstance(auth_time, int) or session_deadline(auth_time) <= time.time():
+            raise exceptions.AuthenticationFailed("The session has ended; log in again.")
+        token_version = int(old.payload.get("sv", 0))
+        try:
+            revoked = get_denylist().sessions_revoked(user.id, token_version)
+        except redis.RedisError as exc:
+            raise ServiceUnavailable("Token revocation list is unavailable.") from exc
+        if revoked or token_version < user.session_version:
+            raise exceptions.AuthenticationFailed("The session has been revoked; log in again.")
+        # Rotation: the presented refresh token is spent, atomically; a replay answers 401.
+        services.spend_refresh_token(old)
+        return Response(issue_pair(user, auth_time=auth_time))
 
 
 class LogoutView(APIView):

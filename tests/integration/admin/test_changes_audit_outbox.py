@@ -182,8 +182,9 @@ def test_user_role_changes_are_announced(admin_client: APIClient, tenant_a: Any)
     assert [e["payload"]["roles"] for e in events] == [["viewer"], ["operator"], []]
     assert all(e["payload"]["user_id"] == user_id for e in events)
     entries = AuditEntry.objects.filter(object_type="user", object_id=user_id)
+    # The role change and the deactivation each end the user's sessions, audited too.
     assert sorted(entries.values_list("action", flat=True)) == [
-        "create", "delete", "update", "update"]
+        "create", "delete", "sessions.revoke", "sessions.revoke", "update", "update"]
     role_change = entries.get(action="update", after__role="operator")
     assert role_change.before["role"] == "viewer"
 

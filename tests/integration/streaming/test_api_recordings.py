@@ -151,9 +151,13 @@ async def test_export_job_is_accepted_audited_and_reports_an_empty_range(
     job = (await client.get(f"/api/streaming/exports/{export_id}", headers=bearer(token))).json()
     assert job["status"] == "failed"
     assert job["error"] == "no recordings in the requested range"
-    viewer_other = make_token(tenant_id=uuid.uuid4())
+    operator_other = make_token(roles=("operator",), tenant_id=uuid.uuid4())
     assert (await client.get(f"/api/streaming/exports/{export_id}",
-                             headers=bearer(viewer_other))).status_code == 404
+                             headers=bearer(operator_other))).status_code == 404
+    # Exported video is an operator's: a viewer of the same tenant cannot fetch it.
+    viewer_same = make_token(roles=("viewer",), tenant_id=camera.tenant_id)
+    assert (await client.get(f"/api/streaming/exports/{export_id}",
+                             headers=bearer(viewer_same))).status_code == 403
     too_long = {**body, "end": "2025-06-03T10:00:00Z"}
     assert (await client.post("/api/streaming/exports", headers=bearer(token),
                               json=too_long)).status_code == 400

@@ -74,14 +74,18 @@ async def test_recording_on_demand_needs_a_running_stream(
 
 def test_media_token_rejects_tampering_other_cameras_and_expiry() -> None:
     signer = MediaTokenSigner("x" * 32, ttl_seconds=60)
-    camera, tenant = uuid.uuid4(), uuid.uuid4()
-    token = signer.issue(camera, tenant)
-    assert signer.verify(token, camera).tenant_id == tenant
-    tenant_hex, expiry, mac = token.split(".")
+    camera, tenant, user = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    token = signer.issue(camera, tenant, user_id=user, session_version=2)
+    grant = signer.verify(token, camera)
+    assert (grant.tenant_id, grant.user_id, grant.session_version) == (tenant, user, 2)
+    tenant_hex, user_hex, version, expiry, mac = token.split(".")
     bad = [
-        f"{tenant_hex}.{int(expiry) + 3600}.{mac}",  # extended expiry
-        f"{uuid.uuid4().hex}.{expiry}.{mac}",  # another tenant
-        f"{tenant_hex}.{expiry}.{mac[:-2]}AA",  # forged signature
+        f"{tenant_hex}.{user_hex}.{version}.{int(expiry) + 3600}.{mac}",  # extended expiry
+        f"{uuid.uuid4().hex}.{user_hex}.{version}.{expiry}.{mac}",  # another tenant
+        f"{tenant_hex}.{uuid.uuid4().hex}.{version}.{expiry}.{mac}",  # another user
+        f"{tenant_hex}.{user_hex}.{int(version) + 1}.{expiry}.{mac}",  # newer session
+        f"{tenant_hex}.{user_hex}.{version}.{expiry}.{mac[:-2]}AA",  # forged signature
+        f"{tenant_hex}.{user_hex}.{version}.{expiry}.{mac[:-2]}é",  # non-ASCII signature
         "garbage",
     ]
     for candidate in bad:
@@ -96,7 +100,7 @@ def test_media_token_rejects_tampering_other_cameras_and_expiry() -> None:
         pass
     else:
         raise AssertionError("token for one camera opened another")
-    old = signer.issue(camera, tenant, now=time.time() - 120)
+    old = signer.issue(camera, tenant, user_id=user, now=time.time() - 120)
     try:
         signer.verify(old, camera)
     except InvalidMediaToken as exc:
@@ -125,7 +129,7 @@ async def test_live_files_need_a_valid_media_token_or_jwt(
     live = app_services.settings.media_root / "live" / str(camera.camera_id)
     write_file(live / "index.m3u8", b"#EXTM3U\n#EXTINF:2.0,\nseg_1.ts\n")
     write_file(live / "seg_1.ts", b"\x47" * 188)
-    token = app_services.signer.issue(camera.camera_id, camera.tenant_id)
+    token = app_services.signer.issue(camera.camera_id, camera.tenant_id, user_id=uuid.uuid4())
     base = f"/api/streaming/live/{camera.camera_id}"
 
     playlist = await client.get(f"{base}/index.m3u8", params={"token": token})
@@ -138,7 +142,7 @@ async def test_live_files_need_a_valid_media_token_or_jwt(
     tampered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
     assert (await client.get(f"{base}/index.m3u8", params={"token": tampered})).status_code == 401
     expired = app_services.signer.issue(camera.camera_id, camera.tenant_id,
-                                        now=time.time() - 3600)
+                                        user_id=uuid.uuid4(), now=time.time() - 3600)
     response = await client.get(f"{base}/index.m3u8", params={"token": expired})
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "invalid_media_token"

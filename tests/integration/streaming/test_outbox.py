@@ -40,6 +40,7 @@ from shared_kernel.events import (
 from shared_kernel.settings import PROJECT_ROOT
 from streaming_service.application.camera_projection import CameraProjection
 from streaming_service.application.events import record_event
+from streaming_service.application.audit import AuditTrail
 from streaming_service.application.exports import Exports
 from streaming_service.application.metrics import StreamingMetrics
 from streaming_service.infrastructure.db.models import Export, OutboxEvent
@@ -251,9 +252,11 @@ async def test_broker_down_change_commits_event_pending_then_delivered_once(
         raise AssertionError("no segments to concatenate")
 
     store = FilesystemObjectStore(tmp_path / "objects", secret="outbox-test-signing-secret")
+    outbox = SqlOutbox()
     exports = Exports(sessions=sessions, store=store,
-                      outbox=SqlOutbox(), metrics=StreamingMetrics(), concat=never_called,
-                      work_dir=tmp_path / "work")
+                      outbox=outbox, metrics=StreamingMetrics(), concat=never_called,
+                      work_dir=tmp_path / "work", audit=AuditTrail(sessions=sessions,
+                                                                   outbox=outbox))
     now = datetime.now(UTC)
     try:
         export = await exports.request(tenant_id=tenant_id, camera_id=camera_id,

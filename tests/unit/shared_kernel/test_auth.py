@@ -7,7 +7,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from shared_kernel.auth import InvalidToken, JWTVerifier, Role, revoke_seconds
+from shared_kernel.auth import InvalidToken, JWTVerifier, Role, TokenClaims, revoke_seconds
 
 
 def _keypair() -> tuple[str, str]:
@@ -42,8 +42,8 @@ class SetDenylist:
     def __init__(self, revoked: set[str]) -> None:
         self.revoked = revoked
 
-    def is_revoked(self, jti: str) -> bool:
-        return jti in self.revoked
+    def is_revoked(self, claims: TokenClaims) -> bool:
+        return claims.jti in self.revoked
 
 
 verifier = JWTVerifier(PUBLIC)
@@ -134,3 +134,35 @@ def test_unknown_roles_are_dropped() -> None:
 def test_revocation_lasts_until_expiry() -> None:
     assert revoke_seconds(exp=1_000, now=900) == 101
     assert revoke_seconds(exp=1_000, now=2_000) == 1
+
+
+def test_session_version_claim_is_read_and_defaults_to_zero() -> None:
+    assert verifier.verify(jwt.encode(_claims(sv=3), PRIVATE, algorithm="RS256")) \
+        .session_version == 3
+    assert verifier.verify(jwt.encode(_claims(), PRIVATE, algorithm="RS256")) \
+        .session_version == 0
+
+
+class _FakeRedis:
+    def __init__(self) -> None:
+        self.data: dict[str, str] = {}
+
+    def set(self, key: str, value: str, ex: int | None = None) -> None:
+        self.data[key] = value
+
+    def mget(self, keys: list[str]) -> list[str | None]:
+        return [self.data.get(k) for k in keys]
+
+
+def test_tokens_minted_before_a_session_revocation_are_refused() -> None:
+    from shared_kernel.auth import RedisDenylist
+
+    denylist = RedisDenylist(_FakeRedis())
+    raw = _claims(sv=1)
+    old = jwt.encode(raw, PRIVATE, algorithm="RS256")
+    assert verifier.verify(old, denylist).session_version == 1
+    denylist.revoke_sessions(uuid.UUID(raw["user_id"]), 2, ttl_seconds=60)
+    with pytest.raises(InvalidToken):
+        verifier.verify(old, denylist)
+    fresh = jwt.encode({**raw, "sv": 2, "jti": uuid.uuid4().hex}, PRIVATE, algorithm="RS256")
+    assert verifier.verify(fresh, denylist).session_version == 2
