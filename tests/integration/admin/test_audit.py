@@ -24,6 +24,7 @@ from shared_kernel.events import (
     EventEnvelope,
     RecordingAccessed,
     TenantCreated,
+    UserActivityRecorded,
     new_event,
 )
 
@@ -210,6 +211,27 @@ def test_export_and_alert_ack_events_are_audited_and_other_events_ignored() -> N
 
     other = TenantCreated(tenant_id=uuid.uuid4(), name="X", slug="x")
     assert record_event(new_event(other, producer="admin_service")) is None
+
+
+def test_streaming_user_activity_becomes_one_audit_entry(django_user_model) -> None:
+    user = django_user_model.objects.create_superuser("watcher", "w@example.org", "pw-Long-123")
+    tenant_id, camera_id = uuid.uuid4(), uuid.uuid4()
+    envelope = new_event(
+        UserActivityRecorded(tenant_id=tenant_id, user_id=user.pk, username="watcher",
+                             action="live.view", object_type="camera",
+                             object_id=str(camera_id), after={"token": "secret-value"},
+                             ip="203.0.113.9", user_agent="Mozilla/5.0 (wall)"),
+        producer="streaming_service", tenant_id=tenant_id)
+    entry = record_event(envelope)
+    assert entry is not None
+    assert record_event(envelope) is None, "a redelivery writes nothing"
+    entry.refresh_from_db()
+    assert (entry.action, entry.object_type, entry.object_id) == (
+        "live.view", "camera", str(camera_id))
+    assert entry.tenant_id == tenant_id and entry.actor_id == user.pk
+    assert (entry.ip, entry.user_agent) == ("203.0.113.9", "Mozilla/5.0 (wall)")
+    assert entry.after == {"token": "***"}, "secrets are masked like every other entry"
+    assert entry.occurred_at == envelope.occurred_at
 
 
 async def _publish_raw(amqp_url: str, bodies: list[bytes]) -> None:

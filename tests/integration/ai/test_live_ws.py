@@ -155,6 +155,20 @@ async def test_revoking_a_connected_token_closes_the_socket(
     assert ws.close_code == 4401
 
 
+async def test_a_user_whose_sessions_are_revoked_is_cut_off_within_seconds(
+    server: Server, make_caller: Any, redis_client: Any
+) -> None:
+    caller = make_caller("viewer")
+    ws = await _connect(server, caller.token)
+    await AsyncRedisDenylist(redis_client).revoke_sessions(caller.user_id, 1, ttl_seconds=60)
+    started = time.monotonic()
+    with pytest.raises(websockets.ConnectionClosed):
+        while True:
+            await asyncio.wait_for(ws.recv(), 5)
+    assert ws.close_code == 4401
+    assert time.monotonic() - started < 3
+
+
 async def test_events_reach_clients_of_another_replica(
     server: Server, make_caller: Any, ai_settings: Any, redis_client: Any, object_store: Any
 ) -> None:

@@ -164,3 +164,36 @@ async def test_export_job_is_accepted_audited_and_reports_an_empty_range(
     viewer = make_token(roles=("viewer",), tenant_id=camera.tenant_id)
     assert (await client.post("/api/streaming/exports", headers=bearer(viewer),
                               json=body)).status_code == 403
+
+
+async def test_a_tenant_cannot_run_more_exports_than_its_cap(
+    client: httpx.AsyncClient, app_services: Any, make_token: Any, seed_camera: Any,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from streaming_service.infrastructure.db.models import Export
+
+    camera = await seed_camera()
+    now = datetime.now(UTC)
+    cap = app_services.exports.max_active_per_tenant
+    async with app_services.sessions() as session, session.begin():
+        for _ in range(cap):
+            session.add(Export(id=uuid.uuid4(), tenant_id=camera.tenant_id,
+                               camera_id=camera.camera_id, status="running",
+                               range_start=now - timedelta(minutes=5), range_end=now,
+                               requested_by=uuid.uuid4()))
+    token = make_token(roles=("operator",), tenant_id=camera.tenant_id)
+    body = {"camera_id": str(camera.camera_id), "start": "2025-06-01T10:00:00Z",
+            "end": "2025-06-01T10:05:00Z"}
+    response = await client.post("/api/streaming/exports", headers=bearer(token), json=body)
+    assert response.status_code == 429, response.text
+    error = response.json()["error"]
+    assert error["code"] == "too_many_exports"
+    assert error["details"] == {"active": cap, "limit": cap}
+    # Another tenant is not held back by this one.
+    other = await seed_camera()
+    other_token = make_token(roles=("operator",), tenant_id=other.tenant_id)
+    response = await client.post("/api/streaming/exports", headers=bearer(other_token),
+                                 json={**body, "camera_id": str(other.camera_id)})
+    assert response.status_code == 202, response.text
+    await app_services.exports.wait_idle()
