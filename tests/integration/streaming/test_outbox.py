@@ -38,9 +38,9 @@ from shared_kernel.events import (
     parse_event,
 )
 from shared_kernel.settings import PROJECT_ROOT
+from streaming_service.application.audit import AuditTrail
 from streaming_service.application.camera_projection import CameraProjection
 from streaming_service.application.events import record_event
-from streaming_service.application.audit import AuditTrail
 from streaming_service.application.exports import Exports
 from streaming_service.application.metrics import StreamingMetrics
 from streaming_service.infrastructure.db.models import Export, OutboxEvent
