@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+import uuid
+
+from pydantic import Field, SecretStr, field_validator
 
 from streaming_service.settings import StreamingSettings
 
@@ -40,10 +42,25 @@ class AiSettings(StreamingSettings):
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = 10.0
     smtp_from: str = "alerts@gt-vision.local"
-    # JSON object {"<tenant uuid>": ["a@x", "b@y"], "*": ["fallback@x"]}.
+    # JSON object {"<tenant uuid>": ["a@x", "b@y"]}. Per tenant only: there is no catch-all,
+    # which would hand one prefeitura's alerts to another's recipients.
     alert_email_recipients: dict[str, list[str]] = Field(default_factory=dict)
     sms_webhook_url: str = ""
     sms_webhook_token: SecretStr = SecretStr("")
     sms_timeout_seconds: float = 10.0
-    # JSON object {"<tenant uuid>": ["+5511..."], "*": [...]}.
+    # JSON object {"<tenant uuid>": ["+5511..."]}, per tenant only.
     alert_sms_recipients: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("alert_email_recipients", "alert_sms_recipients")
+    @classmethod
+    def _per_tenant_only(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        normalised: dict[str, list[str]] = {}
+        for key, recipients in value.items():
+            try:
+                tenant = str(uuid.UUID(key))
+            except ValueError:
+                raise ValueError(
+                    f"alert recipients are keyed by tenant id, got {key!r}: a catch-all "
+                    "would send one prefeitura's alerts to another's recipients") from None
+            normalised[tenant] = list(recipients)
+        return normalised

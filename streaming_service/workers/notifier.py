@@ -3,7 +3,8 @@
 Consumes ``notifications.email`` (every alert, ``alerts.#``) and sends an email through
 SMTP; consumes ``notifications.sms`` (``alerts.*.high`` and ``alerts.*.critical``) and
 hands a short text to an ``SmsSender`` (the default posts JSON to a webhook, the usual
-shape of SMS gateways). Recipients are configured per tenant (``"*"`` is the fallback).
+shape of SMS gateways). Recipients are configured per tenant, and only per tenant: an
+alert never reaches another prefeitura's recipients.
 
 Delivery goes through ``shared_kernel.bus.EventConsumer``: a failed send is retried a
 bounded number of times, then dead-lettered; a redelivered event is not sent twice.
@@ -96,7 +97,7 @@ class WebhookSmsSender:
 
 
 def recipients_for(table: dict[str, list[str]], tenant_id: object) -> list[str]:
-    return list(table.get(str(tenant_id)) or table.get("*") or [])
+    return list(table.get(str(tenant_id)) or [])
 
 
 def email_content(alert: AlertRaised) -> tuple[str, str]:

@@ -35,6 +35,8 @@ from streaming_service.workers.notifier import (
 )
 
 TENANT = uuid.uuid4()
+OTHER_TENANT = uuid.uuid4()
+UNCONFIGURED_TENANT = uuid.uuid4()
 
 
 def _free_port() -> int:
@@ -116,7 +118,7 @@ async def notifier(smtp: tuple[Mailbox, int], webhook: tuple[list[dict[str, Any]
                                          sender="alerts@gtv.test", timeout=5)),
         sms=sms,
         email_recipients={str(TENANT): ["ops@city.test", "chief@city.test"]},
-        sms_recipients={"*": ["+5511999990000"]},
+        sms_recipients={str(TENANT): ["+5511999990000"], str(OTHER_TENANT): ["+5511888880000"]},
     )
     running = await start_notifier(vhost_url, handlers, InMemoryIdempotencyStore())
     yield running
@@ -131,12 +133,12 @@ async def publisher(vhost_url: str) -> AsyncIterator[AmqpRelayPublisher]:
     await pub.close()
 
 
-def _alert(severity: str, plate: str) -> EventEnvelope:
+def _alert(severity: str, plate: str, tenant: uuid.UUID = TENANT) -> EventEnvelope:
     return new_event(AlertRaised(
         alert_id=uuid.uuid4(), detection_id=uuid.uuid4(), watchlist_entry_id=uuid.uuid4(),
-        camera_id=uuid.uuid4(), tenant_id=TENANT, plate=plate, severity=severity,  # type: ignore[arg-type]
+        camera_id=uuid.uuid4(), tenant_id=tenant, plate=plate, severity=severity,  # type: ignore[arg-type]
         reason="stolen vehicle", raised_at=datetime.now(UTC),
-    ), producer="test", tenant_id=TENANT)
+    ), producer="test", tenant_id=tenant)
 
 
 async def _eventually(predicate: Any, timeout: float = 5.0) -> None:
@@ -181,3 +183,34 @@ async def test_low_alert_is_emailed_but_not_texted_and_duplicates_are_sent_once(
     await asyncio.sleep(0.5)
     assert sum("LOW1A23" in m[1]["Subject"] for m in mailbox.messages) == 1
     assert not any(r["body"]["event"]["plate"] == "LOW1A23" for r in received)
+
+
+async def test_alerts_of_a_tenant_without_recipients_reach_nobody(
+    notifier: RunningNotifier, publisher: AmqpRelayPublisher, smtp: tuple[Mailbox, int],
+    webhook: tuple[list[dict[str, Any]], str],
+) -> None:
+    mailbox, _ = smtp
+    received, _ = webhook
+    await publisher.publish(_alert("critical", "NOB0D10", UNCONFIGURED_TENANT),
+                            exchange=bus.NOTIFICATIONS,
+                            routing_key=alert_routing_key(UNCONFIGURED_TENANT, "critical"))
+    marker = _alert("critical", "MRK1A23", OTHER_TENANT)
+    await publisher.publish(marker, exchange=bus.NOTIFICATIONS,
+                            routing_key=alert_routing_key(OTHER_TENANT, "critical"))
+    await _eventually(lambda: any(r["body"]["event"]["plate"] == "MRK1A23" for r in received))
+    await asyncio.sleep(0.5)
+    assert not any("NOB0D10" in m[1]["Subject"] for m in mailbox.messages)
+    assert not any(r["body"]["event"]["plate"] == "NOB0D10" for r in received)
+    texted = next(r for r in received if r["body"]["event"]["plate"] == "MRK1A23")
+    assert texted["body"]["to"] == ["+5511888880000"], "only that tenant's own recipients"
+
+
+def test_a_catch_all_recipient_is_refused_by_the_settings() -> None:
+    from pydantic import ValidationError
+
+    from streaming_service.ai_settings import AiSettings
+
+    with pytest.raises(ValidationError, match="keyed by tenant id"):
+        AiSettings(alert_email_recipients={"*": ["everyone@city.test"]})
+    assert AiSettings(alert_sms_recipients={str(TENANT).upper(): ["+55"]}) \
+        .alert_sms_recipients == {str(TENANT): ["+55"]}
