@@ -167,6 +167,8 @@ async def running_service(work: Path) -> AsyncIterator[Bench]:
                 redis_prefix=redis_prefix, media_root=work / "media",
                 object_store_root=work / "objects", public_base_url=base_url,
                 engine="ffmpeg", stream_control_listener=False, db_pool_size=10,
+                # The simulated cameras run on loopback: allowed explicitly.
+                camera_allowed_networks=["127.0.0.0/8", "::1/128"],
             )
             app = create_app(settings)
             server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_config=None,
