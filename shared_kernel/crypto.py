@@ -6,9 +6,9 @@ the streaming service decrypts at the moment it hands the URL to its media engin
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
-
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+from shared_kernel.masking import mask_url
 
 
 class CredentialCipher:
@@ -36,15 +36,6 @@ class CredentialCipher:
             ) from exc
 
 
-def mask_rtsp_url(url: str) -> str:
-    """The URL with any user/password replaced by ``***`` (safe to show and log)."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"***:***@{host}" if parts.password is not None else f"***@{host}"
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+# The old name of the one URL-masking function (shared_kernel.masking), for callers
+# written before it moved there.
+mask_rtsp_url = mask_url

@@ -140,11 +140,37 @@ class StreamStopped(EventPayload):
     reason: str = "requested"
 
 
-class StreamFailed(EventPayload):
+class StreamFailedV1(EventPayload):
+    """Version 1 carried ffmpeg's own error text in ``reason`` (addresses, ports, the
+    camera's answer): no longer produced, still parsed so events already in an outbox or
+    a queue are not dead-lettered."""
+
     event_type = "StreamFailed"
+    version = 1
     camera_id: uuid.UUID
     tenant_id: uuid.UUID
     reason: str
+    attempt: int = Field(ge=0)
+    will_retry: bool
+
+
+StreamFailureCode = Literal[
+    "unreachable", "auth_failed", "not_a_stream", "timeout", "address_not_allowed",
+    "stream_error",
+]
+
+
+class StreamFailed(EventPayload):
+    """A stream is reconnecting (``will_retry``) or gave up. ``code`` is the stable
+    reason and ``message`` its fixed human text; the engine's own words stay in the
+    streaming service's log."""
+
+    event_type = "StreamFailed"
+    version = 2
+    camera_id: uuid.UUID
+    tenant_id: uuid.UUID
+    code: StreamFailureCode
+    message: str = Field(max_length=200)
     attempt: int = Field(ge=0)
     will_retry: bool
 
@@ -241,6 +267,7 @@ CATALOGUE: dict[tuple[str, int], type[EventPayload]] = {
         UserRoleChanged,
         StreamStarted,
         StreamStopped,
+        StreamFailedV1,
         StreamFailed,
         RecordingCompleted,
         RecordingAccessed,

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
 from shared_kernel.correlation import get_correlation_id
+from shared_kernel.masking import mask_urls_in_text
 
-_CREDENTIALS_IN_URL = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s:@]+(:[^/\s@]*)?@")
 _STANDARD_ATTRS = set(
     logging.LogRecord("", 0, "", 0, "", (), None).__dict__
 ) | {"message", "asctime", "taskName"}
 
 
-def mask_url_credentials(text: str) -> str:
-    """Replace ``user:password@`` in any URL inside ``text`` with ``***:***@``."""
-    return _CREDENTIALS_IN_URL.sub(r"\g<scheme>***:***@", text)
+# The old name of shared_kernel.masking.mask_urls_in_text, for callers written before
+# masking had a module of its own.
+mask_url_credentials = mask_urls_in_text
 
 
 class JsonFormatter(logging.Formatter):
@@ -33,14 +32,15 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "service": self.service,
             "logger": record.name,
-            "message": mask_url_credentials(record.getMessage()),
+            "message": mask_urls_in_text(record.getMessage()),
             "correlation_id": getattr(record, "correlation_id", None) or get_correlation_id(),
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD_ATTRS and key not in entry and not key.startswith("_"):
-                entry[key] = value
+                # Extra fields are masked too: an ``error`` extra often quotes a URL.
+                entry[key] = mask_urls_in_text(value) if isinstance(value, str) else value
         if record.exc_info:
-            entry["exc"] = mask_url_credentials(self.formatException(record.exc_info))
+            entry["exc"] = mask_urls_in_text(self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
 
 

@@ -8,9 +8,12 @@ sets everything in the environment and has no such file.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from shared_kernel.camera_network import CameraNetworkPolicy, parse_networks, split_setting
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_ENV_FILE = PROJECT_ROOT / ".secrets" / "dev.env"
@@ -33,6 +36,29 @@ class CommonSettings(BaseSettings):
     camera_credentials_key: SecretStr = Field(
         default=SecretStr(""), description="Fernet key(s), comma separated, newest first"
     )
+    # Where camera URLs may point (shared_kernel/camera_network.py): CIDRs, comma
+    # separated or a JSON list. Allowed: the networks the cameras live on (empty: public
+    # addresses only). Denied: the platform's own networks, refused even inside an
+    # allowed network unless a more specific allowed network names a camera subnet.
+    camera_allowed_networks: Annotated[list[str], NoDecode] = []
+    camera_denied_networks: Annotated[list[str], NoDecode] = []
+    camera_dns_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+
+    @field_validator("camera_allowed_networks", "camera_denied_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: Any) -> Any:
+        return split_setting(value)
+
+    @field_validator("camera_allowed_networks", "camera_denied_networks")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        return [str(network) for network in parse_networks(value)]
+
+    def camera_network_policy(self) -> CameraNetworkPolicy:
+        """The camera address policy these settings describe."""
+        return CameraNetworkPolicy.from_strings(
+            self.camera_allowed_networks, self.camera_denied_networks,
+            dns_timeout=self.camera_dns_timeout_seconds)
 
     def public_key_pem(self) -> str:
         return _pem(self.jwt_public_key, self.jwt_public_key_file, "GTV_JWT_PUBLIC_KEY")

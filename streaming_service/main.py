@@ -27,6 +27,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from shared_kernel.auth import AsyncRedisDenylist, JWTVerifier
+from shared_kernel.camera_network import CameraNetworkPolicy
 from shared_kernel.correlation import (
     CORRELATION_HEADER,
     accept_or_new,
@@ -57,7 +58,11 @@ from streaming_service.application.recording_keeper import RecordingKeeper
 from streaming_service.application.recordings import Recordings
 from streaming_service.application.snapshots import Frame, FrameGrabber, Snapshots
 from streaming_service.application.streams import StreamControl
-from streaming_service.application.thumbnails import SourceResolver, Thumbnails
+from streaming_service.application.thumbnails import (
+    SourceResolver,
+    ThumbnailGrabber,
+    Thumbnails,
+)
 from streaming_service.domain.ports import (
     CompletedSegment,
     EventPublisher,
@@ -110,12 +115,14 @@ def build_engine(settings: StreamingSettings, on_status: StatusSink,
             client, record_root=settings.mediamtx_record_root, on_status=on_status,
             on_segment=on_segment,
             segment_hook_command=segment_hook_command(settings.mediamtx_segment_hook_url),
+            address_policy=settings.camera_network_policy(),
         )
     from streaming_service.infrastructure.ffmpeg_engine import FFmpegEngine, FFmpegEngineOptions
 
     return FFmpegEngine(
         media_root=settings.media_root, on_status=on_status, on_segment=on_segment,
         options=FFmpegEngineOptions(ffmpeg=settings.ffmpeg_binary),
+        address_policy=settings.camera_network_policy(),
     )
 
 
@@ -148,16 +155,26 @@ async def ffmpeg_concat(
                           duration=duration or None)
 
 
-async def ffmpeg_grab(source: str, output: Path) -> Frame:
-    from streaming_service.infrastructure.ffmpeg_tools import grab_frame
+def ffmpeg_grabber(policy: CameraNetworkPolicy) -> FrameGrabber:
+    """Snapshots with ffmpeg; a camera source is checked against ``policy`` first."""
 
-    return await grab_frame(source, output)
+    async def grab(source: str, output: Path) -> Frame:
+        from streaming_service.infrastructure.ffmpeg_tools import grab_frame
+
+        return await grab_frame(source, output, address_policy=policy)
+
+    return grab
 
 
-async def ffmpeg_thumbnail(source: str, *, width: int) -> bytes:
-    from streaming_service.infrastructure.ffmpeg_tools import snapshot
+def ffmpeg_thumbnailer(policy: CameraNetworkPolicy) -> ThumbnailGrabber:
+    """Thumbnails with ffmpeg; a camera source is checked against ``policy`` first."""
 
-    return await snapshot(source, width=width)
+    async def thumbnail(source: str, *, width: int) -> bytes:
+        from streaming_service.infrastructure.ffmpeg_tools import snapshot
+
+        return await snapshot(source, width=width, address_policy=policy)
+
+    return thumbnail
 
 
 def live_source_resolver(settings: StreamingSettings, cipher: CredentialCipher) -> SourceResolver:
@@ -194,6 +211,7 @@ def create_app(
     outbox = outbox or SqlOutbox()
     store = object_store or build_object_store(settings)
     cipher = CredentialCipher(settings.camera_credentials_key.get_secret_value())
+    address_policy = settings.camera_network_policy()
     signer = MediaTokenSigner(settings.media_token_secret.get_secret_value(),
                               settings.media_token_ttl_seconds)
     cache = RedisStreamStatusCache(redis, settings.redis_prefix)
@@ -249,10 +267,12 @@ def create_app(
             max_active_per_tenant=settings.exports_max_active_per_tenant,
         ),
         snapshots=Snapshots(sessions=sessions, store=store, cipher=cipher,
-                            grab=grab or ffmpeg_grab, work_dir=work_dir, audit=audit,
+                            grab=grab or ffmpeg_grabber(address_policy), work_dir=work_dir,
+                            audit=audit,
                             url_ttl_seconds=settings.playback_url_ttl_seconds),
         thumbnails=Thumbnails(
-            sessions=sessions, store=store, cache=cache, grab=ffmpeg_thumbnail,
+            sessions=sessions, store=store, cache=cache,
+            grab=ffmpeg_thumbnailer(address_policy),
             source_for=live_source_resolver(settings, cipher), width=settings.thumbnail_width,
             history=timedelta(hours=settings.thumbnail_history_hours),
             url_ttl_seconds=settings.playback_url_ttl_seconds, audit=audit,

@@ -19,7 +19,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from audit.models import AuditEntry
 from shared_kernel.correlation import get_correlation_id
-from shared_kernel.logging import mask_url_credentials
+from shared_kernel.masking import mask_urls_in_text
 
 MASK = "***"
 # Keys whose values are replaced wholesale, compared case-insensitively.
@@ -60,7 +60,7 @@ def mask_secrets(value: Any) -> Any:
     if isinstance(value, (list, tuple, set, frozenset)):
         return [mask_secrets(v) for v in value]
     if isinstance(value, str):
-        return mask_url_credentials(value)
+        return mask_urls_in_text(value)
     if value is None or isinstance(value, (bool, int, float)):
         return value
     # UUIDs, datetimes, decimals... become their JSON form.

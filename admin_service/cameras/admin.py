@@ -11,12 +11,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from cameras import services
 from cameras.models import Camera, Location, Zone
-from cameras.validators import InvalidRtspUrl, validate_rtsp_url
 
 _CAMERA_FIELDS = ("name", "location", "zone", "latitude", "longitude", "recording_mode",
                   "retention_days", "lpr_enabled", "status", "metadata")
@@ -44,9 +44,10 @@ class CameraAdminForm(forms.ModelForm):  # type: ignore[type-arg]
                 raise forms.ValidationError("A new camera needs an RTSP URL.")
             return ""
         try:
-            return validate_rtsp_url(value)
-        except InvalidRtspUrl as exc:
-            raise forms.ValidationError(f"RTSP URL {exc}.") from None
+            return services.check_rtsp_url(value)
+        except ValidationError as exc:
+            # The service names its field rtsp_url; the form's field is this one.
+            raise forms.ValidationError(exc.error_dict["rtsp_url"]) from None
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -14,7 +14,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from shared_kernel.crypto import CredentialCipher, mask_rtsp_url
+from shared_kernel.crypto import CredentialCipher
+from shared_kernel.masking import mask_url
 
 
 def cipher() -> CredentialCipher:
@@ -103,6 +104,9 @@ class CameraStatus(models.TextChoices):
     DECOMMISSIONED = "decommissioned", "Decommissioned"
 
 
+MASKED_URL_MAX_LENGTH = 2100
+
+
 class ActiveCameraManager(models.Manager["Camera"]):
     def get_queryset(self) -> models.QuerySet[Camera]:
         return super().get_queryset().filter(decommissioned_at__isnull=True)
@@ -111,7 +115,7 @@ class ActiveCameraManager(models.Manager["Camera"]):
 class Camera(TenantOwned):
     name = models.CharField(max_length=200)
     rtsp_url_encrypted = models.TextField(editable=False)
-    rtsp_url_masked = models.CharField(max_length=2100, editable=False)
+    rtsp_url_masked = models.CharField(max_length=MASKED_URL_MAX_LENGTH, editable=False)
     location = models.ForeignKey(
         Location, null=True, blank=True, on_delete=models.SET_NULL, related_name="cameras"
     )
@@ -162,7 +166,9 @@ class Camera(TenantOwned):
     def set_rtsp_url(self, url: str) -> None:
         """Store ``url`` encrypted; keep only a masked copy in clear."""
         self.rtsp_url_encrypted = cipher().encrypt(url)
-        self.rtsp_url_masked = mask_rtsp_url(url)
+        # Masking can lengthen a URL (short values become ``***``); a cut masked copy
+        # reveals nothing more than a whole one.
+        self.rtsp_url_masked = mask_url(url)[:MASKED_URL_MAX_LENGTH]
 
     def rtsp_url(self) -> str:
         """The plaintext URL: for handing to a media engine, never to a client or a log."""

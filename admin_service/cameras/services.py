@@ -6,9 +6,11 @@ in one transaction; the camera-list cache is invalidated once the transaction co
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from audit.services import record
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
@@ -19,6 +21,12 @@ from tenancy.models import Tenant
 from cameras import cache
 from cameras.models import Camera, CameraStatus, Location, Zone
 from cameras.validators import InvalidMetadata, InvalidRtspUrl, validate_metadata, validate_rtsp_url
+from shared_kernel.camera_network import (
+    AddressNotAllowed,
+    AddressUnresolvable,
+    CameraAddressError,
+    CameraNetworkPolicy,
+)
 from shared_kernel.events import (
     CameraDecommissioned,
     CameraRegistered,
@@ -26,12 +34,40 @@ from shared_kernel.events import (
     CameraUpdated,
 )
 
+logger = logging.getLogger(__name__)
 
-def _check_url(url: Any) -> str:
+
+_ADDRESS_MESSAGES = {
+    AddressNotAllowed.code: "RTSP URL host is not in a network cameras may use "
+                            "(see GTV_CAMERA_ALLOWED_NETWORKS).",
+    AddressUnresolvable.code: "RTSP URL host name does not resolve.",
+}
+
+
+def check_rtsp_url(url: Any) -> str:
+    """The one rule for a camera URL, for every way one is saved (API, Django admin,
+    management commands): well-formed, and pointing only at addresses the camera network
+    policy allows (a host name is resolved and each of its addresses checked).
+
+    Raises ``ValidationError`` on ``rtsp_url`` whose code is stable: ``invalid`` for a
+    malformed URL, ``address_not_allowed`` or ``address_unresolvable`` for the policy.
+    Messages never quote the URL or the addresses it resolved to.
+    """
     try:
-        return validate_rtsp_url(url)
+        valid = validate_rtsp_url(url)
     except InvalidRtspUrl as exc:
-        raise ValidationError({"rtsp_url": [f"RTSP URL {exc}."]}) from None
+        error = ValidationError(f"RTSP URL {exc}.", code="invalid")
+        raise ValidationError({"rtsp_url": [error]}) from None
+    policy: CameraNetworkPolicy = settings.CAMERA_NETWORK_POLICY
+    try:
+        policy.vet_url(valid)
+    except CameraAddressError as exc:
+        logger.info("camera URL refused by the network policy",
+                    extra={"code": exc.code, "rule": getattr(exc, "rule", None),
+                           "address": getattr(exc, "address", None)})
+        error = ValidationError(_ADDRESS_MESSAGES[exc.code], code=exc.code)
+        raise ValidationError({"rtsp_url": [error]}) from None
+    return valid
 
 
 def _check_camera(camera: Camera) -> None:
@@ -84,7 +120,7 @@ def register_camera(
 ) -> Camera:
     data = dict(data)
     data.pop("tenant", None)
-    url = _check_url(data.pop("rtsp_url", None))
+    url = check_rtsp_url(data.pop("rtsp_url", None))
     camera = Camera(tenant=tenant, **data)
     camera.set_rtsp_url(url)
     _check_camera(camera)
@@ -103,7 +139,7 @@ def update_camera(
 ) -> Camera:
     changes = dict(changes)
     changes.pop("tenant", None)
-    url = _check_url(changes.pop("rtsp_url")) if "rtsp_url" in changes else None
+    url = check_rtsp_url(changes.pop("rtsp_url")) if "rtsp_url" in changes else None
     with transaction.atomic():
         # The row lock serialises concurrent edits, so revisions never repeat.
         locked = Camera.objects.select_for_update().get(pk=camera.pk)

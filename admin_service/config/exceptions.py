@@ -16,6 +16,8 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from shared_kernel.camera_network import AddressNotAllowed, AddressUnresolvable
+
 logger = logging.getLogger(__name__)
 
 _CODES = {
@@ -63,6 +65,27 @@ def error_response(status_code: int, message: str, details: Any = None,
     )
 
 
+# Field error codes specific enough to be the response's own ``code`` (clients branch on
+# them); every other validation failure answers ``validation_error``. The details still
+# name the field.
+SPECIFIC_VALIDATION_CODES = frozenset({
+    AddressNotAllowed.code,
+    AddressUnresolvable.code,
+})
+
+
+def _specific_code(exc: DjangoValidationError) -> str | None:
+    """The one specific code every error of ``exc`` carries, if there is one."""
+    errors = ([e for errors in exc.error_dict.values() for e in errors]
+              if hasattr(exc, "error_dict") else exc.error_list)
+    codes = {e.code for e in errors}
+    if len(codes) == 1:
+        (code,) = codes
+        if code in SPECIFIC_VALIDATION_CODES:
+            return str(code)
+    return None
+
+
 def _django_validation_details(exc: DjangoValidationError) -> Any:
     if hasattr(exc, "error_dict"):
         return {
@@ -76,7 +99,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     # Imported here: rest_framework.views imports the settings that name this module.
     from rest_framework.views import exception_handler
 
+    validation_code = None
     if isinstance(exc, DjangoValidationError):
+        validation_code = _specific_code(exc)
         exc = exceptions.ValidationError(_django_validation_details(exc))
     elif isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
@@ -101,7 +126,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         details = response.data if isinstance(response.data, dict) else {
             "non_field_errors": response.data
         }
-        response.data = error_body("validation_error", "Invalid input.", details)
+        response.data = error_body(validation_code or "validation_error", "Invalid input.",
+                                   details)
         return response
 
     assert isinstance(exc, exceptions.APIException)

@@ -168,6 +168,9 @@ STORAGES = {
 LOGGING = logging_dict_config("admin_service", ENV.log_level)
 
 CAMERA_CREDENTIALS_KEY = ENV.camera_credentials_key.get_secret_value()
+# Where camera URLs may point (GTV_CAMERA_ALLOWED_NETWORKS / GTV_CAMERA_DENIED_NETWORKS),
+# checked by cameras.services.check_rtsp_url on every save.
+CAMERA_NETWORK_POLICY = ENV.camera_network_policy()
 REDIS_URL = ENV.redis_url
 AMQP_URL = ENV.amqp_url
 CAMERA_CACHE_TTL_SECONDS = ENV.camera_cache_ttl_seconds

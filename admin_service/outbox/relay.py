@@ -34,7 +34,7 @@ from pydantic import ValidationError
 from outbox.services import NOTIFY_CHANNEL
 from shared_kernel.bus import DOMAIN_EVENTS, EventPublisher
 from shared_kernel.events import EventEnvelope
-from shared_kernel.logging import mask_url_credentials
+from shared_kernel.masking import mask_urls_in_text
 
 log = logging.getLogger(__name__)
 
@@ -281,7 +281,7 @@ class OutboxRelay:
                     await publisher.publish(envelope)
                 except Exception as exc:
                     failure = exc
-                    batch.failed.append((pending.event_id, mask_url_credentials(repr(exc))))
+                    batch.failed.append((pending.event_id, mask_urls_in_text(repr(exc))))
                     OUTBOX_FAILURES.labels(reason="publish").inc()
                     break
                 batch.published.append(pending.event_id)
@@ -314,7 +314,7 @@ class OutboxRelay:
         except BrokerUnavailable as exc:
             await self._update_pending_gauge()
             log.warning("outbox relay could not publish; events stay pending",
-                        extra={"error": mask_url_credentials(str(exc))[:500]})
+                        extra={"error": mask_urls_in_text(str(exc))[:500]})
             return RelayResult(published=0, failed=True, error=str(exc))
         finally:
             await self.close()
@@ -333,7 +333,7 @@ class OutboxRelay:
                 log.warning(
                     "outbox relay failed; retrying",
                     extra={"retry": retry, "retry_in_s": backoff,
-                           "error": mask_url_credentials(str(exc))[:500]},
+                           "error": mask_urls_in_text(str(exc))[:500]},
                 )
                 if isinstance(exc, psycopg.OperationalError):
                     await self.store.close()

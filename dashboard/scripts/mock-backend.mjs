@@ -202,7 +202,7 @@ async function api(req, res, url) {
     return send(res, 200, { count: pg.count, next: null, previous: null, results: pg.items });
   }
   if (p === "/api/streaming/streams/") {
-    return send(res, 200, { items: cameras.map((c) => ({ camera_id: c.id, state: "live", engine: "ffmpeg", started_at: recStart.toISOString(), last_frame_at: new Date().toISOString(), bitrate_kbps: 300, restarts: 0, recording: true, error: null })), count: cameras.length });
+    return send(res, 200, { items: cameras.map((c) => ({ camera_id: c.id, state: "live", engine: "ffmpeg", started_at: recStart.toISOString(), last_frame_at: new Date().toISOString(), bitrate_kbps: 300, restarts: 0, recording: true, error_code: null, error: null })), count: cameras.length });
   }
   if ((match = p.match(/^\/api\/streaming\/streams\/([^/]+)\/(start|stop)$/)) && m === "POST") {
     if (!atLeast(claims, "operator")) return error(res, 403, "permission_denied", "this action needs the operator role");

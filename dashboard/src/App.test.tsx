@@ -24,7 +24,13 @@ class SilentSocket {
   send() {}
 }
 
-function renderApp(role: string, path: string) {
+interface Backend {
+  streams?: unknown[];
+  start?: () => Response;
+  locale?: "pt-BR" | "en";
+}
+
+function renderApp(role: string, path: string, backend: Backend = {}) {
   const timers = new ManualTimers();
   timers.now = Date.now();
   const storage = new MemoryStorage();
@@ -41,8 +47,9 @@ function renderApp(role: string, path: string) {
       case "/api/ai/alerts/":
         return json(200, { items: url.searchParams.get("status") === "new" ? [] : [alert], count: url.searchParams.get("status") === "new" ? 7 : 1, page: 1, page_size: 50 });
       case "/api/streaming/streams/":
-        return json(200, { items: [], count: 0 });
+        return json(200, { items: backend.streams ?? [], count: backend.streams?.length ?? 0 });
       case "/api/streaming/streams/c1/start":
+        if (backend.start) return backend.start();
         return json(200, { camera_id: "c1", hls_url: "/api/streaming/live/c1/index.m3u8?token=t", webrtc_url: null, status: "starting", expires_in: 300 });
       default:
         return json(404, { error: { code: "not_found", message: "not found", details: {} } });
@@ -52,7 +59,7 @@ function renderApp(role: string, path: string) {
   vi.stubGlobal("WebSocket", SilentSocket);
   const session = new AuthSession(sessionDeps(server.fetch, timers, storage));
   render(
-    <I18nProvider locale="pt-BR">
+    <I18nProvider locale={backend.locale ?? "pt-BR"}>
       <MemoryRouter initialEntries={[path]}>
         <AuthProvider session={session}>
           <AlertsProvider>
@@ -124,5 +131,49 @@ describe("role-aware UI", () => {
       </I18nProvider>,
     );
     expect(await screen.findByRole("heading", { name: "Sign in" })).toBeTruthy();
+  });
+});
+
+describe("stream failures", () => {
+  const failing = (state: string, code: string) => ({
+    camera_id: "c1", state, engine: "ffmpeg", started_at: null, last_frame_at: null, bitrate_kbps: null,
+    restarts: 3, recording: false, error_code: code, error: "The camera refused the configured credentials.",
+  });
+
+  it("shows a viewer why the stream is down, translated from the code", async () => {
+    renderApp("viewer", "/live", { streams: [failing("reconnecting", "auth_failed")] });
+    const note = await screen.findByTestId("stream-error");
+    expect(note.dataset.code).toBe("auth_failed");
+    expect(note.textContent).toBe("A câmera recusou o usuário ou a senha cadastrados.");
+    // The server's own (English) sentence is not what is shown.
+    expect(document.body.textContent).not.toContain("refused the configured credentials");
+  });
+
+  it("speaks English when asked", async () => {
+    renderApp("viewer", "/live", { streams: [failing("failed", "address_not_allowed")], locale: "en" });
+    expect((await screen.findByTestId("stream-error")).textContent).toBe(
+      "The camera's address is not in a network cameras may use.",
+    );
+  });
+
+  it("shows no note for a healthy stream or an unknown code", async () => {
+    renderApp("viewer", "/live", {
+      streams: [{ ...failing("reconnecting", "Connection refused by 10.0.0.9:6379"), camera_id: "c1" }],
+    });
+    await screen.findByTestId("live-tile");
+    await waitFor(() => expect(screen.getByTestId("stream-status").dataset.status).toBe("reconnecting"));
+    expect(screen.queryByTestId("stream-error")).toBeNull();
+    expect(document.body.textContent).not.toContain("10.0.0.9");
+  });
+
+  it("translates a refused start for an operator", async () => {
+    renderApp("operator", "/live", {
+      start: () => json(422, { error: { code: "address_not_allowed", message: "The camera address is not in a network cameras may use.", details: { camera_id: "c1" } } }),
+    });
+    await waitFor(() =>
+      expect(screen.getByTestId("live-tile").textContent).toContain(
+        "O endereço da câmera não está em uma rede permitida para câmeras.",
+      ),
+    );
   });
 });

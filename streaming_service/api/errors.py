@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from streaming_service.domain import errors as domain
+from streaming_service.domain.stream import StreamFailure
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ _STATUS_CODES = {
     409: "conflict",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    422: "unprocessable",
     429: "too_many_requests",
     500: "internal_error",
     502: "bad_gateway",
@@ -51,6 +53,12 @@ def status_for(exc: domain.StreamingError) -> int:
         return 404
     if isinstance(exc, domain.InvalidTimeRange):
         return 400
+    if isinstance(exc, domain.CameraSourceRefused):
+        # The camera's stored address is refused by the camera network policy (a
+        # configuration the request cannot fix: 422), or does not resolve (502).
+        if exc.failure is StreamFailure.ADDRESS_NOT_ALLOWED:
+            return 422
+        return 502
     if isinstance(exc, (domain.CameraUnavailable, domain.StreamNotRunning)):
         return 409
     if isinstance(exc, domain.TooManyExports):

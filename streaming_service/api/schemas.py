@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from shared_kernel.events import StreamFailureCode
+
 
 class ErrorDetail(BaseModel):
     code: str
@@ -28,7 +30,15 @@ class StreamStatusOut(BaseModel):
     bitrate_kbps: float | None = None
     restarts: int = 0
     recording: bool = False
-    error: str | None = None
+    error_code: StreamFailureCode | None = Field(
+        default=None,
+        description="Why the stream is reconnecting or failed: unreachable, auth_failed, "
+                    "not_a_stream, timeout, address_not_allowed (the camera network policy "
+                    "refuses the camera's address) or stream_error. Never the engine's own "
+                    "error text.")
+    error: str | None = Field(
+        default=None, description="The fixed human message of error_code (English); "
+                                  "clients translate error_code.")
 
 
 class StreamStartOut(BaseModel):

@@ -24,7 +24,9 @@ def status_out(status: StreamStatus) -> StreamStatusOut:
         camera_id=status.camera_id, state=status.state.value, engine=status.engine,
         started_at=status.started_at, last_frame_at=status.last_frame_at,
         bitrate_kbps=status.bitrate_kbps, restarts=status.restarts,
-        recording=status.recording, error=status.error,
+        recording=status.recording,
+        error=status.error.message if status.error else None,
+        error_code=status.error.value if status.error else None,
     )
 
 

@@ -29,6 +29,7 @@ from shared_kernel.events import (
     TenantCreated,
     TenantUpdated,
 )
+from shared_kernel.masking import mask_url
 from streaming_service.infrastructure.db.models import Camera, ProcessedEvent, Tenant
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,9 @@ async def upsert_camera(session: AsyncSession, payload: CameraSnapshot) -> bool:
         "tenant_id": payload.tenant_id,
         "name": payload.name,
         "rtsp_url_encrypted": payload.rtsp_url_encrypted,
-        "rtsp_url_masked": payload.rtsp_url_masked,
+        # Masked again: a producer older than the parameter-aware mask sent path and
+        # query credentials in clear (masking a masked URL changes nothing).
+        "rtsp_url_masked": mask_url(payload.rtsp_url_masked),
         "recording_mode": payload.recording_mode,
         "retention_days": payload.retention_days,
         "lpr_enabled": payload.lpr_enabled,

@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel.crypto import CredentialCipher
 from streaming_service.application.audit import Actor, AuditTrail
-from streaming_service.domain.errors import SnapshotFailed
+from streaming_service.domain.errors import CameraSourceRefused, SnapshotFailed
 from streaming_service.domain.ports import ObjectStore
 from streaming_service.domain.recording import SNAPSHOTS_BUCKET, snapshot_object_key
+from streaming_service.domain.stream import StreamFailure
 from streaming_service.infrastructure.db.models import Snapshot
 from streaming_service.infrastructure.db.repository import get_streamable_camera
 
@@ -32,9 +33,18 @@ class Frame:
 
 
 class FrameGrabber(Protocol):
-    """Writes one JPEG frame of ``source`` (an RTSP URL or a local playlist) to ``output``."""
+    """Writes one JPEG frame of ``source`` (an RTSP URL or a local playlist) to ``output``.
+
+    Raises ``CameraSourceRefused`` for a camera the network policy refuses; any other
+    error may carry a ``failure`` attribute (a ``StreamFailure``) saying why."""
 
     async def __call__(self, source: str, output: Path) -> Frame: ...
+
+
+def failure_of(exc: BaseException) -> StreamFailure:
+    """The ``StreamFailure`` a grabber's error carries, else ``stream_error``."""
+    failure = getattr(exc, "failure", None)
+    return failure if isinstance(failure, StreamFailure) else StreamFailure.STREAM_ERROR
 
 
 @dataclass(frozen=True)
@@ -78,12 +88,18 @@ class Snapshots:
             output = workdir / "frame.jpg"
             try:
                 frame = await self._grab(self._cipher.decrypt(camera.rtsp_url_encrypted), output)
+            except CameraSourceRefused:
+                raise
             except Exception as exc:
-                # The grabber's error may quote the camera URL: say only what failed.
+                # The grabber's error may quote the camera URL: say only what failed, as
+                # a stable code when the grabber knows it.
+                reason = failure_of(exc)
                 log.warning("snapshot failed", extra={"camera_id": str(camera.id),
-                                                      "error_type": type(exc).__name__})
+                                                      "error_type": type(exc).__name__,
+                                                      "failure": reason.value})
                 raise SnapshotFailed("could not take a frame from the camera",
-                                     {"camera_id": str(camera.id)}) from exc
+                                     {"camera_id": str(camera.id), "reason": reason.value}
+                                     ) from exc
             if not output.exists() or output.stat().st_size == 0:
                 raise SnapshotFailed("the camera gave no frame", {"camera_id": str(camera.id)})
             key = snapshot_object_key(camera.tenant_id, camera.id, snapshot_id, taken_at)

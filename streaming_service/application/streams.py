@@ -23,9 +23,18 @@ from shared_kernel.events import StreamFailed, StreamStarted, StreamStopped
 from streaming_service.application.audit import Actor, AuditTrail
 from streaming_service.application.events import record_event
 from streaming_service.application.metrics import StreamingMetrics
-from streaming_service.domain.errors import MediaEngineError, StreamNotRunning
+from streaming_service.domain.errors import (
+    CameraSourceRefused,
+    MediaEngineError,
+    StreamNotRunning,
+)
 from streaming_service.domain.ports import MediaEngine, Outbox
-from streaming_service.domain.stream import StreamSource, StreamState, StreamStatus
+from streaming_service.domain.stream import (
+    StreamFailure,
+    StreamSource,
+    StreamState,
+    StreamStatus,
+)
 from streaming_service.infrastructure.db.repository import get_camera, get_streamable_camera
 from streaming_service.infrastructure.media_token import MediaTokenSigner
 from streaming_service.infrastructure.stream_status import RedisStreamStatusCache
@@ -124,6 +133,14 @@ class StreamControl:
         )
         try:
             status = await self.engine.start(source)
+        except CameraSourceRefused as refused:
+            # The camera's address is refused (or does not resolve): nothing runs, and
+            # the status, the event and the API answer all carry the failure's code.
+            await self.on_status(StreamStatus(
+                camera_id=camera.id, tenant_id=camera.tenant_id, state=StreamState.FAILED,
+                engine=self.engine.name, error=refused.failure,
+                restarts=previous.restarts if previous is not None else 0))
+            raise
         except Exception as exc:
             # The engine's error may quote the source URL; never echo it.
             log.error("engine failed to start stream",
@@ -230,11 +247,12 @@ class StreamControl:
         if status.state in (StreamState.RECONNECTING, StreamState.FAILED):
             if status.state is StreamState.FAILED:
                 self._metrics.stream_failures.inc()
+            failure = status.error or StreamFailure.STREAM_ERROR
             await record_event(
                 self._sessions, self._outbox,
                 StreamFailed(
                     camera_id=status.camera_id, tenant_id=status.tenant_id,
-                    reason=(status.error or status.state.value)[:500],
+                    code=failure.value, message=failure.message,
                     attempt=status.restarts,
                     will_retry=status.state is StreamState.RECONNECTING,
                 ),

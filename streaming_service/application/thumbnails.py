@@ -21,7 +21,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from streaming_service.application.audit import Actor, AuditTrail
-from streaming_service.domain.errors import SnapshotFailed, ThumbnailNotFound
+from streaming_service.application.snapshots import failure_of
+from streaming_service.domain.errors import CameraSourceRefused, SnapshotFailed, ThumbnailNotFound
 from streaming_service.domain.ports import ObjectStore
 from streaming_service.domain.recording import (
     THUMBNAILS_BUCKET,
@@ -121,10 +122,13 @@ class Thumbnails:
             camera = await get_camera(session, camera_id, tenant_id)
         try:
             data = await self._grab(self._source_for(camera), width=self._width)
+        except CameraSourceRefused:
+            raise
         except Exception as exc:
             # The grabber's error may quote the camera URL: say only what failed.
             raise SnapshotFailed("could not take a frame from the stream",
-                                 {"camera_id": str(camera.id)}) from exc
+                                 {"camera_id": str(camera.id),
+                                  "reason": failure_of(exc).value}) from exc
         width, height = jpeg_size(data)
         taken_at = datetime.now(UTC)
         key = thumbnail_object_key(camera.tenant_id, camera.id, taken_at)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from streaming_service.domain.stream import StreamFailure
+
 
 class StreamingError(Exception):
     """Base of every domain error; ``code`` is the stable machine-readable error code."""
@@ -47,6 +49,18 @@ class CameraUnavailable(StreamingError):
     """The camera exists but cannot stream (decommissioned, disabled)."""
 
     code = "camera_unavailable"
+
+
+class CameraSourceRefused(StreamingError):
+    """The camera cannot be connected to: its address is not allowed by the camera
+    network policy, or does not resolve. ``failure`` is the stream failure clients see."""
+
+    code = "camera_source_refused"
+
+    def __init__(self, failure: StreamFailure, details: dict[str, Any] | None = None) -> None:
+        super().__init__(failure.message, details)
+        self.failure = failure
+        self.code = failure.value
 
 
 class StreamNotRunning(StreamingError):

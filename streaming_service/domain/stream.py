@@ -16,6 +16,34 @@ class StreamState(enum.StrEnum):
     STOPPED = "stopped"
 
 
+class StreamFailure(enum.StrEnum):
+    """Why a camera's stream (or a frame grab) failed, as clients are told it: a stable
+    code and a fixed message. The engine's own text (ffmpeg's stderr) stays in the server
+    logs: it quotes addresses and ports, which would turn the status into a scanner."""
+
+    UNREACHABLE = "unreachable"
+    AUTH_FAILED = "auth_failed"
+    NOT_A_STREAM = "not_a_stream"
+    TIMEOUT = "timeout"
+    ADDRESS_NOT_ALLOWED = "address_not_allowed"
+    STREAM_ERROR = "stream_error"
+
+    @property
+    def message(self) -> str:
+        return _FAILURE_MESSAGES[self]
+
+
+_FAILURE_MESSAGES = {
+    StreamFailure.UNREACHABLE: "The camera could not be reached.",
+    StreamFailure.AUTH_FAILED: "The camera refused the configured credentials.",
+    StreamFailure.NOT_A_STREAM: "The camera address does not serve a usable video stream.",
+    StreamFailure.TIMEOUT: "The camera did not answer or send video in time.",
+    StreamFailure.ADDRESS_NOT_ALLOWED: "The camera address is not in a network cameras may "
+                                       "use.",
+    StreamFailure.STREAM_ERROR: "The stream failed; the server log has the details.",
+}
+
+
 @dataclass(frozen=True)
 class StreamSource:
     """What a media engine needs to pull one camera. ``url`` may hold credentials: it
@@ -41,7 +69,8 @@ class StreamStatus:
     bitrate_kbps: float | None = None
     restarts: int = 0
     recording: bool = False
-    error: str | None = None
+    error: StreamFailure | None = None
+    """Why the stream is reconnecting or failed (None while it is fine)."""
 
 
 @dataclass(frozen=True)

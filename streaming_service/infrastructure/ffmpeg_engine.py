@@ -14,7 +14,11 @@ backoff gives up. ``stop`` terminates ffmpeg (SIGTERM, then SIGKILL), waits for 
 removes the live directory.
 
 The camera URL may hold credentials: it goes to ffmpeg's argv and nowhere else; every
-log line and error text carries it masked.
+log line carries it masked. Before each ffmpeg run the camera's address is checked
+against the camera network policy and pinned (``infrastructure.camera_address``); a
+refused address fails the stream at once with ``address_not_allowed``. Why a run failed
+reaches the status (and clients) only as a ``StreamFailure`` code; ffmpeg's own words
+stay in the server log.
 """
 
 from __future__ import annotations
@@ -32,10 +36,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from shared_kernel.crypto import mask_rtsp_url
-from shared_kernel.logging import mask_url_credentials
+from shared_kernel.camera_network import DEFAULT_POLICY, CameraNetworkPolicy
+from shared_kernel.masking import mask_url, mask_urls_in_text
+from streaming_service.domain.errors import CameraSourceRefused
 from streaming_service.domain.ports import CompletedSegment, SegmentSink, StatusSink
-from streaming_service.domain.stream import Backoff, StreamSource, StreamState, StreamStatus
+from streaming_service.domain.stream import (
+    Backoff,
+    StreamFailure,
+    StreamSource,
+    StreamState,
+    StreamStatus,
+)
+from streaming_service.infrastructure.camera_address import connectable_url
+from streaming_service.infrastructure.ffmpeg_failures import classify_ffmpeg_failure
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +56,6 @@ SEGMENT_NAME_FORMAT = "%Y%m%dT%H%M%SZ"
 _SEGMENT_NAME = re.compile(r"^(?P<ts>\d{8}T\d{6}Z)_(?P<run>[0-9a-f]+)\.mp4$")
 _EXTINF = re.compile(r"^#EXTINF:(?P<duration>[0-9.]+)")
 _STDERR_TAIL = 20
-_CAUSE_WORDS = ("error", "failed", "returned", "refused", "timed out", "timeout", "not found",
-                "unauthorized", "invalid", "unreachable", "no route")
 
 
 @dataclass(frozen=True)
@@ -123,13 +134,13 @@ class _Stream:
         self.engine = engine
         self.source = source
         self.options = engine.options
-        self.masked_url = mask_rtsp_url(source.url)
+        self.masked_url = mask_url(source.url)
         self.state = StreamState.STARTING
         self.started_at: datetime | None = None
         self.last_frame_at: datetime | None = None
         self.bitrate_kbps: float | None = None
         self.restarts = 0
-        self.error: str | None = None
+        self.error: StreamFailure | None = None
         self.process: asyncio.subprocess.Process | None = None
         self._stopping = asyncio.Event()
         self._restart = asyncio.Event()
@@ -165,13 +176,13 @@ class _Stream:
         except Exception:
             log.exception("status callback failed", extra={"camera_id": str(self.camera_id)})
 
-    async def set_state(self, state: StreamState, error: str | None = None) -> None:
+    async def set_state(self, state: StreamState, error: StreamFailure | None = None) -> None:
         changed = state != self.state or error != self.error
         self.state, self.error = state, error
         if changed:
             log.info("stream %s: %s", self.camera_id, state.value,
                      extra={"camera_id": str(self.camera_id), "state": state.value,
-                            "error": error})
+                            "error": error.value if error else None})
             await self.report()
 
     # -- lifecycle -----------------------------------------------------------------
@@ -208,30 +219,44 @@ class _Stream:
                 continue
             failures = 1 if was_live else failures + 1
             self.restarts += 1
+            if reason is StreamFailure.ADDRESS_NOT_ALLOWED:
+                # The policy will say the same next time: no retry until someone changes
+                # the camera or the policy (and starts the stream again).
+                log.error("stream %s refused: its camera address is not allowed",
+                          self.camera_id, extra={"camera_id": str(self.camera_id)})
+                await self.set_state(StreamState.FAILED, reason)
+                return
             if self.options.backoff.gives_up_after(failures):
                 log.error("stream %s failed after %d attempts: %s", self.camera_id, failures,
-                          reason, extra={"camera_id": str(self.camera_id)})
+                          reason.value, extra={"camera_id": str(self.camera_id)})
                 await self.set_state(StreamState.FAILED, reason)
                 return
             delay = self.options.backoff.delay(failures - 1)
             log.warning("stream %s from %s lost (%s); retry %d in %.1f s", self.camera_id,
-                        self.masked_url, reason, failures, delay,
+                        self.masked_url, reason.value, failures, delay,
                         extra={"camera_id": str(self.camera_id)})
             await self.set_state(StreamState.RECONNECTING, reason)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=delay)
 
-    async def _run_once(self) -> tuple[str | None, bool]:
-        """Run ffmpeg until it ends, stalls, or is told to stop/restart.
+    async def _run_once(self) -> tuple[StreamFailure | None, bool]:
+        """Check the camera's address, then run ffmpeg on it until it ends, stalls, or is
+        told to stop/restart.
 
-        Returns (failure reason or None, whether the stream was live in this run)."""
+        Returns (why it failed, or None, and whether the stream was live in this run)."""
+        try:
+            url = await connectable_url(self.source.url, self.engine.address_policy,
+                                        camera_id=self.camera_id)
+        except CameraSourceRefused as refused:
+            return refused.failure, False
         run_token = uuid.uuid4().hex[:8]
         record_dir = self.record_dir if self.source.record else None
         if record_dir is not None:
             record_dir.mkdir(parents=True, exist_ok=True)
             self._prune_recordings(record_dir)
         self.live_dir.mkdir(parents=True, exist_ok=True)
-        command = build_command(self.source, self.live_dir, record_dir, run_token, self.options)
+        command = build_command(dataclasses.replace(self.source, url=url), self.live_dir,
+                                record_dir, run_token, self.options)
         spawned_wall = _now()
         loop = asyncio.get_running_loop()
         spawned = loop.time()
@@ -244,13 +269,15 @@ class _Stream:
                 start_new_session=True,
             )
         except OSError as exc:
-            return f"cannot start ffmpeg: {exc}", False
+            log.error("cannot start ffmpeg for stream %s: %s", self.camera_id, exc,
+                      extra={"camera_id": str(self.camera_id)})
+            return StreamFailure.STREAM_ERROR, False
         process = self.process
         readers = [asyncio.create_task(self._read_progress(process)),
                    asyncio.create_task(self._read_stderr(process))]
         exited = asyncio.create_task(process.wait())
         was_live = self.state == StreamState.LIVE  # a requested restart keeps LIVE
-        reason: str | None = None
+        reason: StreamFailure | None = None
         next_status = spawned + self.options.status_interval
         try:
             while True:
@@ -263,7 +290,7 @@ class _Stream:
                     waiter.cancel()
                 now = loop.time()
                 if exited in done:
-                    reason = self._exit_reason(process.returncode)
+                    reason = self._exit_reason(process.returncode, now - spawned)
                     break
                 if self._stopping.is_set() or self._restart.is_set():
                     break
@@ -276,10 +303,16 @@ class _Stream:
                         await self.set_state(StreamState.LIVE)
                         next_status = now + self.options.status_interval
                     elif now - spawned > self.options.start_timeout:
-                        reason = f"no video within {self.options.start_timeout:g} s"
+                        log.warning("stream %s: no video within %g s", self.camera_id,
+                                    self.options.start_timeout,
+                                    extra={"camera_id": str(self.camera_id)})
+                        reason = StreamFailure.TIMEOUT
                         break
                 elif now - self._frame_changed > self.options.stall_timeout:
-                    reason = f"no frames for {self.options.stall_timeout:g} s"
+                    log.warning("stream %s: no frames for %g s", self.camera_id,
+                                self.options.stall_timeout,
+                                extra={"camera_id": str(self.camera_id)})
+                    reason = StreamFailure.TIMEOUT
                     break
                 elif now >= next_status:
                     self._update_bitrate()
@@ -294,14 +327,15 @@ class _Stream:
             await self._collect_segments(record_dir, run_token, final=True)
         return reason, was_live
 
-    def _exit_reason(self, returncode: int | None) -> str:
-        """Why ffmpeg ended, with the last line of its stderr that looks like a cause."""
-        reason = ("camera stream ended" if returncode == 0
-                  else f"ffmpeg exited with code {returncode}")
-        for line in reversed(self._stderr_tail):
-            if any(word in line.lower() for word in _CAUSE_WORDS):
-                return f"{reason}: {line}"
-        return reason
+    def _exit_reason(self, returncode: int | None, elapsed: float) -> StreamFailure:
+        """Why ffmpeg ended, as a code; its own words (masked) go to the server log."""
+        failure = classify_ffmpeg_failure(self._stderr_tail, returncode=returncode,
+                                          elapsed=elapsed,
+                                          io_timeout=self.options.socket_timeout)
+        log.warning("ffmpeg of stream %s exited with %s (%s): %s", self.camera_id, returncode,
+                    failure.value, " | ".join(self._stderr_tail[-5:]) or "no output",
+                    extra={"camera_id": str(self.camera_id), "failure": failure.value})
+        return failure
 
     async def _terminate(self, process: asyncio.subprocess.Process,
                          exited: asyncio.Task[int]) -> None:
@@ -332,7 +366,7 @@ class _Stream:
     async def _read_stderr(self, process: asyncio.subprocess.Process) -> None:
         assert process.stderr is not None
         async for raw in process.stderr:
-            line = mask_url_credentials(raw.decode(errors="replace").rstrip())
+            line = mask_urls_in_text(raw.decode(errors="replace").rstrip())
             if not line:
                 continue
             self._stderr_tail = [*self._stderr_tail[-(_STDERR_TAIL - 1):], line]
@@ -443,8 +477,11 @@ class FFmpegEngine:
         on_status: StatusSink | None = None,
         on_segment: SegmentSink | None = None,
         options: FFmpegEngineOptions | None = None,
+        *,
+        address_policy: CameraNetworkPolicy = DEFAULT_POLICY,
     ) -> None:
         self.media_root = Path(media_root)
+        self.address_policy = address_policy
         self.on_status: StatusSink = on_status or _noop_status
         self.on_segment: SegmentSink = on_segment or _noop_segment
         self.options = options or FFmpegEngineOptions()
@@ -458,6 +495,8 @@ class FFmpegEngine:
         return self.media_root / "recordings" / str(camera_id)
 
     async def start(self, source: StreamSource) -> StreamStatus:
+        """Start (or keep) the stream. A camera whose address the policy refuses (or
+        that does not resolve) raises ``CameraSourceRefused`` before anything runs."""
         async with self._lock:
             stream = self._streams.get(source.camera_id)
             if stream is not None:
@@ -469,6 +508,7 @@ class FFmpegEngine:
                     return stream.snapshot()
                 del self._streams[source.camera_id]
                 await stream.stop()
+            await connectable_url(source.url, self.address_policy, camera_id=source.camera_id)
             stream = _Stream(self, source)
             self._streams[source.camera_id] = stream
             log.info("starting stream %s from %s", source.camera_id, stream.masked_url,

@@ -1,8 +1,11 @@
 """One-shot ffmpeg/ffprobe jobs: a JPEG snapshot, an export of recorded segments, a probe.
 
 Every call runs one subprocess with a timeout (killed and reaped when it expires) and
-raises ``MediaToolError`` with a masked excerpt of ffmpeg's stderr on failure: sources
-may be camera URLs with credentials.
+raises ``MediaToolError`` on failure, carrying a ``StreamFailure`` code; ffmpeg's stderr
+(masked: sources may be camera URLs with credentials) goes to the server log only. A
+source that is a camera URL is checked against the camera network policy and pinned to
+the checked address first (``infrastructure.camera_address``); a refused one raises the
+domain's ``CameraSourceRefused`` and ffmpeg never runs.
 """
 
 from __future__ import annotations
@@ -10,18 +13,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shared_kernel.logging import mask_url_credentials
+from shared_kernel.camera_network import DEFAULT_POLICY, CameraNetworkPolicy
+from shared_kernel.masking import mask_urls_in_text
 from streaming_service.application.snapshots import Frame
+from streaming_service.domain.stream import StreamFailure
+from streaming_service.infrastructure.camera_address import connectable_url, is_local_file
+from streaming_service.infrastructure.ffmpeg_failures import classify_ffmpeg_failure
+
+log = logging.getLogger(__name__)
+
+# ffmpeg's RTSP socket I/O timeout for one-shot jobs, in seconds.
+RTSP_IO_TIMEOUT = 5.0
 
 
 class MediaToolError(RuntimeError):
-    """An ffmpeg/ffprobe job failed or timed out; the message never holds credentials."""
+    """An ffmpeg/ffprobe job failed or timed out. ``failure`` says why in the codes
+    clients see; the message never holds credentials or ffmpeg's own text."""
+
+    def __init__(self, message: str, failure: StreamFailure = StreamFailure.STREAM_ERROR):
+        super().__init__(message)
+        self.failure = failure
 
 
 @dataclass(frozen=True)
@@ -34,8 +53,10 @@ class ProbeResult:
     raw: dict[str, Any]
 
 
-async def run_tool(command: Sequence[str], timeout: float) -> bytes:
+async def run_tool(command: Sequence[str], timeout: float,
+                   io_timeout: float | None = None) -> bytes:
     """Run ``command``; its stdout, or MediaToolError (non-zero exit, timeout)."""
+    started = time.monotonic()
     try:
         process = await asyncio.create_subprocess_exec(
             *command, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
@@ -51,28 +72,47 @@ async def run_tool(command: Sequence[str], timeout: float) -> bytes:
         await process.wait()
         if isinstance(exc, asyncio.CancelledError):
             raise
-        raise MediaToolError(f"{Path(command[0]).name} timed out after {timeout:g} s") from None
+        raise MediaToolError(f"{Path(command[0]).name} timed out after {timeout:g} s",
+                             StreamFailure.TIMEOUT) from None
     if process.returncode != 0:
-        tail = mask_url_credentials(stderr.decode(errors="replace").strip())[-500:]
-        raise MediaToolError(f"{Path(command[0]).name} exited with {process.returncode}: {tail}")
+        tail = mask_urls_in_text(stderr.decode(errors="replace").strip())[-500:]
+        failure = classify_ffmpeg_failure(tail.splitlines(), returncode=process.returncode,
+                                          elapsed=time.monotonic() - started,
+                                          io_timeout=io_timeout)
+        name = Path(command[0]).name
+        log.warning("%s exited with %s (%s): %s", name, process.returncode, failure.value,
+                    tail or "no output", extra={"failure": failure.value})
+        raise MediaToolError(f"{name} exited with {process.returncode} ({failure.value})",
+                             failure)
     return stdout
+
+
+async def _camera_source(source: str, policy: CameraNetworkPolicy) -> str:
+    """``source`` ready for ffmpeg: a local file as it is, a camera URL pinned to an
+    address the policy allows (``CameraSourceRefused`` otherwise)."""
+    if is_local_file(source):
+        return source
+    return await connectable_url(source, policy)
 
 
 def _input_options(source: str) -> list[str]:
     if source.startswith(("rtsp://", "rtsps://")):
-        return ["-rtsp_transport", "tcp", "-timeout", "5000000"]
+        return ["-rtsp_transport", "tcp", "-timeout", str(int(RTSP_IO_TIMEOUT * 1_000_000))]
     if source.endswith(".m3u8"):
         return ["-live_start_index", "-1"]  # the newest segment of a live playlist
     return []
 
 
 async def snapshot(source: str, *, width: int | None = None, timeout: float = 15.0,
-                   ffmpeg: str = "ffmpeg") -> bytes:
-    """One JPEG frame of ``source``: an RTSP URL, a (live) HLS playlist or a video file.
+                   ffmpeg: str = "ffmpeg",
+                   address_policy: CameraNetworkPolicy = DEFAULT_POLICY) -> bytes:
+    """One JPEG frame of ``source``: an RTSP URL, a (live) HLS playlist or a video file
+    (an absolute path).
 
     Decodes only keyframes (``-skip_frame nokey``), so the picture is never a half-decoded
     frame from mid-GOP; costs at most one GOP of waiting on a live source.
     """
+    source = await _camera_source(source, address_policy)
     scale = ["-vf", f"scale={width}:-2"] if width else []
     command = [
         ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error",
@@ -80,16 +120,18 @@ async def snapshot(source: str, *, width: int | None = None, timeout: float = 15
         "-map", "0:v:0", "-frames:v", "1", *scale, "-q:v", "3",
         "-f", "image2pipe", "-c:v", "mjpeg", "pipe:1",
     ]
-    data = await run_tool(command, timeout)
+    data = await run_tool(command, timeout, io_timeout=RTSP_IO_TIMEOUT)
     if not data.startswith(b"\xff\xd8"):
-        raise MediaToolError("ffmpeg produced no JPEG frame")
+        raise MediaToolError("ffmpeg produced no JPEG frame", StreamFailure.NOT_A_STREAM)
     return data
 
 
 async def grab_frame(source: str, output: Path, *, timeout: float = 15.0,
-                     ffmpeg: str = "ffmpeg", ffprobe: str = "ffprobe") -> Frame:
+                     ffmpeg: str = "ffmpeg", ffprobe: str = "ffprobe",
+                     address_policy: CameraNetworkPolicy = DEFAULT_POLICY) -> Frame:
     """``snapshot`` written to ``output`` (the snapshots use case's ``FrameGrabber``)."""
-    output.write_bytes(await snapshot(source, timeout=timeout, ffmpeg=ffmpeg))
+    output.write_bytes(await snapshot(source, timeout=timeout, ffmpeg=ffmpeg,
+                                      address_policy=address_policy))
     info = await probe(output, timeout=timeout, ffprobe=ffprobe)
     return Frame(width=info.width, height=info.height)
 
@@ -127,11 +169,14 @@ async def concat_segments(paths: Sequence[Path], out_path: Path, *, start_offset
         list_path.unlink(missing_ok=True)
 
 
-async def probe(path: Path | str, *, timeout: float = 15.0,
-                ffprobe: str = "ffprobe") -> ProbeResult:
-    """ffprobe's view of a file: duration, container, first video stream."""
+async def probe(path: Path | str, *, timeout: float = 15.0, ffprobe: str = "ffprobe",
+                address_policy: CameraNetworkPolicy = DEFAULT_POLICY) -> ProbeResult:
+    """ffprobe's view of a file (or of a camera URL, checked like any camera source):
+    duration, container, first video stream."""
+    source = await _camera_source(str(Path(path).resolve()) if isinstance(path, Path)
+                                  else path, address_policy)
     command = [ffprobe, "-v", "error", "-print_format", "json", "-show_format",
-               "-show_streams", str(path)]
+               "-show_streams", *_input_options(source), source]
     try:
         info: dict[str, Any] = json.loads(await run_tool(command, timeout))
     except json.JSONDecodeError as exc:

@@ -5,12 +5,15 @@ The control API is specified in ``mediamtx-openapi.yaml``; the contract tests in
 ``tests/integration/streaming/test_mediamtx_contract.py`` check every request this
 module sends against that document. Camera RTSP URLs carry credentials: they go to
 MediaMTX in request bodies only, never into a log line, an exception message or a URL
-handed to a client.
+handed to a client. MediaMTX connects to the camera itself, so the camera's address is
+checked against the camera network policy here, before MediaMTX is asked, and MediaMTX
+gets the URL pinned to the checked address (it never resolves the name itself).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import logging
 import re
@@ -27,8 +30,8 @@ import httpx
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from shared_kernel.auth import Role, TokenClaims
-from shared_kernel.crypto import mask_rtsp_url
-from shared_kernel.logging import mask_url_credentials
+from shared_kernel.camera_network import DEFAULT_POLICY, CameraNetworkPolicy
+from shared_kernel.masking import mask_url, mask_urls_in_text
 from streaming_service.domain.errors import (
     MediaEngineError,
     MediaEngineNotFound,
@@ -37,6 +40,7 @@ from streaming_service.domain.errors import (
 )
 from streaming_service.domain.ports import CompletedSegment, SegmentSink, StatusSink
 from streaming_service.domain.stream import Backoff, StreamSource, StreamState, StreamStatus
+from streaming_service.infrastructure.camera_address import connectable_url
 
 logger = logging.getLogger(__name__)
 
@@ -328,7 +332,7 @@ class MediaMtxClient:
 
 
 def _translate(method: str, url: str, response: httpx.Response) -> MediaEngineError:
-    message = mask_url_credentials(_error_message(response))
+    message = mask_urls_in_text(_error_message(response))
     where = f"MediaMTX {method} {url}"
     if response.status_code == 404:
         return MediaEngineNotFound(message or "not found", {"operation": where})
@@ -402,8 +406,10 @@ class MediaMtxEngine:
         segment_hook_command: str | None = None,
         on_demand_close_after: str = "10s",
         on_demand_start_timeout: str = "10s",
+        address_policy: CameraNetworkPolicy = DEFAULT_POLICY,
     ) -> None:
         self._client = client
+        self._address_policy = address_policy
         self._record_root = record_root.rstrip("/") or "/"
         self._default_retention_days = default_retention_days
         self._on_status = on_status
@@ -437,14 +443,18 @@ class MediaMtxEngine:
         return conf
 
     async def start(self, source: StreamSource) -> StreamStatus:
+        """Configure the camera's path. A camera whose address the policy refuses (or
+        that does not resolve) raises ``CameraSourceRefused``; MediaMTX is not asked."""
         name = path_name(source.camera_id)
-        conf = self.path_config(source)
+        pinned = await connectable_url(source.url, self._address_policy,
+                                       camera_id=source.camera_id)
+        conf = self.path_config(dataclasses.replace(source, url=pinned))
         logger.info(
             "configuring MediaMTX path",
             extra={
                 "camera_id": str(source.camera_id),
                 "path": name,
-                "source": mask_rtsp_url(source.url),
+                "source": mask_url(source.url),
                 "record": source.record,
             },
         )

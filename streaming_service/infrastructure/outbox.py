@@ -49,7 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel import bus
 from shared_kernel.events import EventEnvelope, EventPayload, new_event
-from shared_kernel.logging import mask_url_credentials
+from shared_kernel.masking import mask_urls_in_text
 from streaming_service.application.metrics import StreamingMetrics
 from streaming_service.domain.ai_ports import LiveFeed
 from streaming_service.infrastructure.db.models import OutboxEvent
@@ -285,7 +285,7 @@ class OutboxRelay:
                 except Exception as exc:
                     failure = exc
                     row.attempts += 1
-                    row.last_error = mask_url_credentials(repr(exc))[:2000]
+                    row.last_error = mask_urls_in_text(repr(exc))[:2000]
                     if self._metrics is not None:
                         self._metrics.event_publish_failures.labels(row.event_type).inc()
                     break
@@ -299,7 +299,7 @@ class OutboxRelay:
         if failure is not None:
             await self._publisher.close()
             raise BrokerUnavailable(
-                f"publish failed: {mask_url_credentials(repr(failure))[:500]}") from failure
+                f"publish failed: {mask_urls_in_text(repr(failure))[:500]}") from failure
         return published
 
     async def drain_once(self) -> int:
@@ -343,7 +343,7 @@ class OutboxRelay:
                     log.warning(
                         "outbox relay could not publish; events stay pending",
                         extra={"lane": self.name, "retry": failures, "retry_in_s": backoff,
-                               "error": mask_url_credentials(repr(exc))[:500]},
+                               "error": mask_urls_in_text(repr(exc))[:500]},
                     )
                     await _sleep(stop, backoff)
                     backoff = min(backoff * 2, self.settings.backoff_max)

@@ -1,6 +1,10 @@
 """Live stream status cached in Redis: ``<prefix>stream:<camera_id>`` (a JSON document)
 and ``<prefix>streams:tenant:<tenant_id>`` (the set of the tenant's cameras with a
-stream), so any replica answers ``GET /streams/`` without asking the engine."""
+stream), so any replica answers ``GET /streams/`` without asking the engine.
+
+A failure is stored as its code only (``error_code``); the message clients see is the
+code's fixed text. Documents written before codes existed had the engine's raw text in
+``error``: it is never read back."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from streaming_service.domain.stream import StreamState, StreamStatus
+from streaming_service.domain.stream import StreamFailure, StreamState, StreamStatus
 
 # A status no engine has refreshed for this long is stale (its replica died).
 STATUS_TTL_SECONDS = 24 * 3600
@@ -26,13 +30,21 @@ def status_to_dict(status: StreamStatus) -> dict[str, Any]:
         "bitrate_kbps": status.bitrate_kbps,
         "restarts": status.restarts,
         "recording": status.recording,
-        "error": status.error,
+        "error_code": status.error.value if status.error else None,
     }
 
 
 def status_from_dict(raw: dict[str, Any]) -> StreamStatus:
     def when(value: Any) -> datetime | None:
         return datetime.fromisoformat(value) if value else None
+
+    def failure(value: Any) -> StreamFailure | None:
+        if not value:
+            return None
+        try:
+            return StreamFailure(value)
+        except ValueError:
+            return StreamFailure.STREAM_ERROR
 
     return StreamStatus(
         camera_id=uuid.UUID(raw["camera_id"]),
@@ -44,7 +56,7 @@ def status_from_dict(raw: dict[str, Any]) -> StreamStatus:
         bitrate_kbps=raw.get("bitrate_kbps"),
         restarts=int(raw.get("restarts", 0)),
         recording=bool(raw.get("recording", False)),
-        error=raw.get("error"),
+        error=failure(raw.get("error_code")),
     )
 
 

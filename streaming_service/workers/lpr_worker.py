@@ -39,6 +39,7 @@ from streaming_service.domain.detection import (
     TrackerConfig,
     VehicleSighting,
 )
+from streaming_service.domain.errors import CameraSourceRefused
 from streaming_service.infrastructure.db.models import Camera
 from streaming_service.infrastructure.leases import Lease, PostgresCameraLeases
 from streaming_service.workers.process import run_worker
@@ -235,6 +236,10 @@ class LprWorker:
                     with contextlib.suppress(Exception):
                         await asyncio.shield(self._record(lease, sighting))
                 raise
+            except CameraSourceRefused as refused:
+                log.warning("camera source refused", extra={
+                    "worker": self.worker_id, "camera_id": str(lease.camera_id),
+                    "failure": refused.failure.value})
             except Exception as exc:
                 log.warning("camera loop failed", extra={
                     "worker": self.worker_id, "camera_id": str(lease.camera_id),
@@ -298,11 +303,14 @@ async def run(stop: asyncio.Event) -> None:
     recorder = DetectionRecorder(sessions=sessions, store=build_object_store(settings),
                                  outbox=SqlOutbox())
 
+    address_policy = settings.camera_network_policy()
+
     def source(camera: CameraSource) -> FrameSource:
         return FfmpegFrameSource(camera.url, fps=settings.lpr_sample_fps,
                                  width=settings.lpr_frame_width,
                                  height=settings.lpr_frame_height,
-                                 ffmpeg=settings.ffmpeg_binary)
+                                 ffmpeg=settings.ffmpeg_binary,
+                                 address_policy=address_policy)
 
     metrics = LprMetrics()
     if settings.metrics_port:

@@ -36,7 +36,7 @@ async def run(
     once: bool = False,
     redis_client: Any | None = None,
 ) -> ThumbnailReport | None:
-    from streaming_service.main import ffmpeg_thumbnail, live_source_resolver
+    from streaming_service.main import ffmpeg_thumbnailer, live_source_resolver
 
     engine = create_engine(settings)
     redis = redis_client or aioredis.from_url(
@@ -44,7 +44,8 @@ async def run(
     cipher = CredentialCipher(settings.camera_credentials_key.get_secret_value())
     thumbnails = Thumbnails(
         sessions=create_sessionmaker(engine), store=store,
-        cache=RedisStreamStatusCache(redis, settings.redis_prefix), grab=ffmpeg_thumbnail,
+        cache=RedisStreamStatusCache(redis, settings.redis_prefix),
+        grab=ffmpeg_thumbnailer(settings.camera_network_policy()),
         source_for=live_source_resolver(settings, cipher), width=settings.thumbnail_width,
         history=timedelta(hours=settings.thumbnail_history_hours),
         url_ttl_seconds=settings.playback_url_ttl_seconds,

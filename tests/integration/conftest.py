@@ -6,6 +6,10 @@
 * ``camera_urls`` (session): ``{"cam1": "rtsp://viewer:...@127.0.0.1:PORT/cam1", ...}``.
 * ``private_camera`` (per test): a simulator of its own with one camera ``solo``, for
   tests that pause, freeze or stop a camera.
+
+The simulator listens on loopback, which the camera network policy refuses unless it is
+allowed explicitly: every test that connects to it says so with ``SIMULATOR_NETWORKS``
+(settings) or ``SIMULATOR_POLICY`` (adapters built by hand), as the demo does.
 """
 
 from __future__ import annotations
@@ -14,12 +18,16 @@ from collections.abc import Iterator
 
 import pytest
 
+from shared_kernel.camera_network import CameraNetworkPolicy
 from tools.camera_sim.simulator import CameraSimulator, CameraSpec
 
 CAMERA_USER = "viewer"
 CAMERA_PASSWORD = "s3cr3t-Pa55"
 SIM_FPS = 10
 SIM_SIZE = (640, 360)
+# Where the simulator runs: allowed explicitly (loopback is refused by default).
+SIMULATOR_NETWORKS = ("127.0.0.0/8", "::1/128")
+SIMULATOR_POLICY = CameraNetworkPolicy.from_strings(allowed=SIMULATOR_NETWORKS)
 
 
 @pytest.fixture(scope="session")

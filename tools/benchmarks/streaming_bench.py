@@ -57,8 +57,9 @@ import jwt  # noqa: E402
 import numpy as np  # noqa: E402
 import uvicorn  # noqa: E402
 
-from shared_kernel.crypto import CredentialCipher, mask_rtsp_url  # noqa: E402
+from shared_kernel.crypto import CredentialCipher  # noqa: E402
 from shared_kernel.events import CameraRegistered, TenantCreated, new_event  # noqa: E402
+from shared_kernel.masking import mask_url  # noqa: E402
 from streaming_service.application.camera_projection import CameraProjection  # noqa: E402
 from streaming_service.domain.stream import StreamState  # noqa: E402
 from streaming_service.settings import StreamingSettings  # noqa: E402
@@ -120,7 +121,7 @@ class Bench:
             CameraRegistered(
                 camera_id=camera_id, tenant_id=self.tenant_id, name=f"Bench {camera_id.hex[:6]}",
                 rtsp_url_encrypted=self.cipher.encrypt(rtsp_url),
-                rtsp_url_masked=mask_rtsp_url(rtsp_url), recording_mode="off",
+                rtsp_url_masked=mask_url(rtsp_url), recording_mode="off",
                 retention_days=1, revision=1,
             ),
             producer="streaming_bench", tenant_id=self.tenant_id))
@@ -166,6 +167,8 @@ async def running_service(work: Path) -> AsyncIterator[Bench]:
                 redis_prefix=redis_prefix, media_root=work / "media",
                 object_store_root=work / "objects", public_base_url=base_url,
                 engine="ffmpeg", stream_control_listener=False, db_pool_size=10,
+                # The simulated cameras run on loopback: allowed explicitly.
+                camera_allowed_networks=["127.0.0.0/8", "::1/128"],
             )
             app = create_app(settings)
             server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_config=None,

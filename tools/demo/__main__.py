@@ -39,6 +39,18 @@ MANAGE = [PY, str(ROOT / "admin_service" / "manage.py")]
 # watchlisted plate once per loop.
 VEHICLES_PER_CAMERA = 30
 WATCHLISTED_PLATE = "BRA2E19"
+# The simulator listens on loopback, which the camera network policy refuses unless it is
+# allowed explicitly (docs/security-ssrf-notes.md): the demo allows it for every process,
+# on top of whatever networks the environment already allows.
+SIMULATOR_NETWORKS = "127.0.0.0/8,::1/128"
+
+
+def allowed_camera_networks(current: str | None) -> str:
+    """``GTV_CAMERA_ALLOWED_NETWORKS`` for the demo: the given value plus loopback."""
+    current = (current or "").strip()
+    if current.startswith("["):
+        return json.dumps([*json.loads(current), *SIMULATOR_NETWORKS.split(",")])
+    return f"{current},{SIMULATOR_NETWORKS}" if current else SIMULATOR_NETWORKS
 
 
 def camera_plates(index: int) -> list[str]:
@@ -106,6 +118,8 @@ class Demo:
                 "GTV_OBJECT_STORE_ROOT": str(self.state_dir / "objects"),
                 "GTV_SEGMENT_SECONDS": env.get("GTV_SEGMENT_SECONDS", "10"),
                 "GTV_METRICS_PORT": "0",
+                "GTV_CAMERA_ALLOWED_NETWORKS": allowed_camera_networks(
+                    env.get("GTV_CAMERA_ALLOWED_NETWORKS")),
             }
         )
         self.env = env

@@ -60,6 +60,21 @@ export interface Camera {
 
 export type StreamState = "starting" | "live" | "reconnecting" | "failed" | "stopped";
 
+/** Why a stream is reconnecting or failed (the streaming service's stable codes). */
+export const STREAM_FAILURE_CODES = [
+  "unreachable",
+  "auth_failed",
+  "not_a_stream",
+  "timeout",
+  "address_not_allowed",
+  "stream_error",
+] as const;
+export type StreamFailureCode = (typeof STREAM_FAILURE_CODES)[number];
+
+export function isStreamFailureCode(code: unknown): code is StreamFailureCode {
+  return typeof code === "string" && (STREAM_FAILURE_CODES as readonly string[]).includes(code);
+}
+
 export interface StreamStatus {
   camera_id: string;
   state: StreamState;
@@ -69,6 +84,8 @@ export interface StreamStatus {
   bitrate_kbps: number | null;
   restarts: number;
   recording: boolean;
+  /** Shown translated; `error` is the server's fixed English text for the same code. */
+  error_code: StreamFailureCode | null;
   error: string | null;
 }
 

@@ -2,9 +2,16 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link } from "react-router";
 import { useAuth } from "../auth/AuthContext";
 import { useI18n } from "../i18n/i18n";
-import type { Camera, StreamStatus } from "../api/types";
+import { isStreamFailureCode, type Camera, type StreamStatus } from "../api/types";
+import { ApiError } from "../api/errors";
 import { LivePlayer, TransportBadge, type Transport } from "../components/LivePlayer";
-import { StatusBadge, tileStatus, type TileStatus } from "../components/StatusBadge";
+import {
+  StatusBadge,
+  StreamFailureNote,
+  streamFailureKey,
+  tileStatus,
+  type TileStatus,
+} from "../components/StatusBadge";
 import { livePlaylistPath } from "../lib/hlsAuth";
 import { errorMessage } from "../components/ErrorNote";
 
@@ -181,7 +188,13 @@ function Tile({ camera, status, enlarged, onToggle, onNotice, canStart, canSnaps
         })
         .catch((err: unknown) => {
           if (cancelled) return;
-          setError(errorMessage(err));
+          // A camera the server refuses (address not allowed, unreachable) answers with
+          // one of the stream failure codes: shown translated, like the status list's.
+          setError(
+            err instanceof ApiError && isStreamFailureCode(err.code)
+              ? t(streamFailureKey(err.code))
+              : errorMessage(err),
+          );
           scheduleRetry();
         });
     } else {
@@ -203,6 +216,11 @@ function Tile({ camera, status, enlarged, onToggle, onNotice, canStart, canSnaps
   const onTransport = useCallback((kind: Transport, reason?: string) => {
     setTransport((prev) => (kind === "hls" && !reason && prev.kind === "hls" ? prev : { kind, reason }));
   }, []);
+
+  const failure =
+    (serverState === "reconnecting" || serverState === "failed") && isStreamFailureCode(status?.error_code)
+      ? status.error_code
+      : null;
 
   let shown: TileStatus = tileStatus(serverState);
   if (playing && shown === "offline" && !status) shown = "live";
@@ -241,6 +259,7 @@ function Tile({ camera, status, enlarged, onToggle, onNotice, canStart, canSnaps
       ) : (
         <div className="tile-empty">{error ?? (canStart ? t("common.loading") : t("live.viewerWaiting"))}</div>
       )}
+      {failure && <StreamFailureNote code={failure} />}
       <div className="tile-bar">
         <span className="tile-name">{camera.name}</span>
         <StatusBadge status={shown} />

@@ -10,15 +10,25 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from shared_kernel.camera_network import CameraNetworkPolicy
+
 # --- API fixtures: tenants, a user per role, clients with tokens -------------------------
 
 
 ROLES = ("viewer", "operator", "tenant_admin")
 
 
+# The private network the tests' cameras pretend to live on (tests/factories.py uses
+# 10.0.0.5): allowed explicitly, as an operator lists their camera networks.
+TEST_CAMERA_NETWORKS = ("10.0.0.0/8",)
+
+
 @pytest.fixture(autouse=True)
 def _api_test_settings(settings: Any) -> None:
-    """Fast hashing, no login throttling, and cache keys of this test only."""
+    """Fast hashing, no login throttling, cache keys of this test only, and a camera
+    network policy that allows the tests' camera network (and nothing local)."""
+    settings.CAMERA_NETWORK_POLICY = CameraNetworkPolicy.from_strings(
+        allowed=TEST_CAMERA_NETWORKS)
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.LOGIN_THROTTLE_RATE = "10000/min"
     caches = {k: dict(v) for k, v in settings.CACHES.items()}

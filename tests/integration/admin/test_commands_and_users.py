@@ -12,6 +12,7 @@ from django.core.management import call_command
 from outbox.models import OutboxEvent
 from rest_framework.test import APIClient
 
+from shared_kernel.camera_network import CameraNetworkPolicy
 from shared_kernel.crypto import CredentialCipher
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +54,13 @@ def test_bootstrap_superadmin_generates_a_password_when_unset(
     assert _login("boss", password) == 200
 
 
+@pytest.fixture
+def demo_networks(settings: Any) -> None:
+    """The demo's simulator runs on loopback, which the demo allows explicitly."""
+    settings.CAMERA_NETWORK_POLICY = CameraNetworkPolicy.from_strings(allowed=["127.0.0.0/8"])
+
+
+@pytest.mark.usefixtures("demo_networks")
 def test_seed_demo_creates_a_usable_tenant(monkeypatch: pytest.MonkeyPatch) -> None:
     output = _run("seed_demo", "--camera-url", "rtsp://127.0.0.1:8554/cam1",
                   "--camera-url", "rtsp://u:p4ss@127.0.0.1:8554/cam2", "--cameras", "3",
@@ -71,6 +79,7 @@ def test_seed_demo_creates_a_usable_tenant(monkeypatch: pytest.MonkeyPatch) -> N
     assert Camera.objects.filter(tenant__slug="demo").count() == 3
 
 
+@pytest.mark.usefixtures("demo_networks")
 def test_seed_demo_again_follows_a_changed_camera_url() -> None:
     """A new demo run may give the simulator new credentials: cameras follow them once."""
     _run("seed_demo", "--camera-url", "rtsp://demo:old@127.0.0.1:8554/cam1", "--cameras", "1",
@@ -140,6 +149,7 @@ def test_deactivated_user_loses_access(tenant_a: Any, client_for: Any) -> None:
     assert User.objects.get(pk=tenant_a.viewer.pk).is_active is False
 
 
+@pytest.mark.usefixtures("demo_networks")
 def test_seed_demo_replaces_a_url_encrypted_with_a_lost_key() -> None:
     """Another checkout on the same database has other generated keys."""
     _run("seed_demo", "--camera-url", "rtsp://demo:pw@127.0.0.1:8554/cam1", "--cameras", "1",

@@ -1,5 +1,6 @@
 """The plaintext camera password appears in no API response, admin page, log line or
-database column (SPEC §3, §6)."""
+database column (SPEC §3, §6): wherever the URL carries it — the userinfo, or path and
+query parameters the way Intelbras/Dahua/Hikvision devices take them."""
 
 from __future__ import annotations
 
@@ -14,8 +15,16 @@ from django.test import Client
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "Pl41ntext-Secret-Zeta"
-URL = f"rtsp://operator:{PASSWORD}@cam-07.prefeitura.local:554/Streaming/Channels/101"
 NEW_PASSWORD = "R0tated-Secret-Omega"
+# (URL with the password, what rtsp_url_masked must be)
+URLS = [
+    (f"rtsp://operator:{PASSWORD}@10.20.30.40:554/Streaming/Channels/101",
+     "rtsp://***:***@10.20.30.40:554/Streaming/Channels/101"),
+    (f"rtsp://10.20.30.40:554/user=admin&password={PASSWORD}&channel=1&stream=0.sdp?",
+     "rtsp://10.20.30.40:554/user=***&password=***&channel=1&stream=0.sdp?"),
+    (f"rtsp://10.20.30.40/cam/realmonitor?channel=1&subtype=0&PWD={PASSWORD};token=t0k",
+     "rtsp://10.20.30.40/cam/realmonitor?channel=1&subtype=0&PWD=***;token=***"),
+]
 
 
 def _all_database_text() -> str:
@@ -32,26 +41,26 @@ def _all_database_text() -> str:
     return "\n".join(chunks)
 
 
+@pytest.mark.parametrize(("url", "masked"), URLS, ids=["userinfo", "path", "query"])
 def test_camera_password_never_leaves_in_clear(
-    tenant_a: Any, superadmin: Any, client_for: Any, caplog: pytest.LogCaptureFixture,
-    capsys: pytest.CaptureFixture[str],
+    url: str, masked: str, tenant_a: Any, superadmin: Any, client_for: Any,
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str],
 ) -> None:
     caplog.set_level(logging.DEBUG)
     api = client_for(tenant_a.tenant_admin)
     bodies: list[str] = []
 
-    created = api.post("/api/cidades/cameras/", {"name": "Gate", "rtsp_url": URL},
+    created = api.post("/api/cidades/cameras/", {"name": "Gate", "rtsp_url": url},
                        format="json")
     assert created.status_code == 201
     camera_id = created.json()["id"]
     bodies.append(created.content.decode())
     assert "rtsp_url" not in created.json()
-    assert created.json()["rtsp_url_masked"] == (
-        "rtsp://***:***@cam-07.prefeitura.local:554/Streaming/Channels/101")
+    assert created.json()["rtsp_url_masked"] == masked
     bodies.append(api.get("/api/cidades/cameras/").content.decode())
     bodies.append(api.get(f"/api/cidades/cameras/{camera_id}/").content.decode())
     updated = api.patch(f"/api/cidades/cameras/{camera_id}/",
-                        {"rtsp_url": URL.replace(PASSWORD, NEW_PASSWORD)}, format="json")
+                        {"rtsp_url": url.replace(PASSWORD, NEW_PASSWORD)}, format="json")
     assert updated.status_code == 200
     bodies.append(updated.content.decode())
     # A rejected URL is not echoed either.
@@ -78,7 +87,7 @@ def test_camera_password_never_leaves_in_clear(
                             ("logs", logs), ("stdout", out.out), ("stderr", out.err)):
             assert secret not in text, f"{secret} leaked in {where}"
     # ...while the stored ciphertext still decrypts to the current URL.
-    assert Camera.objects.get(pk=camera_id).rtsp_url() == URL.replace(PASSWORD, NEW_PASSWORD)
+    assert Camera.objects.get(pk=camera_id).rtsp_url() == url.replace(PASSWORD, NEW_PASSWORD)
 
 
 def _has_audit_api() -> bool:

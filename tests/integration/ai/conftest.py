@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from streaming_service.ai_settings import AiSettings
 from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
 from streaming_service.infrastructure.object_store import FilesystemObjectStore
+from tests.integration.conftest import SIMULATOR_NETWORKS
 
 PG = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-v", "ON_ERROR_STOP=1"]
 
@@ -66,6 +67,7 @@ def ai_settings(ai_db_name: str, amqp_url: str, tmp_path_factory: pytest.TempPat
         streaming_db_name=ai_db_name,
         amqp_url=amqp_url,
         redis_prefix=f"gtv:test:{uuid.uuid4().hex[:8]}:",
+        camera_allowed_networks=list(SIMULATOR_NETWORKS),
         object_store_root=root / "objects",
         media_root=root / "media",
         stream_control_listener=False,

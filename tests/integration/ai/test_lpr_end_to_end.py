@@ -82,7 +82,8 @@ async def test_camera_to_websocket(server: Server, http: httpx.AsyncClient, ai_s
                asyncio.create_task(_collect(ws_theirs, theirs))]
 
     def source(camera: CameraSource) -> FrameSource:
-        return FfmpegFrameSource(camera.url, fps=4, width=SIM_SIZE[0], height=SIM_SIZE[1])
+        return FfmpegFrameSource(camera.url, fps=4, width=SIM_SIZE[0], height=SIM_SIZE[1],
+                                 address_policy=ai_settings.camera_network_policy())
 
     worker = LprWorker(
         worker_id="e2e", leases=PostgresCameraLeases(sessions, lease_seconds=10),

@@ -32,6 +32,7 @@ from shared_kernel.settings import PROJECT_ROOT
 from streaming_service.application.camera_projection import CameraProjection
 from streaming_service.infrastructure.db.partitions import forget_known_partitions
 from streaming_service.settings import StreamingSettings
+from tests.integration.conftest import SIMULATOR_NETWORKS
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 HOOK_TOKEN = "test-hook-token-0123456789"
@@ -75,6 +76,8 @@ def streaming_settings(
         media_root=root / "media",
         object_store_root=root / "objects",
         public_base_url="http://testserver",
+        # The simulator (loopback) and the fake cameras of seed_camera (10.0.0.5).
+        camera_allowed_networks=[*SIMULATOR_NETWORKS, "10.0.0.0/8"],
         engine="mediamtx",
         mediamtx_hook_token=HOOK_TOKEN,
         mediamtx_hls_public_url="http://media.test:8888",
@@ -251,7 +254,8 @@ async def streaming_app(
         client = MediaMtxClient("http://mediamtx.test:9997",
                                 transport=httpx.ASGITransport(app=mediamtx_standin.app))
         return MediaMtxEngine(client, record_root="/recordings", on_status=on_status,
-                              on_segment=on_segment)
+                              on_segment=on_segment,
+                              address_policy=streaming_settings.camera_network_policy())
 
     app = create_app(streaming_settings, engine=engine_factory)
     async with app.router.lifespan_context(app):

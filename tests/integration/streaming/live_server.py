@@ -64,7 +64,8 @@ async def serve_ffmpeg_app(
     engines: list[FFmpegEngine] = []
 
     def engine_factory(on_status: Any, on_segment: Any) -> FFmpegEngine:
-        engines.append(FFmpegEngine(settings.media_root, on_status, on_segment, ENGINE_OPTIONS))
+        engines.append(FFmpegEngine(settings.media_root, on_status, on_segment, ENGINE_OPTIONS,
+                                    address_policy=settings.camera_network_policy()))
         return engines[0]
 
     app = create_app(settings, engine=engine_factory)

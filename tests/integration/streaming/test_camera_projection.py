@@ -128,3 +128,18 @@ async def test_decommissioning_is_final_and_stops_the_stream(
     await projection.handle(camera_event(CameraRegistered, cipher, ghost, tenant_id, 1, "late"))
     ghost_row = await camera_row(app_services, ghost)
     assert ghost_row is not None and ghost_row.decommissioned_at is not None
+
+
+async def test_projection_masks_credentials_an_older_producer_left_in_the_masked_url(
+    app_services: Any, cipher: CredentialCipher
+) -> None:
+    camera_id, tenant_id = uuid.uuid4(), uuid.uuid4()
+    event = new_event(CameraRegistered(
+        camera_id=camera_id, tenant_id=tenant_id, name="Intelbras",
+        rtsp_url_encrypted=cipher.encrypt("rtsp://10.0.0.9/user=admin&password=Old-Pw-1"),
+        rtsp_url_masked="rtsp://10.0.0.9/user=admin&password=Old-Pw-1&channel=1",
+    ), producer="admin_service", tenant_id=tenant_id)
+    await CameraProjection(app_services.sessions).handle(event)
+    row = await camera_row(app_services, camera_id)
+    assert row is not None
+    assert row.rtsp_url_masked == "rtsp://10.0.0.9/user=***&password=***&channel=1"

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from streaming_service.infrastructure.ffmpeg_tools import snapshot
-from tests.integration.conftest import SIM_SIZE
+from tests.integration.conftest import SIM_SIZE, SIMULATOR_POLICY
 from tools.camera_sim.scene import clock_box
 from tools.camera_sim.simulator import CameraSimulator, CameraSpec, SimulatorError, rtsp_describe
 
@@ -53,7 +53,7 @@ def test_unknown_camera_path_answers_404(camera_sim: CameraSimulator) -> None:
 
 
 async def test_frames_carry_the_burned_in_clock(camera_urls: dict[str, str]) -> None:
-    jpeg = await snapshot(camera_urls["cam1"], timeout=20)
+    jpeg = await snapshot(camera_urls["cam1"], timeout=20, address_policy=SIMULATOR_POLICY)
     image = Image.open(io.BytesIO(jpeg)).convert("L")
     assert image.size == SIM_SIZE
     left, top, right, bottom = clock_box(*SIM_SIZE)

@@ -16,7 +16,7 @@ from streaming_service.domain.ports import CompletedSegment
 from streaming_service.domain.stream import Backoff, StreamSource, StreamState, StreamStatus
 from streaming_service.infrastructure.ffmpeg_engine import FFmpegEngine, FFmpegEngineOptions
 from streaming_service.infrastructure.ffmpeg_tools import concat_segments, probe, snapshot
-from tests.integration.conftest import CAMERA_PASSWORD, SIM_SIZE
+from tests.integration.conftest import CAMERA_PASSWORD, SIM_SIZE, SIMULATOR_POLICY
 from tools.camera_sim.simulator import CameraSimulator
 
 LIVE_TIMEOUT = 20.0
@@ -50,7 +50,8 @@ async def engine(tmp_path: Path, recorder: Recorder) -> AsyncIterator[FFmpegEngi
         stall_timeout=3.0, start_timeout=15.0, stop_timeout=5.0, status_interval=1.0,
         backoff=Backoff(initial_seconds=0.5, factor=2.0, max_seconds=2.0),
     )
-    engine = FFmpegEngine(tmp_path / "media", recorder.on_status, recorder.on_segment, options)
+    engine = FFmpegEngine(tmp_path / "media", recorder.on_status, recorder.on_segment, options,
+                          address_policy=SIMULATOR_POLICY)
     yield engine
     await engine.close()
 
@@ -183,7 +184,8 @@ async def test_unreachable_camera_fails_after_the_backoff_gives_up(
 ) -> None:
     options = FFmpegEngineOptions(start_timeout=5.0, backoff=Backoff(
         initial_seconds=0.1, max_seconds=0.2, max_attempts=2))
-    engine = FFmpegEngine(tmp_path / "media", recorder.on_status, recorder.on_segment, options)
+    engine = FFmpegEngine(tmp_path / "media", recorder.on_status, recorder.on_segment, options,
+                          address_policy=SIMULATOR_POLICY)
     source = _source(f"rtsp://user:{CAMERA_PASSWORD}@127.0.0.1:9/nothing")  # discard port
     try:
         await engine.start(source)

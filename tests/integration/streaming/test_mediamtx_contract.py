@@ -20,12 +20,15 @@ import pytest
 from openapi_spec_validator import validate
 
 from shared_kernel.auth import Role, TokenClaims
+from shared_kernel.camera_network import CameraNetworkPolicy
 from streaming_service.domain.errors import (
+    CameraSourceRefused,
     MediaEngineNotFound,
     MediaEngineRejected,
     MediaEngineUnavailable,
 )
 from streaming_service.domain.stream import Backoff, StreamSource, StreamState, StreamStatus
+from streaming_service.infrastructure import mediamtx as mediamtx_module
 from streaming_service.infrastructure.mediamtx import (
     MediaMtxAuthAction,
     MediaMtxAuthRequest,
@@ -47,6 +50,8 @@ from tests.integration.streaming.mediamtx_standin import (
 )
 
 CAMERA_URL = "rtsp://admin:s3cr3t-Pa55@10.20.30.40:554/Streaming/Channels/101"
+# The camera network the tests' cameras live on, allowed as an operator would.
+CAMERA_NETWORKS = CameraNetworkPolicy.from_strings(allowed=["10.20.30.0/24"])
 FAST_RETRY = Backoff(initial_seconds=0.01, factor=2.0, max_seconds=0.05)
 
 
@@ -242,7 +247,8 @@ async def test_engine_start_status_record_stop_flow(
     async def on_status(status: StreamStatus) -> None:
         reported.append(status)
 
-    engine = MediaMtxEngine(client, record_root="/recordings", on_status=on_status)
+    engine = MediaMtxEngine(client, record_root="/recordings", on_status=on_status,
+                            address_policy=CAMERA_NETWORKS)
     camera_id, tenant_id = uuid.uuid4(), uuid.uuid4()
     name = path_name(camera_id)
 
@@ -303,7 +309,8 @@ async def test_engine_start_with_recording_pulls_continuously_and_sets_the_hook(
 ) -> None:
     standin, client = mediamtx
     hook = segment_hook_command("http://streaming:8001/internal/mediamtx/segments")
-    engine = MediaMtxEngine(client, segment_hook_command=hook)
+    engine = MediaMtxEngine(client, segment_hook_command=hook,
+                            address_policy=CAMERA_NETWORKS)
     camera_id = uuid.uuid4()
     status = await engine.start(_source(camera_id, uuid.uuid4(), record=True))
     assert status.recording
@@ -315,9 +322,17 @@ async def test_engine_start_with_recording_pulls_continuously_and_sets_the_hook(
 
 
 async def test_engine_reports_an_invalid_source_instead_of_a_missing_path(
-    mediamtx: tuple[MediaMtxStandIn, MediaMtxClient],
+    mediamtx: tuple[MediaMtxStandIn, MediaMtxClient], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """MediaMTX's own validation stays the last line: what it rejects is reported as
+    rejected. (The camera network policy refuses such a source first; it is bypassed
+    here so that MediaMTX gets to see it.)"""
     standin, client = mediamtx
+
+    async def unchecked(url: str, *_args: object, **_kwargs: object) -> str:
+        return url
+
+    monkeypatch.setattr(mediamtx_module, "connectable_url", unchecked)
     engine = MediaMtxEngine(client)
     bad = StreamSource(uuid.uuid4(), uuid.uuid4(), url="ftp://user:pw-Secret@cam/1")
     with pytest.raises(MediaEngineRejected, match="invalid source") as caught:
@@ -326,13 +341,44 @@ async def test_engine_reports_an_invalid_source_instead_of_a_missing_path(
     _assert_all_requests_valid(standin)
 
 
+@pytest.mark.parametrize("url", [
+    "rtsp://u:pw-Secret@127.0.0.1:6379/", "rtsp://169.254.169.254/latest/meta-data",
+    "rtsp://localhost:5432/", "rtsp://10.99.0.1/cam", "ftp://user:pw-Secret@cam/1",
+])
+async def test_engine_refuses_a_camera_outside_the_camera_networks_before_asking_mediamtx(
+    mediamtx: tuple[MediaMtxStandIn, MediaMtxClient], url: str,
+) -> None:
+    standin, client = mediamtx
+    engine = MediaMtxEngine(client, address_policy=CAMERA_NETWORKS)
+    with pytest.raises(CameraSourceRefused) as refused:
+        await engine.start(StreamSource(uuid.uuid4(), uuid.uuid4(), url=url))
+    assert refused.value.code == "address_not_allowed"
+    assert "pw-Secret" not in str(refused.value)
+    assert standin.state.calls == []
+
+
+async def test_mediamtx_gets_the_camera_url_pinned_to_the_checked_address(
+    mediamtx: tuple[MediaMtxStandIn, MediaMtxClient],
+) -> None:
+    """MediaMTX never resolves the camera's name itself: a name that answers differently
+    the next time (DNS rebinding) cannot send it elsewhere."""
+    standin, client = mediamtx
+    engine = MediaMtxEngine(client, address_policy=CameraNetworkPolicy.from_strings(
+        allowed=["127.0.0.0/8", "::1/128"]))
+    camera_id = uuid.uuid4()
+    await engine.start(StreamSource(camera_id, uuid.uuid4(),
+                                    url="rtsp://u:p@localhost:8554/cam1?"))
+    source = standin.state.confs[path_name(camera_id)]["source"]
+    assert source in ("rtsp://u:p@127.0.0.1:8554/cam1?", "rtsp://u:p@[::1]:8554/cam1?")
+
+
 async def test_camera_credentials_never_reach_the_logs(
     mediamtx: tuple[MediaMtxStandIn, MediaMtxClient],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     standin, client = mediamtx
     caplog.set_level(logging.DEBUG)
-    engine = MediaMtxEngine(client)
+    engine = MediaMtxEngine(client, address_policy=CAMERA_NETWORKS)
     camera_id = uuid.uuid4()
     await engine.start(_source(camera_id, uuid.uuid4()))
     await engine.set_recording(camera_id, True)

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from outbox.relay import AmqpPublisher, OutboxRelay, PostgresOutboxStore
-from shared_kernel.logging import mask_url_credentials
+from shared_kernel.masking import mask_urls_in_text
 
 
 class Command(BaseCommand):
@@ -44,7 +44,7 @@ class Command(BaseCommand):
             if result.failed:
                 raise CommandError(
                     f"published {result.published}; publishing failed, events stay pending: "
-                    f"{mask_url_credentials(result.error)[:300]}"
+                    f"{mask_urls_in_text(result.error)[:300]}"
                 )
             self.stdout.write(f"published {result.published}")
             return
