@@ -33,7 +33,7 @@ keys: .secrets/dev.env  ## generate development secrets (JWT keys, encryption ke
 services:  ## make sure PostgreSQL, Redis and RabbitMQ are running
 	tools/scripts/ensure_services.sh
 
-migrate: install services  ## apply database migrations of both services
+migrate: install services  ## roles (services), then both services' migrations, each as its owner role
 	$(PY) admin_service/manage.py migrate --noinput
 	$(PY) -m streaming_service.migrate
 

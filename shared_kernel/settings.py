@@ -26,7 +26,6 @@ class CommonSettings(BaseSettings):
 
     environment: str = "development"
     log_level: str = "INFO"
-    database_url: str = "postgresql://postgres@127.0.0.1:5432/gtvision"
     redis_url: str = "redis://127.0.0.1:6379/0"
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     jwt_public_key: SecretStr | None = None

@@ -1,5 +1,6 @@
 """``python -m streaming_service.migrate``: bring the streaming database to the latest
-schema (``alembic upgrade head``)."""
+schema (``alembic upgrade head``), connected as the owner of its schemas
+(``GTV_MIGRATION_DATABASE_URL``), not as the service's runtime role."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
 def alembic_config(database_url: str | None = None) -> Config:
     config = Config(str(ALEMBIC_INI))
     config.set_main_option(
-        "gtv.database_url", database_url or StreamingSettings().async_database_url
+        "gtv.database_url", database_url or StreamingSettings().async_migration_database_url
     )
     return config
 

@@ -51,7 +51,12 @@ class StreamingSettings(CommonSettings):
     media_token_ttl_seconds: int = Field(default=300, ge=10, le=86400)
     playback_url_ttl_seconds: int = Field(default=600, ge=10, le=86400)
 
-    # Database: the shared cluster; a separate database name only for tests.
+    # Database: the shared cluster, as the streaming service's least-privilege role; the
+    # migrations (``python -m streaming_service.migrate``) connect as the owner of its
+    # schemas instead (deploy/postgres/roles.sql). A separate database name only for
+    # tests and the demo; it applies to both URLs.
+    database_url: str = "postgresql://gtv_streaming@127.0.0.1:5432/gtvision"
+    migration_database_url: str = "postgresql://gtv_streaming_owner@127.0.0.1:5432/gtvision"
     streaming_db_name: str | None = None
     db_pool_size: int = 10
     db_echo: bool = False
@@ -102,6 +107,12 @@ class StreamingSettings(CommonSettings):
     def sync_database_url(self) -> str:
         """The same database for tools that want a libpq URL (psql, pg_isready)."""
         return database_url_for(self.database_url, self.streaming_db_name, driver=None)
+
+    @property
+    def async_migration_database_url(self) -> str:
+        """``GTV_MIGRATION_DATABASE_URL`` (the owner) in asyncpg form, for Alembic."""
+        return database_url_for(
+            self.migration_database_url, self.streaming_db_name, driver="asyncpg")
 
 
 def database_url_for(url: str, db_name: str | None, *, driver: str | None) -> str:

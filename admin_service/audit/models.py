@@ -1,7 +1,9 @@
 """The LGPD audit log: who did what to which object, when, from where (append-only).
 
-Rows are never updated or deleted. The model refuses it, and a PostgreSQL trigger
-(migration 0001) refuses it for any client, raw SQL included.
+Rows are never updated or deleted. The model refuses it; the service's database role has
+no UPDATE (but of actor_id), DELETE or TRUNCATE on the table (deploy/postgres/roles.sql);
+and PostgreSQL triggers refuse it for any client, the table's owner and raw SQL included
+(migrations 0001: UPDATE/DELETE, 0002: TRUNCATE).
 """
 
 from __future__ import annotations

@@ -30,6 +30,11 @@ class AdminSettings(CommonSettings):
     # Absolute lifetime of a login: refreshing never extends a session past this.
     session_max_hours: int = Field(default=12, ge=1, le=24 * 30)
     camera_cache_ttl_seconds: int = 300
+    # The service runs as a least-privilege role; `manage.py migrate` connects as the
+    # owner of its tables instead, to the same database (deploy/postgres/roles.sql,
+    # docs/operations.md). GTV_DB_NAME, when set, names that database.
+    database_url: str = "postgresql://gtv_admin@127.0.0.1:5432/gtvision"
+    migration_database_url: str = "postgresql://gtv_admin_owner@127.0.0.1:5432/gtvision"
     db_name: str | None = None
     cache_key_prefix: str = "gtv:admin"
     login_throttle_rate: str = "10/min"
@@ -130,18 +135,24 @@ TEMPLATES = [
 ]
 
 
-def _database() -> dict[str, object]:
+def _connection(url: str) -> dict[str, str]:
     from urllib.parse import unquote, urlsplit
 
-    url = urlsplit(ENV.database_url)
+    parts = urlsplit(url)
+    return {
+        "NAME": ENV.db_name or parts.path.lstrip("/") or "gtvision",
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "127.0.0.1",
+        "PORT": str(parts.port or 5432),
+    }
+
+
+def _database() -> dict[str, object]:
     return {
         # PostgreSQL, plus introspection of the admin/cidades schemas (config/db/).
         "ENGINE": "config.db",
-        "NAME": ENV.db_name or url.path.lstrip("/") or "gtvision",
-        "USER": unquote(url.username or "postgres"),
-        "PASSWORD": unquote(url.password or ""),
-        "HOST": url.hostname or "127.0.0.1",
-        "PORT": str(url.port or 5432),
+        **_connection(ENV.database_url),
         "CONN_MAX_AGE": 60,
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {"connect_timeout": 5},
@@ -149,6 +160,11 @@ def _database() -> dict[str, object]:
 
 
 DATABASES = {"default": _database()}
+# Who `manage.py migrate` connects as (tenancy/management/commands/migrate.py): the owner
+# role, to the database above (the migration URL's own database name is not used).
+MIGRATION_DATABASE = {
+    key: value for key, value in _connection(ENV.migration_database_url).items() if key != "NAME"
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 

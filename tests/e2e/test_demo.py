@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 import websockets
 
@@ -28,6 +29,7 @@ from tests.integration.deploy.deploy_support import (
     documented_metric_names,
     exported_metric_names,
 )
+from tools import db_roles
 from tools.demo.isolated import DemoRun, run_isolated_demo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -205,6 +207,21 @@ def test_running_processes_export_every_metric_dashboards_and_alerts_use(
         assert response.status_code == 200, url
         exported |= exported_metric_names(response.text)
     assert sorted(documented_metric_names("metric-contract") - exported) == []
+
+
+def test_every_service_process_connects_as_its_least_privilege_role(demo: DemoRun) -> None:
+    """As in a deployment (deploy/postgres/roles.sql): services and workers run as
+    gtv_admin / gtv_streaming, never as the superuser; the owners only ran migrations."""
+    with psycopg.connect(db_roles.database_url(demo.db_name)) as conn:
+        users = {row[0] for row in conn.execute(
+            "SELECT DISTINCT usename FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()", [demo.db_name])}
+        owners = {row[0] for row in conn.execute(
+            "SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class "
+            "WHERE relnamespace::regnamespace::text IN ('admin', 'cidades', 'streaming', 'ai') "
+            "AND relkind IN ('r', 'p')")}
+    assert users == {db_roles.ADMIN, db_roles.STREAMING}
+    assert owners == {db_roles.ADMIN_OWNER, db_roles.STREAMING_OWNER}
 
 
 def test_sigterm_stops_every_process_and_frees_the_ports(demo: DemoRun) -> None:

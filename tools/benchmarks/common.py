@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
-import psycopg
+from tools import db_roles
 
 PG_ADMIN_URL = os.environ.get("GTV_BENCH_PG_ADMIN_URL",
                               "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -55,14 +55,16 @@ def private_vhost(vhost: str) -> Iterator[str]:
 
 @contextlib.contextmanager
 def private_database(db_name: str) -> Iterator[None]:
-    """An empty PostgreSQL database, dropped (best effort) at the end."""
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{db_name}"')
+    """An empty PostgreSQL database with the services' roles bootstrapped (migrations
+    connect as the owners, the services as their runtime roles); dropped (best effort)
+    at the end."""
+    db_roles.create_database(db_name, base=PG_ADMIN_URL)
     try:
+        db_roles.bootstrap_roles(db_name, base=PG_ADMIN_URL)
         yield
     finally:
-        with contextlib.suppress(Exception), psycopg.connect(PG_ADMIN_URL, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        with contextlib.suppress(Exception):
+            db_roles.drop_database(db_name, base=PG_ADMIN_URL)
 
 
 def delete_redis_prefix(redis_url: str, prefix: str) -> None:

@@ -7,6 +7,10 @@ started. Running it again needs no clean-up: seeding is idempotent.
 
 Ports and credentials come from the environment (``GTV_HTTP_PORT``,
 ``GTV_SUPERADMIN_USERNAME``/``GTV_SUPERADMIN_PASSWORD``, ``GTV_DEMO_*``); see docs/demo.md.
+The database (``GTV_DEMO_DB_NAME``, else ``GTV_DB_NAME``, else ``gtvision``) must exist;
+the demo bootstraps the production roles in it (tools/db_roles.py, as the superuser
+``GTV_DB_SUPERUSER_URL``), migrates each service as its owner role and runs each as its
+least-privilege role, as a deployment does.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from types import FrameType
 
 import httpx
 
+from tools import db_roles
 from tools.demo.supervisor import ProcessSpec, Supervisor
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,7 +110,14 @@ class Demo:
         self.superadmin_user = os.environ.get("GTV_SUPERADMIN_USERNAME", "superadmin")
         self.superadmin_password = os.environ.get("GTV_SUPERADMIN_PASSWORD") or kept["superadmin"]
         self.stats_password = os.environ.get("GTV_HAPROXY_STATS_PASSWORD") or kept["stats"]
+        self.db_name = (os.environ.get("GTV_DEMO_DB_NAME") or os.environ.get("GTV_DB_NAME")
+                        or "gtvision")
+        # Each service's processes: its runtime role, and its owner for the migrations.
+        roles = db_roles.service_environment(self.db_name)
+        self.admin_env, self.streaming_env = roles["admin"], roles["streaming"]
         env = dict(os.environ)
+        env.pop("GTV_DB_NAME", None)
+        env.pop("GTV_STREAMING_DB_NAME", None)
         env.update(
             {
                 "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'admin_service'}",
@@ -144,23 +156,29 @@ class Demo:
             )
 
     def setup(self) -> list[str]:
+        say(f"preparing the database roles in {self.db_name}")
+        try:
+            db_roles.bootstrap_roles(self.db_name)
+        except RuntimeError as exc:
+            raise SystemExit(f"database roles: {exc}") from exc
         say("migrating the admin service")
-        self.supervisor.run_once(ProcessSpec("admin-migrate", [*MANAGE, "migrate", "--noinput"]))
-        self.supervisor.run_once(
-            ProcessSpec("admin-static", [*MANAGE, "collectstatic", "--noinput", "-v0"])
-        )
-        say("migrating the streaming service")
-        self.supervisor.run_once(
-            ProcessSpec("streaming-migrate", [PY, "-m", "streaming_service.migrate"])
-        )
         self.supervisor.run_once(ProcessSpec(
-            "superadmin", [*MANAGE, "bootstrap_superadmin", "--reset-password"]))
+            "admin-migrate", [*MANAGE, "migrate", "--noinput"], env=self.admin_env))
+        self.supervisor.run_once(ProcessSpec(
+            "admin-static", [*MANAGE, "collectstatic", "--noinput", "-v0"], env=self.admin_env))
+        say("migrating the streaming service")
+        self.supervisor.run_once(ProcessSpec(
+            "streaming-migrate", [PY, "-m", "streaming_service.migrate"], env=self.streaming_env))
+        self.supervisor.run_once(ProcessSpec(
+            "superadmin", [*MANAGE, "bootstrap_superadmin", "--reset-password"],
+            env=self.admin_env))
         urls = [self.camera_url(i) for i in range(1, self.cameras + 1)]
         say("seeding the demo prefeitura")
         result = subprocess.run(
             [*MANAGE, "seed_demo", f"--password={self.user_password}", "--lpr-camera", "1",
              "--cameras", str(self.cameras), *(a for u in urls for a in ("--camera-url", u))],
-            env=self.env, capture_output=True, text=True, timeout=120, check=False,
+            env={**self.env, **self.admin_env}, capture_output=True, text=True, timeout=120,
+            check=False,
         )
         if result.returncode != 0:
             sys.stderr.write(result.stdout + result.stderr)
@@ -183,25 +201,33 @@ class Demo:
                 "-c", str(ROOT / "admin_service" / "gunicorn.conf.py"),
                 "--bind", f"127.0.0.1:{self.admin_port}", "--workers", "2",
                 "--graceful-timeout", "5",
-            ], env={"PROMETHEUS_MULTIPROC_DIR": str(self.state_dir / "prometheus-admin")}),
-            ProcessSpec("admin-outbox-relay", [*MANAGE, "run_outbox_relay"]),
-            ProcessSpec("admin-event-consumer", [*MANAGE, "consume_domain_events"]),
+            ], env={**self.admin_env,
+                    "PROMETHEUS_MULTIPROC_DIR": str(self.state_dir / "prometheus-admin")}),
+            ProcessSpec("admin-outbox-relay", [*MANAGE, "run_outbox_relay"], env=self.admin_env),
+            ProcessSpec("admin-event-consumer", [*MANAGE, "consume_domain_events"],
+                        env=self.admin_env),
             ProcessSpec("streaming", [
                 str(Path(PY).parent / "uvicorn"), "streaming_service.main:create_app",
                 "--factory", "--host", "127.0.0.1", "--port", str(self.streaming_port),
                 "--no-access-log", "--timeout-graceful-shutdown", "5",
-            ]),
+            ], env=self.streaming_env),
             ProcessSpec("streaming-event-consumer",
-                        [PY, "-m", "streaming_service.workers.event_consumer"]),
+                        [PY, "-m", "streaming_service.workers.event_consumer"],
+                        env=self.streaming_env),
             ProcessSpec("streaming-outbox-relay",
-                        [PY, "-m", "streaming_service.workers.outbox_relay"]),
+                        [PY, "-m", "streaming_service.workers.outbox_relay"],
+                        env=self.streaming_env),
             ProcessSpec("lpr-worker", [PY, "-m", "streaming_service.workers.lpr_worker"],
-                        env={"GTV_LPR_DEDUPE_WINDOW_SECONDS": self.env.get(
-                            "GTV_LPR_DEDUPE_WINDOW_SECONDS", "20"),
+                        env={**self.streaming_env,
+                             "GTV_LPR_DEDUPE_WINDOW_SECONDS": self.env.get(
+                                 "GTV_LPR_DEDUPE_WINDOW_SECONDS", "20"),
                              "GTV_METRICS_PORT": str(self.lpr_metrics_port)}),
-            ProcessSpec("notifier", [PY, "-m", "streaming_service.workers.notifier"]),
-            ProcessSpec("thumbnailer", [PY, "-m", "streaming_service.workers.thumbnailer"]),
-            ProcessSpec("retention", [PY, "-m", "streaming_service.workers.retention"]),
+            ProcessSpec("notifier", [PY, "-m", "streaming_service.workers.notifier"],
+                        env=self.streaming_env),
+            ProcessSpec("thumbnailer", [PY, "-m", "streaming_service.workers.thumbnailer"],
+                        env=self.streaming_env),
+            ProcessSpec("retention", [PY, "-m", "streaming_service.workers.retention"],
+                        env=self.streaming_env),
         ]
         dist = ROOT / "dashboard" / "dist"
         if dist.is_dir():

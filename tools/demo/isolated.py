@@ -6,9 +6,10 @@ test and the live-alert benchmark.
     with run_isolated_demo(amqp_url, state_dir, label="e2e") as run:
         httpx.get(run.gateway + "/api/admin/schema/")
 
-The demo runs in its own process group; on leaving the block it gets SIGTERM (SIGKILL
-after a minute), then the database is dropped (best effort: a failure is reported on
-stderr, not raised).
+The demo bootstraps the production database roles in its database and runs each service
+as its least-privilege role. It runs in its own process group; on leaving the block it
+gets SIGTERM (SIGKILL after a minute), then the database is dropped (best effort: a
+failure is reported on stderr, not raised).
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psycopg
+from tools import db_roles
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+PG_ADMIN_URL = db_roles.DEFAULT_SUPERUSER_URL
 PORT_NAMES = ("http", "admin", "streaming", "dashboard", "rtsp", "stats", "lpr_metrics")
 SIMULATOR_STARTING = "starting the camera simulator"
 
@@ -92,14 +93,14 @@ def run_isolated_demo(
     suffix = uuid.uuid4().hex[:8]
     db_name = f"gtvision_{label.replace('-', '_')}_{suffix}"
     redis_prefix = redis_prefix or f"gtv-{label}-{suffix}:"
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{db_name}"')
+    db_roles.create_database(db_name, base=pg_admin_url)
     process: subprocess.Popen[bytes] | None = None
     try:
         ports = {name: free_port() for name in PORT_NAMES}
         env = {
             **os.environ,
-            "GTV_DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{db_name}",
+            "GTV_DEMO_DB_NAME": db_name,
+            "GTV_DB_SUPERUSER_URL": pg_admin_url,
             "GTV_AMQP_URL": amqp_url,
             "GTV_REDIS_PREFIX": redis_prefix,
             "GTV_HTTP_PORT": str(ports["http"]),
@@ -143,7 +144,6 @@ def run_isolated_demo(
         if process is not None:
             _stop(process)
         try:
-            with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-        except psycopg.Error as exc:
+            db_roles.drop_database(db_name, base=pg_admin_url)
+        except (RuntimeError, subprocess.SubprocessError) as exc:
             print(f"could not drop database {db_name}: {exc!r}", file=sys.stderr)

@@ -16,12 +16,16 @@ tools/scripts/gen_dev_cert.sh "$root/.secrets/haproxy.pem"
 chmod 0755 .secrets
 chmod 0644 .secrets/jwt_private.pem .secrets/jwt_public.pem .secrets/haproxy.pem
 
+rand() { "$py" -c "import secrets; print(secrets.token_urlsafe(${1:-24}))"; }
 if [ ! -f .env ]; then
-  rand() { "$py" -c "import secrets; print(secrets.token_urlsafe(${1:-24}))"; }
   fernet="$("$py" -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())")"
   kms="$("$py" -c "import base64, os; print('gtv-key:' + base64.b64encode(os.urandom(32)).decode())")"
   umask 077
   sed -e "s|^GTV_POSTGRES_PASSWORD=.*|GTV_POSTGRES_PASSWORD=$(rand)|" \
+      -e "s|^GTV_DB_ADMIN_OWNER_PASSWORD=.*|GTV_DB_ADMIN_OWNER_PASSWORD=$(rand)|" \
+      -e "s|^GTV_DB_ADMIN_PASSWORD=.*|GTV_DB_ADMIN_PASSWORD=$(rand)|" \
+      -e "s|^GTV_DB_STREAMING_OWNER_PASSWORD=.*|GTV_DB_STREAMING_OWNER_PASSWORD=$(rand)|" \
+      -e "s|^GTV_DB_STREAMING_PASSWORD=.*|GTV_DB_STREAMING_PASSWORD=$(rand)|" \
       -e "s|^GTV_REDIS_PASSWORD=.*|GTV_REDIS_PASSWORD=$(rand)|" \
       -e "s|^GTV_RABBITMQ_PASSWORD=.*|GTV_RABBITMQ_PASSWORD=$(rand)|" \
       -e "s|^GTV_MINIO_ROOT_PASSWORD=.*|GTV_MINIO_ROOT_PASSWORD=$(rand)|" \
@@ -36,5 +40,14 @@ if [ ! -f .env ]; then
   echo "wrote .env with generated passwords"
 else
   echo ".env exists; keeping it"
+  # An .env from before the services had database roles of their own: add their passwords.
+  for name in GTV_DB_ADMIN_OWNER_PASSWORD GTV_DB_ADMIN_PASSWORD \
+              GTV_DB_STREAMING_OWNER_PASSWORD GTV_DB_STREAMING_PASSWORD; do
+    if ! grep -q "^$name=." .env; then
+      sed -i "/^$name=/d" .env
+      echo "$name=$(rand)" >> .env
+      echo "added $name to .env"
+    fi
+  done
 fi
 echo "ready: docker compose up -d --build"

@@ -35,6 +35,8 @@ db=${GTV_DB_NAME:-gtvision}
 if ! psql -h 127.0.0.1 -U postgres -tAc "select 1 from pg_database where datname='$db'" | grep -q 1; then
   psql -h 127.0.0.1 -U postgres -qc "create database $db"
 fi
-psql -h 127.0.0.1 -U postgres -d "$db" -qc "create extension if not exists pg_trgm" >/dev/null
 psql -h 127.0.0.1 -U postgres -d template1 -qc "create extension if not exists pg_trgm" >/dev/null
+# The services' roles (owners run migrations, least-privilege roles run the services).
+psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -d "$db" \
+  -f "$(dirname "$0")/../../deploy/postgres/roles.sql"
 echo "services ready: PostgreSQL, Redis, RabbitMQ"

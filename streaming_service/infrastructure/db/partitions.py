@@ -3,6 +3,10 @@
 PostgreSQL routes a row to the partition whose range holds its ``started_at``; inserting
 into a month with no partition fails, so writers call :func:`ensure_month_partition`
 first (cached per process) and the retention job keeps a few months created ahead.
+
+The service's database role may not create tables: the partition comes from
+``streaming.ensure_recordings_partition(timestamptz)`` (migration 0004), which runs with
+its owner's rights, is idempotent and makes concurrent callers take turns.
 """
 
 from __future__ import annotations
@@ -11,8 +15,6 @@ from datetime import UTC, datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-
-from streaming_service.infrastructure.db.models import SCHEMA
 
 _known: set[tuple[str, str]] = set()
 
@@ -33,29 +35,16 @@ def partition_name(moment: datetime) -> str:
     return f"recordings_y{start.year:04d}m{start.month:02d}"
 
 
-def partition_ddl(moment: datetime) -> str:
-    start = month_start(moment)
-    end = next_month(start)
-    return (
-        f'CREATE TABLE IF NOT EXISTS {SCHEMA}."{partition_name(start)}" '
-        f"PARTITION OF {SCHEMA}.recordings "
-        f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
-    )
-
-
 async def ensure_month_partition(engine: AsyncEngine, moment: datetime) -> None:
     """Create the partition holding ``moment`` if it does not exist yet, in a transaction
-    of its own (so a caller's rollback never undoes it). Idempotent and safe under
-    concurrency."""
+    of its own (so a caller's rollback never undoes it)."""
     name = partition_name(moment)
     cache_key = (engine.url.render_as_string(hide_password=True), name)
     if cache_key in _known:
         return
     async with engine.begin() as conn:
-        # Two writers racing on CREATE ... IF NOT EXISTS can still collide in the
-        # catalogue; a transaction-scoped advisory lock makes them take turns.
-        await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:n))"), {"n": name})
-        await conn.execute(text(partition_ddl(moment)))
+        await conn.execute(text("SELECT streaming.ensure_recordings_partition(:at)"),
+                           {"at": month_start(moment)})
     _known.add(cache_key)
 
 

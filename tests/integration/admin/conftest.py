@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 import pytest
 from rest_framework.test import APIClient
 
 from shared_kernel.camera_network import CameraNetworkPolicy
+from tools import db_roles
 
 # --- API fixtures: tenants, a user per role, clients with tokens -------------------------
 
@@ -94,3 +96,29 @@ def client_for() -> Callable[[Any], APIClient]:
         return client
 
     return make
+
+
+# --- the database as other roles ---------------------------------------------------------
+
+
+@pytest.fixture
+def connect_as(django_db_setup: None) -> Iterator[Callable[[str], psycopg.Connection[Any]]]:
+    """Connections to the test database as another role (the owner that migrations run
+    as, the streaming service's role); each is rolled back and closed after the test.
+    Tests using it leave Django's own connection alone: its open test transaction would
+    hold locks that TRUNCATE waits for."""
+    from django.db import connection
+
+    opened: list[psycopg.Connection[Any]] = []
+
+    def connect(role: str) -> psycopg.Connection[Any]:
+        conn = psycopg.connect(
+            db_roles.database_url(connection.settings_dict["NAME"], role=role))
+        conn.execute("SET lock_timeout = '10s'")
+        opened.append(conn)
+        return conn
+
+    yield connect
+    for conn in opened:
+        conn.rollback()
+        conn.close()

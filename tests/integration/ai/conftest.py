@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -28,29 +27,22 @@ from streaming_service.ai_settings import AiSettings
 from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
 from streaming_service.infrastructure.object_store import FilesystemObjectStore
 from tests.integration.conftest import SIMULATOR_NETWORKS
-
-PG = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-v", "ON_ERROR_STOP=1"]
-
-
-def _psql(sql: str) -> None:
-    subprocess.run([*PG, "-c", sql], check=True, capture_output=True, timeout=60)
+from tools import db_roles
 
 
 @contextlib.contextmanager
 def migrated_database() -> Iterator[str]:
-    """A new database migrated to head; dropped afterwards."""
+    """A new database with the production roles, migrated to head as the owner
+    (``gtv_streaming_owner``); the app under test connects as ``gtv_streaming``. Dropped
+    afterwards."""
     from streaming_service.migrate import upgrade
 
-    name = f"gtv_test_ai_{uuid.uuid4().hex[:10]}"
-    _psql(f"CREATE DATABASE {name}")
-    try:
-        url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    with db_roles.private_database("gtv_test_ai") as name:
+        url = db_roles.database_url(name, role=db_roles.STREAMING_OWNER, driver="asyncpg")
         # Alembic's env runs its own event loop: keep it off the test loop's thread.
         with ThreadPoolExecutor(1) as pool:
             pool.submit(upgrade, url).result(timeout=120)
         yield name
-    finally:
-        _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="session")

@@ -76,7 +76,7 @@ def test_every_long_running_service_has_a_health_check_and_restart_policy(
     ]
     assert missing == []
     one_shot = {name for name, s in services.items() if not long_running(s)}
-    assert one_shot == {"admin-migrate", "streaming-migrate", "minio-setup"}
+    assert one_shot == {"db-roles", "admin-migrate", "streaming-migrate", "minio-setup"}
 
 
 def test_replicas_of_the_scaled_services(services: dict[str, dict[str, Any]]) -> None:
@@ -107,6 +107,37 @@ def test_only_the_edge_faces_clients(
         assert all(p.startswith("127.0.0.1:") for p in services[name]["ports"])
     published = {name for name, s in services.items() if s.get("ports")}
     assert published <= public
+
+
+def _database_user(service: dict[str, Any], variable: str = "GTV_DATABASE_URL") -> str:
+    # Not urlsplit: the interpolated password's error message holds a "/".
+    match = re.match(r"postgresql://([^:@/]+)[:@]", service["environment"][variable])
+    return match.group(1) if match else ""
+
+
+def test_each_service_connects_as_its_own_role_and_migrates_as_its_owner(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """No service process runs as the superuser; only the migrate jobs know the owners."""
+    users = {name: _database_user(s) for name, s in services.items()
+             if "GTV_DATABASE_URL" in s.get("environment", {})}
+    admin = {n for n in users if n.startswith("admin")}
+    assert admin and {users[n] for n in admin} == {"gtv_admin"}
+    assert {users[n] for n in set(users) - admin} == {"gtv_streaming"}
+    migration = {name: _database_user(s, "GTV_MIGRATION_DATABASE_URL")
+                 for name, s in services.items()
+                 if "GTV_MIGRATION_DATABASE_URL" in s.get("environment", {})}
+    assert migration == {"admin-migrate": "gtv_admin_owner",
+                         "streaming-migrate": "gtv_streaming_owner"}
+    for name in migration:
+        assert services[name]["depends_on"]["db-roles"] == {
+            "condition": "service_completed_successfully"}
+    roles = services["db-roles"]
+    assert roles["command"][0] == "psql"
+    assert "./deploy/postgres/roles.sql:/gtv/roles.sql:ro" in roles["volumes"]
+    assert {"GTV_DB_ADMIN_OWNER_PASSWORD", "GTV_DB_ADMIN_PASSWORD",
+            "GTV_DB_STREAMING_OWNER_PASSWORD", "GTV_DB_STREAMING_PASSWORD"} <= set(
+                roles["environment"])
 
 
 def test_data_lives_in_named_volumes(compose: dict[str, Any]) -> None:

@@ -21,7 +21,6 @@ from typing import Any
 import aio_pika
 import httpx
 import jwt
-import psycopg
 import pytest
 import redis.asyncio as aioredis
 
@@ -33,29 +32,31 @@ from streaming_service.application.camera_projection import CameraProjection
 from streaming_service.infrastructure.db.partitions import forget_known_partitions
 from streaming_service.settings import StreamingSettings
 from tests.integration.conftest import SIMULATOR_NETWORKS
+from tools import db_roles
 
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 HOOK_TOKEN = "test-hook-token-0123456789"
 
 
 @pytest.fixture(scope="session")
 def streaming_db_name() -> Iterator[str]:
-    """A fresh database for this session, migrated with ``python -m streaming_service.migrate``
-    (the real entry point), dropped afterwards."""
-    name = f"gtvision_test_streaming_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        subprocess.run(
-            [sys.executable, "-m", "streaming_service.migrate"],
-            check=True, capture_output=True, timeout=120, cwd=PROJECT_ROOT,
-            env={**_env(), "GTV_STREAMING_DB_NAME": name},
-        )
-        yield name
-    finally:
-        forget_known_partitions()
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """A fresh database for this session with the production roles, migrated with
+    ``python -m streaming_service.migrate`` (the real entry point, connecting as the owner
+    ``gtv_streaming_owner``), dropped afterwards. The app under test connects as the
+    least-privilege ``gtv_streaming``."""
+    with db_roles.private_database("gtvision_test_streaming") as name:
+        try:
+            migrate_streaming_database(name)
+            yield name
+        finally:
+            forget_known_partitions()
+
+
+def migrate_streaming_database(name: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "streaming_service.migrate"],
+        check=True, capture_output=True, timeout=120, cwd=PROJECT_ROOT,
+        env={**_env(), "GTV_STREAMING_DB_NAME": name},
+    )
 
 
 def _env() -> dict[str, str]:

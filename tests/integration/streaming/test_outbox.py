@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import aio_pika
-import psycopg
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -56,7 +55,8 @@ from streaming_service.infrastructure.outbox import (
     SqlOutbox,
 )
 from streaming_service.settings import StreamingSettings
-from tests.integration.streaming.conftest import PG_ADMIN_URL
+from tests.integration.streaming.conftest import migrate_streaming_database
+from tools import db_roles
 
 UNREACHABLE_AMQP = "amqp://guest:guest@127.0.0.1:1/"
 
@@ -64,21 +64,11 @@ UNREACHABLE_AMQP = "amqp://guest:guest@127.0.0.1:1/"
 @pytest.fixture(scope="module")
 def outbox_settings(amqp_url: str, tmp_path_factory: pytest.TempPathFactory
                     ) -> Iterator[StreamingSettings]:
-    name = f"gtvision_test_outbox_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        import os
-
-        env = {**os.environ, "GTV_STREAMING_DB_NAME": name}
-        subprocess.run([sys.executable, "-m", "streaming_service.migrate"], check=True,
-                       capture_output=True, timeout=120, cwd=PROJECT_ROOT, env=env)
+    with db_roles.private_database("gtvision_test_outbox") as name:
+        migrate_streaming_database(name)
         root = tmp_path_factory.mktemp("outbox")
         yield StreamingSettings(streaming_db_name=name, amqp_url=amqp_url, db_pool_size=4,
                                 media_root=root / "media", object_store_root=root / "objects")
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,8 @@ target_metadata = Base.metadata
 
 
 def _url() -> str:
-    return config.get_main_option("gtv.database_url") or StreamingSettings().async_database_url
+    return (config.get_main_option("gtv.database_url")
+            or StreamingSettings().async_migration_database_url)
 
 
 def _include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
