@@ -65,6 +65,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.middleware.CorrelationIdMiddleware",
     "config.metrics.RequestMetricsMiddleware",
+    # Before anything that validates the Host header (SecurityMiddleware, CommonMiddleware).
+    "config.middleware.ProbeMiddleware",
     "config.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves /static/ (Django admin, Swagger UI) from STATIC_ROOT under gunicorn.

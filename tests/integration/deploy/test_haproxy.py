@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -512,7 +513,7 @@ def raw_exchange(base: str, head: str, body: bytes = b"") -> httpx.Response:
         lines = head_bytes.decode("latin-1").split("\r\n")
         status = int(lines[0].split()[1])
         headers = [tuple(line.split(": ", 1)) for line in lines[1:] if ": " in line]
-        length = int(dict((k.lower(), v) for k, v in headers).get("content-length", "0"))
+        length = int({k.lower(): v for k, v in headers}.get("content-length", "0"))
         while len(rest) < length:
             chunk = sock.recv(65536)
             if not chunk:
@@ -739,3 +740,19 @@ def test_tokens_in_query_strings_never_reach_the_log(edge: Haproxy) -> None:
         assert secret not in text
     paths = {json.loads(line)["path"] for line in lines()}
     assert "/api/streaming/live/cam-1/index.m3u8" in paths
+
+
+def test_edge_body_caps_sit_just_above_the_services_own_limits() -> None:
+    """The services answer 413 themselves, with details, for bodies between their limit
+    and the edge's; the edge stops anything bigger before it costs a service anything."""
+    from streaming_service.ai_settings import AiSettings
+
+    defaults = dict(
+        re.findall(r"^\s*presetenv (GTV_HAPROXY_MAX_\w+)\s+(\d+)\s*$", CONFIG.read_text(), re.M)
+    )
+    lpr_max = AiSettings.model_fields["lpr_upload_max_bytes"].default
+    admin_api_max = 256 * 1024  # admin_service/config/settings.py api_max_body_bytes
+    assert admin_api_max <= int(defaults["GTV_HAPROXY_MAX_BODY"]) <= 2 * 1024 * 1024
+    assert lpr_max + 64 * 1024 <= int(defaults["GTV_HAPROXY_MAX_UPLOAD_BODY"]) <= 16 * 1024 * 1024
+    # A body of unknown length is measured inside one 16 KiB buffer: the cap must leave room.
+    assert int(defaults["GTV_HAPROXY_MAX_UNSIZED_REQUEST"]) <= 12 * 1024
