@@ -106,6 +106,9 @@ class Demo:
                 "GTV_OBJECT_STORE_ROOT": str(self.state_dir / "objects"),
                 "GTV_SEGMENT_SECONDS": env.get("GTV_SEGMENT_SECONDS", "10"),
                 "GTV_METRICS_PORT": "0",
+                # HAProxy runs on this machine: both services believe its X-Forwarded-For
+                # (and nobody else's), so audit entries name the real client address.
+                "GTV_TRUSTED_PROXIES": env.get("GTV_TRUSTED_PROXIES", "127.0.0.1,::1"),
             }
         )
         self.env = env
@@ -175,7 +178,7 @@ class Demo:
             ProcessSpec("streaming", [
                 str(Path(PY).parent / "uvicorn"), "streaming_service.main:create_app",
                 "--factory", "--host", "127.0.0.1", "--port", str(self.streaming_port),
-                "--no-access-log", "--timeout-graceful-shutdown", "5",
+                "--no-access-log", "--no-proxy-headers", "--timeout-graceful-shutdown", "5",
             ]),
             ProcessSpec("streaming-event-consumer",
                         [PY, "-m", "streaming_service.workers.event_consumer"]),
