@@ -292,3 +292,15 @@ def test_no_wildcard_allowed_hosts_anywhere() -> None:
                 assert '"*"' not in line and "'*'" not in line, f"{path.name}: {line}"
     admin_env = (DEPLOY / "env" / "admin.env.example").read_text()
     assert 'GTV_ALLOWED_HOSTS=["vms.example.gov.br","localhost"]' in admin_env.splitlines()
+
+
+def test_mediamtx_calls_its_hooks_on_the_internal_network_not_through_the_gateway(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """The gateways refuse /api/streaming/mediamtx/ (404): MediaMTX must not need them."""
+    mediamtx = services["mediamtx"]
+    assert "internal" in mediamtx["networks"]
+    hook = mediamtx["environment"]["GTV_SEGMENT_HOOK_URL"]
+    assert hook.startswith("http://streaming:8001/api/streaming/mediamtx/")
+    config = yaml.safe_load((DEPLOY / "mediamtx" / "mediamtx.yml").read_text())
+    assert config["authHTTPAddress"].startswith("http://streaming:8001/api/streaming/mediamtx/")
