@@ -34,7 +34,7 @@ from shared_kernel.correlation import (
     set_correlation_id,
 )
 from shared_kernel.crypto import CredentialCipher
-from shared_kernel.logging import configure_logging
+from shared_kernel.logging import configure_logging, redact_server_logs
 from shared_kernel.proxies import TrustedProxies
 from streaming_service.ai_settings import AiSettings
 from streaming_service.api import (
@@ -343,6 +343,8 @@ def create_app(
     app.state.services = services
     install_error_handlers(app)
     _install_middleware(app, metrics)
+    # uvicorn logs WebSocket handshakes with their ?token= (even without an access log).
+    redact_server_logs()
     # Outermost: everything inside sees the client as our proxies saw it.
     app.add_middleware(ForwardedHeadersMiddleware,
                        proxies=TrustedProxies.from_strings(settings.trusted_proxies))

@@ -96,3 +96,17 @@ def test_create_app_installs_the_middleware_with_the_shared_setting(
     (installed,) = [m for m in app.user_middleware if m.cls is ForwardedHeadersMiddleware]
     assert [str(n) for n in installed.kwargs["proxies"].networks] == [
         "172.28.0.10/32", "172.28.0.11/32"]
+
+
+def test_create_app_scrubs_tokens_from_uvicorns_own_log_lines() -> None:
+    """uvicorn logs every WebSocket handshake with its ?token= at INFO, access log or not."""
+    import logging
+
+    from shared_kernel.logging import RedactSecretsFilter
+    from streaming_service.main import create_app
+    from streaming_service.settings import StreamingSettings
+
+    logger = logging.getLogger("uvicorn.error")
+    logger.filters = [f for f in logger.filters if not isinstance(f, RedactSecretsFilter)]
+    create_app(StreamingSettings())
+    assert any(isinstance(f, RedactSecretsFilter) for f in logger.filters)
