@@ -380,3 +380,10 @@ def test_file_log_keeps_no_query_string_or_credential(kong: dict[str, Any]) -> N
     for key in ("request.querystring", "request.headers.authorization", "request.headers.cookie",
                 "request.headers.sec-websocket-protocol", "response.headers.set-cookie"):
         assert fields[key].strip() == "return nil", key
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/ready", "/api/streaming/metrics"])
+def test_service_metrics_and_readiness_are_not_routed(kong: dict[str, Any], path: str) -> None:
+    found = match(kong, path)
+    assert found is None or plugin(found[1], "jwt") is not None, path
+    assert match(kong, "/metrics") is None and match(kong, "/ready") is None
