@@ -25,7 +25,10 @@ bind = "127.0.0.1:8000"
 workers = 3
 timeout = 30
 graceful_timeout = 10
-accesslog = "-"
+# No gunicorn access log: its request line keeps query strings (plate searches, filters
+# on people) and the Referer. HAProxy logs every request once, path only, with the
+# correlation id; the service logs events and errors and counts requests (/metrics).
+accesslog = None
 
 
 def _multiproc_dir() -> Path | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,53 @@ _STANDARD_ATTRS = set(
 # The old name of shared_kernel.masking.mask_urls_in_text, for callers written before
 # masking had a module of its own.
 mask_url_credentials = mask_urls_in_text
+
+
+# Query parameters that carry credentials in our URLs (media and WebSocket tokens, signed
+# media URLs, S3 presigned URLs) or commonly do in others'.
+_SECRET_QUERY_VALUE = re.compile(
+    r"(?i)(?P<key>[?&;](?:token|access_token|refresh_token|id_token|sig|signature|"
+    r"x-amz-signature|x-amz-credential|x-amz-security-token|password|passwd|pwd|secret|"
+    r"api_key|apikey)=)[^&;\s\"'#]*"
+)
+
+
+def redact_query_secrets(text: str) -> str:
+    """``/ws/alerts?token=eyJ...&x=1`` → ``/ws/alerts?token=[redacted]&x=1``."""
+    return _SECRET_QUERY_VALUE.sub(r"\g<key>[redacted]", text)
+
+
+class RedactSecretsFilter(logging.Filter):
+    """Scrubs token-like query values from a record before any handler formats it.
+
+    Attached to our handlers and to uvicorn's own loggers: uvicorn logs each WebSocket
+    handshake with its full path and query string at INFO ("WebSocket /ws/alerts?token=
+    <JWT>"), and HTTP client libraries log the URLs they fetch. The record's arguments
+    keep their number and types (uvicorn's access formatter unpacks them).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact_query_secrets(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redact_query_secrets(a) if isinstance(a, str) else a for a in record.args
+            )
+        elif isinstance(record.args, dict):
+            record.args = {
+                k: redact_query_secrets(v) if isinstance(v, str) else v
+                for k, v in record.args.items()
+            }
+        return True
+
+
+def redact_server_logs(names: tuple[str, ...] = ("uvicorn.error", "uvicorn.access")) -> None:
+    """Attach ``RedactSecretsFilter`` to a server's own loggers (once): their handlers are
+    the server's, not ours, so our handler's filter never sees those records."""
+    for name in names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactSecretsFilter) for f in logger.filters):
+            logger.addFilter(RedactSecretsFilter())
 
 
 class JsonFormatter(logging.Formatter):
@@ -49,6 +97,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter(service))
+    handler.addFilter(RedactSecretsFilter())
     root.handlers = [handler]
     root.setLevel(level.upper())
     for noisy in ("aiormq", "aio_pika", "botocore", "urllib3", "asyncio"):
@@ -61,9 +110,10 @@ def logging_dict_config(service: str, level: str = "INFO") -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": JsonFormatter, "service": service}},
+        "filters": {"redact_secrets": {"()": RedactSecretsFilter}},
         "handlers": {
             "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout",
-                       "formatter": "json"}
+                       "formatter": "json", "filters": ["redact_secrets"]}
         },
         "root": {"handlers": ["stdout"], "level": level.upper()},
         "loggers": {

@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared_kernel.camera_network import CameraNetworkPolicy, parse_networks, split_setting
+from shared_kernel.proxies import split_proxy_list
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_ENV_FILE = PROJECT_ROOT / ".secrets" / "dev.env"
@@ -58,6 +59,21 @@ class CommonSettings(BaseSettings):
         return CameraNetworkPolicy.from_strings(
             self.camera_allowed_networks, self.camera_denied_networks,
             dns_timeout=self.camera_dns_timeout_seconds)
+
+    # Reverse proxies (HAProxy, Kong) whose X-Forwarded-For is believed, for every service:
+    # IPs or CIDRs, comma separated or a JSON list. Empty: the TCP peer is the client.
+    # See shared_kernel/proxies.py.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        return split_proxy_list(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: list[str]) -> list[str]:
+        return [str(net) for net in parse_networks(value)]
 
     def public_key_pem(self) -> str:
         return _pem(self.jwt_public_key, self.jwt_public_key_file, "GTV_JWT_PUBLIC_KEY")

@@ -35,7 +35,8 @@ from shared_kernel.correlation import (
     set_correlation_id,
 )
 from shared_kernel.crypto import CredentialCipher
-from shared_kernel.logging import configure_logging
+from shared_kernel.logging import configure_logging, redact_server_logs
+from shared_kernel.proxies import TrustedProxies
 from streaming_service.ai_settings import AiSettings
 from streaming_service.api import (
     exports,
@@ -50,6 +51,7 @@ from streaming_service.api import (
 from streaming_service.api.ai_routes import build_ai_services, install_ai
 from streaming_service.api.deps import Services
 from streaming_service.api.errors import install_error_handlers
+from streaming_service.api.forwarded import ForwardedHeadersMiddleware
 from streaming_service.application.audit import AuditTrail
 from streaming_service.application.camera_projection import CameraProjection
 from streaming_service.application.exports import Exports, SegmentConcatenator
@@ -368,6 +370,11 @@ def create_app(
     app.state.services = services
     install_error_handlers(app)
     _install_middleware(app, metrics)
+    # uvicorn logs WebSocket handshakes with their ?token= (even without an access log).
+    redact_server_logs()
+    # Outermost: everything inside sees the client as our proxies saw it.
+    app.add_middleware(ForwardedHeadersMiddleware,
+                       proxies=TrustedProxies.from_strings(settings.trusted_proxies))
     for module in (streams, recordings, exports, snapshots, live, media, health):
         app.include_router(module.router)
     app.include_router(mediamtx_hooks.router)
@@ -440,7 +447,11 @@ def main() -> None:
 
     settings = StreamingSettings()
     configure_logging("streaming_service", settings.log_level)
-    uvicorn.run(create_app(settings), host="0.0.0.0", port=8001, log_config=None)
+    # No uvicorn access log (it keeps ?token= query strings; the app logs and counts
+    # requests itself) and no uvicorn proxy-header handling (ForwardedHeadersMiddleware
+    # applies GTV_TRUSTED_PROXIES instead).
+    uvicorn.run(create_app(settings), host="0.0.0.0", port=8001, log_config=None,
+                access_log=False, proxy_headers=False)
 
 
 if __name__ == "__main__":

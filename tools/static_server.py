@@ -17,6 +17,7 @@ import logging
 import mimetypes
 import os
 import posixpath
+import re
 import signal
 import sys
 import threading
@@ -27,6 +28,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 log = logging.getLogger("gtv.static")
+_QUERY = re.compile(r"\?[^\s\"']*")
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 NO_CACHE = "no-cache"
@@ -81,7 +83,9 @@ class DashboardHandler(BaseHTTPRequestHandler):
     root: Path = Path(".")
 
     def log_message(self, format: str, *args: object) -> None:
-        log.info(json.dumps({"client": self.client_address[0], "request": format % args}))
+        # Query strings never reach the log: they may carry tokens or personal data.
+        message = _QUERY.sub("", format % args)
+        log.info(json.dumps({"client": self.client_address[0], "request": message}))
 
     def do_HEAD(self) -> None:
         self._serve(head=True)

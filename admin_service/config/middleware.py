@@ -1,4 +1,5 @@
-"""Request middleware: the correlation id that follows a request, body size limits."""
+"""Request middleware: the correlation id that follows a request, probes answered by
+address, body size limits."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.urls import resolve
 
 from shared_kernel.correlation import (
     CORRELATION_HEADER,
@@ -31,6 +33,31 @@ class CorrelationIdMiddleware:
             reset_correlation_id(token)
         response[CORRELATION_HEADER] = correlation_id
         return response
+
+
+class ProbeMiddleware:
+    """Answer ``GET /health``, ``/ready`` and ``/metrics`` before host validation.
+
+    ``ALLOWED_HOSTS`` names only the public hostnames, but the probes reach each replica
+    by address: Docker's health check (127.0.0.1), HAProxy's checks (no Host at all) and
+    Prometheus, which discovers replicas through DNS and sends their IP as Host. Those
+    endpoints build no URL from the Host header, and the gateways never publish /ready or
+    /metrics (HAProxy and Kong answer 404), so skipping the check for them is safe; every
+    other path still gets Django's DisallowedHost (400).
+    """
+
+    PATHS = frozenset({"/health", "/ready", "/metrics"})
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info in self.PATHS and request.method in ("GET", "HEAD"):
+            match = resolve(request.path_info)
+            request.resolver_match = match  # the request metrics label it by route
+            response: HttpResponse = match.func(request, *match.args, **match.kwargs)
+            return response
+        return self.get_response(request)
 
 
 class BodySizeLimitMiddleware:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import NoDecode, SettingsConfigDict
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
 
 from shared_kernel.logging import logging_dict_config
 from shared_kernel.settings import DEV_ENV_FILE, CommonSettings, private_key_pem
@@ -49,26 +47,6 @@ class AdminSettings(CommonSettings):
     # "development" (the demo serves plain HTTP on 127.0.0.1).
     secure_cookies: bool | None = None
     api_max_body_bytes: int = 256 * 1024
-    # Reverse proxies (HAProxy, Kong) whose X-Forwarded-For is believed: IPs or CIDRs,
-    # comma separated or a JSON list. Empty: the TCP peer is the client (config/proxies.py).
-    trusted_proxies: Annotated[list[str], NoDecode] = []
-
-    @field_validator("trusted_proxies", mode="before")
-    @classmethod
-    def _split_proxies(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                return json.loads(text)
-            return [part.strip() for part in text.split(",") if part.strip()]
-        return value
-
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _valid_proxies(cls, value: list[str]) -> list[str]:
-        from config.proxies import parse_networks
-
-        return [str(net) for net in parse_networks(value)]
 
 
 ENV = AdminSettings()
@@ -104,6 +82,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.middleware.CorrelationIdMiddleware",
     "config.metrics.RequestMetricsMiddleware",
+    # Before anything that validates the Host header (SecurityMiddleware, CommonMiddleware).
+    "config.middleware.ProbeMiddleware",
     "config.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves /static/ (Django admin, Swagger UI) from STATIC_ROOT under gunicorn.

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.requests import HTTPConnection
 
 from shared_kernel.auth import AsyncRedisDenylist, InvalidToken, JWTVerifier, Role, TokenClaims
 from streaming_service.api.errors import ApiError
@@ -145,12 +146,11 @@ def tenant_scope(claims: TokenClaims) -> uuid.UUID:
     return claims.tenant_id
 
 
-def client_ip(request: Request) -> str | None:
-    # HAProxy/Kong set X-Forwarded-For; the first hop is the client.
-    forwarded = request.headers.get("x-forwarded-for")
-    if forwarded:
-        return forwarded.split(",")[0].strip()[:64] or None
-    return request.client.host if request.client else None
+def client_ip(connection: HTTPConnection) -> str | None:
+    """The caller's address for audit entries: ``connection.client`` as rewritten by
+    ``ForwardedHeadersMiddleware`` (the shared trusted-proxy rule, ``GTV_TRUSTED_PROXIES``),
+    never a client-supplied ``X-Forwarded-For``. Takes a request or a WebSocket."""
+    return connection.client.host if connection.client else None
 
 
 def actor_of(claims: TokenClaims, request: Request) -> Actor:

@@ -132,6 +132,9 @@ class Demo:
                 "GTV_METRICS_PORT": "0",
                 "GTV_CAMERA_ALLOWED_NETWORKS": allowed_camera_networks(
                     env.get("GTV_CAMERA_ALLOWED_NETWORKS")),
+                # HAProxy runs on this machine: both services believe its X-Forwarded-For
+                # (and nobody else's), so audit entries name the real client address.
+                "GTV_TRUSTED_PROXIES": env.get("GTV_TRUSTED_PROXIES", "127.0.0.1,::1"),
             }
         )
         self.env = env
@@ -209,7 +212,7 @@ class Demo:
             ProcessSpec("streaming", [
                 str(Path(PY).parent / "uvicorn"), "streaming_service.main:create_app",
                 "--factory", "--host", "127.0.0.1", "--port", str(self.streaming_port),
-                "--no-access-log", "--timeout-graceful-shutdown", "5",
+                "--no-access-log", "--no-proxy-headers", "--timeout-graceful-shutdown", "5",
             ], env=self.streaming_env),
             ProcessSpec("streaming-event-consumer",
                         [PY, "-m", "streaming_service.workers.event_consumer"],

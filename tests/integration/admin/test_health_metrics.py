@@ -16,6 +16,21 @@ def test_health_is_alive(client: Client) -> None:
     assert response.status_code == 200 and response.json() == {"status": "ok"}
 
 
+@pytest.mark.parametrize("path", ["/health", "/ready", "/metrics"])
+def test_probes_answer_by_address_while_other_paths_need_an_allowed_host(
+    client: Client, settings: Any, path: str
+) -> None:
+    """Production lists only public hostnames in ALLOWED_HOSTS (no "*"); Prometheus and the
+    health checks still reach each replica by its IP."""
+    settings.ALLOWED_HOSTS = ["vms.example.gov.br"]
+    assert client.get(path, HTTP_HOST="172.28.0.140:8000").status_code == 200
+    assert client.get(path, HTTP_HOST="vms.example.gov.br").status_code == 200
+    refused = client.get("/api/admin/auth/jwks.json", HTTP_HOST="172.28.0.140:8000")
+    assert refused.status_code == 400
+    assert client.get("/api/admin/auth/jwks.json", HTTP_HOST="vms.example.gov.br").status_code \
+        == 200
+
+
 def test_ready_checks_every_dependency(client: Client) -> None:
     response = client.get("/ready")
     assert response.status_code == 200

@@ -242,3 +242,96 @@ def test_the_dashboard_is_served_through_haproxy_in_compose() -> None:
     assert compose["services"]["dashboard"]["build"]["dockerfile"] == "dashboard/Dockerfile"
     env = (REPO_ROOT / "deploy" / "env" / "haproxy.env.example").read_text()
     assert "GTV_DASHBOARD_ADDR=dashboard:8080" in env.splitlines()
+
+
+# --- the security edge (issue 9) ---------------------------------------------------------
+
+
+def _default(value: str) -> str:
+    """``${VAR:-default}`` → ``default`` (what compose uses when .env does not say)."""
+    match = re.fullmatch(r"\$\{[A-Z0-9_]+:-([^}]*)\}", value)
+    return match.group(1) if match else value
+
+
+def _compose_env_example() -> dict[str, str]:
+    text = (DEPLOY / "env" / "compose.env.example").read_text()
+    return dict(
+        line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#")
+    )
+
+
+def test_kong_and_the_services_trust_only_the_pinned_proxy_addresses(
+    compose: dict[str, Any], services: dict[str, dict[str, Any]]
+) -> None:
+    import ipaddress
+
+    ipam = compose["networks"]["internal"]["ipam"]["config"][0]
+    subnet = ipaddress.ip_network(_default(ipam["subnet"]))
+    dynamic = ipaddress.ip_network(_default(ipam["ip_range"]))
+    haproxy_ip = _default(services["haproxy"]["networks"]["internal"]["ipv4_address"])
+    kong_ip = _default(services["kong"]["networks"]["internal"]["ipv4_address"])
+    for fixed in (haproxy_ip, kong_ip):
+        address = ipaddress.ip_address(fixed)
+        assert address in subnet and address not in dynamic, fixed  # never handed out twice
+    # Kong believes X-Forwarded-For from HAProxy alone.
+    assert _default(services["kong"]["environment"]["KONG_TRUSTED_IPS"]) == haproxy_ip
+    # Both services from HAProxy (/admin/ goes to Django directly) and Kong (/api/, /ws/).
+    trusted = compose["x-common-env"]["GTV_TRUSTED_PROXIES"]
+    assert [_default(part) for part in trusted.split(",")] == [haproxy_ip, kong_ip]
+    for name in ("admin", "streaming", "lpr-worker"):
+        assert services[name]["environment"]["GTV_TRUSTED_PROXIES"] == trusted
+    # .env (from the example) and the compose defaults agree.
+    example = _compose_env_example()
+    assert example["GTV_HAPROXY_INTERNAL_IP"] == haproxy_ip
+    assert example["GTV_KONG_INTERNAL_IP"] == kong_ip
+    assert example["GTV_INTERNAL_SUBNET"] == str(subnet)
+
+
+def test_kong_never_trusts_every_address() -> None:
+    kong_env = (DEPLOY / "env" / "kong.env.example").read_text()
+    settings = dict(
+        line.split("=", 1) for line in kong_env.splitlines() if line and not line.startswith("#")
+    )
+    assert "KONG_TRUSTED_IPS" not in settings, "set in docker-compose.yml from the pinned IP"
+    assert "0.0.0.0/0" not in kong_env.replace("never be 0.0.0.0/0", "")
+    assert settings["KONG_REAL_IP_HEADER"] == "X-Forwarded-For"
+    assert settings["KONG_REAL_IP_RECURSIVE"] == "on"
+
+
+def _streaming_cmd_from_dockerfile() -> list[str]:
+    text = (REPO_ROOT / "streaming_service" / "Dockerfile").read_text()
+    cmd = re.search(r"^CMD (\[.*?\])\s*$", text, re.MULTILINE | re.DOTALL)
+    assert cmd is not None
+    return list(json.loads(cmd.group(1).replace("\\\n", "")))
+
+
+def test_uvicorn_keeps_no_access_log_and_believes_no_proxy_header(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """uvicorn's access log writes the query string (?token=<JWT>, media tokens), and
+    --forwarded-allow-ips "*" made every client's X-Forwarded-For the client address."""
+    for command in (services["streaming"]["command"], _streaming_cmd_from_dockerfile()):
+        assert "--no-access-log" in command
+        assert "--no-proxy-headers" in command
+        assert "--forwarded-allow-ips" not in command and "--proxy-headers" not in command
+
+
+def test_no_wildcard_allowed_hosts_anywhere() -> None:
+    for path in [COMPOSE, *sorted((DEPLOY / "env").glob("*.example"))]:
+        for line in path.read_text().splitlines():
+            if "ALLOWED_HOSTS" in line and not line.lstrip().startswith("#"):
+                assert '"*"' not in line and "'*'" not in line, f"{path.name}: {line}"
+    admin_env = (DEPLOY / "env" / "admin.env.example").read_text()
+    assert 'GTV_ALLOWED_HOSTS=["vms.example.gov.br","localhost"]' in admin_env.splitlines()
+
+
+def test_mediamtx_calls_its_hooks_on_the_internal_network_not_through_the_gateway(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """The gateways refuse /api/streaming/mediamtx/ (404): MediaMTX must not need them."""
+    mediamtx = services["mediamtx"]
+    assert "internal" in mediamtx["networks"]
+    hook = mediamtx["environment"]["GTV_SEGMENT_HOOK_URL"]
+    assert hook.startswith("http://streaming:8001/api/streaming/mediamtx/")
+    config = yaml.safe_load((DEPLOY / "mediamtx" / "mediamtx.yml").read_text())
+    assert config["authHTTPAddress"].startswith("http://streaming:8001/api/streaming/mediamtx/")

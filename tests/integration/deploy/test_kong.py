@@ -7,6 +7,7 @@ Route matching follows Kong's rules closely enough for our config: regex paths
 from __future__ import annotations
 
 import importlib
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -307,3 +308,82 @@ def test_player_media_bypasses_jwt_but_keeps_an_ip_limit(kong: dict[str, Any], p
     assert limit is not None and limit["config"]["limit_by"] == "ip"
     assert limit["config"]["minute"] >= 10_000
     assert set(route["methods"]) <= {"GET", "HEAD", "OPTIONS"}
+
+
+# --- the security edge (issue 9) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/streaming/mediamtx/auth", "/api/streaming/mediamtx/segment-complete",
+     "/api/streaming/mediamtx"],
+)
+def test_mediamtx_hooks_answer_404_in_the_error_shape_and_never_reach_the_service(
+    kong: dict[str, Any], path: str
+) -> None:
+    found = match(kong, path)
+    assert found is not None
+    _, route = found
+    termination = plugin(route, "request-termination")
+    assert termination is not None, f"{path} would be proxied to the streaming service"
+    config = termination["config"]
+    assert config["status_code"] == 404
+    assert config["content_type"] == "application/json"
+    body = json.loads(config["body"])
+    assert set(body) == {"error"} and body["error"]["code"] == "not_found"
+    assert set(body["error"]) == {"code", "message", "details"}
+
+
+def test_login_is_limited_per_client_address(kong: dict[str, Any]) -> None:
+    _, route = match(kong, "/api/admin/auth/token") or ({}, {})
+    limit = plugin(route, "rate-limiting")
+    assert limit is not None
+    assert limit["config"]["limit_by"] == "ip"  # the real client: KONG_TRUSTED_IPS = HAProxy
+    assert limit["config"]["minute"] <= 20
+
+
+def test_bodies_are_capped_with_a_larger_cap_only_for_lpr_uploads(kong: dict[str, Any]) -> None:
+    from streaming_service.ai_settings import AiSettings
+
+    units = {"bytes": 1, "kilobytes": 1024, "megabytes": 1024 * 1024}
+
+    def cap(config: dict[str, Any]) -> int:
+        return int(config["allowed_payload_size"]) * units[config.get("size_unit", "megabytes")]
+
+    everywhere = global_plugin(kong, "request-size-limiting")
+    assert everywhere is not None
+    assert cap(everywhere["config"]) == 1024 * 1024
+    _, upload = match(kong, "/api/ai/lpr/recognize") or ({}, {})
+    upload_limit = plugin(upload, "request-size-limiting")
+    assert upload_limit is not None
+    lpr_max = AiSettings.model_fields["lpr_upload_max_bytes"].default
+    # Above the service's own cap (it answers 413 itself with details), but bounded.
+    assert lpr_max + 64 * 1024 <= cap(upload_limit["config"]) <= 16 * 1024 * 1024
+    # The upload route keeps the protection of every other /api/ai/ route.
+    assert plugin(upload, "jwt") is not None
+    assert plugin(upload, "rate-limiting")["config"]["limit_by"] == "header"  # type: ignore[index]
+    # nginx's own cap (also for chunked bodies) is the largest route cap.
+    kong_env = (DEPLOY / "env" / "kong.env.example").read_text()
+    assert "KONG_NGINX_HTTP_CLIENT_MAX_BODY_SIZE=9m" in kong_env.splitlines()
+    assert cap(upload_limit["config"]) == 9 * 1024 * 1024
+
+
+def test_file_log_keeps_no_query_string_or_credential(kong: dict[str, Any]) -> None:
+    """Kong's serializer logs request.uri/url and upstream_uri with the query string and
+    request.querystring parsed: ?token=<JWT>, media tokens and ?sig= would all be kept."""
+    log = global_plugin(kong, "file-log")
+    assert log is not None
+    fields = log["config"]["custom_fields_by_lua"]
+    for key in ("request.uri", "request.url", "upstream_uri"):
+        code = fields[key]
+        assert "get_raw_path()" in code and "query" not in code.lower(), key
+    for key in ("request.querystring", "request.headers.authorization", "request.headers.cookie",
+                "request.headers.sec-websocket-protocol", "response.headers.set-cookie"):
+        assert fields[key].strip() == "return nil", key
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/ready", "/api/streaming/metrics"])
+def test_service_metrics_and_readiness_are_not_routed(kong: dict[str, Any], path: str) -> None:
+    found = match(kong, path)
+    assert found is None or plugin(found[1], "jwt") is not None, path
+    assert match(kong, "/metrics") is None and match(kong, "/ready") is None

@@ -42,3 +42,34 @@ def test_log_lines_are_json_with_masked_credentials() -> None:
     assert line["message"] == "pulling rtsp://***:***@h/x"
     assert line["service"] == "test" and line["level"] == "INFO"
     assert "s3cret" not in mask_url_credentials("see http://a:s3cret@b and rtsp://c:d@e")
+
+
+def test_token_like_query_values_are_redacted_from_every_log_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from shared_kernel.logging import configure_logging
+
+    configure_logging("test", "INFO")
+    logging.getLogger("httpx").info(
+        "HTTP Request: GET %s", "http://s/api/streaming/live/c/index.m3u8?token=MEDIA.TOK&x=1"
+    )
+    logging.getLogger("x").info("signed /media/a.mp4?expires=9&sig=S1GNATURE")
+    out = capsys.readouterr().out
+    assert "MEDIA.TOK" not in out and "S1GNATURE" not in out
+    assert "?token=[redacted]&x=1" in out and "expires=9&sig=[redacted]" in out
+
+
+def test_uvicorn_websocket_lines_lose_their_token_and_keep_their_arguments() -> None:
+    from shared_kernel.logging import RedactSecretsFilter, redact_server_logs
+
+    redact_server_logs()
+    redact_server_logs()  # idempotent
+    logger = logging.getLogger("uvicorn.error")
+    assert sum(isinstance(f, RedactSecretsFilter) for f in logger.filters) == 1
+    record = logging.LogRecord(
+        "uvicorn.error", logging.INFO, __file__, 1, '%s - "WebSocket %s" [accepted]',
+        ("10.0.0.1:5000", "/ws/alerts?token=eyJ.SECRET.SIG"), None,
+    )
+    assert logger.filter(record)
+    assert record.args == ("10.0.0.1:5000", "/ws/alerts?token=[redacted]")
+    assert "SECRET" not in record.getMessage()

@@ -85,3 +85,14 @@ def test_paths_never_escape_the_root(dist: Path) -> None:
     assert resolve(root, "/%2e%2e/secret.txt") is None
     assert resolve(root, "/..%2fsecret.txt") is None
     assert resolve(root, "/") == root / "index.html"
+
+
+def test_query_strings_are_not_logged(
+    server: tuple[str, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("INFO", logger="gtv.static"):
+        status, _, _ = get(server, "/live?token=eyJSECRET.PAYLOAD.SIG&camera=1")
+    assert status == 200
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "gtv.static")
+    assert "GET /live HTTP/1.1" in logged
+    assert "SECRET" not in logged and "token" not in logged
