@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
 from shared_kernel.correlation import get_correlation_id
-from shared_kernel.masking import mask_urls_in_text
+from shared_kernel.masking import mask_secrets_in_text, mask_urls_in_text
 
 _STANDARD_ATTRS = set(
     logging.LogRecord("", 0, "", 0, "", (), None).__dict__
@@ -22,18 +21,9 @@ _STANDARD_ATTRS = set(
 mask_url_credentials = mask_urls_in_text
 
 
-# Query parameters that carry credentials in our URLs (media and WebSocket tokens, signed
-# media URLs, S3 presigned URLs) or commonly do in others'.
-_SECRET_QUERY_VALUE = re.compile(
-    r"(?i)(?P<key>[?&;](?:token|access_token|refresh_token|id_token|sig|signature|"
-    r"x-amz-signature|x-amz-credential|x-amz-security-token|password|passwd|pwd|secret|"
-    r"api_key|apikey)=)[^&;\s\"'#]*"
-)
-
-
 def redact_query_secrets(text: str) -> str:
-    """``/ws/alerts?token=eyJ...&x=1`` → ``/ws/alerts?token=[redacted]&x=1``."""
-    return _SECRET_QUERY_VALUE.sub(r"\g<key>[redacted]", text)
+    """``/ws/alerts?token=eyJ...&x=1`` → ``/ws/alerts?token=***&x=1`` (and URLs masked)."""
+    return mask_secrets_in_text(text)
 
 
 class RedactSecretsFilter(logging.Filter):

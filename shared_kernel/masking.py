@@ -107,3 +107,20 @@ def mask_urls_in_text(text: str) -> str:
     """``text`` (a log line, ffmpeg's stderr, an exception message) with every URL in it
     masked by :func:`mask_url`."""
     return _URL_IN_TEXT.sub(lambda match: mask_url(match[0]), text)
+
+
+# A query parameter inside free text that is not a whole URL (a request path in a log line:
+# ``GET /ws/alerts?token=eyJ...``): a name after ``?``, ``&`` or ``;`` and its value.
+_PARAM_IN_TEXT = re.compile(r"(?P<lead>[?&;])(?P<key>[A-Za-z0-9_.\-]+)=(?P<value>[^&;#\s\"'<>\\]*)")
+
+
+def mask_secrets_in_text(text: str) -> str:
+    """``text`` with every URL masked (:func:`mask_urls_in_text`) and every credential
+    parameter of a path without a scheme too — what log lines go through."""
+
+    def param(match: re.Match[str]) -> str:
+        if not match["value"] or match["value"] == MASK or not is_credential_name(match["key"]):
+            return match[0]
+        return f"{match['lead']}{match['key']}={MASK}"
+
+    return _PARAM_IN_TEXT.sub(param, mask_urls_in_text(text))

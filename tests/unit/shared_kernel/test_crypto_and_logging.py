@@ -56,7 +56,7 @@ def test_token_like_query_values_are_redacted_from_every_log_line(
     logging.getLogger("x").info("signed /media/a.mp4?expires=9&sig=S1GNATURE")
     out = capsys.readouterr().out
     assert "MEDIA.TOK" not in out and "S1GNATURE" not in out
-    assert "?token=[redacted]&x=1" in out and "expires=9&sig=[redacted]" in out
+    assert "?token=***&x=1" in out and "expires=9&sig=***" in out
 
 
 def test_uvicorn_websocket_lines_lose_their_token_and_keep_their_arguments() -> None:
@@ -71,5 +71,5 @@ def test_uvicorn_websocket_lines_lose_their_token_and_keep_their_arguments() -> 
         ("10.0.0.1:5000", "/ws/alerts?token=eyJ.SECRET.SIG"), None,
     )
     assert logger.filter(record)
-    assert record.args == ("10.0.0.1:5000", "/ws/alerts?token=[redacted]")
+    assert record.args == ("10.0.0.1:5000", "/ws/alerts?token=***")
     assert "SECRET" not in record.getMessage()
