@@ -45,7 +45,7 @@ MANAGE = [PY, str(ROOT / "admin_service" / "manage.py")]
 VEHICLES_PER_CAMERA = 30
 WATCHLISTED_PLATE = "BRA2E19"
 # The simulator listens on loopback, which the camera network policy refuses unless it is
-# allowed explicitly (docs/security-ssrf-notes.md): the demo allows it for every process,
+# allowed explicitly (docs/security.md): the demo allows it for every process,
 # on top of whatever networks the environment already allows.
 SIMULATOR_NETWORKS = "127.0.0.0/8,::1/128"
 
