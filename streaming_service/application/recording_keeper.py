@@ -19,7 +19,6 @@ Camera URLs are never logged (``StreamControl`` decrypts them and logs only ids)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared_kernel.lifecycle import sleep_until_stopped
 from streaming_service.application.streams import ACTIVE_STATES, StreamControl
 from streaming_service.domain.stream import StreamStatus
 from streaming_service.infrastructure.db.models import Camera
@@ -82,8 +82,7 @@ class RecordingKeeper:
                 except Exception as exc:
                     log.warning("recording keeper tick failed",
                                 extra={"error_type": type(exc).__name__})
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.interval_seconds)
+                await sleep_until_stopped(stop, self.interval_seconds)
         finally:
             if self._holding:
                 try:

@@ -37,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from shared_kernel.camera_network import DEFAULT_POLICY, CameraNetworkPolicy
+from shared_kernel.lifecycle import sleep_until_stopped
 from shared_kernel.masking import mask_url, mask_urls_in_text
 from streaming_service.domain.errors import CameraSourceRefused
 from streaming_service.domain.ports import CompletedSegment, SegmentSink, StatusSink
@@ -236,8 +237,7 @@ class _Stream:
                         self.masked_url, reason.value, failures, delay,
                         extra={"camera_id": str(self.camera_id)})
             await self.set_state(StreamState.RECONNECTING, reason)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+            await sleep_until_stopped(self._stopping, delay)
 
     async def _run_once(self) -> tuple[StreamFailure | None, bool]:
         """Check the camera's address, then run ffmpeg on it until it ends, stalls, or is

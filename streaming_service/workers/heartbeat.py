@@ -9,6 +9,8 @@ import contextlib
 import os
 from pathlib import Path
 
+from shared_kernel.lifecycle import sleep_until_stopped
+
 
 async def beat(stop: asyncio.Event, *, every: float = 15.0) -> None:
     target = os.environ.get("GTV_HEARTBEAT_FILE")
@@ -18,5 +20,4 @@ async def beat(stop: asyncio.Event, *, every: float = 15.0) -> None:
     while not stop.is_set():
         with contextlib.suppress(OSError):
             path.touch()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=every)
+        await sleep_until_stopped(stop, every)

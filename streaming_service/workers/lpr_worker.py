@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel.crypto import CredentialCipher
+from shared_kernel.lifecycle import sleep_until_stopped
 from streaming_service.application.detections import NewDetection
 from streaming_service.domain.ai_ports import FrameSource, PlateRecogniser
 from streaming_service.domain.detection import (
@@ -160,8 +161,7 @@ class LprWorker:
                 except Exception as exc:
                     log.warning("lease round failed", extra={"worker": self.worker_id,
                                                              "error": repr(exc)[:300]})
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), interval)
+                await sleep_until_stopped(stop, interval)
         finally:
             await self.shutdown(release=True)
 

@@ -19,17 +19,17 @@ from collections.abc import Sequence
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared_kernel.outbox_relay import AmqpRelayPublisher, OutboxRelay, RelaySettings
 from streaming_service.ai_settings import AiSettings
 from streaming_service.application.metrics import StreamingMetrics
 from streaming_service.domain.ai_ports import LIVE_FEED, LiveFeed
 from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
 from streaming_service.infrastructure.live_feed import RedisLiveFeed
 from streaming_service.infrastructure.outbox import (
-    AmqpRelayPublisher,
     LiveFeedRelayPublisher,
-    OutboxRelay,
     PgNotifyListener,
-    RelaySettings,
+    RelayMetrics,
+    SqlOutboxStore,
 )
 from streaming_service.settings import StreamingSettings
 from streaming_service.workers.process import run_worker
@@ -52,14 +52,15 @@ def build_relays(
     )
     return [
         OutboxRelay(
-            sessions=sessions, publisher=AmqpRelayPublisher(settings.amqp_url),
-            listener=PgNotifyListener(settings.sync_database_url), metrics=metrics,
-            settings=relay_settings, skip_exchanges=(LIVE_FEED,), name="broker",
+            store=SqlOutboxStore(sessions, listener=PgNotifyListener(settings.sync_database_url),
+                                 skip_exchanges=(LIVE_FEED,)),
+            publisher=AmqpRelayPublisher(settings.amqp_url), settings=relay_settings,
+            observer=RelayMetrics(metrics) if metrics is not None else None, name="broker",
         ),
         OutboxRelay(
-            sessions=sessions, publisher=LiveFeedRelayPublisher(live),
-            listener=PgNotifyListener(settings.sync_database_url),
-            settings=relay_settings, exchanges=(LIVE_FEED,), name="live",
+            store=SqlOutboxStore(sessions, listener=PgNotifyListener(settings.sync_database_url),
+                                 exchanges=(LIVE_FEED,)),
+            publisher=LiveFeedRelayPublisher(live), settings=relay_settings, name="live",
         ),
     ]
 
@@ -75,19 +76,11 @@ async def run_relays(relays: Sequence[OutboxRelay], stop: asyncio.Event) -> None
 
 async def drain_relays(relays: Sequence[OutboxRelay]) -> bool:
     """Drain every lane once; False if one could not publish (its events stay pending)."""
-    ok = True
-    for relay in relays:
-        try:
-            published = await relay.drain_once()
-        except Exception as exc:
-            ok = False
-            log.warning("outbox relay could not publish; events stay pending",
-                        extra={"lane": relay.name, "error": repr(exc)[:300]})
-        else:
-            log.info("outbox drained", extra={"lane": relay.name, "count": published})
-        finally:
-            await relay.close()
-    return ok
+    results = [await relay.run_once() for relay in relays]
+    for relay, result in zip(relays, results, strict=True):
+        if not result.failed:
+            log.info("outbox drained", extra={"lane": relay.name, "count": result.published})
+    return not any(result.failed for result in results)
 
 
 async def run(settings: AiSettings, stop: asyncio.Event, *, once: bool = False) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from shared_kernel.crypto import CredentialCipher
+from shared_kernel.lifecycle import sleep_until_stopped
 from streaming_service.application.thumbnails import ThumbnailReport, Thumbnails
 from streaming_service.domain.ports import ObjectStore
 from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
@@ -62,8 +62,7 @@ async def run(
                 log.exception("thumbnail pass failed; next attempt after the interval")
             if once:
                 break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=settings.thumbnail_interval_seconds)
+            await sleep_until_stopped(stop, settings.thumbnail_interval_seconds)
         return report
     finally:
         if redis_client is None:

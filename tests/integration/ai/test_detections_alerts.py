@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel import bus
 from shared_kernel.events import AlertRaised, EventEnvelope, EventPayload, parse_event
+from shared_kernel.outbox_relay import BrokerUnavailable
 from shared_kernel.plates import PlateNumber
 from streaming_service.ai_settings import AiSettings
 from streaming_service.application.detections import DetectionRecorder, NewDetection
@@ -35,7 +36,7 @@ from streaming_service.infrastructure.db.ai_models import (
 from streaming_service.infrastructure.db.models import OutboxEvent
 from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
 from streaming_service.infrastructure.live_feed import RedisLiveFeed
-from streaming_service.infrastructure.outbox import BrokerUnavailable, SqlOutbox
+from streaming_service.infrastructure.outbox import SqlOutbox
 from streaming_service.workers.outbox_relay import build_relays
 
 from .conftest import Server, migrated_database

@@ -23,8 +23,8 @@ from aiosmtpd.controller import Controller
 from shared_kernel import bus
 from shared_kernel.bus import InMemoryIdempotencyStore
 from shared_kernel.events import AlertRaised, EventEnvelope, new_event
+from shared_kernel.outbox_relay import AmqpRelayPublisher
 from streaming_service.application.detections import alert_routing_key
-from streaming_service.infrastructure.outbox import AmqpRelayPublisher
 from streaming_service.workers.notifier import (
     AlertNotifier,
     RunningNotifier,

@@ -36,6 +36,12 @@ from shared_kernel.events import (
     new_event,
     parse_event,
 )
+from shared_kernel.outbox_relay import (
+    AmqpRelayPublisher,
+    BrokerUnavailable,
+    OutboxRelay,
+    RelaySettings,
+)
 from shared_kernel.settings import PROJECT_ROOT
 from streaming_service.application.audit import AuditTrail
 from streaming_service.application.camera_projection import CameraProjection
@@ -46,13 +52,11 @@ from streaming_service.infrastructure.db.models import Export, OutboxEvent
 from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
 from streaming_service.infrastructure.object_store import FilesystemObjectStore
 from streaming_service.infrastructure.outbox import (
-    AmqpRelayPublisher,
-    BrokerUnavailable,
     OutboxNotInTransaction,
-    OutboxRelay,
     PgNotifyListener,
-    RelaySettings,
+    RelayMetrics,
     SqlOutbox,
+    SqlOutboxStore,
 )
 from streaming_service.settings import StreamingSettings
 from tests.integration.streaming.conftest import migrate_streaming_database
@@ -94,10 +98,12 @@ def make_relay(settings: StreamingSettings, sessions: async_sessionmaker[AsyncSe
                amqp_url: str | None = None, batch_size: int = 100,
                listener: bool = False, **kwargs: Any) -> OutboxRelay:
     return OutboxRelay(
-        sessions=sessions, publisher=AmqpRelayPublisher(amqp_url or settings.amqp_url,
-                                                        connect_timeout=2.0),
-        listener=PgNotifyListener(settings.sync_database_url) if listener else None,
-        metrics=StreamingMetrics(), settings=RelaySettings(batch_size=batch_size, **kwargs),
+        store=SqlOutboxStore(
+            sessions,
+            listener=PgNotifyListener(settings.sync_database_url) if listener else None),
+        publisher=AmqpRelayPublisher(amqp_url or settings.amqp_url, connect_timeout=2.0),
+        observer=RelayMetrics(StreamingMetrics()),
+        settings=RelaySettings(batch_size=batch_size, **kwargs),
     )
 
 
@@ -304,7 +310,7 @@ async def test_relay_backs_off_while_broker_is_down_and_recovers(
         async def close(self) -> None:
             await real.close()
 
-    relay = OutboxRelay(sessions=sessions, publisher=DownThenUp(),
+    relay = OutboxRelay(store=SqlOutboxStore(sessions), publisher=DownThenUp(),
                         settings=RelaySettings(poll_interval=0.2, backoff_initial=0.05,
                                                backoff_max=0.2))
     stop = asyncio.Event()

@@ -9,8 +9,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from outbox.relay import AmqpPublisher, OutboxRelay, PostgresOutboxStore
+from outbox.relay import build_relay
 from shared_kernel.masking import mask_urls_in_text
+from shared_kernel.outbox_relay import OutboxRelay, RelaySettings
 
 
 class Command(BaseCommand):
@@ -32,13 +33,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         url: str = options["amqp_url"] or settings.AMQP_URL
-        relay = OutboxRelay(
-            store=PostgresOutboxStore.from_django(),
-            publisher_factory=AmqpPublisher.factory(url),
-            batch_size=options["batch_size"],
-            poll_interval=options["poll_interval"],
-            backoff_max=options["backoff_max"],
-        )
+        relay = build_relay(url, settings=RelaySettings(
+            batch_size=options["batch_size"], poll_interval=options["poll_interval"],
+            backoff_max=options["backoff_max"]))
         if options["once"]:
             result = asyncio.run(relay.run_once())
             if result.failed:
@@ -60,4 +57,4 @@ class Command(BaseCommand):
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await relay.run_forever(stop)
+        await relay.run(stop)
