@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from rest_framework import permissions
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -81,6 +81,3 @@ class TenantScopedMixin:
             return queryset.none()
         return queryset.filter(**{self.tenant_field: user.tenant_id})
 
-
-def same_tenant(obj: Model | None, tenant_id: Any) -> bool:
-    return obj is None or getattr(obj, "tenant_id", None) == tenant_id

@@ -56,10 +56,10 @@ class CameraAdminForm(forms.ModelForm):  # type: ignore[type-arg]
 
 def _same_tenant(form: forms.ModelForm, data: dict[str, Any], *names: str) -> dict[str, Any]:  # type: ignore[type-arg]
     tenant = data.get("tenant") or getattr(form.instance, "tenant", None)
-    for name in names:
-        related = data.get(name)
-        if related is not None and tenant is not None and related.tenant_id != tenant.pk:
-            form.add_error(name, "Must belong to the same prefeitura.")
+    errors = services.same_tenant_errors(tenant.pk if tenant is not None else None,
+                                         **{name: data.get(name) for name in names})
+    for name, messages in errors.items():
+        form.add_error(name, messages)
     return data
 
 

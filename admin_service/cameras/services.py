@@ -70,12 +70,26 @@ def check_rtsp_url(url: Any) -> str:
     return valid
 
 
+def same_tenant_errors(tenant_id: Any, **related: Location | Zone | None) -> dict[str, list[str]]:
+    """The one rule that a camera's or zone's location and zone belong to its own tenant;
+    the service functions, the API serializers and the Django admin forms all ask it."""
+    return {
+        name: [f"{name.capitalize()} belongs to another tenant."]
+        for name, obj in related.items()
+        if obj is not None and tenant_id is not None and obj.tenant_id != tenant_id
+    }
+
+
+def check_same_tenant(tenant_id: Any, **related: Location | Zone | None) -> None:
+    errors = same_tenant_errors(tenant_id, **related)
+    if errors:
+        raise ValidationError(errors)
+
+
 def _check_camera(camera: Camera) -> None:
-    errors: dict[str, list[str]] = {}
-    if camera.location_id and camera.location.tenant_id != camera.tenant_id:
-        errors["location"] = ["Location belongs to another tenant."]
-    if camera.zone_id and camera.zone.tenant_id != camera.tenant_id:
-        errors["zone"] = ["Zone belongs to another tenant."]
+    errors = same_tenant_errors(
+        camera.tenant_id, location=camera.location if camera.location_id else None,
+        zone=camera.zone if camera.zone_id else None)
     try:
         validate_metadata(camera.metadata)
     except InvalidMetadata as exc:
@@ -204,8 +218,8 @@ def _place_state(obj: Location | Zone) -> dict[str, Any]:
 
 
 def _check_place(obj: Location | Zone) -> None:
-    if isinstance(obj, Zone) and obj.location_id and obj.location.tenant_id != obj.tenant_id:
-        raise ValidationError({"location": ["Location belongs to another tenant."]})
+    if isinstance(obj, Zone) and obj.location_id:
+        check_same_tenant(obj.tenant_id, location=obj.location)
     obj.full_clean()
 
 

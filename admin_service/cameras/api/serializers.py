@@ -7,6 +7,7 @@ from config.rest import StrictCharField, StrictChoiceField, StrictModelSerialize
 from rest_framework import serializers
 from tenancy.models import Tenant
 
+from cameras import services
 from cameras.models import Camera, CameraStatus, Location, Zone
 from cameras.validators import (
     MAX_RTSP_URL_LENGTH,
@@ -54,12 +55,8 @@ class TenantOwnedSerializer(StrictModelSerializer):
         return actor.tenant_id if actor else None
 
     def check_same_tenant(self, attrs: dict[str, Any], *names: str) -> None:
-        tenant_id = self.target_tenant_id(attrs)
-        errors = {
-            name: ["Must belong to the same tenant."]
-            for name in names
-            if attrs.get(name) is not None and attrs[name].tenant_id != tenant_id
-        }
+        errors = services.same_tenant_errors(self.target_tenant_id(attrs),
+                                             **{name: attrs.get(name) for name in names})
         if errors:
             raise serializers.ValidationError(errors)
 
