@@ -55,6 +55,12 @@ class StreamingSettings(CommonSettings):
     # Redis keys are prefixed so tests (and several deployments) never collide.
     redis_prefix: str = "gtv:"
 
+    # Request bodies, counted as they arrive (api/middleware.py); above: 413. JSON bodies
+    # are small; the LPR upload (POST /api/ai/lpr/recognize) may carry an image of
+    # lpr_upload_max_bytes plus its multipart framing.
+    api_max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    lpr_upload_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+
     # Recordings API limits.
     recordings_max_range_days: int = Field(default=31, ge=1, le=3650)
     exports_max_range_hours: int = Field(default=24, ge=1, le=24 * 31)

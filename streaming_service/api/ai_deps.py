@@ -40,7 +40,3 @@ def require_tenant(claims: TokenClaims) -> uuid.UUID:
         raise ApiError(403, "tenant_required", "this endpoint needs a token scoped to a tenant")
     return claims.tenant_id
 
-
-def page_window(page: int, page_size: int | None, default: int, maximum: int) -> tuple[int, int]:
-    size = min(page_size or default, maximum)
-    return (page - 1) * size, size

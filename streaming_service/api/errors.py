@@ -60,6 +60,19 @@ def status_for(exc: domain.StreamingError) -> int:
     return 500
 
 
+class BodyTooLarge(StarletteHTTPException):
+    """A request body over its limit (``api.middleware.BodySizeLimit``). An HTTP exception
+    so that FastAPI's body parsing passes it on instead of calling it a parse error."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than {limit} bytes")
+        self.limit = limit
+
+    def response(self) -> JSONResponse:
+        return error_response(413, "payload_too_large", str(self.detail),
+                              {"max_bytes": self.limit})
+
+
 class ApiError(Exception):
     """Raised by the API layer itself (auth, roles) with an explicit status and code."""
 
@@ -87,6 +100,10 @@ def install_error_handlers(app: FastAPI) -> None:
             log.warning("request failed on a dependency",
                         extra={"code": exc.code, "path": request.url.path})
         return error_response(status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(BodyTooLarge)
+    async def _body_too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+        return exc.response()
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

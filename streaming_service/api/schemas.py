@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from streaming_service.api.validation import RequestModel
+
 
 class ErrorDetail(BaseModel):
     code: str
@@ -68,9 +70,7 @@ class PlaybackOut(BaseModel):
     expires_at: datetime
 
 
-class ExportIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ExportIn(RequestModel):
     camera_id: uuid.UUID
     start: AwareDatetime
     end: AwareDatetime
