@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views import View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from config.exceptions import error_response
@@ -50,12 +50,23 @@ CHECKS: dict[str, Callable[[], None]] = {
 }
 
 
-@require_GET
-def health(request: HttpRequest) -> HttpResponse:
-    return JsonResponse({"status": "ok"})
+class Health(View):
+    """GET only: any other method is a 405 with ``Allow`` (in the error shape)."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return JsonResponse({"status": "ok"})
 
 
-@require_GET
+class Ready(View):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return ready(request)
+
+
+class Metrics(View):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return metrics(request)
+
+
 def ready(request: HttpRequest) -> HttpResponse:
     results: dict[str, str] = {}
     for name, check in CHECKS.items():
@@ -71,6 +82,5 @@ def ready(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
     return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)

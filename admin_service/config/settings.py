@@ -87,7 +87,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.middleware.CorrelationIdMiddleware",
     "config.metrics.RequestMetricsMiddleware",
+    # Everything below answers its errors in the API's shape on JSON paths.
+    "config.middleware.ErrorShapeMiddleware",
+    "config.middleware.MethodGuardMiddleware",
     "config.middleware.BodySizeLimitMiddleware",
+    "config.middleware.QueryTextGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves /static/ (Django admin, Swagger UI) from STATIC_ROOT under gunicorn.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -182,7 +186,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, 2_621_440)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "config.rest.Pagination",
     "DEFAULT_FILTER_BACKENDS": [
