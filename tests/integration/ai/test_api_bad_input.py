@@ -189,6 +189,18 @@ async def test_unsupported_methods_are_405_in_the_shape_with_allow(
     assert "GET" in response.headers["allow"]
 
 
+async def test_405_lists_every_method_of_the_path(http: httpx.AsyncClient,
+                                                  make_caller: Any) -> None:
+    caller = make_caller("operator")
+    path = f"/api/ai/watchlists/{uuid.uuid4()}"
+    response = await http.request("OPTIONS", path, headers=caller.headers)
+    _error(response, 405)
+    assert set(response.headers["allow"].split(", ")) == {"GET", "PATCH", "DELETE"}
+    response = await http.put(f"{path}/entries/", headers=caller.headers, json={})
+    _error(response, 405)
+    assert set(response.headers["allow"].split(", ")) == {"GET", "POST"}
+
+
 # --- signatures ---------------------------------------------------------------------------
 
 
