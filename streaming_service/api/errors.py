@@ -14,7 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from starlette.routing import Match, Mount
+from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from streaming_service.domain import errors as domain
@@ -67,10 +68,17 @@ def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
     """Every method some route of ``app`` answers at this path. Starlette's 405 names the
     methods of the first route whose path matches, but FastAPI makes one route per
     method: ``/api/ai/watchlists/{id}`` would claim to allow GET only."""
+    # Routing a mount rewrote root_path; match from the application's own root again.
+    scope = {"type": "http", "method": scope["method"], "path": scope["path"],
+             "root_path": scope.get("app_root_path", scope.get("root_path", ""))}
     methods: set[str] = set()
     for route in iter_route_contexts(app.router.routes):
         if route.methods and route.matches(scope)[0] is not Match.NONE:
             methods |= route.methods
+        elif (isinstance(route.original_route, Mount)
+              and isinstance(route.original_route.app, StaticFiles)
+              and route.matches(scope)[0] is not Match.NONE):
+            methods |= {"GET", "HEAD"}  # what StaticFiles serves
     return sorted(methods)
 
 

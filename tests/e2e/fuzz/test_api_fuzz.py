@@ -5,7 +5,9 @@ workers, the camera simulator and HAProxy, on free ports with a database of its 
 serves one module. Its seed gives the fuzzer real data to reach: a tenant, a user per
 role, a camera streaming from the simulator, a watchlist with an entry, then whatever the
 LPR worker detects; ids of those are mixed into generated path and query parameters
-(``hooks.py``).
+(``hooks.py``). It lives in tests/e2e, not tests/integration: what it must catch sits
+in the servers and the gateway as much as in the apps (uvicorn's and gunicorn's handling
+of bodies and methods, HAProxy's routing of ``/health`` to the dashboard's server).
 
 ``test_schemathesis_finds_no_5xx_and_only_shaped_errors`` runs the schemathesis CLI
 (pinned in pyproject.toml) four times — the streaming service's
@@ -14,8 +16,8 @@ viewer and as a tenant admin — all phases (examples, coverage, fuzzing, statef
 fixed seed, within a fixed time budget (``GTV_FUZZ_SECONDS``, 180 s in all by default;
 ``GTV_FUZZ_SEED`` picks another seed). Checks: ``not_a_server_error``, the project's
 ``error_shape``, and ``unsupported_method``, ``allow_header_conformance``, ``ignored_auth``
-(``GTV_FUZZ_CHECKS`` to choose others). A failure lists each failing operation with a curl reproduction (the
-token is filtered out of the output; mint one by logging in to the demo).
+(``GTV_FUZZ_CHECKS`` to choose others). A failure lists each failing operation with a
+curl reproduction (the token is filtered out of the output: log in to the demo for one).
 
 ``test_framework_errors_have_the_error_shape`` sends what frameworks answer themselves
 (401 no token, 403 role, 404 unknown path, 405 method, 413 body, 415 media type, 429
@@ -27,6 +29,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -210,11 +213,10 @@ def test_framework_errors_have_the_error_shape(
           json={"name": "x", "rtsp_url": "rtsp://10.0.0.1/x"})
     probe("viewer writes a watchlist", 403, "POST", "/api/ai/watchlists/", headers=viewer,
           json={"name": "x"})
-    probe("admin body over the limit", 413, "POST", "/api/cidades/locations/", headers=admin,
-          content=b'{"name": "' + b"x" * 400_000 + b'"}',
-          )
-    probe("streaming body over the limit", 413, "POST", "/api/ai/watchlists/", headers=admin,
-          content=b'{"name": "' + b"x" * 400_000 + b'"}')
+    for service, path in (("admin", "/api/cidades/locations/"),
+                          ("streaming", "/api/ai/watchlists/")):
+        probes.append((f"{service} body over the limit",
+                       _declared_only(demo.gateway, path, admin, 400_000), 413))
     probe("admin form body", 415, "POST", "/api/cidades/locations/", headers=admin,
           data={"name": "x"})
     probe("streaming text body", 400, "POST", "/api/ai/watchlists/",
@@ -232,6 +234,41 @@ def test_framework_errors_have_the_error_shape(
         _assert_shape(response, what)
         if response.status_code == 405:
             assert response.headers.get("allow"), what
+
+
+def _declared_only(base_url: str, path: str, headers: dict[str, str],
+                   length: int) -> httpx.Response:
+    """POST that announces a ``length``-byte body and sends none: both services refuse
+    it on the declared size alone. (Sending the body itself races the early answer: the
+    connection may be reset before the client reads it.)"""
+    url = urlsplit(base_url)
+    head = "".join(f"{k}: {v}\r\n" for k, v in {
+        **headers, "Host": url.netloc, "Content-Type": "application/json",
+        "Content-Length": str(length), "Connection": "close"}.items())
+    with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
+        sock.sendall(f"POST {path} HTTP/1.1\r\n{head}\r\n".encode())
+        raw = b""
+        while chunk := sock.recv(65536):
+            raw += chunk
+    head_bytes, _, body = raw.partition(b"\r\n\r\n")
+    status_line, *header_lines = head_bytes.decode("latin-1").split("\r\n")
+    parsed = [tuple(h.split(": ", 1)) for h in header_lines if ": " in h]
+    if any(k.lower() == "transfer-encoding" and "chunked" in v for k, v in parsed):
+        body = _dechunk(body)
+    return httpx.Response(int(status_line.split()[1]),
+                          headers=[(k, v) for k, v in parsed if k.lower() != "transfer-encoding"],
+                          content=body)
+
+
+def _dechunk(data: bytes) -> bytes:
+    out = b""
+    while data:
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0] or b"0", 16)
+        if size == 0:
+            break
+        out, data = out + data[:size], data[size + 2:]
+    return out
 
 
 # --- schemathesis --------------------------------------------------------------------------

@@ -179,7 +179,8 @@ async def test_control_characters_in_query_parameters_are_400(
 
 
 @pytest.mark.parametrize("path", ["/health", "/ready", "/api/ai/watchlists/",
-                                  "/api/streaming/openapi.json"])
+                                  "/api/streaming/openapi.json",
+                                  "/api/streaming/docs-assets/swagger-ui.css"])
 @pytest.mark.parametrize("method", ["TRACE", "OPTIONS", "CONNECT", "PROPFIND"])
 async def test_unsupported_methods_are_405_in_the_shape_with_allow(
     http: httpx.AsyncClient, path: str, method: str
