@@ -189,6 +189,7 @@ def _assert_shape(response: httpx.Response, what: str) -> None:
     assert isinstance(body["error"]["details"], dict), (what, body)
 
 
+@pytest.mark.timeout(600)  # includes starting the demo (up to 4 minutes)
 def test_framework_errors_have_the_error_shape(
     demo: DemoRun, gateway: httpx.Client, sessions: dict[str, Session]
 ) -> None:
@@ -240,35 +241,49 @@ def _declared_only(base_url: str, path: str, headers: dict[str, str],
                    length: int) -> httpx.Response:
     """POST that announces a ``length``-byte body and sends none: both services refuse
     it on the declared size alone. (Sending the body itself races the early answer: the
-    connection may be reset before the client reads it.)"""
+    connection may be reset before the client reads it.) The answer is read as soon as
+    it is complete; the gateway would only close after its request timeout."""
     url = urlsplit(base_url)
     head = "".join(f"{k}: {v}\r\n" for k, v in {
         **headers, "Host": url.netloc, "Content-Type": "application/json",
-        "Content-Length": str(length), "Connection": "close"}.items())
+        "Content-Length": str(length)}.items())
     with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
         sock.sendall(f"POST {path} HTTP/1.1\r\n{head}\r\n".encode())
         raw = b""
-        while chunk := sock.recv(65536):
+        while (parsed := _complete_response(raw)) is None:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise AssertionError(f"connection closed mid-answer: {raw[:300]!r}")
             raw += chunk
-    head_bytes, _, body = raw.partition(b"\r\n\r\n")
-    status_line, *header_lines = head_bytes.decode("latin-1").split("\r\n")
-    parsed = [tuple(h.split(": ", 1)) for h in header_lines if ": " in h]
-    if any(k.lower() == "transfer-encoding" and "chunked" in v for k, v in parsed):
-        body = _dechunk(body)
-    return httpx.Response(int(status_line.split()[1]),
-                          headers=[(k, v) for k, v in parsed if k.lower() != "transfer-encoding"],
-                          content=body)
+    return parsed
 
 
-def _dechunk(data: bytes) -> bytes:
-    out = b""
-    while data:
-        size_line, _, data = data.partition(b"\r\n")
-        size = int(size_line.split(b";")[0] or b"0", 16)
-        if size == 0:
-            break
-        out, data = out + data[:size], data[size + 2:]
-    return out
+def _complete_response(raw: bytes) -> httpx.Response | None:
+    """The response in ``raw`` once it is whole (Content-Length or chunked), else None."""
+    head, found, rest = raw.partition(b"\r\n\r\n")
+    if not found:
+        return None
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = [tuple(line.split(": ", 1)) for line in lines if ": " in line]
+    fields = {k.lower(): v for k, v in headers}
+    if "chunked" in fields.get("transfer-encoding", ""):
+        body = b""
+        while True:
+            size_line, found, after = rest.partition(b"\r\n")
+            if not found:
+                return None
+            size = int(size_line.split(b";")[0], 16)
+            if size == 0:
+                break
+            if len(after) < size + 2:
+                return None
+            body, rest = body + after[:size], after[size + 2:]
+    else:
+        body = rest[:int(fields.get("content-length", "0"))]
+        if len(body) < int(fields.get("content-length", "0")):
+            return None
+    return httpx.Response(int(status_line.split()[1]), content=body, headers=[
+        (k, v) for k, v in headers if k.lower() not in ("transfer-encoding", "content-length")])
 
 
 # --- schemathesis --------------------------------------------------------------------------
@@ -324,6 +339,7 @@ def _schemathesis(demo: DemoRun, service: str, role: str, session: Session,
     return FuzzRun(name, done.returncode, requests, elapsed, done.stdout + done.stderr)
 
 
+@pytest.mark.timeout(int(FUZZ_SECONDS) + 600)
 def test_schemathesis_finds_no_5xx_and_only_shaped_errors(
     demo: DemoRun, sessions: dict[str, Session], known: dict[str, list[str]],
     tmp_path: Path, record_property: Any,
