@@ -222,6 +222,26 @@ async def test_non_ascii_live_media_token_is_401(http: httpx.AsyncClient) -> Non
     assert _error(response, 401)["code"] == "invalid_media_token"
 
 
+# --- MediaMTX hooks (internal, not in the OpenAPI document) ------------------------------
+
+
+@pytest.mark.parametrize(("hook", "body"), [
+    ("auth", '{"action": "read", "path": "x", "token": "\\ud800"}'),
+    ("auth", '{"action": "read", "path": "x", "query": "jwt=\\ud800"}'),
+    ("segment-complete", '{"MTX_PATH": "x", "MTX_SEGMENT_PATH": "/r/x.mp4", '
+                         '"MTX_SEGMENT_DURATION": "99999999999999999999999999h"}'),
+    ("segment-complete", '{"MTX_PATH": "x", "MTX_SEGMENT_PATH": "/r/x.mp4", '
+                         '"MTX_SEGMENT_DURATION": "1e400"}'),
+])
+async def test_malformed_mediamtx_hook_calls_are_4xx_not_500(
+    http: httpx.AsyncClient, hook: str, body: str
+) -> None:
+    response = await http.post(f"/api/streaming/mediamtx/{hook}", content=body.encode(),
+                               headers={"Content-Type": "application/json"})
+    assert 400 <= response.status_code < 500, response.text
+    _error(response, response.status_code)
+
+
 # --- body size ----------------------------------------------------------------------------
 
 

@@ -134,3 +134,9 @@ def test_unknown_roles_are_dropped() -> None:
 def test_revocation_lasts_until_expiry() -> None:
     assert revoke_seconds(exp=1_000, now=900) == 101
     assert revoke_seconds(exp=1_000, now=2_000) == 1
+
+
+@pytest.mark.parametrize("token", ["\ud800", "a.\udcff.b", "\x00"])
+def test_tokens_that_are_not_even_utf8_are_rejected_not_raised(token: str) -> None:
+    with pytest.raises(InvalidToken):
+        verifier.verify(token)
