@@ -50,37 +50,31 @@ CHECKS: dict[str, Callable[[], None]] = {
 }
 
 
-class Health(View):
-    """GET only: any other method is a 405 with ``Allow`` (in the error shape)."""
+# Class-based views answering GET only: any other method is a 405 whose ``Allow`` lists
+# what the view answers (config.middleware gives it the error shape).
 
+
+class Health(View):
     def get(self, request: HttpRequest) -> HttpResponse:
         return JsonResponse({"status": "ok"})
 
 
 class Ready(View):
     def get(self, request: HttpRequest) -> HttpResponse:
-        return ready(request)
+        results: dict[str, str] = {}
+        for name, check in CHECKS.items():
+            try:
+                check()
+                results[name] = "ok"
+            except Exception as exc:  # any failure means "not ready", whatever its kind
+                results[name] = f"unavailable: {type(exc).__name__}"
+        if all(v == "ok" for v in results.values()):
+            return JsonResponse({"status": "ready", "checks": results})
+        return error_response(
+            503, "Some dependencies are unavailable.", {"checks": results}, code="not_ready"
+        )
 
 
 class Metrics(View):
     def get(self, request: HttpRequest) -> HttpResponse:
-        return metrics(request)
-
-
-def ready(request: HttpRequest) -> HttpResponse:
-    results: dict[str, str] = {}
-    for name, check in CHECKS.items():
-        try:
-            check()
-            results[name] = "ok"
-        except Exception as exc:  # any failure means "not ready", whatever its kind
-            results[name] = f"unavailable: {type(exc).__name__}"
-    if all(v == "ok" for v in results.values()):
-        return JsonResponse({"status": "ready", "checks": results})
-    return error_response(
-        503, "Some dependencies are unavailable.", {"checks": results}, code="not_ready"
-    )
-
-
-def metrics(request: HttpRequest) -> HttpResponse:
-    return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)
+        return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)
