@@ -170,7 +170,9 @@ class JWTVerifier:
                 leeway=self._leeway,
                 options={"require": ["exp", "iat", "jti", "sub"]},
             )
-        except jwt.PyJWTError as exc:
+        except (jwt.PyJWTError, ValueError) as exc:
+            # ValueError: PyJWT encodes the token as UTF-8 first, and a lone surrogate
+            # (from a JSON body such as MediaMTX's auth hook) cannot be.
             raise InvalidToken(str(exc)) from exc
         if raw.get("token_type", "access") != "access":
             raise InvalidToken("not an access token")

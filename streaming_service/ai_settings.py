@@ -10,8 +10,8 @@ from streaming_service.settings import StreamingSettings
 
 
 class AiSettings(StreamingSettings):
-    # Uploads to POST /api/ai/lpr/recognize.
-    lpr_upload_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    # Uploads to POST /api/ai/lpr/recognize (their size: lpr_upload_max_bytes, in
+    # StreamingSettings, which the body size limit reads).
     lpr_upload_max_pixels: int = Field(default=40_000_000, ge=10_000)
 
     # Live feed (Redis Stream per tenant) and WebSocket.

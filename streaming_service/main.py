@@ -52,6 +52,8 @@ from streaming_service.api.ai_routes import build_ai_services, install_ai
 from streaming_service.api.deps import Services
 from streaming_service.api.errors import install_error_handlers
 from streaming_service.api.forwarded import ForwardedHeadersMiddleware
+from streaming_service.api.lpr import RECOGNIZE_PATH, upload_body_limit
+from streaming_service.api.middleware import BodySizeLimit, QueryTextGuard
 from streaming_service.application.audit import AuditTrail
 from streaming_service.application.camera_projection import CameraProjection
 from streaming_service.application.exports import Exports, SegmentConcatenator
@@ -369,6 +371,13 @@ def create_app(
     _install_offline_docs(app)
     app.state.services = services
     install_error_handlers(app)
+    # Added before the correlation/metrics middleware, so they run inside it: their
+    # refusals carry the correlation id and are counted.
+    app.add_middleware(QueryTextGuard)
+    app.add_middleware(
+        BodySizeLimit, default_limit=settings.api_max_body_bytes,
+        limits={RECOGNIZE_PATH: upload_body_limit(ai.settings.lpr_upload_max_bytes)},
+    )
     _install_middleware(app, metrics)
     # uvicorn logs WebSocket handshakes with their ?token= (even without an access log).
     redact_server_logs()

@@ -67,6 +67,11 @@ class StreamingSettings(CommonSettings):
     # Views repeated by players and walls (live playlists, thumbnails, a superadmin's tenant
     # choice) are audited once per user, object and window; 0 audits every request.
     audit_view_window_seconds: float = Field(default=300.0, ge=0, le=86_400)
+    # Request bodies, counted as they arrive (api/middleware.py); above: 413. JSON bodies
+    # are small; the LPR upload (POST /api/ai/lpr/recognize) may carry an image of
+    # lpr_upload_max_bytes plus its multipart framing.
+    api_max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    lpr_upload_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
 
     # Recordings API limits.
     recordings_max_range_days: int = Field(default=31, ge=1, le=3650)

@@ -25,6 +25,7 @@ import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 log = logging.getLogger("gtv.static")
@@ -98,7 +99,12 @@ class DashboardHandler(BaseHTTPRequestHandler):
                          b'"message":"method not allowed","details":{}}}', "application/json",
                          NO_CACHE, head=False, extra={"Allow": "GET, HEAD"})
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = _not_allowed
+    def __getattr__(self, name: str) -> Any:
+        # BaseHTTPRequestHandler answers a method without a ``do_<METHOD>`` with 501;
+        # every method but GET and HEAD is a 405 here (TRACE, OPTIONS, POST...).
+        if name.startswith("do_"):
+            return self._not_allowed
+        raise AttributeError(name)
 
     def _serve(self, head: bool) -> None:
         path = urlsplit(self.path).path or "/"

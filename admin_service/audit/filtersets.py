@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import django_filters
-from config.filters import FilterSet
+from config.filters import FilterSet, UtcDateTimeFilter
 
 from audit.models import AuditEntry
 
@@ -19,10 +19,10 @@ class AuditEntryFilter(FilterSet):
     username = django_filters.CharFilter(lookup_expr="iexact")
     tenant = django_filters.UUIDFilter(field_name="tenant_id")
     correlation_id = django_filters.CharFilter()
-    from_ = django_filters.IsoDateTimeFilter(
+    from_ = UtcDateTimeFilter(
         field_name="occurred_at", lookup_expr="gte", label="From (ISO 8601, inclusive)"
     )
-    to = django_filters.IsoDateTimeFilter(
+    to = UtcDateTimeFilter(
         field_name="occurred_at", lookup_expr="lt", label="To (ISO 8601, exclusive)"
     )
 

@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from config.middleware import wants_json
 from shared_kernel.camera_network import AddressNotAllowed, AddressUnresolvable
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,11 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "payload_too_large"
 
 
+def reason_code(status_code: int) -> str:
+    """The error code of a status when nothing more specific is known."""
+    return _CODES.get(status_code, "error")
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
@@ -61,7 +67,7 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 def error_response(status_code: int, message: str, details: Any = None,
                    code: str | None = None) -> JsonResponse:
     return JsonResponse(
-        error_body(code or _CODES.get(status_code, "error"), message, details), status=status_code
+        error_body(code or reason_code(status_code), message, details), status=status_code
     )
 
 
@@ -147,12 +153,8 @@ def _codes_of(exc: exceptions.APIException) -> str | None:
     return codes if isinstance(codes, str) else None
 
 
-def _wants_json(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/")
-
-
 def not_found_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if _wants_json(request):
+    if wants_json(request):
         return error_response(404, "Not found.")
     from django.views.defaults import page_not_found
 
@@ -160,7 +162,7 @@ def not_found_view(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error_view(request: HttpRequest) -> HttpResponse:
-    if _wants_json(request):
+    if wants_json(request):
         return error_response(500, "Internal server error.")
     from django.views.defaults import server_error
 
@@ -168,7 +170,7 @@ def server_error_view(request: HttpRequest) -> HttpResponse:
 
 
 def bad_request_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if _wants_json(request):
+    if wants_json(request):
         return error_response(400, "Bad request.")
     from django.views.defaults import bad_request
 
@@ -178,7 +180,7 @@ def bad_request_view(request: HttpRequest, exception: Exception | None = None) -
 def permission_denied_view(
     request: HttpRequest, exception: Exception | None = None
 ) -> HttpResponse:
-    if _wants_json(request):
+    if wants_json(request):
         return error_response(403, "Permission denied.")
     from django.views.defaults import permission_denied
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views import View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from config.exceptions import error_response
@@ -50,27 +50,31 @@ CHECKS: dict[str, Callable[[], None]] = {
 }
 
 
-@require_GET
-def health(request: HttpRequest) -> HttpResponse:
-    return JsonResponse({"status": "ok"})
+# Class-based views answering GET only: any other method is a 405 whose ``Allow`` lists
+# what the view answers (config.middleware gives it the error shape).
 
 
-@require_GET
-def ready(request: HttpRequest) -> HttpResponse:
-    results: dict[str, str] = {}
-    for name, check in CHECKS.items():
-        try:
-            check()
-            results[name] = "ok"
-        except Exception as exc:  # any failure means "not ready", whatever its kind
-            results[name] = f"unavailable: {type(exc).__name__}"
-    if all(v == "ok" for v in results.values()):
-        return JsonResponse({"status": "ready", "checks": results})
-    return error_response(
-        503, "Some dependencies are unavailable.", {"checks": results}, code="not_ready"
-    )
+class Health(View):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return JsonResponse({"status": "ok"})
 
 
-@require_GET
-def metrics(request: HttpRequest) -> HttpResponse:
-    return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)
+class Ready(View):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        results: dict[str, str] = {}
+        for name, check in CHECKS.items():
+            try:
+                check()
+                results[name] = "ok"
+            except Exception as exc:  # any failure means "not ready", whatever its kind
+                results[name] = f"unavailable: {type(exc).__name__}"
+        if all(v == "ok" for v in results.values()):
+            return JsonResponse({"status": "ready", "checks": results})
+        return error_response(
+            503, "Some dependencies are unavailable.", {"checks": results}, code="not_ready"
+        )
+
+
+class Metrics(View):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)

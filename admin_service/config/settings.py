@@ -84,7 +84,11 @@ MIDDLEWARE = [
     "config.metrics.RequestMetricsMiddleware",
     # Before anything that validates the Host header (SecurityMiddleware, CommonMiddleware).
     "config.middleware.ProbeMiddleware",
+    # Everything below answers its errors in the API's shape on JSON paths.
+    "config.middleware.ErrorShapeMiddleware",
+    "config.middleware.MethodGuardMiddleware",
     "config.middleware.BodySizeLimitMiddleware",
+    "config.middleware.QueryTextGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves /static/ (Django admin, Swagger UI) from STATIC_ROOT under gunicorn.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -193,7 +197,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, 2_621_440)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "config.rest.Pagination",
     "DEFAULT_FILTER_BACKENDS": [

@@ -9,9 +9,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from config import health
 
 urlpatterns = [
-    path("health", health.health, name="health"),
-    path("ready", health.ready, name="ready"),
-    path("metrics", health.metrics, name="metrics"),
+    path("health", health.Health.as_view(), name="health"),
+    path("ready", health.Ready.as_view(), name="ready"),
+    path("metrics", health.Metrics.as_view(), name="metrics"),
     path("admin/", admin.site.urls),
     path("api/admin/", include("accounts.api.urls")),
     path("api/admin/", include("audit.api.urls")),

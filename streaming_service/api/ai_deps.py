@@ -38,7 +38,3 @@ def require_tenant(claims: TokenClaims) -> uuid.UUID:
     audited choice (``deps.scoped_claims``)."""
     return tenant_scope(claims)
 
-
-def page_window(page: int, page_size: int | None, default: int, maximum: int) -> tuple[int, int]:
-    size = min(page_size or default, maximum)
-    return (page - 1) * size, size

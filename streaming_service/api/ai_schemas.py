@@ -9,16 +9,21 @@ from typing import Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared_kernel.plates import PlatePattern
+from streaming_service.api.validation import OneLine, RequestModel
 from streaming_service.domain.watchlist import Severity
 
 
-class WatchlistIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+class WatchlistIn(RequestModel):
+    """A new, empty watchlist: entries are added one by one through
+    ``POST /api/ai/watchlists/{id}/entries/`` (each validated, audited and announced on
+    its own), so an ``entries`` field here is refused like any unknown field."""
+
+    name: OneLine = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=2000)
 
 
-class WatchlistPatch(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+class WatchlistPatch(RequestModel):
+    name: OneLine | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
 
 
@@ -40,8 +45,8 @@ class WatchlistPageOut(BaseModel):
     page_size: int
 
 
-class EntryIn(BaseModel):
-    plate: str = Field(
+class EntryIn(RequestModel):
+    plate: OneLine = Field(
         min_length=1, max_length=32,
         description="Exact plate (ABC1234 or ABC1D23, either layout matches both) or a "
                     "pattern: '*' any run of characters (ABC*), '?' one character",

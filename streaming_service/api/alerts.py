@@ -4,13 +4,13 @@ through ``AlertAcknowledged``)."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
-from streaming_service.api.ai_deps import page_window, require_tenant
+from streaming_service.api.ai_deps import require_tenant
 from streaming_service.api.ai_schemas import AlertOut, AlertPageOut
 from streaming_service.api.deps import OperatorDep, ServicesDep, SessionDep, ViewerDep
+from streaming_service.api.pagination import PageDep, check_page
 from streaming_service.application.alerts import acknowledge_alert, get_alert, list_alerts
 from streaming_service.domain.watchlist import AlertStatus
 
@@ -20,19 +20,16 @@ router = APIRouter(prefix="/api/ai/alerts", tags=["alerts"])
 @router.get("/", response_model=AlertPageOut, summary="The tenant's alerts, newest first")
 async def list_all(
     claims: ViewerDep,
-    services: ServicesDep,
     session: SessionDep,
+    page: PageDep,
     status: AlertStatus | None = None,
     camera_id: uuid.UUID | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    page_size: Annotated[int | None, Query(ge=1)] = None,
 ) -> AlertPageOut:
-    offset, size = page_window(page, page_size, services.settings.page_size_default,
-                               services.settings.page_size_max)
     result = await list_alerts(session, require_tenant(claims), status=status,
-                               camera_id=camera_id, offset=offset, limit=size)
+                               camera_id=camera_id, offset=page.offset, limit=page.size)
+    check_page(page, result.total)
     return AlertPageOut(items=[AlertOut.model_validate(a) for a in result.items],
-                        count=result.total, page=page, page_size=size)
+                        count=result.total, page=page.number, page_size=page.size)
 
 
 @router.get("/{alert_id}", response_model=AlertOut)

@@ -9,10 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime
 
-from streaming_service.api.ai_deps import page_window, require_tenant
+from streaming_service.api.ai_deps import require_tenant
 from streaming_service.api.ai_schemas import DetectionOut, DetectionPageOut
 from streaming_service.api.deps import ServicesDep, SessionDep, ViewerDep, actor_of
 from streaming_service.api.errors import ApiError
+from streaming_service.api.pagination import PageDep, check_page
 from streaming_service.application.detections import (
     LPR_BUCKET,
     crop_path,
@@ -37,18 +38,17 @@ def _out(detection: Detection, score: float | None = None) -> DetectionOut:
 @router.get("/", response_model=DetectionPageOut, summary="Search the tenant's detections")
 async def list_detections(
     claims: ViewerDep,
-    services: ServicesDep,
     session: SessionDep,
+    page: PageDep,
     plate: Annotated[str | None, Query(
         max_length=32, description="ABC1D23 (either layout), ABC* (prefix) or ~ABC1D23 "
                                    "(similar, best first)")] = None,
     camera_id: uuid.UUID | None = None,
     start: AwareDatetime | None = None,
     end: AwareDatetime | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    page_size: Annotated[int | None, Query(ge=1)] = None,
     *,
     request: Request,
+    services: ServicesDep,
 ) -> DetectionPageOut:
     """Every search is audited before results leave: a plate is personal data (LGPD)."""
     tenant_id = require_tenant(claims)
@@ -56,20 +56,20 @@ async def list_detections(
         query = PlateQuery.parse(plate) if plate else None
     except InvalidPlateQuery as exc:
         raise ApiError(400, exc.code, exc.message, exc.details) from exc
-    offset, size = page_window(page, page_size, services.settings.page_size_default,
-                               services.settings.page_size_max)
     await services.audit.record(
         actor_of(claims, request), "detection.search", object_type="detection",
         object_id=None, tenant_id=tenant_id,
         after={"plate": plate, "camera_id": str(camera_id) if camera_id else None,
                "start": start.isoformat() if start else None,
-               "end": end.isoformat() if end else None, "page": page, "page_size": size})
+               "end": end.isoformat() if end else None, "page": page.number,
+               "page_size": page.size})
     result = await search_detections(
         session, tenant_id, plate=query, camera_id=camera_id, start=start, end=end,
-        offset=offset, limit=size,
+        offset=page.offset, limit=page.size,
     )
+    check_page(page, result.total)
     return DetectionPageOut(items=[_out(d, s) for d, s in result.items], count=result.total,
-                            page=page, page_size=size)
+                            page=page.number, page_size=page.size)
 
 
 @router.get("/{detection_id}", response_model=DetectionOut)

@@ -12,7 +12,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from streaming_service.domain import errors as domain
 from streaming_service.domain.stream import StreamFailure
@@ -70,6 +74,37 @@ def status_for(exc: domain.StreamingError) -> int:
     return 500
 
 
+def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """Every method some route of ``app`` answers at this path. Starlette's 405 names the
+    methods of the first route whose path matches, but FastAPI makes one route per
+    method: ``/api/ai/watchlists/{id}`` would claim to allow GET only."""
+    # Routing a mount rewrote root_path; match from the application's own root again.
+    scope = {"type": "http", "method": scope["method"], "path": scope["path"],
+             "root_path": scope.get("app_root_path", scope.get("root_path", ""))}
+    methods: set[str] = set()
+    for route in iter_route_contexts(app.router.routes):
+        if route.methods and route.matches(scope)[0] is not Match.NONE:
+            methods |= route.methods
+        elif (isinstance(route.original_route, Mount)
+              and isinstance(route.original_route.app, StaticFiles)
+              and route.matches(scope)[0] is not Match.NONE):
+            methods |= {"GET", "HEAD"}  # what StaticFiles serves
+    return sorted(methods)
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """A request body over its limit (``api.middleware.BodySizeLimit``). An HTTP exception
+    so that FastAPI's body parsing passes it on instead of calling it a parse error."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than {limit} bytes")
+        self.limit = limit
+
+    def response(self) -> JSONResponse:
+        return error_response(413, "payload_too_large", str(self.detail),
+                              {"max_bytes": self.limit})
+
+
 class ApiError(Exception):
     """Raised by the API layer itself (auth, roles) with an explicit status and code."""
 
@@ -98,12 +133,18 @@ def install_error_handlers(app: FastAPI) -> None:
                         extra={"code": exc.code, "path": request.url.path})
         return error_response(status, exc.code, exc.message, exc.details)
 
+    @app.exception_handler(BodyTooLarge)
+    async def _body_too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+        return exc.response()
+
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-        return error_response(exc.status_code, code, message,
-                              headers=dict(exc.headers) if exc.headers else None)
+        headers = dict(exc.headers) if exc.headers else {}
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(app, request.scope))
+        return error_response(exc.status_code, code, message, headers=headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

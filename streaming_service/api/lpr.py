@@ -1,8 +1,9 @@
 """``POST /api/ai/lpr/recognize``: find and read the plates on one uploaded image.
 
-Checked before any decoding: the declared size (413), the part's content type (415),
-the real size while reading (413), then the image header's dimensions (a decompression
-bomb is refused, 413) and that it decodes at all (400). Recognition runs in a worker
+Checked before any decoding: the body's size (413, by ``api.middleware.BodySizeLimit``
+with :func:`upload_body_limit`, before the route runs), the part's content type (415),
+the image's real size while reading (413), then the image header's dimensions (a
+decompression bomb is refused, 413) and that it decodes at all (400). Recognition runs in a worker
 thread so the event loop keeps serving.
 """
 
@@ -29,8 +30,9 @@ from streaming_service.domain.lpr_ports import Image
 router = APIRouter(prefix="/api/ai/lpr", tags=["lpr"])
 
 ACCEPTED_TYPES = frozenset({"image/jpeg", "image/jpg", "image/png", "image/webp", "image/bmp"})
+RECOGNIZE_PATH = "/api/ai/lpr/recognize"
 # Multipart framing around the file: boundaries and part headers.
-_MULTIPART_OVERHEAD = 64 * 1024
+MULTIPART_OVERHEAD = 64 * 1024
 _CHUNK = 256 * 1024
 
 _UPLOAD_BODY: dict[str, Any] = {
@@ -47,6 +49,11 @@ _UPLOAD_BODY: dict[str, Any] = {
         },
     }
 }
+
+
+def upload_body_limit(image_limit: int) -> int:
+    """The body size limit of the upload route: the image plus its multipart framing."""
+    return image_limit + MULTIPART_OVERHEAD
 
 
 def _too_large(limit: int) -> ApiError:
@@ -104,9 +111,6 @@ def _recognise(recogniser: PlateRecogniser, data: bytes, max_pixels: int) -> Rec
 async def recognize(request: Request, claims: ViewerDep, ai: AiServicesDep,
                     services: ServicesDep) -> RecognizeOut:
     limit = ai.settings.lpr_upload_max_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + _MULTIPART_OVERHEAD:
-        raise _too_large(limit)
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise ApiError(415, "unsupported_media_type",
                        "send the image as multipart/form-data in the field 'image'")

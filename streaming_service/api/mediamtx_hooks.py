@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 import logging
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from shared_kernel.auth import InvalidToken, TokenClaims
+from shared_kernel.signing import constant_time_equals
 from streaming_service.api.deps import ServicesDep
 from streaming_service.api.errors import ApiError, error_response
 from streaming_service.application.audit import Actor
@@ -51,9 +51,9 @@ def _presented_hook_token(request: Request) -> str | None:
 
 async def require_hook_token(request: Request, services: ServicesDep) -> None:
     """Only MediaMTX knows the hook token; anything else gets 403 before any lookup."""
-    expected = services.settings.mediamtx_hook_token.get_secret_value().encode()
-    presented = (_presented_hook_token(request) or "").encode()
-    if not expected or not hmac.compare_digest(presented, expected):
+    expected = services.settings.mediamtx_hook_token.get_secret_value()
+    presented = _presented_hook_token(request) or ""
+    if not expected or not constant_time_equals(presented, expected):
         log.warning("mediamtx hook call refused", extra={"path": request.url.path})
         raise ApiError(403, "permission_denied", "this endpoint is for the media engine only")
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime
 
 from streaming_service.api.deps import ServicesDep, ViewerDep, client_ip, tenant_scope
+from streaming_service.api.pagination import PageDep, check_page
 from streaming_service.api.schemas import PlaybackOut, RecordingOut, RecordingPage
 
 router = APIRouter(prefix="/api/streaming/recordings", tags=["recordings"])
@@ -21,15 +22,13 @@ async def list_recordings(
     camera_id: uuid.UUID,
     start: Annotated[AwareDatetime, Query(description="ISO 8601 with offset, e.g. ...Z")],
     end: Annotated[AwareDatetime, Query()],
-    page: Annotated[int, Query(ge=1)] = 1,
-    page_size: Annotated[int | None, Query(ge=1)] = None,
+    page: PageDep,
 ) -> RecordingPage:
-    size = min(page_size or services.settings.page_size_default,
-               services.settings.page_size_max)
     result = await services.recordings.list(
         tenant_id=tenant_scope(claims), camera_id=camera_id, start=start, end=end,
-        page=page, page_size=size,
+        page=page.number, page_size=page.size,
     )
+    check_page(page, result.total)
     return RecordingPage(
         items=[RecordingOut.model_validate(r) for r in result.items],
         count=result.total, page=result.page, page_size=result.page_size,

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared_kernel.events import StreamFailureCode
+from streaming_service.api.validation import RequestModel
 
 
 class ErrorDetail(BaseModel):
@@ -78,9 +79,7 @@ class PlaybackOut(BaseModel):
     expires_at: datetime
 
 
-class ExportIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ExportIn(RequestModel):
     camera_id: uuid.UUID
     start: AwareDatetime
     end: AwareDatetime

@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from shared_kernel.plates import PlatePattern
-from streaming_service.api.ai_deps import page_window, require_tenant
+from streaming_service.api.ai_deps import require_tenant
 from streaming_service.api.ai_schemas import (
     EntryIn,
     EntryOut,
@@ -26,6 +25,7 @@ from streaming_service.api.deps import (
     actor_of,
 )
 from streaming_service.api.errors import ApiError
+from streaming_service.api.pagination import PageDep, check_page
 from streaming_service.application import watchlists as uc
 from streaming_service.domain.watchlist import WatchlistNameTaken
 
@@ -39,16 +39,14 @@ def _conflict(exc: WatchlistNameTaken) -> ApiError:
 @router.get("/", response_model=WatchlistPageOut, summary="The tenant's watchlists")
 async def list_watchlists(
     claims: ViewerDep,
-    services: ServicesDep,
     session: SessionDep,
-    page: Annotated[int, Query(ge=1)] = 1,
-    page_size: Annotated[int | None, Query(ge=1)] = None,
+    page: PageDep,
 ) -> WatchlistPageOut:
-    offset, size = page_window(page, page_size, services.settings.page_size_default,
-                               services.settings.page_size_max)
-    result = await uc.list_watchlists(session, require_tenant(claims), offset=offset, limit=size)
+    result = await uc.list_watchlists(session, require_tenant(claims), offset=page.offset,
+                                      limit=page.size)
+    check_page(page, result.total)
     return WatchlistPageOut(items=[WatchlistOut.model_validate(w) for w in result.items],
-                            count=result.total, page=page, page_size=size)
+                            count=result.total, page=page.number, page_size=page.size)
 
 
 @router.post("/", response_model=WatchlistOut, status_code=status.HTTP_201_CREATED)

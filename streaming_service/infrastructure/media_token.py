@@ -13,6 +13,8 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from shared_kernel.signing import constant_time_equals
+
 
 class InvalidMediaToken(Exception):
     pass
@@ -61,7 +63,7 @@ class MediaTokenSigner:
         except ValueError as exc:
             raise InvalidMediaToken("malformed media token") from exc
         expected = self._mac(camera_id, tenant_id, user_id, session_version, expires_at)
-        if not hmac.compare_digest(expected.encode(), mac.encode("utf-8", "replace")):
+        if not constant_time_equals(mac, expected):
             raise InvalidMediaToken("media token signature mismatch")
         if expires_at < (now if now is not None else time.time()):
             raise InvalidMediaToken("media token expired")

@@ -696,9 +696,13 @@ def parse_duration(text: str) -> timedelta:
         if not parts or "".join(n + u for n, u in parts) != text:
             raise ValueError(f"not a duration: {text!r}") from None
         seconds = sum(float(n) * _GO_UNITS[u] for n, u in parts)
-    if seconds < 0 or seconds != seconds:  # negative or NaN
+    # Negative, NaN, infinite, or beyond what timedelta holds (OverflowError, a 500).
+    if not 0 <= seconds <= _MAX_DURATION_SECONDS:
         raise ValueError(f"not a duration: {text!r}")
     return timedelta(seconds=seconds)
+
+
+_MAX_DURATION_SECONDS = timedelta.max.total_seconds() // 2
 
 
 # --------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from minio.sseconfig import Rule as SseRule
 from minio.sseconfig import SSEConfig
 from minio.versioningconfig import VersioningConfig
 
+from shared_kernel.signing import constant_time_equals
 from streaming_service.domain.errors import ObjectNotFound, ObjectStoreError
 from streaming_service.domain.ports import BUCKETS
 
@@ -396,7 +397,7 @@ class FilesystemObjectStore:
             return False
         if expires_at < self._clock():
             return False
-        return hmac.compare_digest(self._sign(bucket, key, expires_at), sig)
+        return constant_time_equals(sig, self._sign(bucket, key, expires_at))
 
     async def ensure_buckets(self) -> None:
         def make() -> None:

@@ -11,7 +11,8 @@ from accounts.models import TenantRole, User
 
 class LoginSerializer(StrictSerializer):
     username = StrictCharField(max_length=150)
-    password = StrictCharField(max_length=128, trim_whitespace=False, write_only=True)
+    password = StrictCharField(max_length=128, trim_whitespace=False, write_only=True,
+                               one_line=False)
 
 
 class RefreshSerializer(StrictSerializer):
@@ -29,7 +30,7 @@ class TokenPairSerializer(serializers.Serializer):
 
 class UserSerializer(StrictModelSerializer):
     password = StrictCharField(
-        write_only=True, required=False, max_length=128, trim_whitespace=False,
+        write_only=True, required=False, max_length=128, trim_whitespace=False, one_line=False,
         style={"input_type": "password"},
         help_text="Write-only; checked against the password validators.",
     )

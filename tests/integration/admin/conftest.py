@@ -2,17 +2,67 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from rest_framework.test import APIClient
 
 from shared_kernel.camera_network import CameraNetworkPolicy
 from tools import db_roles
+
+ROOT = Path(__file__).resolve().parents[3]
+GUNICORN_CONF = ROOT / "admin_service" / "gunicorn.conf.py"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def gunicorn_server(cwd: Path, *, workers: int = 2,
+                    env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """The admin service under gunicorn (its real config) on a free port, as deployed;
+    yields the base URL once ``/health`` answers, stops it afterwards."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "-c", str(GUNICORN_CONF),
+         "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+         "--access-logfile", "/dev/null"],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **(env or {})},
+        cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                # A generous timeout: a probe given up on would still be answered (and
+                # counted in /metrics) later. Refused connections fail at once anyway.
+                httpx.get(f"{base}/health", timeout=15)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    server.kill()
+                    pytest.fail(f"gunicorn did not start: {server.communicate()[1][-2000:]!r}")
+                time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
 
 # --- API fixtures: tenants, a user per role, clients with tokens -------------------------
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import os
 import re
 import runpy
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -19,8 +17,8 @@ from config.metrics import registry
 from django.test import Client
 from prometheus_client import REGISTRY
 
-ROOT = Path(__file__).resolve().parents[3]
-GUNICORN_CONF = ROOT / "admin_service" / "gunicorn.conf.py"
+from tests.integration.admin.conftest import GUNICORN_CONF, gunicorn_server
+
 WORKER = """
 import sys
 from prometheus_client import Counter, Gauge
@@ -85,33 +83,9 @@ def test_gunicorn_hooks_clear_stale_files_and_drop_dead_workers_gauges(
     assert (directory / f"counter_{pid}.db").exists()  # counters outlive their worker
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_gunicorn_with_two_workers_reports_all_requests(tmp_path: Path) -> None:
-    port = _free_port()
-    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom"),
-           "DJANGO_SETTINGS_MODULE": "config.settings"}
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "-c", str(GUNICORN_CONF),
-         "--bind", f"127.0.0.1:{port}", "--workers", "2", "--access-logfile", "/dev/null"],
-        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/health", timeout=2)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    server.kill()
-                    pytest.fail(f"gunicorn did not start: {server.communicate()[1][-2000:]!r}")
-                time.sleep(0.2)
+    with gunicorn_server(tmp_path, env={"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom")}
+                         ) as base:
         # (A start-up probe that timed out may still have been counted.)
         before = _health_count(httpx.get(f"{base}/metrics", timeout=10).text)
         assert before >= 1
@@ -121,6 +95,3 @@ def test_gunicorn_with_two_workers_reports_all_requests(tmp_path: Path) -> None:
         counts = {_health_count(httpx.get(f"{base}/metrics", timeout=10).text)
                   for _ in range(6)}
         assert counts == {before + 20}, counts  # whichever worker answers: the sum
-    finally:
-        server.terminate()
-        server.wait(timeout=15)

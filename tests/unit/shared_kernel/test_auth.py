@@ -166,3 +166,9 @@ def test_tokens_minted_before_a_session_revocation_are_refused() -> None:
         verifier.verify(old, denylist)
     fresh = jwt.encode({**raw, "sv": 2, "jti": uuid.uuid4().hex}, PRIVATE, algorithm="RS256")
     assert verifier.verify(fresh, denylist).session_version == 2
+
+
+@pytest.mark.parametrize("token", ["\ud800", "a.\udcff.b", "\x00"])
+def test_tokens_that_are_not_even_utf8_are_rejected_not_raised(token: str) -> None:
+    with pytest.raises(InvalidToken):
+        verifier.verify(token)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -96,3 +97,19 @@ def test_query_strings_are_not_logged(
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "gtv.static")
     assert "GET /live HTTP/1.1" in logged
     assert "SECRET" not in logged and "token" not in logged
+
+
+@pytest.mark.parametrize("method", ["TRACE", "OPTIONS", "CONNECT", "PROPFIND", "POST"])
+@pytest.mark.parametrize("path", ["/health", "/ready", "/", "/alerts"])
+def test_other_methods_are_405_in_the_error_shape_with_allow(
+    server: tuple[str, int], method: str, path: str
+) -> None:
+    conn = http.client.HTTPConnection(*server, timeout=5)
+    conn.request(method, path)
+    response = conn.getresponse()
+    body = json.loads(response.read())
+    conn.close()
+    assert response.status == 405
+    assert response.getheader("Allow") == "GET, HEAD"
+    assert body["error"]["code"] == "method_not_allowed"
+    assert set(body["error"]) == {"code", "message", "details"}
