@@ -37,7 +37,6 @@ from shared_kernel.correlation import (
 from shared_kernel.crypto import CredentialCipher
 from shared_kernel.logging import configure_logging, redact_server_logs
 from shared_kernel.proxies import TrustedProxies
-from streaming_service.ai_settings import AiSettings
 from streaming_service.api import (
     exports,
     health,
@@ -48,19 +47,18 @@ from streaming_service.api import (
     snapshots,
     streams,
 )
-from streaming_service.api.ai_routes import build_ai_services, install_ai
+from streaming_service.api.ai import build_ai_services, install_ai
+from streaming_service.api.ai.lpr import RECOGNIZE_PATH, upload_body_limit
 from streaming_service.api.deps import Services
 from streaming_service.api.errors import install_error_handlers
 from streaming_service.api.forwarded import ForwardedHeadersMiddleware
-from streaming_service.api.lpr import RECOGNIZE_PATH, upload_body_limit
 from streaming_service.api.middleware import BodySizeLimit, QueryTextGuard
 from streaming_service.application.audit import AuditTrail
 from streaming_service.application.camera_projection import CameraProjection
 from streaming_service.application.exports import Exports, SegmentConcatenator
-from streaming_service.application.metrics import StreamingMetrics
 from streaming_service.application.recording_keeper import RecordingKeeper
 from streaming_service.application.recordings import Recordings
-from streaming_service.application.snapshots import Frame, FrameGrabber, Snapshots
+from streaming_service.application.snapshots import FrameGrabber, GrabbedFrame, Snapshots
 from streaming_service.application.streams import StreamControl
 from streaming_service.application.thumbnails import (
     SourceResolver,
@@ -87,6 +85,7 @@ from streaming_service.infrastructure.db.models import Camera
 from streaming_service.infrastructure.db.partitions import ensure_partitions_ahead
 from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
 from streaming_service.infrastructure.media_token import MediaTokenSigner
+from streaming_service.infrastructure.metrics import StreamingMetrics
 from streaming_service.infrastructure.outbox import SqlOutbox
 from streaming_service.infrastructure.publisher import AmqpEventPublisher
 from streaming_service.infrastructure.redis_lease import RedisLease
@@ -162,7 +161,7 @@ async def ffmpeg_concat(
 def ffmpeg_grabber(policy: CameraNetworkPolicy) -> FrameGrabber:
     """Snapshots with ffmpeg; a camera source is checked against ``policy`` first."""
 
-    async def grab(source: str, output: Path) -> Frame:
+    async def grab(source: str, output: Path) -> GrabbedFrame:
         from streaming_service.infrastructure.ffmpeg_tools import grab_frame
 
         return await grab_frame(source, output, address_policy=policy)
@@ -284,8 +283,7 @@ def create_app(
         audit=audit,
     )
     # The AI context (watchlists, detections, alerts, LPR, WS /ws/alerts).
-    ai = build_ai_services(services,
-                           settings if isinstance(settings, AiSettings) else AiSettings())
+    ai = build_ai_services(services, settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -17,13 +17,13 @@ from shared_kernel.auth import AsyncRedisDenylist, InvalidToken, JWTVerifier, Ro
 from streaming_service.api.errors import ApiError
 from streaming_service.application.audit import Actor, AuditTrail
 from streaming_service.application.exports import Exports
-from streaming_service.application.metrics import StreamingMetrics
 from streaming_service.application.recordings import Recordings
 from streaming_service.application.snapshots import Snapshots
 from streaming_service.application.streams import StreamControl
 from streaming_service.application.thumbnails import Thumbnails
 from streaming_service.domain.ports import EventPublisher, MediaEngine, ObjectStore, Outbox
 from streaming_service.infrastructure.media_token import MediaTokenSigner
+from streaming_service.infrastructure.metrics import StreamingMetrics
 from streaming_service.settings import StreamingSettings
 
 

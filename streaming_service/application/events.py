@@ -16,8 +16,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel.events import EventPayload
-from streaming_service.application.metrics import StreamingMetrics
-from streaming_service.domain.ports import Outbox
+from streaming_service.domain.ports import Outbox, StreamTelemetry
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +27,7 @@ async def record_event(
     payload: EventPayload,
     *,
     tenant_id: uuid.UUID | None,
-    metrics: StreamingMetrics | None = None,
+    metrics: StreamTelemetry | None = None,
 ) -> bool:
     try:
         async with sessions() as session, session.begin():
@@ -39,6 +38,6 @@ async def record_event(
             extra={"event_type": payload.event_type, "error": repr(exc)[:300]},
         )
         if metrics is not None:
-            metrics.event_publish_failures.labels(payload.event_type).inc()
+            metrics.event_not_recorded(payload.event_type)
         return False
     return True

@@ -27,9 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel.events import RecordingAccessed
 from streaming_service.application.audit import Actor, AuditTrail
-from streaming_service.application.metrics import StreamingMetrics
 from streaming_service.domain.errors import TooManyExports
-from streaming_service.domain.ports import ObjectStore, Outbox
+from streaming_service.domain.ports import ObjectStore, Outbox, StreamTelemetry
 from streaming_service.domain.recording import (
     EXPORTS_BUCKET,
     RECORDINGS_BUCKET,
@@ -58,7 +57,7 @@ class Exports:
         sessions: async_sessionmaker[AsyncSession],
         store: ObjectStore,
         outbox: Outbox,
-        metrics: StreamingMetrics,
+        metrics: StreamTelemetry,
         concat: SegmentConcatenator,
         work_dir: Path,
         audit: AuditTrail,

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 CONTINUOUS = "continuous"
 
 
-class Lease(Protocol):
+class ExclusiveLease(Protocol):
     async def acquire(self) -> bool: ...
 
     async def release(self) -> None: ...
@@ -62,7 +62,7 @@ class RecordingKeeper:
         sessions: async_sessionmaker[AsyncSession],
         streams: StreamControl,
         cache: StatusLookup,
-        lease: Lease,
+        lease: ExclusiveLease,
         interval_seconds: float = 15.0,
     ) -> None:
         self._sessions = sessions

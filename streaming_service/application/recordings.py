@@ -14,8 +14,12 @@ from sqlalchemy import and_, delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared_kernel.events import RecordingAccessed, RecordingCompleted
-from streaming_service.application.metrics import StreamingMetrics
-from streaming_service.domain.ports import CompletedSegment, ObjectStore, Outbox
+from streaming_service.domain.ports import (
+    CompletedSegment,
+    ObjectStore,
+    Outbox,
+    StreamTelemetry,
+)
 from streaming_service.domain.recording import RECORDINGS_BUCKET, TimeRange, recording_object_key
 from streaming_service.infrastructure.db.models import Camera, Recording
 from streaming_service.infrastructure.db.partitions import (
@@ -57,7 +61,7 @@ class Recordings:
         sessions: async_sessionmaker[AsyncSession],
         store: ObjectStore,
         outbox: Outbox,
-        metrics: StreamingMetrics,
+        metrics: StreamTelemetry,
         max_range: timedelta = timedelta(days=31),
         playback_ttl_seconds: int = 600,
     ) -> None:
@@ -108,11 +112,11 @@ class Recordings:
                     tenant_id=recording.tenant_id,
                 )
         except Exception:
-            self._metrics.segment_failures.inc()
+            self._metrics.segment_failed()
             log.exception("storing a recording segment failed",
                           extra={"camera_id": str(segment.camera_id), "object_key": key})
             raise
-        self._metrics.segments_recorded.inc()
+        self._metrics.segment_recorded()
         segment.path.unlink(missing_ok=True)
         return recording
 

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Frame:
+class GrabbedFrame:
     width: int | None
     height: int | None
 
@@ -38,7 +38,7 @@ class FrameGrabber(Protocol):
     Raises ``CameraSourceRefused`` for a camera the network policy refuses; any other
     error may carry a ``failure`` attribute (a ``StreamFailure``) saying why."""
 
-    async def __call__(self, source: str, output: Path) -> Frame: ...
+    async def __call__(self, source: str, output: Path) -> GrabbedFrame: ...
 
 
 def failure_of(exc: BaseException) -> StreamFailure:

@@ -10,7 +10,6 @@ out, a stream started or stopped and recording switched on or off as they happen
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -22,13 +21,12 @@ from shared_kernel.crypto import CredentialCipher
 from shared_kernel.events import StreamFailed, StreamStarted, StreamStopped
 from streaming_service.application.audit import Actor, AuditTrail
 from streaming_service.application.events import record_event
-from streaming_service.application.metrics import StreamingMetrics
 from streaming_service.domain.errors import (
     CameraSourceRefused,
     MediaEngineError,
     StreamNotRunning,
 )
-from streaming_service.domain.ports import MediaEngine, Outbox
+from streaming_service.domain.ports import MediaEngine, Outbox, StreamTelemetry
 from streaming_service.domain.stream import (
     StreamFailure,
     StreamSource,
@@ -67,7 +65,7 @@ class StreamControl:
         outbox: Outbox,
         cipher: CredentialCipher,
         signer: MediaTokenSigner,
-        metrics: StreamingMetrics,
+        metrics: StreamTelemetry,
         audit: AuditTrail,
         hls_base_url: str = "",
         webrtc_base_url: str = "",
@@ -150,7 +148,7 @@ class StreamControl:
             ) from exc
         await self._cache.put(status)
         self._running.add(camera.id)
-        self._metrics.active_streams.set(len(self._running))
+        self._metrics.streams_running(len(self._running))
         if previous is None or previous.state not in ACTIVE_STATES:
             hls_path = self._absolute(self._hls_base, self.engine.hls_path(camera.id))
             await record_event(
@@ -192,7 +190,7 @@ class StreamControl:
                                    {"camera_id": str(camera_id)}) from exc
         await self._cache.remove(camera_id, tenant_id)
         self._running.discard(camera_id)
-        self._metrics.active_streams.set(len(self._running))
+        self._metrics.streams_running(len(self._running))
         if was is not None:
             await record_event(
                 self._sessions, self._outbox,
@@ -231,22 +229,21 @@ class StreamControl:
         previous = await self._cache.get(status.camera_id)
         await self._cache.put(status)
         if status.bitrate_kbps is not None:
-            self._metrics.stream_bitrate.labels(str(status.camera_id)).set(status.bitrate_kbps)
+            self._metrics.stream_bitrate_kbps(status.camera_id, status.bitrate_kbps)
         if status.state in ACTIVE_STATES:
             self._running.add(status.camera_id)
         else:
             self._running.discard(status.camera_id)
-            with contextlib.suppress(KeyError):
-                self._metrics.stream_bitrate.remove(str(status.camera_id))
-        self._metrics.active_streams.set(len(self._running))
+            self._metrics.stream_bitrate_kbps(status.camera_id, None)
+        self._metrics.streams_running(len(self._running))
         changed = previous is None or previous.state != status.state
         if not changed:
             return
         if status.state is StreamState.RECONNECTING:
-            self._metrics.stream_restarts.inc()
+            self._metrics.stream_restarted()
         if status.state in (StreamState.RECONNECTING, StreamState.FAILED):
             if status.state is StreamState.FAILED:
-                self._metrics.stream_failures.inc()
+                self._metrics.stream_failed()
             failure = status.error or StreamFailure.STREAM_ERROR
             await record_event(
                 self._sessions, self._outbox,

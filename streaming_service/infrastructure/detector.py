@@ -21,8 +21,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from streaming_service.domain.detection import BBox
-from streaming_service.domain.lpr_ports import Image, PlateBox
+from streaming_service.domain.ai.detection import BBox
+from streaming_service.domain.ai.ports import Image, PlateBox
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT_ONNX_MODEL = MODELS_DIR / "plate_detector_yolov8n.onnx"

@@ -23,7 +23,7 @@ from typing import Any
 
 from shared_kernel.camera_network import DEFAULT_POLICY, CameraNetworkPolicy
 from shared_kernel.masking import mask_urls_in_text
-from streaming_service.application.snapshots import Frame
+from streaming_service.application.snapshots import GrabbedFrame
 from streaming_service.domain.stream import StreamFailure
 from streaming_service.infrastructure.camera_address import connectable_url, is_local_file
 from streaming_service.infrastructure.ffmpeg_failures import classify_ffmpeg_failure
@@ -128,12 +128,12 @@ async def snapshot(source: str, *, width: int | None = None, timeout: float = 15
 
 async def grab_frame(source: str, output: Path, *, timeout: float = 15.0,
                      ffmpeg: str = "ffmpeg", ffprobe: str = "ffprobe",
-                     address_policy: CameraNetworkPolicy = DEFAULT_POLICY) -> Frame:
+                     address_policy: CameraNetworkPolicy = DEFAULT_POLICY) -> GrabbedFrame:
     """``snapshot`` written to ``output`` (the snapshots use case's ``FrameGrabber``)."""
     output.write_bytes(await snapshot(source, timeout=timeout, ffmpeg=ffmpeg,
                                       address_policy=address_policy))
     info = await probe(output, timeout=timeout, ffprobe=ffprobe)
-    return Frame(width=info.width, height=info.height)
+    return GrabbedFrame(width=info.width, height=info.height)
 
 
 async def concat_segments(paths: Sequence[Path], out_path: Path, *, start_offset: float = 0.0,

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 import numpy as np
 
 from shared_kernel.camera_network import DEFAULT_POLICY, CameraNetworkPolicy
-from streaming_service.domain.ai_ports import Frame
+from streaming_service.domain.ai.ports import SampledFrame
 from streaming_service.infrastructure.camera_address import connectable_url, is_local_file
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class FfmpegFrameSource:
         ]
         return args
 
-    async def frames(self) -> AsyncIterator[Frame]:
+    async def frames(self) -> AsyncIterator[SampledFrame]:
         url = self._url
         if not is_local_file(url):
             url = await connectable_url(url, self._address_policy)
@@ -70,7 +70,7 @@ class FfmpegFrameSource:
                                 extra={"timeout": self._read_timeout})
                     return
                 image = np.frombuffer(raw, np.uint8).reshape(self._height, self._width, 3)
-                yield Frame(image=image, at=time.time())
+                yield SampledFrame(image=image, at=time.time())
         finally:
             await self.close()
 

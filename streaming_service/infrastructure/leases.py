@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 
 @dataclass(frozen=True)
-class Lease:
+class CameraLease:
     camera_id: uuid.UUID
     tenant_id: uuid.UUID
 
@@ -79,13 +79,13 @@ class PostgresCameraLeases:
             await session.execute(_SYNC_DELETE)
             await session.commit()
 
-    async def claim(self, worker_id: str, limit: int) -> list[Lease]:
+    async def claim(self, worker_id: str, limit: int) -> list[CameraLease]:
         if limit <= 0:
             return []
         async with self._sessions() as session:
             rows = await session.execute(
                 _CLAIM, {"worker": worker_id, "secs": self.lease_seconds, "limit": limit})
-            leases = [Lease(r[0], r[1]) for r in rows.all()]
+            leases = [CameraLease(r[0], r[1]) for r in rows.all()]
             await session.commit()
         return leases
 

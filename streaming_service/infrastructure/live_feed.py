@@ -19,7 +19,7 @@ import uuid
 from typing import Any
 
 from shared_kernel.events import EventEnvelope
-from streaming_service.domain.ai_ports import LiveEvent
+from streaming_service.domain.ai.ports import LiveEvent
 
 DEFAULT_MAXLEN = 10_000
 DEFAULT_DEDUPE_SECONDS = 3600

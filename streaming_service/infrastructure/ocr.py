@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from streaming_service.domain.lpr_ports import Image, OcrReading
+from streaming_service.domain.ai.ports import Image, OcrReading
 
 FloatArray = npt.NDArray[np.float32]
 

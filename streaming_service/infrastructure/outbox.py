@@ -6,7 +6,7 @@ the event commits with the change or not at all. ``add`` also queues a ``pg_noti
 :data:`NOTIFY_CHANNEL`, which PostgreSQL delivers only on commit. One event may go to
 several destinations (``also_to``): one row each, all carrying the same envelope. Besides
 RabbitMQ exchanges, a destination may be the tenant's live feed
-(:data:`~streaming_service.domain.ai_ports.LIVE_FEED`, a Redis Stream read by ``WS
+(:data:`~streaming_service.domain.ai.ports.LIVE_FEED`, a Redis Stream read by ``WS
 /ws/alerts``).
 
 A relay process runs two lanes side by side (``workers.outbox_relay.build_relays``): the
@@ -35,9 +35,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared_kernel import bus
 from shared_kernel.events import EventEnvelope, EventPayload, new_event
 from shared_kernel.outbox_relay import ClaimedBatch, OutboxRow
-from streaming_service.application.metrics import StreamingMetrics
-from streaming_service.domain.ai_ports import LiveFeed
+from streaming_service.domain.ai.ports import LiveFeed
 from streaming_service.infrastructure.db.models import OutboxEvent
+from streaming_service.infrastructure.metrics import StreamingMetrics
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from streaming_service.domain.detection import PlateRead
-from streaming_service.domain.lpr_ports import Image
+from streaming_service.domain.ai.detection import PlateRead
+from streaming_service.domain.ai.ports import Image
 
 
 class UseCaseRecogniser:
@@ -44,7 +44,7 @@ class UseCaseRecogniser:
 
 
 def _build_core() -> Callable[[Image], Any]:
-    from streaming_service.application.recognise_frame import RecogniseFrame
+    from streaming_service.application.ai.recognise_frame import RecogniseFrame
     from streaming_service.infrastructure.detector import OnnxPlateDetector
     from streaming_service.infrastructure.ocr import RapidOcrPlateReader
 

@@ -32,21 +32,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel.crypto import CredentialCipher
 from shared_kernel.lifecycle import sleep_until_stopped
-from streaming_service.application.detections import NewDetection
-from streaming_service.domain.ai_ports import FrameSource, PlateRecogniser
-from streaming_service.domain.detection import (
+from streaming_service.application.ai.detections import NewDetection
+from streaming_service.domain.ai.detection import (
     PlateRead,
     PlateTracker,
     TrackerConfig,
     VehicleSighting,
 )
+from streaming_service.domain.ai.ports import FrameSource, PlateRecogniser
 from streaming_service.domain.errors import CameraSourceRefused
 from streaming_service.infrastructure.db.models import Camera
-from streaming_service.infrastructure.leases import Lease, PostgresCameraLeases
+from streaming_service.infrastructure.leases import CameraLease, PostgresCameraLeases
 from streaming_service.workers.process import run_worker
 
 if TYPE_CHECKING:
-    from streaming_service.ai_settings import AiSettings
+    from streaming_service.settings import StreamingSettings
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def encode_crop(crop: Any) -> bytes | None:
     return data.tobytes() if ok else None
 
 
-def sighting_to_detection(lease: Lease, sighting: VehicleSighting) -> NewDetection:
+def sighting_to_detection(lease: CameraLease, sighting: VehicleSighting) -> NewDetection:
     # A stable id: recording the same vehicle again (after a crash mid-record) is a no-op.
     detection_id = uuid.uuid5(
         lease.camera_id, f"{sighting.plate.to_mercosul().value}:{sighting.first_seen:.3f}")
@@ -146,7 +146,7 @@ class LprWorker:
         self._tracker_config = tracker_config or TrackerConfig()
         self.metrics = metrics or LprMetrics()
         self.cameras: dict[uuid.UUID, asyncio.Task[None]] = {}
-        self._lease_of: dict[uuid.UUID, Lease] = {}
+        self._lease_of: dict[uuid.UUID, CameraLease] = {}
 
     @property
     def held(self) -> set[uuid.UUID]:
@@ -202,7 +202,7 @@ class LprWorker:
             with contextlib.suppress(BaseException):
                 await task
 
-    async def _source_for(self, lease: Lease) -> CameraSource | None:
+    async def _source_for(self, lease: CameraLease) -> CameraSource | None:
         async with self._sessions() as session:
             camera = (await session.execute(
                 select(Camera).where(Camera.id == lease.camera_id))).scalar_one_or_none()
@@ -213,7 +213,7 @@ class LprWorker:
             url = self._cipher.decrypt(url)
         return CameraSource(lease.camera_id, lease.tenant_id, url)
 
-    async def _camera_loop(self, lease: Lease) -> None:
+    async def _camera_loop(self, lease: CameraLease) -> None:
         attempt = 0
         while True:
             tracker = PlateTracker(self._tracker_config)
@@ -268,7 +268,7 @@ class LprWorker:
             self.metrics.latency.labels(SERVICE, stage).observe(seconds)
         return list(reads)
 
-    async def _record(self, lease: Lease, sighting: VehicleSighting) -> None:
+    async def _record(self, lease: CameraLease, sighting: VehicleSighting) -> None:
         new = await asyncio.to_thread(sighting_to_detection, lease, sighting)
         result = await self._recorder.record(new)
         tenant = str(lease.tenant_id)
@@ -287,14 +287,14 @@ def build_recogniser() -> PlateRecogniser:
 
 
 async def run(stop: asyncio.Event) -> None:
-    from streaming_service.ai_settings import AiSettings
-    from streaming_service.application.detections import DetectionRecorder
+    from streaming_service.application.ai.detections import DetectionRecorder
     from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
     from streaming_service.infrastructure.frame_source import FfmpegFrameSource
     from streaming_service.infrastructure.outbox import SqlOutbox
     from streaming_service.main import build_object_store
+    from streaming_service.settings import StreamingSettings
 
-    settings = AiSettings()
+    settings = StreamingSettings()
     engine = create_engine(settings)
     sessions = create_sessionmaker(engine)
     # Detections and their events commit together into the outbox; the outbox relay
@@ -335,7 +335,7 @@ async def run(stop: asyncio.Event) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _in_process_relay(settings: AiSettings, sessions: async_sessionmaker[AsyncSession]
+async def _in_process_relay(settings: StreamingSettings, sessions: async_sessionmaker[AsyncSession]
                             ) -> AsyncIterator[None]:
     import redis.asyncio as aioredis
 
@@ -357,9 +357,9 @@ async def _in_process_relay(settings: AiSettings, sessions: async_sessionmaker[A
 
 
 def main() -> None:
-    from streaming_service.ai_settings import AiSettings
+    from streaming_service.settings import StreamingSettings
 
-    run_worker(run, service="streaming_service.lpr_worker", log_level=AiSettings().log_level)
+    run_worker(run, service="streaming_service.lpr_worker", log_level=StreamingSettings().log_level)
 
 
 if __name__ == "__main__":

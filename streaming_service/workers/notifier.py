@@ -25,7 +25,7 @@ import httpx
 
 from shared_kernel import bus
 from shared_kernel.events import AlertRaised, EventEnvelope
-from streaming_service.ai_settings import AiSettings
+from streaming_service.settings import NotificationSettings
 from streaming_service.workers.process import run_worker
 
 log = logging.getLogger(__name__)
@@ -192,7 +192,7 @@ async def start_notifier(amqp_url: str, notifier: AlertNotifier, idempotency: An
     return RunningNotifier(connection, consumers)
 
 
-def notifier_from_settings(settings: AiSettings) -> AlertNotifier:
+def notifier_from_settings(settings: NotificationSettings) -> AlertNotifier:
     email = SmtpEmailSender(SmtpConfig(
         host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_from,
         username=settings.smtp_username,
@@ -208,7 +208,7 @@ def notifier_from_settings(settings: AiSettings) -> AlertNotifier:
                          sms_recipients=settings.alert_sms_recipients)
 
 
-async def run(settings: AiSettings, stop: asyncio.Event) -> None:
+async def run(settings: NotificationSettings, stop: asyncio.Event) -> None:
     import redis.asyncio as aioredis
 
     redis = aioredis.from_url(settings.redis_url, socket_timeout=5)
@@ -222,7 +222,7 @@ async def run(settings: AiSettings, stop: asyncio.Event) -> None:
 
 
 def main() -> None:
-    settings = AiSettings()
+    settings = NotificationSettings()
     run_worker(lambda stop: run(settings, stop),
                service="streaming_service.notifier", log_level=settings.log_level)
 

@@ -20,11 +20,10 @@ import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel.outbox_relay import AmqpRelayPublisher, OutboxRelay, RelaySettings
-from streaming_service.ai_settings import AiSettings
-from streaming_service.application.metrics import StreamingMetrics
-from streaming_service.domain.ai_ports import LIVE_FEED, LiveFeed
+from streaming_service.domain.ai.ports import LIVE_FEED, LiveFeed
 from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
 from streaming_service.infrastructure.live_feed import RedisLiveFeed
+from streaming_service.infrastructure.metrics import StreamingMetrics
 from streaming_service.infrastructure.outbox import (
     LiveFeedRelayPublisher,
     PgNotifyListener,
@@ -65,7 +64,7 @@ def build_relays(
     ]
 
 
-def redis_live_feed(settings: AiSettings, client: aioredis.Redis) -> RedisLiveFeed:
+def redis_live_feed(settings: StreamingSettings, client: aioredis.Redis) -> RedisLiveFeed:
     return RedisLiveFeed(client, prefix=settings.redis_prefix, maxlen=settings.live_maxlen)
 
 
@@ -83,7 +82,7 @@ async def drain_relays(relays: Sequence[OutboxRelay]) -> bool:
     return not any(result.failed for result in results)
 
 
-async def run(settings: AiSettings, stop: asyncio.Event, *, once: bool = False) -> int:
+async def run(settings: StreamingSettings, stop: asyncio.Event, *, once: bool = False) -> int:
     """Run the relay; with ``once``, one drain. Returns the process exit status."""
     engine = create_engine(settings)
     redis = aioredis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
@@ -106,7 +105,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--once", action="store_true", help="drain once and exit")
     args = parser.parse_args()
-    settings = AiSettings()
+    settings = StreamingSettings()
     sys.exit(run_worker(lambda stop: run(settings, stop, once=args.once),
                         service="streaming_service.outbox_relay",
                         log_level=settings.log_level, heartbeat=True))

@@ -9,10 +9,10 @@ import asyncio
 import logging
 
 from shared_kernel.logging import configure_logging
-from streaming_service.application.metrics import StreamingMetrics
 from streaming_service.application.recordings import Recordings, RetentionReport
 from streaming_service.domain.ports import ObjectStore
 from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
+from streaming_service.infrastructure.metrics import StreamingMetrics
 from streaming_service.infrastructure.outbox import SqlOutbox
 from streaming_service.settings import StreamingSettings
 

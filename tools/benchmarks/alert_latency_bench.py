@@ -46,9 +46,9 @@ import numpy as np  # noqa: E402
 import psycopg  # noqa: E402
 import websockets  # noqa: E402
 
-from streaming_service.ai_settings import AiSettings  # noqa: E402
-from streaming_service.domain.detection import TrackerConfig  # noqa: E402
+from streaming_service.domain.ai.detection import TrackerConfig  # noqa: E402
 from streaming_service.infrastructure.frame_source import FfmpegFrameSource  # noqa: E402
+from streaming_service.settings import StreamingSettings  # noqa: E402
 from tools.benchmarks.common import (  # noqa: E402
     PG_ADMIN_URL,
     delete_redis_prefix,
@@ -118,7 +118,7 @@ def running_demo(dedupe_window: float, ready_timeout: float = 300.0
         failed = False
     finally:
         with contextlib.suppress(Exception):
-            delete_redis_prefix(AiSettings().redis_url, redis_prefix)
+            delete_redis_prefix(StreamingSettings().redis_url, redis_prefix)
         if failed:
             say(f"logs kept in {state_dir / 'logs'}")
         else:
@@ -177,7 +177,7 @@ async def collect_events(url: str, seconds: float
     return received, opened or time.time(), time.time(), drops
 
 
-async def camera_to_worker(url: str, seconds: float, settings: AiSettings
+async def camera_to_worker(url: str, seconds: float, settings: StreamingSettings
                            ) -> tuple[list[float], int]:
     """Age of each frame (burned-in clock) when ffmpeg hands it over, read the way the LPR
     worker reads it (``FfmpegFrameSource``'s command, fps and size); (ages, unreadable)."""
@@ -322,7 +322,7 @@ def recall_line(args: argparse.Namespace, counted: Recall) -> str:
         f"{', '.join(f'{p} x{n}' for p, n in missed.most_common()) or 'none'}.")
 
 
-def report(args: argparse.Namespace, machine: str, settings: AiSettings,
+def report(args: argparse.Namespace, machine: str, settings: StreamingSettings,
            events: list[Received], opened: float, closed: float,
            stored: dict[str, dict[str, Any]], feed_ages: list[float], unreadable: int,
            counted: Recall, drops: list[str]) -> str:
@@ -420,7 +420,7 @@ def report(args: argparse.Namespace, machine: str, settings: AiSettings,
     return "\n".join(lines)
 
 
-async def measure(run: DemoRun, camera: str, seconds: float, settings: AiSettings
+async def measure(run: DemoRun, camera: str, seconds: float, settings: StreamingSettings
                   ) -> tuple[list[Received], float, float, list[str], list[float], int]:
     async with httpx.AsyncClient(base_url=run.gateway, timeout=15.0) as http:
         response = await http.post("/api/admin/auth/token", json={
@@ -447,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=OUTPUT)
     args = parser.parse_args(argv)
     machine = machine_line()
-    settings = AiSettings()
+    settings = StreamingSettings()
     plates = camera_plates(1)
     say("starting the demo (1 LPR camera) ...")
     with running_demo(args.dedupe_window) as (run, camera_password):

@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from shared_kernel.plates import PlateNumber
-from streaming_service.application.recognise_frame import RecogniseFrame
-from streaming_service.domain.detection import BBox
-from streaming_service.domain.lpr_ports import PlateDetector
+from streaming_service.application.ai.recognise_frame import RecogniseFrame
+from streaming_service.domain.ai.detection import BBox
+from streaming_service.domain.ai.ports import PlateDetector
 from streaming_service.infrastructure.detector import (
     OnnxPlateDetector,
     UltralyticsPlateDetector,

@@ -23,9 +23,9 @@ import redis.asyncio as aioredis
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from streaming_service.ai_settings import AiSettings
 from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
 from streaming_service.infrastructure.object_store import FilesystemObjectStore
+from streaming_service.settings import StreamingSettings
 from tests.integration.conftest import SIMULATOR_NETWORKS
 from tools import db_roles
 
@@ -52,10 +52,10 @@ def ai_db_name() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def ai_settings(ai_db_name: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory
-                ) -> AiSettings:
+def streaming_settings(ai_db_name: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory
+                ) -> StreamingSettings:
     root = tmp_path_factory.mktemp("ai")
-    return AiSettings(
+    return StreamingSettings(
         streaming_db_name=ai_db_name,
         amqp_url=amqp_url,
         redis_prefix=f"gtv:test:{uuid.uuid4().hex[:8]}:",
@@ -74,8 +74,8 @@ def ai_settings(ai_db_name: str, amqp_url: str, tmp_path_factory: pytest.TempPat
 
 
 @pytest.fixture(scope="session")
-async def db_engine(ai_settings: AiSettings) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(ai_settings)
+async def db_engine(streaming_settings: StreamingSettings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(streaming_settings)
     yield engine
     await engine.dispose()
 
@@ -86,18 +86,19 @@ def sessions(db_engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 @pytest.fixture(scope="session")
-async def redis_client(ai_settings: AiSettings) -> AsyncIterator[Any]:
-    client = aioredis.from_url(ai_settings.redis_url, socket_timeout=5)
+async def redis_client(streaming_settings: StreamingSettings) -> AsyncIterator[Any]:
+    client = aioredis.from_url(streaming_settings.redis_url, socket_timeout=5)
     yield client
-    keys = [k async for k in client.scan_iter(match=f"{ai_settings.redis_prefix}*")]
+    keys = [k async for k in client.scan_iter(match=f"{streaming_settings.redis_prefix}*")]
     if keys:
         await client.delete(*keys)
     await client.aclose()
 
 
 @pytest.fixture(scope="session")
-def object_store(ai_settings: AiSettings) -> FilesystemObjectStore:
-    return FilesystemObjectStore(ai_settings.object_store_root, secret="test-secret-0123456789")
+def object_store(streaming_settings: StreamingSettings) -> FilesystemObjectStore:
+    return FilesystemObjectStore(streaming_settings.object_store_root,
+                                 secret="test-secret-0123456789")
 
 
 class _IdleEngine:
@@ -131,12 +132,12 @@ class Server:
     ws_url: str
 
 
-def build_app(ai_settings: AiSettings, redis_client: Any,
+def build_app(streaming_settings: StreamingSettings, redis_client: Any,
               object_store: FilesystemObjectStore) -> Any:
     """The real app from the composition root (the AI context is mounted by it)."""
     from streaming_service.main import create_app
 
-    return create_app(ai_settings, engine=_IdleEngine(),  # type: ignore[arg-type]
+    return create_app(streaming_settings, engine=_IdleEngine(),  # type: ignore[arg-type]
                       object_store=object_store, redis_client=redis_client)
 
 
@@ -162,9 +163,9 @@ async def serve(app: Any) -> AsyncIterator[Server]:
 
 
 @pytest.fixture(scope="session")
-async def server(ai_settings: AiSettings, redis_client: Any,
+async def server(streaming_settings: StreamingSettings, redis_client: Any,
                  object_store: FilesystemObjectStore) -> AsyncIterator[Server]:
-    async with serve(build_app(ai_settings, redis_client, object_store)) as running:
+    async with serve(build_app(streaming_settings, redis_client, object_store)) as running:
         yield running
 
 
@@ -175,7 +176,7 @@ async def http(server: Server) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture(scope="session")
-def private_key(ai_settings: AiSettings) -> str:
+def private_key(streaming_settings: StreamingSettings) -> str:
     from shared_kernel.settings import private_key_pem
 
     path = _env_path("GTV_JWT_PRIVATE_KEY_FILE")
@@ -205,7 +206,7 @@ class Caller:
 
 
 @pytest.fixture(scope="session")
-def make_caller(private_key: str, ai_settings: AiSettings) -> Any:
+def make_caller(private_key: str, streaming_settings: StreamingSettings) -> Any:
     def make(role: str = "operator", tenant_id: uuid.UUID | None = None,
              ttl: int = 900) -> Caller:
         tenant = tenant_id or uuid.uuid4()
@@ -215,7 +216,8 @@ def make_caller(private_key: str, ai_settings: AiSettings) -> Any:
         raw = {
             "sub": str(user), "user_id": str(user), "username": f"u-{user.hex[:6]}",
             "tenant_id": str(tenant), "roles": [role], "jti": jti, "iat": now,
-            "exp": now + ttl, "iss": ai_settings.jwt_issuer, "aud": ai_settings.jwt_audience,
+            "exp": now + ttl, "iss": streaming_settings.jwt_issuer,
+            "aud": streaming_settings.jwt_audience,
             "token_type": "access",
         }
         return Caller(tenant, user, jwt.encode(raw, private_key, algorithm="RS256"), jti,

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from shared_kernel.pagination import MAX_PAGE
-from streaming_service.ai_settings import AiSettings
+from streaming_service.settings import StreamingSettings
 
 
 def _error(response: httpx.Response, status: int) -> dict[str, Any]:
@@ -90,13 +90,13 @@ async def test_page_past_the_end_is_404_and_page_one_of_an_empty_list_is_200(
 
 
 async def test_page_size_above_the_maximum_is_clamped(
-    http: httpx.AsyncClient, make_caller: Any, ai_settings: AiSettings
+    http: httpx.AsyncClient, make_caller: Any, streaming_settings: StreamingSettings
 ) -> None:
     caller = make_caller("viewer")
     response = await http.get("/api/ai/detections/?page_size=1000000000000000000000",
                               headers=caller.headers)
     assert response.status_code == 200, response.text
-    assert response.json()["page_size"] == ai_settings.page_size_max
+    assert response.json()["page_size"] == streaming_settings.page_size_max
 
 
 # --- control characters, unknown fields ---------------------------------------------------
@@ -269,10 +269,10 @@ async def _raw_request(base_url: str, head: str, chunks: list[bytes] | None = No
 
 
 async def test_declared_body_over_the_limit_is_413_before_reading(
-    server: Any, make_caller: Any, ai_settings: AiSettings
+    server: Any, make_caller: Any, streaming_settings: StreamingSettings
 ) -> None:
     caller = make_caller("operator")
-    size = ai_settings.api_max_body_bytes + 1
+    size = streaming_settings.api_max_body_bytes + 1
     head = (f"POST /api/ai/watchlists/ HTTP/1.1\r\nHost: test\r\nConnection: close\r\n"
             f"Authorization: Bearer {caller.token}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {size}\r\n")
@@ -282,11 +282,11 @@ async def test_declared_body_over_the_limit_is_413_before_reading(
 
 
 async def test_chunked_body_is_cut_off_once_it_passes_the_limit(
-    server: Any, make_caller: Any, ai_settings: AiSettings
+    server: Any, make_caller: Any, streaming_settings: StreamingSettings
 ) -> None:
     caller = make_caller("operator")
     chunk = b" " * 16384
-    just_over = ai_settings.api_max_body_bytes // len(chunk) + 2
+    just_over = streaming_settings.api_max_body_bytes // len(chunk) + 2
     head = (f"POST /api/ai/watchlists/ HTTP/1.1\r\nHost: test\r\nConnection: close\r\n"
             f"Authorization: Bearer {caller.token}\r\nContent-Type: application/json\r\n"
             f"Transfer-Encoding: chunked\r\n")
@@ -310,15 +310,15 @@ async def test_chunked_body_within_the_limit_is_accepted(
 
 
 async def test_the_upload_route_has_its_own_larger_limit(
-    http: httpx.AsyncClient, make_caller: Any, ai_settings: AiSettings
+    http: httpx.AsyncClient, make_caller: Any, streaming_settings: StreamingSettings
 ) -> None:
     caller = make_caller("viewer")
     # Over the JSON limit but well under the upload limit: not refused for its size.
-    junk = b"\x00" * (ai_settings.api_max_body_bytes * 2)
+    junk = b"\x00" * (streaming_settings.api_max_body_bytes * 2)
     response = await http.post("/api/ai/lpr/recognize", headers=caller.headers,
                                files={"image": ("a.jpg", junk, "image/jpeg")})
     assert _error(response, 400)["code"] == "invalid_image"
-    too_big = b"\x00" * (ai_settings.lpr_upload_max_bytes + 128 * 1024)
+    too_big = b"\x00" * (streaming_settings.lpr_upload_max_bytes + 128 * 1024)
     response = await http.post("/api/ai/lpr/recognize", headers=caller.headers,
                                files={"image": ("a.jpg", too_big, "image/jpeg")})
     error = _error(response, 413)

@@ -24,19 +24,19 @@ from shared_kernel import bus
 from shared_kernel.events import AlertRaised, EventEnvelope, EventPayload, parse_event
 from shared_kernel.outbox_relay import BrokerUnavailable
 from shared_kernel.plates import PlateNumber
-from streaming_service.ai_settings import AiSettings
-from streaming_service.application.detections import DetectionRecorder, NewDetection
-from streaming_service.domain.ai_ports import LIVE_FEED
-from streaming_service.infrastructure.db.ai_models import (
+from streaming_service.application.ai.detections import DetectionRecorder, NewDetection
+from streaming_service.domain.ai.ports import LIVE_FEED
+from streaming_service.infrastructure.db.models import OutboxEvent
+from streaming_service.infrastructure.db.models.ai import (
     Alert,
     Detection,
     Watchlist,
     WatchlistEntry,
 )
-from streaming_service.infrastructure.db.models import OutboxEvent
 from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
 from streaming_service.infrastructure.live_feed import RedisLiveFeed
 from streaming_service.infrastructure.outbox import SqlOutbox
+from streaming_service.settings import StreamingSettings
 from streaming_service.workers.outbox_relay import build_relays
 
 from .conftest import Server, migrated_database
@@ -224,11 +224,11 @@ async def test_a_rolled_back_detection_publishes_and_shows_nothing(
 
 
 @pytest.fixture(scope="module")
-async def isolated(ai_settings: AiSettings) -> AsyncIterator[
-        tuple[AiSettings, async_sessionmaker[AsyncSession]]]:
+async def isolated(streaming_settings: StreamingSettings) -> AsyncIterator[
+        tuple[StreamingSettings, async_sessionmaker[AsyncSession]]]:
     """A database no running relay drains: this module's relays are the only ones."""
     with migrated_database() as name:
-        settings = ai_settings.model_copy(update={"streaming_db_name": name})
+        settings = streaming_settings.model_copy(update={"streaming_db_name": name})
         engine = create_engine(settings)
         try:
             yield settings, create_sessionmaker(engine)
@@ -237,7 +237,7 @@ async def isolated(ai_settings: AiSettings) -> AsyncIterator[
 
 
 async def test_with_the_broker_down_a_detection_commits_and_is_delivered_when_it_returns(
-    isolated: tuple[AiSettings, async_sessionmaker[AsyncSession]], make_caller: Any,
+    isolated: tuple[StreamingSettings, async_sessionmaker[AsyncSession]], make_caller: Any,
     inboxes: dict[str, Inbox], object_store: Any, redis_client: Any,
 ) -> None:
     settings, db = isolated

@@ -16,7 +16,7 @@ from websockets.asyncio.client import ClientConnection
 
 from shared_kernel.auth import AsyncRedisDenylist
 from shared_kernel.plates import PlateNumber
-from streaming_service.application.detections import NewDetection
+from streaming_service.application.ai.detections import NewDetection
 
 from .conftest import Server
 
@@ -170,12 +170,12 @@ async def test_a_user_whose_sessions_are_revoked_is_cut_off_within_seconds(
 
 
 async def test_events_reach_clients_of_another_replica(
-    server: Server, make_caller: Any, ai_settings: Any, redis_client: Any, object_store: Any
+    server: Server, make_caller: Any, streaming_settings: Any, redis_client: Any, object_store: Any
 ) -> None:
     from .conftest import build_app, serve
 
     caller = make_caller("viewer")
-    async with serve(build_app(ai_settings, redis_client, object_store)) as replica:
+    async with serve(build_app(streaming_settings, redis_client, object_store)) as replica:
         ws = await _connect(replica, caller.token)
         try:
             # Recorded by the first replica (as a worker would), pushed by the second.

@@ -21,9 +21,9 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel.crypto import CredentialCipher
-from streaming_service.domain.ai_ports import FrameSource
-from streaming_service.infrastructure.db.ai_models import CameraAssignment
+from streaming_service.domain.ai.ports import FrameSource
 from streaming_service.infrastructure.db.models import Camera
+from streaming_service.infrastructure.db.models.ai import CameraAssignment
 from streaming_service.infrastructure.frame_source import FfmpegFrameSource
 from streaming_service.infrastructure.leases import PostgresCameraLeases
 from streaming_service.workers.lpr_worker import CameraSource, LprWorker
@@ -35,10 +35,12 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-async def lpr_camera(sessions: async_sessionmaker[AsyncSession], camera_urls: dict[str, str],
-                     ai_settings: Any, make_caller: Any) -> AsyncIterator[tuple[Any, uuid.UUID]]:
+async def lpr_camera(
+    sessions: async_sessionmaker[AsyncSession], camera_urls: dict[str, str],
+    streaming_settings: Any, make_caller: Any,
+) -> AsyncIterator[tuple[Any, uuid.UUID]]:
     operator = make_caller("operator")
-    cipher = CredentialCipher(ai_settings.camera_credentials_key.get_secret_value())
+    cipher = CredentialCipher(streaming_settings.camera_credentials_key.get_secret_value())
     camera_id = uuid.uuid4()
     async with sessions() as session:
         session.add(Camera(
@@ -64,7 +66,7 @@ async def _collect(ws: Any, into: list[tuple[float, dict[str, Any]]]) -> None:
                 into.append((time.time(), message))
 
 
-async def test_camera_to_websocket(server: Server, http: httpx.AsyncClient, ai_settings: Any,
+async def test_camera_to_websocket(server: Server, http: httpx.AsyncClient, streaming_settings: Any,
                                    sessions: async_sessionmaker[AsyncSession],
                                    lpr_camera: tuple[Any, uuid.UUID], make_caller: Any) -> None:
     operator, camera_id = lpr_camera
@@ -83,13 +85,13 @@ async def test_camera_to_websocket(server: Server, http: httpx.AsyncClient, ai_s
 
     def source(camera: CameraSource) -> FrameSource:
         return FfmpegFrameSource(camera.url, fps=4, width=SIM_SIZE[0], height=SIM_SIZE[1],
-                                 address_policy=ai_settings.camera_network_policy())
+                                 address_policy=streaming_settings.camera_network_policy())
 
     worker = LprWorker(
         worker_id="e2e", leases=PostgresCameraLeases(sessions, lease_seconds=10),
         sessions=sessions, recogniser=server.app.state.ai.recogniser,
         recorder=server.app.state.ai.recorder, source_factory=source,
-        cipher=CredentialCipher(ai_settings.camera_credentials_key.get_secret_value()),
+        cipher=CredentialCipher(streaming_settings.camera_credentials_key.get_secret_value()),
         max_cameras=1,
     )
     stop = asyncio.Event()

@@ -16,10 +16,10 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel.plates import PlateNumber
-from streaming_service.domain.ai_ports import Frame
-from streaming_service.domain.detection import BBox, PlateRead, TrackerConfig
-from streaming_service.infrastructure.db.ai_models import CameraAssignment, Detection
+from streaming_service.domain.ai.detection import BBox, PlateRead, TrackerConfig
+from streaming_service.domain.ai.ports import SampledFrame
 from streaming_service.infrastructure.db.models import Camera
+from streaming_service.infrastructure.db.models.ai import CameraAssignment, Detection
 from streaming_service.infrastructure.leases import PostgresCameraLeases
 from streaming_service.workers.lpr_worker import CameraSource, LprWorker
 
@@ -33,9 +33,9 @@ class EndlessSource:
         self.camera = camera
         self.closed = False
 
-    async def frames(self) -> AsyncIterator[Frame]:
+    async def frames(self) -> AsyncIterator[SampledFrame]:
         while not self.closed:
-            yield Frame(np.zeros((4, 4, 3), np.uint8), time.time())
+            yield SampledFrame(np.zeros((4, 4, 3), np.uint8), time.time())
             await asyncio.sleep(0.02)
 
     async def close(self) -> None:

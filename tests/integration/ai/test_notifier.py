@@ -24,7 +24,7 @@ from shared_kernel import bus
 from shared_kernel.bus import InMemoryIdempotencyStore
 from shared_kernel.events import AlertRaised, EventEnvelope, new_event
 from shared_kernel.outbox_relay import AmqpRelayPublisher
-from streaming_service.application.detections import alert_routing_key
+from streaming_service.application.ai.detections import alert_routing_key
 from streaming_service.workers.notifier import (
     AlertNotifier,
     RunningNotifier,
@@ -208,9 +208,9 @@ async def test_alerts_of_a_tenant_without_recipients_reach_nobody(
 def test_a_catch_all_recipient_is_refused_by_the_settings() -> None:
     from pydantic import ValidationError
 
-    from streaming_service.ai_settings import AiSettings
+    from streaming_service.settings import NotificationSettings
 
     with pytest.raises(ValidationError, match="keyed by tenant id"):
-        AiSettings(alert_email_recipients={"*": ["everyone@city.test"]})
-    assert AiSettings(alert_sms_recipients={str(TENANT).upper(): ["+55"]}) \
+        NotificationSettings(alert_email_recipients={"*": ["everyone@city.test"]})
+    assert NotificationSettings(alert_sms_recipients={str(TENANT).upper(): ["+55"]}) \
         .alert_sms_recipients == {str(TENANT): ["+55"]}

@@ -745,12 +745,12 @@ def test_tokens_in_query_strings_never_reach_the_log(edge: Haproxy) -> None:
 def test_edge_body_caps_sit_just_above_the_services_own_limits() -> None:
     """The services answer 413 themselves, with details, for bodies between their limit
     and the edge's; the edge stops anything bigger before it costs a service anything."""
-    from streaming_service.ai_settings import AiSettings
+    from streaming_service.settings import StreamingSettings
 
     defaults = dict(
         re.findall(r"^\s*presetenv (GTV_HAPROXY_MAX_\w+)\s+(\d+)\s*$", CONFIG.read_text(), re.M)
     )
-    lpr_max = AiSettings.model_fields["lpr_upload_max_bytes"].default
+    lpr_max = StreamingSettings.model_fields["lpr_upload_max_bytes"].default
     admin_api_max = 256 * 1024  # admin_service/config/settings.py api_max_body_bytes
     assert admin_api_max <= int(defaults["GTV_HAPROXY_MAX_BODY"]) <= 2 * 1024 * 1024
     assert lpr_max + 64 * 1024 <= int(defaults["GTV_HAPROXY_MAX_UPLOAD_BODY"]) <= 16 * 1024 * 1024

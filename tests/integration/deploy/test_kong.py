@@ -343,7 +343,7 @@ def test_login_is_limited_per_client_address(kong: dict[str, Any]) -> None:
 
 
 def test_bodies_are_capped_with_a_larger_cap_only_for_lpr_uploads(kong: dict[str, Any]) -> None:
-    from streaming_service.ai_settings import AiSettings
+    from streaming_service.settings import StreamingSettings
 
     units = {"bytes": 1, "kilobytes": 1024, "megabytes": 1024 * 1024}
 
@@ -356,7 +356,7 @@ def test_bodies_are_capped_with_a_larger_cap_only_for_lpr_uploads(kong: dict[str
     _, upload = match(kong, "/api/ai/lpr/recognize") or ({}, {})
     upload_limit = plugin(upload, "request-size-limiting")
     assert upload_limit is not None
-    lpr_max = AiSettings.model_fields["lpr_upload_max_bytes"].default
+    lpr_max = StreamingSettings.model_fields["lpr_upload_max_bytes"].default
     # Above the service's own cap (it answers 413 itself with details), but bounded.
     assert lpr_max + 64 * 1024 <= cap(upload_limit["config"]) <= 16 * 1024 * 1024
     # The upload route keeps the protection of every other /api/ai/ route.

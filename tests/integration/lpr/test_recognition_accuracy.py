@@ -14,8 +14,8 @@ import os
 import pytest
 
 from shared_kernel.plates import PlateNumber
-from streaming_service.application.recognise_frame import RecogniseFrame
-from streaming_service.domain.detection import BBox
+from streaming_service.application.ai.recognise_frame import RecogniseFrame
+from streaming_service.domain.ai.detection import BBox
 from streaming_service.infrastructure.detector import OnnxPlateDetector
 from streaming_service.infrastructure.ocr import RapidOcrPlateReader
 from tools.lpr_dataset import Sample, samples

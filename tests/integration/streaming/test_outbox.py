@@ -47,9 +47,9 @@ from streaming_service.application.audit import AuditTrail
 from streaming_service.application.camera_projection import CameraProjection
 from streaming_service.application.events import record_event
 from streaming_service.application.exports import Exports
-from streaming_service.application.metrics import StreamingMetrics
 from streaming_service.infrastructure.db.models import Export, OutboxEvent
 from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
+from streaming_service.infrastructure.metrics import StreamingMetrics
 from streaming_service.infrastructure.object_store import FilesystemObjectStore
 from streaming_service.infrastructure.outbox import (
     OutboxNotInTransaction,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared_kernel.plates import PlateNumber
-from streaming_service.domain.detection import (
+from streaming_service.domain.ai.detection import (
     BBox,
     PlateRead,
     PlateTracker,

@@ -7,13 +7,13 @@ import itertools
 import numpy as np
 import pytest
 
-from streaming_service.application.recognise_frame import (
+from streaming_service.application.ai.recognise_frame import (
     InvalidFrame,
     RecogniseFrame,
     RecognitionSettings,
 )
-from streaming_service.domain.detection import BBox
-from streaming_service.domain.lpr_ports import Image, OcrReading, PlateBox
+from streaming_service.domain.ai.detection import BBox
+from streaming_service.domain.ai.ports import Image, OcrReading, PlateBox
 
 
 class FakeDetector:

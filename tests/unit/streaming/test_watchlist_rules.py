@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared_kernel.plates import PlateNumber
-from streaming_service.application.detections import alert_routing_key, crop_key
-from streaming_service.domain.watchlist import (
+from streaming_service.application.ai.detections import alert_routing_key, crop_key
+from streaming_service.domain.ai.watchlist import (
     InvalidPlateQuery,
     PlateQuery,
     PlateQueryKind,

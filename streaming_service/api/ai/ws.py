@@ -26,7 +26,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
 from shared_kernel.auth import InvalidToken, TokenClaims
-from streaming_service.api.ai_deps import AiServices
+from streaming_service.api.ai.deps import AiServices
 from streaming_service.api.deps import Services
 
 log = logging.getLogger(__name__)

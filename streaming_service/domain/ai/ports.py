@@ -1,17 +1,62 @@
-"""Ports of the AI context beyond recognition itself (see ``lpr_ports`` for the detector
-and OCR): the live feed that WebSocket clients read, a whole-frame plate recogniser, and
-the frame source an LPR worker samples."""
+"""Ports of the AI context: recognition (a plate detector, a plate reader, a whole-frame
+recogniser), the frames an LPR worker samples, and the live feed WebSocket clients read.
+
+Recognition adapters live in ``streaming_service.infrastructure.detector`` (onnxruntime,
+ultralytics), ``...ocr`` and ``...recogniser``; the live feed in ``...live_feed`` (Redis
+Streams); unit tests pass fakes. Frames and crops are ``HxWx3`` ``uint8`` arrays in BGR
+order (OpenCV's convention).
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
+
+import numpy as np
+import numpy.typing as npt
 
 from shared_kernel.events import EventEnvelope
-from streaming_service.domain.detection import PlateRead
-from streaming_service.domain.lpr_ports import Image
+from streaming_service.domain.ai.detection import BBox, PlateRead
+
+Image = npt.NDArray[np.uint8]
+
+
+@dataclass(frozen=True, slots=True)
+class PlateBox:
+    """Where a detector thinks a plate is, and how sure it is (0 to 1)."""
+
+    bbox: BBox
+    score: float
+
+
+class OcrReading(NamedTuple):
+    """What OCR read on a crop; ``text`` is raw (not yet a validated plate)."""
+
+    text: str
+    confidence: float
+
+
+class PlateDetector(Protocol):
+    """Finds licence plates in a whole frame."""
+
+    name: str
+
+    def detect(self, frame: Image) -> list[PlateBox]:
+        """Boxes in ``frame``'s pixel coordinates, best first."""
+        ...
+
+
+class PlateReader(Protocol):
+    """Reads the characters on one plate crop."""
+
+    name: str
+
+    def read(self, crop: Image) -> OcrReading:
+        """The plate's text and confidence; an empty text when nothing was read."""
+        ...
+
 
 LIVE_FEED = "live"
 """The outbox destination (in place of an exchange) of the tenant's live feed: use cases
@@ -54,7 +99,7 @@ class PlateRecogniser(Protocol):
 
 
 @dataclass(frozen=True)
-class Frame:
+class SampledFrame:
     image: Image
     at: float
     """Capture time, seconds since the epoch."""
@@ -63,6 +108,6 @@ class Frame:
 class FrameSource(Protocol):
     """Frames sampled from one camera (at a few per second). Ends when the stream ends."""
 
-    def frames(self) -> AsyncIterator[Frame]: ...
+    def frames(self) -> AsyncIterator[SampledFrame]: ...
 
     async def close(self) -> None: ...

@@ -25,11 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared_kernel import bus
 from shared_kernel.events import AlertRaised, EventEnvelope, PlateDetected
 from shared_kernel.plates import PlateNumber
-from streaming_service.domain.ai_ports import LIVE_FEED
+from streaming_service.domain.ai.ports import LIVE_FEED
+from streaming_service.domain.ai.watchlist import AlertStatus, PlateQuery, PlateQueryKind
 from streaming_service.domain.errors import InvalidTimeRange, NotFound
 from streaming_service.domain.ports import ObjectStore, Outbox
-from streaming_service.domain.watchlist import AlertStatus, PlateQuery, PlateQueryKind
-from streaming_service.infrastructure.db.ai_models import Alert, Detection
+from streaming_service.infrastructure.db.models.ai import Alert, Detection
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class DetectionRecorder:
     async def record(self, new: NewDetection) -> RecordedDetection:
         # Imported here: watchlists imports nothing from this module, but keeping the
         # matcher's import local makes the dependency direction obvious.
-        from streaming_service.application.watchlists import matching_entries
+        from streaming_service.application.ai.watchlists import matching_entries
 
         key: str | None = None
         if new.crop_jpeg:

@@ -1,8 +1,11 @@
 """Prometheus metrics of the streaming service (one registry per app, so tests can build
-several apps in one process)."""
+several apps in one process). :class:`StreamingMetrics` is also the adapter of the use
+cases' :class:`~streaming_service.domain.ports.StreamTelemetry` port."""
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -61,3 +64,30 @@ class StreamingMetrics:
         self.outbox_pending = Gauge(
             "gtv_outbox_pending", "Outbox events not yet published", registry=r
         )
+
+    # --- StreamTelemetry (what the use cases report) -------------------------------------
+
+    def streams_running(self, count: int) -> None:
+        self.active_streams.set(count)
+
+    def stream_bitrate_kbps(self, camera_id: uuid.UUID, kbps: float | None) -> None:
+        if kbps is None:
+            with contextlib.suppress(KeyError):
+                self.stream_bitrate.remove(str(camera_id))
+        else:
+            self.stream_bitrate.labels(str(camera_id)).set(kbps)
+
+    def stream_restarted(self) -> None:
+        self.stream_restarts.inc()
+
+    def stream_failed(self) -> None:
+        self.stream_failures.inc()
+
+    def segment_recorded(self) -> None:
+        self.segments_recorded.inc()
+
+    def segment_failed(self) -> None:
+        self.segment_failures.inc()
+
+    def event_not_recorded(self, event_type: str) -> None:
+        self.event_publish_failures.labels(event_type).inc()

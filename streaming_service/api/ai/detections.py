@@ -9,19 +9,19 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime
 
-from streaming_service.api.ai_deps import require_tenant
-from streaming_service.api.ai_schemas import DetectionOut, DetectionPageOut
+from streaming_service.api.ai.deps import require_tenant
+from streaming_service.api.ai.schemas import DetectionOut, DetectionPageOut
 from streaming_service.api.deps import ServicesDep, SessionDep, ViewerDep, actor_of
 from streaming_service.api.errors import ApiError
 from streaming_service.api.pagination import PageDep, check_page
-from streaming_service.application.detections import (
+from streaming_service.application.ai.detections import (
     LPR_BUCKET,
     crop_path,
     get_detection,
     search_detections,
 )
-from streaming_service.domain.watchlist import InvalidPlateQuery, PlateQuery
-from streaming_service.infrastructure.db.ai_models import Detection
+from streaming_service.domain.ai.watchlist import InvalidPlateQuery, PlateQuery
+from streaming_service.infrastructure.db.models.ai import Detection
 
 router = APIRouter(prefix="/api/ai/detections", tags=["detections"])
 

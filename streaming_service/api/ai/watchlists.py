@@ -8,8 +8,8 @@ import uuid
 from fastapi import APIRouter, Request, Response, status
 
 from shared_kernel.plates import PlatePattern
-from streaming_service.api.ai_deps import require_tenant
-from streaming_service.api.ai_schemas import (
+from streaming_service.api.ai.deps import require_tenant
+from streaming_service.api.ai.schemas import (
     EntryIn,
     EntryOut,
     WatchlistIn,
@@ -26,8 +26,8 @@ from streaming_service.api.deps import (
 )
 from streaming_service.api.errors import ApiError
 from streaming_service.api.pagination import PageDep, check_page
-from streaming_service.application import watchlists as uc
-from streaming_service.domain.watchlist import WatchlistNameTaken
+from streaming_service.application.ai import watchlists as uc
+from streaming_service.domain.ai.watchlist import WatchlistNameTaken
 
 router = APIRouter(prefix="/api/ai/watchlists", tags=["watchlists"])
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from shared_kernel.plates import PlateNumber
-from streaming_service.domain.detection import PlateRead
-from streaming_service.domain.lpr_ports import Image, PlateDetector, PlateReader
+from streaming_service.domain.ai.detection import PlateRead
+from streaming_service.domain.ai.ports import Image, PlateDetector, PlateReader
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,12 +20,11 @@ from fastapi import APIRouter, Request
 from PIL import Image as PilImage
 from starlette.datastructures import UploadFile
 
-from streaming_service.api.ai_deps import AiServicesDep
-from streaming_service.api.ai_schemas import PlateFoundOut, RecognizeOut
+from streaming_service.api.ai.deps import AiServicesDep
+from streaming_service.api.ai.schemas import PlateFoundOut, RecognizeOut
 from streaming_service.api.deps import ServicesDep, ViewerDep, actor_of
 from streaming_service.api.errors import ApiError
-from streaming_service.domain.ai_ports import PlateRecogniser
-from streaming_service.domain.lpr_ports import Image
+from streaming_service.domain.ai.ports import Image, PlateRecogniser
 
 router = APIRouter(prefix="/api/ai/lpr", tags=["lpr"])
 

@@ -15,14 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_kernel.plates import PlateNumber, PlatePattern
 from streaming_service.application.audit import Actor, AuditTrail
-from streaming_service.domain.watchlist import (
+from streaming_service.domain.ai.watchlist import (
     Severity,
     WatchlistEntryNotFound,
     WatchlistNameTaken,
     WatchlistNotFound,
     is_active,
 )
-from streaming_service.infrastructure.db.ai_models import Watchlist, WatchlistEntry
+from streaming_service.infrastructure.db.models.ai import Watchlist, WatchlistEntry
 
 
 def watchlist_state(watchlist: Watchlist) -> dict[str, Any]:

@@ -10,15 +10,15 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from shared_kernel.auth import TokenClaims
-from streaming_service.ai_settings import AiSettings
 from streaming_service.api.deps import tenant_scope
-from streaming_service.application.detections import DetectionRecorder
-from streaming_service.domain.ai_ports import LiveFeed, PlateRecogniser
+from streaming_service.application.ai.detections import DetectionRecorder
+from streaming_service.domain.ai.ports import LiveFeed, PlateRecogniser
+from streaming_service.settings import StreamingSettings
 
 
 @dataclass
 class AiServices:
-    settings: AiSettings
+    settings: StreamingSettings
     live: LiveFeed
     recorder: DetectionRecorder
     recogniser: PlateRecogniser | None

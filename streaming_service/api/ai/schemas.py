@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from shared_kernel.plates import PlatePattern
 from streaming_service.api.validation import OneLine, RequestModel
-from streaming_service.domain.watchlist import Severity
+from streaming_service.domain.ai.watchlist import Severity
 
 
 class WatchlistIn(RequestModel):

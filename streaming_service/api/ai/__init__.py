@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from streaming_service.ai_settings import AiSettings
-from streaming_service.api import alerts, detections, lpr, watchlists, ws
-from streaming_service.api.ai_deps import AiServices
+from streaming_service.api.ai import alerts, detections, lpr, watchlists, ws
+from streaming_service.api.ai.deps import AiServices
 from streaming_service.api.deps import Services
-from streaming_service.application.detections import DetectionRecorder
-from streaming_service.domain.ai_ports import PlateRecogniser
+from streaming_service.application.ai.detections import DetectionRecorder
+from streaming_service.domain.ai.ports import PlateRecogniser
 from streaming_service.infrastructure.live_feed import RedisLiveFeed
+from streaming_service.settings import StreamingSettings
 
 AI_ROUTERS: tuple[APIRouter, ...] = (
     watchlists.router,
@@ -25,11 +25,10 @@ AI_ROUTERS: tuple[APIRouter, ...] = (
 
 def build_ai_services(
     services: Services,
-    settings: AiSettings | None = None,
+    settings: StreamingSettings,
     *,
     recogniser: PlateRecogniser | None = None,
 ) -> AiServices:
-    settings = settings or AiSettings()
     live = RedisLiveFeed(services.redis, prefix=settings.redis_prefix,
                          maxlen=settings.live_maxlen)
     recorder = DetectionRecorder(sessions=services.sessions, store=services.store,

@@ -16,10 +16,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_kernel.events import AlertAcknowledged
-from streaming_service.domain.ai_ports import LIVE_FEED
+from streaming_service.domain.ai.ports import LIVE_FEED
+from streaming_service.domain.ai.watchlist import AlertNotFound, AlertStatus
 from streaming_service.domain.ports import Outbox
-from streaming_service.domain.watchlist import AlertNotFound, AlertStatus
-from streaming_service.infrastructure.db.ai_models import Alert
+from streaming_service.infrastructure.db.models.ai import Alert
 
 
 @dataclass(frozen=True)

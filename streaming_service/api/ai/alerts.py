@@ -7,12 +7,12 @@ import uuid
 
 from fastapi import APIRouter
 
-from streaming_service.api.ai_deps import require_tenant
-from streaming_service.api.ai_schemas import AlertOut, AlertPageOut
+from streaming_service.api.ai.deps import require_tenant
+from streaming_service.api.ai.schemas import AlertOut, AlertPageOut
 from streaming_service.api.deps import OperatorDep, ServicesDep, SessionDep, ViewerDep
 from streaming_service.api.pagination import PageDep, check_page
-from streaming_service.application.alerts import acknowledge_alert, get_alert, list_alerts
-from streaming_service.domain.watchlist import AlertStatus
+from streaming_service.application.ai.alerts import acknowledge_alert, get_alert, list_alerts
+from streaming_service.domain.ai.watchlist import AlertStatus
 
 router = APIRouter(prefix="/api/ai/alerts", tags=["alerts"])
 
