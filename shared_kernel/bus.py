@@ -71,6 +71,14 @@ def domain_events_queue(service: str) -> QueueSpec:
     return QueueSpec(f"{service}.domain.events", DOMAIN_EVENTS)
 
 
+# The services that consume ``domain.events``. Their queues are part of the topology that
+# every publisher declares, so an event published before a consumer first starts (a
+# fresh deployment, a consumer restarted late) waits in its queue instead of being
+# dropped by the fanout.
+SUBSCRIBERS: tuple[str, ...] = ("admin", "streaming")
+SUBSCRIBER_QUEUES: tuple[QueueSpec, ...] = tuple(domain_events_queue(s) for s in SUBSCRIBERS)
+
+
 def queue_arguments(name: str) -> dict[str, Any]:
     return {
         "x-message-ttl": MESSAGE_TTL_MS,
@@ -86,7 +94,8 @@ async def connect(url: str, *, timeout: float = 10.0) -> AbstractRobustConnectio
 async def declare_topology(
     channel: AbstractChannel, extra_queues: tuple[QueueSpec, ...] = ()
 ) -> dict[str, AbstractQueue]:
-    """Declare exchanges, work queues and their dead-letter queues. Idempotent."""
+    """Declare exchanges, work queues, the subscribers' ``domain.events`` queues and their
+    dead-letter queues. Idempotent."""
     dlx = await channel.declare_exchange(
         DEAD_LETTER_EXCHANGE, aio_pika.ExchangeType.DIRECT, durable=True
     )
@@ -94,7 +103,7 @@ async def declare_topology(
     for name, kind in EXCHANGES.items():
         exchanges[name] = await channel.declare_exchange(name, kind, durable=True)
     queues: dict[str, AbstractQueue] = {}
-    for spec in (*WORK_QUEUES, *extra_queues):
+    for spec in dict.fromkeys((*WORK_QUEUES, *SUBSCRIBER_QUEUES, *extra_queues)):
         dlq = await channel.declare_queue(f"{spec.name}.dlq", durable=True)
         await dlq.bind(dlx, routing_key=spec.name)
         queue = await channel.declare_queue(

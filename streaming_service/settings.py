@@ -17,12 +17,16 @@ from pydantic import Field, SecretStr, field_validator
 
 from shared_kernel.settings import PROJECT_ROOT, CommonSettings
 
+# Where the service's HTTP API lives behind the gateways.
+API_PREFIX = "/api/streaming"
+
 
 class StreamingSettings(CommonSettings):
     service_name: str = "streaming_service"
 
     # Media engine: the embedded FFmpeg engine unless a MediaMTX is configured.
-    engine: Literal["ffmpeg", "mediamtx"] = "ffmpeg"
+    # A key of bootstrap.ENGINES: "ffmpeg" or "mediamtx".
+    engine: str = "ffmpeg"
     mediamtx_api_url: str = "http://127.0.0.1:9997"
     mediamtx_hls_public_url: str = "http://127.0.0.1:8888"
     mediamtx_webrtc_public_url: str = "http://127.0.0.1:8889"

@@ -1,54 +1,21 @@
-"""Annotated dependencies of the API: the app's services, a database session, the caller's
-verified claims, role checks and tenant scoping."""
+"""Annotated dependencies of the API: the service container (``bootstrap.Services``), a
+database session, the caller's verified claims, role checks and tenant scoping."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
-from shared_kernel.auth import AsyncRedisDenylist, InvalidToken, JWTVerifier, Role, TokenClaims
+from shared_kernel.auth import InvalidToken, Role, TokenClaims
 from streaming_service.api.errors import ApiError
-from streaming_service.application.audit import Actor, AuditTrail
-from streaming_service.application.exports import Exports
-from streaming_service.application.recordings import Recordings
-from streaming_service.application.snapshots import Snapshots
-from streaming_service.application.streams import StreamControl
-from streaming_service.application.thumbnails import Thumbnails
-from streaming_service.domain.ports import EventPublisher, MediaEngine, ObjectStore, Outbox
-from streaming_service.infrastructure.media_token import MediaTokenSigner
-from streaming_service.infrastructure.metrics import StreamingMetrics
-from streaming_service.settings import StreamingSettings
-
-
-@dataclass
-class Services:
-    """Everything the routers use, built once by ``create_app`` (the composition root)."""
-
-    settings: StreamingSettings
-    db: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
-    redis: Any
-    publisher: EventPublisher
-    outbox: Outbox
-    store: ObjectStore
-    engine: MediaEngine
-    verifier: JWTVerifier
-    denylist: AsyncRedisDenylist
-    signer: MediaTokenSigner
-    metrics: StreamingMetrics
-    streams: StreamControl
-    recordings: Recordings
-    exports: Exports
-    snapshots: Snapshots
-    thumbnails: Thumbnails
-    audit: AuditTrail
+from streaming_service.application.audit import Actor
+from streaming_service.bootstrap import Services
 
 
 def get_services(request: Request) -> Services:

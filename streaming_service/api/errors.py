@@ -55,6 +55,8 @@ def status_for(exc: domain.StreamingError) -> int:
     # Order matters: ObjectNotFound is both an ObjectStoreError and a NotFound.
     if isinstance(exc, domain.NotFound):
         return 404
+    if isinstance(exc, domain.MediaAccessDenied):
+        return 401 if exc.needs_credentials else 403
     if isinstance(exc, domain.InvalidTimeRange):
         return 400
     if isinstance(exc, domain.CameraSourceRefused):

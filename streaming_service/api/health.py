@@ -37,8 +37,7 @@ async def _db(services: ServicesDep) -> None:
 
 
 async def _amqp(services: ServicesDep) -> None:
-    ping = getattr(services.publisher, "ping", None)
-    if ping is not None and not await ping():
+    if not await services.broker.ping():
         raise ConnectionError("broker connection closed")
 
 

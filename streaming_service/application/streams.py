@@ -26,7 +26,13 @@ from streaming_service.domain.errors import (
     MediaEngineError,
     StreamNotRunning,
 )
-from streaming_service.domain.ports import MediaEngine, Outbox, StreamTelemetry
+from streaming_service.domain.ports import (
+    MediaEngine,
+    MediaTokenIssuer,
+    Outbox,
+    StreamStatusCache,
+    StreamTelemetry,
+)
 from streaming_service.domain.stream import (
     StreamFailure,
     StreamSource,
@@ -34,8 +40,6 @@ from streaming_service.domain.stream import (
     StreamStatus,
 )
 from streaming_service.infrastructure.db.repository import get_camera, get_streamable_camera
-from streaming_service.infrastructure.media_token import MediaTokenSigner
-from streaming_service.infrastructure.stream_status import RedisStreamStatusCache
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +65,12 @@ class StreamControl:
         *,
         sessions: async_sessionmaker[AsyncSession],
         engine: MediaEngine,
-        cache: RedisStreamStatusCache,
+        cache: StreamStatusCache,
         outbox: Outbox,
         cipher: CredentialCipher,
-        signer: MediaTokenSigner,
+        signer: MediaTokenIssuer,
         metrics: StreamTelemetry,
         audit: AuditTrail,
-        hls_base_url: str = "",
-        webrtc_base_url: str = "",
         segment_seconds: int = 60,
     ) -> None:
         self._sessions = sessions
@@ -79,32 +81,25 @@ class StreamControl:
         self._signer = signer
         self._metrics = metrics
         self._audit = audit
-        self._hls_base = hls_base_url.rstrip("/")
-        self._webrtc_base = webrtc_base_url.rstrip("/")
         self._segment_seconds = segment_seconds
+        # The engine reports its streams' state changes here.
+        engine.listen(on_status=self.on_status)
         # Cameras this instance's engine runs (the gauge of active streams).
         self._running: set[uuid.UUID] = set()
 
     # --- URLs ----------------------------------------------------------------------------
 
-    @staticmethod
-    def _absolute(base: str, path: str) -> str:
-        if path.startswith(("http://", "https://")):
-            return path
-        return f"{base}/{path.lstrip('/')}"
-
     def urls_for(self, camera_id: uuid.UUID, tenant_id: uuid.UUID, viewer: Actor) -> StreamUrls:
-        """URLs carrying a media token of ``viewer``'s (cut when their sessions are)."""
+        """The engine's URLs with a media token of ``viewer``'s (cut when their sessions
+        are)."""
         token = urlencode({"token": self._signer.issue(
             camera_id, tenant_id, user_id=viewer.user_id,
             session_version=viewer.session_version)})
-        hls = self._absolute(self._hls_base, self.engine.hls_path(camera_id))
-        webrtc_path = self.engine.webrtc_path(camera_id)
-        webrtc = self._absolute(self._webrtc_base, webrtc_path) if webrtc_path else None
-        sep = "&" if "?" in hls else "?"
+        urls = self.engine.urls(camera_id)
         return StreamUrls(
-            hls_url=f"{hls}{sep}{token}",
-            webrtc_url=(f"{webrtc}{'&' if '?' in webrtc else '?'}{token}" if webrtc else None),
+            hls_url=f"{urls.hls}{'&' if '?' in urls.hls else '?'}{token}",
+            webrtc_url=(f"{urls.webrtc}{'&' if '?' in urls.webrtc else '?'}{token}"
+                        if urls.webrtc else None),
         )
 
     # --- use cases -----------------------------------------------------------------------
@@ -150,11 +145,11 @@ class StreamControl:
         self._running.add(camera.id)
         self._metrics.streams_running(len(self._running))
         if previous is None or previous.state not in ACTIVE_STATES:
-            hls_path = self._absolute(self._hls_base, self.engine.hls_path(camera.id))
             await record_event(
                 self._sessions, self._outbox,
                 StreamStarted(camera_id=camera.id, tenant_id=camera.tenant_id,
-                              engine=self.engine.name, hls_url=_without_query(hls_path)),
+                              engine=self.engine.name,
+                              hls_url=_without_query(self.engine.urls(camera.id).hls)),
                 tenant_id=camera.tenant_id, metrics=self._metrics,
             )
             if actor is not None:
@@ -177,6 +172,13 @@ class StreamControl:
             await self._audit.record(actor, "stream.stop", object_type="camera",
                                      object_id=camera.id, tenant_id=camera.tenant_id,
                                      after={"reason": reason})
+
+    async def stop_if_running(self, camera_id: uuid.UUID, tenant_id: uuid.UUID, *,
+                              reason: str = "decommissioned") -> None:
+        """Stop the camera's stream if this instance's engine runs it (a camera was
+        decommissioned: every replica hears it and stops what it runs)."""
+        if await self.engine.status(camera_id) is not None:
+            await self.stop_known(camera_id, tenant_id, reason=reason)
 
     async def stop_known(self, camera_id: uuid.UUID, tenant_id: uuid.UUID, *, reason: str) -> None:
         """Stop a camera whose ownership is already established (internal callers)."""

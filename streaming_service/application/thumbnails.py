@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from streaming_service.application.audit import Actor, AuditTrail
 from streaming_service.application.snapshots import failure_of
 from streaming_service.domain.errors import CameraSourceRefused, SnapshotFailed, ThumbnailNotFound
-from streaming_service.domain.ports import ObjectStore
+from streaming_service.domain.ports import ObjectStore, StreamStatusCache
 from streaming_service.domain.recording import (
     THUMBNAILS_BUCKET,
     thumbnail_latest_key,
@@ -32,7 +32,6 @@ from streaming_service.domain.recording import (
 from streaming_service.domain.stream import StreamState
 from streaming_service.infrastructure.db.models import Camera, Snapshot
 from streaming_service.infrastructure.db.repository import get_camera
-from streaming_service.infrastructure.stream_status import RedisStreamStatusCache
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +69,7 @@ class Thumbnails:
         *,
         sessions: async_sessionmaker[AsyncSession],
         store: ObjectStore,
-        cache: RedisStreamStatusCache,
+        cache: StreamStatusCache,
         grab: ThumbnailGrabber,
         source_for: SourceResolver,
         width: int = 320,

@@ -77,6 +77,17 @@ class SnapshotFailed(StreamingError):
     code = "snapshot_failed"
 
 
+class MediaAccessDenied(StreamingError):
+    """The caller may not have a camera's live media. ``needs_credentials``: missing or
+    no-good credentials, a player should ask again (401); otherwise known and not
+    allowed (403)."""
+
+    def __init__(self, code: str, message: str, *, needs_credentials: bool) -> None:
+        super().__init__(message)
+        self.code = code
+        self.needs_credentials = needs_credentials
+
+
 class TooManyExports(StreamingError):
     """The tenant already runs as many exports as it may (429)."""
 

@@ -27,17 +27,27 @@ class CompletedSegment:
     ended_at: datetime
 
 
-SegmentSink = Callable[[CompletedSegment], Awaitable[None]]
+@dataclass(frozen=True)
+class EngineUrls:
+    """Where players find a camera's live stream: an HLS playlist and, when the engine
+    has WebRTC, a WHEP endpoint. Absolute, or relative to the API's public base URL."""
+
+    hls: str
+    webrtc: str | None = None
+
+
+SegmentSink = Callable[[CompletedSegment], Awaitable[object]]
 StatusSink = Callable[[StreamStatus], Awaitable[None]]
 
 
 class MediaEngine(Protocol):
     """Turns a camera's RTSP source into live HLS/WebRTC and recorded segments.
 
-    Two adapters: the MediaMTX control-API client (production) and the embedded FFmpeg
-    engine (one supervised ffmpeg per stream; default where no MediaMTX is configured).
-    Engines report state changes to ``on_status`` and finished segments to ``on_segment``,
-    both given at construction.
+    Two adapters (``infrastructure/engines``): MediaMTX through its control API
+    (production) and the embedded FFmpeg engine (one supervised ffmpeg per stream; the
+    default where no MediaMTX runs). An engine reports state changes and finished
+    recording segments to the listeners given to :meth:`listen`, and knows the public
+    URLs of its streams.
     """
 
     name: str
@@ -54,12 +64,14 @@ class MediaEngine(Protocol):
 
     async def status(self, camera_id: uuid.UUID) -> StreamStatus | None: ...
 
-    def hls_path(self, camera_id: uuid.UUID) -> str:
-        """Path (relative to the public streaming base URL) of the camera's HLS playlist."""
+    def listen(self, *, on_status: StatusSink | None = None,
+               on_segment: SegmentSink | None = None) -> None:
+        """Where to report state changes and finished recording segments (each given
+        sink replaces the previous one)."""
         ...
 
-    def webrtc_path(self, camera_id: uuid.UUID) -> str | None:
-        """Path of the WHEP endpoint, or None when the engine has no WebRTC."""
+    def urls(self, camera_id: uuid.UUID) -> EngineUrls:
+        """The public URLs of the camera's live stream, without any token."""
         ...
 
     async def close(self) -> None:
@@ -140,3 +152,22 @@ class StreamTelemetry(Protocol):
     def segment_failed(self) -> None: ...
 
     def event_not_recorded(self, event_type: str) -> None: ...
+
+
+class StreamStatusCache(Protocol):
+    """Every replica's view of the streams' last known states (Redis in production)."""
+
+    async def put(self, status: StreamStatus) -> None: ...
+
+    async def get(self, camera_id: uuid.UUID) -> StreamStatus | None: ...
+
+    async def remove(self, camera_id: uuid.UUID, tenant_id: uuid.UUID) -> None: ...
+
+    async def for_tenant(self, tenant_id: uuid.UUID) -> list[StreamStatus]: ...
+
+
+class MediaTokenIssuer(Protocol):
+    """Mints the short-lived token a player's media URLs carry."""
+
+    def issue(self, camera_id: uuid.UUID, tenant_id: uuid.UUID, *, user_id: uuid.UUID,
+              session_version: int = 0) -> str: ...

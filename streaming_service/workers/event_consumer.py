@@ -7,8 +7,8 @@ import asyncio
 import logging
 
 from streaming_service.application.camera_projection import CameraProjection
+from streaming_service.bootstrap import bootstrap
 from streaming_service.infrastructure.consumers import start_projection_consumer
-from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
 from streaming_service.settings import StreamingSettings
 from streaming_service.workers.process import run_worker
 
@@ -16,14 +16,14 @@ log = logging.getLogger(__name__)
 
 
 async def run(settings: StreamingSettings, stop: asyncio.Event) -> None:
-    engine = create_engine(settings)
-    projection = CameraProjection(create_sessionmaker(engine))
+    services = bootstrap(settings)
+    projection = CameraProjection(services.sessions)
     consumer = await start_projection_consumer(settings.amqp_url, projection)
     try:
         await stop.wait()
     finally:
         await consumer.close()
-        await engine.dispose()
+        await services.close()
         log.info("camera projection consumer stopped", extra=consumer.consumer.stats.__dict__)
 
 

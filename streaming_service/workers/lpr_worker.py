@@ -21,7 +21,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel.crypto import CredentialCipher
-from shared_kernel.lifecycle import sleep_until_stopped
+from shared_kernel.lifecycle import BackgroundLoop, sleep_until_stopped
 from streaming_service.application.ai.detections import NewDetection
 from streaming_service.domain.ai.detection import (
     PlateRead,
@@ -46,7 +46,7 @@ from streaming_service.infrastructure.leases import CameraLease, PostgresCameraL
 from streaming_service.workers.process import run_worker
 
 if TYPE_CHECKING:
-    from streaming_service.settings import StreamingSettings
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -278,82 +278,50 @@ class LprWorker:
             self.metrics.alerts.labels(SERVICE, tenant, alert.severity).inc()
 
 
-def build_recogniser() -> PlateRecogniser:
-    """The default recogniser: the shipped ONNX detector and RapidOCR."""
-    from streaming_service.infrastructure.recogniser import default_recogniser
-
-    recogniser: PlateRecogniser = default_recogniser()
-    return recogniser
-
-
 async def run(stop: asyncio.Event) -> None:
-    from streaming_service.application.ai.detections import DetectionRecorder
-    from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
+    from streaming_service.bootstrap import bootstrap
     from streaming_service.infrastructure.frame_source import FfmpegFrameSource
-    from streaming_service.infrastructure.outbox import SqlOutbox
-    from streaming_service.main import build_object_store
     from streaming_service.settings import StreamingSettings
 
     settings = StreamingSettings()
-    engine = create_engine(settings)
-    sessions = create_sessionmaker(engine)
     # Detections and their events commit together into the outbox; the outbox relay
     # (its own process, or in here with GTV_OUTBOX_RELAY_IN_PROCESS) delivers them to
     # RabbitMQ and the tenants' live feeds.
-    recorder = DetectionRecorder(sessions=sessions, store=build_object_store(settings),
-                                 outbox=SqlOutbox())
-
-    address_policy = settings.camera_network_policy()
+    services = bootstrap(settings)
 
     def source(camera: CameraSource) -> FrameSource:
         return FfmpegFrameSource(camera.url, fps=settings.lpr_sample_fps,
                                  width=settings.lpr_frame_width,
                                  height=settings.lpr_frame_height,
                                  ffmpeg=settings.ffmpeg_binary,
-                                 address_policy=address_policy)
+                                 address_policy=services.address_policy)
 
     metrics = LprMetrics()
     if settings.metrics_port:
         from prometheus_client import start_http_server
 
         start_http_server(settings.metrics_port, registry=metrics.registry)
+    assert services.recogniser is not None
     worker = LprWorker(
         metrics=metrics,
         worker_id=settings.lpr_worker_id or f"{socket.gethostname()}-{os.getpid()}",
-        leases=PostgresCameraLeases(sessions, lease_seconds=settings.lpr_lease_seconds),
-        sessions=sessions, recogniser=build_recogniser(), recorder=recorder,
-        source_factory=source,
-        cipher=CredentialCipher(settings.camera_credentials_key.get_secret_value()),
+        leases=PostgresCameraLeases(services.sessions,
+                                    lease_seconds=settings.lpr_lease_seconds),
+        sessions=services.sessions, recogniser=services.recogniser,
+        recorder=services.recorder, source_factory=source, cipher=services.cipher,
         max_cameras=settings.lpr_max_cameras_per_worker,
         tracker_config=TrackerConfig(dedupe_window_s=settings.lpr_dedupe_window_seconds),
     )
     async with contextlib.AsyncExitStack() as stack:
-        stack.push_async_callback(engine.dispose)
+        stack.push_async_callback(services.close)
         if settings.outbox_relay_in_process:
-            await stack.enter_async_context(_in_process_relay(settings, sessions))
+            from streaming_service.workers.outbox_relay import build_relays, run_relays
+
+            relays = build_relays(settings, services.sessions, services.live)
+            relay = BackgroundLoop("outbox-relay", lambda stop: run_relays(relays, stop))
+            stack.push_async_callback(relay.stop)
+            relay.start()
         await worker.run(stop)
-
-
-@contextlib.asynccontextmanager
-async def _in_process_relay(settings: StreamingSettings, sessions: async_sessionmaker[AsyncSession]
-                            ) -> AsyncIterator[None]:
-    import redis.asyncio as aioredis
-
-    from streaming_service.workers.outbox_relay import build_relays, redis_live_feed, run_relays
-
-    redis = aioredis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
-    relay_stop = asyncio.Event()
-    relays = build_relays(settings, sessions, redis_live_feed(settings, redis))
-    task = asyncio.create_task(run_relays(relays, relay_stop), name="outbox-relay")
-    try:
-        yield
-    finally:
-        relay_stop.set()
-        try:
-            await asyncio.wait_for(task, timeout=15)
-        except Exception as exc:
-            log.warning("outbox relay did not stop cleanly", extra={"error": repr(exc)[:300]})
-        await redis.aclose()
 
 
 def main() -> None:

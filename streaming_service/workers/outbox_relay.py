@@ -16,13 +16,11 @@ import logging
 import sys
 from collections.abc import Sequence
 
-import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel.outbox_relay import AmqpRelayPublisher, OutboxRelay, RelaySettings
+from streaming_service.bootstrap import bootstrap
 from streaming_service.domain.ai.ports import LIVE_FEED, LiveFeed
-from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
-from streaming_service.infrastructure.live_feed import RedisLiveFeed
 from streaming_service.infrastructure.metrics import StreamingMetrics
 from streaming_service.infrastructure.outbox import (
     LiveFeedRelayPublisher,
@@ -64,10 +62,6 @@ def build_relays(
     ]
 
 
-def redis_live_feed(settings: StreamingSettings, client: aioredis.Redis) -> RedisLiveFeed:
-    return RedisLiveFeed(client, prefix=settings.redis_prefix, maxlen=settings.live_maxlen)
-
-
 async def run_relays(relays: Sequence[OutboxRelay], stop: asyncio.Event) -> None:
     """Run every lane until ``stop`` is set."""
     await asyncio.gather(*(relay.run(stop) for relay in relays))
@@ -84,10 +78,8 @@ async def drain_relays(relays: Sequence[OutboxRelay]) -> bool:
 
 async def run(settings: StreamingSettings, stop: asyncio.Event, *, once: bool = False) -> int:
     """Run the relay; with ``once``, one drain. Returns the process exit status."""
-    engine = create_engine(settings)
-    redis = aioredis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
-    relays = build_relays(settings, create_sessionmaker(engine),
-                          redis_live_feed(settings, redis))
+    services = bootstrap(settings)
+    relays = build_relays(settings, services.sessions, services.live)
     try:
         if once:
             return 0 if await drain_relays(relays) else 1
@@ -97,8 +89,7 @@ async def run(settings: StreamingSettings, stop: asyncio.Event, *, once: bool = 
                  extra={"published": {r.name: r.published_total for r in relays}})
         return 0
     finally:
-        await redis.aclose()
-        await engine.dispose()
+        await services.close()
 
 
 def main() -> None:

@@ -8,35 +8,31 @@ import argparse
 import asyncio
 import logging
 
-from shared_kernel.logging import configure_logging
-from streaming_service.application.recordings import Recordings, RetentionReport
-from streaming_service.domain.ports import ObjectStore
-from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
-from streaming_service.infrastructure.metrics import StreamingMetrics
-from streaming_service.infrastructure.outbox import SqlOutbox
+from shared_kernel.lifecycle import sleep_until_stopped
+from streaming_service.application.recordings import RetentionReport
+from streaming_service.bootstrap import Services, bootstrap
 from streaming_service.settings import StreamingSettings
+from streaming_service.workers.process import run_worker
 
 log = logging.getLogger(__name__)
 
 
-async def run(settings: StreamingSettings, store: ObjectStore, *, once: bool) -> RetentionReport:
-    engine = create_engine(settings)
-    recordings = Recordings(db=engine, sessions=create_sessionmaker(engine), store=store,
-                            outbox=SqlOutbox(), metrics=StreamingMetrics())
-    try:
-        while True:
-            try:
-                report = await recordings.apply_retention()
-            except Exception:
-                if once:
-                    raise
-                log.exception("retention run failed; next attempt after the interval")
-            else:
-                if once:
-                    return report
-            await asyncio.sleep(settings.retention_interval_seconds)
-    finally:
-        await engine.dispose()
+async def run(services: Services, stop: asyncio.Event, *,
+              once: bool = False) -> RetentionReport | None:
+    """Apply retention every interval until ``stop``; with ``once``, one run (and its
+    failure raises)."""
+    report: RetentionReport | None = None
+    while not stop.is_set():
+        try:
+            report = await services.recordings.apply_retention()
+        except Exception:
+            if once:
+                raise
+            log.exception("retention run failed; next attempt after the interval")
+        if once:
+            break
+        await sleep_until_stopped(stop, services.settings.retention_interval_seconds)
+    return report
 
 
 def main() -> None:
@@ -44,12 +40,19 @@ def main() -> None:
     parser.add_argument("--once", action="store_true", help="run one pass and exit")
     args = parser.parse_args()
     settings = StreamingSettings()
-    configure_logging("streaming_service.retention", settings.log_level)
-    from streaming_service.main import build_object_store
 
-    report = asyncio.run(run(settings, build_object_store(settings), once=args.once))
-    print(f"retention: {report.deleted} deleted, {report.failed} failed, "
-          f"{report.cameras} cameras")
+    async def _main(stop: asyncio.Event) -> RetentionReport | None:
+        services = bootstrap(settings)
+        try:
+            return await run(services, stop, once=args.once)
+        finally:
+            await services.close()
+
+    report = run_worker(_main, service="streaming_service.retention",
+                        log_level=settings.log_level)
+    if args.once and report is not None:
+        print(f"retention: {report.deleted} deleted, {report.failed} failed, "
+              f"{report.cameras} cameras")
 
 
 if __name__ == "__main__":

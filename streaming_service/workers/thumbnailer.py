@@ -11,63 +11,33 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-from datetime import timedelta
-from typing import Any
 
-import redis.asyncio as aioredis
-
-from shared_kernel.crypto import CredentialCipher
 from shared_kernel.lifecycle import sleep_until_stopped
-from streaming_service.application.thumbnails import ThumbnailReport, Thumbnails
-from streaming_service.domain.ports import ObjectStore
-from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
-from streaming_service.infrastructure.stream_status import RedisStreamStatusCache
+from streaming_service.application.thumbnails import ThumbnailReport
+from streaming_service.bootstrap import Services, bootstrap
 from streaming_service.settings import StreamingSettings
 from streaming_service.workers.process import run_worker
 
 log = logging.getLogger(__name__)
 
 
-async def run(
-    settings: StreamingSettings,
-    store: ObjectStore,
-    stop: asyncio.Event,
-    *,
-    once: bool = False,
-    redis_client: Any | None = None,
-) -> ThumbnailReport | None:
-    from streaming_service.main import ffmpeg_thumbnailer, live_source_resolver
-
-    engine = create_engine(settings)
-    redis = redis_client or aioredis.from_url(
-        settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
-    cipher = CredentialCipher(settings.camera_credentials_key.get_secret_value())
-    thumbnails = Thumbnails(
-        sessions=create_sessionmaker(engine), store=store,
-        cache=RedisStreamStatusCache(redis, settings.redis_prefix),
-        grab=ffmpeg_thumbnailer(settings.camera_network_policy()),
-        source_for=live_source_resolver(settings, cipher), width=settings.thumbnail_width,
-        history=timedelta(hours=settings.thumbnail_history_hours),
-        url_ttl_seconds=settings.playback_url_ttl_seconds,
-    )
+async def run(services: Services, stop: asyncio.Event, *,
+              once: bool = False) -> ThumbnailReport | None:
+    """Refresh every live stream's thumbnail each interval until ``stop``; with ``once``,
+    one pass (and its failure raises)."""
     report: ThumbnailReport | None = None
-    try:
-        await store.ensure_buckets()
-        while not stop.is_set():
-            try:
-                report = await thumbnails.refresh_live()
-            except Exception:
-                if once:
-                    raise
-                log.exception("thumbnail pass failed; next attempt after the interval")
+    await services.store.ensure_buckets()
+    while not stop.is_set():
+        try:
+            report = await services.thumbnails.refresh_live()
+        except Exception:
             if once:
-                break
-            await sleep_until_stopped(stop, settings.thumbnail_interval_seconds)
-        return report
-    finally:
-        if redis_client is None:
-            await redis.aclose()
-        await engine.dispose()
+                raise
+            log.exception("thumbnail pass failed; next attempt after the interval")
+        if once:
+            break
+        await sleep_until_stopped(stop, services.settings.thumbnail_interval_seconds)
+    return report
 
 
 def main() -> None:
@@ -77,9 +47,11 @@ def main() -> None:
     settings = StreamingSettings()
 
     async def _main(stop: asyncio.Event) -> ThumbnailReport | None:
-        from streaming_service.main import build_object_store
-
-        return await run(settings, build_object_store(settings), stop, once=args.once)
+        services = bootstrap(settings)
+        try:
+            return await run(services, stop, once=args.once)
+        finally:
+            await services.close()
 
     report = run_worker(_main, service="streaming_service.thumbnailer",
                         log_level=settings.log_level, heartbeat=True)

@@ -301,11 +301,22 @@ class Demo:
             cameras = self._wait_for_cameras(client, headers)
             live: dict[str, str] = {}
             for camera in cameras:
-                started = client.post(
-                    f"/api/streaming/streams/{camera['id']}/start", headers=headers
-                )
-                if started.status_code < 300:
-                    live[camera["name"]] = started.json()["hls_url"]
+                # The streaming side learns a camera from its event a moment after the
+                # admin service commits it: a 404 (or a 5xx while the engine warms up)
+                # is retried for a while, then reported.
+                deadline = time.monotonic() + 30.0
+                while True:
+                    started = client.post(
+                        f"/api/streaming/streams/{camera['id']}/start", headers=headers
+                    )
+                    if started.status_code < 300:
+                        live[camera["name"]] = started.json()["hls_url"]
+                        break
+                    if time.monotonic() > deadline or started.status_code in (400, 401, 403):
+                        print(f"[demo] could not start {camera['name']}: "
+                              f"{started.status_code} {started.text[:200]}", flush=True)
+                        break
+                    time.sleep(0.5)
             return live
 
     def _wait_for_cameras(

@@ -7,9 +7,8 @@ import uuid
 
 from fastapi import APIRouter
 
-from streaming_service.api.ai.deps import require_tenant
 from streaming_service.api.ai.schemas import AlertOut, AlertPageOut
-from streaming_service.api.deps import OperatorDep, ServicesDep, SessionDep, ViewerDep
+from streaming_service.api.deps import OperatorDep, ServicesDep, SessionDep, ViewerDep, tenant_scope
 from streaming_service.api.pagination import PageDep, check_page
 from streaming_service.application.ai.alerts import acknowledge_alert, get_alert, list_alerts
 from streaming_service.domain.ai.watchlist import AlertStatus
@@ -25,7 +24,7 @@ async def list_all(
     status: AlertStatus | None = None,
     camera_id: uuid.UUID | None = None,
 ) -> AlertPageOut:
-    result = await list_alerts(session, require_tenant(claims), status=status,
+    result = await list_alerts(session, tenant_scope(claims), status=status,
                                camera_id=camera_id, offset=page.offset, limit=page.size)
     check_page(page, result.total)
     return AlertPageOut(items=[AlertOut.model_validate(a) for a in result.items],
@@ -34,7 +33,7 @@ async def list_all(
 
 @router.get("/{alert_id}", response_model=AlertOut)
 async def get_one(alert_id: uuid.UUID, claims: ViewerDep, session: SessionDep) -> AlertOut:
-    return AlertOut.model_validate(await get_alert(session, alert_id, require_tenant(claims)))
+    return AlertOut.model_validate(await get_alert(session, alert_id, tenant_scope(claims)))
 
 
 @router.post("/{alert_id}/ack", response_model=AlertOut,
@@ -42,6 +41,6 @@ async def get_one(alert_id: uuid.UUID, claims: ViewerDep, session: SessionDep) -
 async def acknowledge(alert_id: uuid.UUID, claims: OperatorDep, services: ServicesDep,
                       session: SessionDep) -> AlertOut:
     result = await acknowledge_alert(
-        session, alert_id, require_tenant(claims), claims.user_id, outbox=services.outbox,
+        session, alert_id, tenant_scope(claims), claims.user_id, outbox=services.outbox,
     )
     return AlertOut.model_validate(result.alert)

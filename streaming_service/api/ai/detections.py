@@ -9,9 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime
 
-from streaming_service.api.ai.deps import require_tenant
 from streaming_service.api.ai.schemas import DetectionOut, DetectionPageOut
-from streaming_service.api.deps import ServicesDep, SessionDep, ViewerDep, actor_of
+from streaming_service.api.deps import ServicesDep, SessionDep, ViewerDep, actor_of, tenant_scope
 from streaming_service.api.errors import ApiError
 from streaming_service.api.pagination import PageDep, check_page
 from streaming_service.application.ai.detections import (
@@ -51,7 +50,7 @@ async def list_detections(
     services: ServicesDep,
 ) -> DetectionPageOut:
     """Every search is audited before results leave: a plate is personal data (LGPD)."""
-    tenant_id = require_tenant(claims)
+    tenant_id = tenant_scope(claims)
     try:
         query = PlateQuery.parse(plate) if plate else None
     except InvalidPlateQuery as exc:
@@ -75,7 +74,7 @@ async def list_detections(
 @router.get("/{detection_id}", response_model=DetectionOut)
 async def get_one(detection_id: uuid.UUID, claims: ViewerDep, services: ServicesDep,
                   session: SessionDep, request: Request) -> DetectionOut:
-    detection = await get_detection(session, detection_id, require_tenant(claims))
+    detection = await get_detection(session, detection_id, tenant_scope(claims))
     await services.audit.record_view(actor_of(claims, request), "detection.view",
                                      object_type="detection", object_id=detection.id,
                                      tenant_id=detection.tenant_id)
@@ -86,7 +85,7 @@ async def get_one(detection_id: uuid.UUID, claims: ViewerDep, services: Services
             responses={200: {"content": {"image/jpeg": {}}}}, summary="The plate crop")
 async def get_crop(detection_id: uuid.UUID, claims: ViewerDep, services: ServicesDep,
                    session: SessionDep, request: Request) -> Response:
-    detection = await get_detection(session, detection_id, require_tenant(claims))
+    detection = await get_detection(session, detection_id, tenant_scope(claims))
     if not detection.crop_key:
         raise ApiError(404, "crop_not_found", "this detection has no crop")
     await services.audit.record_view(actor_of(claims, request), "detection.view",

@@ -20,7 +20,6 @@ from fastapi import APIRouter, Request
 from PIL import Image as PilImage
 from starlette.datastructures import UploadFile
 
-from streaming_service.api.ai.deps import AiServicesDep
 from streaming_service.api.ai.schemas import PlateFoundOut, RecognizeOut
 from streaming_service.api.deps import ServicesDep, ViewerDep, actor_of
 from streaming_service.api.errors import ApiError
@@ -107,9 +106,8 @@ def _recognise(recogniser: PlateRecogniser, data: bytes, max_pixels: int) -> Rec
 
 @router.post("/recognize", response_model=RecognizeOut, openapi_extra=_UPLOAD_BODY,
              summary="Plates on an uploaded image (multipart field 'image')")
-async def recognize(request: Request, claims: ViewerDep, ai: AiServicesDep,
-                    services: ServicesDep) -> RecognizeOut:
-    limit = ai.settings.lpr_upload_max_bytes
+async def recognize(request: Request, claims: ViewerDep, services: ServicesDep) -> RecognizeOut:
+    limit = services.settings.lpr_upload_max_bytes
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise ApiError(415, "unsupported_media_type",
                        "send the image as multipart/form-data in the field 'image'")
@@ -126,10 +124,10 @@ async def recognize(request: Request, claims: ViewerDep, ai: AiServicesDep,
         data = await _read_capped(upload, limit)
     if not data:
         raise ApiError(400, "invalid_image", "the image is empty")
-    if ai.recogniser is None:
+    if services.recogniser is None:
         raise ApiError(503, "lpr_unavailable", "plate recognition is not configured")
-    result = await asyncio.to_thread(_recognise, ai.recogniser, data,
-                                     ai.settings.lpr_upload_max_pixels)
+    result = await asyncio.to_thread(_recognise, services.recogniser, data,
+                                     services.settings.lpr_upload_max_pixels)
     # The plates read are personal data: who read which is audited before they leave.
     await services.audit.record(
         actor_of(claims, request), "lpr.recognize", object_type="image", object_id=None,

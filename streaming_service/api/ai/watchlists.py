@@ -8,7 +8,6 @@ import uuid
 from fastapi import APIRouter, Request, Response, status
 
 from shared_kernel.plates import PlatePattern
-from streaming_service.api.ai.deps import require_tenant
 from streaming_service.api.ai.schemas import (
     EntryIn,
     EntryOut,
@@ -23,6 +22,7 @@ from streaming_service.api.deps import (
     SessionDep,
     ViewerDep,
     actor_of,
+    tenant_scope,
 )
 from streaming_service.api.errors import ApiError
 from streaming_service.api.pagination import PageDep, check_page
@@ -42,7 +42,7 @@ async def list_watchlists(
     session: SessionDep,
     page: PageDep,
 ) -> WatchlistPageOut:
-    result = await uc.list_watchlists(session, require_tenant(claims), offset=page.offset,
+    result = await uc.list_watchlists(session, tenant_scope(claims), offset=page.offset,
                                       limit=page.size)
     check_page(page, result.total)
     return WatchlistPageOut(items=[WatchlistOut.model_validate(w) for w in result.items],
@@ -54,7 +54,7 @@ async def create_watchlist(body: WatchlistIn, claims: OperatorDep, services: Ser
                            session: SessionDep, request: Request) -> WatchlistOut:
     try:
         watchlist = await uc.create_watchlist(
-            session, require_tenant(claims), name=body.name, description=body.description,
+            session, tenant_scope(claims), name=body.name, description=body.description,
             audit=services.audit, actor=actor_of(claims, request),
         )
     except WatchlistNameTaken as exc:
@@ -65,7 +65,7 @@ async def create_watchlist(body: WatchlistIn, claims: OperatorDep, services: Ser
 @router.get("/{watchlist_id}", response_model=WatchlistOut)
 async def get_watchlist(watchlist_id: uuid.UUID, claims: ViewerDep,
                         session: SessionDep) -> WatchlistOut:
-    watchlist = await uc.get_watchlist(session, watchlist_id, require_tenant(claims))
+    watchlist = await uc.get_watchlist(session, watchlist_id, tenant_scope(claims))
     return WatchlistOut.model_validate(watchlist)
 
 
@@ -75,7 +75,7 @@ async def update_watchlist(watchlist_id: uuid.UUID, body: WatchlistPatch, claims
                            request: Request) -> WatchlistOut:
     try:
         watchlist = await uc.update_watchlist(
-            session, watchlist_id, require_tenant(claims), name=body.name,
+            session, watchlist_id, tenant_scope(claims), name=body.name,
             description=body.description, audit=services.audit,
             actor=actor_of(claims, request),
         )
@@ -87,7 +87,7 @@ async def update_watchlist(watchlist_id: uuid.UUID, body: WatchlistPatch, claims
 @router.delete("/{watchlist_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_watchlist(watchlist_id: uuid.UUID, claims: OperatorDep, services: ServicesDep,
                            session: SessionDep, request: Request) -> Response:
-    await uc.delete_watchlist(session, watchlist_id, require_tenant(claims),
+    await uc.delete_watchlist(session, watchlist_id, tenant_scope(claims),
                               audit=services.audit, actor=actor_of(claims, request))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -95,7 +95,7 @@ async def delete_watchlist(watchlist_id: uuid.UUID, claims: OperatorDep, service
 @router.get("/{watchlist_id}/entries/", response_model=list[EntryOut])
 async def list_entries(watchlist_id: uuid.UUID, claims: ViewerDep,
                        session: SessionDep) -> list[EntryOut]:
-    entries = await uc.list_entries(session, watchlist_id, require_tenant(claims))
+    entries = await uc.list_entries(session, watchlist_id, tenant_scope(claims))
     return [EntryOut.model_validate(e) for e in entries]
 
 
@@ -104,7 +104,7 @@ async def list_entries(watchlist_id: uuid.UUID, claims: ViewerDep,
 async def add_entry(watchlist_id: uuid.UUID, body: EntryIn, claims: OperatorDep,
                     services: ServicesDep, session: SessionDep, request: Request) -> EntryOut:
     entry = await uc.add_entry(
-        session, watchlist_id, require_tenant(claims),
+        session, watchlist_id, tenant_scope(claims),
         uc.EntryInput(
             plate_pattern=PlatePattern(body.plate), reason=body.reason, severity=body.severity,
             active_from=body.active_from, active_until=body.active_until,
@@ -117,6 +117,6 @@ async def add_entry(watchlist_id: uuid.UUID, body: EntryIn, claims: OperatorDep,
 @router.delete("/{watchlist_id}/entries/{entry_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_entry(watchlist_id: uuid.UUID, entry_id: uuid.UUID, claims: OperatorDep,
                        services: ServicesDep, session: SessionDep, request: Request) -> Response:
-    await uc.delete_entry(session, watchlist_id, entry_id, require_tenant(claims),
+    await uc.delete_entry(session, watchlist_id, entry_id, tenant_scope(claims),
                           audit=services.audit, actor=actor_of(claims, request))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -26,8 +26,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
 from shared_kernel.auth import InvalidToken, TokenClaims
-from streaming_service.api.ai.deps import AiServices
-from streaming_service.api.deps import Services
+from streaming_service.bootstrap import Services
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +59,6 @@ async def _refuse(websocket: WebSocket, subprotocol: str | None, code: int, reas
 @router.websocket("/ws/alerts")
 async def live_alerts(websocket: WebSocket) -> None:
     services: Services = websocket.app.state.services
-    ai: AiServices = websocket.app.state.ai
     token, subprotocol = _token_from(websocket)
     if not token:
         await _refuse(websocket, subprotocol, CLOSE_UNAUTHORIZED, "token required")
@@ -80,19 +78,18 @@ async def live_alerts(websocket: WebSocket) -> None:
 
     await websocket.accept(subprotocol=subprotocol)
     tenant_id = claims.tenant_id
-    start = resume or await ai.live.last_id(tenant_id)
+    start = resume or await services.live.last_id(tenant_id)
     await websocket.send_json({"type": "welcome", "tenant_id": str(tenant_id),
                                "last_event_id": start})
-    session = _LiveSession(websocket, services, ai, claims, tenant_id, start)
+    session = _LiveSession(websocket, services, claims, tenant_id, start)
     await session.run()
 
 
 class _LiveSession:
-    def __init__(self, websocket: WebSocket, services: Services, ai: AiServices,
+    def __init__(self, websocket: WebSocket, services: Services,
                  claims: TokenClaims, tenant_id: uuid.UUID, start: str) -> None:
         self._ws = websocket
         self._services = services
-        self._ai = ai
         self._claims = claims
         self._tenant_id = tenant_id
         self._last = start
@@ -125,9 +122,9 @@ class _LiveSession:
                     await self._ws.close()
 
     async def _pump(self) -> None:
-        block_ms = self._ai.settings.ws_read_block_ms
+        block_ms = self._services.settings.ws_read_block_ms
         while True:
-            events = await self._ai.live.read(self._tenant_id, self._last, block_ms=block_ms)
+            events = await self._services.live.read(self._tenant_id, self._last, block_ms=block_ms)
             for event in events:
                 await self._send({**event.data, "id": event.id})
                 self._last = event.id
@@ -136,8 +133,8 @@ class _LiveSession:
         """Close the socket within a revocation check of the token expiring or being
         revoked (logout, or the user deactivated, demoted or their password changed);
         ping the client every heartbeat interval."""
-        interval = self._ai.settings.ws_heartbeat_seconds
-        check = min(interval, self._ai.settings.ws_revocation_check_seconds)
+        interval = self._services.settings.ws_heartbeat_seconds
+        check = min(interval, self._services.settings.ws_revocation_check_seconds)
         next_ping = time.monotonic() + interval
         while True:
             await asyncio.sleep(min(check, max(0.05, self._claims.exp - time.time())))

@@ -23,6 +23,7 @@ import redis.asyncio as aioredis
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from streaming_service.domain.ports import EngineUrls
 from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
 from streaming_service.infrastructure.object_store import FilesystemObjectStore
 from streaming_service.settings import StreamingSettings
@@ -112,11 +113,11 @@ class _IdleEngine:
     async def status(self, camera_id: Any) -> None:
         return None
 
-    def hls_path(self, camera_id: Any) -> str:
-        return f"live/{camera_id}/index.m3u8"
-
-    def webrtc_path(self, camera_id: Any) -> None:
+    def listen(self, **sinks: Any) -> None:
         return None
+
+    def urls(self, camera_id: Any) -> EngineUrls:
+        return EngineUrls(hls=f"/api/streaming/live/{camera_id}/index.m3u8")
 
 
 def _free_port() -> int:

@@ -101,7 +101,7 @@ async def test_watchlisted_plate_is_stored_published_alerted_and_acknowledged(
                              json={"plate": "ABC1234", "reason": "stolen 2024-11",
                                    "severity": "high"})).json()
     camera_id = uuid.uuid4()
-    recorded = await server.app.state.ai.recorder.record(NewDetection(
+    recorded = await server.app.state.services.recorder.record(NewDetection(
         tenant_id=operator.tenant_id, camera_id=camera_id, plate=PlateNumber("ABC1C34"),
         confidence=0.93, detected_at=datetime.now(UTC), crop_jpeg=_jpeg(),
         bbox=[10.0, 20.0, 130.0, 60.0], track_id="t1", reads=5,
@@ -201,7 +201,7 @@ async def test_a_rolled_back_detection_publishes_and_shows_nothing(
 ) -> None:
     caller = make_caller("viewer")
     await _watch(sessions, caller.tenant_id, "RBK1A23")
-    live = server.app.state.ai.live
+    live = server.app.state.services.live
     recorder = DetectionRecorder(sessions=sessions, store=object_store,
                                  outbox=FailsAfterTheAlert())
     new = NewDetection(tenant_id=caller.tenant_id, camera_id=uuid.uuid4(),
@@ -311,7 +311,7 @@ async def test_recording_the_same_detection_twice_is_a_no_op(
     new = NewDetection(tenant_id=caller.tenant_id, camera_id=uuid.uuid4(),
                        plate=PlateNumber("QWE1R23"), confidence=0.8,
                        detected_at=datetime.now(UTC))
-    recorder = server.app.state.ai.recorder
+    recorder = server.app.state.services.recorder
     await recorder.record(new)
     again = await recorder.record(new)
     assert again.events == []
@@ -331,7 +331,7 @@ async def test_inactive_or_other_tenants_entries_raise_no_alert(
                           json={"name": "Expired"})).json()
     await http.post(f"/api/ai/watchlists/{wl['id']}/entries/", headers=owner.headers,
                     json={"plate": "KKK9K99", "active_until": "2020-01-01T00:00:00Z"})
-    recorder = server.app.state.ai.recorder
+    recorder = server.app.state.services.recorder
     mine = await recorder.record(NewDetection(
         tenant_id=owner.tenant_id, camera_id=uuid.uuid4(), plate=PlateNumber("KKK9K99"),
         confidence=0.9, detected_at=datetime.now(UTC)))
@@ -348,7 +348,7 @@ async def test_wildcard_entry_matches(server: Server, http: httpx.AsyncClient,
                           json={"name": "Fleet"})).json()
     await http.post(f"/api/ai/watchlists/{wl['id']}/entries/", headers=owner.headers,
                     json={"plate": "GOV*", "severity": "low", "reason": "fleet"})
-    hit = await server.app.state.ai.recorder.record(NewDetection(
+    hit = await server.app.state.services.recorder.record(NewDetection(
         tenant_id=owner.tenant_id, camera_id=uuid.uuid4(), plate=PlateNumber("GOV4B21"),
         confidence=0.9, detected_at=datetime.now(UTC)))
     assert [a.severity for a in hit.alerts] == ["low"]
@@ -359,7 +359,7 @@ async def search_tenant(server: Server, make_caller: Any) -> dict[str, Any]:
     caller = make_caller("viewer")
     cam_a, cam_b = uuid.uuid4(), uuid.uuid4()
     base = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
-    recorder = server.app.state.ai.recorder
+    recorder = server.app.state.services.recorder
     plates = [("ABC1D23", cam_a, 0), ("ABC1323", cam_b, 1), ("ABC1D24", cam_a, 2),
               ("ABD1D23", cam_b, 3), ("XYZ9876", cam_a, 4), ("ABZ1234", cam_a, 40 * 24 * 60)]
     for plate, cam, minutes in plates:
@@ -444,7 +444,7 @@ async def test_inverted_range_and_bad_plate_queries_are_400(
 async def test_other_tenants_detection_is_404(http: httpx.AsyncClient, server: Server,
                                               make_caller: Any) -> None:
     owner, stranger = make_caller("viewer"), make_caller("viewer")
-    recorded = await server.app.state.ai.recorder.record(NewDetection(
+    recorded = await server.app.state.services.recorder.record(NewDetection(
         tenant_id=owner.tenant_id, camera_id=uuid.uuid4(), plate=PlateNumber("MNO5P67"),
         confidence=0.9, detected_at=datetime.now(UTC), crop_jpeg=_jpeg()))
     for path in (f"/api/ai/detections/{recorded.detection.id}",

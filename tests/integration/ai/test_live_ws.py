@@ -42,7 +42,7 @@ async def _next_event(ws: ClientConnection, timeout: float = 3.0) -> dict[str, A
 
 
 async def _record(server: Server, tenant_id: uuid.UUID, plate: str) -> Any:
-    return await server.app.state.ai.recorder.record(NewDetection(
+    return await server.app.state.services.recorder.record(NewDetection(
         tenant_id=tenant_id, camera_id=uuid.uuid4(), plate=PlateNumber(plate),
         confidence=0.9, detected_at=datetime.now(UTC)))
 

@@ -89,8 +89,8 @@ async def test_camera_to_websocket(server: Server, http: httpx.AsyncClient, stre
 
     worker = LprWorker(
         worker_id="e2e", leases=PostgresCameraLeases(sessions, lease_seconds=10),
-        sessions=sessions, recogniser=server.app.state.ai.recogniser,
-        recorder=server.app.state.ai.recorder, source_factory=source,
+        sessions=sessions, recogniser=server.app.state.services.recogniser,
+        recorder=server.app.state.services.recorder, source_factory=source,
         cipher=CredentialCipher(streaming_settings.camera_credentials_key.get_secret_value()),
         max_cameras=1,
     )

@@ -188,7 +188,7 @@ class OnePlatePassing:
 async def test_worker_reports_each_passing_vehicle_once(
     server: Server, sessions: async_sessionmaker[AsyncSession], cameras: list[uuid.UUID]
 ) -> None:
-    recorder = server.app.state.ai.recorder
+    recorder = server.app.state.services.recorder
     a = _worker("a", sessions, max_cameras=1, recogniser=OnePlatePassing(), recorder=recorder,
                 tracker=TrackerConfig(max_gap_s=0.2, report_after_reads=50))
     try:

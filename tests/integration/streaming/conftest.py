@@ -248,17 +248,19 @@ async def streaming_app(
     streaming_settings: StreamingSettings, mediamtx_standin: Any, event_tap: EventTap
 ) -> AsyncIterator[Any]:
     """The app with real adapters; its lifespan runs for the whole session."""
-    from streaming_service.infrastructure.mediamtx import MediaMtxClient, MediaMtxEngine
+    from streaming_service.infrastructure.engines.mediamtx.client import MediaMtxClient
+    from streaming_service.infrastructure.engines.mediamtx.engine import MediaMtxEngine
     from streaming_service.main import create_app
 
-    def engine_factory(on_status: Any, on_segment: Any) -> MediaMtxEngine:
+    def engine_factory() -> MediaMtxEngine:
         client = MediaMtxClient("http://mediamtx.test:9997",
                                 transport=httpx.ASGITransport(app=mediamtx_standin.app))
-        return MediaMtxEngine(client, record_root="/recordings", on_status=on_status,
-                              on_segment=on_segment,
-                              address_policy=streaming_settings.camera_network_policy())
+        return MediaMtxEngine(client, record_root="/recordings",
+                              address_policy=streaming_settings.camera_network_policy(),
+                              hls_public_url=streaming_settings.mediamtx_hls_public_url,
+                              webrtc_public_url=streaming_settings.mediamtx_webrtc_public_url)
 
-    app = create_app(streaming_settings, engine=engine_factory)
+    app = create_app(streaming_settings, engine=engine_factory())
     async with app.router.lifespan_context(app):
         yield app
 
@@ -266,6 +268,25 @@ async def streaming_app(
 @pytest.fixture(scope="session")
 def app_services(streaming_app: Any) -> Any:
     return streaming_app.state.services
+
+
+@pytest.fixture(scope="session")
+async def ffmpeg_app(streaming_settings: StreamingSettings) -> AsyncIterator[Any]:
+    """The same service with the embedded FFmpeg engine (its live HLS endpoints); no
+    stream is started through it."""
+    from streaming_service.main import create_app
+
+    app = create_app(streaming_settings.model_copy(update={
+        "engine": "ffmpeg", "outbox_relay_in_process": False}))
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def ffmpeg_client(ffmpeg_app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=ffmpeg_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
 
 
 @pytest.fixture

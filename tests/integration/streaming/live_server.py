@@ -16,7 +16,7 @@ from typing import Any
 import uvicorn
 
 from streaming_service.domain.stream import Backoff
-from streaming_service.infrastructure.ffmpeg_engine import FFmpegEngine, FFmpegEngineOptions
+from streaming_service.infrastructure.engines.ffmpeg.engine import FFmpegEngine, FFmpegEngineOptions
 from streaming_service.settings import StreamingSettings
 
 # Test tuning of the engine: a lost camera is noticed and retried within seconds.
@@ -61,14 +61,10 @@ async def serve_ffmpeg_app(
         "public_base_url": base_url, "redis_prefix": f"gtv-test-{uuid.uuid4().hex[:8]}:",
         "segment_seconds": 2, **overrides,
     })
-    engines: list[FFmpegEngine] = []
-
-    def engine_factory(on_status: Any, on_segment: Any) -> FFmpegEngine:
-        engines.append(FFmpegEngine(settings.media_root, on_status, on_segment, ENGINE_OPTIONS,
-                                    address_policy=settings.camera_network_policy()))
-        return engines[0]
-
-    app = create_app(settings, engine=engine_factory)
+    engine = FFmpegEngine(settings.media_root, options=ENGINE_OPTIONS,
+                          address_policy=settings.camera_network_policy(),
+                          public_base_url=f"{base_url}/api/streaming")
+    app = create_app(settings, engine=engine)
     server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_config=None,
                                            access_log=False))
     task = asyncio.create_task(server.serve(sockets=[sock]), name=f"uvicorn-{name}")
@@ -78,7 +74,7 @@ async def serve_ffmpeg_app(
                 if task.done():
                     raise RuntimeError(f"uvicorn did not start: {task.exception()!r}")
                 await asyncio.sleep(0.05)
-        yield LiveServer(base_url, app.state.services, engines[0])
+        yield LiveServer(base_url, app.state.services, engine)
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=30)

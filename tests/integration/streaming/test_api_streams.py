@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from streaming_service.api.live import rewrite_playlist
+from streaming_service.infrastructure.engines.ffmpeg.http import rewrite_playlist
 from streaming_service.infrastructure.media_token import InvalidMediaToken, MediaTokenSigner
 from tests.integration.streaming.conftest import bearer, write_file
 
@@ -123,8 +123,9 @@ def test_playlist_rewrite_adds_the_token_to_every_relative_uri() -> None:
 
 
 async def test_live_files_need_a_valid_media_token_or_jwt(
-    client: httpx.AsyncClient, app_services: Any, make_token: Any, seed_camera: Any
+    ffmpeg_client: httpx.AsyncClient, app_services: Any, make_token: Any, seed_camera: Any
 ) -> None:
+    client = ffmpeg_client
     camera = await seed_camera()
     live = app_services.settings.media_root / "live" / str(camera.camera_id)
     write_file(live / "index.m3u8", b"#EXTM3U\n#EXTINF:2.0,\nseg_1.ts\n")

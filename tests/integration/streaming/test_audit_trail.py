@@ -57,9 +57,10 @@ async def test_live_view_and_stream_control_are_audited_with_actor_and_address(
 
 
 async def test_viewer_live_playlist_is_audited_and_tokens_die_with_the_session(
-    client: httpx.AsyncClient, make_token: Any, seed_camera: Any, event_tap: Any,
+    ffmpeg_client: httpx.AsyncClient, make_token: Any, seed_camera: Any, event_tap: Any,
     app_services: Any, redis_client: Any,
 ) -> None:
+    client = ffmpeg_client
     camera = await seed_camera()
     live = app_services.settings.media_root / "live" / str(camera.camera_id)
     write_file(live / "index.m3u8", b"#EXTM3U\n#EXTINF:2.0,\nseg_1.ts\n")

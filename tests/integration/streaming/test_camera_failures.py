@@ -24,7 +24,7 @@ import pytest
 from shared_kernel.camera_network import DEFAULT_POLICY
 from streaming_service.domain.errors import CameraSourceRefused
 from streaming_service.domain.stream import Backoff, StreamFailure, StreamSource, StreamState
-from streaming_service.infrastructure.ffmpeg_engine import FFmpegEngine, FFmpegEngineOptions
+from streaming_service.infrastructure.engines.ffmpeg.engine import FFmpegEngine, FFmpegEngineOptions
 from streaming_service.infrastructure.ffmpeg_tools import MediaToolError, snapshot
 from streaming_service.settings import StreamingSettings
 from tests.integration.conftest import CAMERA_PASSWORD, SIMULATOR_POLICY

@@ -14,7 +14,11 @@ import pytest
 
 from streaming_service.domain.ports import CompletedSegment
 from streaming_service.domain.stream import Backoff, StreamSource, StreamState, StreamStatus
-from streaming_service.infrastructure.ffmpeg_engine import FFmpegEngine, FFmpegEngineOptions
+from streaming_service.infrastructure.engines.ffmpeg.engine import (
+    FFmpegEngine,
+    FFmpegEngineOptions,
+    live_playlist,
+)
 from streaming_service.infrastructure.ffmpeg_tools import concat_segments, probe, snapshot
 from tests.integration.conftest import CAMERA_PASSWORD, SIM_SIZE, SIMULATOR_POLICY
 from tools.camera_sim.simulator import CameraSimulator
@@ -85,10 +89,11 @@ async def test_stream_goes_live_with_decodable_hls_and_stops_clean(
     live = await engine.wait_for_state(source.camera_id, StreamState.LIVE, timeout=LIVE_TIMEOUT)
     assert live.bitrate_kbps is not None and live.bitrate_kbps > 0
     assert live.last_frame_at is not None and live.started_at is not None
-    assert engine.hls_path(source.camera_id) == f"live/{source.camera_id}/index.m3u8"
-    assert engine.webrtc_path(source.camera_id) is None
+    urls = engine.urls(source.camera_id)
+    assert urls.hls == f"/api/streaming/live/{source.camera_id}/index.m3u8"
+    assert urls.webrtc is None
 
-    playlist = engine.media_root / engine.hls_path(source.camera_id)
+    playlist = live_playlist(engine.media_root, source.camera_id)
     segments = _segments_in(playlist)
     assert segments
     info = await probe(segments[0])

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -28,18 +29,16 @@ from streaming_service.domain.errors import (
     MediaEngineUnavailable,
 )
 from streaming_service.domain.stream import Backoff, StreamSource, StreamState, StreamStatus
-from streaming_service.infrastructure import mediamtx as mediamtx_module
-from streaming_service.infrastructure.mediamtx import (
+from streaming_service.infrastructure.engines.mediamtx import engine as mediamtx_module
+from streaming_service.infrastructure.engines.mediamtx.client import MediaMtxClient, PathInfo
+from streaming_service.infrastructure.engines.mediamtx.engine import MediaMtxEngine
+from streaming_service.infrastructure.engines.mediamtx.hooks import (
     MediaMtxAuthAction,
     MediaMtxAuthRequest,
-    MediaMtxClient,
-    MediaMtxEngine,
-    PathInfo,
     SegmentCompleteHook,
-    decide_auth,
-    path_name,
     segment_hook_command,
 )
+from streaming_service.infrastructure.engines.mediamtx.paths import path_name
 from tests.integration.streaming.mediamtx_standin import (
     SHARED_SPEC_PATH,
     VENDORED_SPEC_PATH,
@@ -225,7 +224,7 @@ async def test_connection_refused_is_retried_a_bounded_number_of_times(
         backoff=FAST_RETRY,
         transport=CountingTransport(),
     )
-    caplog.set_level(logging.WARNING, logger="streaming_service.infrastructure.mediamtx")
+    caplog.set_level(logging.WARNING, logger="streaming_service.infrastructure.engines.mediamtx")
     started = time.monotonic()
     try:
         with pytest.raises(MediaEngineUnavailable, match="after 3 attempts"):
@@ -286,9 +285,10 @@ async def test_engine_start_status_record_stop_flow(
     recording = await engine.status(camera_id)
     assert recording is not None and recording.recording
 
-    assert engine.hls_path(camera_id) == f"{name}/index.m3u8"
-    assert engine.webrtc_path(camera_id) == f"{name}/whep"
-    assert "s3cr3t" not in engine.hls_path(camera_id) + str(engine.webrtc_path(camera_id))
+    urls = engine.urls(camera_id)
+    assert urls.hls == f"http://127.0.0.1:8888/{name}/index.m3u8"
+    assert urls.webrtc == f"http://127.0.0.1:8889/{name}/whep"
+    assert "s3cr3t" not in urls.hls + str(urls.webrtc)
 
     await engine.stop(camera_id)
     assert name not in standin.state.confs
@@ -481,29 +481,40 @@ def test_auth_callback_payload_parses_and_finds_the_token() -> None:
     assert MediaMtxAuthRequest(action="read").bearer_token() is None
 
 
-def test_auth_decision_allows_viewers_of_the_camera_tenant_only() -> None:
-    tenant, other = uuid.uuid4(), uuid.uuid4()
-    path = path_name(uuid.uuid4())
-    read = MediaMtxAuthRequest(action="read", path=path, protocol="webrtc")
-    playback = MediaMtxAuthRequest(action="playback", path=path)
+async def test_engine_reads_are_allowed_for_viewers_of_the_camera_tenant_only(
+    app_services: Any, seed_camera: Any,
+) -> None:
+    """The media-access policy behind MediaMTX's auth hook (one policy for every engine)."""
+    from streaming_service.application.audit import Actor
+    from streaming_service.application.media_access import MediaAction
+    from streaming_service.domain.errors import MediaAccessDenied
 
-    assert decide_auth(read, _claims(tenant, Role.VIEWER), tenant).allowed
-    assert decide_auth(playback, _claims(tenant, Role.OPERATOR), tenant).allowed
+    camera = await seed_camera()
+    tenant, other = camera.tenant_id, uuid.uuid4()
+    access = app_services.media_access
+
+    async def decide(action: MediaAction, claims: TokenClaims | None,
+                     camera_id: uuid.UUID | None = camera.camera_id) -> int:
+        try:
+            await access.allow_engine_read(
+                action=action, camera_id=camera_id, media_token=None, claims=claims,
+                actor=Actor(user_id=claims.user_id) if claims else None)
+        except MediaAccessDenied as denied:
+            return 401 if denied.needs_credentials else 403
+        return 200
+
+    assert await decide(MediaAction.READ, _claims(tenant, Role.VIEWER)) == 200
+    assert await decide(MediaAction.PLAYBACK, _claims(tenant, Role.OPERATOR)) == 200
     # A superadmin's token names no tenant: it reads through an audited tenant choice in
     # the API (a media token), never straight from MediaMTX.
-    assert not decide_auth(read, _claims(None, Role.SUPERADMIN), tenant).allowed
-
-    denied_other = decide_auth(read, _claims(other, Role.TENANT_ADMIN), tenant)
-    assert not denied_other.allowed and denied_other.status_code == 403
-    no_token = decide_auth(read, None, tenant)
-    assert not no_token.allowed and no_token.status_code == 401
-    assert not decide_auth(read, _claims(tenant), tenant).allowed  # no role
-    assert not decide_auth(read, _claims(tenant, Role.VIEWER), None).allowed  # unknown camera
-    foreign = MediaMtxAuthRequest(action="read", path="not-a-camera")
-    assert not decide_auth(foreign, _claims(tenant, Role.VIEWER), tenant).allowed
-    for action in ("publish", "api", "metrics", "pprof"):
-        request = MediaMtxAuthRequest(action=action, path=path)
-        assert not decide_auth(request, _claims(None, Role.SUPERADMIN), tenant).allowed
+    assert await decide(MediaAction.READ, _claims(None, Role.SUPERADMIN)) == 403
+    assert await decide(MediaAction.READ, _claims(other, Role.TENANT_ADMIN)) == 403
+    assert await decide(MediaAction.READ, None) == 401
+    assert await decide(MediaAction.READ, _claims(tenant)) == 403  # no role
+    assert await decide(MediaAction.READ, _claims(tenant, Role.VIEWER), uuid.uuid4()) == 403
+    assert await decide(MediaAction.READ, _claims(tenant, Role.VIEWER), None) == 403
+    for action in (MediaAction.PUBLISH, MediaAction.OTHER):
+        assert await decide(action, _claims(tenant, Role.TENANT_ADMIN)) == 403
 
 
 def test_path_state_parsing_tolerates_nulls_old_fields_and_new_fields() -> None:

@@ -107,9 +107,7 @@ async def test_worker_pass_adds_thumbnails_and_prunes_old_ones(
     await mark_live(app_services, streaming_settings, camera)
 
     for _ in range(2):
-        report = await thumbnailer.run(streaming_settings, app_services.store,
-                                       asyncio.Event(), once=True,
-                                       redis_client=app_services.redis)
+        report = await thumbnailer.run(app_services, asyncio.Event(), once=True)
         assert report is not None and report.stored >= 1
     first, second = await thumbnails_of(app_services, camera.camera_id)
 

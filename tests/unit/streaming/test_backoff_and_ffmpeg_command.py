@@ -6,7 +6,10 @@ import uuid
 from pathlib import Path
 
 from streaming_service.domain.stream import Backoff, StreamSource
-from streaming_service.infrastructure.ffmpeg_engine import FFmpegEngineOptions, build_command
+from streaming_service.infrastructure.engines.ffmpeg.engine import (
+    FFmpegEngineOptions,
+    build_command,
+)
 
 
 def test_backoff_grows_exponentially_up_to_its_ceiling() -> None:

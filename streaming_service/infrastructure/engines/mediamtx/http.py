@@ -19,16 +19,15 @@ from shared_kernel.signing import constant_time_equals
 from streaming_service.api.deps import ServicesDep
 from streaming_service.api.errors import ApiError, error_response
 from streaming_service.application.audit import Actor
-from streaming_service.domain.errors import CameraNotFound
-from streaming_service.infrastructure.db.repository import get_camera
-from streaming_service.infrastructure.media_token import InvalidMediaToken
-from streaming_service.infrastructure.mediamtx import (
+from streaming_service.application.media_access import MediaAction
+from streaming_service.domain.errors import MediaAccessDenied
+from streaming_service.infrastructure.engines.mediamtx.engine import MediaMtxEngine
+from streaming_service.infrastructure.engines.mediamtx.hooks import (
     MediaMtxAuthAction,
     MediaMtxAuthRequest,
     SegmentCompleteHook,
-    camera_id_from_path_name,
-    decide_auth,
 )
+from streaming_service.infrastructure.engines.mediamtx.paths import camera_id_from_path_name
 
 log = logging.getLogger(__name__)
 
@@ -62,52 +61,43 @@ router = APIRouter(prefix="/api/streaming/mediamtx", tags=["mediamtx"], include_
                    dependencies=[Depends(require_hook_token)])
 
 
+_ACTIONS = {
+    MediaMtxAuthAction.READ: MediaAction.READ,
+    MediaMtxAuthAction.PLAYBACK: MediaAction.PLAYBACK,
+    MediaMtxAuthAction.PUBLISH: MediaAction.PUBLISH,
+}
+
+
 @router.post("/auth")
 async def mediamtx_auth(body: MediaMtxAuthRequest, services: ServicesDep) -> Response:
-    camera_id = camera_id_from_path_name(body.path)
-    camera_tenant = None
-    if camera_id is not None:
-        async with services.sessions() as session:
-            try:
-                camera_tenant = (await get_camera(session, camera_id, None)).tenant_id
-            except CameraNotFound:
-                camera_tenant = None
+    """MediaMTX asks before a player reads a path: the media-access policy decides."""
     token = body.bearer_token()
-    # The URLs this service hands out carry a media token, not a JWT.
-    if (token and camera_id is not None and camera_tenant is not None
-            and body.action in (MediaMtxAuthAction.READ, MediaMtxAuthAction.PLAYBACK)):
-        try:
-            grant = services.signer.verify(token, camera_id)
-        except InvalidMediaToken:
-            pass
-        else:
-            if grant.tenant_id == camera_tenant and not await services.denylist.sessions_revoked(
-                    grant.user_id, grant.session_version):
-                return Response(status_code=200)
     claims: TokenClaims | None = None
     if token:
         try:
             claims = await services.verifier.averify(token, services.denylist)
         except InvalidToken:
-            claims = None
-    decision = decide_auth(body, claims, camera_tenant)
-    if decision.allowed and claims is not None and camera_id is not None:
-        # A player reading with its JWT (not a media token from an audited start).
-        await services.audit.record_view(
-            Actor.from_claims(claims, ip=body.ip[:64] or None), "live.view", object_type="camera",
-            object_id=camera_id, tenant_id=camera_tenant)
-        return Response(status_code=200)
-    return error_response(decision.status_code, "mediamtx_auth_denied", decision.reason)
+            claims = None  # maybe a media token: the policy tries that first
+    try:
+        await services.media_access.allow_engine_read(
+            action=_ACTIONS.get(body.action, MediaAction.OTHER),
+            camera_id=camera_id_from_path_name(body.path), media_token=token, claims=claims,
+            actor=Actor.from_claims(claims, ip=body.ip[:64] or None) if claims else None,
+        )
+    except MediaAccessDenied as denied:
+        return error_response(401 if denied.needs_credentials else 403, denied.code,
+                              denied.message)
+    return Response(status_code=200)
 
 
 @router.post("/segment-complete", status_code=202)
 async def segment_complete(body: SegmentCompleteHook, services: ServicesDep) -> JSONResponse:
     engine = services.engine
-    handle = getattr(engine, "handle_segment_complete", None)
-    if handle is None:
+    if not isinstance(engine, MediaMtxEngine):  # mounted only with it; a guard for tests
         raise ApiError(409, "wrong_engine", "this instance does not run the MediaMTX engine")
     try:
-        segment = await handle(body, services.settings.mediamtx_record_local_root)
+        segment = await engine.handle_segment_complete(
+            body, services.settings.mediamtx_record_local_root)
     except ValueError as exc:
         raise ApiError(400, "invalid_segment", str(exc)) from exc
     return JSONResponse({"camera_id": str(segment.camera_id),

@@ -40,7 +40,7 @@ from shared_kernel.camera_network import DEFAULT_POLICY, CameraNetworkPolicy
 from shared_kernel.lifecycle import sleep_until_stopped
 from shared_kernel.masking import mask_url, mask_urls_in_text
 from streaming_service.domain.errors import CameraSourceRefused
-from streaming_service.domain.ports import CompletedSegment, SegmentSink, StatusSink
+from streaming_service.domain.ports import CompletedSegment, EngineUrls, SegmentSink, StatusSink
 from streaming_service.domain.stream import (
     Backoff,
     StreamFailure,
@@ -57,6 +57,17 @@ SEGMENT_NAME_FORMAT = "%Y%m%dT%H%M%SZ"
 _SEGMENT_NAME = re.compile(r"^(?P<ts>\d{8}T\d{6}Z)_(?P<run>[0-9a-f]+)\.mp4$")
 _EXTINF = re.compile(r"^#EXTINF:(?P<duration>[0-9.]+)")
 _STDERR_TAIL = 20
+
+# Where the live HLS of a camera lives, under the media root and under the public URL.
+LIVE_PLAYLIST = "live/{}/index.m3u8"
+
+
+def live_dir(media_root: Path, camera_id: uuid.UUID) -> Path:
+    return media_root / "live" / str(camera_id)
+
+
+def live_playlist(media_root: Path, camera_id: uuid.UUID) -> Path:
+    return media_root / LIVE_PLAYLIST.format(camera_id)
 
 
 @dataclass(frozen=True)
@@ -479,8 +490,11 @@ class FFmpegEngine:
         options: FFmpegEngineOptions | None = None,
         *,
         address_policy: CameraNetworkPolicy = DEFAULT_POLICY,
+        public_base_url: str = "/api/streaming",
     ) -> None:
         self.media_root = Path(media_root)
+        # The live HLS is served by this service (``engines.ffmpeg.http``) under it.
+        self.public_base_url = public_base_url.rstrip("/")
         self.address_policy = address_policy
         self.on_status: StatusSink = on_status or _noop_status
         self.on_segment: SegmentSink = on_segment or _noop_segment
@@ -489,7 +503,7 @@ class FFmpegEngine:
         self._lock = asyncio.Lock()
 
     def live_dir(self, camera_id: uuid.UUID) -> Path:
-        return self.media_root / "live" / str(camera_id)
+        return live_dir(self.media_root, camera_id)
 
     def record_dir(self, camera_id: uuid.UUID) -> Path:
         return self.media_root / "recordings" / str(camera_id)
@@ -534,11 +548,15 @@ class FFmpegEngine:
         stream = self._streams.get(camera_id)
         return stream.snapshot() if stream is not None else None
 
-    def hls_path(self, camera_id: uuid.UUID) -> str:
-        return f"live/{camera_id}/index.m3u8"
+    def listen(self, *, on_status: StatusSink | None = None,
+               on_segment: SegmentSink | None = None) -> None:
+        if on_status is not None:
+            self.on_status = on_status
+        if on_segment is not None:
+            self.on_segment = on_segment
 
-    def webrtc_path(self, camera_id: uuid.UUID) -> str | None:
-        return None
+    def urls(self, camera_id: uuid.UUID) -> EngineUrls:
+        return EngineUrls(hls=f"{self.public_base_url}/{LIVE_PLAYLIST.format(camera_id)}")
 
     async def close(self) -> None:
         async with self._lock:

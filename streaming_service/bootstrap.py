@@ -1,0 +1,274 @@
+"""The streaming service's composition root: settings → adapters → use cases.
+
+:func:`bootstrap` builds one :class:`Services` container — the media engine named by the
+settings, the object store, the outbox, the audit trail, every use case of the streaming
+and AI contexts — and every entry point calls it: the API (``main.create_app``) and each
+worker (``workers/*``). Tests pass their own adapters by name.
+
+Media engines are plugins (``infrastructure/engines/<name>``): each package brings its
+:class:`~streaming_service.domain.ports.MediaEngine` adapter and the HTTP endpoints it
+needs from this service (the FFmpeg engine's live HLS, MediaMTX's hooks). Adding an engine
+is one package and one line in :data:`ENGINES`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared_kernel.auth import AsyncRedisDenylist, JWTVerifier
+from shared_kernel.camera_network import CameraNetworkPolicy
+from shared_kernel.crypto import CredentialCipher
+from streaming_service.application.ai.detections import DetectionRecorder
+from streaming_service.application.audit import AuditTrail
+from streaming_service.application.exports import Exports, SegmentConcatenator
+from streaming_service.application.media_access import MediaAccess
+from streaming_service.application.recordings import Recordings
+from streaming_service.application.snapshots import FrameGrabber, GrabbedFrame, Snapshots
+from streaming_service.application.streams import StreamControl
+from streaming_service.application.thumbnails import (
+    SourceResolver,
+    ThumbnailGrabber,
+    Thumbnails,
+)
+from streaming_service.domain.ai.ports import LiveFeed, PlateRecogniser
+from streaming_service.domain.ports import MediaEngine, ObjectStore, Outbox
+from streaming_service.infrastructure.audit_window import RedisViewWindow
+from streaming_service.infrastructure.broker_probe import BrokerProbe
+from streaming_service.infrastructure.db.models import Camera
+from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
+from streaming_service.infrastructure.engines import EnginePlugin
+from streaming_service.infrastructure.engines import ffmpeg as ffmpeg_engine
+from streaming_service.infrastructure.engines import mediamtx as mediamtx_engine
+from streaming_service.infrastructure.engines.ffmpeg.engine import live_playlist
+from streaming_service.infrastructure.live_feed import RedisLiveFeed
+from streaming_service.infrastructure.media_token import MediaTokenSigner
+from streaming_service.infrastructure.metrics import StreamingMetrics
+from streaming_service.infrastructure.outbox import SqlOutbox
+from streaming_service.infrastructure.stream_status import RedisStreamStatusCache
+from streaming_service.settings import API_PREFIX, StreamingSettings
+
+log = logging.getLogger(__name__)
+
+ENGINES: dict[str, EnginePlugin] = {
+    ffmpeg_engine.PLUGIN.name: ffmpeg_engine.PLUGIN,
+    mediamtx_engine.PLUGIN.name: mediamtx_engine.PLUGIN,
+}
+
+
+@dataclass
+class Services:
+    """Everything the entry points use, built once by :func:`bootstrap`."""
+
+    settings: StreamingSettings
+    db: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: Any
+    broker: BrokerProbe
+    outbox: Outbox
+    store: ObjectStore
+    engine: MediaEngine
+    engine_plugin: EnginePlugin
+    cipher: CredentialCipher
+    address_policy: CameraNetworkPolicy
+    verifier: JWTVerifier
+    denylist: AsyncRedisDenylist
+    signer: MediaTokenSigner
+    metrics: StreamingMetrics
+    cache: RedisStreamStatusCache
+    audit: AuditTrail
+    media_access: MediaAccess
+    streams: StreamControl
+    recordings: Recordings
+    exports: Exports
+    snapshots: Snapshots
+    thumbnails: Thumbnails
+    # The AI context.
+    live: LiveFeed
+    recorder: DetectionRecorder
+    recogniser: PlateRecogniser | None
+    """None until a model is configured: the recognise endpoint then answers 503."""
+    owns_redis: bool = True
+
+    async def close(self) -> None:
+        """Release what :func:`bootstrap` opened (engine, broker, Redis, the pool)."""
+        await self.exports.close()
+        for what, closing in (("media engine", self.engine.close()),
+                              ("broker probe", self.broker.close())):
+            try:
+                await closing
+            except Exception as exc:
+                log.warning("shutdown step failed", extra={"step": what,
+                                                           "error": repr(exc)[:300]})
+        if self.owns_redis:
+            with contextlib.suppress(Exception):
+                await self.redis.aclose()
+        await self.db.dispose()
+
+
+def engine_plugin(settings: StreamingSettings) -> EnginePlugin:
+    try:
+        return ENGINES[settings.engine]
+    except KeyError:
+        raise ValueError(f"unknown media engine {settings.engine!r} "
+                         f"(GTV_ENGINE: one of {', '.join(sorted(ENGINES))})") from None
+
+
+def build_object_store(settings: StreamingSettings) -> ObjectStore:
+    from streaming_service.infrastructure import object_store
+
+    if settings.object_store == "s3":
+        s3: ObjectStore = object_store.S3ObjectStore(
+            endpoint=settings.s3_endpoint,
+            access_key=settings.s3_access_key.get_secret_value(),
+            secret_key=settings.s3_secret_key.get_secret_value(),
+            secure=settings.s3_secure, region=settings.s3_region,
+            bucket_prefix=settings.s3_bucket_prefix,
+        )
+        return s3
+    fs: ObjectStore = object_store.FilesystemObjectStore(
+        settings.object_store_root,
+        secret=settings.media_token_secret.get_secret_value(),
+        base_url=f"{settings.public_base_url.rstrip('/')}{API_PREFIX}/media",
+    )
+    return fs
+
+
+async def ffmpeg_concat(
+    segments: Sequence[Path], output: Path, *, start_offset: float, duration: float
+) -> None:
+    from streaming_service.infrastructure.ffmpeg_tools import concat_segments
+
+    await concat_segments(list(segments), output, start_offset=start_offset,
+                          duration=duration or None)
+
+
+def ffmpeg_grabber(policy: CameraNetworkPolicy) -> FrameGrabber:
+    """Snapshots with ffmpeg; a camera source is checked against ``policy`` first."""
+
+    async def grab(source: str, output: Path) -> GrabbedFrame:
+        from streaming_service.infrastructure.ffmpeg_tools import grab_frame
+
+        return await grab_frame(source, output, address_policy=policy)
+
+    return grab
+
+
+def ffmpeg_thumbnailer(policy: CameraNetworkPolicy) -> ThumbnailGrabber:
+    """Thumbnails with ffmpeg; a camera source is checked against ``policy`` first."""
+
+    async def thumbnail(source: str, *, width: int) -> bytes:
+        from streaming_service.infrastructure.ffmpeg_tools import snapshot
+
+        return await snapshot(source, width=width, address_policy=policy)
+
+    return thumbnail
+
+
+def live_source_resolver(settings: StreamingSettings, cipher: CredentialCipher) -> SourceResolver:
+    """A camera's frames come from the FFmpeg engine's live playlist when this host has
+    it (no second connection to the camera), else from the camera itself."""
+
+    def source_for(camera: Camera) -> str:
+        playlist = live_playlist(settings.media_root, camera.id)
+        if playlist.is_file():
+            return str(playlist)
+        return cipher.decrypt(camera.rtsp_url_encrypted)
+
+    return source_for
+
+
+def default_recogniser() -> PlateRecogniser:
+    """The shipped plate recogniser; its models load on first use."""
+    from streaming_service.infrastructure.recogniser import default_recogniser as build
+
+    recogniser: PlateRecogniser = build()
+    return recogniser
+
+
+def bootstrap(
+    settings: StreamingSettings | None = None,
+    *,
+    engine: MediaEngine | None = None,
+    object_store: ObjectStore | None = None,
+    outbox: Outbox | None = None,
+    redis_client: Any | None = None,
+    concat: SegmentConcatenator | None = None,
+    grab: FrameGrabber | None = None,
+    recogniser: PlateRecogniser | None = None,
+) -> Services:
+    """The service's container. Nothing connects yet: pools and clients open lazily."""
+    settings = settings or StreamingSettings()
+    plugin = engine_plugin(settings)
+    metrics = StreamingMetrics()
+    db = create_engine(settings)
+    sessions = create_sessionmaker(db)
+    redis = redis_client or aioredis.from_url(
+        settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    outbox = outbox or SqlOutbox()
+    store = object_store or build_object_store(settings)
+    cipher = CredentialCipher(settings.camera_credentials_key.get_secret_value())
+    address_policy = settings.camera_network_policy()
+    signer = MediaTokenSigner(settings.media_token_secret.get_secret_value(),
+                              settings.media_token_ttl_seconds)
+    denylist = AsyncRedisDenylist(redis)
+    cache = RedisStreamStatusCache(redis, settings.redis_prefix)
+    audit = AuditTrail(sessions=sessions, outbox=outbox,
+                       window=RedisViewWindow(redis, settings.redis_prefix),
+                       view_window_seconds=settings.audit_view_window_seconds)
+    media_engine = engine or plugin.build(settings, address_policy=address_policy)
+    recordings = Recordings(
+        db=db, sessions=sessions, store=store, outbox=outbox, metrics=metrics,
+        max_range=timedelta(days=settings.recordings_max_range_days),
+        playback_ttl_seconds=settings.playback_url_ttl_seconds,
+    )
+    media_engine.listen(on_segment=recordings.record_segment)
+    work_dir = settings.media_root / "work"
+    return Services(
+        settings=settings, db=db, sessions=sessions, redis=redis,
+        broker=BrokerProbe(settings.amqp_url), outbox=outbox, store=store,
+        engine=media_engine, engine_plugin=plugin, cipher=cipher,
+        address_policy=address_policy,
+        verifier=JWTVerifier(settings.public_key_pem(), issuer=settings.jwt_issuer,
+                             audience=settings.jwt_audience),
+        denylist=denylist, signer=signer, metrics=metrics, cache=cache, audit=audit,
+        media_access=MediaAccess(sessions=sessions, signer=signer, revocations=denylist,
+                                 audit=audit),
+        streams=StreamControl(
+            sessions=sessions, engine=media_engine, cache=cache, outbox=outbox,
+            cipher=cipher, signer=signer, metrics=metrics, audit=audit,
+            segment_seconds=settings.segment_seconds,
+        ),
+        recordings=recordings,
+        exports=Exports(
+            sessions=sessions, store=store, outbox=outbox, metrics=metrics,
+            concat=concat or ffmpeg_concat, work_dir=work_dir,
+            max_range=timedelta(hours=settings.exports_max_range_hours),
+            url_ttl_seconds=settings.playback_url_ttl_seconds, audit=audit,
+            max_active_per_tenant=settings.exports_max_active_per_tenant,
+        ),
+        snapshots=Snapshots(
+            sessions=sessions, store=store, cipher=cipher,
+            grab=grab or ffmpeg_grabber(address_policy), work_dir=work_dir, audit=audit,
+            url_ttl_seconds=settings.playback_url_ttl_seconds,
+        ),
+        thumbnails=Thumbnails(
+            sessions=sessions, store=store, cache=cache,
+            grab=ffmpeg_thumbnailer(address_policy),
+            source_for=live_source_resolver(settings, cipher), width=settings.thumbnail_width,
+            history=timedelta(hours=settings.thumbnail_history_hours),
+            url_ttl_seconds=settings.playback_url_ttl_seconds, audit=audit,
+        ),
+        live=RedisLiveFeed(redis, prefix=settings.redis_prefix, maxlen=settings.live_maxlen),
+        recorder=DetectionRecorder(sessions=sessions, store=store, outbox=outbox),
+        recogniser=recogniser or default_recogniser(),
+        owns_redis=redis_client is None,
+    )
