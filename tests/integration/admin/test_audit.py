@@ -263,8 +263,11 @@ async def _dlq_depth(amqp_url: str) -> int:
 
 @pytest.mark.django_db(transaction=True)
 def test_consumer_audits_a_twice_delivered_event_once_and_dead_letters_garbage(
-    amqp_url: str,
+    isolated_amqp_url: str,
 ) -> None:
+    # A vhost of its own: every publisher declares the admin's queue, so events other
+    # tests published to the session's vhost would wait in it.
+    amqp_url = isolated_amqp_url
     playback = _recording_accessed()
     ack = new_event(
         AlertAcknowledged(alert_id=uuid.uuid4(), tenant_id=uuid.uuid4(), user_id=uuid.uuid4(),
