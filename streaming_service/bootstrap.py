@@ -40,10 +40,11 @@ from streaming_service.application.thumbnails import (
     Thumbnails,
 )
 from streaming_service.domain.ai.ports import LiveFeed, PlateRecogniser
-from streaming_service.domain.ports import MediaEngine, ObjectStore, Outbox
+from streaming_service.domain.ports import CameraDirectory, MediaEngine, ObjectStore, Outbox
 from streaming_service.infrastructure.audit_window import RedisViewWindow
 from streaming_service.infrastructure.broker_probe import BrokerProbe
 from streaming_service.infrastructure.db.models import Camera
+from streaming_service.infrastructure.db.repository import SqlCameraDirectory
 from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
 from streaming_service.infrastructure.engines import EnginePlugin
 from streaming_service.infrastructure.engines import ffmpeg as ffmpeg_engine
@@ -86,6 +87,7 @@ class Services:
     cache: RedisStreamStatusCache
     audit: AuditTrail
     media_access: MediaAccess
+    cameras: CameraDirectory
     streams: StreamControl
     recordings: Recordings
     exports: Exports
@@ -225,6 +227,7 @@ def bootstrap(
                        window=RedisViewWindow(redis, settings.redis_prefix),
                        view_window_seconds=settings.audit_view_window_seconds)
     media_engine = engine or plugin.build(settings, address_policy=address_policy)
+    cameras = SqlCameraDirectory(sessions)
     recordings = Recordings(
         db=db, sessions=sessions, store=store, outbox=outbox, metrics=metrics,
         max_range=timedelta(days=settings.recordings_max_range_days),
@@ -242,8 +245,9 @@ def bootstrap(
         denylist=denylist, signer=signer, metrics=metrics, cache=cache, audit=audit,
         media_access=MediaAccess(sessions=sessions, signer=signer, revocations=denylist,
                                  audit=audit),
+        cameras=cameras,
         streams=StreamControl(
-            sessions=sessions, engine=media_engine, cache=cache, outbox=outbox,
+            sessions=sessions, cameras=cameras, engine=media_engine, cache=cache, outbox=outbox,
             cipher=cipher, signer=signer, metrics=metrics, audit=audit,
             segment_seconds=settings.segment_seconds,
         ),

@@ -128,7 +128,7 @@ def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextMan
         if settings.recording_keeper:
             interval = settings.recording_keeper_interval_seconds
             keeper = RecordingKeeper(
-                sessions=services.sessions, streams=services.streams, cache=services.cache,
+                cameras=services.cameras, streams=services.streams, cache=services.cache,
                 lease=RedisLease(services.redis,
                                  f"{settings.redis_prefix}recording-keeper:lease",
                                  ttl_seconds=max(3 * interval, 1.0)),

@@ -4,22 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared_kernel.events import StreamFailureCode
 from streaming_service.api.validation import RequestModel
-
-
-class ErrorDetail(BaseModel):
-    code: str
-    message: str
-    details: dict[str, Any] = Field(default_factory=dict)
-
-
-class ErrorBody(BaseModel):
-    error: ErrorDetail
 
 
 class StreamStatusOut(BaseModel):

@@ -24,14 +24,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from shared_kernel.lifecycle import sleep_until_stopped
 from streaming_service.application.streams import ACTIVE_STATES, StreamControl
-from streaming_service.domain.stream import StreamStatus
-from streaming_service.infrastructure.db.models import Camera
-from streaming_service.infrastructure.db.repository import UNAVAILABLE_STATUSES
+from streaming_service.domain.ports import CameraDirectory, StreamStatusCache
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +37,6 @@ class ExclusiveLease(Protocol):
     async def acquire(self) -> bool: ...
 
     async def release(self) -> None: ...
-
-
-class StatusLookup(Protocol):
-    async def get(self, camera_id: uuid.UUID) -> StreamStatus | None: ...
 
 
 @dataclass(frozen=True)
@@ -59,13 +50,13 @@ class RecordingKeeper:
     def __init__(
         self,
         *,
-        sessions: async_sessionmaker[AsyncSession],
+        cameras: CameraDirectory,
         streams: StreamControl,
-        cache: StatusLookup,
+        cache: StreamStatusCache,
         lease: ExclusiveLease,
         interval_seconds: float = 15.0,
     ) -> None:
-        self._sessions = sessions
+        self._cameras = cameras
         self._streams = streams
         self._cache = cache
         self._lease = lease
@@ -93,7 +84,7 @@ class RecordingKeeper:
                 self._holding = False
 
     async def tick(self) -> None:
-        cameras = await self._cameras()
+        cameras = await self._kept()
         await self._apply_mode_changes(cameras)
         holding = await self._lease.acquire()
         if holding != self._holding:
@@ -102,14 +93,9 @@ class RecordingKeeper:
         if holding:
             await self._ensure_running(cameras)
 
-    async def _cameras(self) -> list[KeptCamera]:
-        async with self._sessions() as session:
-            rows = await session.execute(
-                select(Camera.id, Camera.tenant_id, Camera.recording_mode).where(
-                    Camera.decommissioned_at.is_(None),
-                    Camera.status.not_in(UNAVAILABLE_STATUSES),
-                ).order_by(Camera.id))
-            return [KeptCamera(r[0], r[1], r[2]) for r in rows.all()]
+    async def _kept(self) -> list[KeptCamera]:
+        return [KeptCamera(c.id, c.tenant_id, c.recording_mode)
+                for c in await self._cameras.all_streamable()]
 
     async def _apply_mode_changes(self, cameras: list[KeptCamera]) -> None:
         previous, self._modes = self._modes, {c.camera_id: c.recording_mode for c in cameras}

@@ -27,6 +27,7 @@ from streaming_service.domain.errors import (
     StreamNotRunning,
 )
 from streaming_service.domain.ports import (
+    CameraDirectory,
     MediaEngine,
     MediaTokenIssuer,
     Outbox,
@@ -39,7 +40,6 @@ from streaming_service.domain.stream import (
     StreamState,
     StreamStatus,
 )
-from streaming_service.infrastructure.db.repository import get_camera, get_streamable_camera
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ class StreamControl:
         self,
         *,
         sessions: async_sessionmaker[AsyncSession],
+        cameras: CameraDirectory,
         engine: MediaEngine,
         cache: StreamStatusCache,
         outbox: Outbox,
@@ -74,6 +75,7 @@ class StreamControl:
         segment_seconds: int = 60,
     ) -> None:
         self._sessions = sessions
+        self._cameras = cameras
         self.engine = engine
         self._cache = cache
         self._outbox = outbox
@@ -111,8 +113,7 @@ class StreamControl:
         and its URLs are returned again. With an ``actor``, the live view is audited
         (once per audit window) before anything starts, and a stream this call starts is
         audited as ``stream.start``."""
-        async with self._sessions() as session:
-            camera = await get_streamable_camera(session, camera_id, tenant_id)
+        camera = await self._cameras.streamable(camera_id, tenant_id)
         if actor is not None:
             await self._audit.record_view(actor, "live.view", object_type="camera",
                                           object_id=camera.id, tenant_id=camera.tenant_id)
@@ -164,9 +165,8 @@ class StreamControl:
         self, camera_id: uuid.UUID, tenant_id: uuid.UUID | None, *, reason: str = "requested",
         include_decommissioned: bool = False, actor: Actor | None = None,
     ) -> None:
-        async with self._sessions() as session:
-            camera = await get_camera(session, camera_id, tenant_id,
-                                      include_decommissioned=include_decommissioned)
+        camera = await self._cameras.get(camera_id, tenant_id,
+                                         include_decommissioned=include_decommissioned)
         await self.stop_known(camera.id, camera.tenant_id, reason=reason)
         if actor is not None:
             await self._audit.record(actor, "stream.stop", object_type="camera",
@@ -204,8 +204,7 @@ class StreamControl:
         self, camera_id: uuid.UUID, tenant_id: uuid.UUID | None, enabled: bool, *,
         actor: Actor | None = None,
     ) -> StreamStatus:
-        async with self._sessions() as session:
-            camera = await get_streamable_camera(session, camera_id, tenant_id)
+        camera = await self._cameras.streamable(camera_id, tenant_id)
         current = await self.engine.status(camera.id)
         if current is None or current.state not in ACTIVE_STATES:
             raise StreamNotRunning("start the stream before recording it",

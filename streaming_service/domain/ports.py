@@ -102,15 +102,6 @@ class ObjectStore(Protocol):
 BUCKETS = ("recordings", "snapshots", "lpr-images", "exports", "thumbnails")
 
 
-class EventPublisher(Protocol):
-    """Publishes domain events (``shared_kernel.events`` envelopes) to ``domain.events``.
-
-    The streaming use cases do not call it: they write to the :class:`Outbox`, and the
-    outbox relay publishes (see ``RelayPublisher`` in ``infrastructure.outbox``)."""
-
-    async def publish(self, envelope: EventEnvelope) -> None: ...
-
-
 class Outbox(Protocol):
     """Where a use case puts the events of a change, inside the change's transaction:
     both commit or neither does. The relay publishes committed events afterwards, so a
@@ -128,7 +119,7 @@ class Outbox(Protocol):
     ) -> EventEnvelope:
         """Store the event in ``session``'s open transaction for ``exchange`` and
         ``routing_key``, and for each further ``(destination, routing_key)`` of
-        ``also_to`` (another exchange, or the tenant's live feed, ``ai_ports.LIVE_FEED``):
+        ``also_to`` (another exchange, or the tenant's live feed, ``domain.ai.ports.LIVE_FEED``):
         one envelope, one event id, one row per destination. Returns the envelope."""
         ...
 
@@ -171,3 +162,33 @@ class MediaTokenIssuer(Protocol):
 
     def issue(self, camera_id: uuid.UUID, tenant_id: uuid.UUID, *, user_id: uuid.UUID,
               session_version: int = 0) -> str: ...
+
+
+@dataclass(frozen=True)
+class CameraRecord:
+    """A camera as the streaming side knows it (its projection of the admin service's)."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    rtsp_url_encrypted: str
+    recording_mode: str
+    status: str
+    decommissioned: bool = False
+
+
+class CameraDirectory(Protocol):
+    """Tenant-scoped camera lookups: another tenant's camera is a missing one."""
+
+    async def get(self, camera_id: uuid.UUID, tenant_id: uuid.UUID | None, *,
+                  include_decommissioned: bool = False) -> CameraRecord:
+        """Raises ``CameraNotFound``; ``tenant_id`` None is unscoped (internal jobs)."""
+        ...
+
+    async def streamable(self, camera_id: uuid.UUID,
+                         tenant_id: uuid.UUID | None) -> CameraRecord:
+        """Also raises ``CameraUnavailable`` for a camera that must not be pulled."""
+        ...
+
+    async def all_streamable(self) -> list[CameraRecord]:
+        """Every camera that may be pulled, of every tenant, in id order."""
+        ...

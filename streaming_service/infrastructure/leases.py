@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from streaming_service.domain.camera import UNAVAILABLE_STATUSES
+
 
 @dataclass(frozen=True)
 class CameraLease:
@@ -22,21 +24,22 @@ class CameraLease:
     tenant_id: uuid.UUID
 
 
-_SYNC_INSERT = text("""
+# ``domain.camera.needs_lpr`` in SQL; the unavailable statuses are bound from the domain.
+_NEEDS_LPR = ("c.lpr_enabled AND c.decommissioned_at IS NULL "
+              "AND c.status <> ALL(CAST(:unavailable AS text[]))")
+
+_SYNC_INSERT = text(f"""
 INSERT INTO ai.camera_assignments (camera_id, tenant_id)
 SELECT c.id, c.tenant_id FROM streaming.cameras c
-WHERE c.lpr_enabled AND c.decommissioned_at IS NULL
-  AND c.status NOT IN ('inactive', 'disabled', 'decommissioned')
+WHERE {_NEEDS_LPR}
 ON CONFLICT (camera_id) DO NOTHING
-""")
+""")  # noqa: S608 - a constant, no input
 
-_SYNC_DELETE = text("""
+_SYNC_DELETE = text(f"""
 DELETE FROM ai.camera_assignments a
 WHERE NOT EXISTS (
-    SELECT 1 FROM streaming.cameras c
-    WHERE c.id = a.camera_id AND c.lpr_enabled AND c.decommissioned_at IS NULL
-      AND c.status NOT IN ('inactive', 'disabled', 'decommissioned'))
-""")
+    SELECT 1 FROM streaming.cameras c WHERE c.id = a.camera_id AND {_NEEDS_LPR})
+""")  # noqa: S608 - a constant, no input
 
 _CLAIM = text("""
 UPDATE ai.camera_assignments a
@@ -74,9 +77,10 @@ class PostgresCameraLeases:
     async def sync_cameras(self) -> None:
         """One row per LPR-enabled camera of the projection; rows of cameras that lost
         LPR (or were decommissioned) go, and their worker stops at its next renewal."""
+        unavailable = {"unavailable": sorted(UNAVAILABLE_STATUSES)}
         async with self._sessions() as session:
-            await session.execute(_SYNC_INSERT)
-            await session.execute(_SYNC_DELETE)
+            await session.execute(_SYNC_INSERT, unavailable)
+            await session.execute(_SYNC_DELETE, unavailable)
             await session.commit()
 
     async def claim(self, worker_id: str, limit: int) -> list[CameraLease]:

@@ -50,12 +50,6 @@ class InvalidPlateQuery(StreamingError):
     code = "invalid_plate_query"
 
 
-class InvalidImage(StreamingError):
-    """An upload that is not a decodable image."""
-
-    code = "invalid_image"
-
-
 def is_active(
     active_from: datetime | None, active_until: datetime | None, at: datetime
 ) -> bool:

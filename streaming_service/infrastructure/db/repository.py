@@ -6,18 +6,17 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from streaming_service.domain.camera import UNAVAILABLE_STATUSES, is_streamable
 from streaming_service.domain.errors import (
     CameraNotFound,
     CameraUnavailable,
     ExportNotFound,
     RecordingNotFound,
 )
+from streaming_service.domain.ports import CameraRecord
 from streaming_service.infrastructure.db.models import Camera, Export, Recording
-
-# Camera statuses (set by the admin service) in which no stream may be started.
-UNAVAILABLE_STATUSES = frozenset({"inactive", "disabled", "decommissioned"})
 
 
 async def get_camera(
@@ -41,11 +40,44 @@ async def get_streamable_camera(
     session: AsyncSession, camera_id: uuid.UUID, tenant_id: uuid.UUID | None
 ) -> Camera:
     camera = await get_camera(session, camera_id, tenant_id)
-    if camera.status in UNAVAILABLE_STATUSES:
+    if not is_streamable(status=camera.status, decommissioned=camera.is_decommissioned):
         raise CameraUnavailable(
             f"camera is {camera.status}", {"camera_id": str(camera_id), "status": camera.status}
         )
     return camera
+
+
+def camera_record(camera: Camera) -> CameraRecord:
+    return CameraRecord(id=camera.id, tenant_id=camera.tenant_id,
+                        rtsp_url_encrypted=camera.rtsp_url_encrypted,
+                        recording_mode=camera.recording_mode, status=camera.status,
+                        decommissioned=camera.is_decommissioned)
+
+
+class SqlCameraDirectory:
+    """:class:`~streaming_service.domain.ports.CameraDirectory` over the projection."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def get(self, camera_id: uuid.UUID, tenant_id: uuid.UUID | None, *,
+                  include_decommissioned: bool = False) -> CameraRecord:
+        async with self._sessions() as session:
+            return camera_record(await get_camera(
+                session, camera_id, tenant_id, include_decommissioned=include_decommissioned))
+
+    async def streamable(self, camera_id: uuid.UUID,
+                         tenant_id: uuid.UUID | None) -> CameraRecord:
+        async with self._sessions() as session:
+            return camera_record(await get_streamable_camera(session, camera_id, tenant_id))
+
+    async def all_streamable(self) -> list[CameraRecord]:
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(Camera).where(Camera.decommissioned_at.is_(None),
+                                     Camera.status.not_in(UNAVAILABLE_STATUSES))
+                .order_by(Camera.id))
+            return [camera_record(c) for c in rows.scalars().all()]
 
 
 async def get_recording(

@@ -1,0 +1,93 @@
+"""The recording keeper with in-memory ports: continuous cameras kept streamed by the
+lease holder, mode changes applied by every replica to its own streams."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from cryptography.fernet import Fernet
+
+from shared_kernel.crypto import CredentialCipher
+from streaming_service.application.audit import AuditTrail
+from streaming_service.application.recording_keeper import RecordingKeeper
+from streaming_service.application.streams import StreamControl
+from streaming_service.domain.ports import CameraRecord
+from tests.unit.streaming.fakes import (
+    FakeCache,
+    FakeCameras,
+    FakeEngine,
+    FakeLease,
+    FakeOutbox,
+    FakeSessions,
+    FakeSigner,
+    FakeTelemetry,
+)
+
+
+def _keeper(cameras: FakeCameras, lease: FakeLease) -> tuple[RecordingKeeper, FakeEngine]:
+    cipher = CredentialCipher(Fernet.generate_key().decode())
+    for camera_id, camera in list(cameras.cameras.items()):
+        cameras.cameras[camera_id] = CameraRecord(
+            **{**camera.__dict__, "rtsp_url_encrypted": cipher.encrypt("rtsp://10.0.0.1/s")})
+    sessions: Any = FakeSessions()
+    outbox, engine, cache = FakeOutbox(), FakeEngine(), FakeCache()
+    streams = StreamControl(sessions=sessions, cameras=cameras, engine=engine, cache=cache,
+                            outbox=outbox, cipher=cipher, signer=FakeSigner(),
+                            metrics=FakeTelemetry(),
+                            audit=AuditTrail(sessions=sessions, outbox=outbox))
+    keeper = RecordingKeeper(cameras=cameras, streams=streams, cache=cache, lease=lease,
+                             interval_seconds=0.01)
+    return keeper, engine
+
+
+def _camera(mode: str, status: str = "active") -> CameraRecord:
+    return CameraRecord(id=uuid.uuid4(), tenant_id=uuid.uuid4(), rtsp_url_encrypted="",
+                        recording_mode=mode, status=status)
+
+
+async def test_the_lease_holder_starts_continuous_cameras_only() -> None:
+    cameras = FakeCameras()
+    continuous = cameras.add(_camera("continuous"))
+    cameras.add(_camera("events"))
+    cameras.add(_camera("continuous", status="disabled"))
+    keeper, engine = _keeper(cameras, FakeLease(granted=True))
+    await keeper.tick()
+    assert [s.camera_id for s in engine.started] == [continuous.id]
+    assert engine.started[0].record is True
+    await keeper.tick()
+    assert len(engine.started) == 1, "a running stream is left to the engine"
+
+
+async def test_without_the_lease_nothing_is_started() -> None:
+    cameras = FakeCameras()
+    cameras.add(_camera("continuous"))
+    keeper, engine = _keeper(cameras, FakeLease(granted=False))
+    await keeper.tick()
+    assert engine.started == []
+
+
+async def test_a_mode_change_switches_recording_on_a_running_stream() -> None:
+    cameras = FakeCameras()
+    camera = cameras.add(_camera("off"))
+    keeper, engine = _keeper(cameras, FakeLease(granted=False))
+    await keeper._streams.start(camera.id, camera.tenant_id)
+    await keeper.tick()  # first sight: remembered, nothing applied
+    assert engine.recording == {}
+    cameras.cameras[camera.id] = CameraRecord(**{**cameras.cameras[camera.id].__dict__,
+                                                 "recording_mode": "continuous"})
+    await keeper.tick()
+    assert engine.recording == {camera.id: True}
+
+
+async def test_run_gives_the_lease_back_when_stopped() -> None:
+    cameras = FakeCameras()
+    lease = FakeLease(granted=True)
+    keeper, _ = _keeper(cameras, lease)
+    stop = asyncio.Event()
+    task = asyncio.create_task(keeper.run(stop))
+    await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(task, 2)
+    assert lease.released == 1
