@@ -37,7 +37,7 @@ migrate: install services  ## roles (services), then both services' migrations, 
 	$(PY) admin_service/manage.py migrate --noinput
 	$(PY) -m streaming_service.migrate
 
-test: install services dashboard  ## the whole test suite: dashboard unit tests, then pytest
+test: install services dashboard lint  ## lint, the dashboard's unit tests, then the whole pytest suite
 	cd dashboard && npm test --silent
 	$(VENV)/bin/pytest tests
 
@@ -54,9 +54,10 @@ bench: install services  ## streaming (start, glass-to-glass, capacity), LPR and
 	  var/bench/alert_latency.md > var/bench/REPORT.md
 	@echo "report: var/bench/REPORT.md"
 
-lint: install  ## ruff and mypy
+lint: install  ## ruff, mypy and the layering contracts (import-linter)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 dashboard:  ## build the operator dashboard (dashboard/dist)
 	@if [ -f dashboard/package.json ]; then \

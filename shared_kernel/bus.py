@@ -1,8 +1,8 @@
 """RabbitMQ adapter (aio-pika): topology, confirmed publishing, safe consuming.
 
-Topology (SPEC §4): exchanges ``domain.events`` (fanout), ``tasks`` (direct) and
-``notifications`` (topic); work queues ``stream.processing``, ``ai.detection``,
-``recording.jobs``, ``notifications.email``, ``notifications.sms``. Every queue is durable,
+Topology: exchanges ``domain.events`` (fanout: events between contexts, one queue per
+subscribing service) and ``notifications`` (topic: alerts by tenant and severity, to the
+queues ``notifications.email`` and ``notifications.sms``). Every queue is durable,
 holds messages for at most 24 h, and dead-letters to ``<queue>.dlq`` through the ``dlx``
 exchange. Messages are persistent and published with publisher confirms.
 
@@ -36,7 +36,6 @@ from shared_kernel.events import EventEnvelope, InvalidEvent, parse_event
 log = logging.getLogger(__name__)
 
 DOMAIN_EVENTS = "domain.events"
-TASKS = "tasks"
 NOTIFICATIONS = "notifications"
 DEAD_LETTER_EXCHANGE = "dlx"
 MESSAGE_TTL_MS = 24 * 60 * 60 * 1000
@@ -44,7 +43,6 @@ RETRY_HEADER = "x-retry-count"
 
 EXCHANGES: dict[str, aio_pika.ExchangeType] = {
     DOMAIN_EVENTS: aio_pika.ExchangeType.FANOUT,
-    TASKS: aio_pika.ExchangeType.DIRECT,
     NOTIFICATIONS: aio_pika.ExchangeType.TOPIC,
 }
 
@@ -56,12 +54,13 @@ class QueueSpec:
     routing_keys: tuple[str, ...] = ("",)
 
 
-# Work queues of SPEC §4. Consumers of ``domain.events`` declare their own queue per
-# service with :func:`domain_events_queue`, since a fanout gives each queue a copy.
+# Work queues. SPEC §4 also names a ``tasks`` exchange with ``stream.processing``,
+# ``ai.detection`` and ``recording.jobs``: no work travels that way here (streams are
+# controlled through the API, frames are sampled by LPR workers holding camera leases,
+# recordings and exports run beside the engine), so they are not declared
+# (docs/architecture.md). Consumers of ``domain.events`` get one queue per service
+# (:func:`domain_events_queue`), since a fanout gives each queue a copy.
 WORK_QUEUES: tuple[QueueSpec, ...] = (
-    QueueSpec("stream.processing", TASKS, ("stream.processing",)),
-    QueueSpec("ai.detection", TASKS, ("ai.detection",)),
-    QueueSpec("recording.jobs", TASKS, ("recording.jobs",)),
     QueueSpec("notifications.email", NOTIFICATIONS, ("alerts.#",)),
     QueueSpec("notifications.sms", NOTIFICATIONS, ("alerts.*.high", "alerts.*.critical")),
 )

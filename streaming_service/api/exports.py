@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 
@@ -15,7 +16,9 @@ from streaming_service.api.deps import (
     tenant_scope,
 )
 from streaming_service.api.schemas import ExportIn, ExportOut
-from streaming_service.infrastructure.db.models import Export
+
+if TYPE_CHECKING:
+    from streaming_service.infrastructure.db.models import Export
 
 router = APIRouter(prefix="/api/streaming/exports", tags=["exports"])
 

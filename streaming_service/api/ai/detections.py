@@ -4,7 +4,7 @@ camera and time range; one detection; its plate crop."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime
@@ -20,7 +20,9 @@ from streaming_service.application.ai.detections import (
     search_detections,
 )
 from streaming_service.domain.ai.watchlist import InvalidPlateQuery, PlateQuery
-from streaming_service.infrastructure.db.models.ai import Detection
+
+if TYPE_CHECKING:
+    from streaming_service.infrastructure.db.models.ai import Detection
 
 router = APIRouter(prefix="/api/ai/detections", tags=["detections"])
 
