@@ -38,14 +38,15 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import ipaddress
-import json
 import socket
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from shared_kernel.networks import Network, parse_networks
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPNetwork = Network
 
 CAMERA_SCHEMES = frozenset({"rtsp", "rtsps"})
 DEFAULT_PORTS = {"rtsp": 554, "rtsps": 322}
@@ -161,31 +162,6 @@ async def async_system_resolve(host: str, port: int, timeout: float) -> list[str
     except (OSError, UnicodeError) as exc:
         raise AddressUnresolvable("the camera host does not resolve") from exc
     return _addresses_from(infos)
-
-
-def parse_networks(values: Iterable[str]) -> tuple[IPNetwork, ...]:
-    """CIDRs (or single addresses) as networks; host bits are cleared (``10.1.2.3/16`` is
-    ``10.1.0.0/16``). Raises ValueError naming the first value that is not one."""
-    networks: list[IPNetwork] = []
-    for value in values:
-        text = value.strip()
-        if not text:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(text, strict=False))
-        except ValueError:
-            raise ValueError(f"not an IP network: {text!r}") from None
-    return tuple(networks)
-
-
-def split_setting(value: object) -> object:
-    """A list setting given as a comma-separated string or a JSON list (the env form)."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            return json.loads(text)
-        return [part.strip() for part in text.split(",") if part.strip()]
-    return value
 
 
 def normalise(address: IPAddress) -> IPAddress:

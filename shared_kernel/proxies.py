@@ -19,36 +19,9 @@ import ipaddress
 from collections.abc import Iterable
 from functools import lru_cache
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from shared_kernel.networks import Network, parse_networks
+
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
-    """``["10.0.0.0/8", "192.168.1.5"]`` → networks; raises ``ValueError`` on a typo, so a
-    misspelt proxy list stops a service at start-up instead of trusting nobody (or all)."""
-    networks: list[Network] = []
-    for value in values:
-        text = str(value).strip()
-        if not text:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(text, strict=False))
-        except ValueError:
-            raise ValueError(f"not an IP address or CIDR network: {text!r}") from None
-    return tuple(networks)
-
-
-def split_proxy_list(value: object) -> object:
-    """The settings' raw value → a list: a JSON list (``["10.0.0.0/8"]``) or a comma
-    separated string (``10.0.0.0/8, 192.168.1.5``); anything else is left to validation."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            import json
-
-            return json.loads(text)
-        return [part.strip() for part in text.split(",") if part.strip()]
-    return value
 
 
 def _address(value: str | None) -> Address | None:

@@ -13,8 +13,8 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from shared_kernel.camera_network import CameraNetworkPolicy, parse_networks, split_setting
-from shared_kernel.proxies import split_proxy_list
+from shared_kernel.camera_network import CameraNetworkPolicy
+from shared_kernel.networks import parse_networks, split_list_setting
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_ENV_FILE = PROJECT_ROOT / ".secrets" / "dev.env"
@@ -47,7 +47,7 @@ class CommonSettings(BaseSettings):
     @field_validator("camera_allowed_networks", "camera_denied_networks", mode="before")
     @classmethod
     def _split_networks(cls, value: Any) -> Any:
-        return split_setting(value)
+        return split_list_setting(value)
 
     @field_validator("camera_allowed_networks", "camera_denied_networks")
     @classmethod
@@ -68,7 +68,7 @@ class CommonSettings(BaseSettings):
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _split_proxies(cls, value: Any) -> Any:
-        return split_proxy_list(value)
+        return split_list_setting(value)
 
     @field_validator("trusted_proxies")
     @classmethod

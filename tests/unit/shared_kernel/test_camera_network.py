@@ -189,7 +189,7 @@ def test_settings_take_comma_separated_or_json_networks(
     policy = settings.camera_network_policy()
     assert policy.decide("127.0.0.1").allowed and not policy.decide("172.18.0.2").allowed
     monkeypatch.setenv("GTV_CAMERA_ALLOWED_NETWORKS", "not-a-network")
-    with pytest.raises(ValidationError, match="not an IP network"):
+    with pytest.raises(ValidationError, match="not an IP address or CIDR network"):
         CommonSettings()
 
 
