@@ -6,11 +6,22 @@
 * ``page_size`` is an integer of at least 1; above the service's maximum it is clamped
   to that maximum (the response says the size used); absent, the service's default.
 * A page past the end of the list is a 404; page 1 always exists, possibly empty.
+
+Every list of both services answers one shape (DRF's, with the page actually served)::
+
+    {"count": 120, "page": 2, "page_size": 50,
+     "next": "https://…/?page=3&page_size=50", "previous": "https://…/?page=1&page_size=50",
+     "results": [...]}
+
+``count`` is the size of the whole list; ``next``/``previous`` are absolute URLs or null.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 MAX_PAGE = 1_000_000
 
@@ -54,6 +65,14 @@ class PageRequest:
         size = _integer(page_size, "page_size", PAGE_SIZE_MESSAGE)
         return cls.of(1 if number is None else number, size, default_size=default_size,
                       max_size=max_size)
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list as a use case returns it: the rows and the size of the whole list."""
+
+    items: list[T]
+    total: int
 
 
 PAGE_MESSAGE = f"must be an integer from 1 to {MAX_PAGE}"

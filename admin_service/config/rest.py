@@ -8,6 +8,8 @@ Strict means: a request body may only carry fields the client is allowed to writ
 Pagination follows ``shared_kernel.pagination``, the rule the streaming service shares:
 ``?page=`` from 1 to ``MAX_PAGE`` and ``?page_size=`` of at least 1 (else a 400 naming
 the parameter; ``page_size`` above the maximum is clamped), a page past the end is a 404.
+Responses have the one list shape of both services: DRF's ``count``/``next``/``previous``/
+``results`` plus the ``page`` and ``page_size`` actually served.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from django.db.models import QuerySet
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from shared_kernel.pagination import MAX_PAGE, InvalidPageRequest, PageRequest
@@ -47,6 +50,29 @@ class Pagination(PageNumberPagination):
         except InvalidPageRequest as exc:
             raise serializers.ValidationError({exc.field: [exc.message]}) from exc
         return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data: Any) -> Response:
+        page = self.page
+        assert page is not None
+        return Response({
+            "count": page.paginator.count,
+            "page": page.number,
+            "page_size": page.paginator.per_page,
+            "next": self.get_next_link(),
+            "previous": self.get_previous_link(),
+            "results": data,
+        })
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        envelope: dict[str, Any] = super().get_paginated_response_schema(schema)
+        envelope["required"] = ["count", "page", "page_size", "next", "previous", "results"]
+        envelope["properties"] = {
+            "count": envelope["properties"]["count"],
+            "page": {"type": "integer", "example": 1},
+            "page_size": {"type": "integer", "example": self.page_size},
+            **{k: v for k, v in envelope["properties"].items() if k != "count"},
+        }
+        return envelope
 
     def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
         parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)

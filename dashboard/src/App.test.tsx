@@ -10,7 +10,7 @@ import { AuthProvider } from "./auth/AuthContext";
 import { AlertsProvider } from "./alerts/AlertsContext";
 import { I18nProvider } from "./i18n/i18n";
 import { AuthSession, REFRESH_STORAGE_KEY } from "./api/session";
-import { ManualTimers, MemoryStorage, accessToken, json, scriptedFetch, sessionDeps } from "./test/helpers";
+import { ManualTimers, MemoryStorage, accessToken, json, listPage, scriptedFetch, sessionDeps } from "./test/helpers";
 
 const camera = { id: "c1", tenant: "t1", name: "Av. Paulista x Consolação", location: null, zone: null, latitude: null, longitude: null, recording_mode: "continuous", retention_days: 90, lpr_enabled: true, status: "active", metadata: {} };
 const alert = { id: "a1", detection_id: "d1", watchlist_id: "w1", watchlist_entry_id: "e1", camera_id: "c1", plate: "ABC1D23", severity: "high", reason: "Roubado", status: "new", raised_at: "2025-03-05T17:07:09Z", acknowledged_by: null, acknowledged_at: null };
@@ -43,11 +43,11 @@ function renderApp(role: string, path: string, backend: Backend = {}) {
       case "/api/admin/me":
         return json(200, { id: "u1", username: "ana", tenant: "t1", tenant_name: "Prefeitura de Exemplo", role, roles: [role], is_superadmin: false });
       case "/api/cidades/cameras/":
-        return json(200, { count: 1, next: null, previous: null, results: [camera] });
+        return json(200, listPage([camera]));
       case "/api/ai/alerts/":
-        return json(200, { items: url.searchParams.get("status") === "new" ? [] : [alert], count: url.searchParams.get("status") === "new" ? 7 : 1, page: 1, page_size: 50 });
+        return json(200, url.searchParams.get("status") === "new" ? listPage([], 7) : listPage([alert]));
       case "/api/streaming/streams/":
-        return json(200, { items: backend.streams ?? [], count: backend.streams?.length ?? 0 });
+        return json(200, listPage(backend.streams ?? []));
       case "/api/streaming/streams/c1/start":
         if (backend.start) return backend.start();
         return json(200, { camera_id: "c1", hls_url: "/api/streaming/live/c1/index.m3u8?token=t", webrtc_url: null, status: "starting", expires_in: 300 });

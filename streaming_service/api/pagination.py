@@ -2,14 +2,17 @@
 
 The rule is shared with the admin service (``shared_kernel.pagination``): ``page`` from 1
 to ``MAX_PAGE`` (else 400), ``page_size`` at least 1 and clamped to
-``GTV_PAGE_SIZE_MAX``, and a page past the end of the list is a 404.
+``GTV_PAGE_SIZE_MAX``, and a page past the end of the list is a 404. Every list
+answers :class:`PageOut` (the shape documented in ``shared_kernel.pagination``).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Generic, TypeVar
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
+from pydantic import BaseModel, Field
 
 from shared_kernel.pagination import MAX_PAGE, PageRequest
 from streaming_service.api.deps import ServicesDep
@@ -37,3 +40,38 @@ def check_page(page: PageRequest, total: int) -> None:
         last = max(1, -(-total // page.size))
         raise ApiError(404, "not_found", f"page {page.number} is past the end of the list",
                        {"page": page.number, "last_page": last})
+
+
+T = TypeVar("T")
+
+
+class PageOut(BaseModel, Generic[T]):
+    """One page of a list: the same envelope as the admin service's (DRF's) lists."""
+
+    count: int = Field(description="Items in the whole list")
+    page: int = Field(description="This page's number, from 1")
+    page_size: int = Field(description="Items per page actually used")
+    next: str | None = Field(description="Absolute URL of the next page, or null")
+    previous: str | None = Field(description="Absolute URL of the previous page, or null")
+    results: list[T]
+
+
+def page_out(request: Request, page: PageRequest, total: int,
+             results: Sequence[T]) -> PageOut[T]:
+    """The page envelope, after :func:`check_page`; links keep the request's other filters."""
+    check_page(page, total)
+
+    def link(number: int) -> str:
+        return str(request.url.include_query_params(page=number, page_size=page.size))
+
+    has_next = page.offset + len(results) < total
+    return PageOut[T](count=total, page=page.number, page_size=page.size,
+                      next=link(page.number + 1) if has_next else None,
+                      previous=link(page.number - 1) if page.number > 1 else None,
+                      results=list(results))
+
+
+def whole_list(request: Request, results: Sequence[T]) -> PageOut[T]:
+    """A list that is never long enough to page (one page holding everything)."""
+    return PageOut[T](count=len(results), page=1, page_size=max(1, len(results)),
+                      next=None, previous=None, results=list(results))

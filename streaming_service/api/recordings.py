@@ -9,13 +9,14 @@ from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime
 
 from streaming_service.api.deps import ServicesDep, ViewerDep, client_ip, tenant_scope
-from streaming_service.api.pagination import PageDep, check_page
-from streaming_service.api.schemas import PlaybackOut, RecordingOut, RecordingPage
+from streaming_service.api.pagination import PageDep, PageOut, page_out
+from streaming_service.api.schemas import PlaybackOut, RecordingOut
 
 router = APIRouter(prefix="/api/streaming/recordings", tags=["recordings"])
 
 
-@router.get("/", response_model=RecordingPage, summary="Recordings of a camera in a time range")
+@router.get("/", response_model=PageOut[RecordingOut],
+            summary="Recordings of a camera in a time range")
 async def list_recordings(
     claims: ViewerDep,
     services: ServicesDep,
@@ -23,16 +24,14 @@ async def list_recordings(
     start: Annotated[AwareDatetime, Query(description="ISO 8601 with offset, e.g. ...Z")],
     end: Annotated[AwareDatetime, Query()],
     page: PageDep,
-) -> RecordingPage:
+    request: Request,
+) -> PageOut[RecordingOut]:
     result = await services.recordings.list(
         tenant_id=tenant_scope(claims), camera_id=camera_id, start=start, end=end,
         page=page.number, page_size=page.size,
     )
-    check_page(page, result.total)
-    return RecordingPage(
-        items=[RecordingOut.model_validate(r) for r in result.items],
-        count=result.total, page=result.page, page_size=result.page_size,
-    )
+    return page_out(request, page, result.total,
+                    [RecordingOut.model_validate(r) for r in result.items])
 
 
 @router.get("/{recording_id}/playback", response_model=PlaybackOut,

@@ -40,11 +40,6 @@ class StreamStartOut(BaseModel):
     expires_in: int = Field(description="Seconds the media token in the URLs stays valid")
 
 
-class StreamListOut(BaseModel):
-    items: list[StreamStatusOut]
-    count: int
-
-
 class RecordingOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -53,13 +48,6 @@ class RecordingOut(BaseModel):
     started_at: datetime
     ended_at: datetime
     size_bytes: int
-
-
-class RecordingPage(BaseModel):
-    items: list[RecordingOut]
-    count: int
-    page: int
-    page_size: int
 
 
 class PlaybackOut(BaseModel):

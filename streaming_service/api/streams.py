@@ -13,7 +13,8 @@ from streaming_service.api.deps import (
     actor_of,
     tenant_scope,
 )
-from streaming_service.api.schemas import StreamListOut, StreamStartOut, StreamStatusOut
+from streaming_service.api.pagination import PageDep, PageOut, page_out
+from streaming_service.api.schemas import StreamStartOut, StreamStatusOut
 from streaming_service.domain.stream import StreamStatus
 
 router = APIRouter(prefix="/api/streaming/streams", tags=["streams"])
@@ -30,10 +31,13 @@ def status_out(status: StreamStatus) -> StreamStatusOut:
     )
 
 
-@router.get("/", response_model=StreamListOut, summary="Status of the tenant's streams")
-async def list_streams(claims: ViewerDep, services: ServicesDep) -> StreamListOut:
-    items = await services.streams.statuses(tenant_scope(claims))
-    return StreamListOut(items=[status_out(s) for s in items], count=len(items))
+@router.get("/", response_model=PageOut[StreamStatusOut],
+            summary="Status of the tenant's streams")
+async def list_streams(claims: ViewerDep, services: ServicesDep, page: PageDep,
+                       request: Request) -> PageOut[StreamStatusOut]:
+    statuses = await services.streams.statuses(tenant_scope(claims))
+    window = statuses[page.offset:page.offset + page.size]
+    return page_out(request, page, len(statuses), [status_out(s) for s in window])
 
 
 @router.post("/{camera_id}/start", response_model=StreamStartOut,

@@ -14,6 +14,7 @@ from sqlalchemy import and_, delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared_kernel.events import RecordingAccessed, RecordingCompleted
+from shared_kernel.pagination import Page
 from streaming_service.domain.ports import (
     CompletedSegment,
     ObjectStore,
@@ -29,14 +30,6 @@ from streaming_service.infrastructure.db.partitions import (
 from streaming_service.infrastructure.db.repository import get_camera, get_recording
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Recording]
-    total: int
-    page: int
-    page_size: int
 
 
 @dataclass(frozen=True)
@@ -131,7 +124,7 @@ class Recordings:
         end: datetime,
         page: int,
         page_size: int,
-    ) -> Page:
+    ) -> Page[Recording]:
         window = TimeRange.validated(start, end, max_span=self.max_range)
         async with self._sessions() as session:
             camera = await get_camera(session, camera_id, tenant_id, include_decommissioned=True)
@@ -151,7 +144,7 @@ class Recordings:
                 .order_by(Recording.started_at, Recording.id)
                 .offset((page - 1) * page_size).limit(page_size)
             )).scalars().all()
-        return Page(items=list(rows), total=total, page=page, page_size=page_size)
+        return Page(items=list(rows), total=total)
 
     async def playback(
         self,

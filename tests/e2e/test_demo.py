@@ -169,7 +169,7 @@ def test_watchlisted_plate_alert_arrives_live_and_is_acknowledged(
 
     found = gateway.get("/api/ai/detections/", params={"plate": WATCHLISTED}, headers=headers)
     assert found.status_code == 200
-    assert any(d["plate"] == WATCHLISTED for d in found.json()["items"])
+    assert any(d["plate"] == WATCHLISTED for d in found.json()["results"])
 
 
 def test_operator_and_viewer_use_the_dashboard_in_a_real_browser(demo: DemoRun) -> None:

@@ -282,7 +282,7 @@ class Demo:
                 "/api/ai/watchlists/", params={"page_size": 200}, headers=headers
             ).raise_for_status().json()
             watchlist = next(
-                (w for w in lists["items"] if w.get("name") == "Veículos roubados"), None
+                (w for w in lists["results"] if w.get("name") == "Veículos roubados"), None
             )
             if watchlist is None:
                 watchlist = client.post(

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from accounts.rbac import IsSuperadmin, RolePermission, TenantScopedMixin, acting_user
+from config.rest import Pagination
 from django.db.models import Model, QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
@@ -65,7 +66,8 @@ class CameraViewSet(TenantOwnedViewSet):
         description="Superadmin only. Rows are the CameraRegistered payload plus "
                     "`decommissioned`; the URL is the encrypted value, never plaintext.",
         parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
-        responses={200: dict},
+        responses={200: Pagination().get_paginated_response_schema(
+            {"type": "array", "items": {"type": "object", "additionalProperties": True}})},
     )
     @action(detail=False, methods=["get"], url_path="export", permission_classes=[IsSuperadmin],
             filter_backends=[])

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ApiClient, toPage, withQuery } from "./client";
 import { AuthSession } from "./session";
-import { ManualTimers, MemoryStorage, accessToken, json, scriptedFetch, sessionDeps } from "../test/helpers";
+import { ManualTimers, MemoryStorage, accessToken, json, listPage, scriptedFetch, sessionDeps } from "../test/helpers";
 
 async function signedIn(api: (call: { url: string; method: string; headers: Record<string, string>; body: unknown }) => Response) {
   const timers = new ManualTimers();
@@ -25,14 +25,12 @@ describe("withQuery", () => {
 });
 
 describe("toPage", () => {
-  it("reads DRF pages", () => {
-    expect(toPage({ count: 3, next: null, previous: null, results: [1, 2] })).toEqual({ items: [1, 2], count: 3 });
+  it("reads the one list envelope of both services", () => {
+    expect(toPage({ count: 3, page: 1, page_size: 2, next: "/x/?page=2", previous: null, results: [1, 2] })).toEqual({ items: [1, 2], count: 3 });
   });
-  it("reads the streaming service's pages", () => {
-    expect(toPage({ items: [1], count: 1, page: 1, page_size: 25 })).toEqual({ items: [1], count: 1 });
-  });
-  it("reads bare arrays", () => {
-    expect(toPage([1, 2, 3])).toEqual({ items: [1, 2, 3], count: 3 });
+  it("refuses other shapes instead of showing an empty list", () => {
+    expect(() => toPage({ items: [1], count: 1 })).toThrow(/unexpected list response/);
+    expect(() => toPage([1, 2, 3])).toThrow(/unexpected list response/);
   });
 });
 
@@ -50,7 +48,7 @@ describe("ApiClient", () => {
         first = false;
         return json(401, { error: { code: "not_authenticated", message: "invalid or expired token", details: {} } });
       }
-      return json(200, { items: [], count: 0 });
+      return json(200, listPage([]));
     });
     await expect(client.streams()).resolves.toEqual([]);
     expect(server.calls).toHaveLength(2);
@@ -82,7 +80,7 @@ describe("ApiClient", () => {
   it("follows pages until the count is reached", async () => {
     const { client, server } = await signedIn((call) => {
       const page = Number(new URL(call.url, "http://x").searchParams.get("page"));
-      return json(200, { count: 3, next: null, previous: null, results: page === 1 ? [{ id: "a" }, { id: "b" }] : [{ id: "c" }] });
+      return json(200, listPage(page === 1 ? [{ id: "a" }, { id: "b" }] : [{ id: "c" }], 3, page, 2));
     });
     const cams = await client.cameras();
     expect(cams.map((c) => c.id)).toEqual(["a", "b", "c"]);
@@ -90,7 +88,7 @@ describe("ApiClient", () => {
   });
 
   it("builds the detections query with the plate operator", async () => {
-    const { client, server } = await signedIn(() => json(200, { items: [], count: 0, page: 1, page_size: 25 }));
+    const { client, server } = await signedIn(() => json(200, listPage([])));
     await client.detections({ plate: "~ABC1D23", camera_id: "c1" });
     const url = new URL(server.calls[0]!.url, "http://x");
     expect(url.pathname).toBe("/api/ai/detections/");

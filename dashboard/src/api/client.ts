@@ -43,17 +43,17 @@ export function withQuery(path: string, query?: Query): string {
 }
 
 /**
- * Both list envelopes in use: DRF's {count, next, previous, results} (admin service) and
- * {items, count, page, page_size} (streaming service); a bare array is accepted too.
+ * The one list envelope of both services: {count, page, page_size, next, previous, results}
+ * (docs/api.md, "Lists"). Anything else is a broken response, not an empty list.
  */
 export function toPage<T>(body: unknown): Page<T> {
-  if (Array.isArray(body)) return { items: body as T[], count: body.length };
-  if (typeof body === "object" && body !== null) {
-    const b = body as { results?: unknown; items?: unknown; count?: unknown };
-    const items = (Array.isArray(b.results) ? b.results : Array.isArray(b.items) ? b.items : []) as T[];
-    return { items, count: typeof b.count === "number" ? b.count : items.length };
+  if (typeof body === "object" && body !== null && !Array.isArray(body)) {
+    const b = body as { results?: unknown; count?: unknown };
+    if (Array.isArray(b.results) && typeof b.count === "number") {
+      return { items: b.results as T[], count: b.count };
+    }
   }
-  return { items: [], count: 0 };
+  throw new Error("unexpected list response: expected {count, results, ...}");
 }
 
 export class ApiClient {
@@ -149,8 +149,8 @@ export class ApiClient {
 
   // --- streaming service ------------------------------------------------------------------
 
-  async streams(): Promise<StreamStatus[]> {
-    return (await this.page<StreamStatus>("/api/streaming/streams/")).items;
+  streams(): Promise<StreamStatus[]> {
+    return this.all<StreamStatus>("/api/streaming/streams/");
   }
 
   startStream(cameraId: string): Promise<StreamStart> {
@@ -206,10 +206,8 @@ export class ApiClient {
     return this.request<void>("DELETE", `/api/ai/watchlists/${encodeURIComponent(id)}`);
   }
 
-  async watchlistEntries(id: string): Promise<WatchlistEntry[]> {
-    return toPage<WatchlistEntry>(
-      await this.request<unknown>("GET", `/api/ai/watchlists/${encodeURIComponent(id)}/entries/`),
-    ).items;
+  watchlistEntries(id: string): Promise<WatchlistEntry[]> {
+    return this.all<WatchlistEntry>(`/api/ai/watchlists/${encodeURIComponent(id)}/entries/`);
   }
 
   addWatchlistEntry(id: string, entry: NewWatchlistEntry): Promise<WatchlistEntry> {

@@ -199,7 +199,7 @@ export interface Alert {
   crop_url?: string | null;
 }
 
-/** One page of any list endpoint, whichever envelope the service uses. */
+/** One page of any list endpoint (the client's view of the one list envelope). */
 export interface Page<T> {
   items: T[];
   count: number;

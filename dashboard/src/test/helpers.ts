@@ -20,6 +20,11 @@ export function accessToken(nowMs: number, opts: { roles?: string[]; lifetimeS?:
   });
 }
 
+/** The one list envelope of both services, for scripted backends. */
+export function listPage<T>(results: T[], count = results.length, page = 1, pageSize = 50) {
+  return { count, page, page_size: pageSize, next: null, previous: null, results };
+}
+
 export function json(status: number, body: unknown): Response {
   return new Response(body === null ? null : JSON.stringify(body), {
     status,

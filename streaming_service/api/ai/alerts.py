@@ -5,30 +5,31 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from streaming_service.api.ai.schemas import AlertOut, AlertPageOut
+from streaming_service.api.ai.schemas import AlertOut
 from streaming_service.api.deps import OperatorDep, ServicesDep, SessionDep, ViewerDep, tenant_scope
-from streaming_service.api.pagination import PageDep, check_page
+from streaming_service.api.pagination import PageDep, PageOut, page_out
 from streaming_service.application.ai.alerts import acknowledge_alert, get_alert, list_alerts
 from streaming_service.domain.ai.watchlist import AlertStatus
 
 router = APIRouter(prefix="/api/ai/alerts", tags=["alerts"])
 
 
-@router.get("/", response_model=AlertPageOut, summary="The tenant's alerts, newest first")
+@router.get("/", response_model=PageOut[AlertOut], summary="The tenant's alerts, newest first")
 async def list_all(
     claims: ViewerDep,
     session: SessionDep,
     page: PageDep,
     status: AlertStatus | None = None,
     camera_id: uuid.UUID | None = None,
-) -> AlertPageOut:
+    *,
+    request: Request,
+) -> PageOut[AlertOut]:
     result = await list_alerts(session, tenant_scope(claims), status=status,
                                camera_id=camera_id, offset=page.offset, limit=page.size)
-    check_page(page, result.total)
-    return AlertPageOut(items=[AlertOut.model_validate(a) for a in result.items],
-                        count=result.total, page=page.number, page_size=page.size)
+    return page_out(request, page, result.total,
+                    [AlertOut.model_validate(a) for a in result.items])
 
 
 @router.get("/{alert_id}", response_model=AlertOut)

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime
 
-from streaming_service.api.ai.schemas import DetectionOut, DetectionPageOut
+from streaming_service.api.ai.schemas import DetectionOut
 from streaming_service.api.deps import ServicesDep, SessionDep, ViewerDep, actor_of, tenant_scope
 from streaming_service.api.errors import ApiError
-from streaming_service.api.pagination import PageDep, check_page
+from streaming_service.api.pagination import PageDep, PageOut, page_out
 from streaming_service.application.ai.detections import (
     LPR_BUCKET,
     crop_path,
@@ -36,7 +36,7 @@ def _out(detection: Detection, score: float | None = None) -> DetectionOut:
     )
 
 
-@router.get("/", response_model=DetectionPageOut, summary="Search the tenant's detections")
+@router.get("/", response_model=PageOut[DetectionOut], summary="Search the tenant's detections")
 async def list_detections(
     claims: ViewerDep,
     session: SessionDep,
@@ -50,7 +50,7 @@ async def list_detections(
     *,
     request: Request,
     services: ServicesDep,
-) -> DetectionPageOut:
+) -> PageOut[DetectionOut]:
     """Every search is audited before results leave: a plate is personal data (LGPD)."""
     tenant_id = tenant_scope(claims)
     try:
@@ -68,9 +68,7 @@ async def list_detections(
         session, tenant_id, plate=query, camera_id=camera_id, start=start, end=end,
         offset=page.offset, limit=page.size,
     )
-    check_page(page, result.total)
-    return DetectionPageOut(items=[_out(d, s) for d, s in result.items], count=result.total,
-                            page=page.number, page_size=page.size)
+    return page_out(request, page, result.total, [_out(d, s) for d, s in result.items])
 
 
 @router.get("/{detection_id}", response_model=DetectionOut)

@@ -38,13 +38,6 @@ class WatchlistOut(BaseModel):
     updated_at: datetime
 
 
-class WatchlistPageOut(BaseModel):
-    items: list[WatchlistOut]
-    count: int
-    page: int
-    page_size: int
-
-
 class EntryIn(RequestModel):
     plate: OneLine = Field(
         min_length=1, max_length=32,
@@ -95,13 +88,6 @@ class DetectionOut(BaseModel):
     score: float | None = Field(default=None, description="Similarity (~ searches only)")
 
 
-class DetectionPageOut(BaseModel):
-    items: list[DetectionOut]
-    count: int
-    page: int
-    page_size: int
-
-
 class AlertOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -117,13 +103,6 @@ class AlertOut(BaseModel):
     raised_at: datetime
     acknowledged_by: uuid.UUID | None
     acknowledged_at: datetime | None
-
-
-class AlertPageOut(BaseModel):
-    items: list[AlertOut]
-    count: int
-    page: int
-    page_size: int
 
 
 class PlateFoundOut(BaseModel):

@@ -13,7 +13,6 @@ from streaming_service.api.ai.schemas import (
     EntryOut,
     WatchlistIn,
     WatchlistOut,
-    WatchlistPageOut,
     WatchlistPatch,
 )
 from streaming_service.api.deps import (
@@ -25,7 +24,7 @@ from streaming_service.api.deps import (
     tenant_scope,
 )
 from streaming_service.api.errors import ApiError
-from streaming_service.api.pagination import PageDep, check_page
+from streaming_service.api.pagination import PageDep, PageOut, page_out
 from streaming_service.application.ai import watchlists as uc
 from streaming_service.domain.ai.watchlist import WatchlistNameTaken
 
@@ -36,17 +35,17 @@ def _conflict(exc: WatchlistNameTaken) -> ApiError:
     return ApiError(409, exc.code, exc.message, exc.details)
 
 
-@router.get("/", response_model=WatchlistPageOut, summary="The tenant's watchlists")
+@router.get("/", response_model=PageOut[WatchlistOut], summary="The tenant's watchlists")
 async def list_watchlists(
     claims: ViewerDep,
     session: SessionDep,
     page: PageDep,
-) -> WatchlistPageOut:
+    request: Request,
+) -> PageOut[WatchlistOut]:
     result = await uc.list_watchlists(session, tenant_scope(claims), offset=page.offset,
                                       limit=page.size)
-    check_page(page, result.total)
-    return WatchlistPageOut(items=[WatchlistOut.model_validate(w) for w in result.items],
-                            count=result.total, page=page.number, page_size=page.size)
+    return page_out(request, page, result.total,
+                    [WatchlistOut.model_validate(w) for w in result.items])
 
 
 @router.post("/", response_model=WatchlistOut, status_code=status.HTTP_201_CREATED)
@@ -92,11 +91,13 @@ async def delete_watchlist(watchlist_id: uuid.UUID, claims: OperatorDep, service
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/{watchlist_id}/entries/", response_model=list[EntryOut])
-async def list_entries(watchlist_id: uuid.UUID, claims: ViewerDep,
-                       session: SessionDep) -> list[EntryOut]:
-    entries = await uc.list_entries(session, watchlist_id, tenant_scope(claims))
-    return [EntryOut.model_validate(e) for e in entries]
+@router.get("/{watchlist_id}/entries/", response_model=PageOut[EntryOut])
+async def list_entries(watchlist_id: uuid.UUID, claims: ViewerDep, session: SessionDep,
+                       page: PageDep, request: Request) -> PageOut[EntryOut]:
+    result = await uc.list_entries(session, watchlist_id, tenant_scope(claims),
+                                   offset=page.offset, limit=page.size)
+    return page_out(request, page, result.total,
+                    [EntryOut.model_validate(e) for e in result.items])
 
 
 @router.post("/{watchlist_id}/entries/", response_model=EntryOut,

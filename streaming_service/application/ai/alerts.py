@@ -16,16 +16,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_kernel.events import AlertAcknowledged
+from shared_kernel.pagination import Page
 from streaming_service.domain.ai.ports import LIVE_FEED
 from streaming_service.domain.ai.watchlist import AlertNotFound, AlertStatus
 from streaming_service.domain.ports import Outbox
 from streaming_service.infrastructure.db.models.ai import Alert
-
-
-@dataclass(frozen=True)
-class AlertPage:
-    items: list[Alert]
-    total: int
 
 
 @dataclass(frozen=True)
@@ -42,7 +37,7 @@ async def list_alerts(
     camera_id: uuid.UUID | None = None,
     offset: int = 0,
     limit: int = 50,
-) -> AlertPage:
+) -> Page[Alert]:
     conditions = [Alert.tenant_id == tenant_id]
     if status is not None:
         conditions.append(Alert.status == status.value)
@@ -53,7 +48,7 @@ async def list_alerts(
         select(Alert).where(*conditions).order_by(Alert.raised_at.desc(), Alert.id)
         .offset(offset).limit(limit)
     )
-    return AlertPage(list(rows.scalars().all()), int(total.scalar_one()))
+    return Page(list(rows.scalars().all()), int(total.scalar_one()))
 
 
 async def get_alert(session: AsyncSession, alert_id: uuid.UUID, tenant_id: uuid.UUID) -> Alert:

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel import bus
 from shared_kernel.events import AlertRaised, EventEnvelope, PlateDetected
+from shared_kernel.pagination import Page
 from shared_kernel.plates import PlateNumber
 from streaming_service.domain.ai.ports import LIVE_FEED
 from streaming_service.domain.ai.watchlist import AlertStatus, PlateQuery, PlateQueryKind
@@ -76,13 +77,6 @@ class RecordedDetection:
     detection: Detection
     alerts: list[Alert]
     events: list[EventEnvelope]
-
-
-@dataclass(frozen=True)
-class DetectionPage:
-    items: list[tuple[Detection, float | None]]
-    """Each detection with its similarity score (``~`` searches only)."""
-    total: int
 
 
 class DetectionRecorder:
@@ -242,7 +236,8 @@ async def search_detections(
     end: datetime | None = None,
     offset: int = 0,
     limit: int = 50,
-) -> DetectionPage:
+) -> Page[tuple[Detection, float | None]]:
+    """Each detection with its similarity score (``~`` searches only)."""
     """Newest first; ``~`` searches order by similarity, then time."""
     if start is not None and end is not None and start > end:
         raise InvalidTimeRange("start is after end", {"start": start.isoformat(),
@@ -277,4 +272,4 @@ async def search_detections(
         .offset(offset).limit(limit)
     )
     items = [(row[0], float(row[1]) if row[1] is not None else None) for row in rows.all()]
-    return DetectionPage(items, int(total.scalar_one()))
+    return Page(items, int(total.scalar_one()))

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared_kernel.pagination import Page
 from shared_kernel.plates import PlateNumber, PlatePattern
 from streaming_service.application.audit import Actor, AuditTrail
 from streaming_service.domain.ai.watchlist import (
@@ -39,12 +40,6 @@ def entry_state(entry: WatchlistEntry) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class WatchlistPage:
-    items: list[Watchlist]
-    total: int
-
-
-@dataclass(frozen=True)
 class EntryInput:
     plate_pattern: PlatePattern
     reason: str
@@ -68,7 +63,7 @@ async def get_watchlist(
 
 async def list_watchlists(
     session: AsyncSession, tenant_id: uuid.UUID, *, offset: int, limit: int
-) -> WatchlistPage:
+) -> Page[Watchlist]:
     where = Watchlist.tenant_id == tenant_id
     total = (await session.execute(select(func.count()).where(where))).scalar_one()
     items = (
@@ -76,7 +71,7 @@ async def list_watchlists(
             select(Watchlist).where(where).order_by(Watchlist.name).offset(offset).limit(limit)
         )
     ).scalars().all()
-    return WatchlistPage(list(items), int(total))
+    return Page(list(items), int(total))
 
 
 async def create_watchlist(
@@ -148,15 +143,20 @@ async def _flush_unique(session: AsyncSession, name: str) -> None:
 
 
 async def list_entries(
-    session: AsyncSession, watchlist_id: uuid.UUID, tenant_id: uuid.UUID
-) -> list[WatchlistEntry]:
+    session: AsyncSession, watchlist_id: uuid.UUID, tenant_id: uuid.UUID, *, offset: int,
+    limit: int,
+) -> Page[WatchlistEntry]:
     await get_watchlist(session, watchlist_id, tenant_id)
+    where = and_(WatchlistEntry.watchlist_id == watchlist_id,
+                 WatchlistEntry.tenant_id == tenant_id)
+    total = (await session.execute(
+        select(func.count()).select_from(WatchlistEntry).where(where))).scalar_one()
     rows = await session.execute(
-        select(WatchlistEntry)
-        .where(WatchlistEntry.watchlist_id == watchlist_id, WatchlistEntry.tenant_id == tenant_id)
-        .order_by(WatchlistEntry.created_at, WatchlistEntry.plate_pattern)
+        select(WatchlistEntry).where(where)
+        .order_by(WatchlistEntry.created_at, WatchlistEntry.plate_pattern, WatchlistEntry.id)
+        .offset(offset).limit(limit)
     )
-    return list(rows.scalars().all())
+    return Page(list(rows.scalars().all()), int(total))
 
 
 async def add_entry(

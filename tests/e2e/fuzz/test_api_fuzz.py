@@ -118,7 +118,7 @@ def _ids(response: httpx.Response, key: str = "id") -> list[str]:
     if response.status_code != 200:
         return []
     body = response.json()
-    items = body if isinstance(body, list) else body.get("results", body.get("items", []))
+    items = body if isinstance(body, list) else body.get("results", [])
     return [str(item[key]) for item in items][:5]
 
 

@@ -79,14 +79,14 @@ async def test_page_past_the_end_is_404_and_page_one_of_an_empty_list_is_200(
                                   json={"name": name})
         assert created.status_code == 201, created.text
     last = await http.get("/api/ai/watchlists/?page=2&page_size=2", headers=operator.headers)
-    assert last.status_code == 200 and len(last.json()["items"]) == 1
+    assert last.status_code == 200 and len(last.json()["results"]) == 1
     past = _error(await http.get("/api/ai/watchlists/?page=3&page_size=2",
                                  headers=operator.headers), 404)
     assert past["code"] == "not_found" and past["details"]["last_page"] == 2
     far = await http.get(f"/api/ai/watchlists/?page={MAX_PAGE}", headers=operator.headers)
     _error(far, 404)
     empty = await http.get("/api/ai/alerts/", headers=operator.headers)
-    assert empty.status_code == 200 and empty.json()["items"] == []
+    assert empty.status_code == 200 and empty.json()["results"] == []
 
 
 async def test_page_size_above_the_maximum_is_clamped(

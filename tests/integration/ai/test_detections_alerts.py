@@ -136,7 +136,7 @@ async def test_watchlisted_plate_is_stored_published_alerted_and_acknowledged(
     assert crop.status_code == 200 and crop.headers["content-type"] == "image/jpeg"
 
     alerts = await http.get("/api/ai/alerts/?status=new", headers=viewer.headers)
-    assert [a["id"] for a in alerts.json()["items"]] == [str(alert.id)]
+    assert [a["id"] for a in alerts.json()["results"]] == [str(alert.id)]
     forbidden = await http.post(f"/api/ai/alerts/{alert.id}/ack", headers=viewer.headers)
     assert forbidden.status_code == 403
     stranger = make_caller("operator")
@@ -376,7 +376,7 @@ async def search_tenant(server: Server, make_caller: Any) -> dict[str, Any]:
 async def _plates(http: httpx.AsyncClient, caller: Any, **params: Any) -> list[str]:
     response = await http.get("/api/ai/detections/", headers=caller.headers, params=params)
     assert response.status_code == 200, response.text
-    return [d["plate"] for d in response.json()["items"]]
+    return [d["plate"] for d in response.json()["results"]]
 
 
 async def test_exact_search_finds_both_layouts(http: httpx.AsyncClient,
@@ -401,7 +401,7 @@ async def test_similar_search_orders_by_score(http: httpx.AsyncClient,
     caller = search_tenant["caller"]
     response = await http.get("/api/ai/detections/", headers=caller.headers,
                               params={"plate": "~ABC1D23"})
-    items = response.json()["items"]
+    items = response.json()["results"]
     plates = [d["plate"] for d in items]
     assert plates[0] in {"ABC1D23", "ABC1323"} and plates[1] in {"ABC1D23", "ABC1323"}
     assert set(plates) >= {"ABC1D24", "ABD1D23"} and "XYZ9876" not in plates
@@ -421,7 +421,10 @@ async def test_camera_and_time_filters_and_pagination(
     page = await http.get("/api/ai/detections/", headers=caller.headers,
                           params={"page": 2, "page_size": 4})
     body = page.json()
-    assert body["count"] == 6 and len(body["items"]) == 2
+    assert body["count"] == 6 and len(body["results"]) == 2
+    assert (body["page"], body["page_size"], body["next"]) == (2, 4, None)
+    previous = httpx.URL(body["previous"])
+    assert previous.params["page"] == "1" and previous.params["page_size"] == "4"
 
 
 async def test_inverted_range_and_bad_plate_queries_are_400(

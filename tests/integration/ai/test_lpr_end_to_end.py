@@ -122,7 +122,7 @@ async def test_camera_to_websocket(server: Server, http: httpx.AsyncClient, stre
     found = await http.get("/api/ai/detections/", headers=operator.headers,
                            params={"plate": "ABC1D23", "camera_id": str(camera_id)})
     assert found.json()["count"] >= 1
-    crop_url = found.json()["items"][0]["crop_url"]
+    crop_url = found.json()["results"][0]["crop_url"]
     crop = await http.get(crop_url, headers=operator.headers)
     assert crop.status_code == 200 and crop.content[:2] == b"\xff\xd8"
 

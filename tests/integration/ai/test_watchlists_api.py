@@ -27,9 +27,16 @@ async def test_operator_creates_watchlist_and_entries_viewer_reads_them(
 
     listed = await http.get("/api/ai/watchlists/", headers=viewer.headers)
     assert listed.status_code == 200
-    assert [w["name"] for w in listed.json()["items"]] == ["Roubados"]
+    assert [w["name"] for w in listed.json()["results"]] == ["Roubados"]
     entries = await http.get(f"/api/ai/watchlists/{wl['id']}/entries/", headers=viewer.headers)
-    assert {e["plate"] for e in entries.json()} == {"ABC1234", "XYZ*"}
+    assert {e["plate"] for e in entries.json()["results"]} == {"ABC1234", "XYZ*"}
+    first = await http.get(f"/api/ai/watchlists/{wl['id']}/entries/", headers=viewer.headers,
+                           params={"page_size": 1})
+    assert first.json()["count"] == 2 and len(first.json()["results"]) == 1
+    second = await http.get(first.json()["next"], headers=viewer.headers)
+    assert second.json()["previous"] is not None and second.json()["next"] is None
+    assert {e["plate"] for e in first.json()["results"] + second.json()["results"]} == {
+        "ABC1234", "XYZ*"}
 
     patched = await http.patch(f"/api/ai/watchlists/{wl['id']}", headers=operator.headers,
                                json={"description": "updated"})

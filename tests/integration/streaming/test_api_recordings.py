@@ -92,10 +92,10 @@ async def test_listing_pages_and_playback_is_served_and_audited(
               "end": "2025-05-01T00:10:00Z", "page_size": "2"}
     page1 = (await client.get(RANGE, headers=bearer(token), params=params)).json()
     assert page1["count"] == 3
-    assert [r["id"] for r in page1["items"]] == [str(recs[0].id), str(recs[1].id)]
+    assert [r["id"] for r in page1["results"]] == [str(recs[0].id), str(recs[1].id)]
     page2 = (await client.get(RANGE, headers=bearer(token),
                               params={**params, "page": "2"})).json()
-    assert [r["id"] for r in page2["items"]] == [str(recs[2].id)]
+    assert [r["id"] for r in page2["results"]] == [str(recs[2].id)]
 
     playback = await client.get(f"{RANGE}{recs[1].id}/playback", headers=bearer(token),
                                 params={}, )

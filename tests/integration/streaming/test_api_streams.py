@@ -39,10 +39,10 @@ async def test_operator_starts_and_stops_a_stream_without_leaking_credentials(
     assert "s3cr3t" not in started.model_dump_json()
 
     listing = await client.get("/api/streaming/streams/", headers=bearer(token))
-    assert [s["camera_id"] for s in listing.json()["items"]] == [str(camera.camera_id)]
+    assert [s["camera_id"] for s in listing.json()["results"]] == [str(camera.camera_id)]
     other = make_token(roles=("viewer",), tenant_id=uuid.uuid4())
     assert (await client.get("/api/streaming/streams/", headers=bearer(other))).json() == {
-        "items": [], "count": 0}
+        "count": 0, "page": 1, "page_size": 50, "next": None, "previous": None, "results": []}
 
     stopped = await client.post(f"/api/streaming/streams/{camera.camera_id}/stop",
                                 headers=bearer(token))

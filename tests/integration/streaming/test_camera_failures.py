@@ -227,7 +227,7 @@ async def _status_of(http: httpx.AsyncClient, token: str, camera_id: uuid.UUID,
     while True:
         response = await http.get("/api/streaming/streams/", headers=bearer(token))
         assert response.status_code == 200, response.text
-        for item in response.json()["items"]:
+        for item in response.json()["results"]:
             if item["camera_id"] == str(camera_id) and item["error_code"]:
                 return item, response.text
         assert asyncio.get_running_loop().time() < deadline, response.text

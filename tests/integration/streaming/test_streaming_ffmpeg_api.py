@@ -114,7 +114,7 @@ def alive(pid: int) -> bool:
 async def stream_state(http: httpx.AsyncClient, token: str, camera_id: uuid.UUID) -> str | None:
     response = await http.get("/api/streaming/streams/", headers=bearer(token))
     assert response.status_code == 200, response.text
-    states = [s["state"] for s in response.json()["items"] if s["camera_id"] == str(camera_id)]
+    states = [s["state"] for s in response.json()["results"] if s["camera_id"] == str(camera_id)]
     return states[0] if states else None
 
 
@@ -213,7 +213,7 @@ async def test_recording_lands_in_the_store_plays_back_and_exports_a_playable_mp
             "camera_id": str(camera.camera_id), "start": since.isoformat(),
             "end": (datetime.now(UTC) + timedelta(minutes=1)).isoformat()})
         assert listing.status_code == 200, listing.text
-        items: list[dict[str, Any]] = listing.json()["items"]
+        items: list[dict[str, Any]] = listing.json()["results"]
         return items
 
     items = await eventually(recordings, 20, "a completed recording segment")
