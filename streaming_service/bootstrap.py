@@ -38,6 +38,7 @@ from streaming_service.application.camera_probe import (
 from streaming_service.application.exports import Exports, SegmentConcatenator
 from streaming_service.application.media_access import MediaAccess
 from streaming_service.application.recordings import Recordings
+from streaming_service.application.reports import Reports
 from streaming_service.application.snapshots import FrameGrabber, GrabbedFrame, Snapshots
 from streaming_service.application.streams import StreamControl
 from streaming_service.application.thumbnails import (
@@ -100,6 +101,7 @@ class Services:
     snapshots: Snapshots
     thumbnails: Thumbnails
     camera_probe: CameraProbe
+    reports: Reports
     # The AI context.
     live: LiveFeed
     recorder: DetectionRecorder
@@ -297,6 +299,8 @@ def bootstrap(
             url_ttl_seconds=settings.playback_url_ttl_seconds, audit=audit,
         ),
         camera_probe=CameraProbe(probe=prober or ffprobe_prober(address_policy), audit=audit),
+        reports=Reports(sessions=sessions, audit=audit,
+                        outage_gap_seconds=max(120.0, 2.0 * settings.segment_seconds)),
         live=RedisLiveFeed(redis, prefix=settings.redis_prefix, maxlen=settings.live_maxlen),
         recorder=DetectionRecorder(sessions=sessions, store=store, outbox=outbox),
         recogniser=recogniser or default_recogniser(),

@@ -40,6 +40,7 @@ from streaming_service.api import (
     health,
     media,
     recordings,
+    reports,
     snapshots,
     streams,
 )
@@ -87,7 +88,8 @@ def create_app(settings: StreamingSettings | None = None, **overrides: Any) -> F
     # Outermost: everything inside sees the client as our proxies saw it.
     app.add_middleware(ForwardedHeadersMiddleware,
                        proxies=TrustedProxies.from_strings(settings.trusted_proxies))
-    for module in (streams, recordings, exports, snapshots, camera_probe, media, health):
+    for module in (streams, recordings, exports, snapshots, camera_probe, reports, media,
+                   health):
         app.include_router(module.router)
     for router in (*ai.ROUTERS, *services.engine_plugin.routers()):
         app.include_router(router)
