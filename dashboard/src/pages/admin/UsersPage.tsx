@@ -138,7 +138,7 @@ export function UsersPage() {
               <input type="password" value={form.password} onChange={(e) => set("password", e.target.value)} autoComplete="new-password" data-testid="user-password" />
             </Field>
             <Field label={t("users.role")} name="role" error={formError}>
-              <select value={form.role} onChange={(e) => set("role", e.target.value as TenantRole)} data-testid="user-role">
+              <select value={form.role} onChange={(e) => set("role", e.target.value as TenantRole)} data-testid="user-new-role">
                 {ROLES.map((r) => (
                   <option key={r} value={r}>
                     {t(`role.${r}` as MessageKey)}
