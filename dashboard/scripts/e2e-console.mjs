@@ -19,7 +19,7 @@
  * Optional: GTV_E2E_CHROMIUM (default /usr/bin/chromium), GTV_E2E_DATA_TIMEOUT_S (how long
  * to wait for the simulator's plate reads to reach the reports, default 180).
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { chromium } from "playwright-core";
 
@@ -285,6 +285,7 @@ async function viewerFlow(browser) {
 
 async function main() {
   mkdirSync(OUT, { recursive: true });
+  rmSync(`${OUT}/zz-failure.png`, { force: true });
   console.log(`GT-Vision console e2e against ${BASE} (screenshots in ${OUT})`);
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
   try {
