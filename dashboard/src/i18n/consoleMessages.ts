@@ -164,6 +164,7 @@ export const consolePtBR = {
   "reports.pickTenant": "Escolha a prefeitura",
   "reports.minutes": "{value} min",
   "console.forbidden": "Seu papel não dá acesso a esta página.",
+  "reports.print": "Imprimir / PDF",
 } as const;
 
 export type ConsoleMessageKey = keyof typeof consolePtBR;
@@ -332,4 +333,5 @@ export const consoleEn: Record<ConsoleMessageKey, string> = {
   "reports.pickTenant": "Choose the prefeitura",
   "reports.minutes": "{value} min",
   "console.forbidden": "Your role does not give access to this page.",
+  "reports.print": "Print / PDF",
 };

@@ -95,6 +95,9 @@ export function ReportsPage() {
           <input type="date" value={toDay} onChange={(e) => setToDay(e.target.value)} data-testid="report-to" />
         </label>
         <button type="submit">{t("common.apply")}</button>
+        <button type="button" className="secondary" onClick={() => window.print()} data-testid="report-print">
+          {t("reports.print")}
+        </button>
         <span className="muted small">{t("reports.timezone", { tz: tenantZone })}</span>
       </form>
       {superadmin && !tenantId ? (
