@@ -21,13 +21,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared_kernel.auth import AsyncRedisDenylist, JWTVerifier
 from shared_kernel.camera_network import CameraNetworkPolicy
 from shared_kernel.crypto import CredentialCipher
+from shared_kernel.redis_pool import async_redis
 from streaming_service.application.ai.detections import DetectionRecorder
+from streaming_service.application.ai.live_hub import LiveHub
 from streaming_service.application.audit import AuditTrail
 from streaming_service.application.exports import Exports, SegmentConcatenator
 from streaming_service.application.media_access import MediaAccess
@@ -95,6 +96,7 @@ class Services:
     thumbnails: Thumbnails
     # The AI context.
     live: LiveFeed
+    live_hub: LiveHub
     recorder: DetectionRecorder
     recogniser: PlateRecogniser | None
     """None until a model is configured: the recognise endpoint then answers 503."""
@@ -103,6 +105,7 @@ class Services:
     async def close(self) -> None:
         """Release what :func:`bootstrap` opened (engine, broker, Redis, the pool)."""
         await self.exports.close()
+        await self.live_hub.close()
         for what, closing in (("media engine", self.engine.close()),
                               ("broker probe", self.broker.close())):
             try:
@@ -213,8 +216,8 @@ def bootstrap(
     metrics = StreamingMetrics()
     db = create_engine(settings)
     sessions = create_sessionmaker(db)
-    redis = redis_client or aioredis.from_url(
-        settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    redis = redis_client or async_redis(settings.redis_url,
+                                        max_connections=settings.redis_max_connections)
     outbox = outbox or SqlOutbox()
     store = object_store or build_object_store(settings)
     cipher = CredentialCipher(settings.camera_credentials_key.get_secret_value())
@@ -222,6 +225,7 @@ def bootstrap(
     signer = MediaTokenSigner(settings.media_token_secret.get_secret_value(),
                               settings.media_token_ttl_seconds)
     denylist = AsyncRedisDenylist(redis)
+    live = RedisLiveFeed(redis, prefix=settings.redis_prefix, maxlen=settings.live_maxlen)
     cache = RedisStreamStatusCache(redis, settings.redis_prefix)
     audit = AuditTrail(sessions=sessions, outbox=outbox,
                        window=RedisViewWindow(redis, settings.redis_prefix),
@@ -271,7 +275,10 @@ def bootstrap(
             history=timedelta(hours=settings.thumbnail_history_hours),
             url_ttl_seconds=settings.playback_url_ttl_seconds, audit=audit,
         ),
-        live=RedisLiveFeed(redis, prefix=settings.redis_prefix, maxlen=settings.live_maxlen),
+        live=live,
+        live_hub=LiveHub(live, block_ms=settings.ws_read_block_ms,
+                         max_subscribers=settings.ws_max_connections,
+                         queue_size=settings.ws_queue_size),
         recorder=DetectionRecorder(sessions=sessions, store=store, outbox=outbox),
         recogniser=recogniser or default_recogniser(),
         owns_redis=redis_client is None,

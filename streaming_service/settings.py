@@ -74,6 +74,8 @@ class StreamingSettings(CommonSettings):
 
     # Redis keys are prefixed so tests (and several deployments) never collide.
     redis_prefix: str = "gtv:"
+    # Connections of one process's Redis pool; callers beyond it wait for a free one.
+    redis_max_connections: int = Field(default=64, ge=4, le=10_000)
 
     # Views repeated by players and walls (live playlists, thumbnails, a superadmin's tenant
     # choice) are audited once per user, object and window; 0 audits every request.
@@ -125,6 +127,12 @@ class StreamingSettings(CommonSettings):
     # How soon a live socket notices its token revoked (logout, deactivation, demotion).
     ws_revocation_check_seconds: float = Field(default=2.0, gt=0, le=60)
     ws_read_block_ms: int = Field(default=1000, ge=50, le=30_000)
+    # Live sockets one API process serves (one feed reader per tenant fans out to them);
+    # the next one is closed with 1013 "try again later". Each socket buffers at most
+    # ws_queue_size events; a client that falls further behind is closed the same way
+    # and catches up from the feed when it reconnects with its last event id.
+    ws_max_connections: int = Field(default=2000, ge=1)
+    ws_queue_size: int = Field(default=1000, ge=10)
 
     # LPR workers.
     lpr_worker_id: str = ""

@@ -25,6 +25,7 @@ import httpx
 
 from shared_kernel import bus
 from shared_kernel.events import AlertRaised, EventEnvelope
+from shared_kernel.redis_pool import async_redis
 from streaming_service.settings import NotificationSettings
 from streaming_service.workers.process import run_worker
 
@@ -209,9 +210,7 @@ def notifier_from_settings(settings: NotificationSettings) -> AlertNotifier:
 
 
 async def run(settings: NotificationSettings, stop: asyncio.Event) -> None:
-    import redis.asyncio as aioredis
-
-    redis = aioredis.from_url(settings.redis_url, socket_timeout=5)
+    redis = async_redis(settings.redis_url)
     running = await start_notifier(settings.amqp_url, notifier_from_settings(settings),
                                    bus.RedisIdempotencyStore(redis))
     try:

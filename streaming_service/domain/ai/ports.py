@@ -82,9 +82,10 @@ class LiveFeed(Protocol):
         ...
 
     async def read(
-        self, tenant_id: uuid.UUID, after: str, *, block_ms: int, count: int = 100
+        self, tenant_id: uuid.UUID, after: str, *, block_ms: int | None, count: int = 100
     ) -> list[LiveEvent]:
-        """Events after ``after`` (``"$"``: only new ones), waiting up to ``block_ms``."""
+        """Events after ``after`` (``"$"``: only new ones), waiting up to ``block_ms``
+        for one (``None``: answer at once)."""
         ...
 
     async def last_id(self, tenant_id: uuid.UUID) -> str:
