@@ -32,12 +32,12 @@ from starlette.websockets import WebSocketState
 from shared_kernel.auth import InvalidToken, TokenClaims
 from streaming_service.application.ai.live_hub import (
     HubFull,
+    LiveMessage,
     SubscriberLagged,
     Subscription,
     position,
 )
 from streaming_service.bootstrap import Services
-from streaming_service.domain.ai.ports import LiveEvent
 
 log = logging.getLogger(__name__)
 
@@ -159,9 +159,10 @@ class _LiveSession:
             if position(event.id) > position(self._last):
                 await self._deliver(event)
 
-    async def _deliver(self, event: LiveEvent) -> None:
-        await self._send({**event.data, "id": event.id})
-        self._last = event.id
+    async def _deliver(self, message: LiveMessage) -> None:
+        async with self._send_lock:
+            await self._ws.send_text(message.text)
+        self._last = message.id
 
     async def _heartbeat(self) -> None:
         """Close the socket within a revocation check of the token expiring or being

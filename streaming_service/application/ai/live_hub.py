@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from streaming_service.domain.ai.ports import LiveEvent, LiveFeed
 
@@ -36,6 +38,19 @@ class SubscriberLagged(Exception):
     """The subscriber's queue overflowed: it must reconnect and catch up from the feed."""
 
 
+@dataclass(frozen=True)
+class LiveMessage:
+    """An event as a socket sends it (the envelope plus its feed ``id``), encoded once
+    per replica however many sockets send it."""
+
+    id: str
+    text: str
+
+    @classmethod
+    def of(cls, event: LiveEvent) -> LiveMessage:
+        return cls(event.id, json.dumps({**event.data, "id": event.id}, separators=(",", ":")))
+
+
 def position(event_id: str) -> tuple[int, int]:
     """A Redis stream id (``<ms>-<seq>``) as a comparable pair."""
     ms, _, seq = event_id.partition("-")
@@ -48,10 +63,10 @@ class Subscription:
         self.since = since
         """Every event after this feed position reaches this subscription."""
         self._hub = hub
-        self._queue: asyncio.Queue[LiveEvent] = asyncio.Queue(maxsize=queue_size)
+        self._queue: asyncio.Queue[LiveMessage] = asyncio.Queue(maxsize=queue_size)
         self.lagged = False
 
-    def offer(self, event: LiveEvent) -> None:
+    def offer(self, event: LiveMessage) -> None:
         if self.lagged:
             return
         try:
@@ -59,7 +74,7 @@ class Subscription:
         except asyncio.QueueFull:
             self.lagged = True
 
-    async def next(self) -> LiveEvent:
+    async def next(self) -> LiveMessage:
         if self.lagged and self._queue.empty():
             raise SubscriberLagged
         event = await self._queue.get()
@@ -120,7 +135,7 @@ class LiveHub:
         return subscription
 
     async def catch_up(self, tenant_id: uuid.UUID, after: str,
-                       until: str) -> AsyncIterator[LiveEvent]:
+                       until: str) -> AsyncIterator[LiveMessage]:
         """The feed's events after ``after`` up to ``until`` (inclusive), without blocking."""
         end = position(until)
         cursor = after
@@ -132,7 +147,7 @@ class LiveHub:
             for event in events:
                 if position(event.id) > end:
                     return
-                yield event
+                yield LiveMessage.of(event)
                 cursor = event.id
 
     def _unsubscribe(self, subscription: Subscription) -> None:
@@ -165,9 +180,10 @@ class LiveHub:
             # No await between moving the position and offering: a subscription that
             # registers meanwhile starts exactly after what was dispatched.
             for event in events:
+                message = LiveMessage.of(event)
                 reader.position = event.id
                 for subscription in tuple(reader.subscribers):
-                    subscription.offer(event)
+                    subscription.offer(message)
 
     async def close(self) -> None:
         readers, self._readers = list(self._readers.values()), {}

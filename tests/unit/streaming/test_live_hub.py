@@ -4,6 +4,7 @@ gap or repeat between a resuming socket's catch-up and its queue."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 
 import pytest
@@ -27,7 +28,8 @@ def _hub(feed: MemoryLiveFeed, **kwargs: int) -> LiveHub:
 
 
 async def _drain(subscription: Subscription, n: int) -> list[object]:
-    return [(await asyncio.wait_for(subscription.next(), 1)).data["n"] for _ in range(n)]
+    return [json.loads((await asyncio.wait_for(subscription.next(), 1)).text)["n"]
+            for _ in range(n)]
 
 
 async def test_a_thousand_subscribers_share_one_reader_and_each_gets_every_event() -> None:
@@ -70,7 +72,8 @@ async def test_a_resuming_subscriber_catches_up_from_the_feed_then_its_queue_wit
         await feed.append(TENANT, {"n": n})
     subscription = await hub.subscribe(TENANT)
     await feed.append(TENANT, {"n": 3})
-    caught_up = [e.data["n"] async for e in hub.catch_up(TENANT, seen, subscription.since)]
+    gap = hub.catch_up(TENANT, seen, subscription.since)
+    caught_up = [json.loads(e.text)["n"] async for e in gap]
     assert caught_up == [1, 2]
     assert await _drain(subscription, 1) == [3]
     await hub.close()
@@ -82,7 +85,7 @@ async def test_catch_up_reads_long_gaps_in_pages() -> None:
     for n in range(40):
         await feed.append(TENANT, {"n": n})
     subscription = await hub.subscribe(TENANT)
-    got = [e.data["n"] async for e in hub.catch_up(TENANT, "0-0", subscription.since)]
+    got = [json.loads(e.text)["n"] async for e in hub.catch_up(TENANT, "0-0", subscription.since)]
     assert got == list(range(40))
     await hub.close()
 
