@@ -27,7 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shared_kernel.auth import AsyncRedisDenylist, JWTVerifier
 from shared_kernel.camera_network import CameraNetworkPolicy
 from shared_kernel.crypto import CredentialCipher
-from streaming_service.application.ai.detections import DetectionRecorder
+from streaming_service.application.ai.alerts import Alerts
+from streaming_service.application.ai.detections import DetectionRecorder, Detections
+from streaming_service.application.ai.watchlists import Watchlists
 from streaming_service.application.audit import AuditTrail
 from streaming_service.application.exports import Exports, SegmentConcatenator
 from streaming_service.application.media_access import MediaAccess
@@ -96,6 +98,9 @@ class Services:
     # The AI context.
     live: LiveFeed
     recorder: DetectionRecorder
+    watchlists: Watchlists
+    alerts: Alerts
+    detections: Detections
     recogniser: PlateRecogniser | None
     """None until a model is configured: the recognise endpoint then answers 503."""
     owns_redis: bool = True
@@ -273,6 +278,9 @@ def bootstrap(
         ),
         live=RedisLiveFeed(redis, prefix=settings.redis_prefix, maxlen=settings.live_maxlen),
         recorder=DetectionRecorder(sessions=sessions, store=store, outbox=outbox),
+        watchlists=Watchlists(sessions=sessions, audit=audit),
+        alerts=Alerts(sessions=sessions, outbox=outbox),
+        detections=Detections(sessions=sessions, store=store),
         recogniser=recogniser or default_recogniser(),
         owns_redis=redis_client is None,
     )

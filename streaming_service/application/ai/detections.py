@@ -41,6 +41,10 @@ class DetectionNotFound(NotFound):
     code = "detection_not_found"
 
 
+class CropNotFound(NotFound):
+    code = "crop_not_found"
+
+
 def crop_key(tenant_id: uuid.UUID, camera_id: uuid.UUID, at: datetime, det_id: uuid.UUID) -> str:
     at = at.astimezone(UTC)
     return f"{tenant_id}/{camera_id}/{at:%Y/%m/%d}/{det_id}.jpg"
@@ -217,59 +221,75 @@ async def _find(
     return (await session.execute(query)).scalars().first()
 
 
-async def get_detection(
-    session: AsyncSession, detection_id: uuid.UUID, tenant_id: uuid.UUID
-) -> Detection:
-    detection = await _find(session, detection_id, tenant_id)
-    if detection is None:
-        raise DetectionNotFound("detection not found", {"detection_id": str(detection_id)})
-    return detection
+class Detections:
+    """Reading the tenant's detections (search, one detection, its crop)."""
 
+    def __init__(
+        self, *, sessions: async_sessionmaker[AsyncSession], store: ObjectStore
+    ) -> None:
+        self._sessions = sessions
+        self._store = store
 
-async def search_detections(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    *,
-    plate: PlateQuery | None = None,
-    camera_id: uuid.UUID | None = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    offset: int = 0,
-    limit: int = 50,
-) -> Page[tuple[Detection, float | None]]:
-    """Each detection with its similarity score (``~`` searches only)."""
-    """Newest first; ``~`` searches order by similarity, then time."""
-    if start is not None and end is not None and start > end:
-        raise InvalidTimeRange("start is after end", {"start": start.isoformat(),
-                                                      "end": end.isoformat()})
-    conditions: list[Any] = [Detection.tenant_id == tenant_id]
-    if camera_id is not None:
-        conditions.append(Detection.camera_id == camera_id)
-    if start is not None:
-        conditions.append(Detection.detected_at >= start)
-    if end is not None:
-        conditions.append(Detection.detected_at <= end)
-    score: Any = literal(None)
-    if plate is not None:
-        if plate.kind is PlateQueryKind.EXACT:
-            conditions.append(Detection.plate.in_(plate.forms))
-        elif plate.kind is PlateQueryKind.PREFIX:
-            # ``startswith`` escapes LIKE wildcards; text_pattern_ops serves it.
-            conditions.append(or_(*(Detection.plate.startswith(f) for f in plate.forms)))
-        else:
-            scores = [func.similarity(Detection.plate, f) for f in plate.forms]
-            score = func.greatest(*scores) if len(scores) > 1 else scores[0]
-            # ``%`` (pg_trgm's similarity operator, threshold 0.3 by default: one wrong
-            # character of seven scores about 0.45) is what the GIN index serves.
-            conditions.append(or_(*(Detection.plate.op("%")(f) for f in plate.forms)))
-    where = and_(*conditions)
-    total = (await session.execute(select(func.count()).select_from(Detection).where(where)))
-    order: list[Any] = [Detection.detected_at.desc(), Detection.id]
-    if plate is not None and plate.kind is PlateQueryKind.SIMILAR:
-        order.insert(0, score.desc())
-    rows = await session.execute(
-        select(Detection, score.label("score")).where(where).order_by(*order)
-        .offset(offset).limit(limit)
-    )
-    items = [(row[0], float(row[1]) if row[1] is not None else None) for row in rows.all()]
-    return Page(items, int(total.scalar_one()))
+    async def get(self, detection_id: uuid.UUID, tenant_id: uuid.UUID) -> Detection:
+        async with self._sessions() as session:
+            detection = await _find(session, detection_id, tenant_id)
+        if detection is None:
+            raise DetectionNotFound("detection not found", {"detection_id": str(detection_id)})
+        return detection
+
+    async def crop(self, detection: Detection) -> bytes:
+        """The JPEG of a detection's plate (``CropNotFound`` when it has none)."""
+        if not detection.crop_key:
+            raise CropNotFound("this detection has no crop")
+        return await self._store.get_bytes(LPR_BUCKET, detection.crop_key)
+
+    async def search(
+        self,
+        tenant_id: uuid.UUID,
+        *,
+        plate: PlateQuery | None = None,
+        camera_id: uuid.UUID | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> Page[tuple[Detection, float | None]]:
+        """Each detection with its similarity score (``~`` searches only); newest first,
+        ``~`` searches by similarity, then time."""
+        if start is not None and end is not None and start > end:
+            raise InvalidTimeRange("start is after end", {"start": start.isoformat(),
+                                                          "end": end.isoformat()})
+        conditions: list[Any] = [Detection.tenant_id == tenant_id]
+        if camera_id is not None:
+            conditions.append(Detection.camera_id == camera_id)
+        if start is not None:
+            conditions.append(Detection.detected_at >= start)
+        if end is not None:
+            conditions.append(Detection.detected_at <= end)
+        score: Any = literal(None)
+        if plate is not None:
+            if plate.kind is PlateQueryKind.EXACT:
+                conditions.append(Detection.plate.in_(plate.forms))
+            elif plate.kind is PlateQueryKind.PREFIX:
+                # ``startswith`` escapes LIKE wildcards; text_pattern_ops serves it.
+                conditions.append(or_(*(Detection.plate.startswith(f) for f in plate.forms)))
+            else:
+                scores = [func.similarity(Detection.plate, f) for f in plate.forms]
+                score = func.greatest(*scores) if len(scores) > 1 else scores[0]
+                # ``%`` (pg_trgm's similarity operator, threshold 0.3 by default: one wrong
+                # character of seven scores about 0.45) is what the GIN index serves.
+                conditions.append(or_(*(Detection.plate.op("%")(f) for f in plate.forms)))
+        where = and_(*conditions)
+        order: list[Any] = [Detection.detected_at.desc(), Detection.id]
+        if plate is not None and plate.kind is PlateQueryKind.SIMILAR:
+            order.insert(0, score.desc())
+        async with self._sessions() as session:
+            total = await session.execute(
+                select(func.count()).select_from(Detection).where(where))
+            rows = await session.execute(
+                select(Detection, score.label("score")).where(where).order_by(*order)
+                .offset(offset).limit(limit)
+            )
+            items = [(row[0], float(row[1]) if row[1] is not None else None)
+                     for row in rows.all()]
+            return Page(items, int(total.scalar_one()))
