@@ -7,9 +7,11 @@ whose lease it lost, and claims free ones. For each held camera it samples frame
 ``FrameSource`` (an ffmpeg child process), recognises plates in a thread, groups reads of
 one vehicle with the ``PlateTracker`` (vote, report once, de-duplicate), and records each
 reported vehicle (crop, row, alerts, and their events into the outbox) through
-``DetectionRecorder``. The outbox relay delivers the events to RabbitMQ and the tenant's
-live feed: its own process (``workers.outbox_relay``), or a task of this worker with
-``GTV_OUTBOX_RELAY_IN_PROCESS=true``.
+``DetectionRecorder``. A vehicle's first confident read is matched against the watchlists
+at once (``record_provisional``): a hit raises its alert before the vote, and the vote
+then confirms, corrects or retracts it. The outbox relay delivers the events to RabbitMQ
+and the tenant's live feed: its own process (``workers.outbox_relay``), or a task of this
+worker with ``GTV_OUTBOX_RELAY_IN_PROCESS=true``.
 """
 
 from __future__ import annotations
@@ -83,6 +85,8 @@ class CameraSource:
 class Recorder(Protocol):
     async def record(self, new: NewDetection) -> Any: ...
 
+    async def record_provisional(self, new: NewDetection) -> Any: ...
+
 
 SourceFactory = Callable[[CameraSource], FrameSource]
 
@@ -99,9 +103,10 @@ def encode_crop(crop: Any) -> bytes | None:
 
 
 def sighting_to_detection(lease: CameraLease, sighting: VehicleSighting) -> NewDetection:
-    # A stable id: recording the same vehicle again (after a crash mid-record) is a no-op.
-    detection_id = uuid.uuid5(
-        lease.camera_id, f"{sighting.plate.to_mercosul().value}:{sighting.first_seen:.3f}")
+    # A stable id: recording the same vehicle again (after a crash mid-record) is a no-op,
+    # and a track's provisional and voted sightings are one detection.
+    key = sighting.track_id or f"{sighting.plate.to_mercosul().value}:{sighting.first_seen:.3f}"
+    detection_id = uuid.uuid5(lease.camera_id, key)
     return NewDetection(
         tenant_id=lease.tenant_id,
         camera_id=lease.camera_id,
@@ -227,7 +232,11 @@ class LprWorker:
                     attempt = 0
                     reads = await asyncio.to_thread(self._recognise, frame.image)
                     for sighting in tracker.observe(str(lease.camera_id), reads, frame.at):
-                        await self._record(lease, sighting)
+                        if not sighting.provisional:
+                            await self._record(lease, sighting)
+                        elif await self._record_provisional(lease, sighting):
+                            # An alert is out: the vote must confirm or correct it.
+                            tracker.hold(sighting)
                 for sighting in tracker.flush(str(lease.camera_id)):
                     await self._record(lease, sighting)
             except asyncio.CancelledError:
@@ -267,6 +276,23 @@ class LprWorker:
         for stage, seconds in stages.items():
             self.metrics.latency.labels(SERVICE, stage).observe(seconds)
         return list(reads)
+
+    async def _record_provisional(self, lease: CameraLease, sighting: VehicleSighting) -> bool:
+        """True when the read raised an alert (and so was recorded)."""
+        new = await asyncio.to_thread(sighting_to_detection, lease, sighting)
+        try:
+            result = await self._recorder.record_provisional(new)
+        except Exception as exc:
+            # The voted sighting still records the vehicle (and raises its alerts).
+            log.warning("provisional record failed", extra={
+                "camera_id": str(lease.camera_id), "error": repr(exc)[:300]})
+            return False
+        if result is None:
+            return False
+        tenant = str(lease.tenant_id)
+        for alert in getattr(result, "alerts", None) or []:
+            self.metrics.alerts.labels(SERVICE, tenant, alert.severity).inc()
+        return True
 
     async def _record(self, lease: CameraLease, sighting: VehicleSighting) -> None:
         new = await asyncio.to_thread(sighting_to_detection, lease, sighting)
@@ -310,7 +336,9 @@ async def run(stop: asyncio.Event) -> None:
         sessions=services.sessions, recogniser=services.recogniser,
         recorder=services.recorder, source_factory=source, cipher=services.cipher,
         max_cameras=settings.lpr_max_cameras_per_worker,
-        tracker_config=TrackerConfig(dedupe_window_s=settings.lpr_dedupe_window_seconds),
+        tracker_config=TrackerConfig(
+            dedupe_window_s=settings.lpr_dedupe_window_seconds,
+            provisional_min_confidence=settings.lpr_provisional_min_confidence),
     )
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(services.close)

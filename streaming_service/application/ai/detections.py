@@ -1,6 +1,12 @@
 """Use cases of detections: record a passing vehicle (crop, row, events, watchlist
 alerts, live feed) and search the tenant's detections by plate, camera and time.
 
+Alerts do not wait for the tracker's vote: the first confident read of a vehicle that
+hits a watchlist is recorded at once (a *provisional* detection and its ``AlertRaised``);
+the vote then confirms it silently, or corrects or retracts each alert with
+``AlertUpdated`` (same destinations as ``AlertRaised``). Matching applies the tenant's
+LPR policy (confidence threshold, match distance; ``application.ai.lpr_settings``).
+
 Recording order: the crop is stored first (a row never points at a missing crop); then
 one transaction writes the detection, every alert it raises, and their events to the
 outbox: ``PlateDetected`` to ``domain.events`` and the tenant's live feed, each
@@ -23,14 +29,16 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel import bus
-from shared_kernel.events import AlertRaised, EventEnvelope, PlateDetected
+from shared_kernel.events import AlertRaised, AlertUpdated, EventEnvelope, PlateDetected
 from shared_kernel.pagination import Page
 from shared_kernel.plates import PlateNumber
+from streaming_service.application.ai.lpr_settings import load_policy
+from streaming_service.application.ai.watchlists import matching_entries
 from streaming_service.domain.ai.ports import LIVE_FEED
 from streaming_service.domain.ai.watchlist import AlertStatus, PlateQuery, PlateQueryKind
 from streaming_service.domain.errors import InvalidTimeRange, NotFound
 from streaming_service.domain.ports import ObjectStore, Outbox
-from streaming_service.infrastructure.db.models.ai import Alert, Detection
+from streaming_service.infrastructure.db.models.ai import Alert, Detection, WatchlistEntry
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +91,22 @@ class RecordedDetection:
     events: list[EventEnvelope]
 
 
+PROVISIONAL = "provisional"
+"""``details.stage`` of a detection recorded on a provisional read, until the vote."""
+
+
 class DetectionRecorder:
+    """Records vehicles and raises their watchlist alerts (see the module docstring).
+
+    Two entries: :meth:`record_provisional` for the first confident read of a vehicle
+    (writes the detection and its alerts only when the read hits a watchlist, so an alert
+    does not wait for the tracker's vote), and :meth:`record` for the voted vehicle (a new
+    detection; or, when a provisional one exists, its confirmation: the row takes the
+    voted read, alerts the vote no longer supports are corrected or retracted with
+    ``AlertUpdated``, entries only the voted plate hits raise new alerts). One alert per
+    (detection, entry): a retried record is a no-op, never a second alert.
+    """
+
     def __init__(
         self,
         *,
@@ -96,67 +119,139 @@ class DetectionRecorder:
         self._outbox = outbox
         self._partitions: set[str] = set()
 
-    async def record(self, new: NewDetection) -> RecordedDetection:
-        # Imported here: watchlists imports nothing from this module, but keeping the
-        # matcher's import local makes the dependency direction obvious.
-        from streaming_service.application.ai.watchlists import matching_entries
+    async def record_provisional(self, new: NewDetection) -> RecordedDetection | None:
+        """A first confident read: recorded (with its alerts) only if it raises one;
+        ``None`` when it hits no watchlist, is not confident enough for the tenant, or
+        was recorded before."""
+        await self._ensure_partition(new.detected_at)
+        async with self._sessions() as session, session.begin():
+            policy = await load_policy(session, new.tenant_id)
+            if not policy.may_alert(new.confidence):
+                return None
+            entries = await matching_entries(session, new.tenant_id, new.plate,
+                                             new.detected_at, policy)
+            if not entries or await _find(session, new.detection_id, new.tenant_id):
+                return None
+        key = await self._store_crop(new)
+        async with self._sessions() as session, session.begin():
+            if await _find(session, new.detection_id, new.tenant_id) is not None:
+                return None
+            detection = _detection_row(new, key, stage=PROVISIONAL)
+            session.add(detection)
+            await session.flush()
+            alerts = await self._raise(session, detection, entries)
+            events = [await self._alert_raised(session, detection, a) for a in alerts]
+        return RecordedDetection(detection, alerts, events)
 
-        key: str | None = None
-        if new.crop_jpeg:
-            key = crop_key(new.tenant_id, new.camera_id, new.detected_at, new.detection_id)
-            await self._store.put_bytes(LPR_BUCKET, key, new.crop_jpeg, "image/jpeg")
+    async def record(self, new: NewDetection) -> RecordedDetection:
+        key = await self._store_crop(new)
         await self._ensure_partition(new.detected_at)
 
         async with self._sessions() as session, session.begin():
-            existing = await _find(session, new.detection_id, new.tenant_id)
+            existing = await _find(session, new.detection_id, new.tenant_id, for_update=True)
+            if existing is not None and existing.details.get("stage") == PROVISIONAL:
+                return await self._confirm(session, existing, new, key)
             if existing is not None:
                 log.info("detection already recorded", extra={"detection_id": str(existing.id)})
                 return RecordedDetection(existing, [], [])
-            detection = Detection(
-                id=new.detection_id,
-                detected_at=new.detected_at,
-                tenant_id=new.tenant_id,
-                camera_id=new.camera_id,
-                plate=new.plate.value,
-                plate_style=new.plate.style,
-                confidence=new.confidence,
-                crop_key=key,
-                bbox=new.bbox,
-                track_id=new.track_id,
-                reads=new.reads,
-                support=new.support,
-                details=new.details,
-            )
+            detection = _detection_row(new, key)
             session.add(detection)
             await session.flush()
-            alerts: list[Alert] = []
-            for entry in await matching_entries(
-                session, new.tenant_id, new.plate, new.detected_at
-            ):
-                alert_id = uuid.uuid4()
-                inserted = await session.execute(
-                    insert(Alert)
-                    .values(
-                        id=alert_id,
-                        tenant_id=new.tenant_id,
-                        detection_id=detection.id,
-                        watchlist_entry_id=entry.id,
-                        watchlist_id=entry.watchlist_id,
-                        camera_id=new.camera_id,
-                        plate=new.plate.value,
-                        severity=entry.severity,
-                        reason=entry.reason,
-                        crop_key=key,
-                        status=AlertStatus.NEW.value,
-                        raised_at=datetime.now(UTC),
-                    )
-                    .on_conflict_do_nothing()
-                    .returning(Alert.id)
-                )
-                if inserted.scalar_one_or_none() is not None:
-                    alerts.append(await session.get_one(Alert, alert_id))
-            events = await self._announce(session, detection, alerts)
+            policy = await load_policy(session, new.tenant_id)
+            entries = []
+            if policy.may_alert(new.confidence):
+                entries = await matching_entries(session, new.tenant_id, new.plate,
+                                                 new.detected_at, policy)
+            alerts = await self._raise(session, detection, entries)
+            events = [await self._plate_detected(session, detection)]
+            events += [await self._alert_raised(session, detection, a) for a in alerts]
         return RecordedDetection(detection, alerts, events)
+
+    async def _confirm(
+        self, session: AsyncSession, detection: Detection, new: NewDetection, key: str | None
+    ) -> RecordedDetection:
+        """The vote of a vehicle recorded provisionally: take the voted read, then bring
+        its alerts in line with it."""
+        previous_plate = detection.plate
+        detection.plate = new.plate.value
+        detection.plate_style = new.plate.style
+        detection.confidence = new.confidence
+        detection.crop_key = key or detection.crop_key
+        detection.bbox = new.bbox
+        detection.reads = new.reads
+        detection.support = new.support
+        detection.details = {**new.details, "stage": "voted",
+                             "provisional_plate": previous_plate}
+        policy = await load_policy(session, new.tenant_id)
+        entries = []
+        if policy.may_alert(new.confidence):
+            entries = await matching_entries(session, new.tenant_id, new.plate,
+                                             detection.detected_at, policy)
+        hit = {e.id for e in entries}
+        existing = (await session.execute(
+            select(Alert).where(Alert.detection_id == detection.id,
+                                Alert.tenant_id == detection.tenant_id)
+        )).scalars().all()
+        raised = {a.watchlist_entry_id for a in existing}
+        events: list[EventEnvelope] = []
+        now = datetime.now(UTC)
+        for alert in existing:
+            if alert.status == AlertStatus.RETRACTED.value:
+                continue
+            if alert.watchlist_entry_id in hit:
+                if alert.plate == detection.plate:
+                    continue  # the vote confirms the provisional read: nothing to say
+                change = "corrected"
+            else:
+                change = "retracted"
+                alert.status = AlertStatus.RETRACTED.value
+            before = alert.plate
+            alert.plate = detection.plate
+            alert.crop_key = detection.crop_key
+            events.append(await self._alert_updated(session, detection, alert, change,
+                                                    before, now))
+        await session.flush()
+        alerts = await self._raise(session, detection,
+                                   [e for e in entries if e.id not in raised])
+        events.append(await self._plate_detected(session, detection))
+        events += [await self._alert_raised(session, detection, a) for a in alerts]
+        return RecordedDetection(detection, alerts, events)
+
+    async def _store_crop(self, new: NewDetection) -> str | None:
+        if not new.crop_jpeg:
+            return None
+        key = crop_key(new.tenant_id, new.camera_id, new.detected_at, new.detection_id)
+        await self._store.put_bytes(LPR_BUCKET, key, new.crop_jpeg, "image/jpeg")
+        return key
+
+    async def _raise(
+        self, session: AsyncSession, detection: Detection, entries: list[WatchlistEntry]
+    ) -> list[Alert]:
+        alerts: list[Alert] = []
+        for entry in entries:
+            alert_id = uuid.uuid4()
+            inserted = await session.execute(
+                insert(Alert)
+                .values(
+                    id=alert_id,
+                    tenant_id=detection.tenant_id,
+                    detection_id=detection.id,
+                    watchlist_entry_id=entry.id,
+                    watchlist_id=entry.watchlist_id,
+                    camera_id=detection.camera_id,
+                    plate=detection.plate,
+                    severity=entry.severity,
+                    reason=entry.reason,
+                    crop_key=detection.crop_key,
+                    status=AlertStatus.NEW.value,
+                    raised_at=datetime.now(UTC),
+                )
+                .on_conflict_do_nothing()
+                .returning(Alert.id)
+            )
+            if inserted.scalar_one_or_none() is not None:
+                alerts.append(await session.get_one(Alert, alert_id))
+        return alerts
 
     async def _ensure_partition(self, at: datetime) -> None:
         month = at.astimezone(UTC).strftime("%Y%m")
@@ -169,13 +264,10 @@ class DetectionRecorder:
             await session.commit()
         self._partitions.add(month)
 
-    async def _announce(
-        self, session: AsyncSession, detection: Detection, alerts: list[Alert]
-    ) -> list[EventEnvelope]:
-        """The detection's and its alerts' events, into the outbox (same transaction)."""
-        url = crop_path(detection.id) if detection.crop_key else None
-        live = (LIVE_FEED, "")
-        events = [await self._outbox.add(
+    async def _plate_detected(
+        self, session: AsyncSession, detection: Detection
+    ) -> EventEnvelope:
+        return await self._outbox.add(
             session,
             PlateDetected(
                 detection_id=detection.id,
@@ -184,40 +276,95 @@ class DetectionRecorder:
                 plate=detection.plate,
                 confidence=min(1.0, max(0.0, detection.confidence)),
                 detected_at=detection.detected_at,
-                crop_url=url,
+                crop_url=_crop_url(detection),
                 bbox=[round(v) for v in detection.bbox] if detection.bbox else None,
             ),
             tenant_id=detection.tenant_id,
-            also_to=[live],
-        )]
-        for alert in alerts:
-            events.append(await self._outbox.add(
-                session,
-                AlertRaised(
-                    alert_id=alert.id,
-                    detection_id=detection.id,
-                    watchlist_entry_id=alert.watchlist_entry_id,
-                    camera_id=alert.camera_id,
-                    tenant_id=alert.tenant_id,
-                    plate=alert.plate,
-                    severity=alert.severity,  # type: ignore[arg-type]
-                    reason=alert.reason,
-                    raised_at=alert.raised_at,
-                    crop_url=url,
-                ),
+            also_to=[(LIVE_FEED, "")],
+        )
+
+    async def _alert_raised(
+        self, session: AsyncSession, detection: Detection, alert: Alert
+    ) -> EventEnvelope:
+        return await self._outbox.add(
+            session,
+            AlertRaised(
+                alert_id=alert.id,
+                detection_id=detection.id,
+                watchlist_entry_id=alert.watchlist_entry_id,
+                camera_id=alert.camera_id,
                 tenant_id=alert.tenant_id,
-                also_to=[(bus.NOTIFICATIONS, alert_routing_key(alert.tenant_id, alert.severity)),
-                         live],
-            ))
-        return events
+                plate=alert.plate,
+                severity=alert.severity,  # type: ignore[arg-type]
+                reason=alert.reason,
+                raised_at=alert.raised_at,
+                crop_url=_crop_url(detection),
+            ),
+            tenant_id=alert.tenant_id,
+            also_to=_alert_destinations(alert),
+        )
+
+    async def _alert_updated(
+        self, session: AsyncSession, detection: Detection, alert: Alert, change: str,
+        previous_plate: str, at: datetime,
+    ) -> EventEnvelope:
+        return await self._outbox.add(
+            session,
+            AlertUpdated(
+                alert_id=alert.id,
+                detection_id=detection.id,
+                watchlist_entry_id=alert.watchlist_entry_id,
+                camera_id=alert.camera_id,
+                tenant_id=alert.tenant_id,
+                change=change,  # type: ignore[arg-type]
+                plate=alert.plate,
+                previous_plate=previous_plate,
+                severity=alert.severity,  # type: ignore[arg-type]
+                reason=alert.reason,
+                updated_at=at,
+                crop_url=_crop_url(detection),
+            ),
+            tenant_id=alert.tenant_id,
+            also_to=_alert_destinations(alert),
+        )
+
+
+def _crop_url(detection: Detection) -> str | None:
+    return crop_path(detection.id) if detection.crop_key else None
+
+
+def _alert_destinations(alert: Alert) -> list[tuple[str, str]]:
+    return [(bus.NOTIFICATIONS, alert_routing_key(alert.tenant_id, alert.severity)),
+            (LIVE_FEED, "")]
+
+
+def _detection_row(new: NewDetection, key: str | None, *, stage: str = "voted") -> Detection:
+    return Detection(
+        id=new.detection_id,
+        detected_at=new.detected_at,
+        tenant_id=new.tenant_id,
+        camera_id=new.camera_id,
+        plate=new.plate.value,
+        plate_style=new.plate.style,
+        confidence=new.confidence,
+        crop_key=key,
+        bbox=new.bbox,
+        track_id=new.track_id,
+        reads=new.reads,
+        support=new.support,
+        details={**new.details, "stage": stage},
+    )
 
 
 async def _find(
-    session: AsyncSession, detection_id: uuid.UUID, tenant_id: uuid.UUID | None
+    session: AsyncSession, detection_id: uuid.UUID, tenant_id: uuid.UUID | None, *,
+    for_update: bool = False,
 ) -> Detection | None:
     query = select(Detection).where(Detection.id == detection_id)
     if tenant_id is not None:
         query = query.where(Detection.tenant_id == tenant_id)
+    if for_update:
+        query = query.with_for_update()
     return (await session.execute(query)).scalars().first()
 
 

@@ -20,6 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared_kernel.pagination import Page
 from shared_kernel.plates import PlateNumber, PlatePattern
 from streaming_service.application.audit import Actor, AuditTrail
+from streaming_service.domain.ai.lpr_settings import (
+    LprPolicy,
+    confusable_variants,
+    variant_plates,
+)
 from streaming_service.domain.ai.watchlist import (
     Severity,
     WatchlistEntryNotFound,
@@ -225,27 +230,46 @@ class Watchlists:
 
 
 async def matching_entries(
-    session: AsyncSession, tenant_id: uuid.UUID, plate: PlateNumber, at: datetime
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    plate: PlateNumber,
+    at: datetime,
+    policy: LprPolicy | None = None,
 ) -> list[WatchlistEntry]:
     """The tenant's entries a read of ``plate`` at ``at`` hits, in either plate layout.
 
     Exact entries are looked up by index; only the tenant's wildcard patterns are
-    scanned (and checked here with ``PlatePattern``).
+    scanned (and checked here with ``PlatePattern``). With a ``policy`` whose match
+    distance is 1, entries of its fuzzy severities also take a read one OCR-confusable
+    character away (``ABC1S34`` hits ``ABC1534``).
     """
+    policy = policy or LprPolicy()
+    fuzzy = policy.fuzzy_severities()
+    exact_forms = sorted(plate.equivalent_forms())
+    hits: list[Any] = [WatchlistEntry.plate_pattern.in_(exact_forms),
+                       WatchlistEntry.is_exact.is_(False)]
+    variants: list[PlateNumber] = []
+    if fuzzy:
+        hits.append(and_(WatchlistEntry.plate_pattern.in_(sorted(confusable_variants(plate))),
+                         WatchlistEntry.severity.in_(fuzzy)))
+        variants = variant_plates(plate)
     rows = await session.execute(
         select(WatchlistEntry).where(
             WatchlistEntry.tenant_id == tenant_id,
-            or_(
-                WatchlistEntry.plate_pattern.in_(sorted(plate.equivalent_forms())),
-                WatchlistEntry.is_exact.is_(False),
-            ),
+            or_(*hits),
             or_(WatchlistEntry.active_from.is_(None), WatchlistEntry.active_from <= at),
             or_(WatchlistEntry.active_until.is_(None), WatchlistEntry.active_until > at),
-        )
+        ).order_by(WatchlistEntry.created_at, WatchlistEntry.id)
     )
+
+    def hit(entry: WatchlistEntry) -> bool:
+        pattern = PlatePattern(entry.plate_pattern)
+        if pattern.matches(plate):
+            return True
+        return entry.severity in fuzzy and any(pattern.matches(v) for v in variants)
+
     return [
         entry
         for entry in rows.scalars().all()
-        if is_active(entry.active_from, entry.active_until, at)
-        and PlatePattern(entry.plate_pattern).matches(plate)
+        if is_active(entry.active_from, entry.active_until, at) and hit(entry)
     ]
