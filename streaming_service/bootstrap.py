@@ -29,6 +29,7 @@ from shared_kernel.camera_network import CameraNetworkPolicy
 from shared_kernel.crypto import CredentialCipher
 from streaming_service.application.ai.alerts import Alerts
 from streaming_service.application.ai.detections import DetectionRecorder, Detections
+from streaming_service.application.ai.lpr_settings import TenantLprSettings
 from streaming_service.application.ai.watchlists import Watchlists
 from streaming_service.application.audit import AuditTrail
 from streaming_service.application.exports import Exports, SegmentConcatenator
@@ -101,6 +102,7 @@ class Services:
     watchlists: Watchlists
     alerts: Alerts
     detections: Detections
+    lpr_settings: TenantLprSettings
     recogniser: PlateRecogniser | None
     """None until a model is configured: the recognise endpoint then answers 503."""
     owns_redis: bool = True
@@ -281,6 +283,7 @@ def bootstrap(
         watchlists=Watchlists(sessions=sessions, audit=audit),
         alerts=Alerts(sessions=sessions, outbox=outbox),
         detections=Detections(sessions=sessions, store=store),
+        lpr_settings=TenantLprSettings(sessions=sessions, audit=audit),
         recogniser=recogniser or default_recogniser(),
         owns_redis=redis_client is None,
     )

@@ -118,3 +118,23 @@ class RecognizeOut(BaseModel):
     height: int
     plates: list[PlateFoundOut]
     elapsed_ms: float
+
+
+class LprSettingsIn(RequestModel):
+    """The whole policy (a PUT replaces it)."""
+
+    min_confidence: float = Field(
+        ge=0.0, le=1.0, description="A plate read must be at least this confident to raise "
+                                    "an alert; weaker reads are still stored and searchable")
+    match_distance: int = Field(
+        ge=0, le=1, description="0: watchlist plates match exactly (either layout); 1: a read "
+                                "one OCR-confusable character away (5/S, 1/I, 2/Z, 8/B, 4/A, "
+                                "0/O/D/Q, 6/G, 7/T) also hits lists of fuzzy_min_severity and "
+                                "above")
+    fuzzy_min_severity: Severity = Severity.HIGH
+
+
+class LprSettingsOut(BaseModel):
+    min_confidence: float
+    match_distance: int
+    fuzzy_min_severity: Severity
