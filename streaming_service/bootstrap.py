@@ -42,7 +42,7 @@ from streaming_service.application.thumbnails import (
     ThumbnailGrabber,
     Thumbnails,
 )
-from streaming_service.domain.ai.ports import LiveFeed, PlateRecogniser
+from streaming_service.domain.ai.ports import LiveFeed, PlateRecogniser, RecentPlates
 from streaming_service.domain.ports import CameraDirectory, MediaEngine, ObjectStore, Outbox
 from streaming_service.infrastructure.audit_window import RedisViewWindow
 from streaming_service.infrastructure.broker_probe import BrokerProbe
@@ -57,6 +57,7 @@ from streaming_service.infrastructure.live_feed import RedisLiveFeed
 from streaming_service.infrastructure.media_token import MediaTokenSigner
 from streaming_service.infrastructure.metrics import StreamingMetrics
 from streaming_service.infrastructure.outbox import SqlOutbox
+from streaming_service.infrastructure.recent_plates import RedisRecentPlates
 from streaming_service.infrastructure.stream_status import RedisStreamStatusCache
 from streaming_service.settings import API_PREFIX, StreamingSettings
 
@@ -99,6 +100,7 @@ class Services:
     # The AI context.
     live: LiveFeed
     recorder: DetectionRecorder
+    recent_plates: RecentPlates
     watchlists: Watchlists
     alerts: Alerts
     detections: Detections
@@ -241,6 +243,11 @@ def bootstrap(
         playback_ttl_seconds=settings.playback_url_ttl_seconds,
     )
     media_engine.listen(on_segment=recordings.record_segment)
+    recent_plates = RedisRecentPlates(redis, prefix=settings.redis_prefix,
+                                      horizon_seconds=settings.lpr_seen_recently_minutes * 60)
+    recorder = DetectionRecorder(sessions=sessions, store=store, outbox=outbox,
+                                 recent=recent_plates,
+                                 seen_recently_seconds=settings.lpr_seen_recently_minutes * 60)
     work_dir = settings.media_root / "work"
     return Services(
         settings=settings, db=db, sessions=sessions, redis=redis,
@@ -279,8 +286,9 @@ def bootstrap(
             url_ttl_seconds=settings.playback_url_ttl_seconds, audit=audit,
         ),
         live=RedisLiveFeed(redis, prefix=settings.redis_prefix, maxlen=settings.live_maxlen),
-        recorder=DetectionRecorder(sessions=sessions, store=store, outbox=outbox),
-        watchlists=Watchlists(sessions=sessions, audit=audit),
+        recorder=recorder,
+        recent_plates=recent_plates,
+        watchlists=Watchlists(sessions=sessions, audit=audit, new_entries=recorder),
         alerts=Alerts(sessions=sessions, outbox=outbox),
         detections=Detections(sessions=sessions, store=store),
         lpr_settings=TenantLprSettings(sessions=sessions, audit=audit),

@@ -41,7 +41,7 @@ from streaming_service.domain.ai.detection import (
     TrackerConfig,
     VehicleSighting,
 )
-from streaming_service.domain.ai.ports import FrameSource, PlateRecogniser
+from streaming_service.domain.ai.ports import FrameSource, PlateRecogniser, RecentPlates
 from streaming_service.domain.errors import CameraSourceRefused
 from streaming_service.infrastructure.db.models import Camera
 from streaming_service.infrastructure.leases import CameraLease, PostgresCameraLeases
@@ -53,6 +53,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
+RECENT_SHARE_SECONDS = 5.0
+"""How often each camera loop shares the plates still in view (``RecentPlates``)."""
 SERVICE = "streaming_service"
 
 
@@ -139,6 +141,7 @@ class LprWorker:
         max_cameras: int = 8,
         tracker_config: TrackerConfig | None = None,
         metrics: LprMetrics | None = None,
+        recent: RecentPlates | None = None,
     ) -> None:
         self.worker_id = worker_id
         self._leases = leases
@@ -150,6 +153,7 @@ class LprWorker:
         self._max = max_cameras
         self._tracker_config = tracker_config or TrackerConfig()
         self.metrics = metrics or LprMetrics()
+        self._recent = recent
         self.cameras: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._lease_of: dict[uuid.UUID, CameraLease] = {}
 
@@ -228,8 +232,12 @@ class LprWorker:
                 if camera is None:
                     return
                 source = self._source_factory(camera)
+                shared_at = 0.0
                 async for frame in source.frames():
                     attempt = 0
+                    if frame.at - shared_at >= RECENT_SHARE_SECONDS:
+                        shared_at = frame.at
+                        await self._share_recent(lease, tracker)
                     reads = await asyncio.to_thread(self._recognise, frame.image)
                     for sighting in tracker.observe(str(lease.camera_id), reads, frame.at):
                         if not sighting.provisional:
@@ -276,6 +284,18 @@ class LprWorker:
         for stage, seconds in stages.items():
             self.metrics.latency.labels(SERVICE, stage).observe(seconds)
         return list(reads)
+
+    async def _share_recent(self, lease: CameraLease, tracker: PlateTracker) -> None:
+        """Plates still in view (a parked car, de-duplicated since its first report) are
+        what a watchlist entry added now must be matched against ("seen recently")."""
+        if self._recent is None:
+            return
+        try:
+            await self._recent.seen(lease.tenant_id, lease.camera_id,
+                                    tracker.recently_seen(str(lease.camera_id)))
+        except Exception as exc:
+            log.warning("recent plates unavailable", extra={
+                "camera_id": str(lease.camera_id), "error": repr(exc)[:300]})
 
     async def _record_provisional(self, lease: CameraLease, sighting: VehicleSighting) -> bool:
         """True when the read raised an alert (and so was recorded)."""
@@ -335,6 +355,7 @@ async def run(stop: asyncio.Event) -> None:
                                     lease_seconds=settings.lpr_lease_seconds),
         sessions=services.sessions, recogniser=services.recogniser,
         recorder=services.recorder, source_factory=source, cipher=services.cipher,
+        recent=services.recent_plates,
         max_cameras=settings.lpr_max_cameras_per_worker,
         tracker_config=TrackerConfig(
             dedupe_window_s=settings.lpr_dedupe_window_seconds,

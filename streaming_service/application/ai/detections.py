@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, literal, or_, select, text
@@ -31,11 +31,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared_kernel import bus
 from shared_kernel.events import AlertRaised, AlertUpdated, EventEnvelope, PlateDetected
 from shared_kernel.pagination import Page
-from shared_kernel.plates import PlateNumber
+from shared_kernel.plates import PlateNumber, PlatePattern
 from streaming_service.application.ai.lpr_settings import load_policy
 from streaming_service.application.ai.watchlists import matching_entries
-from streaming_service.domain.ai.ports import LIVE_FEED
-from streaming_service.domain.ai.watchlist import AlertStatus, PlateQuery, PlateQueryKind
+from streaming_service.domain.ai.ports import LIVE_FEED, RecentPlate, RecentPlates
+from streaming_service.domain.ai.watchlist import (
+    AlertStatus,
+    PlateQuery,
+    PlateQueryKind,
+    is_active,
+)
 from streaming_service.domain.errors import InvalidTimeRange, NotFound
 from streaming_service.domain.ports import ObjectStore, Outbox
 from streaming_service.infrastructure.db.models.ai import Alert, Detection, WatchlistEntry
@@ -91,6 +96,9 @@ class RecordedDetection:
     events: list[EventEnvelope]
 
 
+RECENT_DETECTION_LOOKBACK = timedelta(hours=24)
+"""How far back "seen recently" looks for the detection of a plate still in view."""
+
 PROVISIONAL = "provisional"
 """``details.stage`` of a detection recorded on a provisional read, until the vote."""
 
@@ -113,11 +121,67 @@ class DetectionRecorder:
         sessions: async_sessionmaker[AsyncSession],
         store: ObjectStore,
         outbox: Outbox,
+        recent: RecentPlates | None = None,
+        seen_recently_seconds: float = 600.0,
     ) -> None:
         self._sessions = sessions
         self._store = store
         self._outbox = outbox
+        self._recent = recent
+        self._seen_recently = seen_recently_seconds
         self._partitions: set[str] = set()
+
+    async def match_new_entry(self, session: AsyncSession, entry: WatchlistEntry) -> int:
+        """"Seen recently": alert once on a plate the tenant's cameras saw in the last
+        minutes that the new ``entry`` hits (a parked car, or one passing again, is
+        de-duplicated before matching, so nothing else would). Runs in the entry's
+        transaction; the alert is on the plate's latest detection on the camera that saw
+        it last. Returns the number of alerts raised."""
+        if self._recent is None or self._seen_recently <= 0:
+            return 0
+        now = datetime.now(UTC)
+        if not is_active(entry.active_from, entry.active_until, now):
+            return 0
+        pattern = PlatePattern(entry.plate_pattern)
+        latest: dict[str, RecentPlate] = {}  # vehicle (Mercosul form) -> newest sighting
+        for seen in await self._recent.since(entry.tenant_id,
+                                             now.timestamp() - self._seen_recently):
+            try:
+                plate = PlateNumber(seen.plate)
+            except ValueError:
+                continue
+            vehicle = plate.to_mercosul().value
+            if pattern.matches(plate) and vehicle not in latest:
+                latest[vehicle] = seen
+        raised = 0
+        for seen in latest.values():
+            forms = sorted(PlateNumber(seen.plate).equivalent_forms())
+            detection = (await session.execute(
+                select(Detection).where(
+                    Detection.tenant_id == entry.tenant_id,
+                    Detection.camera_id == seen.camera_id,
+                    Detection.plate.in_(forms),
+                    Detection.detected_at >= now - RECENT_DETECTION_LOOKBACK,
+                ).order_by(Detection.detected_at.desc()).limit(1)
+            )).scalars().first()
+            if detection is None:
+                continue
+            for alert in await self._raise(session, detection, [entry]):
+                await self._alert_raised(session, detection, alert)
+                raised += 1
+        return raised
+
+    async def _remember(self, new: NewDetection) -> None:
+        if self._recent is None:
+            return
+        last_seen = new.details.get("last_seen")
+        at = float(last_seen) if isinstance(last_seen, int | float) \
+            else new.detected_at.timestamp()
+        try:
+            await self._recent.seen(new.tenant_id, new.camera_id,
+                                    {new.plate.to_mercosul().value: at})
+        except Exception as exc:
+            log.warning("recent plates unavailable", extra={"error": repr(exc)[:300]})
 
     async def record_provisional(self, new: NewDetection) -> RecordedDetection | None:
         """A first confident read: recorded (with its alerts) only if it raises one;
@@ -150,21 +214,29 @@ class DetectionRecorder:
         async with self._sessions() as session, session.begin():
             existing = await _find(session, new.detection_id, new.tenant_id, for_update=True)
             if existing is not None and existing.details.get("stage") == PROVISIONAL:
-                return await self._confirm(session, existing, new, key)
-            if existing is not None:
+                result = await self._confirm(session, existing, new, key)
+            elif existing is not None:
                 log.info("detection already recorded", extra={"detection_id": str(existing.id)})
                 return RecordedDetection(existing, [], [])
-            detection = _detection_row(new, key)
-            session.add(detection)
-            await session.flush()
-            policy = await load_policy(session, new.tenant_id)
-            entries = []
-            if policy.may_alert(new.confidence):
-                entries = await matching_entries(session, new.tenant_id, new.plate,
-                                                 new.detected_at, policy)
-            alerts = await self._raise(session, detection, entries)
-            events = [await self._plate_detected(session, detection)]
-            events += [await self._alert_raised(session, detection, a) for a in alerts]
+            else:
+                result = await self._insert(session, new, key)
+        await self._remember(new)
+        return result
+
+    async def _insert(
+        self, session: AsyncSession, new: NewDetection, key: str | None
+    ) -> RecordedDetection:
+        detection = _detection_row(new, key)
+        session.add(detection)
+        await session.flush()
+        policy = await load_policy(session, new.tenant_id)
+        entries = []
+        if policy.may_alert(new.confidence):
+            entries = await matching_entries(session, new.tenant_id, new.plate,
+                                             new.detected_at, policy)
+        alerts = await self._raise(session, detection, entries)
+        events = [await self._plate_detected(session, detection)]
+        events += [await self._alert_raised(session, detection, a) for a in alerts]
         return RecordedDetection(detection, alerts, events)
 
     async def _confirm(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -80,14 +80,23 @@ async def _flush_unique(session: AsyncSession, name: str) -> None:
         ) from exc
 
 
+class NewEntryMatcher(Protocol):
+    """Matches a new entry against the plates seen lately ("seen recently"), in the
+    entry's transaction (``DetectionRecorder.match_new_entry``)."""
+
+    async def match_new_entry(self, session: AsyncSession, entry: WatchlistEntry) -> int: ...
+
+
 class Watchlists:
     """The watchlist use cases; each call is one transaction of its own."""
 
     def __init__(
-        self, *, sessions: async_sessionmaker[AsyncSession], audit: AuditTrail
+        self, *, sessions: async_sessionmaker[AsyncSession], audit: AuditTrail,
+        new_entries: NewEntryMatcher | None = None,
     ) -> None:
         self._sessions = sessions
         self._audit = audit
+        self._new_entries = new_entries
 
     async def get(self, watchlist_id: uuid.UUID, tenant_id: uuid.UUID) -> Watchlist:
         async with self._sessions() as session:
@@ -201,6 +210,9 @@ class Watchlists:
             await self._audit.add(session, actor, "watchlist_entry.create",
                                   object_type="watchlist_entry", object_id=entry.id,
                                   tenant_id=tenant_id, after=entry_state(entry))
+            await session.flush()
+            if self._new_entries is not None:
+                await self._new_entries.match_new_entry(session, entry)
             await session.commit()
             return entry
 

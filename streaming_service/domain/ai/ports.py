@@ -92,6 +92,28 @@ class LiveFeed(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class RecentPlate:
+    camera_id: uuid.UUID
+    plate: str
+    seen_at: float
+    """Unix time the plate was last seen on that camera."""
+
+
+class RecentPlates(Protocol):
+    """The plates each tenant's cameras saw lately, de-duplicated or not (a parked car
+    stays here while in view): what a new watchlist entry is matched against."""
+
+    async def seen(self, tenant_id: uuid.UUID, camera_id: uuid.UUID,
+                   plates: dict[str, float]) -> None:
+        """Plates (any layout) → when last seen, on one camera."""
+        ...
+
+    async def since(self, tenant_id: uuid.UUID, after: float) -> list[RecentPlate]:
+        """The tenant's plates seen after ``after`` (unix time), newest first."""
+        ...
+
+
 class PlateRecogniser(Protocol):
     """Finds and reads every plate in one frame (detector + OCR + plate grammar)."""
 
