@@ -29,6 +29,7 @@ from shared_kernel.camera_network import CameraNetworkPolicy
 from shared_kernel.crypto import CredentialCipher
 from streaming_service.application.ai.alerts import Alerts
 from streaming_service.application.ai.detections import DetectionRecorder, Detections
+from streaming_service.application.ai.event_clips import EventClips
 from streaming_service.application.ai.lpr_settings import TenantLprSettings
 from streaming_service.application.ai.watchlists import Watchlists
 from streaming_service.application.audit import AuditTrail
@@ -53,6 +54,7 @@ from streaming_service.infrastructure.engines import EnginePlugin
 from streaming_service.infrastructure.engines import ffmpeg as ffmpeg_engine
 from streaming_service.infrastructure.engines import mediamtx as mediamtx_engine
 from streaming_service.infrastructure.engines.ffmpeg.engine import live_playlist
+from streaming_service.infrastructure.engines.ffmpeg.live_segments import HlsLiveSegments
 from streaming_service.infrastructure.live_feed import RedisLiveFeed
 from streaming_service.infrastructure.media_token import MediaTokenSigner
 from streaming_service.infrastructure.metrics import StreamingMetrics
@@ -105,6 +107,7 @@ class Services:
     alerts: Alerts
     detections: Detections
     lpr_settings: TenantLprSettings
+    clips: EventClips
     recogniser: PlateRecogniser | None
     """None until a model is configured: the recognise endpoint then answers 503."""
     owns_redis: bool = True
@@ -292,6 +295,13 @@ def bootstrap(
         alerts=Alerts(sessions=sessions, outbox=outbox),
         detections=Detections(sessions=sessions, store=store),
         lpr_settings=TenantLprSettings(sessions=sessions, audit=audit),
+        clips=EventClips(
+            sessions=sessions, store=store, live=HlsLiveSegments(settings.media_root),
+            concat=concat or ffmpeg_concat, audit=audit, work_dir=work_dir,
+            pre_roll_seconds=settings.event_clip_pre_roll_seconds,
+            post_roll_seconds=settings.event_clip_post_roll_seconds,
+            url_ttl_seconds=settings.playback_url_ttl_seconds,
+        ),
         recogniser=recogniser or default_recogniser(),
         owns_redis=redis_client is None,
     )

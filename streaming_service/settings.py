@@ -143,6 +143,11 @@ class StreamingSettings(CommonSettings):
     # A watchlist entry added now is matched against the plates seen in the last this
     # many minutes (a parked or passing car already de-duplicated), alerting once.
     lpr_seen_recently_minutes: float = Field(default=10.0, ge=0, le=24 * 60)
+    # recording_mode = events: a clip around each plate detection, cut from the live
+    # segments of the FFmpeg engine by the API process that runs the camera's stream.
+    event_clips: bool = True
+    event_clip_pre_roll_seconds: float = Field(default=3.0, ge=0, le=20)
+    event_clip_post_roll_seconds: float = Field(default=5.0, ge=0, le=60)
     # Workers export Prometheus metrics on this port (0: off).
     metrics_port: int = Field(default=9200, ge=0, le=65535)
 

@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime
 
-from streaming_service.api.ai.schemas import DetectionOut
+from streaming_service.api.ai.schemas import ClipOut, DetectionOut
 from streaming_service.api.deps import ServicesDep, ViewerDep, actor_of, tenant_scope
 from streaming_service.api.errors import ApiError
 from streaming_service.api.pagination import PageDep, PageOut, page_out
 from streaming_service.application.ai.detections import crop_path
+from streaming_service.application.ai.event_clips import clip_path, has_clip
 from streaming_service.domain.ai.watchlist import InvalidPlateQuery, PlateQuery
 
 if TYPE_CHECKING:
@@ -27,7 +28,9 @@ def _out(detection: Detection, score: float | None = None) -> DetectionOut:
         id=detection.id, camera_id=detection.camera_id, plate=detection.plate,
         plate_style=detection.plate_style, confidence=detection.confidence,
         detected_at=detection.detected_at, bbox=detection.bbox,
-        crop_url=crop_path(detection.id) if detection.crop_key else None, score=score,
+        crop_url=crop_path(detection.id) if detection.crop_key else None,
+        clip_url=clip_path(detection.id) if has_clip(detection.details) else None,
+        score=score,
     )
 
 
@@ -88,3 +91,12 @@ async def get_crop(detection_id: uuid.UUID, claims: ViewerDep, services: Service
     data = await services.detections.crop(detection)
     return Response(content=data, media_type="image/jpeg",
                     headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.get("/{detection_id}/clip", response_model=ClipOut,
+            summary="An expiring URL of the detection's event clip (audited)")
+async def get_clip(detection_id: uuid.UUID, claims: ViewerDep, services: ServicesDep,
+                   request: Request) -> ClipOut:
+    detection = await services.detections.get(detection_id, tenant_scope(claims))
+    url, expires_at = await services.clips.url(detection, actor=actor_of(claims, request))
+    return ClipOut(url=url, expires_at=expires_at)

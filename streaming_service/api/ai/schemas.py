@@ -85,6 +85,9 @@ class DetectionOut(BaseModel):
     detected_at: datetime
     bbox: list[float] | None
     crop_url: str | None
+    clip_url: str | None = Field(
+        default=None, description="Where to ask for the event clip's URL (cameras with "
+                                  "recording_mode = events, once cut)")
     score: float | None = Field(default=None, description="Similarity (~ searches only)")
 
 
@@ -103,6 +106,8 @@ class AlertOut(BaseModel):
     raised_at: datetime
     acknowledged_by: uuid.UUID | None
     acknowledged_at: datetime | None
+    clip_url: str | None = Field(
+        default=None, description="Where to ask for the event clip of the alert's detection")
 
 
 class PlateFoundOut(BaseModel):
@@ -138,3 +143,8 @@ class LprSettingsOut(BaseModel):
     min_confidence: float
     match_distance: int
     fuzzy_min_severity: Severity
+
+
+class ClipOut(BaseModel):
+    url: str
+    expires_at: datetime

@@ -9,6 +9,7 @@ acknowledging transaction.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -20,7 +21,7 @@ from shared_kernel.pagination import Page
 from streaming_service.domain.ai.ports import LIVE_FEED
 from streaming_service.domain.ai.watchlist import AlertNotFound, AlertStatus
 from streaming_service.domain.ports import Outbox
-from streaming_service.infrastructure.db.models.ai import Alert
+from streaming_service.infrastructure.db.models.ai import Alert, Detection
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,19 @@ class Alerts:
                 .offset(offset).limit(limit)
             )
             return Page(list(rows.scalars().all()), int(total.scalar_one()))
+
+    async def clipped(
+        self, tenant_id: uuid.UUID, detection_ids: Collection[uuid.UUID]
+    ) -> set[uuid.UUID]:
+        """Which of these detections have an event clip (``recording_mode = events``)."""
+        if not detection_ids:
+            return set()
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(Detection.id).where(Detection.tenant_id == tenant_id,
+                                           Detection.id.in_(list(detection_ids)),
+                                           Detection.details.has_key("clip_key")))
+            return set(rows.scalars().all())
 
     async def get(self, alert_id: uuid.UUID, tenant_id: uuid.UUID) -> Alert:
         async with self._sessions() as session:

@@ -252,7 +252,8 @@ class DetectionRecorder:
         detection.bbox = new.bbox
         detection.reads = new.reads
         detection.support = new.support
-        detection.details = {**new.details, "stage": "voted",
+        # Keep what others added meanwhile (an event clip), take the vote's details.
+        detection.details = {**(detection.details or {}), **new.details, "stage": "voted",
                              "provisional_plate": previous_plate}
         policy = await load_policy(session, new.tenant_id)
         entries = []

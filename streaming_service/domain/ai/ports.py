@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
@@ -112,6 +113,23 @@ class RecentPlates(Protocol):
     async def since(self, tenant_id: uuid.UUID, after: float) -> list[RecentPlate]:
         """The tenant's plates seen after ``after`` (unix time), newest first."""
         ...
+
+
+@dataclass(frozen=True)
+class LiveSegment:
+    """One finished segment of a camera's live stream on this host, with its wall-clock
+    span (unix seconds)."""
+
+    path: Path
+    start: float
+    end: float
+
+
+class LiveSegments(Protocol):
+    """The finished live segments of a camera that this host's media engine still keeps
+    (the recent past only), oldest first; empty when this host does not run the stream."""
+
+    def segments(self, camera_id: uuid.UUID) -> list[LiveSegment]: ...
 
 
 class PlateRecogniser(Protocol):
