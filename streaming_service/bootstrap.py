@@ -27,8 +27,12 @@ from shared_kernel.auth import AsyncRedisDenylist, JWTVerifier
 from shared_kernel.camera_network import CameraNetworkPolicy
 from shared_kernel.crypto import CredentialCipher
 from shared_kernel.redis_pool import async_redis
-from streaming_service.application.ai.detections import DetectionRecorder
+from streaming_service.application.ai.alerts import Alerts
+from streaming_service.application.ai.detections import DetectionRecorder, Detections
+from streaming_service.application.ai.event_clips import EventClips
 from streaming_service.application.ai.live_hub import LiveHub
+from streaming_service.application.ai.lpr_settings import TenantLprSettings
+from streaming_service.application.ai.watchlists import Watchlists
 from streaming_service.application.audit import AuditTrail
 from streaming_service.application.exports import Exports, SegmentConcatenator
 from streaming_service.application.media_access import MediaAccess
@@ -40,7 +44,7 @@ from streaming_service.application.thumbnails import (
     ThumbnailGrabber,
     Thumbnails,
 )
-from streaming_service.domain.ai.ports import LiveFeed, PlateRecogniser
+from streaming_service.domain.ai.ports import LiveFeed, PlateRecogniser, RecentPlates
 from streaming_service.domain.ports import CameraDirectory, MediaEngine, ObjectStore, Outbox
 from streaming_service.infrastructure.audit_window import RedisViewWindow
 from streaming_service.infrastructure.broker_probe import BrokerProbe
@@ -51,10 +55,12 @@ from streaming_service.infrastructure.engines import EnginePlugin
 from streaming_service.infrastructure.engines import ffmpeg as ffmpeg_engine
 from streaming_service.infrastructure.engines import mediamtx as mediamtx_engine
 from streaming_service.infrastructure.engines.ffmpeg.engine import live_playlist
+from streaming_service.infrastructure.engines.ffmpeg.live_segments import HlsLiveSegments
 from streaming_service.infrastructure.live_feed import RedisLiveFeed
 from streaming_service.infrastructure.media_token import MediaTokenSigner
 from streaming_service.infrastructure.metrics import StreamingMetrics
 from streaming_service.infrastructure.outbox import SqlOutbox
+from streaming_service.infrastructure.recent_plates import RedisRecentPlates
 from streaming_service.infrastructure.stream_status import RedisStreamStatusCache
 from streaming_service.settings import API_PREFIX, StreamingSettings
 
@@ -98,6 +104,12 @@ class Services:
     live: LiveFeed
     live_hub: LiveHub
     recorder: DetectionRecorder
+    recent_plates: RecentPlates
+    watchlists: Watchlists
+    alerts: Alerts
+    detections: Detections
+    lpr_settings: TenantLprSettings
+    clips: EventClips
     recogniser: PlateRecogniser | None
     """None until a model is configured: the recognise endpoint then answers 503."""
     owns_redis: bool = True
@@ -238,6 +250,11 @@ def bootstrap(
         playback_ttl_seconds=settings.playback_url_ttl_seconds,
     )
     media_engine.listen(on_segment=recordings.record_segment)
+    recent_plates = RedisRecentPlates(redis, prefix=settings.redis_prefix,
+                                      horizon_seconds=settings.lpr_seen_recently_minutes * 60)
+    recorder = DetectionRecorder(sessions=sessions, store=store, outbox=outbox,
+                                 recent=recent_plates,
+                                 seen_recently_seconds=settings.lpr_seen_recently_minutes * 60)
     work_dir = settings.media_root / "work"
     return Services(
         settings=settings, db=db, sessions=sessions, redis=redis,
@@ -279,7 +296,19 @@ def bootstrap(
         live_hub=LiveHub(live, block_ms=settings.ws_read_block_ms,
                          max_subscribers=settings.ws_max_connections,
                          queue_size=settings.ws_queue_size),
-        recorder=DetectionRecorder(sessions=sessions, store=store, outbox=outbox),
+        recorder=recorder,
+        recent_plates=recent_plates,
+        watchlists=Watchlists(sessions=sessions, audit=audit, new_entries=recorder),
+        alerts=Alerts(sessions=sessions, outbox=outbox),
+        detections=Detections(sessions=sessions, store=store),
+        lpr_settings=TenantLprSettings(sessions=sessions, audit=audit),
+        clips=EventClips(
+            sessions=sessions, store=store, live=HlsLiveSegments(settings.media_root),
+            concat=concat or ffmpeg_concat, audit=audit, work_dir=work_dir,
+            pre_roll_seconds=settings.event_clip_pre_roll_seconds,
+            post_roll_seconds=settings.event_clip_post_roll_seconds,
+            url_ttl_seconds=settings.playback_url_ttl_seconds,
+        ),
         recogniser=recogniser or default_recogniser(),
         owns_redis=redis_client is None,
     )

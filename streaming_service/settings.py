@@ -144,6 +144,18 @@ class StreamingSettings(CommonSettings):
     # The same plate on the same camera is reported once per window (restarted while the
     # vehicle stays in view), so a parked car does not alert every few seconds.
     lpr_dedupe_window_seconds: float = Field(default=60.0, gt=0, le=24 * 3600)
+    # A single read at least this confident is matched against the watchlists at once,
+    # before the tracker's vote (alerts in well under a second); the vote then confirms,
+    # corrects or retracts. 1.0 effectively waits for the vote.
+    lpr_provisional_min_confidence: float = Field(default=0.5, ge=0, le=1)
+    # A watchlist entry added now is matched against the plates seen in the last this
+    # many minutes (a parked or passing car already de-duplicated), alerting once.
+    lpr_seen_recently_minutes: float = Field(default=10.0, ge=0, le=24 * 60)
+    # recording_mode = events: a clip around each plate detection, cut from the live
+    # segments of the FFmpeg engine by the API process that runs the camera's stream.
+    event_clips: bool = True
+    event_clip_pre_roll_seconds: float = Field(default=3.0, ge=0, le=20)
+    event_clip_post_roll_seconds: float = Field(default=5.0, ge=0, le=60)
     # Workers export Prometheus metrics on this port (0: off).
     metrics_port: int = Field(default=9200, ge=0, le=65535)
 
