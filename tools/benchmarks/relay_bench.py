@@ -39,7 +39,12 @@ from streaming_service.infrastructure.db.session import (  # noqa: E402
 )
 from streaming_service.infrastructure.outbox import SqlOutboxStore  # noqa: E402
 from streaming_service.settings import StreamingSettings  # noqa: E402
-from tools.benchmarks.common import machine_line, private_database, private_vhost  # noqa: E402
+from tools.benchmarks.common import (  # noqa: E402
+    machine_line,
+    private_database,
+    private_vhost,
+    publish_report,
+)
 
 BENCH_QUEUE = "bench.relay"
 
@@ -155,10 +160,7 @@ def main() -> None:
         settings = StreamingSettings(streaming_db_name=db_name, amqp_url=amqp_url)
         upgrade(settings.async_migration_database_url)
         rows = asyncio.run(_bench(args, settings))
-    report = "\n".join(rows)
-    print(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report + "\n")
+    publish_report(rows, args.out)
 
 
 if __name__ == "__main__":

@@ -52,6 +52,7 @@ from tools.benchmarks.common import (  # noqa: E402
     percentile,
     private_database,
     private_vhost,
+    publish_report,
 )
 
 REDIS_URL = os.environ.get("GTV_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -243,10 +244,7 @@ def main() -> None:
                     f"p95 {percentile(lat, 0.95):.0f} ms, p99 {percentile(lat, 0.99):.0f} ms, "
                     f"max {max(lat):.0f} ms")
     rows.append("")
-    report = "\n".join(rows)
-    print(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report + "\n")
+    publish_report(rows, args.out)
 
 
 if __name__ == "__main__":
