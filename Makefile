@@ -50,8 +50,10 @@ bench: install services  ## streaming (start, glass-to-glass, capacity), LPR and
 	if [ -f tools/benchmarks/lpr_bench.py ]; then set -o pipefail; \
 	  OMP_NUM_THREADS=1 $(PY) tools/benchmarks/lpr_bench.py | tee var/bench/lpr.md; fi
 	$(PY) tools/benchmarks/alert_latency_bench.py
+	$(PY) tools/benchmarks/ws_fanout_bench.py
+	$(PY) tools/benchmarks/relay_bench.py
 	cat var/bench/streaming.md $$(test -f var/bench/lpr.md && echo var/bench/lpr.md) \
-	  var/bench/alert_latency.md > var/bench/REPORT.md
+	  var/bench/alert_latency.md var/bench/ws_fanout.md var/bench/relay.md > var/bench/REPORT.md
 	@echo "report: var/bench/REPORT.md"
 
 lint: install  ## ruff, mypy and the layering contracts (import-linter)

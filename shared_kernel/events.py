@@ -248,6 +248,27 @@ class AlertRaised(EventPayload):
     crop_url: str | None = None
 
 
+class AlertUpdated(EventPayload):
+    """An alert raised on a provisional read (the first confident read of a vehicle,
+    before the tracker's vote) whose read the vote changed: ``corrected`` when the voted
+    plate still hits the same watchlist entry (``plate`` is the voted one), ``retracted``
+    when it no longer does. Never sent for an alert the vote confirms."""
+
+    event_type = "AlertUpdated"
+    alert_id: uuid.UUID
+    detection_id: uuid.UUID
+    watchlist_entry_id: uuid.UUID
+    camera_id: uuid.UUID
+    tenant_id: uuid.UUID
+    change: Literal["corrected", "retracted"]
+    plate: str
+    previous_plate: str
+    severity: Literal["low", "medium", "high", "critical"]
+    reason: str
+    updated_at: datetime
+    crop_url: str | None = None
+
+
 class AlertAcknowledged(EventPayload):
     event_type = "AlertAcknowledged"
     alert_id: uuid.UUID
@@ -274,6 +295,7 @@ CATALOGUE: dict[tuple[str, int], type[EventPayload]] = {
         UserActivityRecorded,
         PlateDetected,
         AlertRaised,
+        AlertUpdated,
         AlertAcknowledged,
     )
 }

@@ -5,8 +5,9 @@ table); a relay publishes what committed:
 
 1. claim a batch of pending rows, oldest first, locked ``FOR UPDATE SKIP LOCKED`` so that
    relays in several processes never take the same row;
-2. publish each to its destination with publisher confirms; stop the batch at the first
-   failure;
+2. publish them to their destination with publisher confirms — up to the publisher's
+   ``max_in_flight`` awaiting their confirms at once (RabbitMQ keeps the order of one
+   channel); rows that fail stay pending;
 3. record what happened — published rows marked, the failing row's error noted — in the
    claim's own transaction.
 
@@ -89,7 +90,11 @@ class OutboxStore(Protocol):
 
 
 class RelayPublisher(Protocol):
-    """Confirmed publishing to a named destination."""
+    """Confirmed publishing to a named destination.
+
+    A publisher may declare ``max_in_flight`` (an int attribute): how many publishes the
+    relay may have awaiting confirms at once without the destination reordering them.
+    Without it the relay publishes one at a time."""
 
     async def publish(self, envelope: EventEnvelope, *, exchange: str,
                       routing_key: str) -> None: ...
@@ -126,7 +131,7 @@ class BrokerUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class RelaySettings:
-    batch_size: int = 100
+    batch_size: int = 500
     poll_interval: float = 5.0
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
@@ -142,7 +147,12 @@ class RelayResult:
 class AmqpRelayPublisher:
     """:class:`shared_kernel.bus.EventPublisher` (publisher confirms) on a plain, lazily
     opened connection. Not a robust connection: when the broker goes away the relay wants
-    the error now, to back off with its rows pending, not a publish that hangs."""
+    the error now, to back off with its rows pending, not a publish that hangs.
+
+    One channel delivers in publish order, so a window of publishes may await their
+    confirms together (``max_in_flight``)."""
+
+    max_in_flight = 100
 
     def __init__(self, amqp_url: str, *, connect_timeout: float = 5.0,
                  publish_timeout: float = 10.0) -> None:
@@ -151,8 +161,15 @@ class AmqpRelayPublisher:
         self._publish_timeout = publish_timeout
         self._connection: AbstractConnection | None = None
         self._publisher: bus.EventPublisher | None = None
+        self._opening = asyncio.Lock()
 
     async def _ensure(self) -> bus.EventPublisher:
+        if self._publisher is not None:
+            return self._publisher
+        async with self._opening:  # concurrent publishes share one connection
+            return await self._open()
+
+    async def _open(self) -> bus.EventPublisher:
         if self._publisher is None:
             connection = await aio_pika.connect(self._url, timeout=self._connect_timeout)
             try:
@@ -200,10 +217,12 @@ class OutboxRelay:
         Raises :class:`BrokerUnavailable` once the batch's outcomes are committed: the rows
         confirmed before the failure are published, the failing one notes the error."""
         failure: Exception | None = None
+        window = max(1, int(getattr(self._publisher, "max_in_flight", 1)))
         async with self.store.claim(self.settings.batch_size) as batch:
+            valid: list[tuple[OutboxRow, EventEnvelope]] = []
             for row in batch.rows:
                 try:
-                    envelope = EventEnvelope.model_validate(row.envelope)
+                    valid.append((row, EventEnvelope.model_validate(row.envelope)))
                 except ValidationError as exc:
                     # Cannot happen for rows the services write; keep it pending, say why,
                     # and do not let it block the rest.
@@ -212,23 +231,63 @@ class OutboxRelay:
                                      "error": str(exc)[:500]})
                     batch.failed.append((row, f"invalid envelope: {exc}"[:2000]))
                     self._observer.failed(row.event_type, "invalid")
-                    continue
-                try:
-                    await self._publisher.publish(envelope, exchange=row.exchange,
-                                                  routing_key=row.routing_key)
-                except Exception as exc:
-                    failure = exc
-                    batch.failed.append((row, mask_urls_in_text(repr(exc))[:2000]))
-                    self._observer.failed(envelope.type, "publish")
-                    break
-                batch.published.append(row)
-                self._observer.published(envelope.type)
+            failure = await self._publish(batch, valid, window)
         self.published_total += len(batch.published)
         if failure is not None:
             await self._publisher.close()
             raise BrokerUnavailable(
                 f"publish failed: {mask_urls_in_text(repr(failure))[:500]}") from failure
         return len(batch.published)
+
+    async def _publish(self, batch: ClaimedBatch,
+                       rows: Sequence[tuple[OutboxRow, EventEnvelope]],
+                       window: int) -> Exception | None:
+        """Publish ``rows`` in order and record each outcome; return the first failure.
+
+        One at a time (``window`` 1), the batch stops at the first failure. With a window,
+        the first row goes alone (an unreachable broker fails once, not once per row), then
+        up to ``window`` publishes await their confirms at once (a sliding window, in
+        order); a row confirmed after a failed one is published all the same — it reached
+        the broker — and the failed ones stay pending."""
+        if window == 1 or len(rows) <= 1:
+            for row, envelope in rows:
+                try:
+                    await self._publisher.publish(envelope, exchange=row.exchange,
+                                                  routing_key=row.routing_key)
+                except Exception as exc:
+                    self._record_failure(batch, row, envelope, exc)
+                    return exc
+                batch.published.append(row)
+                self._observer.published(envelope.type)
+            return None
+        failure = await self._publish(batch, rows[:1], 1)
+        if failure is not None:
+            return failure
+        rows = rows[1:]
+        in_flight = asyncio.Semaphore(window)
+
+        async def publish(row: OutboxRow, envelope: EventEnvelope) -> None:
+            async with in_flight:
+                await self._publisher.publish(envelope, exchange=row.exchange,
+                                              routing_key=row.routing_key)
+
+        outcomes = await asyncio.gather(*(publish(row, envelope) for row, envelope in rows),
+                                        return_exceptions=True)
+        for (row, envelope), outcome in zip(rows, outcomes, strict=True):
+            if outcome is None:
+                batch.published.append(row)
+                self._observer.published(envelope.type)
+            elif isinstance(outcome, Exception):
+                failure = failure or outcome
+                self._record_failure(batch, row, envelope, outcome)
+            else:
+                raise outcome  # cancellation and the like: not a publish outcome
+        return failure
+
+    def _record_failure(self, batch: ClaimedBatch, row: OutboxRow, envelope: EventEnvelope,
+                        error: Exception) -> None:
+        batch.failed.append((row, mask_urls_in_text(repr(error))[:2000]))
+        self._observer.failed(envelope.type, "publish")
 
     async def drain_once(self) -> int:
         """Publish until nothing claimable is left; return how many were published."""

@@ -21,13 +21,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared_kernel.auth import AsyncRedisDenylist, JWTVerifier
 from shared_kernel.camera_network import CameraNetworkPolicy
 from shared_kernel.crypto import CredentialCipher
-from streaming_service.application.ai.detections import DetectionRecorder
+from shared_kernel.redis_pool import async_redis
+from streaming_service.application.ai.alerts import Alerts
+from streaming_service.application.ai.detections import DetectionRecorder, Detections
+from streaming_service.application.ai.event_clips import EventClips
+from streaming_service.application.ai.live_hub import LiveHub
+from streaming_service.application.ai.lpr_settings import TenantLprSettings
+from streaming_service.application.ai.watchlists import Watchlists
 from streaming_service.application.audit import AuditTrail
 from streaming_service.application.camera_probe import (
     CameraProbe,
@@ -46,7 +51,7 @@ from streaming_service.application.thumbnails import (
     ThumbnailGrabber,
     Thumbnails,
 )
-from streaming_service.domain.ai.ports import LiveFeed, PlateRecogniser
+from streaming_service.domain.ai.ports import LiveFeed, PlateRecogniser, RecentPlates
 from streaming_service.domain.ports import CameraDirectory, MediaEngine, ObjectStore, Outbox
 from streaming_service.infrastructure.audit_window import RedisViewWindow
 from streaming_service.infrastructure.broker_probe import BrokerProbe
@@ -57,10 +62,12 @@ from streaming_service.infrastructure.engines import EnginePlugin
 from streaming_service.infrastructure.engines import ffmpeg as ffmpeg_engine
 from streaming_service.infrastructure.engines import mediamtx as mediamtx_engine
 from streaming_service.infrastructure.engines.ffmpeg.engine import live_playlist
+from streaming_service.infrastructure.engines.ffmpeg.live_segments import HlsLiveSegments
 from streaming_service.infrastructure.live_feed import RedisLiveFeed
 from streaming_service.infrastructure.media_token import MediaTokenSigner
 from streaming_service.infrastructure.metrics import StreamingMetrics
 from streaming_service.infrastructure.outbox import SqlOutbox
+from streaming_service.infrastructure.recent_plates import RedisRecentPlates
 from streaming_service.infrastructure.stream_status import RedisStreamStatusCache
 from streaming_service.settings import API_PREFIX, StreamingSettings
 
@@ -104,7 +111,14 @@ class Services:
     reports: Reports
     # The AI context.
     live: LiveFeed
+    live_hub: LiveHub
     recorder: DetectionRecorder
+    recent_plates: RecentPlates
+    watchlists: Watchlists
+    alerts: Alerts
+    detections: Detections
+    lpr_settings: TenantLprSettings
+    clips: EventClips
     recogniser: PlateRecogniser | None
     """None until a model is configured: the recognise endpoint then answers 503."""
     owns_redis: bool = True
@@ -112,6 +126,7 @@ class Services:
     async def close(self) -> None:
         """Release what :func:`bootstrap` opened (engine, broker, Redis, the pool)."""
         await self.exports.close()
+        await self.live_hub.close()
         for what, closing in (("media engine", self.engine.close()),
                               ("broker probe", self.broker.close())):
             try:
@@ -240,8 +255,8 @@ def bootstrap(
     metrics = StreamingMetrics()
     db = create_engine(settings)
     sessions = create_sessionmaker(db)
-    redis = redis_client or aioredis.from_url(
-        settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    redis = redis_client or async_redis(settings.redis_url,
+                                        max_connections=settings.redis_max_connections)
     outbox = outbox or SqlOutbox()
     store = object_store or build_object_store(settings)
     cipher = CredentialCipher(settings.camera_credentials_key.get_secret_value())
@@ -249,6 +264,7 @@ def bootstrap(
     signer = MediaTokenSigner(settings.media_token_secret.get_secret_value(),
                               settings.media_token_ttl_seconds)
     denylist = AsyncRedisDenylist(redis)
+    live = RedisLiveFeed(redis, prefix=settings.redis_prefix, maxlen=settings.live_maxlen)
     cache = RedisStreamStatusCache(redis, settings.redis_prefix)
     audit = AuditTrail(sessions=sessions, outbox=outbox,
                        window=RedisViewWindow(redis, settings.redis_prefix),
@@ -261,6 +277,11 @@ def bootstrap(
         playback_ttl_seconds=settings.playback_url_ttl_seconds,
     )
     media_engine.listen(on_segment=recordings.record_segment)
+    recent_plates = RedisRecentPlates(redis, prefix=settings.redis_prefix,
+                                      horizon_seconds=settings.lpr_seen_recently_minutes * 60)
+    recorder = DetectionRecorder(sessions=sessions, store=store, outbox=outbox,
+                                 recent=recent_plates,
+                                 seen_recently_seconds=settings.lpr_seen_recently_minutes * 60)
     work_dir = settings.media_root / "work"
     return Services(
         settings=settings, db=db, sessions=sessions, redis=redis,
@@ -301,8 +322,23 @@ def bootstrap(
         camera_probe=CameraProbe(probe=prober or ffprobe_prober(address_policy), audit=audit),
         reports=Reports(sessions=sessions, audit=audit,
                         outage_gap_seconds=max(120.0, 2.0 * settings.segment_seconds)),
-        live=RedisLiveFeed(redis, prefix=settings.redis_prefix, maxlen=settings.live_maxlen),
-        recorder=DetectionRecorder(sessions=sessions, store=store, outbox=outbox),
+        live=live,
+        live_hub=LiveHub(live, block_ms=settings.ws_read_block_ms,
+                         max_subscribers=settings.ws_max_connections,
+                         queue_size=settings.ws_queue_size),
+        recorder=recorder,
+        recent_plates=recent_plates,
+        watchlists=Watchlists(sessions=sessions, audit=audit, new_entries=recorder),
+        alerts=Alerts(sessions=sessions, outbox=outbox),
+        detections=Detections(sessions=sessions, store=store),
+        lpr_settings=TenantLprSettings(sessions=sessions, audit=audit),
+        clips=EventClips(
+            sessions=sessions, store=store, live=HlsLiveSegments(settings.media_root),
+            concat=concat or ffmpeg_concat, audit=audit, work_dir=work_dir,
+            pre_roll_seconds=settings.event_clip_pre_roll_seconds,
+            post_roll_seconds=settings.event_clip_post_roll_seconds,
+            url_ttl_seconds=settings.playback_url_ttl_seconds,
+        ),
         recogniser=recogniser or default_recogniser(),
         owns_redis=redis_client is None,
     )

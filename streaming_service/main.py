@@ -136,6 +136,8 @@ def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextMan
             app.state.outbox_relays = relays
             loops.append(BackgroundLoop("outbox-relay",
                                         lambda stop: run_relays(relays, stop)).start())
+        if settings.event_clips:
+            loops.append(BackgroundLoop("event-clips", services.clips.run).start())
         if settings.recording_keeper:
             interval = settings.recording_keeper_interval_seconds
             keeper = RecordingKeeper(

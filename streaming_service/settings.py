@@ -74,6 +74,8 @@ class StreamingSettings(CommonSettings):
 
     # Redis keys are prefixed so tests (and several deployments) never collide.
     redis_prefix: str = "gtv:"
+    # Connections of one process's Redis pool; callers beyond it wait for a free one.
+    redis_max_connections: int = Field(default=64, ge=4, le=10_000)
 
     # Views repeated by players and walls (live playlists, thumbnails, a superadmin's tenant
     # choice) are audited once per user, object and window; 0 audits every request.
@@ -125,6 +127,12 @@ class StreamingSettings(CommonSettings):
     # How soon a live socket notices its token revoked (logout, deactivation, demotion).
     ws_revocation_check_seconds: float = Field(default=2.0, gt=0, le=60)
     ws_read_block_ms: int = Field(default=1000, ge=50, le=30_000)
+    # Live sockets one API process serves (one feed reader per tenant fans out to them);
+    # the next one is closed with 1013 "try again later". Each socket buffers at most
+    # ws_queue_size events; a client that falls further behind is closed the same way
+    # and catches up from the feed when it reconnects with its last event id.
+    ws_max_connections: int = Field(default=2000, ge=1)
+    ws_queue_size: int = Field(default=1000, ge=10)
 
     # LPR workers.
     lpr_worker_id: str = ""
@@ -136,6 +144,18 @@ class StreamingSettings(CommonSettings):
     # The same plate on the same camera is reported once per window (restarted while the
     # vehicle stays in view), so a parked car does not alert every few seconds.
     lpr_dedupe_window_seconds: float = Field(default=60.0, gt=0, le=24 * 3600)
+    # A single read at least this confident is matched against the watchlists at once,
+    # before the tracker's vote (alerts in well under a second); the vote then confirms,
+    # corrects or retracts. 1.0 effectively waits for the vote.
+    lpr_provisional_min_confidence: float = Field(default=0.5, ge=0, le=1)
+    # A watchlist entry added now is matched against the plates seen in the last this
+    # many minutes (a parked or passing car already de-duplicated), alerting once.
+    lpr_seen_recently_minutes: float = Field(default=10.0, ge=0, le=24 * 60)
+    # recording_mode = events: a clip around each plate detection, cut from the live
+    # segments of the FFmpeg engine by the API process that runs the camera's stream.
+    event_clips: bool = True
+    event_clip_pre_roll_seconds: float = Field(default=3.0, ge=0, le=20)
+    event_clip_post_roll_seconds: float = Field(default=5.0, ge=0, le=60)
     # Workers export Prometheus metrics on this port (0: off).
     metrics_port: int = Field(default=9200, ge=0, le=65535)
 

@@ -4,6 +4,10 @@ Each scope (a tenant, or "all" for superadmins) has a version number in the cach
 keys embed it, so bumping the version on a change makes every older entry unreachable
 (they expire by TTL). A change bumps its tenant's scope and "all", nobody else's.
 A cache outage degrades to a miss, never to an error.
+
+A read is one round trip when the scope's version has not changed since this process
+last saw it: the version and the entry under the version last seen are fetched together
+(``get_many``), and only a changed version costs a second read.
 """
 
 from __future__ import annotations
@@ -35,14 +39,35 @@ def _version(scope: str) -> int:
     return int(value)
 
 
-def _key(scope: str, query: str) -> str:
+#: The version of each scope this process saw last (a guess, checked on every read).
+_seen_versions: dict[str, int] = {}
+
+
+def _key_at(scope: str, version: int, query: str) -> str:
     digest = hashlib.sha256(query.encode()).hexdigest()[:32]
-    return f"cameras:list:{scope}:{_version(scope)}:{digest}"
+    return f"cameras:list:{scope}:{version}:{digest}"
+
+
+def _key(scope: str, query: str) -> str:
+    return _key_at(scope, _version(scope), query)
+
+
+def _lookup(scope: str, query: str) -> Any | None:
+    guess = _seen_versions.get(scope)
+    if guess is not None:
+        guessed_key = _key_at(scope, guess, query)
+        found = cache.get_many([_version_key(scope), guessed_key])
+        current = found.get(_version_key(scope))
+        if current is not None and int(current) == guess:
+            return found.get(guessed_key)
+    version = _version(scope)
+    _seen_versions[scope] = version
+    return cache.get(_key_at(scope, version, query))
 
 
 def get_list(scope: str, query: str) -> Any | None:
     try:
-        value = cache.get(_key(scope, query))
+        value = _lookup(scope, query)
     except Exception:  # the cache is an optimisation: any failure is a miss
         logger.warning("camera cache unavailable on read", exc_info=True)
         value = None

@@ -1,15 +1,14 @@
-"""Annotated dependencies of the API: the service container (``bootstrap.Services``), a
-database session, the caller's verified claims, role checks and tenant scoping."""
+"""Annotated dependencies of the API: the service container (``bootstrap.Services``), the
+caller's verified claims, role checks and tenant scoping."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from shared_kernel.auth import InvalidToken, Role, TokenClaims
@@ -24,14 +23,6 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
-
-
-async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
-    async with services.sessions() as session:
-        yield session
-
-
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 _bearer = HTTPBearer(auto_error=False, description="Access token issued by the admin service")
 
@@ -103,6 +94,7 @@ def require_role(role: Role) -> Callable[..., Awaitable[TokenClaims]]:
 
 ViewerDep = Annotated[TokenClaims, Depends(require_role(Role.VIEWER))]
 OperatorDep = Annotated[TokenClaims, Depends(require_role(Role.OPERATOR))]
+TenantAdminDep = Annotated[TokenClaims, Depends(require_role(Role.TENANT_ADMIN))]
 
 
 def tenant_scope(claims: TokenClaims) -> uuid.UUID:

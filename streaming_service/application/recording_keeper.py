@@ -1,5 +1,7 @@
 """The recording keeper: cameras with ``recording_mode = continuous`` are recorded even
-when nobody watches them.
+when nobody watches them, and cameras with ``recording_mode = events`` keep streaming
+(live segments only, no recording) so that event clips can be cut around each plate
+detection (``application.ai.event_clips``).
 
 Every ``interval`` seconds one tick:
 
@@ -9,9 +11,9 @@ Every ``interval`` seconds one tick:
   or off (anything else). Only changes are applied, so an operator's manual recording
   on a non-continuous camera is left alone.
 * while holding a short Redis lease (one replica at a time), starts the stream of every
-  available, non-decommissioned continuous camera whose status is absent, stopped or
-  failed. A running stream (starting, live, reconnecting) is left to the engine's own
-  reconnect backoff.
+  available, non-decommissioned continuous or events camera whose status is absent,
+  stopped or failed. A running stream (starting, live, reconnecting) is left to the
+  engine's own reconnect backoff.
 
 Camera URLs are never logged (``StreamControl`` decrypts them and logs only ids).
 """
@@ -31,6 +33,8 @@ from streaming_service.domain.ports import CameraDirectory, StreamStatusCache
 log = logging.getLogger(__name__)
 
 CONTINUOUS = "continuous"
+EVENTS = "events"
+KEPT_RUNNING = (CONTINUOUS, EVENTS)
 
 
 class ExclusiveLease(Protocol):
@@ -120,7 +124,7 @@ class RecordingKeeper:
 
     async def _ensure_running(self, cameras: list[KeptCamera]) -> None:
         for camera in cameras:
-            if camera.recording_mode != CONTINUOUS:
+            if camera.recording_mode not in KEPT_RUNNING:
                 continue
             status = await self._cache.get(camera.camera_id)
             if status is not None and status.state in ACTIVE_STATES:

@@ -99,7 +99,7 @@ class ObjectStore(Protocol):
     async def ensure_buckets(self) -> None: ...
 
 
-BUCKETS = ("recordings", "snapshots", "lpr-images", "exports", "thumbnails")
+BUCKETS = ("recordings", "snapshots", "lpr-images", "exports", "thumbnails", "lpr-clips")
 
 
 class Outbox(Protocol):

@@ -48,13 +48,19 @@ def _human(span: timedelta) -> str:
     return f"{int(span.total_seconds() // 3600)} hours"
 
 
+def _dated_key(tenant_id: uuid.UUID, camera_id: uuid.UUID, at: datetime, suffix: str) -> str:
+    """``<tenant>/<camera>/<yyyy>/<mm>/<dd>/<yyyymmddThhmmssmmm>Z<suffix>`` (UTC, ms): the
+    one stamp format of every time-named object (recordings, thumbnails)."""
+    moment = _aware(at)
+    stamp = moment.strftime("%Y%m%dT%H%M%S") + f"{moment.microsecond // 1000:03d}Z"
+    return f"{tenant_id}/{camera_id}/{moment:%Y/%m/%d}/{stamp}{suffix}"
+
+
 def recording_object_key(
     tenant_id: uuid.UUID, camera_id: uuid.UUID, started_at: datetime, suffix: str = ".mp4"
 ) -> str:
     """``<tenant>/<camera>/<yyyy>/<mm>/<dd>/<start>.mp4`` inside the ``recordings`` bucket."""
-    moment = _aware(started_at)
-    stamp = moment.strftime("%Y%m%dT%H%M%S") + f"{moment.microsecond // 1000:03d}Z"
-    return f"{tenant_id}/{camera_id}/{moment:%Y/%m/%d}/{stamp}{suffix}"
+    return _dated_key(tenant_id, camera_id, started_at, suffix)
 
 
 def export_object_key(tenant_id: uuid.UUID, camera_id: uuid.UUID, export_id: uuid.UUID) -> str:
@@ -69,9 +75,7 @@ def snapshot_object_key(
 
 def thumbnail_object_key(tenant_id: uuid.UUID, camera_id: uuid.UUID, taken_at: datetime) -> str:
     """``<tenant>/<camera>/<yyyy>/<mm>/<dd>/<time>.jpg`` in the ``thumbnails`` bucket."""
-    moment = _aware(taken_at)
-    stamp = moment.strftime("%Y%m%dT%H%M%S") + f"{moment.microsecond // 1000:03d}Z"
-    return f"{tenant_id}/{camera_id}/{moment:%Y/%m/%d}/{stamp}.jpg"
+    return _dated_key(tenant_id, camera_id, taken_at, ".jpg")
 
 
 def thumbnail_latest_key(tenant_id: uuid.UUID, camera_id: uuid.UUID) -> str:

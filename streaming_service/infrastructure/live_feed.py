@@ -60,7 +60,7 @@ class RedisLiveFeed:
         return raw.decode() if isinstance(raw, bytes) else str(raw)
 
     async def read(
-        self, tenant_id: uuid.UUID, after: str, *, block_ms: int, count: int = 100
+        self, tenant_id: uuid.UUID, after: str, *, block_ms: int | None, count: int = 100
     ) -> list[LiveEvent]:
         result = await self._redis.xread(
             {self.key(tenant_id): after}, count=count, block=block_ms

@@ -7,9 +7,11 @@ whose lease it lost, and claims free ones. For each held camera it samples frame
 ``FrameSource`` (an ffmpeg child process), recognises plates in a thread, groups reads of
 one vehicle with the ``PlateTracker`` (vote, report once, de-duplicate), and records each
 reported vehicle (crop, row, alerts, and their events into the outbox) through
-``DetectionRecorder``. The outbox relay delivers the events to RabbitMQ and the tenant's
-live feed: its own process (``workers.outbox_relay``), or a task of this worker with
-``GTV_OUTBOX_RELAY_IN_PROCESS=true``.
+``DetectionRecorder``. A vehicle's first confident read is matched against the watchlists
+at once (``record_provisional``): a hit raises its alert before the vote, and the vote
+then confirms, corrects or retracts it. The outbox relay delivers the events to RabbitMQ
+and the tenant's live feed: its own process (``workers.outbox_relay``), or a task of this
+worker with ``GTV_OUTBOX_RELAY_IN_PROCESS=true``.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from streaming_service.domain.ai.detection import (
     TrackerConfig,
     VehicleSighting,
 )
-from streaming_service.domain.ai.ports import FrameSource, PlateRecogniser
+from streaming_service.domain.ai.ports import FrameSource, PlateRecogniser, RecentPlates
 from streaming_service.domain.errors import CameraSourceRefused
 from streaming_service.infrastructure.db.models import Camera
 from streaming_service.infrastructure.leases import CameraLease, PostgresCameraLeases
@@ -51,6 +53,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
+RECENT_SHARE_SECONDS = 5.0
+"""How often each camera loop shares the plates still in view (``RecentPlates``)."""
 SERVICE = "streaming_service"
 
 
@@ -83,6 +87,8 @@ class CameraSource:
 class Recorder(Protocol):
     async def record(self, new: NewDetection) -> Any: ...
 
+    async def record_provisional(self, new: NewDetection) -> Any: ...
+
 
 SourceFactory = Callable[[CameraSource], FrameSource]
 
@@ -99,9 +105,10 @@ def encode_crop(crop: Any) -> bytes | None:
 
 
 def sighting_to_detection(lease: CameraLease, sighting: VehicleSighting) -> NewDetection:
-    # A stable id: recording the same vehicle again (after a crash mid-record) is a no-op.
-    detection_id = uuid.uuid5(
-        lease.camera_id, f"{sighting.plate.to_mercosul().value}:{sighting.first_seen:.3f}")
+    # A stable id: recording the same vehicle again (after a crash mid-record) is a no-op,
+    # and a track's provisional and voted sightings are one detection.
+    key = sighting.track_id or f"{sighting.plate.to_mercosul().value}:{sighting.first_seen:.3f}"
+    detection_id = uuid.uuid5(lease.camera_id, key)
     return NewDetection(
         tenant_id=lease.tenant_id,
         camera_id=lease.camera_id,
@@ -134,6 +141,7 @@ class LprWorker:
         max_cameras: int = 8,
         tracker_config: TrackerConfig | None = None,
         metrics: LprMetrics | None = None,
+        recent: RecentPlates | None = None,
     ) -> None:
         self.worker_id = worker_id
         self._leases = leases
@@ -145,6 +153,7 @@ class LprWorker:
         self._max = max_cameras
         self._tracker_config = tracker_config or TrackerConfig()
         self.metrics = metrics or LprMetrics()
+        self._recent = recent
         self.cameras: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._lease_of: dict[uuid.UUID, CameraLease] = {}
 
@@ -223,11 +232,19 @@ class LprWorker:
                 if camera is None:
                     return
                 source = self._source_factory(camera)
+                shared_at = 0.0
                 async for frame in source.frames():
                     attempt = 0
+                    if frame.at - shared_at >= RECENT_SHARE_SECONDS:
+                        shared_at = frame.at
+                        await self._share_recent(lease, tracker)
                     reads = await asyncio.to_thread(self._recognise, frame.image)
                     for sighting in tracker.observe(str(lease.camera_id), reads, frame.at):
-                        await self._record(lease, sighting)
+                        if not sighting.provisional:
+                            await self._record(lease, sighting)
+                        elif await self._record_provisional(lease, sighting):
+                            # An alert is out: the vote must confirm or correct it.
+                            tracker.hold(sighting)
                 for sighting in tracker.flush(str(lease.camera_id)):
                     await self._record(lease, sighting)
             except asyncio.CancelledError:
@@ -267,6 +284,35 @@ class LprWorker:
         for stage, seconds in stages.items():
             self.metrics.latency.labels(SERVICE, stage).observe(seconds)
         return list(reads)
+
+    async def _share_recent(self, lease: CameraLease, tracker: PlateTracker) -> None:
+        """Plates still in view (a parked car, de-duplicated since its first report) are
+        what a watchlist entry added now must be matched against ("seen recently")."""
+        if self._recent is None:
+            return
+        try:
+            await self._recent.seen(lease.tenant_id, lease.camera_id,
+                                    tracker.recently_seen(str(lease.camera_id)))
+        except Exception as exc:
+            log.warning("recent plates unavailable", extra={
+                "camera_id": str(lease.camera_id), "error": repr(exc)[:300]})
+
+    async def _record_provisional(self, lease: CameraLease, sighting: VehicleSighting) -> bool:
+        """True when the read raised an alert (and so was recorded)."""
+        new = await asyncio.to_thread(sighting_to_detection, lease, sighting)
+        try:
+            result = await self._recorder.record_provisional(new)
+        except Exception as exc:
+            # The voted sighting still records the vehicle (and raises its alerts).
+            log.warning("provisional record failed", extra={
+                "camera_id": str(lease.camera_id), "error": repr(exc)[:300]})
+            return False
+        if result is None:
+            return False
+        tenant = str(lease.tenant_id)
+        for alert in getattr(result, "alerts", None) or []:
+            self.metrics.alerts.labels(SERVICE, tenant, alert.severity).inc()
+        return True
 
     async def _record(self, lease: CameraLease, sighting: VehicleSighting) -> None:
         new = await asyncio.to_thread(sighting_to_detection, lease, sighting)
@@ -309,8 +355,11 @@ async def run(stop: asyncio.Event) -> None:
                                     lease_seconds=settings.lpr_lease_seconds),
         sessions=services.sessions, recogniser=services.recogniser,
         recorder=services.recorder, source_factory=source, cipher=services.cipher,
+        recent=services.recent_plates,
         max_cameras=settings.lpr_max_cameras_per_worker,
-        tracker_config=TrackerConfig(dedupe_window_s=settings.lpr_dedupe_window_seconds),
+        tracker_config=TrackerConfig(
+            dedupe_window_s=settings.lpr_dedupe_window_seconds,
+            provisional_min_confidence=settings.lpr_provisional_min_confidence),
     )
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(services.close)

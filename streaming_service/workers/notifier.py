@@ -24,7 +24,8 @@ from typing import Any, Protocol
 import httpx
 
 from shared_kernel import bus
-from shared_kernel.events import AlertRaised, EventEnvelope
+from shared_kernel.events import AlertRaised, AlertUpdated, EventEnvelope
+from shared_kernel.redis_pool import async_redis
 from streaming_service.settings import NotificationSettings
 from streaming_service.workers.process import run_worker
 
@@ -120,8 +121,40 @@ def sms_text(alert: AlertRaised) -> str:
             f"{str(alert.camera_id)[:8]} - {alert.reason or 'watchlist'}")[:160]
 
 
+def update_email_content(update: AlertUpdated) -> tuple[str, str]:
+    if update.change == "retracted":
+        subject = (f"[GT-Vision] alert withdrawn: plate {update.previous_plate} "
+                   f"was read as {update.plate}")
+        first = (f"The alert on plate {update.previous_plate} is withdrawn: a closer read of "
+                 f"the vehicle gave {update.plate}, which is not on the watchlist.")
+    else:
+        subject = (f"[GT-Vision] {update.severity.upper()} alert corrected: plate "
+                   f"{update.plate} (was {update.previous_plate})")
+        first = (f"The plate of this alert was corrected to {update.plate} "
+                 f"(first read: {update.previous_plate}); it is still a watchlist hit.")
+    body = "\n".join([
+        first,
+        f"Severity: {update.severity}",
+        f"Reason: {update.reason or '-'}",
+        f"Camera: {update.camera_id}",
+        f"Time (UTC): {update.updated_at.isoformat()}",
+        f"Alert id: {update.alert_id}",
+    ])
+    return subject, body
+
+
+def update_sms_text(update: AlertUpdated) -> str:
+    if update.change == "retracted":
+        return (f"GT-Vision: alert on plate {update.previous_plate} withdrawn "
+                f"(read as {update.plate})")[:160]
+    return (f"GT-Vision {update.severity.upper()}: alert plate corrected to {update.plate} "
+            f"(was {update.previous_plate}) at camera {str(update.camera_id)[:8]}")[:160]
+
+
 class AlertNotifier:
-    """Event handlers of the two queues (anything but ``AlertRaised`` is ignored)."""
+    """Event handlers of the two queues: ``AlertRaised`` and ``AlertUpdated`` (the
+    correction or withdrawal of an alert raised on a provisional read) are sent, anything
+    else is ignored."""
 
     def __init__(self, *, email: EmailSender | None, sms: SmsSender | None,
                  email_recipients: dict[str, list[str]],
@@ -132,8 +165,18 @@ class AlertNotifier:
         self._sms_to = sms_recipients
 
     async def on_email(self, envelope: EventEnvelope) -> None:
+        if self._email is None:
+            return
+        update = _update(envelope)
+        if update is not None:
+            to = recipients_for(self._email_to, update.tenant_id)
+            if to:
+                await self._email.send(to, *update_email_content(update))
+                log.info("alert update emailed", extra={"alert_id": str(update.alert_id),
+                                                        "recipients": len(to)})
+            return
         alert = _alert(envelope)
-        if alert is None or self._email is None:
+        if alert is None:
             return
         to = recipients_for(self._email_to, alert.tenant_id)
         if not to:
@@ -144,8 +187,19 @@ class AlertNotifier:
         log.info("alert emailed", extra={"alert_id": str(alert.alert_id), "recipients": len(to)})
 
     async def on_sms(self, envelope: EventEnvelope) -> None:
+        if self._sms is None:
+            return
+        update = _update(envelope)
+        if update is not None:
+            to = recipients_for(self._sms_to, update.tenant_id)
+            if to:
+                await self._sms.send(to, update_sms_text(update),
+                                     update.model_dump(mode="json"))
+                log.info("alert update texted", extra={"alert_id": str(update.alert_id),
+                                                       "recipients": len(to)})
+            return
         alert = _alert(envelope)
-        if alert is None or self._sms is None:
+        if alert is None:
             return
         to = recipients_for(self._sms_to, alert.tenant_id)
         if not to:
@@ -153,6 +207,13 @@ class AlertNotifier:
             return
         await self._sms.send(to, sms_text(alert), alert.model_dump(mode="json"))
         log.info("alert texted", extra={"alert_id": str(alert.alert_id), "recipients": len(to)})
+
+
+def _update(envelope: EventEnvelope) -> AlertUpdated | None:
+    if envelope.type != AlertUpdated.event_type:
+        return None
+    payload = envelope.typed_payload()
+    return payload if isinstance(payload, AlertUpdated) else None
 
 
 def _alert(envelope: EventEnvelope) -> AlertRaised | None:
@@ -209,9 +270,7 @@ def notifier_from_settings(settings: NotificationSettings) -> AlertNotifier:
 
 
 async def run(settings: NotificationSettings, stop: asyncio.Event) -> None:
-    import redis.asyncio as aioredis
-
-    redis = aioredis.from_url(settings.redis_url, socket_timeout=5)
+    redis = async_redis(settings.redis_url)
     running = await start_notifier(settings.amqp_url, notifier_from_settings(settings),
                                    bus.RedisIdempotencyStore(redis))
     try:

@@ -78,3 +78,11 @@ def delete_redis_prefix(redis_url: str, prefix: str) -> None:
             client.delete(*keys)
     finally:
         client.close()
+
+
+def publish_report(rows: Sequence[str], out: Path) -> None:
+    """Print a benchmark's markdown section and write it to ``out`` (for make bench)."""
+    report = "\n".join(rows)
+    print(report)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report + "\n")

@@ -290,8 +290,8 @@ class Demo:
                     json={"name": "Veículos roubados", "description": "Demo watchlist"},
                 ).raise_for_status().json()
             entries = client.get(
-                f"/api/ai/watchlists/{watchlist['id']}/entries/", headers=headers,
-                params={"page_size": 500},
+                f"/api/ai/watchlists/{watchlist['id']}/entries/",
+                params={"page_size": 200}, headers=headers,
             ).raise_for_status().json()["results"]
             if not any(e.get("plate") == WATCHLISTED_PLATE for e in entries):
                 client.post(

@@ -12,6 +12,11 @@ const acked = (id: string): LiveEvent => ({
   event_id: `ack-${id}`,
   payload: { alert_id: id, tenant_id: "t", user_id: "u", acknowledged_at: "2025-01-01T00:01:00Z" },
 });
+const updated = (id: string, change: "corrected" | "retracted", plate: string): LiveEvent => ({
+  type: "AlertUpdated",
+  event_id: `upd-${id}-${change}`,
+  payload: { alert_id: id, detection_id: "d", watchlist_entry_id: "e", camera_id: "c", tenant_id: "t", change, plate, previous_plate: "ABC1D23", severity: "high", reason: "stolen", updated_at: "2025-01-01T00:00:02Z" },
+});
 const restAlert = (id: string, status: Alert["status"] = "new"): Alert => ({
   id, detection_id: "d", watchlist_id: "w", watchlist_entry_id: "e", camera_id: "c", plate: "XYZ9876", severity: "low", reason: "",
   status, raised_at: "2024-12-31T00:00:00Z", acknowledged_by: null, acknowledged_at: null,
@@ -23,6 +28,20 @@ describe("alerts feed", () => {
     expect(s.unacked).toBe(1);
     expect(s.fresh).toEqual(["a1"]);
     expect(s.alerts[0]).toMatchObject({ id: "a1", status: "new", crop_url: "/api/ai/detections/d/crop" });
+  });
+  it("shows the voted plate of a corrected alert and withdraws a retracted one", () => {
+    let s = feedReducer(initialFeed, { type: "event", event: raised("a1") });
+    s = feedReducer(s, { type: "event", event: raised("a2") });
+    s = feedReducer(s, { type: "event", event: updated("a1", "corrected", "ABC1D28") });
+    expect(s.alerts.find((a) => a.id === "a1")).toMatchObject({ plate: "ABC1D28", status: "new" });
+    expect(s.unacked).toBe(2);
+    s = feedReducer(s, { type: "event", event: updated("a2", "retracted", "ABC1D29") });
+    expect(s.alerts.find((a) => a.id === "a2")).toMatchObject({ plate: "ABC1D29", status: "retracted" });
+    expect(s.unacked).toBe(1);
+    expect(s.fresh).toEqual(["a1"]);
+    // Acknowledging a withdrawn alert changes nothing.
+    s = feedReducer(s, { type: "event", event: acked("a2") });
+    expect(s.unacked).toBe(1);
   });
   it("ignores a replayed alert", () => {
     let s = feedReducer(initialFeed, { type: "event", event: raised("a1") });

@@ -31,7 +31,7 @@ function byNewest(a: Alert, b: Alert): number {
 
 function markAcknowledged(state: FeedState, id: string, by: string | null, at: string): FeedState {
   const current = state.alerts.find((a) => a.id === id);
-  if (current && current.status === "acknowledged") return state;
+  if (current && current.status !== "new") return state;
   const alerts = state.alerts.map((a) =>
     a.id === id ? { ...a, status: "acknowledged" as const, acknowledged_by: by, acknowledged_at: at } : a,
   );
@@ -80,6 +80,23 @@ export function feedReducer(state: FeedState, action: FeedAction): FeedState {
           alerts: [alert, ...state.alerts].sort(byNewest).slice(0, MAX_ALERTS),
           unacked: state.unacked + 1,
           fresh: [...state.fresh, alert.id],
+        };
+      }
+      if (event.type === "AlertUpdated") {
+        // The vote changed the first read: show the voted plate; a withdrawn alert leaves
+        // the unacknowledged count.
+        const p = event.payload;
+        const current = state.alerts.find((a) => a.id === p.alert_id);
+        const retracted = p.change === "retracted";
+        const alerts = state.alerts.map((a) =>
+          a.id === p.alert_id ? { ...a, plate: p.plate, status: retracted ? ("retracted" as const) : a.status } : a,
+        );
+        const wasNew = current ? current.status === "new" : false;
+        return {
+          ...state,
+          alerts,
+          unacked: retracted && wasNew ? Math.max(0, state.unacked - 1) : state.unacked,
+          fresh: retracted ? state.fresh.filter((f) => f !== p.alert_id) : state.fresh,
         };
       }
       if (event.type === "AlertAcknowledged") {

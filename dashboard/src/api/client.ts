@@ -8,6 +8,7 @@ import type {
   Alert,
   AlertStatus,
   Camera,
+  ClipLink,
   Detection,
   DetectionQuery,
   ExportJob,
@@ -235,6 +236,11 @@ export class ApiClient {
 
   alerts(query: { status?: AlertStatus; camera_id?: string; page?: number; page_size?: number } = {}): Promise<Page<Alert>> {
     return this.page<Alert>("/api/ai/alerts/", query);
+  }
+
+  /** An expiring URL of an event clip (the API path is the alert's or detection's clip_url). */
+  clipLink(clipPath: string): Promise<ClipLink> {
+    return this.request<ClipLink>("GET", clipPath);
   }
 
   acknowledgeAlert(id: string): Promise<Alert> {

@@ -180,7 +180,7 @@ export interface Detection {
   score?: number | null;
 }
 
-export type AlertStatus = "new" | "acknowledged";
+export type AlertStatus = "new" | "acknowledged" | "retracted";
 
 export interface Alert {
   id: string;
@@ -197,6 +197,14 @@ export interface Alert {
   acknowledged_at: string | null;
   /** Known from the live event; the REST shape has no crop, it is derived from detection_id. */
   crop_url?: string | null;
+  /** Where to ask for the event clip's URL (cameras recording in "events" mode). */
+  clip_url?: string | null;
+}
+
+/** GET /api/ai/detections/{id}/clip. */
+export interface ClipLink {
+  url: string;
+  expires_at: string;
 }
 
 /** One page of any list endpoint (the client's view of the one list envelope). */
@@ -240,6 +248,22 @@ export interface AlertRaisedPayload {
   crop_url?: string | null;
 }
 
+/** An alert raised on a first read whose plate the vote changed: corrected or withdrawn. */
+export interface AlertUpdatedPayload {
+  alert_id: string;
+  detection_id: string;
+  watchlist_entry_id: string;
+  camera_id: string;
+  tenant_id: string;
+  change: "corrected" | "retracted";
+  plate: string;
+  previous_plate: string;
+  severity: Severity;
+  reason: string;
+  updated_at: string;
+  crop_url?: string | null;
+}
+
 export interface AlertAcknowledgedPayload {
   alert_id: string;
   tenant_id: string;
@@ -262,4 +286,5 @@ interface Envelope<TType extends string, TPayload> {
 export type LiveEvent =
   | Envelope<"PlateDetected", PlateDetectedPayload>
   | Envelope<"AlertRaised", AlertRaisedPayload>
+  | Envelope<"AlertUpdated", AlertUpdatedPayload>
   | Envelope<"AlertAcknowledged", AlertAcknowledgedPayload>;

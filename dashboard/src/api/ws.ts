@@ -149,7 +149,7 @@ export class AlertsSocket {
       return;
     }
     if (typeof message.id === "string") this.lastEventId = message.id;
-    if (type !== "PlateDetected" && type !== "AlertRaised" && type !== "AlertAcknowledged") return;
+    if (type !== "PlateDetected" && type !== "AlertRaised" && type !== "AlertUpdated" && type !== "AlertAcknowledged") return;
     const eventId = typeof message.event_id === "string" ? message.event_id : null;
     if (eventId) {
       if (this.seen.has(eventId)) return;

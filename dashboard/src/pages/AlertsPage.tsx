@@ -66,9 +66,10 @@ export function AlertsPage() {
 
 export function AlertCard({ alert, compact = false }: { alert: Alert; compact?: boolean }) {
   const { acknowledge, fresh, markSeen } = useAlerts();
-  const { cameraName, timeZone, can } = useAuth();
+  const { cameraName, timeZone, can, client } = useAuth();
   const { t, locale } = useI18n();
   const [busy, setBusy] = useState(false);
+  const [clip, setClip] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const isFresh = fresh.includes(alert.id);
 
@@ -83,6 +84,18 @@ export function AlertCard({ alert, compact = false }: { alert: Alert; compact?: 
       setBusy(false);
     }
   }
+
+  async function playClip(path: string) {
+    setError(null);
+    try {
+      setClip((await client.clipLink(path)).url);
+    } catch (err) {
+      setError(errorMessage(err));
+    }
+  }
+
+  const statusLabel =
+    alert.status === "new" ? t("alerts.new") : alert.status === "retracted" ? t("alerts.retracted") : t("alerts.acked");
 
   return (
     <li
@@ -100,7 +113,7 @@ export function AlertCard({ alert, compact = false }: { alert: Alert; compact?: 
             {formatPlate(alert.plate)}
           </strong>
           <SeverityBadge severity={alert.severity} />
-          <span className={`status status-${alert.status}`}>{alert.status === "new" ? t("alerts.new") : t("alerts.acked")}</span>
+          <span className={`status status-${alert.status}`}>{statusLabel}</span>
         </div>
         <div className="muted">
           {t("alerts.watchlistHit")}
@@ -114,8 +127,14 @@ export function AlertCard({ alert, compact = false }: { alert: Alert; compact?: 
           <div className="alert-links">
             <Link to={`/search?plate=${encodeURIComponent(alert.plate)}`}>{t("alerts.search")}</Link>
             <Link to={recordingLink(alert.camera_id, alert.raised_at)}>{t("alerts.recording")}</Link>
+            {alert.clip_url && (
+              <button type="button" className="link" data-testid="play-clip" onClick={() => playClip(alert.clip_url!)}>
+                {t("alerts.clip")}
+              </button>
+            )}
           </div>
         )}
+        {clip && <video className="event-clip" src={clip} controls autoPlay muted data-testid="event-clip" />}
         {error && <div className="error">{error}</div>}
       </div>
       {alert.status === "new" && can("alert.acknowledge") && (

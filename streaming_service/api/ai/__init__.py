@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from streaming_service.api.ai import alerts, detections, lpr, reports, watchlists, ws
+from streaming_service.api.ai import alerts, detections, lpr, lpr_settings, reports, watchlists, ws
 
 ROUTERS: tuple[APIRouter, ...] = (
     watchlists.router,
     detections.router,
     alerts.router,
+    lpr_settings.router,
     lpr.router,
     reports.router,
     ws.router,

@@ -4,44 +4,57 @@ through ``AlertAcknowledged``)."""
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 
 from streaming_service.api.ai.schemas import AlertOut
-from streaming_service.api.deps import OperatorDep, ServicesDep, SessionDep, ViewerDep, tenant_scope
+from streaming_service.api.deps import OperatorDep, ServicesDep, ViewerDep, tenant_scope
 from streaming_service.api.pagination import PageDep, PageOut, page_out
-from streaming_service.application.ai.alerts import acknowledge_alert, get_alert, list_alerts
+from streaming_service.application.ai.event_clips import clip_path
 from streaming_service.domain.ai.watchlist import AlertStatus
 
+if TYPE_CHECKING:
+    from streaming_service.bootstrap import Services
+    from streaming_service.infrastructure.db.models.ai import Alert
+
 router = APIRouter(prefix="/api/ai/alerts", tags=["alerts"])
+
+
+async def _out(services: Services, tenant_id: uuid.UUID, alerts: list[Alert]) -> list[AlertOut]:
+    clipped = await services.alerts.clipped(tenant_id, {a.detection_id for a in alerts})
+    return [AlertOut.model_validate(a).model_copy(update={
+        "clip_url": clip_path(a.detection_id) if a.detection_id in clipped else None})
+        for a in alerts]
 
 
 @router.get("/", response_model=PageOut[AlertOut], summary="The tenant's alerts, newest first")
 async def list_all(
     claims: ViewerDep,
-    session: SessionDep,
+    services: ServicesDep,
     page: PageDep,
     status: AlertStatus | None = None,
     camera_id: uuid.UUID | None = None,
     *,
     request: Request,
 ) -> PageOut[AlertOut]:
-    result = await list_alerts(session, tenant_scope(claims), status=status,
-                               camera_id=camera_id, offset=page.offset, limit=page.size)
-    return page_out(request, page, result.total,
-                    [AlertOut.model_validate(a) for a in result.items])
+    tenant_id = tenant_scope(claims)
+    result = await services.alerts.list(tenant_id, status=status, camera_id=camera_id,
+                                        offset=page.offset, limit=page.size)
+    return page_out(request, page, result.total, await _out(services, tenant_id, result.items))
 
 
 @router.get("/{alert_id}", response_model=AlertOut)
-async def get_one(alert_id: uuid.UUID, claims: ViewerDep, session: SessionDep) -> AlertOut:
-    return AlertOut.model_validate(await get_alert(session, alert_id, tenant_scope(claims)))
+async def get_one(alert_id: uuid.UUID, claims: ViewerDep, services: ServicesDep) -> AlertOut:
+    tenant_id = tenant_scope(claims)
+    alert = await services.alerts.get(alert_id, tenant_id)
+    return (await _out(services, tenant_id, [alert]))[0]
 
 
 @router.post("/{alert_id}/ack", response_model=AlertOut,
              summary="Acknowledge an alert (idempotent; audited)")
-async def acknowledge(alert_id: uuid.UUID, claims: OperatorDep, services: ServicesDep,
-                      session: SessionDep) -> AlertOut:
-    result = await acknowledge_alert(
-        session, alert_id, tenant_scope(claims), claims.user_id, outbox=services.outbox,
-    )
-    return AlertOut.model_validate(result.alert)
+async def acknowledge(alert_id: uuid.UUID, claims: OperatorDep,
+                      services: ServicesDep) -> AlertOut:
+    tenant_id = tenant_scope(claims)
+    result = await services.alerts.acknowledge(alert_id, tenant_id, claims.user_id)
+    return (await _out(services, tenant_id, [result.alert]))[0]

@@ -9,16 +9,12 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime
 
-from streaming_service.api.ai.schemas import DetectionOut
-from streaming_service.api.deps import ServicesDep, SessionDep, ViewerDep, actor_of, tenant_scope
+from streaming_service.api.ai.schemas import ClipOut, DetectionOut
+from streaming_service.api.deps import ServicesDep, ViewerDep, actor_of, tenant_scope
 from streaming_service.api.errors import ApiError
 from streaming_service.api.pagination import PageDep, PageOut, page_out
-from streaming_service.application.ai.detections import (
-    LPR_BUCKET,
-    crop_path,
-    get_detection,
-    search_detections,
-)
+from streaming_service.application.ai.detections import crop_path
+from streaming_service.application.ai.event_clips import clip_path, has_clip
 from streaming_service.domain.ai.watchlist import InvalidPlateQuery, PlateQuery
 
 if TYPE_CHECKING:
@@ -32,14 +28,15 @@ def _out(detection: Detection, score: float | None = None) -> DetectionOut:
         id=detection.id, camera_id=detection.camera_id, plate=detection.plate,
         plate_style=detection.plate_style, confidence=detection.confidence,
         detected_at=detection.detected_at, bbox=detection.bbox,
-        crop_url=crop_path(detection.id) if detection.crop_key else None, score=score,
+        crop_url=crop_path(detection.id) if detection.crop_key else None,
+        clip_url=clip_path(detection.id) if has_clip(detection.details) else None,
+        score=score,
     )
 
 
 @router.get("/", response_model=PageOut[DetectionOut], summary="Search the tenant's detections")
 async def list_detections(
     claims: ViewerDep,
-    session: SessionDep,
     page: PageDep,
     plate: Annotated[str | None, Query(
         max_length=32, description="ABC1D23 (either layout), ABC* (prefix) or ~ABC1D23 "
@@ -64,8 +61,8 @@ async def list_detections(
                "start": start.isoformat() if start else None,
                "end": end.isoformat() if end else None, "page": page.number,
                "page_size": page.size})
-    result = await search_detections(
-        session, tenant_id, plate=query, camera_id=camera_id, start=start, end=end,
+    result = await services.detections.search(
+        tenant_id, plate=query, camera_id=camera_id, start=start, end=end,
         offset=page.offset, limit=page.size,
     )
     return page_out(request, page, result.total, [_out(d, s) for d, s in result.items])
@@ -73,8 +70,8 @@ async def list_detections(
 
 @router.get("/{detection_id}", response_model=DetectionOut)
 async def get_one(detection_id: uuid.UUID, claims: ViewerDep, services: ServicesDep,
-                  session: SessionDep, request: Request) -> DetectionOut:
-    detection = await get_detection(session, detection_id, tenant_scope(claims))
+                  request: Request) -> DetectionOut:
+    detection = await services.detections.get(detection_id, tenant_scope(claims))
     await services.audit.record_view(actor_of(claims, request), "detection.view",
                                      object_type="detection", object_id=detection.id,
                                      tenant_id=detection.tenant_id)
@@ -84,13 +81,22 @@ async def get_one(detection_id: uuid.UUID, claims: ViewerDep, services: Services
 @router.get("/{detection_id}/crop", response_class=Response,
             responses={200: {"content": {"image/jpeg": {}}}}, summary="The plate crop")
 async def get_crop(detection_id: uuid.UUID, claims: ViewerDep, services: ServicesDep,
-                   session: SessionDep, request: Request) -> Response:
-    detection = await get_detection(session, detection_id, tenant_scope(claims))
+                   request: Request) -> Response:
+    detection = await services.detections.get(detection_id, tenant_scope(claims))
     if not detection.crop_key:
         raise ApiError(404, "crop_not_found", "this detection has no crop")
     await services.audit.record_view(actor_of(claims, request), "detection.view",
                                      object_type="detection", object_id=detection.id,
                                      tenant_id=detection.tenant_id)
-    data = await services.store.get_bytes(LPR_BUCKET, detection.crop_key)
+    data = await services.detections.crop(detection)
     return Response(content=data, media_type="image/jpeg",
                     headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.get("/{detection_id}/clip", response_model=ClipOut,
+            summary="An expiring URL of the detection's event clip (audited)")
+async def get_clip(detection_id: uuid.UUID, claims: ViewerDep, services: ServicesDep,
+                   request: Request) -> ClipOut:
+    detection = await services.detections.get(detection_id, tenant_scope(claims))
+    url, expires_at = await services.clips.url(detection, actor=actor_of(claims, request))
+    return ClipOut(url=url, expires_at=expires_at)

@@ -85,6 +85,9 @@ class DetectionOut(BaseModel):
     detected_at: datetime
     bbox: list[float] | None
     crop_url: str | None
+    clip_url: str | None = Field(
+        default=None, description="Where to ask for the event clip's URL (cameras with "
+                                  "recording_mode = events, once cut)")
     score: float | None = Field(default=None, description="Similarity (~ searches only)")
 
 
@@ -103,6 +106,8 @@ class AlertOut(BaseModel):
     raised_at: datetime
     acknowledged_by: uuid.UUID | None
     acknowledged_at: datetime | None
+    clip_url: str | None = Field(
+        default=None, description="Where to ask for the event clip of the alert's detection")
 
 
 class PlateFoundOut(BaseModel):
@@ -118,3 +123,28 @@ class RecognizeOut(BaseModel):
     height: int
     plates: list[PlateFoundOut]
     elapsed_ms: float
+
+
+class LprSettingsIn(RequestModel):
+    """The whole policy (a PUT replaces it)."""
+
+    min_confidence: float = Field(
+        ge=0.0, le=1.0, description="A plate read must be at least this confident to raise "
+                                    "an alert; weaker reads are still stored and searchable")
+    match_distance: int = Field(
+        ge=0, le=1, description="0: watchlist plates match exactly (either layout); 1: a read "
+                                "one OCR-confusable character away (5/S, 1/I, 2/Z, 8/B, 4/A, "
+                                "0/O/D/Q, 6/G, 7/T) also hits lists of fuzzy_min_severity and "
+                                "above")
+    fuzzy_min_severity: Severity = Severity.HIGH
+
+
+class LprSettingsOut(BaseModel):
+    min_confidence: float
+    match_distance: int
+    fuzzy_min_severity: Severity
+
+
+class ClipOut(BaseModel):
+    url: str
+    expires_at: datetime

@@ -18,14 +18,13 @@ from streaming_service.api.ai.schemas import (
 from streaming_service.api.deps import (
     OperatorDep,
     ServicesDep,
-    SessionDep,
     ViewerDep,
     actor_of,
     tenant_scope,
 )
 from streaming_service.api.errors import ApiError
 from streaming_service.api.pagination import PageDep, PageOut, page_out
-from streaming_service.application.ai import watchlists as uc
+from streaming_service.application.ai.watchlists import EntryInput
 from streaming_service.domain.ai.watchlist import WatchlistNameTaken
 
 router = APIRouter(prefix="/api/ai/watchlists", tags=["watchlists"])
@@ -38,23 +37,23 @@ def _conflict(exc: WatchlistNameTaken) -> ApiError:
 @router.get("/", response_model=PageOut[WatchlistOut], summary="The tenant's watchlists")
 async def list_watchlists(
     claims: ViewerDep,
-    session: SessionDep,
+    services: ServicesDep,
     page: PageDep,
     request: Request,
 ) -> PageOut[WatchlistOut]:
-    result = await uc.list_watchlists(session, tenant_scope(claims), offset=page.offset,
-                                      limit=page.size)
+    result = await services.watchlists.list(tenant_scope(claims), offset=page.offset,
+                                            limit=page.size)
     return page_out(request, page, result.total,
                     [WatchlistOut.model_validate(w) for w in result.items])
 
 
 @router.post("/", response_model=WatchlistOut, status_code=status.HTTP_201_CREATED)
 async def create_watchlist(body: WatchlistIn, claims: OperatorDep, services: ServicesDep,
-                           session: SessionDep, request: Request) -> WatchlistOut:
+                           request: Request) -> WatchlistOut:
     try:
-        watchlist = await uc.create_watchlist(
-            session, tenant_scope(claims), name=body.name, description=body.description,
-            audit=services.audit, actor=actor_of(claims, request),
+        watchlist = await services.watchlists.create(
+            tenant_scope(claims), name=body.name, description=body.description,
+            actor=actor_of(claims, request),
         )
     except WatchlistNameTaken as exc:
         raise _conflict(exc) from exc
@@ -63,20 +62,18 @@ async def create_watchlist(body: WatchlistIn, claims: OperatorDep, services: Ser
 
 @router.get("/{watchlist_id}", response_model=WatchlistOut)
 async def get_watchlist(watchlist_id: uuid.UUID, claims: ViewerDep,
-                        session: SessionDep) -> WatchlistOut:
-    watchlist = await uc.get_watchlist(session, watchlist_id, tenant_scope(claims))
+                        services: ServicesDep) -> WatchlistOut:
+    watchlist = await services.watchlists.get(watchlist_id, tenant_scope(claims))
     return WatchlistOut.model_validate(watchlist)
 
 
 @router.patch("/{watchlist_id}", response_model=WatchlistOut)
 async def update_watchlist(watchlist_id: uuid.UUID, body: WatchlistPatch, claims: OperatorDep,
-                           services: ServicesDep, session: SessionDep,
-                           request: Request) -> WatchlistOut:
+                           services: ServicesDep, request: Request) -> WatchlistOut:
     try:
-        watchlist = await uc.update_watchlist(
-            session, watchlist_id, tenant_scope(claims), name=body.name,
-            description=body.description, audit=services.audit,
-            actor=actor_of(claims, request),
+        watchlist = await services.watchlists.update(
+            watchlist_id, tenant_scope(claims), name=body.name,
+            description=body.description, actor=actor_of(claims, request),
         )
     except WatchlistNameTaken as exc:
         raise _conflict(exc) from exc
@@ -85,17 +82,17 @@ async def update_watchlist(watchlist_id: uuid.UUID, body: WatchlistPatch, claims
 
 @router.delete("/{watchlist_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_watchlist(watchlist_id: uuid.UUID, claims: OperatorDep, services: ServicesDep,
-                           session: SessionDep, request: Request) -> Response:
-    await uc.delete_watchlist(session, watchlist_id, tenant_scope(claims),
-                              audit=services.audit, actor=actor_of(claims, request))
+                           request: Request) -> Response:
+    await services.watchlists.delete(watchlist_id, tenant_scope(claims),
+                                     actor=actor_of(claims, request))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{watchlist_id}/entries/", response_model=PageOut[EntryOut])
-async def list_entries(watchlist_id: uuid.UUID, claims: ViewerDep, session: SessionDep,
+async def list_entries(watchlist_id: uuid.UUID, claims: ViewerDep, services: ServicesDep,
                        page: PageDep, request: Request) -> PageOut[EntryOut]:
-    result = await uc.list_entries(session, watchlist_id, tenant_scope(claims),
-                                   offset=page.offset, limit=page.size)
+    result = await services.watchlists.list_entries(watchlist_id, tenant_scope(claims),
+                                                    offset=page.offset, limit=page.size)
     return page_out(request, page, result.total,
                     [EntryOut.model_validate(e) for e in result.items])
 
@@ -103,21 +100,21 @@ async def list_entries(watchlist_id: uuid.UUID, claims: ViewerDep, session: Sess
 @router.post("/{watchlist_id}/entries/", response_model=EntryOut,
              status_code=status.HTTP_201_CREATED)
 async def add_entry(watchlist_id: uuid.UUID, body: EntryIn, claims: OperatorDep,
-                    services: ServicesDep, session: SessionDep, request: Request) -> EntryOut:
-    entry = await uc.add_entry(
-        session, watchlist_id, tenant_scope(claims),
-        uc.EntryInput(
+                    services: ServicesDep, request: Request) -> EntryOut:
+    entry = await services.watchlists.add_entry(
+        watchlist_id, tenant_scope(claims),
+        EntryInput(
             plate_pattern=PlatePattern(body.plate), reason=body.reason, severity=body.severity,
             active_from=body.active_from, active_until=body.active_until,
         ),
-        audit=services.audit, actor=actor_of(claims, request),
+        actor=actor_of(claims, request),
     )
     return EntryOut.model_validate(entry)
 
 
 @router.delete("/{watchlist_id}/entries/{entry_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_entry(watchlist_id: uuid.UUID, entry_id: uuid.UUID, claims: OperatorDep,
-                       services: ServicesDep, session: SessionDep, request: Request) -> Response:
-    await uc.delete_entry(session, watchlist_id, entry_id, tenant_scope(claims),
-                          audit=services.audit, actor=actor_of(claims, request))
+                       services: ServicesDep, request: Request) -> Response:
+    await services.watchlists.delete_entry(watchlist_id, entry_id, tenant_scope(claims),
+                                           actor=actor_of(claims, request))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -9,7 +9,11 @@ echoes ``bearer``). A missing, bad, expired or revoked token closes the socket w
 Messages: ``{"type": "welcome", "last_event_id": ...}`` first, then each event as its
 envelope plus ``id`` (the live-feed position), and ``{"type": "ping"}`` heartbeats. A
 client that reconnects with ``?last_event_id=<id>`` first receives what it missed.
-Events come from the tenant's Redis Stream, so every API replica serves every client.
+Events come from the tenant's Redis Stream, so every API replica serves every client;
+inside a replica one reader per tenant fans them out to its sockets
+(``application.ai.live_hub``). A replica at its ``GTV_WS_MAX_CONNECTIONS`` closes a new
+socket with 1013 ("try again later"), and so it does a client that stopped reading and fell
+``GTV_WS_QUEUE_SIZE`` events behind: reconnecting with ``last_event_id`` loses nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +30,13 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
 from shared_kernel.auth import InvalidToken, TokenClaims
+from streaming_service.application.ai.live_hub import (
+    HubFull,
+    LiveMessage,
+    SubscriberLagged,
+    Subscription,
+    position,
+)
 from streaming_service.bootstrap import Services
 
 log = logging.getLogger(__name__)
@@ -35,6 +46,7 @@ router = APIRouter(tags=["live"])
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_BAD_REQUEST = 4400
+CLOSE_TRY_AGAIN_LATER = 1013
 SUBPROTOCOL = "bearer"
 _STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
@@ -76,22 +88,32 @@ async def live_alerts(websocket: WebSocket) -> None:
         await _refuse(websocket, subprotocol, CLOSE_BAD_REQUEST, "bad last_event_id")
         return
 
-    await websocket.accept(subprotocol=subprotocol)
     tenant_id = claims.tenant_id
-    start = resume or await services.live.last_id(tenant_id)
-    await websocket.send_json({"type": "welcome", "tenant_id": str(tenant_id),
-                               "last_event_id": start})
-    session = _LiveSession(websocket, services, claims, tenant_id, start)
-    await session.run()
+    try:
+        subscription = await services.live_hub.subscribe(tenant_id)
+    except HubFull:
+        await _refuse(websocket, subprotocol, CLOSE_TRY_AGAIN_LATER,
+                      "too many live connections on this server")
+        return
+    try:
+        await websocket.accept(subprotocol=subprotocol)
+        start = resume or subscription.since
+        await websocket.send_json({"type": "welcome", "tenant_id": str(tenant_id),
+                                   "last_event_id": start})
+        session = _LiveSession(websocket, services, claims, subscription, start)
+        await session.run()
+    finally:
+        subscription.close()
 
 
 class _LiveSession:
     def __init__(self, websocket: WebSocket, services: Services,
-                 claims: TokenClaims, tenant_id: uuid.UUID, start: str) -> None:
+                 claims: TokenClaims, subscription: Subscription, start: str) -> None:
         self._ws = websocket
         self._services = services
         self._claims = claims
-        self._tenant_id = tenant_id
+        self._subscription = subscription
+        self._tenant_id: uuid.UUID = subscription.tenant_id
         self._last = start
         self._send_lock = asyncio.Lock()
 
@@ -122,12 +144,25 @@ class _LiveSession:
                     await self._ws.close()
 
     async def _pump(self) -> None:
-        block_ms = self._services.settings.ws_read_block_ms
+        # What a resuming client missed comes from the feed itself, up to the point from
+        # which the hub's queue is complete; then the queue, skipping what was sent.
+        hub = self._services.live_hub
+        async for event in hub.catch_up(self._tenant_id, self._last, self._subscription.since):
+            await self._deliver(event)
         while True:
-            events = await self._services.live.read(self._tenant_id, self._last, block_ms=block_ms)
-            for event in events:
-                await self._send({**event.data, "id": event.id})
-                self._last = event.id
+            try:
+                event = await self._subscription.next()
+            except SubscriberLagged:
+                await self._ws.close(code=CLOSE_TRY_AGAIN_LATER,
+                                     reason="fell behind; reconnect with last_event_id")
+                return
+            if position(event.id) > position(self._last):
+                await self._deliver(event)
+
+    async def _deliver(self, message: LiveMessage) -> None:
+        async with self._send_lock:
+            await self._ws.send_text(message.text)
+        self._last = message.id
 
     async def _heartbeat(self) -> None:
         """Close the socket within a revocation check of the token expiring or being

@@ -9,18 +9,19 @@ acknowledging transaction.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel.events import AlertAcknowledged
 from shared_kernel.pagination import Page
 from streaming_service.domain.ai.ports import LIVE_FEED
 from streaming_service.domain.ai.watchlist import AlertNotFound, AlertStatus
 from streaming_service.domain.ports import Outbox
-from streaming_service.infrastructure.db.models.ai import Alert
+from streaming_service.infrastructure.db.models.ai import Alert, Detection
 
 
 @dataclass(frozen=True)
@@ -29,29 +30,7 @@ class Acknowledgement:
     changed: bool
 
 
-async def list_alerts(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    *,
-    status: AlertStatus | None = None,
-    camera_id: uuid.UUID | None = None,
-    offset: int = 0,
-    limit: int = 50,
-) -> Page[Alert]:
-    conditions = [Alert.tenant_id == tenant_id]
-    if status is not None:
-        conditions.append(Alert.status == status.value)
-    if camera_id is not None:
-        conditions.append(Alert.camera_id == camera_id)
-    total = (await session.execute(select(func.count()).select_from(Alert).where(*conditions)))
-    rows = await session.execute(
-        select(Alert).where(*conditions).order_by(Alert.raised_at.desc(), Alert.id)
-        .offset(offset).limit(limit)
-    )
-    return Page(list(rows.scalars().all()), int(total.scalar_one()))
-
-
-async def get_alert(session: AsyncSession, alert_id: uuid.UUID, tenant_id: uuid.UUID) -> Alert:
+async def _get_alert(session: AsyncSession, alert_id: uuid.UUID, tenant_id: uuid.UUID) -> Alert:
     alert = (
         await session.execute(
             select(Alert).where(Alert.id == alert_id, Alert.tenant_id == tenant_id)
@@ -62,37 +41,80 @@ async def get_alert(session: AsyncSession, alert_id: uuid.UUID, tenant_id: uuid.
     return alert
 
 
-async def acknowledge_alert(
-    session: AsyncSession,
-    alert_id: uuid.UUID,
-    tenant_id: uuid.UUID,
-    user_id: uuid.UUID,
-    *,
-    outbox: Outbox,
-) -> Acknowledgement:
-    now = datetime.now(UTC)
-    # A conditional UPDATE: two operators acknowledging at once produce one event.
-    result = await session.execute(
-        update(Alert)
-        .where(
-            Alert.id == alert_id,
-            Alert.tenant_id == tenant_id,
-            Alert.status == AlertStatus.NEW.value,
-        )
-        .values(status=AlertStatus.ACKNOWLEDGED.value, acknowledged_by=user_id,
-                acknowledged_at=now)
-        .returning(Alert.id)
-    )
-    changed = result.scalar_one_or_none() is not None
-    if changed:
-        await outbox.add(
-            session,
-            AlertAcknowledged(alert_id=alert_id, tenant_id=tenant_id, user_id=user_id,
-                              acknowledged_at=now),
-            tenant_id=tenant_id,
-            also_to=[(LIVE_FEED, "")],
-        )
-    await session.commit()
-    alert = await get_alert(session, alert_id, tenant_id)
-    await session.refresh(alert)
-    return Acknowledgement(alert, changed=changed)
+class Alerts:
+    """The alert use cases, built once in the composition root."""
+
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], outbox: Outbox) -> None:
+        self._sessions = sessions
+        self._outbox = outbox
+
+    async def list(
+        self,
+        tenant_id: uuid.UUID,
+        *,
+        status: AlertStatus | None = None,
+        camera_id: uuid.UUID | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> Page[Alert]:
+        conditions = [Alert.tenant_id == tenant_id]
+        if status is not None:
+            conditions.append(Alert.status == status.value)
+        if camera_id is not None:
+            conditions.append(Alert.camera_id == camera_id)
+        async with self._sessions() as session:
+            total = await session.execute(
+                select(func.count()).select_from(Alert).where(*conditions))
+            rows = await session.execute(
+                select(Alert).where(*conditions).order_by(Alert.raised_at.desc(), Alert.id)
+                .offset(offset).limit(limit)
+            )
+            return Page(list(rows.scalars().all()), int(total.scalar_one()))
+
+    async def clipped(
+        self, tenant_id: uuid.UUID, detection_ids: Collection[uuid.UUID]
+    ) -> set[uuid.UUID]:
+        """Which of these detections have an event clip (``recording_mode = events``)."""
+        if not detection_ids:
+            return set()
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(Detection.id).where(Detection.tenant_id == tenant_id,
+                                           Detection.id.in_(list(detection_ids)),
+                                           Detection.details.has_key("clip_key")))
+            return set(rows.scalars().all())
+
+    async def get(self, alert_id: uuid.UUID, tenant_id: uuid.UUID) -> Alert:
+        async with self._sessions() as session:
+            return await _get_alert(session, alert_id, tenant_id)
+
+    async def acknowledge(
+        self, alert_id: uuid.UUID, tenant_id: uuid.UUID, user_id: uuid.UUID
+    ) -> Acknowledgement:
+        now = datetime.now(UTC)
+        async with self._sessions() as session:
+            # A conditional UPDATE: two operators acknowledging at once produce one event.
+            result = await session.execute(
+                update(Alert)
+                .where(
+                    Alert.id == alert_id,
+                    Alert.tenant_id == tenant_id,
+                    Alert.status == AlertStatus.NEW.value,
+                )
+                .values(status=AlertStatus.ACKNOWLEDGED.value, acknowledged_by=user_id,
+                        acknowledged_at=now)
+                .returning(Alert.id)
+            )
+            changed = result.scalar_one_or_none() is not None
+            if changed:
+                await self._outbox.add(
+                    session,
+                    AlertAcknowledged(alert_id=alert_id, tenant_id=tenant_id, user_id=user_id,
+                                      acknowledged_at=now),
+                    tenant_id=tenant_id,
+                    also_to=[(LIVE_FEED, "")],
+                )
+            await session.commit()
+            alert = await _get_alert(session, alert_id, tenant_id)
+            await session.refresh(alert)
+            return Acknowledgement(alert, changed=changed)

@@ -7,6 +7,13 @@ character across the track weighted by confidence, reports the vehicle once — 
 track ends or after enough reads — and suppresses a second report of the same plate on
 the same camera within a de-duplication window.
 
+Voting takes a few reads, and a watchlist alert cannot wait for it: so each track also
+reports its first confident read of every plate it reads at once, as a *provisional*
+sighting (the caller matches it against the watchlists). A caller that raised an alert on
+one calls :meth:`PlateTracker.hold`: the track then reports no more provisional sightings,
+and its voted sighting is always reported (never de-duplicated away), so the caller can
+confirm or correct what it announced.
+
 Plain Python: no framework, no I/O. Crops are carried as opaque objects.
 """
 
@@ -109,6 +116,10 @@ class VehicleSighting:
     reads: int
     first_seen: float
     last_seen: float
+    track_id: str = ""
+    """Stable for the track's lifetime: the provisional and the voted sighting share it."""
+    provisional: bool = False
+    """A single confident read reported before the vote (``plate`` is that read's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +138,9 @@ class TrackerConfig:
     dedupe_window_s: float = 60.0
     """The same plate on the same camera is reported at most once within this window,
     measured from the last time it was seen (a parked car is reported once)."""
+    provisional_min_confidence: float | None = None
+    """A single read at least this confident is reported at once as a provisional
+    sighting (for watchlist alerts before the vote); None turns provisional reports off."""
 
 
 def vote(reads: Iterable[PlateRead]) -> tuple[PlateNumber, float]:
@@ -169,6 +183,11 @@ class _Track:
     reported: bool = False
     plate_key: str | None = None
     """The voted plate (Mercosul form) once decided, for de-duplication."""
+    track_id: str = ""
+    provisional_keys: set[str] = field(default_factory=set)
+    """Plates (Mercosul form) already reported provisionally for this track."""
+    held: bool = False
+    """A provisional sighting was acted on: report the vote whatever de-duplication says."""
 
     @property
     def last_box(self) -> BBox:
@@ -187,6 +206,19 @@ class PlateTracker:
         self._tracks: dict[str, list[_Track]] = defaultdict(list)
         # camera -> voted plate (Mercosul form) -> last time it was reported or seen.
         self._recent: dict[str, dict[str, float]] = defaultdict(dict)
+        self._sequence = 0
+
+    def recently_seen(self, camera_id: str) -> dict[str, float]:
+        """Voted plates (Mercosul form) of this camera → when last seen, within the
+        de-duplication window (a parked car stays here while in view)."""
+        return dict(self._recent[camera_id])
+
+    def hold(self, sighting: VehicleSighting) -> None:
+        """The caller acted on this provisional sighting: stop provisional reports of its
+        track and always report its vote."""
+        for track in self._tracks[sighting.camera_id]:
+            if track.track_id == sighting.track_id:
+                track.held = True
 
     def active_tracks(self, camera_id: str) -> int:
         return len(self._tracks[camera_id])
@@ -201,14 +233,18 @@ class PlateTracker:
             sightings.extend(self._finish(gone))
         for match, read in self._associate(tracks, reads):
             if match is None:
-                tracks.append(_Track(camera_id, [read], first_seen=at, last_seen=at))
-                continue
-            track = match
-            track.reads.append(read)
-            track.last_seen = at
-            if track.plate_key is not None:
-                # Still in view after being reported: keep its de-duplication fresh.
-                self._recent[camera_id][track.plate_key] = at
+                self._sequence += 1
+                track = _Track(camera_id, [read], first_seen=at, last_seen=at,
+                               track_id=f"{at:.3f}#{self._sequence}")
+                tracks.append(track)
+            else:
+                track = match
+                track.reads.append(read)
+                track.last_seen = at
+                if track.plate_key is not None:
+                    # Still in view after being reported: keep its de-duplication fresh.
+                    self._recent[camera_id][track.plate_key] = at
+            sightings.extend(self._provisional(track, read, at))
         for track in tracks:
             if not track.reported and len(track.reads) >= self.config.report_after_reads:
                 sightings.extend(self._finish(track))
@@ -250,25 +286,42 @@ class PlateTracker:
             matched[ri] = tracks[ti]
         return [(matched.get(ri), read) for ri, read in enumerate(reads)]
 
+    def _provisional(self, track: _Track, read: PlateRead, at: float) -> list[VehicleSighting]:
+        threshold = self.config.provisional_min_confidence
+        if threshold is None or track.reported or track.held or read.confidence < threshold:
+            return []
+        key = read.plate.to_mercosul().value
+        if key in track.provisional_keys:
+            return []
+        track.provisional_keys.add(key)
+        last = self._recent[track.camera_id].get(key)
+        if last is not None and track.first_seen - last <= self.config.dedupe_window_s:
+            return []  # reported moments ago: this is the same car again
+        return [VehicleSighting(
+            camera_id=track.camera_id, plate=read.plate, confidence=read.confidence,
+            support=0.0, best=read, reads=len(track.reads), first_seen=track.first_seen,
+            last_seen=at, track_id=track.track_id, provisional=True,
+        )]
+
     def _finish(self, track: _Track) -> list[VehicleSighting]:
         if track.reported:
             return []
         track.reported = True
         cfg = self.config
-        if len(track.reads) < cfg.min_reads:
+        if len(track.reads) < cfg.min_reads and not track.held:
             return []
         plate, support = vote(track.reads)
         agreeing = [r for r in track.reads if r.plate.same_vehicle(plate)]
         pool = agreeing or track.reads
         best = max(pool, key=lambda r: (r.confidence, r.detector_score, r.bbox.area))
-        if best.confidence < cfg.min_confidence:
+        if best.confidence < cfg.min_confidence and not track.held:
             return []
         key = plate.to_mercosul().value
         track.plate_key = key
         recent = self._recent[track.camera_id]
         last = recent.get(key)
         recent[key] = track.last_seen
-        if last is not None and track.first_seen - last <= cfg.dedupe_window_s:
+        if last is not None and track.first_seen - last <= cfg.dedupe_window_s and not track.held:
             return []
         return [
             VehicleSighting(
@@ -280,6 +333,7 @@ class PlateTracker:
                 reads=len(track.reads),
                 first_seen=track.first_seen,
                 last_seen=track.last_seen,
+                track_id=track.track_id,
             )
         ]
 

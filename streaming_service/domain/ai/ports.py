@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
@@ -82,14 +83,54 @@ class LiveFeed(Protocol):
         ...
 
     async def read(
-        self, tenant_id: uuid.UUID, after: str, *, block_ms: int, count: int = 100
+        self, tenant_id: uuid.UUID, after: str, *, block_ms: int | None, count: int = 100
     ) -> list[LiveEvent]:
-        """Events after ``after`` (``"$"``: only new ones), waiting up to ``block_ms``."""
+        """Events after ``after`` (``"$"``: only new ones), waiting up to ``block_ms``
+        for one (``None``: answer at once)."""
         ...
 
     async def last_id(self, tenant_id: uuid.UUID) -> str:
         """Id of the newest event (``"0-0"`` when empty), to start reading after it."""
         ...
+
+
+@dataclass(frozen=True)
+class RecentPlate:
+    camera_id: uuid.UUID
+    plate: str
+    seen_at: float
+    """Unix time the plate was last seen on that camera."""
+
+
+class RecentPlates(Protocol):
+    """The plates each tenant's cameras saw lately, de-duplicated or not (a parked car
+    stays here while in view): what a new watchlist entry is matched against."""
+
+    async def seen(self, tenant_id: uuid.UUID, camera_id: uuid.UUID,
+                   plates: dict[str, float]) -> None:
+        """Plates (any layout) → when last seen, on one camera."""
+        ...
+
+    async def since(self, tenant_id: uuid.UUID, after: float) -> list[RecentPlate]:
+        """The tenant's plates seen after ``after`` (unix time), newest first."""
+        ...
+
+
+@dataclass(frozen=True)
+class LiveSegment:
+    """One finished segment of a camera's live stream on this host, with its wall-clock
+    span (unix seconds)."""
+
+    path: Path
+    start: float
+    end: float
+
+
+class LiveSegments(Protocol):
+    """The finished live segments of a camera that this host's media engine still keeps
+    (the recent past only), oldest first; empty when this host does not run the stream."""
+
+    def segments(self, camera_id: uuid.UUID) -> list[LiveSegment]: ...
 
 
 class PlateRecogniser(Protocol):

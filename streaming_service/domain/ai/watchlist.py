@@ -28,6 +28,8 @@ class Severity(enum.StrEnum):
 class AlertStatus(enum.StrEnum):
     NEW = "new"
     ACKNOWLEDGED = "acknowledged"
+    RETRACTED = "retracted"
+    """Raised on a provisional read that the tracker's vote no longer supports."""
 
 
 class WatchlistNotFound(NotFound):

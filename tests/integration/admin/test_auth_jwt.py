@@ -297,3 +297,15 @@ def test_behind_a_trusted_proxy_each_client_is_throttled_and_audited_by_its_own_
     assert attempt("198.51.100.8") == 401
     ips = set(AuditEntry.objects.filter(action="login.failure").values_list("ip", flat=True))
     assert ips == {"198.51.100.7", "198.51.100.8"}
+
+
+
+def test_a_token_used_before_its_user_is_deactivated_is_refused_on_the_next_request(
+    api: APIClient, tenant_a: Any
+) -> None:
+    """No per-process reuse of the user row may outlive a change to it."""
+    client = _bearer(_login(api, "alpha-viewer").json()["access"])
+    assert client.get("/api/admin/me").status_code == 200
+    tenant_a.viewer.is_active = False
+    tenant_a.viewer.save()
+    _assert_401(client.get("/api/admin/me"))

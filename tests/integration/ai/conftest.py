@@ -19,10 +19,10 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-import redis.asyncio as aioredis
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared_kernel.redis_pool import async_redis
 from streaming_service.domain.ports import EngineUrls
 from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
 from streaming_service.infrastructure.object_store import FilesystemObjectStore
@@ -88,7 +88,7 @@ def sessions(db_engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 @pytest.fixture(scope="session")
 async def redis_client(streaming_settings: StreamingSettings) -> AsyncIterator[Any]:
-    client = aioredis.from_url(streaming_settings.redis_url, socket_timeout=5)
+    client = async_redis(streaming_settings.redis_url)
     yield client
     keys = [k async for k in client.scan_iter(match=f"{streaming_settings.redis_prefix}*")]
     if keys:

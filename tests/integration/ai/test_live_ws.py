@@ -184,3 +184,39 @@ async def test_events_reach_clients_of_another_replica(
             assert event["payload"]["detection_id"] == str(recorded.detection.id)
         finally:
             await ws.close()
+
+
+async def test_three_hundred_sockets_of_one_tenant_share_one_feed_reader(
+    server: Server, make_caller: Any
+) -> None:
+    """Each socket used to hold its own blocking XREAD: the 101st exhausted the Redis pool."""
+    caller = make_caller("viewer")
+    sockets = await asyncio.gather(*(_connect(server, caller.token) for _ in range(300)))
+    try:
+        hub = server.app.state.services.live_hub
+        assert hub.readers == 1 and hub.subscribers >= 300
+        recorded = await _record(server, caller.tenant_id, "FAN0U71")
+        events = await asyncio.gather(*(_next_event(ws, timeout=10) for ws in sockets))
+        assert {e["payload"]["detection_id"] for e in events} == {str(recorded.detection.id)}
+    finally:
+        await asyncio.gather(*(ws.close() for ws in sockets))
+
+
+async def test_a_replica_at_its_socket_limit_answers_try_again_later(
+    make_caller: Any, streaming_settings: Any, redis_client: Any, object_store: Any
+) -> None:
+    from .conftest import build_app, serve
+
+    caller = make_caller("viewer")
+    limited = streaming_settings.model_copy(update={"ws_max_connections": 2})
+    async with serve(build_app(limited, redis_client, object_store)) as replica:
+        kept = [await _connect(replica, caller.token) for _ in range(2)]
+        refused = await websockets.connect(f"{replica.ws_url}/ws/alerts?token={caller.token}",
+                                           open_timeout=5)
+        with pytest.raises(websockets.ConnectionClosed):
+            await asyncio.wait_for(refused.recv(), 5)
+        assert refused.close_code == 1013
+        await kept[0].close()
+        await asyncio.sleep(0.2)
+        admitted = await _connect(replica, caller.token)  # a place freed: admitted again
+        await asyncio.gather(admitted.close(), kept[1].close())

@@ -1,7 +1,9 @@
 """End to end: a simulated RTSP camera shows vehicles with known plates → an LPR worker
 (ffmpeg frame sampling, shipped YOLOv8 ONNX detector, PP-OCR, tracker) records them →
 they are stored and searchable, and arrive on the tenant's WebSocket; a watchlisted plate
-raises an alert that arrives and is acknowledged; another tenant's client sees nothing."""
+raises an alert on its first confident read — before the tracker's vote announces the
+vehicle — exactly once, that arrives and is acknowledged; another tenant's client sees
+nothing."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel.crypto import CredentialCipher
+from streaming_service.domain.ai.detection import TrackerConfig
 from streaming_service.domain.ai.ports import FrameSource
 from streaming_service.infrastructure.db.models import Camera
 from streaming_service.infrastructure.db.models.ai import CameraAssignment
@@ -93,6 +96,8 @@ async def test_camera_to_websocket(server: Server, http: httpx.AsyncClient, stre
         recorder=server.app.state.services.recorder, source_factory=source,
         cipher=CredentialCipher(streaming_settings.camera_credentials_key.get_secret_value()),
         max_cameras=1,
+        tracker_config=TrackerConfig(
+            provisional_min_confidence=streaming_settings.lpr_provisional_min_confidence),
     )
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))
@@ -100,7 +105,12 @@ async def test_camera_to_websocket(server: Server, http: httpx.AsyncClient, stre
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             types = {(m["type"], m["payload"].get("plate")) for _, m in mine}
-            if {("PlateDetected", "ABC1D23"), ("AlertRaised", "BRA2E19")} <= types:
+            alerted = {m["payload"]["detection_id"] for _, m in mine
+                       if m["type"] == "AlertRaised"}
+            voted = {m["payload"]["detection_id"] for _, m in mine
+                     if m["type"] == "PlateDetected"}
+            if {("PlateDetected", "ABC1D23"), ("AlertRaised", "BRA2E19")} <= types \
+                    and alerted & voted:
                 break
             await asyncio.sleep(0.2)
         else:
@@ -127,6 +137,20 @@ async def test_camera_to_websocket(server: Server, http: httpx.AsyncClient, stre
     assert crop.status_code == 200 and crop.content[:2] == b"\xff\xd8"
 
     alert = next(m for _, m in mine if m["type"] == "AlertRaised")
+    # The alert was raised on the first confident read: it is on the socket before the
+    # vehicle's vote (PlateDetected of the same detection) is.
+    order = [(m["type"], m["payload"].get("detection_id")) for _, m in mine]
+    detection_id = alert["payload"]["detection_id"]
+    assert order.index(("AlertRaised", detection_id)) \
+        < order.index(("PlateDetected", detection_id))
+    # Never a duplicate: one alert per (vehicle, watchlist entry); a changed read is an
+    # AlertUpdated of the same alert.
+    raised = [(m["payload"]["detection_id"], m["payload"]["watchlist_entry_id"])
+              for _, m in mine if m["type"] == "AlertRaised"]
+    assert len(raised) == len(set(raised))
+    for update in (m for _, m in mine if m["type"] == "AlertUpdated"):
+        assert update["payload"]["alert_id"] in {
+            m["payload"]["alert_id"] for _, m in mine if m["type"] == "AlertRaised"}
     ack = await http.post(f"/api/ai/alerts/{alert['payload']['alert_id']}/ack",
                           headers=operator.headers)
     assert ack.status_code == 200 and ack.json()["status"] == "acknowledged"

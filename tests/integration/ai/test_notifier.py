@@ -22,7 +22,7 @@ from aiosmtpd.controller import Controller
 
 from shared_kernel import bus
 from shared_kernel.bus import InMemoryIdempotencyStore
-from shared_kernel.events import AlertRaised, EventEnvelope, new_event
+from shared_kernel.events import AlertRaised, AlertUpdated, EventEnvelope, new_event
 from shared_kernel.outbox_relay import AmqpRelayPublisher
 from streaming_service.application.ai.detections import alert_routing_key
 from streaming_service.workers.notifier import (
@@ -203,6 +203,35 @@ async def test_alerts_of_a_tenant_without_recipients_reach_nobody(
     assert not any(r["body"]["event"]["plate"] == "NOB0D10" for r in received)
     texted = next(r for r in received if r["body"]["event"]["plate"] == "MRK1A23")
     assert texted["body"]["to"] == ["+5511888880000"], "only that tenant's own recipients"
+
+
+async def test_a_corrected_and_a_withdrawn_alert_are_emailed_and_texted_as_updates(
+    notifier: RunningNotifier, publisher: AmqpRelayPublisher, smtp: tuple[Mailbox, int],
+    webhook: tuple[list[dict[str, Any]], str],
+) -> None:
+    mailbox, _ = smtp
+    received, _ = webhook
+    for change, plate, previous in (("corrected", "COR1A23", "COR1A28"),
+                                    ("retracted", "RET1B23", "RET1B28")):
+        update = new_event(AlertUpdated(
+            alert_id=uuid.uuid4(), detection_id=uuid.uuid4(), watchlist_entry_id=uuid.uuid4(),
+            camera_id=uuid.uuid4(), tenant_id=TENANT, change=change,  # type: ignore[arg-type]
+            plate=plate, previous_plate=previous, severity="high", reason="stolen vehicle",
+            updated_at=datetime.now(UTC),
+        ), producer="test", tenant_id=TENANT)
+        await publisher.publish(update, exchange=bus.NOTIFICATIONS,
+                                routing_key=alert_routing_key(TENANT, "high"))
+    await _eventually(lambda: any("RET1B28" in m[1]["Subject"] for m in mailbox.messages)
+                      and any("COR1A23" in m[1]["Subject"] for m in mailbox.messages))
+    corrected = next(m[1] for m in mailbox.messages if "COR1A23" in m[1]["Subject"])
+    assert "corrected" in corrected["Subject"] and "COR1A28" in corrected["Subject"]
+    withdrawn = next(m[1] for m in mailbox.messages if "RET1B28" in m[1]["Subject"])
+    assert "withdrawn" in withdrawn["Subject"]
+    await _eventually(lambda: {r["body"]["event"].get("change") for r in received}
+                      >= {"corrected", "retracted"})
+    texts = {r["body"]["event"]["change"]: r["body"]["message"] for r in received
+             if r["body"]["event"].get("change")}
+    assert "COR1A23" in texts["corrected"] and "withdrawn" in texts["retracted"]
 
 
 def test_a_catch_all_recipient_is_refused_by_the_settings() -> None:

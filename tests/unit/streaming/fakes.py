@@ -3,6 +3,7 @@ application layer (the integration tests run the real adapters)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -11,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared_kernel.events import EventPayload
+from streaming_service.domain.ai.ports import LiveEvent
 from streaming_service.domain.errors import CameraNotFound, CameraUnavailable
 from streaming_service.domain.ports import (
     CameraRecord,
@@ -212,3 +214,49 @@ class FakeLease:
 
     async def release(self) -> None:
         self.released += 1
+
+
+class MemoryLiveFeed:
+    """The live-feed port in memory: per-tenant lists of events with Redis-like ids; a
+    blocking read waits on a condition; ``reads`` counts the blocking reads started."""
+
+    def __init__(self) -> None:
+        self.events: dict[uuid.UUID, list[LiveEvent]] = {}
+        self.blocking_reads = 0
+        self.fail_next = 0
+        self._changed = asyncio.Condition()
+        self._seq = 0
+
+    async def append(self, tenant_id: uuid.UUID, data: dict[str, Any]) -> str:
+        self._seq += 1
+        event_id = f"{1000 + self._seq}-0"
+        self.events.setdefault(tenant_id, []).append(LiveEvent(event_id, data))
+        async with self._changed:
+            self._changed.notify_all()
+        return event_id
+
+    def _after(self, tenant_id: uuid.UUID, after: str, count: int) -> list[LiveEvent]:
+        def key(event_id: str) -> tuple[int, int]:
+            ms, _, seq = event_id.partition("-")
+            return int(ms), int(seq or 0)
+        return [e for e in self.events.get(tenant_id, []) if key(e.id) > key(after)][:count]
+
+    async def read(self, tenant_id: uuid.UUID, after: str, *, block_ms: int | None,
+                   count: int = 100) -> list[LiveEvent]:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise ConnectionError("feed unavailable")
+        found = self._after(tenant_id, after, count)
+        if found or block_ms is None:
+            return found
+        self.blocking_reads += 1
+        async with self._changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._changed.wait_for(lambda: bool(self._after(tenant_id, after, 1))),
+                    block_ms / 1000)
+        return self._after(tenant_id, after, count)
+
+    async def last_id(self, tenant_id: uuid.UUID) -> str:
+        events = self.events.get(tenant_id)
+        return events[-1].id if events else "0-0"

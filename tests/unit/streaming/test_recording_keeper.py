@@ -47,17 +47,19 @@ def _camera(mode: str, status: str = "active") -> CameraRecord:
                         recording_mode=mode, status=status)
 
 
-async def test_the_lease_holder_starts_continuous_cameras_only() -> None:
+async def test_the_lease_holder_starts_continuous_and_events_cameras_only() -> None:
     cameras = FakeCameras()
     continuous = cameras.add(_camera("continuous"))
-    cameras.add(_camera("events"))
+    events = cameras.add(_camera("events"))
+    cameras.add(_camera("off"))
     cameras.add(_camera("continuous", status="disabled"))
     keeper, engine = _keeper(cameras, FakeLease(granted=True))
     await keeper.tick()
-    assert [s.camera_id for s in engine.started] == [continuous.id]
-    assert engine.started[0].record is True
+    started = {s.camera_id: s.record for s in engine.started}
+    # Events cameras stream (live segments for event clips) without recording.
+    assert started == {continuous.id: True, events.id: False}
     await keeper.tick()
-    assert len(engine.started) == 1, "a running stream is left to the engine"
+    assert len(engine.started) == 2, "a running stream is left to the engine"
 
 
 async def test_without_the_lease_nothing_is_started() -> None:

@@ -144,6 +144,20 @@ class Alert(AiBase):
     )
 
 
+class LprSettings(AiBase):
+    """A tenant's plate-reading policy (``domain.ai.lpr_settings.LprPolicy``); no row means
+    the defaults."""
+
+    __tablename__ = "lpr_settings"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    min_confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    match_distance: Mapped[int] = mapped_column(Integer, default=0)
+    fuzzy_min_severity: Mapped[str] = mapped_column(String(16), default="high")
+    updated_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
+    updated_at: Mapped[datetime] = now_column()
+
+
 class CameraAssignment(AiBase):
     """Which LPR worker holds a camera, until when. A row with an expired lease (or no
     worker) is free for any worker to claim."""

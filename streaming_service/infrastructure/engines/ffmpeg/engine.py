@@ -77,6 +77,9 @@ class FFmpegEngineOptions:
     ffmpeg: str = "ffmpeg"
     hls_time: float = 1.0
     hls_list_size: int = 6
+    hls_keep_segments: int = 30
+    """Segments that left the playlist stay on disk this many more (``hls_delete_threshold``):
+    the pre-roll of event clips (``recording_mode = events``) is cut from them."""
     stall_timeout: float = 10.0
     """No new frame for this long (once running) means the camera is lost."""
     start_timeout: float = 20.0
@@ -120,7 +123,8 @@ def build_command(source: StreamSource, live_dir: Path, record_dir: Path | None,
         "-i", source.url,
         "-map", "0:v:0", "-c", "copy",
         "-f", "hls", "-hls_time", f"{options.hls_time:g}",
-        "-hls_list_size", str(options.hls_list_size), "-hls_flags", hls_flags,
+        "-hls_list_size", str(options.hls_list_size),
+        "-hls_delete_threshold", str(options.hls_keep_segments), "-hls_flags", hls_flags,
         "-hls_segment_filename", str(live_dir / "seg_%d.ts"),
         str(live_dir / "index.m3u8"),
     ]

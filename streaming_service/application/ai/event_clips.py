@@ -1,0 +1,187 @@
+"""Event clips: for cameras with ``recording_mode = events``, a short MP4 around each plate
+detection (and so around each alert), cut from the live segments the media engine already
+writes, stored in the ``lpr-clips`` bucket and listed with the detection.
+
+A loop in the API process (where the FFmpeg engine runs the streams) looks every second
+for recent detections of events-mode cameras without a clip. Once the post-roll has
+passed, it takes the finished live segments spanning ``[detected_at - pre_roll,
+detected_at + post_roll]`` (``detected_at`` is the first frame the plate was read in),
+joins them with ffmpeg (stream copy, like exports), uploads the clip and records its key
+in the detection's metadata (``clip_key``; a failure is recorded as ``clip_error`` and
+not retried). A replica that does not run the camera's stream has no segments and leaves
+the detection to the one that does. Every clip URL handed out is audited
+(``detection.clip``) before it leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import tempfile
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared_kernel.lifecycle import sleep_until_stopped
+from streaming_service.application.audit import Actor, AuditTrail
+from streaming_service.application.exports import SegmentConcatenator
+from streaming_service.domain.ai.ports import LiveSegment, LiveSegments
+from streaming_service.domain.errors import NotFound
+from streaming_service.domain.ports import ObjectStore
+from streaming_service.infrastructure.db.models import Camera
+from streaming_service.infrastructure.db.models.ai import Detection
+
+log = logging.getLogger(__name__)
+
+CLIPS_BUCKET = "lpr-clips"
+EVENTS_MODE = "events"
+SETTLE_SECONDS = 1.5
+"""After the post-roll, how long to wait for the segment that covers it to be finished."""
+
+
+class ClipNotFound(NotFound):
+    code = "clip_not_found"
+
+
+def clip_key(detection: Detection) -> str:
+    at = detection.detected_at.astimezone(UTC)
+    return f"{detection.tenant_id}/{detection.camera_id}/{at:%Y/%m/%d}/{detection.id}.mp4"
+
+
+def clip_path(detection_id: uuid.UUID) -> str:
+    """The API path a client asks for a detection's clip URL (authenticated, audited)."""
+    return f"/api/ai/detections/{detection_id}/clip"
+
+
+def has_clip(details: dict[str, Any] | None) -> bool:
+    return bool(details and details.get("clip_key"))
+
+
+class EventClips:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        store: ObjectStore,
+        live: LiveSegments,
+        concat: SegmentConcatenator,
+        audit: AuditTrail,
+        work_dir: Path,
+        pre_roll_seconds: float = 3.0,
+        post_roll_seconds: float = 5.0,
+        lookback: timedelta = timedelta(minutes=2),
+        url_ttl_seconds: int = 600,
+    ) -> None:
+        self._sessions = sessions
+        self._store = store
+        self._live = live
+        self._concat = concat
+        self._audit = audit
+        self._work_dir = work_dir
+        self.pre_roll = pre_roll_seconds
+        self.post_roll = post_roll_seconds
+        self._lookback = lookback
+        self._url_ttl = url_ttl_seconds
+
+    async def run(self, stop: asyncio.Event, interval: float = 1.0) -> None:
+        while not stop.is_set():
+            try:
+                await self.tick()
+            except Exception as exc:
+                log.warning("event clips tick failed", extra={"error": repr(exc)[:300]})
+            await sleep_until_stopped(stop, interval)
+
+    async def tick(self, now: datetime | None = None) -> int:
+        """Clip every due detection this host has video for; returns how many were cut."""
+        now = now or datetime.now(UTC)
+        made = 0
+        for detection in await self._pending(now):
+            due = detection.detected_at + timedelta(seconds=self.post_roll + SETTLE_SECONDS)
+            if now < due:
+                continue
+            segments = self._live.segments(detection.camera_id)
+            if not segments:
+                continue  # not this host's stream
+            if await self.capture(detection, segments):
+                made += 1
+        return made
+
+    async def _pending(self, now: datetime) -> list[Detection]:
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(Detection)
+                .join(Camera, Camera.id == Detection.camera_id)
+                .where(Camera.recording_mode == EVENTS_MODE,
+                       Detection.detected_at >= now - self._lookback,
+                       ~Detection.details.has_key("clip_key"),
+                       ~Detection.details.has_key("clip_error"))
+                .order_by(Detection.detected_at).limit(50))
+            return list(rows.scalars().all())
+
+    async def capture(self, detection: Detection, segments: list[LiveSegment]) -> bool:
+        """Cut, store and record the clip of ``detection``; False (and ``clip_error``
+        recorded) when the live segments do not cover it or ffmpeg fails."""
+        at = detection.detected_at.timestamp()
+        start, end = at - self.pre_roll, at + self.post_roll
+        chosen = [s for s in segments if s.end > start and s.start < end]
+        if not chosen:
+            await self._mark(detection, {"clip_error": "no live video around the detection"})
+            return False
+        self._work_dir.mkdir(parents=True, exist_ok=True)
+        workdir = Path(tempfile.mkdtemp(prefix=f"clip-{detection.id}-", dir=self._work_dir))
+        try:
+            copies = []
+            for index, segment in enumerate(chosen):
+                copy = workdir / f"{index:04d}.ts"
+                shutil.copyfile(segment.path, copy)  # ffmpeg may delete it any moment
+                copies.append(copy)
+            begin = max(start, chosen[0].start)
+            finish = min(end, chosen[-1].end)
+            output = workdir / "clip.mp4"
+            await self._concat(copies, output, start_offset=max(0.0, start - chosen[0].start),
+                               duration=max(0.1, finish - begin))
+            if not output.exists() or output.stat().st_size == 0:
+                raise RuntimeError("ffmpeg produced no clip")
+            key = clip_key(detection)
+            await self._store.put_file(CLIPS_BUCKET, key, output, "video/mp4")
+        except Exception as exc:
+            log.warning("event clip failed", extra={"detection_id": str(detection.id),
+                                                    "error": repr(exc)[:300]})
+            await self._mark(detection, {"clip_error": f"clip failed ({type(exc).__name__})"})
+            return False
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        await self._mark(detection, {
+            "clip_key": key,
+            "clip_start": datetime.fromtimestamp(begin, UTC).isoformat(),
+            "clip_end": datetime.fromtimestamp(finish, UTC).isoformat()})
+        log.info("event clip stored", extra={"detection_id": str(detection.id),
+                                             "segments": len(chosen)})
+        return True
+
+    async def _mark(self, detection: Detection, values: dict[str, Any]) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(Detection)
+                .where(Detection.id == detection.id,
+                       Detection.detected_at == detection.detected_at)
+                .values(details=Detection.details.op("||")(
+                    bindparam("clip", values, type_=JSONB))))
+
+    async def url(self, detection: Detection, *, actor: Actor) -> tuple[str, datetime]:
+        """An expiring URL of the detection's clip, audited before it is handed out."""
+        key = (detection.details or {}).get("clip_key")
+        if not key:
+            raise ClipNotFound("this detection has no clip",
+                               {"detection_id": str(detection.id)})
+        await self._audit.record(actor, "detection.clip", object_type="detection",
+                                 object_id=detection.id, tenant_id=detection.tenant_id,
+                                 after={"camera_id": str(detection.camera_id)})
+        url = await self._store.presigned_get_url(CLIPS_BUCKET, str(key), self._url_ttl)
+        return url, datetime.now(UTC) + timedelta(seconds=self._url_ttl)

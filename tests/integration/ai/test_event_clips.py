@@ -1,0 +1,130 @@
+"""recording_mode = events: a clip around each plate detection, cut by the running app's
+event-clip loop from the live HLS segments on disk (made here by a real ffmpeg, as the
+FFmpeg engine writes them), stored in the object store, listed with the detection and its
+alert, handed out through an audited URL, and playable (ffprobe)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared_kernel.plates import PlateNumber
+from streaming_service.application.ai.detections import NewDetection
+from streaming_service.infrastructure.db.models import Camera, OutboxEvent
+from streaming_service.infrastructure.engines.ffmpeg.engine import live_dir
+from streaming_service.infrastructure.ffmpeg_tools import probe
+
+from .conftest import Server
+
+SEGMENTS = 12
+
+
+def _live_segments(directory: Path, ends_at: float) -> None:
+    """``SEGMENTS`` one-second HLS segments, the last finished at ``ends_at`` (their
+    modification times are their ends, as ffmpeg's temp_file renames leave them)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
+         "-i", f"testsrc=size=320x240:rate=10:duration={SEGMENTS}", "-c:v", "libx264",
+         "-preset", "ultrafast", "-g", "10", "-f", "hls", "-hls_time", "1",
+         "-hls_list_size", "0", "-hls_segment_filename", str(directory / "seg_%d.ts"),
+         str(directory / "index.m3u8")], check=True, timeout=120, capture_output=True)
+    for n in range(SEGMENTS):
+        end = ends_at - (SEGMENTS - 1 - n)
+        os.utime(directory / f"seg_{n}.ts", (end, end))
+
+
+@pytest.fixture
+async def cameras(sessions: async_sessionmaker[AsyncSession], make_caller: Any,
+                  streaming_settings: Any) -> AsyncIterator[tuple[Any, dict[str, uuid.UUID]]]:
+    caller = make_caller("operator")
+    ids = {"events": uuid.uuid4(), "off": uuid.uuid4()}
+    async with sessions() as session:
+        for mode, camera_id in ids.items():
+            session.add(Camera(
+                id=camera_id, tenant_id=caller.tenant_id, name=f"clip {mode}",
+                rtsp_url_encrypted="x", rtsp_url_masked="x", recording_mode=mode,
+                retention_days=90, lpr_enabled=True, status="active", revision=1))
+        await session.commit()
+    yield caller, ids
+    async with sessions() as session:
+        await session.execute(delete(Camera).where(Camera.id.in_(list(ids.values()))))
+        await session.commit()
+
+
+async def _detection(http: httpx.AsyncClient, caller: Any, detection_id: uuid.UUID
+                     ) -> dict[str, Any]:
+    response = await http.get(f"/api/ai/detections/{detection_id}", headers=caller.headers)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def test_an_events_camera_gets_a_playable_clip_around_each_detection(
+    server: Server, http: httpx.AsyncClient, cameras: tuple[Any, dict[str, uuid.UUID]],
+    streaming_settings: Any, object_store: Any, sessions: async_sessionmaker[AsyncSession],
+    tmp_path: Path, make_caller: Any,
+) -> None:
+    caller, ids = cameras
+    services = server.app.state.services
+    wl = (await http.post("/api/ai/watchlists/", headers=caller.headers,
+                          json={"name": "clips"})).json()
+    await http.post(f"/api/ai/watchlists/{wl['id']}/entries/", headers=caller.headers,
+                    json={"plate": "CLP1A23", "severity": "high"})
+    now = time.time()
+    for camera_id in ids.values():
+        _live_segments(live_dir(streaming_settings.media_root, camera_id), ends_at=now)
+    # Read in the frame 7 s ago: 3 s of pre-roll and 5 s of post-roll are on disk.
+    detected_at = datetime.fromtimestamp(now - 7, UTC)
+    recorded = {mode: await services.recorder.record(NewDetection(
+        tenant_id=caller.tenant_id, camera_id=camera_id, plate=PlateNumber("CLP1A23"),
+        confidence=0.9, detected_at=detected_at)) for mode, camera_id in ids.items()}
+    clipped = recorded["events"].detection.id
+
+    deadline = time.monotonic() + 30
+    while (await _detection(http, caller, clipped))["clip_url"] is None:
+        assert time.monotonic() < deadline, "no clip was cut"
+        await asyncio.sleep(0.3)
+    detection = await _detection(http, caller, clipped)
+    assert detection["clip_url"] == f"/api/ai/detections/{clipped}/clip"
+    other = await _detection(http, caller, recorded["off"].detection.id)
+    assert other["clip_url"] is None, "only cameras in events mode are clipped"
+
+    alerts = (await http.get("/api/ai/alerts/", headers=caller.headers)).json()["results"]
+    by_camera = {a["camera_id"]: a["clip_url"] for a in alerts}
+    assert by_camera == {str(ids["events"]): detection["clip_url"], str(ids["off"]): None}
+
+    handed = await http.get(detection["clip_url"], headers=caller.headers)
+    assert handed.status_code == 200 and handed.json()["url"]
+    stranger = await http.get(detection["clip_url"], headers=make_caller("viewer").headers)
+    assert stranger.status_code == 404, "another tenant's clip does not exist"
+    no_clip = await http.get(f"/api/ai/detections/{recorded['off'].detection.id}/clip",
+                             headers=caller.headers)
+    assert no_clip.status_code == 404 and no_clip.json()["error"]["code"] == "clip_not_found"
+
+    async with sessions() as session:
+        audited = (await session.execute(select(OutboxEvent).where(
+            OutboxEvent.event_type == "UserActivityRecorded",
+            OutboxEvent.tenant_id == caller.tenant_id))).scalars().all()
+    assert [r.envelope["payload"]["object_id"] for r in audited
+            if r.envelope["payload"]["action"] == "detection.clip"] == [str(clipped)]
+
+    # The clip is a playable MP4 of about pre-roll + post-roll.
+    key = (await services.detections.get(clipped, caller.tenant_id)).details["clip_key"]
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(await object_store.get_bytes("lpr-clips", key))
+    info = await probe(clip)
+    assert info.video_codec == "h264" and info.width == 320
+    assert info.duration_seconds is not None
+    assert 6.0 <= info.duration_seconds <= 10.0, info.duration_seconds
