@@ -21,10 +21,10 @@ from __future__ import annotations
 import uuid
 import zoneinfo
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel.pagination import Page
@@ -93,33 +93,52 @@ class AvailabilityReport:
     recording_hours_total: float
 
 
-_TRAFFIC_SERIES = text("""
-    SELECT date_trunc(:bucket, d.detected_at AT TIME ZONE :tz) AS bucket_start,
-           d.camera_id, count(*) AS reads
-      FROM ai.detections d
-     WHERE d.tenant_id = :tenant AND d.detected_at >= :start AND d.detected_at < :end
-       AND (CAST(:camera AS uuid) IS NULL OR d.camera_id = CAST(:camera AS uuid))
+# Reads per camera over time: whole hours from the hourly roll-up (migration 0006, kept by
+# a trigger), the partial hours at either end of the range from the detections themselves.
+_COUNTS = """
+    WITH counts AS (
+        SELECT h.camera_id, h.hour AS at, h.reads
+          FROM ai.detection_hourly h
+         WHERE h.tenant_id = :tenant AND h.hour >= :hours_start AND h.hour < :hours_end
+           AND (CAST(:camera AS uuid) IS NULL OR h.camera_id = CAST(:camera AS uuid))
+        UNION ALL
+        SELECT d.camera_id, d.detected_at, 1::bigint
+          FROM ai.detections d
+         WHERE d.tenant_id = :tenant
+           AND ((d.detected_at >= :start AND d.detected_at < :head_end)
+                OR (d.detected_at >= :tail_start AND d.detected_at < :end))
+           AND (CAST(:camera AS uuid) IS NULL OR d.camera_id = CAST(:camera AS uuid))
+    )
+"""
+
+
+
+def _with_counts(select: str) -> TextClause:
+    """``select`` over the ``counts`` CTE (constant SQL: every value is a bound parameter)."""
+    return text(_COUNTS + select)
+
+
+_TRAFFIC_SERIES = _with_counts("""
+    SELECT date_trunc(:bucket, at AT TIME ZONE :tz) AS bucket_start, camera_id,
+           sum(reads)::bigint AS reads
+      FROM counts
   GROUP BY 1, 2
   ORDER BY 1, 2
 """)
 
-_TRAFFIC_HEATMAP = text("""
-    SELECT extract(dow FROM d.detected_at AT TIME ZONE :tz)::int AS weekday,
-           extract(hour FROM d.detected_at AT TIME ZONE :tz)::int AS hour,
-           count(*) AS reads
-      FROM ai.detections d
-     WHERE d.tenant_id = :tenant AND d.detected_at >= :start AND d.detected_at < :end
-       AND (CAST(:camera AS uuid) IS NULL OR d.camera_id = CAST(:camera AS uuid))
+_TRAFFIC_HEATMAP = _with_counts("""
+    SELECT extract(dow FROM at AT TIME ZONE :tz)::int AS weekday,
+           extract(hour FROM at AT TIME ZONE :tz)::int AS hour, sum(reads)::bigint AS reads
+      FROM counts
   GROUP BY 1, 2
   ORDER BY 1, 2
 """)
 
-_TRAFFIC_BUSIEST = text("""
-    SELECT d.camera_id, c.name AS camera_name, count(*) AS reads
-      FROM ai.detections d
- LEFT JOIN streaming.cameras c ON c.id = d.camera_id AND c.tenant_id = d.tenant_id
-     WHERE d.tenant_id = :tenant AND d.detected_at >= :start AND d.detected_at < :end
-  GROUP BY d.camera_id, c.name
+_TRAFFIC_BUSIEST = _with_counts("""
+    SELECT counts.camera_id, c.name AS camera_name, sum(counts.reads)::bigint AS reads
+      FROM counts
+ LEFT JOIN streaming.cameras c ON c.id = counts.camera_id AND c.tenant_id = :tenant
+  GROUP BY counts.camera_id, c.name
   ORDER BY reads DESC, c.name
      LIMIT :limit
 """)
@@ -212,6 +231,19 @@ _PLATE_HISTORY = text("""
 _TENANT_TZ = text("SELECT timezone FROM streaming.tenants WHERE id = :tenant")
 
 
+def _hour_split(period: ReportRange) -> dict[str, datetime]:
+    """The whole UTC hours inside ``period`` (read from the roll-up) and the partial
+    hours at its ends (counted from the detections); no roll-up under two hour marks."""
+    first = period.start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    if first < period.start:
+        first += timedelta(hours=1)
+    last = period.end.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    if first >= last:
+        return {"hours_start": period.start, "hours_end": period.start,
+                "head_end": period.end, "tail_start": period.end}
+    return {"hours_start": first, "hours_end": last, "head_end": first, "tail_start": last}
+
+
 def _iso_local(value: datetime) -> str:
     """A local wall-clock time from ``AT TIME ZONE`` (naive) as ISO 8601 text."""
     return value.replace(tzinfo=None).isoformat(timespec="minutes")
@@ -237,11 +269,13 @@ class Reports:
         async with self._sessions() as session:
             tz = await self._timezone(session, tenant_id)
             params = {"tenant": tenant_id, "start": period.start, "end": period.end,
-                      "tz": tz, "camera": str(camera_id) if camera_id else None}
+                      "tz": tz, "camera": str(camera_id) if camera_id else None,
+                      **_hour_split(period)}
             series = (await session.execute(_TRAFFIC_SERIES, {**params, "bucket": bucket})).all()
             heat = (await session.execute(_TRAFFIC_HEATMAP, params)).all()
             busiest = (await session.execute(_TRAFFIC_BUSIEST,
-                                             {**params, "limit": BUSIEST_LIMIT})).all()
+                                             {**params, "camera": None,
+                                              "limit": BUSIEST_LIMIT})).all()
             plates = (await session.execute(_TRAFFIC_PLATES, params)).one()
         return TrafficReport(
             timezone=tz, bucket=bucket,

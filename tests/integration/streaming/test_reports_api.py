@@ -203,3 +203,45 @@ async def test_a_viewer_gets_no_reports(client: httpx.AsyncClient, make_token: T
     token = make_token(roles=("viewer",), tenant_id=uuid.uuid4())
     response = await client.get(path, headers=bearer(token))
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(("start", "end", "reads"), [
+    ("2026-03-02T02:15:00Z", "2026-03-02T15:20:00Z", 3),  # partial hours at both ends
+    ("2026-03-02T02:20:00Z", "2026-03-02T02:40:00Z", 1),  # inside one hour
+    ("2026-03-02T02:40:00Z", "2026-03-02T04:00:00Z", 0),  # end is exclusive
+    ("2026-03-02T02:40:00Z", "2026-03-02T04:00:01Z", 1),
+])
+async def test_traffic_counts_exactly_at_any_range_edge(
+    client: httpx.AsyncClient, make_token: TokenFactory, world: dict[str, Any],
+    start: str, end: str, reads: int,
+) -> None:
+    """Whole hours come from the hourly roll-up, partial hours from the detections."""
+    body = (await client.get("/api/ai/reports/traffic", params={"start": start, "end": end},
+                             headers=_operator(make_token, world["a"].tenant_id))).json()
+    assert body["total_reads"] == reads
+    assert sum(p["reads"] for p in body["series"]) == reads
+    assert sum(c["reads"] for c in body["heatmap"]) == reads
+    assert sum(c["reads"] for c in body["busiest"]) == reads
+
+
+async def test_the_hourly_roll_up_follows_inserts_and_deletes(
+    app_services: Any, world: dict[str, Any]
+) -> None:
+    b = world["b"]
+    hour = text("SELECT reads FROM ai.detection_hourly WHERE tenant_id = :t AND camera_id = :c"
+                " AND hour = '2026-03-02T15:00:00Z'")
+    params = {"t": b.tenant_id, "c": b.camera_id}
+    async with app_services.sessions() as session:
+        assert (await session.execute(hour, params)).scalar() == 1
+    extra = uuid.uuid4()
+    async with app_services.sessions() as session, session.begin():
+        await session.execute(text(
+            "INSERT INTO ai.detections (id, detected_at, tenant_id, camera_id, plate, plate_style,"
+            " confidence, reads, metadata) VALUES (:id, '2026-03-02T15:59:00Z', :t, :c,"
+            " 'QWE1R23', 'mercosul', 0.9, 1, '{}')"), {"id": extra, **params})
+    async with app_services.sessions() as session:
+        assert (await session.execute(hour, params)).scalar() == 2
+    async with app_services.sessions() as session, session.begin():
+        await session.execute(text("DELETE FROM ai.detections WHERE id = :id"), {"id": extra})
+    async with app_services.sessions() as session:
+        assert (await session.execute(hour, params)).scalar() == 1
