@@ -68,6 +68,12 @@ class TrafficReport:
     heatmap: list[dict[str, Any]]
     busiest: list[dict[str, Any]]
     total_reads: int
+
+
+@dataclass(frozen=True)
+class PlatesReport:
+    timezone: str
+    total_reads: int
     distinct_plates: int
     single_read_plates: int
     recurring_plates: int
@@ -118,30 +124,22 @@ def _with_counts(select: str) -> TextClause:
     return text(_COUNTS + select)
 
 
-_TRAFFIC_SERIES = _with_counts("""
-    SELECT date_trunc(:bucket, at AT TIME ZONE :tz) AS bucket_start, camera_id,
-           sum(reads)::bigint AS reads
-      FROM counts
-  GROUP BY 1, 2
-  ORDER BY 1, 2
+# One pass over the counts, three groupings: per bucket and camera (the series), per
+# weekday and hour (the heat map), per camera (the busiest). Each grouping leaves the
+# others' columns NULL, which tells the rows apart (no counted value is ever NULL).
+_TRAFFIC = _with_counts("""
+    , local AS (
+        SELECT camera_id, date_trunc(:bucket, at AT TIME ZONE :tz) AS bucket_start,
+               extract(dow FROM at AT TIME ZONE :tz)::int AS weekday,
+               extract(hour FROM at AT TIME ZONE :tz)::int AS hour, reads
+          FROM counts
+    )
+    SELECT bucket_start, camera_id, weekday, hour, sum(reads)::bigint AS reads
+      FROM local
+  GROUP BY GROUPING SETS ((bucket_start, camera_id), (weekday, hour), (camera_id))
 """)
 
-_TRAFFIC_HEATMAP = _with_counts("""
-    SELECT extract(dow FROM at AT TIME ZONE :tz)::int AS weekday,
-           extract(hour FROM at AT TIME ZONE :tz)::int AS hour, sum(reads)::bigint AS reads
-      FROM counts
-  GROUP BY 1, 2
-  ORDER BY 1, 2
-""")
-
-_TRAFFIC_BUSIEST = _with_counts("""
-    SELECT counts.camera_id, c.name AS camera_name, sum(counts.reads)::bigint AS reads
-      FROM counts
- LEFT JOIN streaming.cameras c ON c.id = counts.camera_id AND c.tenant_id = :tenant
-  GROUP BY counts.camera_id, c.name
-  ORDER BY reads DESC, c.name
-     LIMIT :limit
-""")
+_CAMERA_NAMES = text("SELECT id, name FROM streaming.cameras WHERE tenant_id = :tenant")
 
 _TRAFFIC_PLATES = text("""
     SELECT coalesce(sum(n), 0) AS total_reads, count(*) AS distinct_plates,
@@ -271,23 +269,41 @@ class Reports:
             params = {"tenant": tenant_id, "start": period.start, "end": period.end,
                       "tz": tz, "camera": str(camera_id) if camera_id else None,
                       **_hour_split(period)}
-            series = (await session.execute(_TRAFFIC_SERIES, {**params, "bucket": bucket})).all()
-            heat = (await session.execute(_TRAFFIC_HEATMAP, params)).all()
-            busiest = (await session.execute(_TRAFFIC_BUSIEST,
-                                             {**params, "camera": None,
-                                              "limit": BUSIEST_LIMIT})).all()
-            plates = (await session.execute(_TRAFFIC_PLATES, params)).one()
+            rows = (await session.execute(_TRAFFIC, {**params, "bucket": bucket})).all()
+            names: dict[uuid.UUID, str] = {
+                r.id: r.name
+                for r in (await session.execute(_CAMERA_NAMES, {"tenant": tenant_id})).all()}
+        series = sorted((r for r in rows if r.bucket_start is not None),
+                        key=lambda r: (r.bucket_start, str(r.camera_id)))
+        heat = sorted((r for r in rows if r.weekday is not None),
+                      key=lambda r: (r.weekday, r.hour))
+        per_camera = sorted(
+            (r for r in rows if r.bucket_start is None and r.weekday is None),
+            key=lambda r: (-r.reads, names.get(r.camera_id) or ""))
         return TrafficReport(
             timezone=tz, bucket=bucket,
             series=[{"bucket_start": _iso_local(r.bucket_start), "camera_id": r.camera_id,
                      "reads": r.reads} for r in series],
             heatmap=[{"weekday": r.weekday, "hour": r.hour, "reads": r.reads} for r in heat],
-            busiest=[{"camera_id": r.camera_id, "camera_name": r.camera_name,
-                      "reads": r.reads} for r in busiest],
-            total_reads=int(plates.total_reads), distinct_plates=plates.distinct_plates,
-            single_read_plates=plates.single_read_plates,
-            recurring_plates=plates.recurring_plates,
+            busiest=[{"camera_id": r.camera_id, "camera_name": names.get(r.camera_id),
+                      "reads": r.reads} for r in per_camera[:BUSIEST_LIMIT]],
+            total_reads=sum(r.reads for r in per_camera),
         )
+
+    async def plates(self, tenant_id: uuid.UUID, period: ReportRange, *,
+                     camera_id: uuid.UUID | None = None) -> PlatesReport:
+        """Unique vs recurring plates: every read in the range is looked at (no roll-up
+        can answer "distinct" exactly), so the dashboard asks for it on its own."""
+        async with self._sessions() as session:
+            tz = await self._timezone(session, tenant_id)
+            plates = (await session.execute(_TRAFFIC_PLATES, {
+                "tenant": tenant_id, "start": period.start, "end": period.end,
+                "camera": str(camera_id) if camera_id else None})).one()
+        return PlatesReport(
+            timezone=tz, total_reads=int(plates.total_reads),
+            distinct_plates=plates.distinct_plates,
+            single_read_plates=plates.single_read_plates,
+            recurring_plates=plates.recurring_plates)
 
     async def alerts(self, tenant_id: uuid.UUID, period: ReportRange) -> AlertsReport:
         async with self._sessions() as session:

@@ -13,12 +13,18 @@ export interface TrafficReport {
   start: string;
   end: string;
   total_reads: number;
-  distinct_plates: number;
-  single_read_plates: number;
-  recurring_plates: number;
   series: Array<{ bucket_start: string; camera_id: string; reads: number }>;
   heatmap: Array<{ weekday: number; hour: number; reads: number }>;
   busiest: Array<{ camera_id: string; camera_name: string | null; reads: number }>;
+}
+
+/** Unique vs recurring plates (a separate, heavier query: every read is looked at). */
+export interface PlatesReport {
+  timezone: string;
+  total_reads: number;
+  distinct_plates: number;
+  single_read_plates: number;
+  recurring_plates: number;
 }
 
 export interface AlertsReport {
@@ -85,6 +91,10 @@ export class ReportsApi {
 
   traffic(range: ReportRange, bucket: ReportBucket, cameraId?: string): Promise<TrafficReport> {
     return this.get<TrafficReport>("/api/ai/reports/traffic", { ...range, bucket, camera_id: cameraId });
+  }
+
+  plates(range: ReportRange, cameraId?: string): Promise<PlatesReport> {
+    return this.get<PlatesReport>("/api/ai/reports/plates", { ...range, camera_id: cameraId });
   }
 
   alerts(range: ReportRange): Promise<AlertsReport> {

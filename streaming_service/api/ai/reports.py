@@ -43,9 +43,6 @@ class TrafficOut(BaseModel):
     start: datetime
     end: datetime
     total_reads: int
-    distinct_plates: int
-    single_read_plates: int
-    recurring_plates: int
     series: list[SeriesPoint]
     heatmap: list[HeatCell]
     busiest: list[CameraReads]
@@ -53,7 +50,7 @@ class TrafficOut(BaseModel):
 
 @router.get("/traffic", response_model=TrafficOut,
             summary="Plate reads per camera per hour/day/week, heat map (weekday 0 = Sunday "
-                    "by hour, local time), busiest cameras, unique vs recurring plates")
+                    "by hour, local time), busiest cameras")
 async def traffic(claims: OperatorDep, services: ServicesDep, period: RangeDep,
                   bucket: Literal["hour", "day", "week"] = "day",
                   camera_id: uuid.UUID | None = None) -> TrafficOut:
@@ -61,10 +58,31 @@ async def traffic(claims: OperatorDep, services: ServicesDep, period: RangeDep,
                                        camera_id=camera_id)
     return TrafficOut(
         timezone=r.timezone, bucket=r.bucket, start=period.start, end=period.end,
-        total_reads=r.total_reads, distinct_plates=r.distinct_plates,
-        single_read_plates=r.single_read_plates, recurring_plates=r.recurring_plates,
+        total_reads=r.total_reads,
         series=[SeriesPoint(**p) for p in r.series], heatmap=[HeatCell(**c) for c in r.heatmap],
         busiest=[CameraReads(**c) for c in r.busiest])
+
+
+class PlatesOut(BaseModel):
+    timezone: str
+    start: datetime
+    end: datetime
+    total_reads: int
+    distinct_plates: int
+    single_read_plates: int
+    recurring_plates: int
+
+
+@router.get("/plates", response_model=PlatesOut,
+            summary="Unique vs recurring plates: distinct plates, those read once and those "
+                    "read more than once")
+async def plates(claims: OperatorDep, services: ServicesDep, period: RangeDep,
+                 camera_id: uuid.UUID | None = None) -> PlatesOut:
+    r = await services.reports.plates(tenant_scope(claims), period, camera_id=camera_id)
+    return PlatesOut(timezone=r.timezone, start=period.start, end=period.end,
+                     total_reads=r.total_reads, distinct_plates=r.distinct_plates,
+                     single_read_plates=r.single_read_plates,
+                     recurring_plates=r.recurring_plates)
 
 
 class SeverityCount(BaseModel):

@@ -9,6 +9,7 @@ import {
   type AlertsReport,
   type AvailabilityReport,
   type PlateRead,
+  type PlatesReport,
   type ReportBucket,
   type ReportRange,
   type TrafficReport,
@@ -158,6 +159,18 @@ function TrafficView({ scope }: { scope: Scope }) {
   const [bucket, setBucket] = useState<ReportBucket>("day");
   const load = useCallback(() => scope.api.traffic(scope.range, bucket), [scope.api, scope.range, bucket]);
   const { data, error, reload } = useReport<TrafficReport>(load);
+  const [plates, setPlates] = useState<PlatesReport | null>(null);
+  useEffect(() => {
+    let live = true;
+    setPlates(null);
+    scope.api.plates(scope.range).then(
+      (p) => live && setPlates(p),
+      () => undefined,
+    );
+    return () => {
+      live = false;
+    };
+  }, [scope.api, scope.range]);
   const series = useMemo(() => (data ? seriesByCamera(data, (id) => cameraName(id) ?? id.slice(0, 8)) : null), [data, cameraName]);
   const grid = useMemo(() => (data ? heatmapGrid(data.heatmap) : null), [data]);
 
@@ -192,8 +205,8 @@ function TrafficView({ scope }: { scope: Scope }) {
         <>
           <div className="kpis">
             <Kpi label={t("reports.totalReads")} value={data.total_reads} testId="kpi-reads" />
-            <Kpi label={t("reports.uniquePlates")} value={data.distinct_plates} />
-            <Kpi label={t("reports.recurringPlates")} value={data.recurring_plates} />
+            <Kpi label={t("reports.uniquePlates")} value={plates ? plates.distinct_plates : "…"} testId="kpi-unique" />
+            <Kpi label={t("reports.recurringPlates")} value={plates ? plates.recurring_plates : "…"} />
           </div>
           {data.total_reads === 0 && <p className="muted">{t("reports.noData")}</p>}
           <h2>{t("reports.readsOverTime")}</h2>
