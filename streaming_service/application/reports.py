@@ -183,7 +183,8 @@ _ALERTS_UNACKED = text("""
 """)
 
 # Per camera: the recorded seconds inside the range, the gaps between consecutive
-# segments longer than :gap (outages), and storage/oldest segment over all time.
+# segments longer than :gap (outages); storage from streaming.recording_totals (migration
+# 0007, kept by triggers) and the oldest segment from the (camera, started_at) index.
 _AVAILABILITY = text("""
     WITH segs AS (
         SELECT r.camera_id, r.started_at, r.ended_at,
@@ -199,18 +200,15 @@ _AVAILABILITY = text("""
                                   AND started_at - prev_end > make_interval(secs => :gap))
                    AS outages
           FROM segs GROUP BY camera_id
-    ), stored AS (
-        SELECT r.camera_id, sum(r.size_bytes) AS storage_bytes, min(r.started_at) AS oldest
-          FROM streaming.recordings r
-         WHERE r.tenant_id = :tenant
-      GROUP BY r.camera_id
     )
     SELECT c.id AS camera_id, c.name, c.recording_mode, c.retention_days, c.status,
            coalesce(i.recorded_seconds, 0) AS recorded_seconds, coalesce(i.outages, 0) AS outages,
-           coalesce(s.storage_bytes, 0) AS storage_bytes, s.oldest
+           coalesce(t.size_bytes, 0) AS storage_bytes,
+           (SELECT min(r.started_at) FROM streaming.recordings r
+             WHERE r.camera_id = c.id) AS oldest
       FROM streaming.cameras c
  LEFT JOIN in_range i ON i.camera_id = c.id
- LEFT JOIN stored s ON s.camera_id = c.id
+ LEFT JOIN streaming.recording_totals t ON t.camera_id = c.id AND t.tenant_id = c.tenant_id
      WHERE c.tenant_id = :tenant AND c.decommissioned_at IS NULL
   ORDER BY c.name
 """)

@@ -249,3 +249,26 @@ async def test_the_hourly_roll_up_follows_inserts_and_deletes(
         await session.execute(text("DELETE FROM ai.detections WHERE id = :id"), {"id": extra})
     async with app_services.sessions() as session:
         assert (await session.execute(hour, params)).scalar() == 1
+
+
+async def test_storage_totals_follow_inserted_and_deleted_segments(
+    app_services: Any, world: dict[str, Any]
+) -> None:
+    a = world["a"]
+    totals = text("SELECT segments, size_bytes FROM streaming.recording_totals"
+                  " WHERE camera_id = :c")
+    async with app_services.sessions() as session:
+        assert tuple((await session.execute(totals, {"c": a.camera_id})).one()) == (3, 3000)
+    extra = uuid.uuid4()
+    start = T0 + timedelta(hours=20)
+    async with app_services.sessions() as session, session.begin():
+        session.add(Recording(id=extra, tenant_id=a.tenant_id, camera_id=a.camera_id,
+                              started_at=start, ended_at=start + timedelta(minutes=1),
+                              object_key="k/extra", size_bytes=500))
+    async with app_services.sessions() as session:
+        assert tuple((await session.execute(totals, {"c": a.camera_id})).one()) == (4, 3500)
+    async with app_services.sessions() as session, session.begin():
+        await session.execute(text("DELETE FROM streaming.recordings WHERE id = :id"),
+                              {"id": extra})
+    async with app_services.sessions() as session:
+        assert tuple((await session.execute(totals, {"c": a.camera_id})).one()) == (3, 3000)
