@@ -227,7 +227,7 @@ _PLATE_HISTORY = text("""
 _TENANT_TZ = text("SELECT timezone FROM streaming.tenants WHERE id = :tenant")
 
 
-def _hour_split(period: ReportRange) -> dict[str, datetime]:
+def split_hours(period: ReportRange) -> dict[str, datetime]:
     """The whole UTC hours inside ``period`` (read from the roll-up) and the partial
     hours at its ends (counted from the detections); no roll-up under two hour marks."""
     first = period.start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
@@ -266,7 +266,7 @@ class Reports:
             tz = await self._timezone(session, tenant_id)
             params = {"tenant": tenant_id, "start": period.start, "end": period.end,
                       "tz": tz, "camera": str(camera_id) if camera_id else None,
-                      **_hour_split(period)}
+                      **split_hours(period)}
             rows = (await session.execute(_TRAFFIC, {**params, "bucket": bucket})).all()
             names: dict[uuid.UUID, str] = {
                 r.id: r.name
