@@ -99,7 +99,7 @@ class AvailabilityReport:
     recording_hours_total: float
 
 
-# Reads per camera over time: whole hours from the hourly roll-up (migration 0006, kept by
+# Reads per camera over time: whole hours from the hourly roll-up (migration 0008, kept by
 # a trigger), the partial hours at either end of the range from the detections themselves.
 _COUNTS = """
     WITH counts AS (
@@ -184,7 +184,7 @@ _ALERTS_UNACKED = text("""
 
 # Per camera: the recorded seconds inside the range, the gaps between consecutive
 # segments longer than :gap (outages); storage from streaming.recording_totals (migration
-# 0007, kept by triggers) and the oldest segment from the (camera, started_at) index.
+# 0009, kept by triggers) and the oldest segment from the (camera, started_at) index.
 _AVAILABILITY = text("""
     WITH segs AS (
         SELECT r.camera_id, r.started_at, r.ended_at,

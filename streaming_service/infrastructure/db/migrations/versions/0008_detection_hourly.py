@@ -8,8 +8,8 @@ rolled-back detection is never counted); a DELETE subtracts. Existing detections
 counted once here. Dropping a detections partition bypasses triggers: the hourly counts,
 which hold no plate, stay as history.
 
-Revision ID: 0006_detection_hourly
-Revises: 0005_lpr_settings_retraction
+Revision ID: 0008_detection_hourly
+Revises: 0007_ai_data_retention
 Create Date: 2026-12-04
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0006_detection_hourly"
-down_revision: str | None = "0005_lpr_settings_retraction"
+revision: str = "0008_detection_hourly"
+down_revision: str | None = "0007_ai_data_retention"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

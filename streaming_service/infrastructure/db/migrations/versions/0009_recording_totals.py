@@ -6,8 +6,8 @@ Statement-level triggers with transition tables add each INSERT's segments and s
 each DELETE's (the retention job deletes rows) in the same transaction. Existing
 recordings are counted once here.
 
-Revision ID: 0007_recording_totals
-Revises: 0006_detection_hourly
+Revision ID: 0009_recording_totals
+Revises: 0008_detection_hourly
 Create Date: 2026-12-04
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0007_recording_totals"
-down_revision: str | None = "0006_detection_hourly"
+revision: str = "0009_recording_totals"
+down_revision: str | None = "0008_detection_hourly"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
