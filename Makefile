@@ -5,6 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed-stamp
+# Plate-search benchmark size (the city-scale target is 10 million; generating it takes
+# several minutes on two cores).
+SEARCH_BENCH_ROWS ?= 10000000
 
 export PYTHONPATH := $(CURDIR):$(CURDIR)/admin_service
 export DJANGO_SETTINGS_MODULE := config.settings
@@ -52,8 +55,10 @@ bench: install services  ## streaming (start, glass-to-glass, capacity), LPR and
 	$(PY) tools/benchmarks/alert_latency_bench.py
 	$(PY) tools/benchmarks/ws_fanout_bench.py
 	$(PY) tools/benchmarks/relay_bench.py
+	$(PY) tools/benchmarks/search_bench.py --rows $(SEARCH_BENCH_ROWS)
 	cat var/bench/streaming.md $$(test -f var/bench/lpr.md && echo var/bench/lpr.md) \
-	  var/bench/alert_latency.md var/bench/ws_fanout.md var/bench/relay.md > var/bench/REPORT.md
+	  var/bench/alert_latency.md var/bench/ws_fanout.md var/bench/relay.md \
+	  var/bench/search.md > var/bench/REPORT.md
 	@echo "report: var/bench/REPORT.md"
 
 lint: install  ## ruff, mypy and the layering contracts (import-linter)
