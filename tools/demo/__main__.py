@@ -99,6 +99,7 @@ class Demo:
         self.rtsp_port = _env_int("GTV_DEMO_RTSP_PORT", 8554)
         self.stats_port = _env_int("GTV_DEMO_STATS_PORT", 8404)
         self.lpr_metrics_port = _env_int("GTV_DEMO_LPR_METRICS_PORT", 9200)
+        self.relay_metrics_port = _env_int("GTV_DEMO_ADMIN_RELAY_METRICS_PORT", 9201)
         self.cameras = max(1, min(16, _env_int("GTV_DEMO_CAMERAS", 3)))
         self.state_dir = Path(os.environ.get("GTV_DEMO_STATE_DIR", ROOT / "var" / "demo"))
         self.gateway = f"http://127.0.0.1:{self.http_port}"
@@ -150,6 +151,7 @@ class Demo:
             "streaming": self.streaming_port, "dashboard": self.dashboard_port,
             "rtsp": self.rtsp_port, "haproxy stats": self.stats_port,
             "lpr metrics": self.lpr_metrics_port,
+            "admin relay metrics": self.relay_metrics_port,
         }
         busy = [f"{name} :{port}" for name, port in ports.items() if not _port_free(port)]
         if busy:
@@ -206,7 +208,9 @@ class Demo:
                 "--graceful-timeout", "5",
             ], env={**self.admin_env,
                     "PROMETHEUS_MULTIPROC_DIR": str(self.state_dir / "prometheus-admin")}),
-            ProcessSpec("admin-outbox-relay", [*MANAGE, "run_outbox_relay"], env=self.admin_env),
+            ProcessSpec("admin-outbox-relay", [*MANAGE, "run_outbox_relay"],
+                        env={**self.admin_env,
+                             "GTV_METRICS_PORT": str(self.relay_metrics_port)}),
             ProcessSpec("admin-event-consumer", [*MANAGE, "consume_domain_events"],
                         env=self.admin_env),
             ProcessSpec("streaming", [
@@ -370,7 +374,15 @@ class Demo:
                 f"http://127.0.0.1:{self.admin_port}/metrics",
                 f"http://127.0.0.1:{self.streaming_port}/metrics",
                 f"http://127.0.0.1:{self.lpr_metrics_port}/metrics",
+                f"http://127.0.0.1:{self.relay_metrics_port}/metrics",
             ],
+            # The service each /metrics belongs to (the `service` label it must carry).
+            "metrics_services": {
+                f"http://127.0.0.1:{self.admin_port}/metrics": "admin_service",
+                f"http://127.0.0.1:{self.relay_metrics_port}/metrics": "admin_service",
+                f"http://127.0.0.1:{self.streaming_port}/metrics": "streaming_service",
+                f"http://127.0.0.1:{self.lpr_metrics_port}/metrics": "streaming_service",
+            },
         }
         (self.state_dir / "demo.json").write_text(json.dumps(summary, indent=2))
         (self.state_dir / "demo.json").chmod(0o600)
