@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shared_kernel.auth import AsyncRedisDenylist, JWTVerifier
 from shared_kernel.camera_network import CameraNetworkPolicy
 from shared_kernel.crypto import CredentialCipher
+from streaming_service.application.ai.data_lifecycle import DataLifecycle
 from streaming_service.application.ai.detections import DetectionRecorder
 from streaming_service.application.audit import AuditTrail
 from streaming_service.application.exports import Exports, SegmentConcatenator
@@ -98,6 +99,8 @@ class Services:
     recorder: DetectionRecorder
     recogniser: PlateRecogniser | None
     """None until a model is configured: the recognise endpoint then answers 503."""
+    data_lifecycle: DataLifecycle
+    """LGPD: plate-read retention, data-subject exports and erasure."""
     owns_redis: bool = True
 
     async def close(self) -> None:
@@ -274,5 +277,7 @@ def bootstrap(
         live=RedisLiveFeed(redis, prefix=settings.redis_prefix, maxlen=settings.live_maxlen),
         recorder=DetectionRecorder(sessions=sessions, store=store, outbox=outbox),
         recogniser=recogniser or default_recogniser(),
+        data_lifecycle=DataLifecycle(sessions=sessions, store=store, audit=audit,
+                                     default_retention_days=settings.lpr_retention_days),
         owns_redis=redis_client is None,
     )

@@ -103,6 +103,7 @@ def require_role(role: Role) -> Callable[..., Awaitable[TokenClaims]]:
 
 ViewerDep = Annotated[TokenClaims, Depends(require_role(Role.VIEWER))]
 OperatorDep = Annotated[TokenClaims, Depends(require_role(Role.OPERATOR))]
+TenantAdminDep = Annotated[TokenClaims, Depends(require_role(Role.TENANT_ADMIN))]
 
 
 def tenant_scope(claims: TokenClaims) -> uuid.UUID:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from streaming_service.api.ai import alerts, detections, lpr, watchlists, ws
+from streaming_service.api.ai import alerts, data_subject, detections, lpr, watchlists, ws
 
 ROUTERS: tuple[APIRouter, ...] = (
     watchlists.router,
@@ -15,4 +15,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     alerts.router,
     lpr.router,
     ws.router,
+    data_subject.router,
 )
