@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -231,11 +232,15 @@ def run_drill(*, write_seconds: float = 10.0, archive_timeout: int = 5,
         config.write_text(render_config({
             "global": {"repo1-path": str(base / "repo"), "log-path": str(base / "log"),
                        "lock-path": str(base / "lock"), "log-level-console": "warn",
-                       "process-max": "1", "compress-level": "1"},
+                       "process-max": "1", "compress-level": "1",
+                       # The production repository is encrypted; so is the drill's.
+                       "repo1-cipher-pass": secrets.token_urlsafe(24)},
             STANZA: {"pg1-path": str(cluster.data), "pg1-port": str(port),
                      "pg1-socket-path": str(base)},
         }))
-        config.chmod(0o644)
+        config.chmod(0o600)
+        if os.geteuid() == 0:
+            shutil.chown(config, PG_OWNER, PG_OWNER)
         backrest = PgBackRest(config=config)
         try:
             _prepare(cluster, backrest, archive_timeout, keys)

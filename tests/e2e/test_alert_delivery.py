@@ -1,0 +1,232 @@
+"""Alerts reach a person: a real Prometheus (Debian) scrapes a real LPR-worker metrics
+endpoint and evaluates deploy/prometheus/alerts.yml; the worker stops; GtvLprWorkersDown
+fires; a real Alertmanager (Debian prometheus-alertmanager) with
+deploy/alertmanager/alertmanager.yml delivers it to a local webhook (the on-call bridge)
+and by e-mail (a local SMTP server). Test-only changes, applied to copies of the committed
+files: 1 s scrape/evaluation intervals, the rules' ``for`` shortened, local addresses for
+the receivers, plain SMTP. Every wait is bounded."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from email import message_from_bytes
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from aiosmtpd.controller import Controller
+from prometheus_client import start_http_server
+
+from streaming_service.workers.lpr_worker import SERVICE, LprMetrics
+from tests.integration.deploy.deploy_support import DEPLOY
+
+PROMETHEUS = shutil.which("prometheus")
+ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+AMTOOL = shutil.which("amtool")
+AM_CONFIG = DEPLOY / "alertmanager" / "alertmanager.yml"
+
+pytestmark = pytest.mark.e2e
+needs_binaries = pytest.mark.skipif(
+    not (PROMETHEUS and ALERTMANAGER),
+    reason="prometheus / prometheus-alertmanager missing (make system)")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait(what: str, check: Callable[[], Any], timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.25)
+
+
+def test_amtool_accepts_the_alertmanager_config() -> None:
+    if AMTOOL is None:
+        pytest.skip("amtool missing (Debian prometheus-alertmanager)")
+    done = subprocess.run([AMTOOL, "check-config", str(AM_CONFIG)], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_routes_send_critical_to_the_pager_and_email_and_warnings_to_email() -> None:
+    if AMTOOL is None:
+        pytest.skip("amtool missing (Debian prometheus-alertmanager)")
+
+    def receivers(*labels: str) -> str:
+        done = subprocess.run([AMTOOL, "config", "routes", "test",
+                               f"--config.file={AM_CONFIG}", *labels],
+                              capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert receivers("severity=critical", "alertname=GtvLprWorkersDown") == \
+        "oncall-pager,oncall-email"
+    assert receivers("severity=warning", "alertname=GtvHighLatencyP95") == "ops-email"
+    config = yaml.safe_load(AM_CONFIG.read_text())
+    severities = {rule["labels"]["severity"]
+                  for group in yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())
+                  ["groups"] for rule in group["rules"]}
+    assert severities == {"critical", "warning"}, "every severity has a route"
+    assert "smtp_auth_password_file" in config["global"], "no SMTP password in the file"
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
+        return "250 OK"
+
+
+@contextlib.contextmanager
+def webhook_receiver() -> Iterator[tuple[list[dict[str, Any]], int]]:
+    received: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length", 0))
+            received.append(json.loads(self.rfile.read(length)))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield received, int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _alertmanager_config(webhook_port: int, smtp_port: int) -> dict[str, Any]:
+    """The committed routing tree, pointed at local receivers, with short waits."""
+    config = yaml.safe_load(AM_CONFIG.read_text())
+    config["global"].update(smtp_smarthost=f"127.0.0.1:{smtp_port}", smtp_require_tls=False)
+    for key in ("smtp_auth_username", "smtp_auth_password_file"):
+        config["global"].pop(key)
+    for route in [config["route"], *config["route"]["routes"]]:
+        route.update(group_wait="1s", group_interval="1s")
+    for receiver in config["receivers"]:
+        for hook in receiver.get("webhook_configs", []):
+            hook["url"] = f"http://127.0.0.1:{webhook_port}/oncall"
+    return config
+
+
+def _rules(tmp: Path) -> Path:
+    """deploy/prometheus/alerts.yml with every ``for`` at 2 s."""
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            if "for" in rule:
+                rule["for"] = "2s"
+    path = tmp / "alerts.yml"
+    path.write_text(yaml.safe_dump(rules))
+    return path
+
+
+@contextlib.contextmanager
+def _process(argv: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with open(log, "wb") as out:
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=log.parent)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+@needs_binaries
+def test_lpr_worker_stopping_pages_the_on_call_webhook_and_email(tmp_path: Path) -> None:
+    assert PROMETHEUS is not None and ALERTMANAGER is not None
+    mailbox = Mailbox()
+    smtp_port, am_port, prom_port, worker_port = (_free_port() for _ in range(4))
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
+    smtp.start()
+    # The LPR worker's own metrics endpoint (its registry, as lpr_worker.main serves it).
+    metrics = LprMetrics()
+    metrics.frames.labels(SERVICE).inc()
+    worker_server, worker_thread = start_http_server(worker_port, addr="127.0.0.1",
+                                                     registry=metrics.registry)
+    try:
+        with webhook_receiver() as (hooks, hook_port):
+            (tmp_path / "alertmanager.yml").write_text(
+                yaml.safe_dump(_alertmanager_config(hook_port, smtp_port)))
+            (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
+                "global": {"scrape_interval": "1s", "evaluation_interval": "1s",
+                           "scrape_timeout": "1s"},
+                "rule_files": [str(_rules(tmp_path))],
+                "alerting": {"alertmanagers": [
+                    {"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
+                "scrape_configs": [{"job_name": "lpr-worker", "static_configs": [
+                    {"targets": [f"127.0.0.1:{worker_port}"]}]}],
+            }))
+            am = [ALERTMANAGER, f"--config.file={tmp_path / 'alertmanager.yml'}",
+                  f"--storage.path={tmp_path / 'am-data'}",
+                  f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address="]
+            prom = [PROMETHEUS, f"--config.file={tmp_path / 'prometheus.yml'}",
+                    f"--storage.tsdb.path={tmp_path / 'prom-data'}",
+                    f"--web.listen-address=127.0.0.1:{prom_port}"]
+            with _process(am, tmp_path / "alertmanager.log"), \
+                    _process(prom, tmp_path / "prometheus.log"):
+                api = f"http://127.0.0.1:{prom_port}/api/v1"
+
+                def query(expr: str) -> list[Any]:
+                    try:
+                        response = httpx.get(f"{api}/query", params={"query": expr}, timeout=5)
+                        return list(response.json()["data"]["result"])
+                    except (httpx.HTTPError, ValueError, KeyError):
+                        return []
+
+                # The worker is scraped and the alert is quiet while it runs.
+                _wait("the LPR worker to be scraped",
+                      lambda: query('up{job="lpr-worker"} == 1')
+                      and query("gtv_lpr_frames_total"), 60)
+                time.sleep(3)  # longer than the shortened `for`
+                assert query('ALERTS{alertname="GtvLprWorkersDown"}') == []
+                assert hooks == []
+
+                worker_server.shutdown()  # the LPR worker stops
+                worker_server.server_close()
+
+                firing = _wait("the webhook to receive GtvLprWorkersDown", lambda: [
+                    alert for body in hooks for alert in body["alerts"]
+                    if alert["labels"]["alertname"] == "GtvLprWorkersDown"
+                    and alert["status"] == "firing"], 90)
+                assert firing[0]["labels"]["severity"] == "critical"
+                assert firing[0]["annotations"]["summary"] == "No LPR worker is running"
+                mails = _wait("the on-call e-mail", lambda: [
+                    m for rcpt, m in mailbox.messages if "plantao-ti@example.gov.br" in rcpt], 60)
+                assert "GtvLprWorkersDown" in mails[0]["Subject"]
+                assert "CRITICAL" in mails[0]["Subject"]
+    finally:
+        with contextlib.suppress(Exception):
+            worker_server.shutdown()
+        worker_thread.join(5)
+        smtp.stop()
