@@ -103,13 +103,20 @@ async def _count(session: AsyncSession, *conditions: Any) -> int:
     return int(total or 0)
 
 
-def _check_period(start: datetime, end: datetime) -> None:
+def _check_period(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The period in UTC; InvalidTimeRange (400) when it is inverted, too long, or cannot
+    be expressed in UTC (year 1 at +14:00)."""
+    try:
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+    except OverflowError as exc:
+        raise InvalidTimeRange("start or end is out of range", {}) from exc
     if start > end:
         raise InvalidTimeRange("start is after end", {"start": start.isoformat(),
                                                       "end": end.isoformat()})
     if end - start > timedelta(days=MAX_REQUEST_DAYS):
         raise InvalidTimeRange(f"the period may span at most {MAX_REQUEST_DAYS} days",
                                {"max_days": MAX_REQUEST_DAYS})
+    return start, end
 
 
 class DataLifecycle:
@@ -240,7 +247,7 @@ class DataLifecycle:
                            reason: str) -> list[PlateRead]:
         """Every read of the plate (either layout) in [start, end], oldest first; the
         export is audited (with its reason and count) before it is handed out."""
-        _check_period(start, end)
+        start, end = _check_period(start, end)
         async with self._sessions() as session:
             rows = (await session.execute(
                 select(Detection, _has_alert().label("alerted"))
@@ -265,7 +272,7 @@ class DataLifecycle:
         """Erase the plate's reads in [start, end] and their crops, except reads an alert
         points at (evidence; reported as ``kept_for_alerts``). Audited with counts in the
         transaction that deletes the rows."""
-        _check_period(start, end)
+        start, end = _check_period(start, end)
         matching = and_(Detection.tenant_id == tenant_id, Detection.plate.in_(forms),
                         Detection.detected_at >= start, Detection.detected_at <= end)
         async with self._sessions() as session:
