@@ -3,7 +3,7 @@ endpoint and evaluates deploy/prometheus/alerts.yml; the worker stops; GtvLprWor
 fires; a real Alertmanager (Debian prometheus-alertmanager) with
 deploy/alertmanager/alertmanager.yml delivers it to a local webhook (the on-call bridge)
 and by e-mail (a local SMTP server). Test-only changes, applied to copies of the committed
-files: 1 s scrape/evaluation intervals, the rules' ``for`` shortened, local addresses for
+files: 2 s scrape/evaluation intervals, the rules' ``for`` shortened, local addresses for
 the receivers, plain SMTP. Every wait is bounded."""
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from prometheus_client import start_http_server
 
 from streaming_service.workers.lpr_worker import SERVICE, LprMetrics
 from tests.integration.deploy.deploy_support import DEPLOY
+from tools.demo import monitoring
 
-PROMETHEUS = shutil.which("prometheus")
-ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+PROMETHEUS, ALERTMANAGER = monitoring.binaries()
 AMTOOL = shutil.which("amtool")
 AM_CONFIG = DEPLOY / "alertmanager" / "alertmanager.yml"
 
@@ -41,20 +41,26 @@ needs_binaries = pytest.mark.skipif(
     reason="prometheus / prometheus-alertmanager missing (make system)")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports (held open together, so none is handed out twice)."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
 
 
-def _wait(what: str, check: Callable[[], Any], timeout: float) -> Any:
+def _wait(what: str, check: Callable[[], Any], timeout: float,
+          logs: tuple[Path, ...] = ()) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+            tails = "\n".join(f"--- {log.name}\n{log.read_text()[-1500:]}"
+                              for log in logs if log.exists())
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{tails}")
         time.sleep(0.25)
 
 
@@ -121,32 +127,6 @@ def webhook_receiver() -> Iterator[tuple[list[dict[str, Any]], int]]:
         server.server_close()
 
 
-def _alertmanager_config(webhook_port: int, smtp_port: int) -> dict[str, Any]:
-    """The committed routing tree, pointed at local receivers, with short waits."""
-    config = yaml.safe_load(AM_CONFIG.read_text())
-    config["global"].update(smtp_smarthost=f"127.0.0.1:{smtp_port}", smtp_require_tls=False)
-    for key in ("smtp_auth_username", "smtp_auth_password_file"):
-        config["global"].pop(key)
-    for route in [config["route"], *config["route"]["routes"]]:
-        route.update(group_wait="1s", group_interval="1s")
-    for receiver in config["receivers"]:
-        for hook in receiver.get("webhook_configs", []):
-            hook["url"] = f"http://127.0.0.1:{webhook_port}/oncall"
-    return config
-
-
-def _rules(tmp: Path) -> Path:
-    """deploy/prometheus/alerts.yml with every ``for`` at 2 s."""
-    rules = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())
-    for group in rules["groups"]:
-        for rule in group["rules"]:
-            if "for" in rule:
-                rule["for"] = "2s"
-    path = tmp / "alerts.yml"
-    path.write_text(yaml.safe_dump(rules))
-    return path
-
-
 @contextlib.contextmanager
 def _process(argv: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
     with open(log, "wb") as out:
@@ -164,9 +144,8 @@ def _process(argv: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
 
 @needs_binaries
 def test_lpr_worker_stopping_pages_the_on_call_webhook_and_email(tmp_path: Path) -> None:
-    assert PROMETHEUS is not None and ALERTMANAGER is not None
     mailbox = Mailbox()
-    smtp_port, am_port, prom_port, worker_port = (_free_port() for _ in range(4))
+    smtp_port, am_port, prom_port, worker_port = _free_ports(4)
     smtp = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
     smtp.start()
     # The LPR worker's own metrics endpoint (its registry, as lpr_worker.main serves it).
@@ -176,26 +155,20 @@ def test_lpr_worker_stopping_pages_the_on_call_webhook_and_email(tmp_path: Path)
                                                      registry=metrics.registry)
     try:
         with webhook_receiver() as (hooks, hook_port):
-            (tmp_path / "alertmanager.yml").write_text(
-                yaml.safe_dump(_alertmanager_config(hook_port, smtp_port)))
-            (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
-                "global": {"scrape_interval": "1s", "evaluation_interval": "1s",
-                           "scrape_timeout": "1s"},
-                "rule_files": [str(_rules(tmp_path))],
-                "alerting": {"alertmanagers": [
-                    {"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
-                "scrape_configs": [{"job_name": "lpr-worker", "static_configs": [
-                    {"targets": [f"127.0.0.1:{worker_port}"]}]}],
-            }))
-            am = [ALERTMANAGER, f"--config.file={tmp_path / 'alertmanager.yml'}",
-                  f"--storage.path={tmp_path / 'am-data'}",
-                  f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address="]
-            prom = [PROMETHEUS, f"--config.file={tmp_path / 'prometheus.yml'}",
-                    f"--storage.tsdb.path={tmp_path / 'prom-data'}",
-                    f"--web.listen-address=127.0.0.1:{prom_port}"]
+            # The committed rules and routes (tools/demo/monitoring.py renders them for the
+            # demo too), with 2 s intervals, `for: 5s` (one slow scrape on a busy machine
+            # does not fire it) and local receivers.
+            monitoring.write_configs(
+                tmp_path, jobs={"lpr-worker": [f"127.0.0.1:{worker_port}"]},
+                alertmanager_port=am_port, webhook_url=f"http://127.0.0.1:{hook_port}/oncall",
+                smtp_address=f"127.0.0.1:{smtp_port}", interval="2s", pending="5s",
+                group_wait="1s")
+            prom, am = monitoring.commands(tmp_path, prometheus_port=prom_port,
+                                           alertmanager_port=am_port)
             with _process(am, tmp_path / "alertmanager.log"), \
                     _process(prom, tmp_path / "prometheus.log"):
                 api = f"http://127.0.0.1:{prom_port}/api/v1"
+                logs = (tmp_path / "prometheus.log", tmp_path / "alertmanager.log")
 
                 def query(expr: str) -> list[Any]:
                     try:
@@ -207,8 +180,8 @@ def test_lpr_worker_stopping_pages_the_on_call_webhook_and_email(tmp_path: Path)
                 # The worker is scraped and the alert is quiet while it runs.
                 _wait("the LPR worker to be scraped",
                       lambda: query('up{job="lpr-worker"} == 1')
-                      and query("gtv_lpr_frames_total"), 60)
-                time.sleep(3)  # longer than the shortened `for`
+                      and query("gtv_lpr_frames_total"), 60, logs)
+                time.sleep(6)  # longer than the shortened `for`
                 assert query('ALERTS{alertname="GtvLprWorkersDown"}') == []
                 assert hooks == []
 
@@ -218,11 +191,12 @@ def test_lpr_worker_stopping_pages_the_on_call_webhook_and_email(tmp_path: Path)
                 firing = _wait("the webhook to receive GtvLprWorkersDown", lambda: [
                     alert for body in hooks for alert in body["alerts"]
                     if alert["labels"]["alertname"] == "GtvLprWorkersDown"
-                    and alert["status"] == "firing"], 90)
+                    and alert["status"] == "firing"], 90, logs)
                 assert firing[0]["labels"]["severity"] == "critical"
                 assert firing[0]["annotations"]["summary"] == "No LPR worker is running"
                 mails = _wait("the on-call e-mail", lambda: [
-                    m for rcpt, m in mailbox.messages if "plantao-ti@example.gov.br" in rcpt], 60)
+                    m for rcpt, m in mailbox.messages if "plantao-ti@example.gov.br" in rcpt],
+                    60, logs)
                 assert "GtvLprWorkersDown" in mails[0]["Subject"]
                 assert "CRITICAL" in mails[0]["Subject"]
     finally:

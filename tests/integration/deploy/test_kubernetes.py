@@ -22,8 +22,10 @@ OVERLAYS = sorted(p.parent for p in (K8S / "overlays").glob("*/kustomization.yam
 KUBERNETES_VERSION = "1.33.0"
 # Processes of tools/demo that are not workloads of a cluster: database set-up steps run
 # as Jobs there (db-roles, migrations), collectstatic runs at image build time, and the
-# superadmin bootstrap is a one-off `kubectl exec` (docs/operations.md).
-NOT_DEPLOYMENTS = {"admin-static", "superadmin"}
+# superadmin bootstrap is a one-off `kubectl exec` (docs/operations.md); Prometheus and
+# Alertmanager (GTV_DEMO_MONITORING=1) are the cluster's monitoring stack, which scrapes
+# the pods by their prometheus.io annotations.
+NOT_DEPLOYMENTS = {"admin-static", "superadmin", "prometheus", "alertmanager"}
 JOBS_FOR = {"admin-migrate": "admin-migrate", "streaming-migrate": "streaming-migrate"}
 # Demo process name -> Deployment name, where they differ.
 DEPLOYMENT_FOR = {"camera-sim": "camera-sim"}
