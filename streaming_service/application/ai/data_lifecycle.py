@@ -38,7 +38,7 @@ from streaming_service.infrastructure.db.models.ai_lifecycle import TenantDataPo
 log = logging.getLogger(__name__)
 
 # The purge's actor in the audit log: a system process, no user.
-RETENTION_ACTOR = Actor(user_id=uuid.UUID(int=0), username="system:retention")
+RETENTION_ACTOR = Actor.system("system:retention")
 MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 1, 3650
 # The widest period one data-subject request may cover (the law's horizon is the
 # retention; a request beyond it finds nothing anyway).

@@ -102,7 +102,7 @@ async def test_retention_purges_old_reads_and_crops_but_keeps_alert_evidence(
     assert (mine.detections, mine.crops, mine.kept_for_alerts, mine.failed) == (1, 1, 1, 0)
     purges = await _audit(sessions, admin.tenant_id, "detection.purge")
     assert len(purges) == 1
-    assert purges[0]["username"] == "system:retention"
+    assert purges[0]["username"] == "system:retention" and purges[0]["user_id"] is None
     assert purges[0]["after"]["detections"] == 1 and purges[0]["after"]["crops"] == 1
     assert purges[0]["after"]["retention_days"] == 30
     changes = await _audit(sessions, admin.tenant_id, "data_policy.update")
