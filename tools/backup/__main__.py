@@ -23,10 +23,12 @@ SYSTEM_CONFIG = Path("/etc/pgbackrest/pgbackrest.conf")
 
 
 def _backrest() -> PgBackRest:
+    """The installed configuration (pgBackRest's default, which also reads conf.d/ with
+    the cipher passphrase), else GTV_PGBACKREST_CONFIG, else the repository's file."""
     configured = os.environ.get("GTV_PGBACKREST_CONFIG")
-    config = Path(configured) if configured else (
-        SYSTEM_CONFIG if SYSTEM_CONFIG.exists() else CONFIG)
-    return PgBackRest(config=config)
+    if configured:
+        return PgBackRest(config=Path(configured))
+    return PgBackRest(config=None if SYSTEM_CONFIG.exists() else CONFIG)
 
 
 def _pg_cluster(action: str) -> None:

@@ -86,16 +86,20 @@ def render_config(overrides: dict[str, dict[str, str]], *, template: Path = CONF
 
 @dataclass
 class PgBackRest:
-    config: Path = field(default_factory=lambda: Path(
+    config: Path | None = field(default_factory=lambda: Path(
         os.environ.get("GTV_PGBACKREST_CONFIG") or CONFIG))
+    """None: pgBackRest's own default (/etc/pgbackrest/pgbackrest.conf and conf.d/)."""
     stanza: str = STANZA
 
+    def _options(self) -> list[str]:
+        config = [f"--config={self.config}"] if self.config is not None else []
+        return [*config, f"--stanza={self.stanza}"]
+
     def _cmd(self, command: str, *options: str) -> list[str]:
-        return ["pgbackrest", f"--config={self.config}", f"--stanza={self.stanza}", *options,
-                command]
+        return ["pgbackrest", *self._options(), *options, command]
 
     def archive_command(self) -> str:
-        return f"pgbackrest --config={self.config} --stanza={self.stanza} archive-push %p"
+        return " ".join(["pgbackrest", *self._options(), "archive-push", "%p"])
 
     def stanza_create(self) -> None:
         run(self._cmd("stanza-create"))

@@ -97,3 +97,11 @@ def test_make_backup_and_restore_exist_and_the_packages_are_installed() -> None:
     assert "TARGET_TIME" in makefile
     install = (ROOT / "tools" / "scripts" / "install_system.sh").read_text()
     assert "pgbackrest" in install
+
+
+def test_the_server_archive_command_is_the_one_pgbackrest_expects() -> None:
+    from tools.backup.pgbackrest import PgBackRest
+
+    expected = PgBackRest(config=None).archive_command()
+    assert f"archive_command = '{expected}'" in ARCHIVING.read_text()
+    assert "[gtv]" in CONFIG.read_text(), "the stanza the archive command names"
