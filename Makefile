@@ -13,7 +13,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/admin_service
 export DJANGO_SETTINGS_MODULE := config.settings
 
 .PHONY: help install system services keys migrate test test-unit test-integration test-e2e \
-        lint typecheck demo bench clean dashboard
+        lint typecheck demo bench clean dashboard backup restore restore-drill
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -73,6 +73,16 @@ dashboard:  ## build the operator dashboard (dashboard/dist)
 
 demo: install services dashboard  ## run the whole system locally with simulated cameras
 	$(PY) -m tools.demo
+
+backup:  ## pgBackRest backup of the local cluster (TYPE=full|diff|incr, default diff; deploy/backup/)
+	$(PY) -m tools.backup backup --type $(or $(TYPE),diff)
+
+restore:  ## stop, restore and restart the local cluster (TARGET_TIME="2026-12-04 21:30:00+00" for a point in time)
+	$(PY) -m tools.backup restore $(if $(TARGET_TIME),--target-time "$(TARGET_TIME)")
+	$(PY) -m tools.backup check-keys
+
+restore-drill: install  ## the restore drill in a throwaway cluster: prints RTO/RPO (docs/operations.md)
+	$(PY) -m tools.backup drill
 
 clean:  ## remove generated state (keeps .secrets)
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

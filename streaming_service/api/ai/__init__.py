@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from streaming_service.api.ai import alerts, detections, lpr, lpr_settings, watchlists, ws
+from streaming_service.api.ai import (
+    alerts,
+    data_subject,
+    detections,
+    lpr,
+    lpr_settings,
+    watchlists,
+    ws,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     watchlists.router,
@@ -16,4 +24,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     lpr_settings.router,
     lpr.router,
     ws.router,
+    data_subject.router,
 )
