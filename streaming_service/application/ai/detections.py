@@ -143,9 +143,16 @@ class DetectionRecorder:
         if not is_active(entry.active_from, entry.active_until, now):
             return 0
         pattern = PlatePattern(entry.plate_pattern)
+        try:
+            recent = await self._recent.since(entry.tenant_id,
+                                              now.timestamp() - self._seen_recently)
+        except Exception as exc:
+            # The entry still counts for every read from now on; only the look back is lost.
+            log.warning("recent plates unavailable; entry not matched against them",
+                        extra={"entry_id": str(entry.id), "error": repr(exc)[:300]})
+            return 0
         latest: dict[str, RecentPlate] = {}  # vehicle (Mercosul form) -> newest sighting
-        for seen in await self._recent.since(entry.tenant_id,
-                                             now.timestamp() - self._seen_recently):
+        for seen in recent:
             try:
                 plate = PlateNumber(seen.plate)
             except ValueError:
