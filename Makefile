@@ -5,12 +5,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed-stamp
+# Plate-search benchmark size (the city-scale target is 10 million; generating it takes
+# several minutes on two cores).
+SEARCH_BENCH_ROWS ?= 10000000
+REPORTS_BENCH_DETECTIONS ?= 10000000
 
 export PYTHONPATH := $(CURDIR):$(CURDIR)/admin_service
 export DJANGO_SETTINGS_MODULE := config.settings
 
 .PHONY: help install system services keys migrate test test-unit test-integration test-e2e \
-        lint typecheck demo bench clean dashboard
+        lint typecheck demo bench clean dashboard backup restore restore-drill
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -52,10 +56,11 @@ bench: install services  ## streaming (start, glass-to-glass, capacity), LPR, li
 	$(PY) tools/benchmarks/alert_latency_bench.py
 	$(PY) tools/benchmarks/ws_fanout_bench.py
 	$(PY) tools/benchmarks/relay_bench.py
-	$(PY) tools/benchmarks/reports_bench.py
+	$(PY) tools/benchmarks/search_bench.py --rows $(SEARCH_BENCH_ROWS)
+	$(PY) tools/benchmarks/reports_bench.py --detections $(REPORTS_BENCH_DETECTIONS)
 	cat var/bench/streaming.md $$(test -f var/bench/lpr.md && echo var/bench/lpr.md) \
 	  var/bench/alert_latency.md var/bench/ws_fanout.md var/bench/relay.md \
-	  var/bench/reports.md > var/bench/REPORT.md
+	  var/bench/search.md var/bench/reports.md > var/bench/REPORT.md
 	@echo "report: var/bench/REPORT.md"
 
 lint: install  ## ruff, mypy and the layering contracts (import-linter)
@@ -70,6 +75,16 @@ dashboard:  ## build the operator dashboard (dashboard/dist)
 
 demo: install services dashboard  ## run the whole system locally with simulated cameras
 	$(PY) -m tools.demo
+
+backup:  ## pgBackRest backup of the local cluster (TYPE=full|diff|incr, default diff; deploy/backup/)
+	$(PY) -m tools.backup backup --type $(or $(TYPE),diff)
+
+restore:  ## stop, restore and restart the local cluster (TARGET_TIME="2026-12-04 21:30:00+00" for a point in time)
+	$(PY) -m tools.backup restore $(if $(TARGET_TIME),--target-time "$(TARGET_TIME)")
+	$(PY) -m tools.backup check-keys
+
+restore-drill: install  ## the restore drill in a throwaway cluster: prints RTO/RPO (docs/operations.md)
+	$(PY) -m tools.backup drill
 
 clean:  ## remove generated state (keeps .secrets)
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

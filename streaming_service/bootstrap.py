@@ -28,6 +28,7 @@ from shared_kernel.camera_network import CameraNetworkPolicy
 from shared_kernel.crypto import CredentialCipher
 from shared_kernel.redis_pool import async_redis
 from streaming_service.application.ai.alerts import Alerts
+from streaming_service.application.ai.data_lifecycle import DataLifecycle
 from streaming_service.application.ai.detections import DetectionRecorder, Detections
 from streaming_service.application.ai.event_clips import EventClips
 from streaming_service.application.ai.live_hub import LiveHub
@@ -121,6 +122,8 @@ class Services:
     clips: EventClips
     recogniser: PlateRecogniser | None
     """None until a model is configured: the recognise endpoint then answers 503."""
+    data_lifecycle: DataLifecycle
+    """LGPD: plate-read retention, data-subject exports and erasure."""
     owns_redis: bool = True
 
     async def close(self) -> None:
@@ -340,5 +343,7 @@ def bootstrap(
             url_ttl_seconds=settings.playback_url_ttl_seconds,
         ),
         recogniser=recogniser or default_recogniser(),
+        data_lifecycle=DataLifecycle(sessions=sessions, store=store, audit=audit,
+                                     default_retention_days=settings.lpr_retention_days),
         owns_redis=redis_client is None,
     )

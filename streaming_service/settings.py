@@ -94,6 +94,9 @@ class StreamingSettings(CommonSettings):
     page_size_default: int = 50
     page_size_max: int = 500
     retention_interval_seconds: int = 3600
+    # LGPD: days plate reads (detections) and their crops are kept, unless the tenant set
+    # its own (PUT /api/ai/data-policy); reads an alert points at stay while the alert does.
+    lpr_retention_days: int = Field(default=90, ge=1, le=3650)
 
     # In-process background work (off by default: run the workers as their own processes).
     run_projection_consumer: bool = False

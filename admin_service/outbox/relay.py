@@ -30,7 +30,10 @@ from shared_kernel.outbox_relay import (
 
 log = logging.getLogger(__name__)
 
-OUTBOX_PENDING = Gauge("gtv_outbox_pending_events", "Outbox events not yet published")
+# The metric contract's name and labels (docs/observability.md), as the streaming service.
+SERVICE = "admin_service"
+OUTBOX_PENDING = Gauge("gtv_outbox_pending", "Outbox events not yet published", ["service"],
+                       multiprocess_mode="max")
 OUTBOX_PUBLISHED = Counter(
     "gtv_outbox_published_total", "Outbox events published and confirmed", ["event_type"]
 )
@@ -69,7 +72,7 @@ class RelayMetrics:
         OUTBOX_FAILURES.labels(reason=reason).inc()
 
     def pending(self, count: int) -> None:
-        OUTBOX_PENDING.set(count)
+        OUTBOX_PENDING.labels(SERVICE).set(count)
 
 
 class PostgresOutboxStore:

@@ -12,7 +12,7 @@ until mc alias set gtv "$MINIO_URL" "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" >/
   sleep 2
 done
 
-for bucket in recordings snapshots lpr-images exports thumbnails; do
+for bucket in recordings snapshots lpr-images lpr-clips exports thumbnails; do
   mc mb --ignore-existing "gtv/$bucket"
   mc version enable "gtv/$bucket"
   mc encrypt set sse-s3 "gtv/$bucket"

@@ -42,6 +42,16 @@ class Actor:
     user_agent: str = ""
 
     @classmethod
+    def system(cls, name: str) -> Actor:
+        """A process of the service itself (no user): audited with no user id and
+        ``name`` as the username (e.g. ``system:retention``)."""
+        return cls(user_id=uuid.UUID(int=0), username=name)
+
+    @property
+    def is_system(self) -> bool:
+        return self.user_id.int == 0
+
+    @classmethod
     def from_claims(cls, claims: TokenClaims, *, ip: str | None = None,
                     user_agent: str = "") -> Actor:
         return cls(user_id=claims.user_id, username=claims.username,
@@ -89,7 +99,8 @@ class AuditTrail:
         await self._outbox.add(
             session,
             UserActivityRecorded(
-                tenant_id=tenant_id, user_id=actor.user_id, username=actor.username[:150],
+                tenant_id=tenant_id, user_id=None if actor.is_system else actor.user_id,
+                username=actor.username[:150],
                 action=action, object_type=object_type,
                 object_id=str(object_id) if object_id is not None else None,
                 before=before, after=after, ip=actor.ip, user_agent=actor.user_agent,

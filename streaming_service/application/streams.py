@@ -88,6 +88,7 @@ class StreamControl:
         engine.listen(on_status=self.on_status)
         # Cameras this instance's engine runs (the gauge of active streams).
         self._running: set[uuid.UUID] = set()
+        metrics.streams_running(0, engine=engine.name)
 
     # --- URLs ----------------------------------------------------------------------------
 
@@ -144,7 +145,7 @@ class StreamControl:
             ) from exc
         await self._cache.put(status)
         self._running.add(camera.id)
-        self._metrics.streams_running(len(self._running))
+        self._metrics.streams_running(len(self._running), engine=self.engine.name)
         if previous is None or previous.state not in ACTIVE_STATES:
             await record_event(
                 self._sessions, self._outbox,
@@ -192,7 +193,7 @@ class StreamControl:
                                    {"camera_id": str(camera_id)}) from exc
         await self._cache.remove(camera_id, tenant_id)
         self._running.discard(camera_id)
-        self._metrics.streams_running(len(self._running))
+        self._metrics.streams_running(len(self._running), engine=self.engine.name)
         if was is not None:
             await record_event(
                 self._sessions, self._outbox,
@@ -236,16 +237,16 @@ class StreamControl:
         else:
             self._running.discard(status.camera_id)
             self._metrics.stream_bitrate_kbps(status.camera_id, None)
-        self._metrics.streams_running(len(self._running))
+        self._metrics.streams_running(len(self._running), engine=self.engine.name)
         changed = previous is None or previous.state != status.state
         if not changed:
             return
-        if status.state is StreamState.RECONNECTING:
-            self._metrics.stream_restarted()
         if status.state in (StreamState.RECONNECTING, StreamState.FAILED):
-            if status.state is StreamState.FAILED:
-                self._metrics.stream_failed()
             failure = status.error or StreamFailure.STREAM_ERROR
+            if status.state is StreamState.RECONNECTING:
+                self._metrics.stream_restarted(failure.value)
+            else:
+                self._metrics.stream_failed(failure.value)
             await record_event(
                 self._sessions, self._outbox,
                 StreamFailed(

@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from streaming_service.domain.stream import StreamFailure
+
+SERVICE = "streaming_service"
+
 
 @dataclass
 class StreamingMetrics:
@@ -32,15 +36,22 @@ class StreamingMetrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
         self.active_streams = Gauge(
-            "gtv_streams_active", "Streams this instance's engine is running", registry=r
+            "gtv_streams_active", "Streams this instance's engine is running",
+            ["service", "engine"], registry=r,
         )
         self.stream_restarts = Counter(
             "gtv_stream_restarts_total", "Stream reconnects/restarts reported by the engine",
-            registry=r,
+            ["service", "reason"], registry=r,
         )
         self.stream_failures = Counter(
-            "gtv_stream_failures_total", "Streams that failed for good", registry=r
+            "gtv_stream_failures_total", "Streams that failed for good",
+            ["service", "reason"], registry=r,
         )
+        # Every reason exists from the start (at 0): rate() and the dashboards see the
+        # first failure as an increase, not as a new series.
+        for reason in StreamFailure:
+            self.stream_restarts.labels(SERVICE, reason.value)
+            self.stream_failures.labels(SERVICE, reason.value)
         self.stream_bitrate = Gauge(
             "gtv_stream_bitrate_kbps", "Last reported bitrate per camera", ["camera_id"],
             registry=r,
@@ -61,14 +72,15 @@ class StreamingMetrics:
             "Failed attempts to publish (relay) or record (outbox) a domain event",
             ["type"], registry=r,
         )
-        self.outbox_pending = Gauge(
-            "gtv_outbox_pending", "Outbox events not yet published", registry=r
+        self._outbox_pending = Gauge(
+            "gtv_outbox_pending", "Outbox events not yet published", ["service"], registry=r
         )
+        self.outbox_pending = self._outbox_pending.labels(SERVICE)
 
     # --- StreamTelemetry (what the use cases report) -------------------------------------
 
-    def streams_running(self, count: int) -> None:
-        self.active_streams.set(count)
+    def streams_running(self, count: int, *, engine: str) -> None:
+        self.active_streams.labels(SERVICE, engine).set(count)
 
     def stream_bitrate_kbps(self, camera_id: uuid.UUID, kbps: float | None) -> None:
         if kbps is None:
@@ -77,11 +89,11 @@ class StreamingMetrics:
         else:
             self.stream_bitrate.labels(str(camera_id)).set(kbps)
 
-    def stream_restarted(self) -> None:
-        self.stream_restarts.inc()
+    def stream_restarted(self, reason: str) -> None:
+        self.stream_restarts.labels(SERVICE, reason).inc()
 
-    def stream_failed(self) -> None:
-        self.stream_failures.inc()
+    def stream_failed(self, reason: str) -> None:
+        self.stream_failures.labels(SERVICE, reason).inc()
 
     def segment_recorded(self) -> None:
         self.segments_recorded.inc()

@@ -23,7 +23,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -127,6 +127,31 @@ def sighting_to_detection(lease: CameraLease, sighting: VehicleSighting) -> NewD
     )
 
 
+class EarlyAlerts:
+    """Provisional records in flight, per track. The frame loop does not wait for them (a
+    watchlist match and, on a hit, its insert are database round trips); a track's vote
+    waits for its own, so the vote always finds the provisional detection committed."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, list[asyncio.Task[None]]] = {}
+
+    def start(self, track_id: str, work: Coroutine[Any, Any, None]) -> None:
+        self._tasks = {k: live for k, v in self._tasks.items()
+                       if (live := [t for t in v if not t.done()])}
+        self._tasks.setdefault(track_id, []).append(asyncio.create_task(work))
+
+    async def settle(self, track_id: str) -> None:
+        for task in self._tasks.pop(track_id, []):
+            with contextlib.suppress(Exception):
+                await asyncio.shield(task)
+
+    def cancel(self) -> None:
+        for tasks in self._tasks.values():
+            for task in tasks:
+                task.cancel()
+        self._tasks = {}
+
+
 class LprWorker:
     def __init__(
         self,
@@ -226,6 +251,7 @@ class LprWorker:
         attempt = 0
         while True:
             tracker = PlateTracker(self._tracker_config)
+            early = EarlyAlerts()
             source: FrameSource | None = None
             try:
                 camera = await self._source_for(lease)
@@ -240,17 +266,20 @@ class LprWorker:
                         await self._share_recent(lease, tracker)
                     reads = await asyncio.to_thread(self._recognise, frame.image)
                     for sighting in tracker.observe(str(lease.camera_id), reads, frame.at):
-                        if not sighting.provisional:
+                        if sighting.provisional:
+                            early.start(sighting.track_id,
+                                        self._early_alert(lease, tracker, sighting))
+                        else:
+                            await early.settle(sighting.track_id)
                             await self._record(lease, sighting)
-                        elif await self._record_provisional(lease, sighting):
-                            # An alert is out: the vote must confirm or correct it.
-                            tracker.hold(sighting)
                 for sighting in tracker.flush(str(lease.camera_id)):
+                    await early.settle(sighting.track_id)
                     await self._record(lease, sighting)
             except asyncio.CancelledError:
                 # Losing the lease (or stopping) must not lose a vehicle already seen.
                 for sighting in tracker.flush(str(lease.camera_id)):
                     with contextlib.suppress(Exception):
+                        await asyncio.shield(early.settle(sighting.track_id))
                         await asyncio.shield(self._record(lease, sighting))
                 raise
             except CameraSourceRefused as refused:
@@ -262,6 +291,7 @@ class LprWorker:
                     "worker": self.worker_id, "camera_id": str(lease.camera_id),
                     "error": repr(exc)[:300]})
             finally:
+                early.cancel()
                 if source is not None:
                     with contextlib.suppress(Exception):
                         await source.close()
@@ -296,6 +326,12 @@ class LprWorker:
         except Exception as exc:
             log.warning("recent plates unavailable", extra={
                 "camera_id": str(lease.camera_id), "error": repr(exc)[:300]})
+
+    async def _early_alert(self, lease: CameraLease, tracker: PlateTracker,
+                           sighting: VehicleSighting) -> None:
+        if await self._record_provisional(lease, sighting):
+            # An alert is out: the vote must confirm or correct it.
+            tracker.hold(sighting)
 
     async def _record_provisional(self, lease: CameraLease, sighting: VehicleSighting) -> bool:
         """True when the read raised an alert (and so was recorded)."""

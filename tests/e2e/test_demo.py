@@ -26,8 +26,11 @@ import pytest
 import websockets
 
 from tests.integration.deploy.deploy_support import (
+    documented_metric_labels,
     documented_metric_names,
     exported_metric_names,
+    metric_label_drift,
+    referenced_metric_names,
 )
 from tools import db_roles
 from tools.demo.isolated import DemoRun, run_isolated_demo
@@ -202,11 +205,28 @@ def test_running_processes_export_every_metric_dashboards_and_alerts_use(
     """Grafana panels and alert rules are written against docs/observability.md's contract;
     after real traffic (the tests above), the running processes must export all of it."""
     exported: set[str] = set()
-    for url in demo.summary["metrics"]:
+    per_service: dict[str, set[str]] = {}
+    contract = documented_metric_labels()
+    drift = {}
+    for url, service in demo.summary["metrics_services"].items():
         response = httpx.get(url, timeout=10)
         assert response.status_code == 200, url
-        exported |= exported_metric_names(response.text)
+        names = exported_metric_names(response.text)
+        exported |= names
+        per_service.setdefault(service, set()).update(names)
+        drift.update({f"{url} {name}": problems for name, problems
+                      in metric_label_drift(response.text, service, contract).items()})
     assert sorted(documented_metric_names("metric-contract") - exported) == []
+    # Names AND label sets, per service: what the docs, dashboards and rules group by.
+    assert drift == {}
+    both = {"http_requests_total", "http_request_duration_seconds_bucket", "gtv_outbox_pending"}
+    assert sorted(both - per_service["admin_service"]) == []
+    assert sorted(both - per_service["streaming_service"]) == []
+    assert sorted({"gtv_streams_active", "gtv_stream_restarts_total", "gtv_stream_failures_total",
+                   "gtv_lpr_frames_total"} - per_service["streaming_service"]) == []
+    # Every series an alert rule or a dashboard reads, unless third-party software exports it.
+    referenced = referenced_metric_names() - documented_metric_names("infra-metrics")
+    assert sorted(referenced - exported) == []
 
 
 def test_every_service_process_connects_as_its_least_privilege_role(demo: DemoRun) -> None:

@@ -32,6 +32,7 @@ from types import FrameType
 import httpx
 
 from tools import db_roles
+from tools.demo import monitoring
 from tools.demo.supervisor import ProcessSpec, Supervisor
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,6 +100,11 @@ class Demo:
         self.rtsp_port = _env_int("GTV_DEMO_RTSP_PORT", 8554)
         self.stats_port = _env_int("GTV_DEMO_STATS_PORT", 8404)
         self.lpr_metrics_port = _env_int("GTV_DEMO_LPR_METRICS_PORT", 9200)
+        self.relay_metrics_port = _env_int("GTV_DEMO_ADMIN_RELAY_METRICS_PORT", 9201)
+        # GTV_DEMO_MONITORING=1: Prometheus and Alertmanager watch the demo (monitoring.py).
+        self.monitoring = os.environ.get("GTV_DEMO_MONITORING", "") == "1"
+        self.prometheus_port = _env_int("GTV_DEMO_PROMETHEUS_PORT", 9090)
+        self.alertmanager_port = _env_int("GTV_DEMO_ALERTMANAGER_PORT", 9093)
         self.cameras = max(1, min(16, _env_int("GTV_DEMO_CAMERAS", 3)))
         self.state_dir = Path(os.environ.get("GTV_DEMO_STATE_DIR", ROOT / "var" / "demo"))
         self.gateway = f"http://127.0.0.1:{self.http_port}"
@@ -150,7 +156,11 @@ class Demo:
             "streaming": self.streaming_port, "dashboard": self.dashboard_port,
             "rtsp": self.rtsp_port, "haproxy stats": self.stats_port,
             "lpr metrics": self.lpr_metrics_port,
+            "admin relay metrics": self.relay_metrics_port,
         }
+        if self.monitoring:
+            ports.update({"prometheus": self.prometheus_port,
+                          "alertmanager": self.alertmanager_port})
         busy = [f"{name} :{port}" for name, port in ports.items() if not _port_free(port)]
         if busy:
             raise SystemExit(
@@ -206,7 +216,9 @@ class Demo:
                 "--graceful-timeout", "5",
             ], env={**self.admin_env,
                     "PROMETHEUS_MULTIPROC_DIR": str(self.state_dir / "prometheus-admin")}),
-            ProcessSpec("admin-outbox-relay", [*MANAGE, "run_outbox_relay"], env=self.admin_env),
+            ProcessSpec("admin-outbox-relay", [*MANAGE, "run_outbox_relay"],
+                        env={**self.admin_env,
+                             "GTV_METRICS_PORT": str(self.relay_metrics_port)}),
             ProcessSpec("admin-event-consumer", [*MANAGE, "consume_domain_events"],
                         env=self.admin_env),
             ProcessSpec("streaming", [
@@ -251,8 +263,32 @@ class Demo:
             "GTV_HAPROXY_STATS_BIND": f"127.0.0.1:{self.stats_port}",
             "GTV_HAPROXY_STATS_PASSWORD": self.stats_password,
         }))
+        specs += self.monitoring_specs()
         for spec in specs:
             self.supervisor.start(spec)
+
+    def monitoring_specs(self) -> list[ProcessSpec]:
+        """Prometheus scraping every process that serves metrics, evaluating the alert
+        rules, and Alertmanager routing them (receivers: GTV_DEMO_ALERT_WEBHOOK_URL and
+        the SMTP server GTV_DEMO_ALERT_SMTP, default 127.0.0.1:1025)."""
+        if not self.monitoring:
+            return []
+        directory = self.state_dir / "monitoring"
+        local = "127.0.0.1:{}".format
+        monitoring.write_configs(
+            directory,
+            jobs={"admin": [local(self.admin_port)], "streaming": [local(self.streaming_port)],
+                  "lpr-worker": [local(self.lpr_metrics_port)],
+                  "workers": [local(self.relay_metrics_port)],
+                  "prometheus": [local(self.prometheus_port)]},
+            alertmanager_port=self.alertmanager_port,
+            webhook_url=os.environ.get("GTV_DEMO_ALERT_WEBHOOK_URL",
+                                       "http://127.0.0.1:9095/oncall"),
+            smtp_address=os.environ.get("GTV_DEMO_ALERT_SMTP", "127.0.0.1:1025"))
+        prometheus, alertmanager = monitoring.commands(
+            directory, prometheus_port=self.prometheus_port,
+            alertmanager_port=self.alertmanager_port)
+        return [ProcessSpec("alertmanager", alertmanager), ProcessSpec("prometheus", prometheus)]
 
     def wait_ready(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
@@ -358,6 +394,9 @@ class Demo:
             *(f"  User                 {u}" for u in users),
             *(f"  Live HLS ({name})   {url}" for name, url in live.items()),
             f"  Watchlisted plate    {WATCHLISTED_PLATE} (passes Camera 01 regularly)",
+            *([f"  Prometheus           http://127.0.0.1:{self.prometheus_port}/alerts",
+               f"  Alertmanager         http://127.0.0.1:{self.alertmanager_port}/"]
+              if self.monitoring else []),
             f"  Logs                 {self.supervisor.log_dir}",
             "Press Ctrl-C to stop.",
             "",
@@ -371,7 +410,15 @@ class Demo:
                 f"http://127.0.0.1:{self.admin_port}/metrics",
                 f"http://127.0.0.1:{self.streaming_port}/metrics",
                 f"http://127.0.0.1:{self.lpr_metrics_port}/metrics",
+                f"http://127.0.0.1:{self.relay_metrics_port}/metrics",
             ],
+            # The service each /metrics belongs to (the `service` label it must carry).
+            "metrics_services": {
+                f"http://127.0.0.1:{self.admin_port}/metrics": "admin_service",
+                f"http://127.0.0.1:{self.relay_metrics_port}/metrics": "admin_service",
+                f"http://127.0.0.1:{self.streaming_port}/metrics": "streaming_service",
+                f"http://127.0.0.1:{self.lpr_metrics_port}/metrics": "streaming_service",
+            },
         }
         (self.state_dir / "demo.json").write_text(json.dumps(summary, indent=2))
         (self.state_dir / "demo.json").chmod(0o600)

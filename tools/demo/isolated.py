@@ -32,7 +32,8 @@ from tools import db_roles
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_ADMIN_URL = db_roles.DEFAULT_SUPERUSER_URL
-PORT_NAMES = ("http", "admin", "streaming", "dashboard", "rtsp", "stats", "lpr_metrics")
+PORT_NAMES = ("http", "admin", "streaming", "dashboard", "rtsp", "stats", "lpr_metrics",
+              "relay_metrics")
 SIMULATOR_STARTING = "starting the camera simulator"
 
 
@@ -110,6 +111,7 @@ def run_isolated_demo(
             "GTV_DEMO_RTSP_PORT": str(ports["rtsp"]),
             "GTV_DEMO_STATS_PORT": str(ports["stats"]),
             "GTV_DEMO_LPR_METRICS_PORT": str(ports["lpr_metrics"]),
+            "GTV_DEMO_ADMIN_RELAY_METRICS_PORT": str(ports["relay_metrics"]),
             "GTV_DEMO_STATE_DIR": str(state_dir),
             "GTV_DEMO_CAMERAS": "1",
             "GTV_SUPERADMIN_USERNAME": f"{label}-root",

@@ -2,6 +2,9 @@
 # Install the Debian packages GT-Vision needs on one machine, only those missing.
 set -euo pipefail
 packages=(ffmpeg haproxy prometheus  # prometheus: promtool for the alert-rule tests
+  # alerts that reach a person (amtool, the Alertmanager e2e test) and backups (pgBackRest;
+  # the restore drill also uses PostgreSQL's own initdb/pg_ctl)
+  prometheus-alertmanager pgbackrest postgresql
   # tools/camera_sim: gst-rtsp-server driven from the system python3, and its fonts
   python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad

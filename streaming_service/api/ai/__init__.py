@@ -7,7 +7,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from streaming_service.api.ai import alerts, detections, lpr, lpr_settings, reports, watchlists, ws
+from streaming_service.api.ai import (
+    alerts,
+    data_subject,
+    detections,
+    lpr,
+    lpr_settings,
+    reports,
+    watchlists,
+    ws,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     watchlists.router,
@@ -17,4 +26,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     lpr.router,
     reports.router,
     ws.router,
+    data_subject.router,
 )

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Text, and_, cast, func, literal, or_, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel import bus
@@ -143,9 +143,16 @@ class DetectionRecorder:
         if not is_active(entry.active_from, entry.active_until, now):
             return 0
         pattern = PlatePattern(entry.plate_pattern)
+        try:
+            recent = await self._recent.since(entry.tenant_id,
+                                              now.timestamp() - self._seen_recently)
+        except Exception as exc:
+            # The entry still counts for every read from now on; only the look back is lost.
+            log.warning("recent plates unavailable; entry not matched against them",
+                        extra={"entry_id": str(entry.id), "error": repr(exc)[:300]})
+            return 0
         latest: dict[str, RecentPlate] = {}  # vehicle (Mercosul form) -> newest sighting
-        for seen in await self._recent.since(entry.tenant_id,
-                                             now.timestamp() - self._seen_recently):
+        for seen in recent:
             try:
                 plate = PlateNumber(seen.plate)
             except ValueError:
@@ -496,9 +503,14 @@ class Detections:
             else:
                 scores = [func.similarity(Detection.plate, f) for f in plate.forms]
                 score = func.greatest(*scores) if len(scores) > 1 else scores[0]
-                # ``%`` (pg_trgm's similarity operator, threshold 0.3 by default: one wrong
-                # character of seven scores about 0.45) is what the GIN index serves.
-                conditions.append(or_(*(Detection.plate.op("%")(f) for f in plate.forms)))
+                if plate.neighbour_keys:
+                    # A whole plate: reads at most one character apart, by their keys.
+                    conditions.append(Detection.plate_keys.overlap(
+                        cast(list(plate.neighbour_keys), ARRAY(Text))))
+                else:
+                    # A partial plate: ``%`` (pg_trgm's similarity operator, threshold
+                    # 0.3), served by the trigram index.
+                    conditions.append(or_(*(Detection.plate.op("%")(f) for f in plate.forms)))
         where = and_(*conditions)
         order: list[Any] = [Detection.detected_at.desc(), Detection.id]
         if plate is not None and plate.kind is PlateQueryKind.SIMILAR:

@@ -65,6 +65,20 @@ def entry_matches(pattern: str, plate: PlateNumber) -> bool:
     return PlatePattern(pattern).matches(plate)
 
 
+PLATE_LENGTH = 7
+NEIGHBOUR_MASK = "_"
+
+
+def plate_neighbour_keys(plate: str) -> tuple[str, ...]:
+    """The plate with each position masked in turn (``_BC1D23``, ``A_C1D23``, …).
+
+    Two plates of seven characters share a key exactly when they differ in at most one
+    position — the one OCR confusion a "similar" search looks for — so an index of every
+    read's keys (``ai.detections.plate_keys``) answers it with a few exact lookups instead
+    of a trigram scan whose posting lists grow with the table."""
+    return tuple(plate[:i] + NEIGHBOUR_MASK + plate[i + 1:] for i in range(len(plate)))
+
+
 class PlateQueryKind(enum.StrEnum):
     EXACT = "exact"
     PREFIX = "prefix"
@@ -83,6 +97,13 @@ class PlateQuery:
     kind: PlateQueryKind
     text: str
     forms: tuple[str, ...]
+
+    @property
+    def neighbour_keys(self) -> tuple[str, ...]:
+        """For a "similar" query of a whole plate: the keys of every form (either layout)."""
+        if self.kind is not PlateQueryKind.SIMILAR or len(self.text) != PLATE_LENGTH:
+            return ()
+        return tuple(sorted({k for form in self.forms for k in plate_neighbour_keys(form)}))
 
     @classmethod
     def parse(cls, raw: str) -> PlateQuery:

@@ -21,6 +21,7 @@ from shared_kernel.bus import DOMAIN_EVENTS, declare_topology, domain_events_que
 from shared_kernel.correlation import reset_correlation_id, set_correlation_id
 from shared_kernel.events import (
     AlertAcknowledged,
+    AlertUpdated,
     EventEnvelope,
     RecordingAccessed,
     TenantCreated,
@@ -215,6 +216,13 @@ def test_export_and_alert_ack_events_are_audited_and_other_events_ignored() -> N
 
     other = TenantCreated(tenant_id=uuid.uuid4(), name="X", slug="x")
     assert record_event(new_event(other, producer="admin_service")) is None
+    # A vote correcting an alert is the system's doing, not a user's: nothing to audit.
+    corrected = AlertUpdated(
+        alert_id=uuid.uuid4(), detection_id=uuid.uuid4(), watchlist_entry_id=uuid.uuid4(),
+        camera_id=uuid.uuid4(), tenant_id=uuid.uuid4(), change="retracted", plate="ABC1D23",
+        previous_plate="ABC1D28", severity="high", reason="", updated_at=datetime.now(UTC))
+    assert record_event(new_event(corrected, producer="streaming_service",
+                                  tenant_id=corrected.tenant_id)) is None
 
 
 def test_streaming_user_activity_becomes_one_audit_entry(django_user_model) -> None:

@@ -86,6 +86,39 @@ async def test_alert_raised_arrives_live(server: Server, make_caller: Any, http:
         await ws.close()
 
 
+async def test_a_provisional_alert_and_its_correction_arrive_live(
+    server: Server, make_caller: Any, http: Any
+) -> None:
+    operator = make_caller("operator")
+    wl = (await http.post("/api/ai/watchlists/", headers=operator.headers,
+                          json={"name": "Provisional"})).json()
+    await http.post(f"/api/ai/watchlists/{wl['id']}/entries/", headers=operator.headers,
+                    json={"plate": "UPD1*", "severity": "high", "reason": "wanted"})
+    recorder = server.app.state.services.recorder
+    first = NewDetection(tenant_id=operator.tenant_id, camera_id=uuid.uuid4(),
+                         plate=PlateNumber("UPD1A28"), confidence=0.8,
+                         detected_at=datetime.now(UTC))
+    ws = await _connect(server, operator.token)
+    try:
+        early = await recorder.record_provisional(first)
+        raised = await _next_event(ws)
+        assert raised["type"] == "AlertRaised" and raised["payload"]["plate"] == "UPD1A28"
+        await recorder.record(NewDetection(
+            tenant_id=first.tenant_id, camera_id=first.camera_id,
+            plate=PlateNumber("UPD1A23"), confidence=0.9, detected_at=first.detected_at,
+            detection_id=first.detection_id))
+        events = [await _next_event(ws) for _ in range(2)]
+        assert [e["type"] for e in events] == ["AlertUpdated", "PlateDetected"]
+        update = events[0]["payload"]
+        assert update["alert_id"] == str(early.alerts[0].id)
+        assert (update["change"], update["plate"], update["previous_plate"]) == \
+            ("corrected", "UPD1A23", "UPD1A28")
+        with pytest.raises(TimeoutError):
+            await _next_event(ws, timeout=0.8)  # no second AlertRaised
+    finally:
+        await ws.close()
+
+
 async def test_reconnecting_with_last_event_id_catches_up(server: Server,
                                                           make_caller: Any) -> None:
     caller = make_caller("viewer")

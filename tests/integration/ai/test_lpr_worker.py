@@ -19,7 +19,13 @@ from shared_kernel.plates import PlateNumber
 from streaming_service.domain.ai.detection import BBox, PlateRead, TrackerConfig
 from streaming_service.domain.ai.ports import SampledFrame
 from streaming_service.infrastructure.db.models import Camera
-from streaming_service.infrastructure.db.models.ai import CameraAssignment, Detection
+from streaming_service.infrastructure.db.models.ai import (
+    Alert,
+    CameraAssignment,
+    Detection,
+    Watchlist,
+    WatchlistEntry,
+)
 from streaming_service.infrastructure.leases import PostgresCameraLeases
 from streaming_service.workers.lpr_worker import CameraSource, LprWorker
 
@@ -216,5 +222,65 @@ async def test_worker_reports_each_passing_vehicle_once(
             "gtv_plates_detected_total", {**service, "tenant": str(rows[0].tenant_id)}) == 1
         assert registry.get_sample_value(
             "gtv_lpr_latency_seconds_count", {**service, "stage": "total"})
+    finally:
+        await a.shutdown(release=True)
+
+
+class MisreadThenRead:
+    """A vehicle first read (confidently) as ABC1D28, then as ABC1D23 in five frames."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def recognise(self, frame: Any) -> list[PlateRead]:
+        self.calls += 1
+        if self.calls > 6:
+            return []
+        text = "ABC1D28" if self.calls == 1 else "ABC1D23"
+        return [PlateRead(plate=PlateNumber(text), confidence=0.9,
+                          bbox=BBox(100 + self.calls, 50, 220 + self.calls, 90),
+                          raw_text=text, crop=np.full((40, 120, 3), 200, np.uint8))]
+
+
+async def test_worker_alerts_on_the_first_read_and_the_vote_corrects_it_without_a_duplicate(
+    server: Server, sessions: async_sessionmaker[AsyncSession], cameras: list[uuid.UUID],
+) -> None:
+    async with sessions() as session:
+        tenant_id = (await session.execute(
+            select(Camera.tenant_id).where(Camera.id == cameras[0]))).scalar_one()
+        watchlist = Watchlist(id=uuid.uuid4(), tenant_id=tenant_id, name="early")
+        session.add(watchlist)
+        await session.flush()
+        entries = {plate: WatchlistEntry(
+            id=uuid.uuid4(), watchlist_id=watchlist.id, tenant_id=tenant_id,
+            plate_pattern=plate, is_exact=True, reason="", severity="high")
+            for plate in ("ABC1D28", "ABC1D23")}
+        session.add_all(entries.values())
+        await session.commit()
+    recorder = server.app.state.services.recorder
+    a = _worker("a", sessions, max_cameras=1, recogniser=MisreadThenRead(), recorder=recorder,
+                tracker=TrackerConfig(max_gap_s=0.2, report_after_reads=50,
+                                      provisional_min_confidence=0.5))
+    try:
+        await a.tick()
+        (camera_id,) = a.held
+        voted: list[Detection] = []
+        for _ in range(200):
+            async with sessions() as session:
+                voted = list((await session.execute(select(Detection).where(
+                    Detection.camera_id == camera_id,
+                    Detection.details["stage"].astext == "voted"))).scalars().all())
+            if voted:
+                break
+            await asyncio.sleep(0.05)
+        assert [d.plate for d in voted] == ["ABC1D23"], "one detection, the voted plate"
+        assert voted[0].details["provisional_plate"] == "ABC1D28"
+        async with sessions() as session:
+            alerts = (await session.execute(select(Alert).where(
+                Alert.detection_id == voted[0].id))).scalars().all()
+        status = {a.watchlist_entry_id: a.status for a in alerts}
+        # The misread alerted at once, then was retracted by the vote; the voted plate's
+        # entry alerted once (on its own provisional read or on the vote).
+        assert status == {entries["ABC1D28"].id: "retracted", entries["ABC1D23"].id: "new"}
     finally:
         await a.shutdown(release=True)

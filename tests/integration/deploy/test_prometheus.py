@@ -8,7 +8,6 @@ services) additionally checks the contract against what the services really expo
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -21,8 +20,13 @@ from tests.integration.deploy.deploy_support import (
     DEPLOY,
     OBSERVABILITY_DOC,
     REPO_ROOT,
+    documented_metric_labels,
     documented_metric_names,
     exported_metric_names,
+    exported_metric_samples,
+    metric_label_drift,
+    metric_names,
+    referenced_metric_names,
 )
 
 PROMETHEUS = DEPLOY / "prometheus"
@@ -34,31 +38,8 @@ needs_promtool = pytest.mark.skipif(
     PROMTOOL is None, reason="promtool missing (Debian package prometheus)"
 )
 
-PROMQL_WORDS = {
-    "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or",
-    "unless", "offset", "inf", "nan", "le",
-}  # fmt: skip
-
-
 CONTRACT = documented_metric_names("metric-contract")
 INFRA = documented_metric_names("infra-metrics")
-
-
-def metric_names(expr: str) -> set[str]:
-    """Metric names a PromQL expression reads (functions, labels, keywords removed)."""
-    expr = re.sub(r'"(?:[^"\\]|\\.)*"', "", expr)  # string literals
-    expr = re.sub(r"\{[^}]*\}", "", expr)  # label matchers
-    expr = re.sub(r"\[[^\]]*\]", "", expr)  # range selectors
-    expr = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", "", expr)
-    names = set()
-    for match in re.finditer(r"[a-zA-Z_:][a-zA-Z0-9_:]*", expr):
-        following = expr[match.end() :].lstrip()
-        if following.startswith("("):
-            continue  # a function or aggregation
-        if match.group().lower() in PROMQL_WORDS:
-            continue
-        names.add(match.group())
-    return names
 
 
 def test_the_contract_lists_the_agreed_service_metrics() -> None:
@@ -213,3 +194,65 @@ def test_exported_names_parse_histograms_and_counters() -> None:
 
 def test_observability_doc_exists() -> None:
     assert Path(OBSERVABILITY_DOC).exists()
+
+
+def test_label_drift_is_detected() -> None:
+    contract = documented_metric_labels()
+    assert contract["gtv_streams_active"] == {"service", "engine"}
+    assert contract["http_request_duration_seconds_bucket"] == {"service", "method", "route", "le"}
+    text = 'gtv_streams_active 3.0\ngtv_outbox_pending{service="admin_service"} 1.0\n'
+    assert metric_label_drift(text, "streaming_service", contract) == {
+        "gtv_streams_active": ["labels [] != ['engine', 'service']"],
+        "gtv_outbox_pending": ["service=admin_service"],
+    }
+
+
+def test_streaming_and_lpr_metrics_carry_the_contract_labels() -> None:
+    from prometheus_client import generate_latest
+
+    from streaming_service.infrastructure.metrics import StreamingMetrics
+    from streaming_service.workers.lpr_worker import LprMetrics
+
+    metrics = StreamingMetrics()
+    metrics.streams_running(2, engine="mediamtx")
+    metrics.stream_restarted("timeout")
+    metrics.stream_failed("unreachable")
+    metrics.outbox_pending.set(4)
+    metrics.requests.labels("streaming_service", "GET", "/health", "200").inc()
+    lpr = LprMetrics()
+    lpr.frames.labels("streaming_service").inc()
+    lpr.latency.labels("streaming_service", "detect").observe(0.1)
+    contract = documented_metric_labels()
+    exposition = (generate_latest(metrics.registry) + generate_latest(lpr.registry)).decode()
+    assert metric_label_drift(exposition, "streaming_service", contract) == {}
+    names = exported_metric_names(exposition)
+    assert {"gtv_streams_active", "gtv_stream_restarts_total", "gtv_stream_failures_total",
+            "gtv_outbox_pending", "gtv_lpr_latency_seconds_bucket"} <= names
+    assert 'gtv_stream_failures_total{reason="unreachable",service="streaming_service"} 1.0' \
+        in exposition
+
+
+def test_admin_outbox_gauge_has_the_name_and_labels_the_alert_reads() -> None:
+    from outbox.relay import RelayMetrics
+    from prometheus_client import REGISTRY, generate_latest
+
+    RelayMetrics().pending(7)
+    exposition = generate_latest(REGISTRY).decode()
+    assert 'gtv_outbox_pending{service="admin_service"} 7.0' in exposition
+    assert metric_label_drift(exposition, "admin_service", documented_metric_labels()) == {}
+    backlog = next(rule for rule in _rules() if rule["alert"] == "GtvOutboxBacklog")
+    assert metric_names(backlog["expr"]) == {"gtv_outbox_pending"}
+
+
+def test_every_metric_alerts_and_dashboards_read_is_documented() -> None:
+    assert sorted(referenced_metric_names() - CONTRACT - INFRA) == []
+
+
+def test_label_values_with_braces_are_parsed_whole() -> None:
+    text = ('http_requests_total{service="s",method="GET",route="/api/x/{id}",status="200"} 1\n'
+            'gtv_outbox_pending 2\n')
+    assert exported_metric_samples(text) == {
+        "http_requests_total": {frozenset({("service", "s"), ("method", "GET"),
+                                          ("route", "/api/x/{id}"), ("status", "200")})},
+        "gtv_outbox_pending": {frozenset()},
+    }

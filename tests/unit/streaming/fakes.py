@@ -168,16 +168,16 @@ class FakeTelemetry:
     failures: int = 0
     unrecorded: list[str] = field(default_factory=list)
 
-    def streams_running(self, count: int) -> None:
+    def streams_running(self, count: int, *, engine: str) -> None:
         self.running = count
 
     def stream_bitrate_kbps(self, camera_id: uuid.UUID, kbps: float | None) -> None:
         return None
 
-    def stream_restarted(self) -> None:
+    def stream_restarted(self, reason: str) -> None:
         self.restarts += 1
 
-    def stream_failed(self) -> None:
+    def stream_failed(self, reason: str) -> None:
         self.failures += 1
 
     def segment_recorded(self) -> None:

@@ -14,6 +14,7 @@ from streaming_service.domain.ai.watchlist import (
     PlateQueryKind,
     entry_matches,
     is_active,
+    plate_neighbour_keys,
 )
 
 NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
@@ -86,3 +87,21 @@ def test_crop_keys_are_per_tenant_camera_and_day() -> None:
     tenant, camera, det = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     at = datetime(2025, 1, 1, 1, 30, tzinfo=UTC)
     assert crop_key(tenant, camera, at, det) == f"{tenant}/{camera}/2025/01/01/{det}.jpg"
+
+
+def test_neighbour_keys_are_shared_exactly_by_plates_one_character_apart() -> None:
+    def share(a: str, b: str) -> bool:
+        return bool(set(plate_neighbour_keys(a)) & set(plate_neighbour_keys(b)))
+
+    assert plate_neighbour_keys("ABC1D23") == (
+        "_BC1D23", "A_C1D23", "AB_1D23", "ABC_D23", "ABC1_23", "ABC1D_3", "ABC1D2_")
+    assert share("ABC1D23", "ABC1D23") and share("ABC1D23", "A8C1D23")
+    assert share("ABC1D23", "ABC1023")  # the fifth position: the layouts' difference
+    assert not share("ABC1D23", "A8C1D28") and not share("ABC1D23", "BAC1D23")
+
+
+def test_a_similar_query_of_a_whole_plate_looks_up_both_layouts_keys() -> None:
+    keys = PlateQuery.parse("~abc-1d23").neighbour_keys
+    assert "ABC1_23" in keys and "ABC13_3" in keys and "ABC1D2_" in keys  # both layouts
+    assert PlateQuery.parse("~ABC1D").neighbour_keys == ()  # partial: trigram search
+    assert PlateQuery.parse("ABC1D23").neighbour_keys == ()

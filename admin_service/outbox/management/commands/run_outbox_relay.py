@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from typing import Any
 
@@ -28,8 +29,10 @@ class Command(BaseCommand):
                             help="Seconds between polls when no NOTIFY arrives.")
         parser.add_argument("--backoff-max", type=float, default=30.0,
                             help="Cap of the exponential backoff while the broker is down.")
-        parser.add_argument("--metrics-port", type=int, default=0,
-                            help="Serve Prometheus metrics on this port (0: off).")
+        parser.add_argument(
+            "--metrics-port", type=int, default=int(os.environ.get("GTV_METRICS_PORT") or 0),
+            help="Serve Prometheus metrics on this port (0: off; default GTV_METRICS_PORT, "
+                 "as every worker).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         url: str = options["amqp_url"] or settings.AMQP_URL

@@ -5,7 +5,9 @@ Detections are range-partitioned by month on ``detected_at`` (the primary key in
 it, as PostgreSQL requires); partitions are created ahead of time by the SQL function
 ``ai.ensure_detections_partition(timestamptz)`` that the migration installs. Plates are
 stored normalised (``ABC1234`` / ``ABC1D23``) and indexed for exact, prefix
-(``text_pattern_ops``) and similarity (``pg_trgm`` GIN) search.
+(``text_pattern_ops``) and similarity search: a whole plate by its neighbour keys
+(``plate_keys``, a generated column, GIN: plates one character apart), a partial one by
+``pg_trgm`` (GIN).
 
 The tables live on their own ``MetaData`` (schema ``ai``), so the streaming schema's
 autogenerate never sees them.
@@ -19,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    Computed,
     DateTime,
     Float,
     ForeignKey,
@@ -29,12 +32,17 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from streaming_service.infrastructure.db.declarative import now_column, schema_metadata, uuid_pk
 
 AI_SCHEMA = "ai"
+
+#: ``domain.ai.watchlist.plate_neighbour_keys`` in SQL, for the generated column (a test
+#: checks the two agree).
+PLATE_KEYS_SQL = "ARRAY[" + ", ".join(
+    f"substr(plate, 1, {i}) || '_' || substr(plate, {i + 2})" for i in range(7)) + "]"
 
 
 class AiBase(DeclarativeBase):
@@ -59,6 +67,8 @@ class Detection(AiBase):
         Index(
             "ix_detections_plate_prefix", "plate", postgresql_ops={"plate": "text_pattern_ops"}
         ),
+        Index("ix_detections_plate_keys", "plate_keys", postgresql_using="gin",
+              postgresql_with={"fastupdate": "off"}),
         {"postgresql_partition_by": "RANGE (detected_at)"},
     )
 
@@ -67,6 +77,8 @@ class Detection(AiBase):
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     camera_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     plate: Mapped[str] = mapped_column(String(7))
+    plate_keys: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), Computed(PLATE_KEYS_SQL, persisted=True))
     plate_style: Mapped[str] = mapped_column(String(8))
     confidence: Mapped[float] = mapped_column(Float)
     crop_key: Mapped[str | None] = mapped_column(Text, nullable=True)
