@@ -56,9 +56,10 @@ bench: install services  ## streaming (start, glass-to-glass, capacity), LPR and
 	$(PY) tools/benchmarks/ws_fanout_bench.py
 	$(PY) tools/benchmarks/relay_bench.py
 	$(PY) tools/benchmarks/search_bench.py --rows $(SEARCH_BENCH_ROWS)
+	$(PY) tools/benchmarks/api_bench.py
 	cat var/bench/streaming.md $$(test -f var/bench/lpr.md && echo var/bench/lpr.md) \
 	  var/bench/alert_latency.md var/bench/ws_fanout.md var/bench/relay.md \
-	  var/bench/search.md > var/bench/REPORT.md
+	  var/bench/search.md var/bench/api.md > var/bench/REPORT.md
 	@echo "report: var/bench/REPORT.md"
 
 lint: install  ## ruff, mypy and the layering contracts (import-linter)
