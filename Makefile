@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 # Plate-search benchmark size (the city-scale target is 10 million; generating it takes
 # several minutes on two cores).
 SEARCH_BENCH_ROWS ?= 10000000
+REPORTS_BENCH_DETECTIONS ?= 10000000
 
 export PYTHONPATH := $(CURDIR):$(CURDIR)/admin_service
 export DJANGO_SETTINGS_MODULE := config.settings
@@ -47,7 +48,7 @@ test: install services dashboard lint  ## lint, the dashboard's unit tests, then
 test-unit: install  ## fast unit tests only
 	$(VENV)/bin/pytest tests/unit
 
-bench: install services  ## streaming (start, glass-to-glass, capacity), LPR and live-alert latency benchmarks → var/bench/REPORT.md
+bench: install services  ## streaming (start, glass-to-glass, capacity), LPR, live-alert latency and report-query benchmarks → var/bench/REPORT.md
 	mkdir -p var/bench
 	$(PY) tools/benchmarks/streaming_bench.py
 	if [ -f tools/benchmarks/lpr_bench.py ]; then set -o pipefail; \
@@ -56,10 +57,11 @@ bench: install services  ## streaming (start, glass-to-glass, capacity), LPR and
 	$(PY) tools/benchmarks/ws_fanout_bench.py
 	$(PY) tools/benchmarks/relay_bench.py
 	$(PY) tools/benchmarks/search_bench.py --rows $(SEARCH_BENCH_ROWS)
+	$(PY) tools/benchmarks/reports_bench.py --detections $(REPORTS_BENCH_DETECTIONS)
 	$(PY) tools/benchmarks/api_bench.py
 	cat var/bench/streaming.md $$(test -f var/bench/lpr.md && echo var/bench/lpr.md) \
 	  var/bench/alert_latency.md var/bench/ws_fanout.md var/bench/relay.md \
-	  var/bench/search.md var/bench/api.md > var/bench/REPORT.md
+	  var/bench/search.md var/bench/reports.md var/bench/api.md > var/bench/REPORT.md
 	@echo "report: var/bench/REPORT.md"
 
 lint: install  ## ruff, mypy and the layering contracts (import-linter)

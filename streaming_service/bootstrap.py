@@ -35,9 +35,16 @@ from streaming_service.application.ai.live_hub import LiveHub
 from streaming_service.application.ai.lpr_settings import TenantLprSettings
 from streaming_service.application.ai.watchlists import Watchlists
 from streaming_service.application.audit import AuditTrail
+from streaming_service.application.camera_probe import (
+    CameraProbe,
+    ProbedStream,
+    ProbeFailed,
+    StreamProber,
+)
 from streaming_service.application.exports import Exports, SegmentConcatenator
 from streaming_service.application.media_access import MediaAccess
 from streaming_service.application.recordings import Recordings
+from streaming_service.application.reports import Reports
 from streaming_service.application.snapshots import FrameGrabber, GrabbedFrame, Snapshots
 from streaming_service.application.streams import StreamControl
 from streaming_service.application.thumbnails import (
@@ -101,6 +108,8 @@ class Services:
     exports: Exports
     snapshots: Snapshots
     thumbnails: Thumbnails
+    camera_probe: CameraProbe
+    reports: Reports
     # The AI context.
     live: LiveFeed
     live_hub: LiveHub
@@ -193,6 +202,23 @@ def ffmpeg_thumbnailer(policy: CameraNetworkPolicy) -> ThumbnailGrabber:
     return thumbnail
 
 
+def ffprobe_prober(policy: CameraNetworkPolicy, *, timeout: float = 12.0) -> StreamProber:
+    """“Testar conexão” with ffprobe; the URL is checked against ``policy`` first."""
+
+    async def probe_url(url: str) -> ProbedStream:
+        from streaming_service.domain.errors import CameraSourceRefused
+        from streaming_service.infrastructure.ffmpeg_tools import MediaToolError, probe
+
+        try:
+            info = await probe(url, timeout=timeout, address_policy=policy)
+        except (MediaToolError, CameraSourceRefused) as exc:
+            raise ProbeFailed(exc.failure) from None
+        return ProbedStream(video_codec=info.video_codec, width=info.width,
+                            height=info.height, fps=info.fps, format_name=info.format_name)
+
+    return probe_url
+
+
 def live_source_resolver(settings: StreamingSettings, cipher: CredentialCipher) -> SourceResolver:
     """A camera's frames come from the FFmpeg engine's live playlist when this host has
     it (no second connection to the camera), else from the camera itself."""
@@ -224,6 +250,7 @@ def bootstrap(
     concat: SegmentConcatenator | None = None,
     grab: FrameGrabber | None = None,
     recogniser: PlateRecogniser | None = None,
+    prober: StreamProber | None = None,
 ) -> Services:
     """The service's container. Nothing connects yet: pools and clients open lazily."""
     settings = settings or StreamingSettings()
@@ -295,6 +322,9 @@ def bootstrap(
             history=timedelta(hours=settings.thumbnail_history_hours),
             url_ttl_seconds=settings.playback_url_ttl_seconds, audit=audit,
         ),
+        camera_probe=CameraProbe(probe=prober or ffprobe_prober(address_policy), audit=audit),
+        reports=Reports(sessions=sessions, audit=audit,
+                        outage_gap_seconds=max(120.0, 2.0 * settings.segment_seconds)),
         live=live,
         live_hub=LiveHub(live, block_ms=settings.ws_read_block_ms,
                          max_subscribers=settings.ws_max_connections,

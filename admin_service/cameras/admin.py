@@ -66,7 +66,7 @@ def _same_tenant(form: forms.ModelForm, data: dict[str, Any], *names: str) -> di
 class ZoneAdminForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = Zone
-        fields = ["tenant", "name", "description", "location"]
+        fields = ["tenant", "name", "description", "location", "geometry"]
 
     def clean(self) -> dict[str, Any]:
         return _same_tenant(self, super().clean(), "location")

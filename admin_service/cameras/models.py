@@ -10,16 +10,27 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from cameras.validators import InvalidGeometry, validate_zone_geometry
 from shared_kernel.crypto import CredentialCipher
 from shared_kernel.masking import mask_url
 
 
 def cipher() -> CredentialCipher:
     return CredentialCipher(settings.CAMERA_CREDENTIALS_KEY)
+
+
+def validate_geometry(value: Any) -> None:
+    if value is None:
+        return
+    try:
+        validate_zone_geometry(value)
+    except InvalidGeometry as exc:
+        raise ValidationError(str(exc)) from None
 
 
 LATITUDE_VALIDATORS = [MinValueValidator(-90.0), MaxValueValidator(90.0)]
@@ -75,6 +86,10 @@ class Zone(TenantOwned):
     description = models.TextField(blank=True, default="", max_length=2000)
     location = models.ForeignKey(
         Location, null=True, blank=True, on_delete=models.SET_NULL, related_name="zones"
+    )
+    geometry = models.JSONField(
+        null=True, blank=True, validators=[validate_geometry],
+        help_text="GeoJSON Polygon ([longitude, latitude] positions) drawn on the map.",
     )
 
     class Meta:

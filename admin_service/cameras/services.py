@@ -214,7 +214,8 @@ def _place_state(obj: Location | Zone) -> dict[str, Any]:
         return {"name": obj.name, "address": obj.address, "latitude": obj.latitude,
                 "longitude": obj.longitude}
     return {"name": obj.name, "description": obj.description,
-            "location_id": str(obj.location_id) if obj.location_id else None}
+            "location_id": str(obj.location_id) if obj.location_id else None,
+            "geometry": obj.geometry}
 
 
 def _check_place(obj: Location | Zone) -> None:

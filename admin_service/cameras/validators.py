@@ -85,3 +85,42 @@ def _depth(value: Any) -> int:
     if isinstance(value, list):
         return 1 + max((_depth(v) for v in value), default=0)
     return 0
+
+
+MAX_POLYGON_VERTICES = 500
+
+
+class InvalidGeometry(ValueError):
+    """The value is not an acceptable zone polygon."""
+
+
+def _position(value: Any, where: str) -> tuple[float, float]:
+    if (not isinstance(value, list) or len(value) != 2
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+        raise InvalidGeometry(f"{where} must be a [longitude, latitude] pair of numbers")
+    lng, lat = float(value[0]), float(value[1])
+    if not (-180.0 <= lng <= 180.0) or not (-90.0 <= lat <= 90.0):
+        raise InvalidGeometry(f"{where} is outside -180..180 / -90..90")
+    return lng, lat
+
+
+def validate_zone_geometry(value: Any) -> dict[str, Any]:
+    """A GeoJSON Polygon with one closed outer ring (``[lng, lat]`` positions, 4 to
+    ``MAX_POLYGON_VERTICES`` of them, at least three distinct); holes are not used by zones.
+    Returns the normalised polygon (floats)."""
+    if not isinstance(value, dict) or set(value) != {"type", "coordinates"}:
+        raise InvalidGeometry('must be {"type": "Polygon", "coordinates": [[[lng, lat], ...]]}')
+    if value["type"] != "Polygon":
+        raise InvalidGeometry("type must be Polygon")
+    rings = value["coordinates"]
+    if not isinstance(rings, list) or len(rings) != 1:
+        raise InvalidGeometry("coordinates must hold exactly one ring")
+    ring = rings[0]
+    if not isinstance(ring, list) or not 4 <= len(ring) <= MAX_POLYGON_VERTICES:
+        raise InvalidGeometry(f"the ring must have 4 to {MAX_POLYGON_VERTICES} positions")
+    points = [_position(p, f"position {i}") for i, p in enumerate(ring)]
+    if points[0] != points[-1]:
+        raise InvalidGeometry("the ring must be closed (last position equal to the first)")
+    if len(set(points)) < 3:
+        raise InvalidGeometry("the ring must have at least three distinct positions")
+    return {"type": "Polygon", "coordinates": [[[lng, lat] for lng, lat in points]]}

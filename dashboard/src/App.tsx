@@ -7,10 +7,19 @@ import { LoginPage } from "./pages/LoginPage";
 import { AlertsPage } from "./pages/AlertsPage";
 import { SearchPage } from "./pages/SearchPage";
 import { WatchlistsPage } from "./pages/WatchlistsPage";
+import { ConsoleLayout, RequireAction } from "./pages/admin/ConsoleLayout";
+import { CamerasAdminPage } from "./pages/admin/CamerasAdminPage";
+import { PlacesPage } from "./pages/admin/PlacesPage";
+import { UsersPage } from "./pages/admin/UsersPage";
+import { AuditPage } from "./pages/admin/AuditPage";
+import { TenantsPage } from "./pages/admin/TenantsPage";
 
 // The video pages carry hls.js; load them on demand so the login page stays small.
 const LiveWall = lazy(() => import("./pages/LiveWall").then((m) => ({ default: m.LiveWall })));
 const RecordingsPage = lazy(() => import("./pages/RecordingsPage").then((m) => ({ default: m.RecordingsPage })));
+// The map (Leaflet) and the reports (chart.js, Leaflet) are loaded when opened.
+const MapPage = lazy(() => import("./pages/admin/MapPage").then((m) => ({ default: m.MapPage })));
+const ReportsPage = lazy(() => import("./pages/reports/ReportsPage").then((m) => ({ default: m.ReportsPage })));
 import { AlertToast } from "./components/AlertToast";
 
 function RequireAuth({ children }: { children: ReactNode }) {
@@ -50,6 +59,25 @@ export function App() {
         <Route path="/search" element={<SearchPage />} />
         <Route path="/recordings" element={<Lazy><RecordingsPage /></Lazy>} />
         <Route path="/watchlists" element={<WatchlistsPage />} />
+        <Route
+          path="/reports/*"
+          element={
+            <RequireAction action="reports.view">
+              <Lazy>
+                <ReportsPage />
+              </Lazy>
+            </RequireAction>
+          }
+        />
+        <Route path="/console" element={<ConsoleLayout />}>
+          <Route index element={<Navigate to="/console/cameras" replace />} />
+          <Route path="cameras" element={<CamerasAdminPage />} />
+          <Route path="map" element={<Lazy><MapPage /></Lazy>} />
+          <Route path="places" element={<PlacesPage />} />
+          <Route path="users" element={<UsersPage />} />
+          <Route path="audit" element={<AuditPage />} />
+          <Route path="tenants" element={<RequireAction action="tenants.manage"><TenantsPage /></RequireAction>} />
+        </Route>
         <Route path="*" element={<NotFound />} />
       </Route>
     </Routes>

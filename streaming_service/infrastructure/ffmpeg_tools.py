@@ -51,6 +51,20 @@ class ProbeResult:
     width: int | None
     height: int | None
     raw: dict[str, Any]
+    fps: float | None = None
+
+
+def _frame_rate(video: dict[str, Any]) -> float | None:
+    """ffprobe's ``avg_frame_rate`` (else ``r_frame_rate``), "30000/1001" → 29.97."""
+    for key in ("avg_frame_rate", "r_frame_rate"):
+        num, _, den = str(video.get(key) or "").partition("/")
+        try:
+            rate = float(num) / float(den or 1)
+        except (ValueError, ZeroDivisionError):
+            continue
+        if 0 < rate < 1000:
+            return round(rate, 2)
+    return None
 
 
 async def run_tool(command: Sequence[str], timeout: float,
@@ -178,7 +192,8 @@ async def probe(path: Path | str, *, timeout: float = 15.0, ffprobe: str = "ffpr
     command = [ffprobe, "-v", "error", "-print_format", "json", "-show_format",
                "-show_streams", *_input_options(source), source]
     try:
-        info: dict[str, Any] = json.loads(await run_tool(command, timeout))
+        info: dict[str, Any] = json.loads(await run_tool(command, timeout,
+                                                         io_timeout=RTSP_IO_TIMEOUT))
     except json.JSONDecodeError as exc:
         raise MediaToolError("ffprobe returned no JSON") from exc
     fmt = info.get("format", {})
@@ -193,4 +208,5 @@ async def probe(path: Path | str, *, timeout: float = 15.0, ffprobe: str = "ffpr
         width=video.get("width"),
         height=video.get("height"),
         raw=info,
+        fps=_frame_rate(video),
     )

@@ -11,10 +11,12 @@ from cameras import services
 from cameras.models import Camera, CameraStatus, Location, Zone
 from cameras.validators import (
     MAX_RTSP_URL_LENGTH,
+    InvalidGeometry,
     InvalidMetadata,
     InvalidRtspUrl,
     validate_metadata,
     validate_rtsp_url,
+    validate_zone_geometry,
 )
 
 
@@ -116,10 +118,18 @@ class LocationSerializer(TenantOwnedSerializer):
 class ZoneSerializer(TenantOwnedSerializer):
     class Meta:
         model = Zone
-        fields = ["id", "tenant", "name", "description", "location", "created_at",
-                  "updated_at"]
+        fields = ["id", "tenant", "name", "description", "location", "geometry",
+                  "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
         validators: list[Any] = []
+
+    def validate_geometry(self, value: Any) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        try:
+            return validate_zone_geometry(value)
+        except InvalidGeometry as exc:
+            raise serializers.ValidationError(str(exc)) from None
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         self.check_same_tenant(attrs, "location")

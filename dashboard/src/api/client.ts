@@ -24,12 +24,14 @@ import type {
   WatchlistEntry,
 } from "./types";
 
-type Query = Record<string, string | number | boolean | null | undefined>;
+export type Query = Record<string, string | number | boolean | null | undefined>;
 
 export interface RequestOptions {
   query?: Query;
   body?: unknown;
   signal?: AbortSignal;
+  /** Extra headers, e.g. a superadmin's X-GTV-Tenant-ID on the streaming service. */
+  headers?: Record<string, string>;
 }
 
 export function withQuery(path: string, query?: Query): string {
@@ -108,7 +110,11 @@ export class ApiClient {
   }
 
   private async send(method: string, url: string, token: string, options: RequestOptions): Promise<Response> {
-    const headers: Record<string, string> = { Accept: "application/json", Authorization: `Bearer ${token}` };
+    const headers: Record<string, string> = {
+      Accept: "application/json",
+      ...options.headers,
+      Authorization: `Bearer ${token}`,
+    };
     const init: RequestInit = { method, headers, signal: options.signal };
     if (options.body !== undefined) {
       headers["Content-Type"] = "application/json";

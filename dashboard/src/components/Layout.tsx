@@ -36,9 +36,19 @@ export function Layout() {
           <NavLink to="/search">{t("nav.search")}</NavLink>
           <NavLink to="/recordings">{t("nav.recordings")}</NavLink>
           <NavLink to="/watchlists">{t("nav.watchlists")}</NavLink>
+          {can("reports.view") && (
+            <NavLink to="/reports" data-testid="nav-reports">
+              {t("nav.reports")}
+            </NavLink>
+          )}
           {can("admin.open") && (
-            <a href="/admin/" data-testid="nav-admin" target="_blank" rel="noreferrer">
+            <NavLink to="/console" data-testid="nav-admin">
               {t("nav.admin")}
+            </NavLink>
+          )}
+          {can("tenants.manage") && (
+            <a href="/admin/" data-testid="nav-django-admin" target="_blank" rel="noreferrer">
+              {t("nav.djangoAdmin")}
             </a>
           )}
         </nav>

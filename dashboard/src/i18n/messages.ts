@@ -1,6 +1,8 @@
 /** User-facing strings. pt-BR is the default and the reference: en must have every key. */
+import { consoleEn, consolePtBR } from "./consoleMessages";
 
 export const ptBR = {
+  ...consolePtBR,
   "app.name": "GT-Vision",
   "app.tagline": "Videomonitoramento municipal",
   "nav.live": "Ao vivo",
@@ -137,6 +139,7 @@ export type MessageKey = keyof typeof ptBR;
 export type Messages = Record<MessageKey, string>;
 
 export const en: Messages = {
+  ...consoleEn,
   "app.name": "GT-Vision",
   "app.tagline": "City video monitoring",
   "nav.live": "Live",

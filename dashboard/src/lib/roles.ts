@@ -16,7 +16,9 @@ export type Action =
   | "recording.view"
   | "live.view"
   | "detection.search"
-  | "admin.open";
+  | "admin.open"
+  | "reports.view"
+  | "tenants.manage";
 
 const REQUIRED: Record<Action, Role> = {
   "live.view": "viewer",
@@ -29,6 +31,8 @@ const REQUIRED: Record<Action, Role> = {
   "watchlist.edit": "operator",
   "export.request": "operator",
   "admin.open": "tenant_admin",
+  "reports.view": "operator",
+  "tenants.manage": "superadmin",
 };
 
 /** The highest known role among the token's roles (unknown roles are ignored). */

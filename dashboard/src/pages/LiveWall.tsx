@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { Link } from "react-router";
+import { Link, useSearchParams } from "react-router";
 import { useAuth } from "../auth/AuthContext";
 import { useI18n } from "../i18n/i18n";
 import { isStreamFailureCode, type Camera, type StreamStatus } from "../api/types";
@@ -31,7 +31,9 @@ export function LiveWall() {
   const { t } = useI18n();
   const [grid, setGrid] = useState<GridSize>(storedGrid);
   const [page, setPage] = useState(0);
-  const [enlarged, setEnlarged] = useState<string | null>(null);
+  // ?camera=<id> (a map marker, the console's camera list) opens that camera enlarged.
+  const [params] = useSearchParams();
+  const [enlarged, setEnlarged] = useState<string | null>(() => params.get("camera"));
   const [statuses, setStatuses] = useState<Map<string, StreamStatus>>(new Map());
   const [notice, setNotice] = useState<string | null>(null);
 
@@ -53,7 +55,7 @@ export function LiveWall() {
   }, [client]);
 
   const visible = useMemo(() => {
-    if (enlarged) return cameras.filter((c) => c.id === enlarged);
+    if (enlarged && cameras.some((c) => c.id === enlarged)) return cameras.filter((c) => c.id === enlarged);
     return cameras.slice(page * grid, page * grid + grid);
   }, [cameras, page, grid, enlarged]);
   const pages = Math.max(1, Math.ceil(cameras.length / grid));

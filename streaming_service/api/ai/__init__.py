@@ -13,6 +13,7 @@ from streaming_service.api.ai import (
     detections,
     lpr,
     lpr_settings,
+    reports,
     watchlists,
     ws,
 )
@@ -23,6 +24,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     alerts.router,
     lpr_settings.router,
     lpr.router,
+    reports.router,
     ws.router,
     data_subject.router,
 )

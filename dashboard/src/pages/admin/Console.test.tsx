@@ -1,0 +1,212 @@
+/**
+ * The admin console against a scripted backend: role gating, API field errors shown on
+ * the fields, "Testar conexão", users and the audit log's filters and CSV.
+ */
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { MemoryRouter } from "react-router";
+import { App } from "../../App";
+import { AuthProvider } from "../../auth/AuthContext";
+import { AlertsProvider } from "../../alerts/AlertsContext";
+import { I18nProvider } from "../../i18n/i18n";
+import { AuthSession, REFRESH_STORAGE_KEY } from "../../api/session";
+import { ManualTimers, MemoryStorage, accessToken, json, listPage, scriptedFetch, sessionDeps, type Call } from "../../test/helpers";
+
+const camera = { id: "c1", tenant: "t1", name: "Praça Central", rtsp_url_masked: "rtsp://***:***@10.0.0.5/s", location: null, zone: null, latitude: null, longitude: null, recording_mode: "continuous", retention_days: 90, lpr_enabled: true, status: "active", metadata: {} };
+const user = { id: "u2", username: "joao", email: "j@example.org", first_name: "", last_name: "", tenant: "t1", role: "viewer", is_superadmin: false, is_active: true };
+const entry = { id: "e1", occurred_at: "2026-03-01T12:00:00Z", actor: "u1", username: "ana", tenant_id: "t1", action: "update", object_type: "camera", object_id: "c1", before: { name: "Old" }, after: { name: "Praça Central" }, ip: "10.1.1.1", user_agent: "", correlation_id: "corr-1" };
+
+class SilentSocket {
+  onopen = null;
+  onmessage = null;
+  onclose = null;
+  onerror = null;
+  close() {}
+  send() {}
+}
+
+type Handler = (call: Call, url: URL) => Response | undefined;
+
+function renderAt(role: string, path: string, handler: Handler = () => undefined, locale: "pt-BR" | "en" = "en") {
+  const timers = new ManualTimers();
+  timers.now = Date.now();
+  const storage = new MemoryStorage();
+  storage.setItem(REFRESH_STORAGE_KEY, "r0");
+  const server = scriptedFetch((call) => {
+    const url = new URL(call.url, "http://localhost");
+    const answer = handler(call, url);
+    if (answer) return answer;
+    switch (url.pathname) {
+      case "/api/admin/auth/refresh":
+        return json(200, { access: accessToken(timers.now, { roles: [role] }), refresh: "r1" });
+      case "/api/admin/me":
+        return json(200, { id: "u1", username: "ana", tenant: "t1", tenant_name: "Campinas", role, roles: [role], is_superadmin: false });
+      case "/api/cidades/cameras/":
+        return json(200, listPage([camera]));
+      case "/api/cidades/locations/":
+      case "/api/cidades/zones/":
+      case "/api/streaming/streams/":
+        return json(200, listPage([]));
+      case "/api/ai/alerts/":
+        return json(200, listPage([]));
+      case "/api/admin/users/":
+        return json(200, listPage([user]));
+      case "/api/admin/audit-logs/":
+        return json(200, listPage([entry], 1));
+      default:
+        return json(404, { error: { code: "not_found", message: "not found", details: {} } });
+    }
+  });
+  vi.stubGlobal("fetch", server.fetch);
+  vi.stubGlobal("WebSocket", SilentSocket);
+  const session = new AuthSession(sessionDeps(server.fetch, timers, storage));
+  render(
+    <I18nProvider locale={locale}>
+      <MemoryRouter initialEntries={[path]}>
+        <AuthProvider session={session}>
+          <AlertsProvider>
+            <App />
+          </AlertsProvider>
+        </AuthProvider>
+      </MemoryRouter>
+    </I18nProvider>,
+  );
+  return server;
+}
+
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
+
+describe("admin console role gating", () => {
+  it("shows a viewer no console, no reports and refuses the console's URL", async () => {
+    const server = renderAt("viewer", "/console/users");
+    expect(await screen.findByTestId("forbidden")).toBeTruthy();
+    expect(screen.queryByTestId("nav-admin")).toBeNull();
+    expect(screen.queryByTestId("nav-reports")).toBeNull();
+    expect(server.calls.some((c) => c.url.includes("/api/admin/users/"))).toBe(false);
+  });
+
+  it("gives an operator reports but not the console", async () => {
+    renderAt("operator", "/console/cameras");
+    expect(await screen.findByTestId("forbidden")).toBeTruthy();
+    expect(screen.getByTestId("nav-reports")).toBeTruthy();
+    expect(screen.queryByTestId("nav-admin")).toBeNull();
+  });
+
+  it("gives a tenant admin the console without the prefeituras", async () => {
+    renderAt("tenant_admin", "/console/cameras");
+    const nav = await screen.findByTestId("console-nav");
+    expect(nav.textContent).toContain("Cameras");
+    expect(nav.textContent).not.toContain("Prefeituras");
+    expect(await screen.findByTestId("camera-row")).toBeTruthy();
+  });
+});
+
+describe("cameras", () => {
+  it("shows the API's field errors on the fields and probes the typed URL", async () => {
+    const server = renderAt("tenant_admin", "/console/cameras", (call, url) => {
+      if (url.pathname === "/api/cidades/cameras/" && call.method === "POST") {
+        return json(400, {
+          error: { code: "address_not_allowed", message: "Invalid input.", details: { rtsp_url: ["This address is not in a camera network."], name: ["This field may not be blank."] } },
+        });
+      }
+      if (url.pathname === "/api/streaming/cameras/probe") {
+        return json(200, { ok: false, reason: "auth_failed", video_codec: null, width: null, height: null, fps: null, format_name: null });
+      }
+      return undefined;
+    });
+    fireEvent.click(await screen.findByTestId("camera-new"));
+    fireEvent.change(screen.getByTestId("camera-url"), { target: { value: "rtsp://u:p@127.0.0.1/x" } });
+    fireEvent.click(screen.getByTestId("camera-test"));
+    const probe = await screen.findByTestId("probe-result");
+    expect(probe.getAttribute("data-reason")).toBe("auth_failed");
+    expect(probe.textContent).toContain("refused the configured username or password");
+    const probeCall = server.calls.find((c) => c.url === "/api/streaming/cameras/probe");
+    expect(probeCall?.body).toEqual({ rtsp_url: "rtsp://u:p@127.0.0.1/x" });
+
+    fireEvent.click(screen.getByTestId("camera-save"));
+    expect((await screen.findByTestId("error-rtsp_url")).textContent).toContain("not in a camera network");
+    expect(screen.getByTestId("error-name").textContent).toContain("may not be blank");
+    const post = server.calls.find((c) => c.method === "POST" && c.url === "/api/cidades/cameras/");
+    expect(post?.body).toMatchObject({ rtsp_url: "rtsp://u:p@127.0.0.1/x", recording_mode: "off", retention_days: 90 });
+  });
+
+  it("shows a working probe's codec, size and frame rate", async () => {
+    renderAt("tenant_admin", "/console/cameras", (_call, url) =>
+      url.pathname === "/api/streaming/cameras/probe"
+        ? json(200, { ok: true, reason: null, video_codec: "h264", width: 1280, height: 720, fps: 25, format_name: "rtsp" })
+        : undefined,
+    );
+    fireEvent.click(await screen.findByTestId("camera-new"));
+    fireEvent.change(screen.getByTestId("camera-url"), { target: { value: "rtsp://10.0.0.5/s" } });
+    fireEvent.click(screen.getByTestId("camera-test"));
+    expect((await screen.findByTestId("probe-result")).textContent).toBe("Connection OK: h264 1280×720 at 25 fps");
+  });
+
+  it("edits without resending the URL unless one is typed", async () => {
+    const server = renderAt("tenant_admin", "/console/cameras", (call, url) =>
+      url.pathname === "/api/cidades/cameras/c1/" && call.method === "PATCH" ? json(200, { ...camera, retention_days: 30 }) : undefined,
+    );
+    fireEvent.click(await screen.findByTestId("camera-edit"));
+    fireEvent.change(screen.getByTestId("camera-retention"), { target: { value: "30" } });
+    fireEvent.click(screen.getByTestId("camera-save"));
+    await waitFor(() => expect(server.calls.some((c) => c.method === "PATCH")).toBe(true));
+    const patch = server.calls.find((c) => c.method === "PATCH");
+    expect(patch?.body).toMatchObject({ retention_days: 30, name: "Praça Central" });
+    expect(patch?.body).not.toHaveProperty("rtsp_url");
+  });
+});
+
+describe("users", () => {
+  it("creates, changes a role and deactivates", async () => {
+    vi.stubGlobal("confirm", () => true);
+    const server = renderAt("tenant_admin", "/console/users", (call, url) => {
+      if (url.pathname === "/api/admin/users/" && call.method === "POST") return json(201, { ...user, id: "u3", username: "maria" });
+      if (url.pathname === "/api/admin/users/u2/" && call.method === "PATCH") return json(200, { ...user, role: "operator" });
+      if (url.pathname === "/api/admin/users/u2/" && call.method === "DELETE") return new Response(null, { status: 204 });
+      return undefined;
+    });
+    // The confirm stub must survive renderAt's own stubs.
+    vi.stubGlobal("confirm", () => true);
+    fireEvent.click(await screen.findByTestId("user-new"));
+    fireEvent.change(screen.getByTestId("user-username"), { target: { value: "maria" } });
+    fireEvent.change(screen.getByTestId("user-password"), { target: { value: "Very-Strong-pass-9" } });
+    fireEvent.change(screen.getByTestId("user-new-role"), { target: { value: "operator" } });
+    fireEvent.click(screen.getByTestId("user-save"));
+    await waitFor(() => expect(server.calls.some((c) => c.method === "POST" && c.url === "/api/admin/users/")).toBe(true));
+    expect(server.calls.find((c) => c.method === "POST" && c.url === "/api/admin/users/")?.body).toMatchObject({ username: "maria", password: "Very-Strong-pass-9", role: "operator" });
+
+    const row = await screen.findByTestId("user-row");
+    fireEvent.change(within(row).getByTestId("user-role-select"), { target: { value: "operator" } });
+    await waitFor(() => expect(server.calls.some((c) => c.method === "PATCH")).toBe(true));
+    expect(server.calls.find((c) => c.method === "PATCH")?.body).toEqual({ role: "operator" });
+
+    fireEvent.click(within(screen.getByTestId("user-row")).getByTestId("user-deactivate"));
+    await waitFor(() => expect(server.calls.some((c) => c.method === "DELETE" && c.url === "/api/admin/users/u2/")).toBe(true));
+  });
+});
+
+describe("audit log", () => {
+  it("filters, shows before/after and exports the same filters as CSV", async () => {
+    const created: string[] = [];
+    vi.stubGlobal("URL", Object.assign(URL, { createObjectURL: () => { created.push("blob"); return "blob:x"; }, revokeObjectURL: () => undefined }));
+    const server = renderAt("tenant_admin", "/console/audit", (_call, url) =>
+      url.pathname === "/api/admin/audit-logs/export/" ? new Response("occurred_at,username\r\n", { status: 200, headers: { "Content-Type": "text/csv" } }) : undefined,
+    );
+    fireEvent.change(await screen.findByTestId("audit-username"), { target: { value: "ana" } });
+    fireEvent.change(screen.getByTestId("audit-object-type"), { target: { value: "camera" } });
+    fireEvent.click(screen.getByTestId("audit-apply"));
+    await waitFor(() => expect(server.calls.some((c) => c.url.includes("username=ana") && c.url.includes("object_type=camera"))).toBe(true));
+    fireEvent.click(await screen.findByTestId("audit-row"));
+    expect(screen.getByTestId("audit-before").textContent).toContain('"Old"');
+    expect(screen.getByTestId("audit-after").textContent).toContain('"Praça Central"');
+    fireEvent.click(screen.getByTestId("audit-csv"));
+    await waitFor(() => expect(created.length).toBe(1));
+    const csvCall = server.calls.find((c) => c.url.startsWith("/api/admin/audit-logs/export/"));
+    expect(csvCall?.url).toContain("username=ana");
+    expect(csvCall?.url).toContain("object_type=camera");
+    expect(csvCall?.url).not.toContain("page=");
+  });
+});

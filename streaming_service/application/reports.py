@@ -1,0 +1,373 @@
+"""Reports and analytics of one tenant, aggregated in SQL in the tenant's time zone.
+
+* traffic: plate reads (detections: one per vehicle pass) per camera per hour/day/week, a
+  heat map hour-of-day by weekday, the busiest cameras, unique vs recurring plates;
+* alerts: by severity and by watchlist, time to acknowledge (median, p90), unacknowledged now;
+* availability: per camera, the share of the period covered by recorded segments (for
+  continuously recording cameras: the service keeps no stream-state history, and a
+  continuous recording is the evidence that the stream was up), the outages (gaps between
+  consecutive segments longer than ``outage_gap``), recorded hours, storage and retention;
+* plate history: every read of one plate across the tenant's cameras (audited: it tracks
+  a person's car).
+
+Every query names the tenant and a time range on the partition key (``detected_at``,
+``raised_at``, ``started_at``), so PostgreSQL prunes partitions and uses the
+``(tenant, time)`` indexes. Buckets are ``date_trunc`` of the local time
+(``AT TIME ZONE``), so a "day" is the city's day, not UTC's.
+"""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import TextClause, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared_kernel.pagination import Page
+from streaming_service.application.audit import Actor, AuditTrail
+
+Bucket = Literal["hour", "day", "week"]
+DEFAULT_TIMEZONE = "America/Sao_Paulo"
+BUSIEST_LIMIT = 10
+
+
+class InvalidReportRange(ValueError):
+    """``start`` is not before ``end``, or the range is longer than allowed."""
+
+
+@dataclass(frozen=True)
+class ReportRange:
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def of(cls, start: datetime | None, end: datetime | None, *, now: datetime,
+           default: timedelta, max_span: timedelta) -> ReportRange:
+        end = end or now
+        start = start or end - default
+        if start >= end:
+            raise InvalidReportRange("start must be before end")
+        if end - start > max_span:
+            raise InvalidReportRange(f"the range is at most {max_span.days} days")
+        return cls(start, end)
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+
+@dataclass(frozen=True)
+class TrafficReport:
+    timezone: str
+    bucket: Bucket
+    series: list[dict[str, Any]]
+    heatmap: list[dict[str, Any]]
+    busiest: list[dict[str, Any]]
+    total_reads: int
+
+
+@dataclass(frozen=True)
+class PlatesReport:
+    timezone: str
+    total_reads: int
+    distinct_plates: int
+    single_read_plates: int
+    recurring_plates: int
+
+
+@dataclass(frozen=True)
+class AlertsReport:
+    timezone: str
+    total: int
+    by_severity: list[dict[str, Any]]
+    by_watchlist: list[dict[str, Any]]
+    acknowledged: int
+    ack_median_seconds: float | None
+    ack_p90_seconds: float | None
+    unacknowledged_now: int
+
+
+@dataclass(frozen=True)
+class AvailabilityReport:
+    timezone: str
+    cameras: list[dict[str, Any]]
+    storage_bytes_total: int
+    recording_hours_total: float
+
+
+# Reads per camera over time: whole hours from the hourly roll-up (migration 0008, kept by
+# a trigger), the partial hours at either end of the range from the detections themselves.
+_COUNTS = """
+    WITH counts AS (
+        SELECT h.camera_id, h.hour AS at, h.reads
+          FROM ai.detection_hourly h
+         WHERE h.tenant_id = :tenant AND h.hour >= :hours_start AND h.hour < :hours_end
+           AND (CAST(:camera AS uuid) IS NULL OR h.camera_id = CAST(:camera AS uuid))
+        UNION ALL
+        SELECT d.camera_id, d.detected_at, 1::bigint
+          FROM ai.detections d
+         WHERE d.tenant_id = :tenant
+           AND ((d.detected_at >= :start AND d.detected_at < :head_end)
+                OR (d.detected_at >= :tail_start AND d.detected_at < :end))
+           AND (CAST(:camera AS uuid) IS NULL OR d.camera_id = CAST(:camera AS uuid))
+    )
+"""
+
+
+
+def _with_counts(select: str) -> TextClause:
+    """``select`` over the ``counts`` CTE (constant SQL: every value is a bound parameter)."""
+    return text(_COUNTS + select)
+
+
+# One pass over the counts, three groupings: per bucket and camera (the series), per
+# weekday and hour (the heat map), per camera (the busiest). Each grouping leaves the
+# others' columns NULL, which tells the rows apart (no counted value is ever NULL).
+_TRAFFIC = _with_counts("""
+    , local AS (
+        SELECT camera_id, date_trunc(:bucket, at AT TIME ZONE :tz) AS bucket_start,
+               extract(dow FROM at AT TIME ZONE :tz)::int AS weekday,
+               extract(hour FROM at AT TIME ZONE :tz)::int AS hour, reads
+          FROM counts
+    )
+    SELECT bucket_start, camera_id, weekday, hour, sum(reads)::bigint AS reads
+      FROM local
+  GROUP BY GROUPING SETS ((bucket_start, camera_id), (weekday, hour), (camera_id))
+""")
+
+_CAMERA_NAMES = text("SELECT id, name FROM streaming.cameras WHERE tenant_id = :tenant")
+
+_TRAFFIC_PLATES = text("""
+    SELECT coalesce(sum(n), 0) AS total_reads, count(*) AS distinct_plates,
+           count(*) FILTER (WHERE n = 1) AS single_read_plates,
+           count(*) FILTER (WHERE n > 1) AS recurring_plates
+      FROM (SELECT d.plate, count(*) AS n
+              FROM ai.detections d
+             WHERE d.tenant_id = :tenant AND d.detected_at >= :start AND d.detected_at < :end
+               AND (CAST(:camera AS uuid) IS NULL OR d.camera_id = CAST(:camera AS uuid))
+          GROUP BY d.plate) per_plate
+""")
+
+_ALERTS_BY_SEVERITY = text("""
+    SELECT a.severity, count(*) AS n
+      FROM ai.alerts a
+     WHERE a.tenant_id = :tenant AND a.raised_at >= :start AND a.raised_at < :end
+  GROUP BY a.severity
+""")
+
+_ALERTS_BY_WATCHLIST = text("""
+    SELECT a.watchlist_id, w.name AS watchlist_name, count(*) AS n
+      FROM ai.alerts a
+ LEFT JOIN ai.watchlists w ON w.id = a.watchlist_id AND w.tenant_id = a.tenant_id
+     WHERE a.tenant_id = :tenant AND a.raised_at >= :start AND a.raised_at < :end
+  GROUP BY a.watchlist_id, w.name
+  ORDER BY n DESC, w.name
+""")
+
+_ALERTS_ACK = text("""
+    SELECT count(*) AS acknowledged,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY waited) AS median,
+           percentile_cont(0.9) WITHIN GROUP (ORDER BY waited) AS p90
+      FROM (SELECT extract(epoch FROM a.acknowledged_at - a.raised_at) AS waited
+              FROM ai.alerts a
+             WHERE a.tenant_id = :tenant AND a.raised_at >= :start AND a.raised_at < :end
+               AND a.acknowledged_at IS NOT NULL) acked
+""")
+
+_ALERTS_UNACKED = text("""
+    SELECT count(*) FROM ai.alerts a WHERE a.tenant_id = :tenant AND a.status = 'new'
+""")
+
+# Per camera: the recorded seconds inside the range, the gaps between consecutive
+# segments longer than :gap (outages); storage from streaming.recording_totals (migration
+# 0009, kept by triggers) and the oldest segment from the (camera, started_at) index.
+_AVAILABILITY = text("""
+    WITH segs AS (
+        SELECT r.camera_id, r.started_at, r.ended_at,
+               lag(r.ended_at) OVER (PARTITION BY r.camera_id ORDER BY r.started_at) AS prev_end
+          FROM streaming.recordings r
+         WHERE r.tenant_id = :tenant AND r.started_at < :end AND r.ended_at > :start
+           AND r.started_at >= CAST(:start AS timestamptz) - interval '1 day'
+    ), in_range AS (
+        SELECT camera_id,
+               sum(extract(epoch FROM least(ended_at, :end) - greatest(started_at, :start)))
+                   AS recorded_seconds,
+               count(*) FILTER (WHERE prev_end IS NOT NULL
+                                  AND started_at - prev_end > make_interval(secs => :gap))
+                   AS outages
+          FROM segs GROUP BY camera_id
+    )
+    SELECT c.id AS camera_id, c.name, c.recording_mode, c.retention_days, c.status,
+           coalesce(i.recorded_seconds, 0) AS recorded_seconds, coalesce(i.outages, 0) AS outages,
+           coalesce(t.size_bytes, 0) AS storage_bytes,
+           (SELECT min(r.started_at) FROM streaming.recordings r
+             WHERE r.camera_id = c.id) AS oldest
+      FROM streaming.cameras c
+ LEFT JOIN in_range i ON i.camera_id = c.id
+ LEFT JOIN streaming.recording_totals t ON t.camera_id = c.id AND t.tenant_id = c.tenant_id
+     WHERE c.tenant_id = :tenant AND c.decommissioned_at IS NULL
+  ORDER BY c.name
+""")
+
+_PLATE_HISTORY = text("""
+    SELECT d.id, d.camera_id, c.name AS camera_name, c.latitude, c.longitude,
+           d.detected_at, d.confidence, count(*) OVER () AS total
+      FROM ai.detections d
+ LEFT JOIN streaming.cameras c ON c.id = d.camera_id AND c.tenant_id = d.tenant_id
+     WHERE d.tenant_id = :tenant AND d.plate = :plate
+       AND d.detected_at >= :start AND d.detected_at < :end
+  ORDER BY d.detected_at DESC, d.id
+    OFFSET :offset LIMIT :limit
+""")
+
+_TENANT_TZ = text("SELECT timezone FROM streaming.tenants WHERE id = :tenant")
+
+
+def split_hours(period: ReportRange) -> dict[str, datetime]:
+    """The whole UTC hours inside ``period`` (read from the roll-up) and the partial
+    hours at its ends (counted from the detections); no roll-up under two hour marks."""
+    first = period.start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    if first < period.start:
+        first += timedelta(hours=1)
+    last = period.end.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    if first >= last:
+        return {"hours_start": period.start, "hours_end": period.start,
+                "head_end": period.end, "tail_start": period.end}
+    return {"hours_start": first, "hours_end": last, "head_end": first, "tail_start": last}
+
+
+def _iso_local(value: datetime) -> str:
+    """A local wall-clock time from ``AT TIME ZONE`` (naive) as ISO 8601 text."""
+    return value.replace(tzinfo=None).isoformat(timespec="minutes")
+
+
+class Reports:
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], audit: AuditTrail,
+                 outage_gap_seconds: float = 120.0) -> None:
+        self._sessions = sessions
+        self._audit = audit
+        self._gap = outage_gap_seconds
+
+    async def _timezone(self, session: AsyncSession, tenant_id: uuid.UUID) -> str:
+        name = (await session.execute(_TENANT_TZ, {"tenant": tenant_id})).scalar()
+        try:
+            zoneinfo.ZoneInfo(str(name))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return DEFAULT_TIMEZONE
+        return str(name)
+
+    async def traffic(self, tenant_id: uuid.UUID, period: ReportRange, *, bucket: Bucket,
+                      camera_id: uuid.UUID | None = None) -> TrafficReport:
+        async with self._sessions() as session:
+            tz = await self._timezone(session, tenant_id)
+            params = {"tenant": tenant_id, "start": period.start, "end": period.end,
+                      "tz": tz, "camera": str(camera_id) if camera_id else None,
+                      **split_hours(period)}
+            rows = (await session.execute(_TRAFFIC, {**params, "bucket": bucket})).all()
+            names: dict[uuid.UUID, str] = {
+                r.id: r.name
+                for r in (await session.execute(_CAMERA_NAMES, {"tenant": tenant_id})).all()}
+        series = sorted((r for r in rows if r.bucket_start is not None),
+                        key=lambda r: (r.bucket_start, str(r.camera_id)))
+        heat = sorted((r for r in rows if r.weekday is not None),
+                      key=lambda r: (r.weekday, r.hour))
+        per_camera = sorted(
+            (r for r in rows if r.bucket_start is None and r.weekday is None),
+            key=lambda r: (-r.reads, names.get(r.camera_id) or ""))
+        return TrafficReport(
+            timezone=tz, bucket=bucket,
+            series=[{"bucket_start": _iso_local(r.bucket_start), "camera_id": r.camera_id,
+                     "reads": r.reads} for r in series],
+            heatmap=[{"weekday": r.weekday, "hour": r.hour, "reads": r.reads} for r in heat],
+            busiest=[{"camera_id": r.camera_id, "camera_name": names.get(r.camera_id),
+                      "reads": r.reads} for r in per_camera[:BUSIEST_LIMIT]],
+            total_reads=sum(r.reads for r in per_camera),
+        )
+
+    async def plates(self, tenant_id: uuid.UUID, period: ReportRange, *,
+                     camera_id: uuid.UUID | None = None) -> PlatesReport:
+        """Unique vs recurring plates: every read in the range is looked at (no roll-up
+        can answer "distinct" exactly), so the dashboard asks for it on its own."""
+        async with self._sessions() as session:
+            tz = await self._timezone(session, tenant_id)
+            plates = (await session.execute(_TRAFFIC_PLATES, {
+                "tenant": tenant_id, "start": period.start, "end": period.end,
+                "camera": str(camera_id) if camera_id else None})).one()
+        return PlatesReport(
+            timezone=tz, total_reads=int(plates.total_reads),
+            distinct_plates=plates.distinct_plates,
+            single_read_plates=plates.single_read_plates,
+            recurring_plates=plates.recurring_plates)
+
+    async def alerts(self, tenant_id: uuid.UUID, period: ReportRange) -> AlertsReport:
+        async with self._sessions() as session:
+            tz = await self._timezone(session, tenant_id)
+            params = {"tenant": tenant_id, "start": period.start, "end": period.end}
+            severities = (await session.execute(_ALERTS_BY_SEVERITY, params)).all()
+            watchlists = (await session.execute(_ALERTS_BY_WATCHLIST, params)).all()
+            ack = (await session.execute(_ALERTS_ACK, params)).one()
+            unacked = (await session.execute(_ALERTS_UNACKED, {"tenant": tenant_id})).scalar()
+        return AlertsReport(
+            timezone=tz, total=sum(r.n for r in severities),
+            by_severity=[{"severity": r.severity, "count": r.n} for r in severities],
+            by_watchlist=[{"watchlist_id": r.watchlist_id, "watchlist_name": r.watchlist_name,
+                           "count": r.n} for r in watchlists],
+            acknowledged=ack.acknowledged,
+            ack_median_seconds=float(ack.median) if ack.median is not None else None,
+            ack_p90_seconds=float(ack.p90) if ack.p90 is not None else None,
+            unacknowledged_now=int(unacked or 0),
+        )
+
+    async def availability(self, tenant_id: uuid.UUID, period: ReportRange) -> AvailabilityReport:
+        async with self._sessions() as session:
+            tz = await self._timezone(session, tenant_id)
+            rows = (await session.execute(_AVAILABILITY, {
+                "tenant": tenant_id, "start": period.start, "end": period.end,
+                "gap": self._gap})).all()
+        cameras = []
+        for r in rows:
+            recorded = float(r.recorded_seconds)
+            continuous = r.recording_mode == "continuous"
+            cameras.append({
+                "camera_id": r.camera_id, "name": r.name, "recording_mode": r.recording_mode,
+                "status": r.status,
+                "uptime_pct": round(min(100.0, 100.0 * recorded / period.seconds), 2)
+                if continuous else None,
+                "outages": int(r.outages) if continuous else None,
+                "recording_hours": round(recorded / 3600.0, 3),
+                "storage_bytes": int(r.storage_bytes), "retention_days": r.retention_days,
+                "oldest_recording_at": r.oldest,
+            })
+        return AvailabilityReport(
+            timezone=tz, cameras=cameras,
+            storage_bytes_total=sum(c["storage_bytes"] for c in cameras),
+            recording_hours_total=round(sum(c["recording_hours"] for c in cameras), 3),
+        )
+
+    async def plate_history(self, tenant_id: uuid.UUID, plate: str, period: ReportRange, *,
+                            offset: int, limit: int, actor: Actor) -> Page[dict[str, Any]]:
+        """Every read of ``plate`` (normalised) in the period, newest first; audited
+        before anything is read."""
+        await self._audit.record(
+            actor, "plate.history", object_type="plate", object_id=plate, tenant_id=tenant_id,
+            after={"plate": plate, "start": period.start.isoformat(),
+                   "end": period.end.isoformat()})
+        async with self._sessions() as session:
+            rows = (await session.execute(_PLATE_HISTORY, {
+                "tenant": tenant_id, "plate": plate, "start": period.start, "end": period.end,
+                "offset": offset, "limit": limit})).all()
+            total = rows[0].total if rows else 0
+            if not rows and offset:
+                total = int((await session.execute(text(
+                    "SELECT count(*) FROM ai.detections WHERE tenant_id = :tenant AND plate = "
+                    ":plate AND detected_at >= :start AND detected_at < :end"),
+                    {"tenant": tenant_id, "plate": plate, "start": period.start,
+                     "end": period.end})).scalar() or 0)
+        items = [{"detection_id": r.id, "camera_id": r.camera_id, "camera_name": r.camera_name,
+                  "latitude": r.latitude, "longitude": r.longitude,
+                  "detected_at": r.detected_at, "confidence": r.confidence} for r in rows]
+        return Page(items=items, total=total)
