@@ -58,9 +58,10 @@ bench: install services  ## streaming (start, glass-to-glass, capacity), LPR, li
 	$(PY) tools/benchmarks/relay_bench.py
 	$(PY) tools/benchmarks/search_bench.py --rows $(SEARCH_BENCH_ROWS)
 	$(PY) tools/benchmarks/reports_bench.py --detections $(REPORTS_BENCH_DETECTIONS)
+	$(PY) tools/benchmarks/api_bench.py
 	cat var/bench/streaming.md $$(test -f var/bench/lpr.md && echo var/bench/lpr.md) \
 	  var/bench/alert_latency.md var/bench/ws_fanout.md var/bench/relay.md \
-	  var/bench/search.md var/bench/reports.md > var/bench/REPORT.md
+	  var/bench/search.md var/bench/reports.md var/bench/api.md > var/bench/REPORT.md
 	@echo "report: var/bench/REPORT.md"
 
 lint: install  ## ruff, mypy and the layering contracts (import-linter)

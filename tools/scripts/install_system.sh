@@ -12,7 +12,9 @@ packages=(ffmpeg haproxy prometheus  # prometheus: promtool for the alert-rule t
   # opencv-python (needed by rapidocr) loads libGL and GLib
   libgl1 libglib2.0-0
   # the dashboard's browser tests drive Debian's Chromium (never a downloaded browser)
-  chromium)
+  chromium
+  # make bench: HTTP load for the API benchmark
+  wrk)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

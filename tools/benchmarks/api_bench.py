@@ -1,0 +1,213 @@
+"""API throughput against the frameworks' own floors, measured side by side in one run.
+
+    python tools/benchmarks/api_bench.py [--duration 15] [--connections 32] [--cameras 50]
+
+Runs the one-machine demo (both services as the demo runs them, HAProxy in front) with a
+database, a RabbitMQ vhost and a Redis prefix of its own, gives the demo tenant
+``--cameras`` cameras, and loads each endpoint with ``wrk -t2 -cN -dS`` as a viewer (a
+real JWT, so every security check runs): the camera list directly and through HAProxy,
+and a plate search through HAProxy. The floors serve the very same JSON body with nothing
+of ours in the way: a bare DRF view under gunicorn with the admin service's worker count,
+and a bare FastAPI route under uvicorn with the streaming service's. Each row reports
+req/s, p50 and p99, and its ratio to its framework's floor. Not a test; prints a markdown
+section and writes ``var/bench/api.md``. Needs ``wrk`` (Debian package).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+from tools.benchmarks.common import (  # noqa: E402
+    PG_ADMIN_URL,
+    delete_redis_prefix,
+    machine_line,
+    private_vhost,
+    publish_report,
+)
+from tools.demo.isolated import run_isolated_demo  # noqa: E402
+
+REDIS_URL = os.environ.get("GTV_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+ADMIN_WORKERS = 2  # as tools/demo runs gunicorn
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+@dataclass
+class Load:
+    name: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text.strip())
+    if not match:
+        raise ValueError(f"unreadable wrk latency {text!r}")
+    return float(match[1]) * _UNITS[match[2]]
+
+
+def wrk(name: str, url: str, args: argparse.Namespace, token: str | None = None) -> Load:
+    command = ["wrk", "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--latency", url]
+    if token:
+        command[1:1] = ["-H", f"Authorization: Bearer {token}"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True,
+                         timeout=args.duration + 60).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out)[1])  # type: ignore[index]
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out)[1])  # type: ignore[index]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return Load(name, rps, p50, p99, int(bad[1]) if bad else 0)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def floor(kind: str, body_file: Path, log_dir: Path) -> Iterator[str]:
+    port = _free_port()
+    env = {**os.environ, "GTV_FLOOR_BODY": str(body_file), "PYTHONPATH": str(ROOT)}
+    bin_dir = Path(sys.executable).parent
+    if kind == "drf":
+        command = [str(bin_dir / "gunicorn"), "tools.benchmarks.floors.drf_floor:application",
+                   "--workers", str(ADMIN_WORKERS), "--bind", f"127.0.0.1:{port}"]
+    else:
+        command = [str(bin_dir / "uvicorn"), "tools.benchmarks.floors.fastapi_floor:app",
+                   "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+    with open(log_dir / f"floor-{kind}.log", "wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/floor"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(url, timeout=2).status_code == 200:
+                    break
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"the {kind} floor did not start; see {log_dir}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(10)
+
+
+def _token(gateway: str, username: str, password: str) -> str:
+    response = httpx.post(f"{gateway}/api/admin/auth/token",
+                          json={"username": username, "password": password}, timeout=10)
+    response.raise_for_status()
+    return str(response.json()["access"])
+
+
+def _user(users: list[str], role: str) -> str:
+    return next(u.split(" ", 1)[0] for u in users if u.endswith(f"({role})"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--cameras", type=int, default=50)
+    parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "api.md")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+
+    suffix = uuid.uuid4().hex[:8]
+    prefix = f"gtv-bench-api-{suffix}:"
+    state_dir = Path(tempfile.mkdtemp(prefix="gtv-api-bench-"))
+    password = "Demo-" + uuid.uuid4().hex
+    loads: list[tuple[Load, Load]] = []
+    try:
+        with private_vhost(f"gtv-bench-api-{suffix}") as amqp_url, run_isolated_demo(
+            amqp_url, state_dir, label="bench-api", pg_admin_url=PG_ADMIN_URL,
+            redis_prefix=prefix,
+            extra_env={"GTV_DEMO_PASSWORD": password,
+                       "GTV_DEMO_CAMERA_PASSWORD": "cam" + uuid.uuid4().hex,
+                       # One client at full speed is what the gateway's per-address limit
+                       # exists to stop: lifted here, or wrk would measure 429s.
+                       "GTV_HAPROXY_RATE_LIMIT": "100000000"},
+        ) as run:
+            summary = json.loads((state_dir / "demo.json").read_text())
+            gateway = summary["gateway"]
+            admin = _token(gateway, _user(summary["users"], "tenant_admin"), password)
+            with httpx.Client(base_url=gateway, timeout=10,
+                              headers={"Authorization": f"Bearer {admin}"}) as client:
+                have = client.get("/api/cidades/cameras/").json()["count"]
+                for n in range(have, args.cameras):
+                    client.post("/api/cidades/cameras/", json={
+                        "name": f"Bench camera {n:03d}",
+                        "rtsp_url": f"rtsp://127.0.0.1:8554/bench{n}"}).raise_for_status()
+            viewer = _token(gateway, _user(summary["users"], "viewer"), password)
+            admin_direct = f"http://127.0.0.1:{run.ports['admin']}"
+            cameras = f"/api/cidades/cameras/?page_size={args.cameras}"
+            search = "/api/ai/detections/?plate=RIO*"
+            bodies = {}
+            for name, url in (("cameras", gateway + cameras), ("search", gateway + search)):
+                response = httpx.get(url, headers={"Authorization": f"Bearer {viewer}"},
+                                     timeout=10)
+                response.raise_for_status()
+                bodies[name] = state_dir / f"{name}.json"
+                bodies[name].write_bytes(response.content)
+            with floor("drf", bodies["cameras"], state_dir) as drf_url:
+                drf = wrk("bare DRF view, same JSON, gunicorn 2 sync workers (floor)",
+                          drf_url, args)
+            loads.append((drf, drf))
+            loads.append((wrk(f"`GET {cameras}`, direct", admin_direct + cameras, args,
+                              viewer), drf))
+            loads.append((wrk("the same through HAProxy", gateway + cameras, args, viewer), drf))
+            with floor("fastapi", bodies["search"], state_dir) as fastapi_url:
+                fast = wrk("bare FastAPI route, same JSON, uvicorn 1 worker (floor)",
+                           fastapi_url, args)
+            loads.append((fast, fast))
+            loads.append((wrk(f"`GET {search}` through HAProxy", gateway + search, args,
+                              viewer), fast))
+    finally:
+        with contextlib.suppress(Exception):
+            delete_redis_prefix(REDIS_URL, prefix)
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+    rows = [
+        "## API throughput against the frameworks' floors",
+        "",
+        f"- Machine: {machine_line()}",
+        f"- `wrk -t2 -c{args.connections} -d{args.duration}s`, a viewer's JWT, "
+        f"{args.cameras} cameras in the tenant; the whole demo running; the gateway's "
+        "per-address rate limit lifted for the run",
+        "",
+        "| endpoint | req/s | p50 ms | p99 ms | non-2xx | vs. its floor |",
+        "|---|---|---|---|---|---|",
+    ]
+    for load, base in loads:
+        rows.append(f"| {load.name} | {load.rps:,.0f} | {load.p50_ms:.1f} | "
+                    f"{load.p99_ms:.1f} | {load.non_2xx} | {load.rps / base.rps:.2f} |")
+    rows.append("")
+    publish_report(rows, args.out)
+
+
+if __name__ == "__main__":
+    main()
