@@ -37,6 +37,9 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from shared_kernel.plates import PlateNumber, normalise
+from tools.camera_sim.onvif.discovery import Advertised, DiscoveryResponder
+from tools.camera_sim.onvif.ptz import PtzHead
+from tools.camera_sim.onvif.server import OnvifCamera
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVER_SCRIPT = Path(__file__).resolve().with_name("rtsp_server.py")
@@ -120,12 +123,19 @@ class CameraSimulator:
         verbose: bool = False,
         ready_timeout: float = 20.0,
         clip: Path | None = None,
+        onvif: bool = False,
+        discovery_port: int = 0,
     ) -> None:
         self.cameras = {c.name: c for c in cameras}
         if not self.cameras:
             raise ValueError("at least one camera is required")
         if (user is None) != (password is None):
             raise ValueError("give both user and password, or neither")
+        if onvif and user is None:
+            raise ValueError("ONVIF cameras need a user and password")
+        self.onvif_enabled, self.requested_discovery_port = onvif, discovery_port
+        self._onvif: dict[str, OnvifCamera] = {}
+        self._discovery: DiscoveryResponder | None = None
         self.requested_port = port
         self.user, self.password = user, password
         self.fps, self.size, self.gop_seconds = fps, size, gop_seconds
@@ -174,6 +184,8 @@ class CameraSimulator:
             self.rtp_ports = {k: int(v) for k, v in ready["cameras"].items()}
             for spec in self.cameras.values():
                 self._start_publisher(spec)
+            if self.onvif_enabled:
+                self._start_onvif()
             if wait:
                 for name in self.cameras:
                     self.wait_ready(name, timeout=self.ready_timeout)
@@ -184,6 +196,12 @@ class CameraSimulator:
 
     def stop(self) -> None:
         """Stop every publisher and the server; waits for each, kills stragglers."""
+        if self._discovery is not None:
+            self._discovery.stop()
+            self._discovery = None
+        for camera in self._onvif.values():
+            camera.stop()
+        self._onvif.clear()
         for name in list(self._publishers):
             self._stop_publisher(name)
         server, self._server = self._server, None
@@ -209,6 +227,28 @@ class CameraSimulator:
         if credentials and self.user is not None:
             auth = f"{quote(self.user, safe='')}:{quote(self.password or '', safe='')}@"
         return f"rtsp://{auth}127.0.0.1:{self.port}/{name}"
+
+    def onvif(self, name: str) -> OnvifCamera:
+        """The camera's ONVIF side (``onvif=True``): ``.device_url``, ``.head`` (PTZ)."""
+        return self._onvif[name]
+
+    @property
+    def discovery_port(self) -> int:
+        """The UDP port on 127.0.0.1 answering WS-Discovery probes (``onvif=True``)."""
+        if self._discovery is None:
+            raise SimulatorError("ONVIF is not enabled")
+        return self._discovery.port
+
+    def _start_onvif(self) -> None:
+        for name in self.cameras:
+            self._onvif[name] = OnvifCamera(
+                name, stream_uri=self.url(name, credentials=False), user=self.user or "",
+                password=self.password or "", head=PtzHead(), size=self.size, fps=self.fps,
+            ).start()
+        self._discovery = DiscoveryResponder(lambda: [
+            Advertised(c.endpoint_uuid, n, c.device_url, c.head is not None)
+            for n, c in self._onvif.items()
+        ], port=self.requested_discovery_port).start()
 
     @property
     def urls(self) -> dict[str, str]:
