@@ -46,7 +46,7 @@ def camera(clock: Clock) -> Iterator[OnvifCamera]:
         yield cam
 
 
-PASSWORD = "s3cret"  # noqa: S105 (the simulated camera's)
+PASSWORD = "s3cret"
 
 
 def client(camera: OnvifCamera, password: str = PASSWORD) -> OnvifClient:
