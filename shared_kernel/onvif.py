@@ -161,11 +161,12 @@ class OnvifClient:
 
     def __init__(self, device_url: str, user: str, password: str, *,
                  timeout: float = 5.0, policy: CameraNetworkPolicy = DEFAULT_POLICY,
-                 clock_offset: float = 0.0) -> None:
+                 clock_offset: float = 0.0, capabilities: Capabilities | None = None) -> None:
         self.device_url, self.user, self.password = device_url, user, password
         self.policy, self.timeout, self.clock_offset = policy, timeout, clock_offset
         self._http: httpx.AsyncClient | None = None
-        self._capabilities: Capabilities | None = None
+        # Known from an earlier session with this device (callers may cache it).
+        self._capabilities = capabilities
 
     async def __aenter__(self) -> OnvifClient:
         self._http = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False,

@@ -33,7 +33,16 @@ from shared_kernel.correlation import (
 from shared_kernel.lifecycle import BackgroundLoop
 from shared_kernel.logging import configure_logging, redact_server_logs
 from shared_kernel.proxies import TrustedProxies
-from streaming_service.api import ai, exports, health, media, recordings, snapshots, streams
+from streaming_service.api import (
+    ai,
+    exports,
+    health,
+    media,
+    ptz,
+    recordings,
+    snapshots,
+    streams,
+)
 from streaming_service.api.ai.lpr import RECOGNIZE_PATH, upload_body_limit
 from streaming_service.api.errors import install_error_handlers
 from streaming_service.api.forwarded import ForwardedHeadersMiddleware
@@ -78,7 +87,7 @@ def create_app(settings: StreamingSettings | None = None, **overrides: Any) -> F
     # Outermost: everything inside sees the client as our proxies saw it.
     app.add_middleware(ForwardedHeadersMiddleware,
                        proxies=TrustedProxies.from_strings(settings.trusted_proxies))
-    for module in (streams, recordings, exports, snapshots, media, health):
+    for module in (streams, ptz, recordings, exports, snapshots, media, health):
         app.include_router(module.router)
     for router in (*ai.ROUTERS, *services.engine_plugin.routers()):
         app.include_router(router)

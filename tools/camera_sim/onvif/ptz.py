@@ -46,8 +46,11 @@ class _Axis:
     since: float
     velocity: float = 0.0  # units per second
     until: float = math.inf
+    target: float | None = None  # where a move to a position ends, exactly
 
     def at(self, now: float, low: float, high: float) -> float:
+        if self.target is not None and now >= self.until:
+            return self.target
         elapsed = max(0.0, min(now, self.until) - self.since)
         return min(max(self.origin + self.velocity * elapsed, low), high)
 
@@ -160,7 +163,7 @@ class PtzHead:
                 else:
                     self._axes[name] = _Axis(current.axis(name), now,
                                              math.copysign(rate, distance),
-                                             now + abs(distance) / rate)
+                                             now + abs(distance) / rate, target.axis(name))
 
     def relative_move(self, delta: Position, speed: float | None = None) -> None:
         here = self.position()
