@@ -18,7 +18,12 @@ from rest_framework.serializers import BaseSerializer
 from tenancy.models import Tenant
 
 from cameras import cache, services
-from cameras.api.serializers import CameraSerializer, LocationSerializer, ZoneSerializer
+from cameras.api.serializers import (
+    CameraSerializer,
+    LocationSerializer,
+    OnvifOnboardSerializer,
+    ZoneSerializer,
+)
 from cameras.filtersets import CameraFilter, LocationFilter, ZoneFilter
 from cameras.models import Camera, Location, Zone
 from shared_kernel.auth import Role
@@ -77,6 +82,25 @@ class CameraViewSet(TenantOwnedViewSet):
         page = self.paginate_queryset(queryset)
         assert page is not None
         return self.get_paginated_response([services.export_row(c) for c in page])
+
+    @extend_schema(
+        summary="Register a camera from its ONVIF device (the RTSP URL is read, not typed)",
+        request=OnvifOnboardSerializer, responses={201: CameraSerializer},
+    )
+    @action(detail=False, methods=["post"], url_path="onboard",
+            serializer_class=OnvifOnboardSerializer)
+    def onboard(self, request: Request) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        device = {k: data.pop(k, None) for k in ("device_url", "username", "password",
+                                                  "profile")}
+        camera = services.onboard_camera(
+            tenant=self.target_tenant(serializer), data=data, device_url=device["device_url"],
+            username=device["username"], password=device["password"],
+            profile=device["profile"], actor=acting_user(request), request=request)
+        return Response(CameraSerializer(camera, context=self.get_serializer_context()).data,
+                        status=201)
 
     def perform_create(self, serializer: BaseSerializer[Camera]) -> None:
         serializer.instance = services.register_camera(
