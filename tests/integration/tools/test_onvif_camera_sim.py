@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -225,3 +226,45 @@ async def test_the_simulator_serves_onvif_for_each_camera_it_streams() -> None:
         assert sim.onvif("ptz2").requests[-1] == "AbsoluteMove"
         assert "AbsoluteMove" not in sim.onvif("ptz1").requests
         assert sim.onvif("ptz1").head is not sim.onvif("ptz2").head
+
+
+async def _poses(url: str) -> Any:
+    """Decoded frames of an RTSP stream, as the poses burned into them."""
+    import numpy as np
+
+    from tools.camera_sim.scene import read_pose
+
+    width, height = 640, 360
+    process = await asyncio.create_subprocess_exec(
+        "ffmpeg", "-v", "error", "-nostdin", "-rtsp_transport", "tcp", "-i", url,
+        "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+    assert process.stdout is not None
+    try:
+        while True:
+            data = await asyncio.wait_for(process.stdout.readexactly(width * height), 15)
+            yield read_pose(np.frombuffer(data, dtype=np.uint8).reshape(height, width))
+    finally:
+        process.kill()
+        await process.communicate()  # drains the pipe, so the exit is seen
+
+
+async def test_an_onvif_move_moves_the_picture() -> None:
+    """The proof is in the frames: decoded from RTSP, each carries the pose it was
+    drawn at; after an AbsoluteMove the frames arrive at the target and stay there."""
+    from tools.camera_sim.simulator import CameraSimulator, CameraSpec
+
+    with CameraSimulator([CameraSpec("dome")], user="u", password="p", onvif=True) as sim:
+        poses = _poses(sim.url("dome"))
+        assert await anext(poses) == (0.0, 0.0, 0.0)
+        async with OnvifClient(sim.onvif("dome").device_url, "u", "p",
+                               policy=LOOPBACK) as onvif:
+            await onvif.absolute_move("main", pan=0.5, tilt=-0.25, zoom=0.25, speed=1.0)
+        seen = []
+        async for pose in poses:  # the head takes about a second to get there
+            assert pose is not None
+            seen.append(pose)
+            if pose == pytest.approx((0.5, -0.25, 0.25), abs=1e-3) or len(seen) > 100:
+                break
+        await poses.aclose()
+    assert seen[-1] == pytest.approx((0.5, -0.25, 0.25), abs=1e-3)

@@ -204,3 +204,72 @@ def test_a_plain_text_password_or_no_token_is_refused() -> None:
     plain = ElementTree.tostring(_header("admin", "s3cret", b"n", "2026-05-01T12:00:00Z"))
     plain = plain.replace(b"#PasswordDigest", b"#PasswordText")
     assert checker.check(ElementTree.fromstring(plain))  # noqa: S314 == "password is not a digest"
+
+
+# --- the picture of a PTZ camera -----------------------------------------------------
+
+
+def test_position_from_motion_matches_the_head(head: PtzHead, clock: Clock) -> None:
+    from tools.camera_sim.onvif.ptz import position_from_motion
+
+    head.absolute_move(Position(0.5, -0.25, 0.2), speed=0.5)
+    motion = head.motion()
+    for dt in (0.0, 0.7, 3.0, 100.0):
+        clock.t += dt
+        assert position_from_motion(motion, clock.t) == head.position()
+    head.continuous_move({"pan": -1.0}, timeout=2.0)
+    clock.t += 1.0
+    assert position_from_motion(head.motion(), clock.t) == head.position()
+
+
+def test_every_command_reports_the_new_motion(clock: Clock) -> None:
+    seen: list[dict[str, object]] = []
+    head = PtzHead(clock=clock, on_change=seen.append)
+    head.continuous_move({"pan": 0.5})
+    head.stop()
+    head.absolute_move(Position(0.1, 0.1, 0.1))
+    assert len(seen) == 3
+    assert seen[-1] == head.motion()
+
+
+def test_the_pose_is_burned_into_the_frame_and_read_back_after_jpeg() -> None:
+    import io
+
+    from PIL import Image
+
+    from tools.camera_sim.scene import Scene, read_pose, read_timestamp
+
+    scene = Scene("dome", ())
+    when = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    frame = Image.frombytes("RGB", (640, 360), scene.frame(when, 0.0, (0.25, -0.5, 0.75)))
+    buffer = io.BytesIO()
+    frame.save(buffer, "JPEG", quality=40)
+    pan, tilt, zoom = read_pose(Image.open(buffer)) or (9.0, 9.0, 9.0)
+    assert (pan, tilt, zoom) == (pytest.approx(0.25, abs=1e-3), pytest.approx(-0.5, abs=1e-3),
+                                 pytest.approx(0.75, abs=1e-3))
+    assert read_timestamp(frame) == when
+    plain = Image.frombytes("RGB", (640, 360), scene.frame(when, 0.0))
+    assert read_pose(plain) is None
+
+
+def test_the_view_pans_tilts_and_zooms_over_the_panorama() -> None:
+    import numpy as np
+    from PIL import Image
+
+    from tools.camera_sim.scene import Scene
+
+    scene = Scene("dome", ())
+    left, right = scene.view_box((-1, 0, 0)), scene.view_box((1, 0, 0))
+    up, down = scene.view_box((0, 1, 0)), scene.view_box((0, -1, 0))
+    wide, tele = scene.view_box((0, 0, 0)), scene.view_box((0, 0, 1))
+    assert left[0] == 0 and right[2] == 640 * 4
+    assert up[1] == 0 and down[3] == 360 * 3
+    assert wide[2] - wide[0] == 640 and tele[2] - tele[0] == pytest.approx(160)
+    when = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+    def pixels(pose: tuple[float, float, float]) -> np.ndarray:
+        image = Image.frombytes("RGB", (640, 360), scene.frame(when, 0.0, pose))
+        return np.asarray(image, dtype=np.int16)[80:300]  # between the overlays
+
+    assert np.abs(pixels((-1, 0, 0)) - pixels((1, 0, 0))).mean() > 10
+    assert np.abs(pixels((0, 0, 0)) - pixels((0, 0, 0))).mean() == 0

@@ -90,6 +90,9 @@ class PtzHead:
     home: Position = Position()
     max_presets: int = 32
     start: Position = Position()
+    # Called with ``motion()`` after every move or stop (the simulator hands it to the
+    # camera's video publisher, which draws the picture at the head's position).
+    on_change: Callable[[dict[str, object]], None] | None = None
 
     def __post_init__(self) -> None:
         now = self.clock()
@@ -116,6 +119,19 @@ class PtzHead:
     def _position(self, now: float) -> Position:
         return Position(*(self._axes[a].at(now, *getattr(self.limits, a)) for a in AXES))
 
+    def motion(self) -> dict[str, object]:
+        """The head's motion as plain data: each axis's origin, since, velocity, until
+        and target on this head's clock, and the limits (see ``position_from_motion``)."""
+        with self._lock:
+            return {a: {"origin": ax.origin, "since": ax.since, "velocity": ax.velocity,
+                        "until": None if math.isinf(ax.until) else ax.until,
+                        "target": ax.target, "limits": list(getattr(self.limits, a))}
+                    for a, ax in self._axes.items()}
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self.motion())
+
     # --- moving --------------------------------------------------------------------
 
     def continuous_move(self, velocity: dict[str, float], timeout: float | None = None) -> None:
@@ -133,6 +149,7 @@ class PtzHead:
             for name, value in velocity.items():
                 speed = self.max_speed.axis(name) * value
                 self._axes[name] = _Axis(current.axis(name), now, speed, until)
+        self._changed()
 
     def stop(self, *, pan_tilt: bool = True, zoom: bool = True) -> None:
         now = self.clock()
@@ -141,6 +158,7 @@ class PtzHead:
             names = (["pan", "tilt"] if pan_tilt else []) + (["zoom"] if zoom else [])
             for name in names:
                 self._axes[name] = _Axis(current.axis(name), now)
+        self._changed()
 
     def absolute_move(self, target: Position, speed: float | None = None) -> None:
         """Go to ``target`` (clamped to the limits) at ``speed`` (a fraction of the
@@ -164,6 +182,7 @@ class PtzHead:
                     self._axes[name] = _Axis(current.axis(name), now,
                                              math.copysign(rate, distance),
                                              now + abs(distance) / rate, target.axis(name))
+        self._changed()
 
     def relative_move(self, delta: Position, speed: float | None = None) -> None:
         here = self.position()
@@ -208,3 +227,19 @@ class PtzHead:
         with self._lock:
             if self._presets.pop(token, None) is None:
                 raise UnknownPreset(token)
+
+
+def position_from_motion(motion: dict[str, object], now: float) -> Position:
+    """Where a head whose ``motion()`` this is points at ``now`` (same clock)."""
+    values = []
+    for name in AXES:
+        axis = motion[name]
+        assert isinstance(axis, dict)
+        until = axis["until"]
+        low, high = axis["limits"]
+        values.append(_Axis(float(axis["origin"]), float(axis["since"]),
+                            float(axis["velocity"]),
+                            math.inf if until is None else float(until),
+                            None if axis["target"] is None else float(axis["target"]),
+                            ).at(now, float(low), float(high)))
+    return Position(*values)

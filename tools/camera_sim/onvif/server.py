@@ -438,9 +438,17 @@ class OnvifCamera:
             return self._snapshot()
         import io
 
+        from PIL import Image
+
         from tools.camera_sim.scene import Scene
 
-        image = Scene(self.name, (), *self.size).snapshot()
+        scene = Scene(self.name, (), *self.size)
+        if self.head is not None:
+            where = self.head.position()
+            image = Image.frombytes("RGB", self.size, scene.frame(
+                datetime.now(UTC), time.monotonic(), (where.pan, where.tilt, where.zoom)))
+        else:
+            image = scene.snapshot()
         out = io.BytesIO()
         image.save(out, "JPEG", quality=80)
         return out.getvalue()
