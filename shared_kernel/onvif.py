@@ -234,6 +234,8 @@ class OnvifClient:
                 "Content-Type": "application/soap+xml; charset=utf-8", "Host": host})
         except httpx.HTTPError:
             raise OnvifUnreachable("the camera did not answer") from None
+        except (httpx.InvalidURL, ValueError, UnicodeError):
+            raise OnvifError("the ONVIF address is not a valid URL") from None
         if len(response.content) > MAX_RESPONSE_BYTES:
             raise OnvifError("the camera's answer is too large")
         if response.status_code == 401:

@@ -268,3 +268,11 @@ async def test_an_onvif_move_moves_the_picture() -> None:
                 break
         await poses.aclose()
     assert seen[-1] == pytest.approx((0.5, -0.25, 0.25), abs=1e-3)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:99999/x", "http://127.0.0.1:1/\x00",
+                                 "http:///nohost", "http://[::1/x"])
+async def test_malformed_device_addresses_are_onvif_errors(url: str) -> None:
+    async with OnvifClient(url, "a", "b", policy=LOOPBACK, timeout=2) as onvif:
+        with pytest.raises(OnvifError):
+            await onvif.device_information()
