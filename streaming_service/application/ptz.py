@@ -22,7 +22,6 @@ spinning. A new move or a stop replaces the pending stop.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from typing import Any
@@ -248,11 +247,8 @@ class PtzControl:
             raise PtzNotAvailable("this camera has no ONVIF PTZ control",
                                   {"camera_id": str(camera_id)})
         try:
-            data: dict[str, Any] = json.loads(self._cipher.decrypt(row.onvif_encrypted))
-            return OnvifEndpoint(url=str(data["url"]), username=str(data["username"]),
-                                 password=str(data["password"]),
-                                 profile=str(data.get("profile") or ""))
-        except (ValueError, KeyError, TypeError):
+            return OnvifEndpoint.from_json(self._cipher.decrypt(row.onvif_encrypted))
+        except ValueError:
             log.error("unreadable ONVIF endpoint", extra={"camera_id": str(camera_id)})
             raise PtzNotAvailable("this camera's ONVIF settings cannot be read",
                                   {"camera_id": str(camera_id)}) from None

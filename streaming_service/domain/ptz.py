@@ -7,6 +7,7 @@ positions; velocities and relative moves in [-1, 1] on every axis; speeds in (0,
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from collections.abc import Callable
@@ -85,6 +86,17 @@ class OnvifEndpoint:
     username: str
     password: str
     profile: str
+
+    @classmethod
+    def from_json(cls, text: str) -> OnvifEndpoint:
+        """The decrypted ``onvif_encrypted`` of a camera event (written by the admin
+        service's onboarding); ``ValueError`` when it is not one."""
+        try:
+            data = json.loads(text)
+            return cls(url=str(data["url"]), username=str(data["username"]),
+                       password=str(data["password"]), profile=str(data.get("profile") or ""))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError("not an ONVIF endpoint") from exc
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ from cameras.models import Camera, cipher
 from outbox.models import OutboxEvent
 
 from shared_kernel.camera_network import CameraNetworkPolicy
+from shared_kernel.events import CameraRegistered, EventEnvelope
+from streaming_service.domain.ptz import OnvifEndpoint
 from tests.integration.admin.conftest import TEST_CAMERA_NETWORKS
 from tools.camera_sim.onvif.ptz import PtzHead
 from tools.camera_sim.onvif.server import OnvifCamera
@@ -73,6 +75,13 @@ def test_a_camera_is_registered_from_its_onvif_device(device: OnvifCamera, tenan
     assert json.loads(cipher().decrypt(payload["onvif_encrypted"]))["url"] == \
         device.device_url
     assert DEVICE_PASSWORD not in json.dumps(event.envelope)
+    # What the streaming service will read from it (its projection and PTZ adapter).
+    parsed = EventEnvelope.model_validate(event.envelope).typed_payload()
+    assert isinstance(parsed, CameraRegistered) and parsed.ptz is True
+    assert parsed.onvif_encrypted is not None
+    endpoint = OnvifEndpoint.from_json(cipher().decrypt(parsed.onvif_encrypted))
+    assert (endpoint.url, endpoint.username, endpoint.profile) == (
+        device.device_url, "installer", "main")
     entry = AuditEntry.objects.get(object_id=str(camera.id), action="create")
     assert entry.after["ptz"] is True and DEVICE_PASSWORD not in json.dumps(entry.after)
 

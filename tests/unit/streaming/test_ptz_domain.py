@@ -47,3 +47,14 @@ def test_speeds_are_above_zero_and_at_most_one(speed: float) -> None:
 def test_rank_is_the_highest_role(roles: tuple[Role, ...], rank: int) -> None:
     claims = TokenClaims(user_id=uuid.uuid4(), roles=roles, jti="j", exp=0)
     assert rank_of(claims) == rank
+
+
+def test_an_onvif_endpoint_is_read_from_its_json_or_refused() -> None:
+    from streaming_service.domain.ptz import OnvifEndpoint
+
+    endpoint = OnvifEndpoint.from_json(
+        '{"url": "http://10.0.0.5/onvif/device_service", "username": "u", "password": "p"}')
+    assert (endpoint.url, endpoint.profile) == ("http://10.0.0.5/onvif/device_service", "")
+    for bad in ("[]", '{"url": "x"}', "not json", "null"):
+        with pytest.raises(ValueError):
+            OnvifEndpoint.from_json(bad)
