@@ -121,3 +121,32 @@ def read_device(*, device_url: str, username: str, password: str,
     except OnvifError as exc:
         raise ValidationError({"device_url": [ValidationError(
             f"ONVIF: {exc}", code="onvif_error")]}) from None
+
+
+async def _health(secret: dict[str, str], policy: CameraNetworkPolicy) -> dict[str, Any]:
+    async with OnvifClient(secret["url"], secret["username"], secret["password"],
+                           policy=policy, timeout=ONVIF_TIMEOUT_SECONDS) as client:
+        try:
+            drift = await client.sync_clock()
+        except OnvifUnreachable:
+            return {"reachable": False, "authorized": None, "clock_drift_seconds": None}
+        try:
+            await client.device_information()
+            authorized = True
+        except OnvifNotAuthorized:
+            authorized = False
+        return {"reachable": True, "authorized": authorized,
+                "clock_drift_seconds": round(drift, 1)}
+
+
+def device_health(secret: dict[str, str]) -> dict[str, Any]:
+    """Asked now: does the device answer, take its credentials, and how far is its clock
+    from ours (seconds, the device's minus ours)?"""
+    policy: CameraNetworkPolicy = settings.CAMERA_NETWORK_POLICY
+    try:
+        health = async_to_sync(_health)(secret, policy)
+    except OnvifError as exc:
+        health = {"reachable": False, "authorized": None, "clock_drift_seconds": None,
+                  "error": "onvif_error" if not isinstance(exc, OnvifFault) else "onvif_fault"}
+    health.setdefault("error", None)
+    return health

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from accounts.rbac import IsSuperadmin, RolePermission, TenantScopedMixin, acting_user
+from config.exceptions import Conflict
 from config.rest import Pagination
 from django.db.models import Model, QuerySet
 from django.http import HttpResponse
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
@@ -25,7 +28,8 @@ from cameras.api.serializers import (
     ZoneSerializer,
 )
 from cameras.filtersets import CameraFilter, LocationFilter, ZoneFilter
-from cameras.models import Camera, Location, Zone
+from cameras.models import Camera, Location, Zone, cipher
+from cameras.onvif import device_health
 from shared_kernel.auth import Role
 
 
@@ -101,6 +105,21 @@ class CameraViewSet(TenantOwnedViewSet):
             profile=device["profile"], actor=acting_user(request), request=request)
         return Response(CameraSerializer(camera, context=self.get_serializer_context()).data,
                         status=201)
+
+    @extend_schema(
+        summary="ONVIF health, asked now: reachable, credentials accepted, clock drift",
+        responses={200: {"type": "object", "properties": {
+            "reachable": {"type": "boolean"}, "authorized": {"type": ["boolean", "null"]},
+            "clock_drift_seconds": {"type": ["number", "null"]},
+            "error": {"type": ["string", "null"]}, "checked_at": {"type": "string"}}}},
+    )
+    @action(detail=True, methods=["get"], url_path="onvif-health", read_role=Role.OPERATOR)
+    def onvif_health(self, request: Request, pk: str | None = None) -> Response:
+        camera = self.get_object()
+        if not camera.onvif_encrypted:
+            raise Conflict("This camera was not onboarded by ONVIF.", code="not_onvif")
+        health = device_health(json.loads(cipher().decrypt(camera.onvif_encrypted)))
+        return Response({**health, "checked_at": timezone.now().isoformat()})
 
     def perform_create(self, serializer: BaseSerializer[Camera]) -> None:
         serializer.instance = services.register_camera(

@@ -130,3 +130,27 @@ def test_only_tenant_admins_onboard(device: OnvifCamera, tenant_a: Any, client_f
     response = client_for(tenant_a.by_role(role)).post(ONBOARD, _body(device), format="json")
     assert response.status_code == 403
     assert device.requests == []
+
+
+def test_onvif_health_is_asked_now_for_operators_of_the_tenant(
+        device: OnvifCamera, tenant_a: Any, tenant_b: Any, client_for: Any) -> None:
+    created = client_for(tenant_a.tenant_admin).post(ONBOARD, _body(device), format="json")
+    health_url = f"/api/cidades/cameras/{created.json()['id']}/onvif-health/"
+    operator = client_for(tenant_a.operator)
+    health = operator.get(health_url).json()
+    assert (health["reachable"], health["authorized"], health["error"]) == (True, True, None)
+    assert -95 < health["clock_drift_seconds"] < -85
+    assert client_for(tenant_a.viewer).get(health_url).status_code == 403
+    assert client_for(tenant_b.tenant_admin).get(health_url).status_code == 404
+    device.stop()
+    gone = operator.get(health_url).json()
+    assert (gone["reachable"], gone["clock_drift_seconds"]) == (False, None)
+
+
+def test_a_camera_onboarded_by_url_has_no_onvif_health(tenant_a: Any, client_for: Any) -> None:
+    from tests.factories import CameraFactory
+
+    camera = CameraFactory(tenant=tenant_a.tenant)
+    response = client_for(tenant_a.operator).get(f"/api/cidades/cameras/{camera.id}/onvif-health/")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "not_onvif"
