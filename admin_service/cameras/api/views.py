@@ -109,9 +109,11 @@ class CameraViewSet(TenantOwnedViewSet):
     @extend_schema(
         summary="ONVIF health, asked now: reachable, credentials accepted, clock drift",
         responses={200: {"type": "object", "properties": {
-            "reachable": {"type": "boolean"}, "authorized": {"type": ["boolean", "null"]},
-            "clock_drift_seconds": {"type": ["number", "null"]},
-            "error": {"type": ["string", "null"]}, "checked_at": {"type": "string"}}}},
+            "reachable": {"type": "boolean"},
+            "authorized": {"type": "boolean", "nullable": True},
+            "clock_drift_seconds": {"type": "number", "nullable": True},
+            "error": {"type": "string", "nullable": True},
+            "checked_at": {"type": "string", "format": "date-time"}}}},
     )
     @action(detail=True, methods=["get"], url_path="onvif-health", read_role=Role.OPERATOR)
     def onvif_health(self, request: Request, pk: str | None = None) -> Response:
