@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -81,6 +82,7 @@ class PtzControl:
         max_move_seconds: float = 5.0,
         rate_limit: int = 30,
         rate_window_seconds: float = 10.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._sessions = sessions
         self._cipher = cipher
@@ -92,6 +94,7 @@ class PtzControl:
         self.max_move_seconds = max_move_seconds
         self._rate = (rate_limit, rate_window_seconds)
         self._stops: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self._sleep = sleep  # how the auto-stop waits for its deadline (tests hold it)
 
     # --- the lock ------------------------------------------------------------------
 
@@ -291,7 +294,7 @@ class PtzControl:
     async def _stop_at(self, camera_id: uuid.UUID, endpoint: OnvifEndpoint,
                        deadline: float) -> None:
         try:
-            await asyncio.sleep(deadline)
+            await self._sleep(deadline)
         finally:
             # Runs on cancellation at shutdown too (close()), never when replaced: a
             # replacing command pops the task first, so it is no longer ours to stop.

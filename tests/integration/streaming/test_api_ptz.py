@@ -5,6 +5,7 @@ over), every command is audited; viewers get 403 and other tenants 404."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Iterator
@@ -99,7 +100,15 @@ def _activity(action: str, camera_id: uuid.UUID) -> Any:
 
 async def test_a_continuous_move_turns_the_head_and_the_server_stops_it(
         client: httpx.AsyncClient, make_token: Any, dome: Dome, app_services: Any,
-        event_tap: Any) -> None:
+        event_tap: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    deadline_reached = asyncio.Event()
+    waited: list[float] = []
+
+    async def held_sleep(seconds: float) -> None:  # the deadline passes when the test says
+        waited.append(seconds)
+        await deadline_reached.wait()
+
+    monkeypatch.setattr(app_services.ptz, "_sleep", held_sleep)
     operator = as_(make_token, dome)
     moved = await client.post(dome.url("move"), headers=operator,
                               json={"pan": 1.0, "tilt": -0.5, "timeout_seconds": 0.2})
@@ -109,13 +118,32 @@ async def test_a_continuous_move_turns_the_head_and_the_server_stops_it(
     status = (await client.get(dome.url("status"), headers=operator)).json()
     assert status["moving"] is True
     assert (status["pan"], status["tilt"]) == (pytest.approx(0.05), pytest.approx(-0.025))
-    # The client goes quiet: the server's own deadline stops the camera.
+    # The client goes quiet: at the deadline the server stops the camera itself.
+    deadline_reached.set()
     await app_services.ptz.pending_stop(dome.camera_id)
+    assert waited == [0.2]
     assert dome.camera.requests[-1] == "Stop"
     assert dome.head.moving() == {"pan_tilt": False, "zoom": False}
     audited = await event_tap.wait_for(_activity("ptz.move", dome.camera_id))
     assert audited.payload["after"] == {"command": "move", "pan": 1.0, "tilt": -0.5,
                                         "zoom": 0.0, "timeout_seconds": 0.2}
+
+
+async def test_a_new_command_replaces_the_pending_auto_stop(
+        client: httpx.AsyncClient, make_token: Any, dome: Dome, app_services: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    never = asyncio.Event()
+
+    async def held_sleep(_seconds: float) -> None:
+        await never.wait()
+
+    monkeypatch.setattr(app_services.ptz, "_sleep", held_sleep)
+    operator = as_(make_token, dome)
+    await client.post(dome.url("move"), headers=operator, json={"pan": 1.0})
+    await client.post(dome.url("move"), headers=operator, json={"pan": -1.0})
+    assert (await client.post(dome.url("stop"), headers=operator)).status_code == 204
+    await app_services.ptz.pending_stop(dome.camera_id)  # nothing left pending
+    assert dome.camera.requests.count("Stop") == 1
 
 
 async def test_a_move_longer_than_the_limit_or_out_of_range_is_refused(
@@ -219,9 +247,11 @@ async def test_the_lock_expires_when_idle(client: httpx.AsyncClient, make_token:
     assert (await client.post(dome.url("stop"), headers=as_(make_token, dome))).status_code == 204
     # Redis expires the key on its own clock: wait for the key, not for a duration.
     key = f"{app_services.settings.redis_prefix}ptz:lock:{dome.camera_id}"
-    for _ in range(200):
+    for _ in range(500):
         if not await app_services.redis.exists(key):
             break
+        await asyncio.sleep(0.01)
+    assert not await app_services.redis.exists(key)
     assert (await client.post(dome.url("stop"), headers=as_(make_token, dome))).status_code == 204
 
 
