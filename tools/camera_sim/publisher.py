@@ -44,21 +44,17 @@ def encoder_command(width: int, height: int, fps: int, gop_seconds: float, rtp_p
 
 class PoseFile:
     """A PTZ camera's head motion, written by the simulator (``PtzHead.motion()`` as
-    JSON, replaced atomically on every command) and read here when it changes."""
+    JSON, replaced atomically on every command). Read for every frame: a few hundred
+    bytes, and a modification time is too coarse to notice two commands a millisecond
+    apart."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._stamp: int | None = None
         self._motion: dict[str, object] | None = None
 
     def pose(self, now: float) -> tuple[float, float, float]:
-        try:
-            stamp = self.path.stat().st_mtime_ns
-            if stamp != self._stamp:
-                self._motion = json.loads(self.path.read_text())
-                self._stamp = stamp
-        except (OSError, ValueError):
-            pass  # not written yet, or being replaced: keep the last one
+        with contextlib.suppress(OSError, ValueError):  # not written yet: keep the last
+            self._motion = json.loads(self.path.read_text())
         if self._motion is None:
             return (0.0, 0.0, 0.0)
         where = position_from_motion(self._motion, now)
