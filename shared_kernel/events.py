@@ -99,12 +99,35 @@ class CameraSnapshot(EventPayload):
     revision: int = Field(default=1, ge=1)
 
 
-class CameraRegistered(CameraSnapshot):
+class CameraSnapshotV2(CameraSnapshot):
+    """Version 2 adds the camera's ONVIF side: ``onvif_encrypted`` is its ONVIF device
+    endpoint as JSON (``url``, ``username``, ``password``, ``profile``) encrypted with the
+    camera-credentials key, like the RTSP URL; ``ptz`` whether the camera can be steered
+    (issue 12)."""
+
+    onvif_encrypted: str | None = Field(default=None, max_length=4096)
+    ptz: bool = False
+
+
+class CameraRegisteredV1(CameraSnapshot):
+    """Version 1 (no ONVIF fields): still parsed, for events already in an outbox or a
+    queue."""
+
     event_type = "CameraRegistered"
 
 
-class CameraUpdated(CameraSnapshot):
+class CameraUpdatedV1(CameraSnapshot):
     event_type = "CameraUpdated"
+
+
+class CameraRegistered(CameraSnapshotV2):
+    event_type = "CameraRegistered"
+    version = 2
+
+
+class CameraUpdated(CameraSnapshotV2):
+    event_type = "CameraUpdated"
+    version = 2
 
 
 class CameraDecommissioned(EventPayload):
@@ -282,6 +305,8 @@ CATALOGUE: dict[tuple[str, int], type[EventPayload]] = {
     for model in (
         TenantCreated,
         TenantUpdated,
+        CameraRegisteredV1,
+        CameraUpdatedV1,
         CameraRegistered,
         CameraUpdated,
         CameraDecommissioned,

@@ -43,6 +43,7 @@ from streaming_service.application.camera_probe import (
 )
 from streaming_service.application.exports import Exports, SegmentConcatenator
 from streaming_service.application.media_access import MediaAccess
+from streaming_service.application.ptz import PtzControl
 from streaming_service.application.recordings import Recordings
 from streaming_service.application.reports import Reports
 from streaming_service.application.snapshots import FrameGrabber, GrabbedFrame, Snapshots
@@ -54,6 +55,7 @@ from streaming_service.application.thumbnails import (
 )
 from streaming_service.domain.ai.ports import LiveFeed, PlateRecogniser, RecentPlates
 from streaming_service.domain.ports import CameraDirectory, MediaEngine, ObjectStore, Outbox
+from streaming_service.domain.ptz import PtzDevices
 from streaming_service.infrastructure.audit_window import RedisViewWindow
 from streaming_service.infrastructure.broker_probe import BrokerProbe
 from streaming_service.infrastructure.db.models import Camera
@@ -68,6 +70,7 @@ from streaming_service.infrastructure.live_feed import RedisLiveFeed
 from streaming_service.infrastructure.media_token import MediaTokenSigner
 from streaming_service.infrastructure.metrics import StreamingMetrics
 from streaming_service.infrastructure.outbox import SqlOutbox
+from streaming_service.infrastructure.ptz import OnvifPtzDevices, RedisPtzLocks, RedisRateLimiter
 from streaming_service.infrastructure.recent_plates import RedisRecentPlates
 from streaming_service.infrastructure.stream_status import RedisStreamStatusCache
 from streaming_service.settings import API_PREFIX, StreamingSettings
@@ -110,6 +113,7 @@ class Services:
     thumbnails: Thumbnails
     camera_probe: CameraProbe
     reports: Reports
+    ptz: PtzControl
     # The AI context.
     live: LiveFeed
     live_hub: LiveHub
@@ -130,6 +134,7 @@ class Services:
         """Release what :func:`bootstrap` opened (engine, broker, Redis, the pool)."""
         await self.exports.close()
         await self.live_hub.close()
+        await self.ptz.close()
         for what, closing in (("media engine", self.engine.close()),
                               ("broker probe", self.broker.close())):
             try:
@@ -251,6 +256,7 @@ def bootstrap(
     grab: FrameGrabber | None = None,
     recogniser: PlateRecogniser | None = None,
     prober: StreamProber | None = None,
+    ptz_devices: PtzDevices | None = None,
 ) -> Services:
     """The service's container. Nothing connects yet: pools and clients open lazily."""
     settings = settings or StreamingSettings()
@@ -325,6 +331,17 @@ def bootstrap(
         camera_probe=CameraProbe(probe=prober or ffprobe_prober(address_policy), audit=audit),
         reports=Reports(sessions=sessions, audit=audit,
                         outage_gap_seconds=max(120.0, 2.0 * settings.segment_seconds)),
+        ptz=PtzControl(
+            sessions=sessions, cipher=cipher,
+            devices=ptz_devices or OnvifPtzDevices(address_policy,
+                                                   timeout=settings.onvif_timeout_seconds),
+            locks=RedisPtzLocks(redis, settings.redis_prefix),
+            limiter=RedisRateLimiter(redis, settings.redis_prefix), audit=audit,
+            lock_ttl=settings.ptz_lock_ttl_seconds,
+            max_move_seconds=settings.ptz_max_move_seconds,
+            rate_limit=settings.ptz_rate_limit,
+            rate_window_seconds=settings.ptz_rate_window_seconds,
+        ),
         live=live,
         live_hub=LiveHub(live, block_ms=settings.ws_read_block_ms,
                          max_subscribers=settings.ws_max_connections,

@@ -39,6 +39,7 @@ from streaming_service.api import (
     exports,
     health,
     media,
+    ptz,
     recordings,
     reports,
     snapshots,
@@ -88,7 +89,7 @@ def create_app(settings: StreamingSettings | None = None, **overrides: Any) -> F
     # Outermost: everything inside sees the client as our proxies saw it.
     app.add_middleware(ForwardedHeadersMiddleware,
                        proxies=TrustedProxies.from_strings(settings.trusted_proxies))
-    for module in (streams, recordings, exports, snapshots, camera_probe, reports, media,
+    for module in (streams, ptz, recordings, exports, snapshots, camera_probe, reports, media,
                    health):
         app.include_router(module.router)
     for router in (*ai.ROUTERS, *services.engine_plugin.routers()):

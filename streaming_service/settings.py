@@ -119,6 +119,15 @@ class StreamingSettings(CommonSettings):
     recording_keeper: bool = True
     recording_keeper_interval_seconds: float = Field(default=15.0, ge=0.2, le=3600)
 
+    # PTZ control (ONVIF; docs/onvif_ptz.md). The control lock expires after this many
+    # seconds without a command; a continuous move stops after at most ptz_max_move_seconds
+    # (the client's deadline); each user may send ptz_rate_limit commands per window.
+    ptz_lock_ttl_seconds: float = Field(default=30.0, ge=1, le=3600)
+    ptz_max_move_seconds: float = Field(default=5.0, gt=0, le=60)
+    ptz_rate_limit: int = Field(default=30, ge=1, le=10_000)
+    ptz_rate_window_seconds: float = Field(default=10.0, ge=1, le=3600)
+    onvif_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+
     # --- AI context: plate recognition, the live feed and its WebSocket ---------------
     # Uploads to POST /api/ai/lpr/recognize (their size: lpr_upload_max_bytes, above,
     # which the body size limit reads).

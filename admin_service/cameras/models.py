@@ -150,6 +150,13 @@ class Camera(TenantOwned):
         max_length=16, choices=CameraStatus.choices, default=CameraStatus.ACTIVE
     )
     metadata = models.JSONField(default=dict, blank=True)
+    # Onboarded by ONVIF (issue 12): the endpoint and its credentials, encrypted like the
+    # RTSP URL (JSON: url, username, password, profile, sub_rtsp_url, snapshot_uri); what
+    # the device said about itself, in clear (maker, model, firmware, serial, profile);
+    # and whether it can be steered.
+    onvif_encrypted = models.TextField(blank=True, default="", editable=False)
+    onvif_device = models.JSONField(default=dict, blank=True, editable=False)
+    ptz = models.BooleanField(default=False, editable=False)
     revision = models.PositiveIntegerField(default=1, editable=False)
     decommissioned_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -211,5 +218,7 @@ class Camera(TenantOwned):
             "lpr_enabled": self.lpr_enabled,
             "status": self.status,
             "metadata": self.metadata,
+            "onvif_device": self.onvif_device,
+            "ptz": self.ptz,
             "revision": self.revision,
         }

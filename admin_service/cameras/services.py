@@ -6,6 +6,7 @@ in one transaction; the camera-list cache is invalidated once the transaction co
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -19,7 +20,8 @@ from outbox.services import enqueue
 from tenancy.models import Tenant
 
 from cameras import cache
-from cameras.models import Camera, CameraStatus, Location, Zone
+from cameras.models import Camera, CameraStatus, Location, Zone, cipher
+from cameras.onvif import OnboardedDevice, read_device
 from cameras.validators import InvalidMetadata, InvalidRtspUrl, validate_metadata, validate_rtsp_url
 from shared_kernel.camera_network import (
     AddressNotAllowed,
@@ -30,7 +32,7 @@ from shared_kernel.camera_network import (
 from shared_kernel.events import (
     CameraDecommissioned,
     CameraRegistered,
-    CameraSnapshot,
+    CameraSnapshotV2,
     CameraUpdated,
 )
 
@@ -99,7 +101,7 @@ def _check_camera(camera: Camera) -> None:
     camera.full_clean()
 
 
-def _snapshot(camera: Camera, event: type[CameraSnapshot]) -> CameraSnapshot:
+def _snapshot(camera: Camera, event: type[CameraSnapshotV2]) -> CameraSnapshotV2:
     return event(
         camera_id=camera.id,
         tenant_id=camera.tenant_id,
@@ -115,6 +117,8 @@ def _snapshot(camera: Camera, event: type[CameraSnapshot]) -> CameraSnapshot:
         location_id=camera.location_id,
         zone_id=camera.zone_id,
         revision=camera.revision,
+        onvif_encrypted=camera.onvif_encrypted or None,
+        ptz=camera.ptz,
     )
 
 
@@ -130,13 +134,18 @@ def _invalidate_on_commit(tenant_id: Any) -> None:
 
 
 def register_camera(
-    *, tenant: Tenant, data: dict[str, Any], actor: Any, request: HttpRequest | None = None
+    *, tenant: Tenant, data: dict[str, Any], actor: Any, request: HttpRequest | None = None,
+    onvif: OnboardedDevice | None = None,
 ) -> Camera:
     data = dict(data)
     data.pop("tenant", None)
     url = check_rtsp_url(data.pop("rtsp_url", None))
     camera = Camera(tenant=tenant, **data)
     camera.set_rtsp_url(url)
+    if onvif is not None:
+        camera.onvif_encrypted = cipher().encrypt(json.dumps(onvif.secret))
+        camera.onvif_device = onvif.device
+        camera.ptz = onvif.ptz
     _check_camera(camera)
     with transaction.atomic():
         camera.save()
@@ -146,6 +155,19 @@ def register_camera(
         enqueue(_snapshot(camera, CameraRegistered), tenant_id=camera.tenant_id)
         _invalidate_on_commit(camera.tenant_id)
     return camera
+
+
+def onboard_camera(
+    *, tenant: Tenant, data: dict[str, Any], device_url: str, username: str, password: str,
+    profile: str | None = None, actor: Any, request: HttpRequest | None = None,
+) -> Camera:
+    """Register a camera from its ONVIF device: the RTSP URL is the one the device gives
+    for the chosen profile (the largest picture by default), with the credentials
+    inserted; the ONVIF endpoint is stored encrypted, its PTZ capability with it."""
+    device = read_device(device_url=device_url, username=username, password=password,
+                         profile=profile)
+    return register_camera(tenant=tenant, data={**data, "rtsp_url": device.rtsp_url},
+                           actor=actor, request=request, onvif=device)
 
 
 def update_camera(

@@ -77,6 +77,10 @@ def error_response(status_code: int, message: str, details: Any = None,
 SPECIFIC_VALIDATION_CODES = frozenset({
     AddressNotAllowed.code,
     AddressUnresolvable.code,
+    # ONVIF onboarding (cameras/onvif.py).
+    "onvif_not_authorized",
+    "onvif_unreachable",
+    "onvif_error",
 })
 
 

@@ -57,8 +57,14 @@ def status_for(exc: domain.StreamingError) -> int:
         return 404
     if isinstance(exc, domain.MediaAccessDenied):
         return 401 if exc.needs_credentials else 403
-    if isinstance(exc, domain.InvalidTimeRange):
+    if isinstance(exc, (domain.InvalidTimeRange, domain.InvalidPtzCommand)):
         return 400
+    if isinstance(exc, (domain.PtzNotAvailable, domain.PtzLocked)):
+        return 409
+    if isinstance(exc, domain.PtzRateLimited):
+        return 429
+    if isinstance(exc, domain.PtzDeviceError):
+        return 502
     if isinstance(exc, domain.CameraSourceRefused):
         # The camera's stored address is refused by the camera network policy (a
         # configuration the request cannot fix: 422), or does not resolve (502).

@@ -22,9 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel.events import (
     CameraDecommissioned,
-    CameraRegistered,
     CameraSnapshot,
-    CameraUpdated,
+    CameraSnapshotV2,
     EventEnvelope,
     TenantCreated,
     TenantUpdated,
@@ -69,7 +68,7 @@ class CameraProjection:
                 return False
             if isinstance(payload, (TenantCreated, TenantUpdated)):
                 await _upsert_tenant(session, payload)
-            elif isinstance(payload, (CameraRegistered, CameraUpdated)):
+            elif isinstance(payload, CameraSnapshot):
                 applied = await upsert_camera(session, payload)
                 if not applied:
                     log.info("stale camera event ignored",
@@ -131,6 +130,10 @@ async def upsert_camera(session: AsyncSession, payload: CameraSnapshot) -> bool:
         "latitude": payload.latitude,
         "longitude": payload.longitude,
         "revision": payload.revision,
+        # A version 1 event has no ONVIF side: the camera has none (or lost it).
+        "onvif_encrypted": (payload.onvif_encrypted
+                            if isinstance(payload, CameraSnapshotV2) else None),
+        "ptz": payload.ptz if isinstance(payload, CameraSnapshotV2) else False,
     }
     statement = insert(Camera).values(**values)
     result = await session.execute(
@@ -150,7 +153,7 @@ async def decommission_camera(session: AsyncSession, payload: CameraDecommission
     statement = insert(Camera).values(
         id=payload.camera_id, tenant_id=payload.tenant_id, name="", rtsp_url_encrypted="",
         rtsp_url_masked="", recording_mode="off", retention_days=90, lpr_enabled=False,
-        status="decommissioned", revision=payload.revision, decommissioned_at=now,
+        status="decommissioned", revision=payload.revision, decommissioned_at=now, ptz=False,
     )
     await session.execute(
         statement.on_conflict_do_update(
@@ -159,6 +162,8 @@ async def decommission_camera(session: AsyncSession, payload: CameraDecommission
                 "status": "decommissioned",
                 # Nothing will ever pull this camera again: drop its credentials.
                 "rtsp_url_encrypted": "",
+                "onvif_encrypted": None,
+                "ptz": False,
                 "recording_mode": "off",
                 "lpr_enabled": False,
                 "decommissioned_at": func.coalesce(Camera.decommissioned_at, now),

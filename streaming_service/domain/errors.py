@@ -134,3 +134,36 @@ class ObjectNotFound(ObjectStoreError, NotFound):
         super().__init__(f"object not found: {bucket}/{key}", {"bucket": bucket, "key": key})
         self.bucket = bucket
         self.key = key
+
+
+# PTZ control (issue 12).
+class InvalidPtzCommand(StreamingError):
+    code = "invalid_ptz_command"
+
+
+class PtzNotAvailable(StreamingError):
+    """The camera has no ONVIF PTZ endpoint (409)."""
+
+    code = "ptz_not_available"
+
+
+class PtzLocked(StreamingError):
+    """Another user steers this camera (409); ``details.holder`` says who."""
+
+    code = "ptz_locked"
+
+
+class PtzRateLimited(StreamingError):
+    """Too many PTZ commands from this user (429)."""
+
+    code = "ptz_rate_limited"
+
+
+class PtzPresetNotFound(NotFound):
+    code = "ptz_preset_not_found"
+
+
+class PtzDeviceError(StreamingError):
+    """The camera refused or did not answer a PTZ command (502)."""
+
+    code = "ptz_device_error"

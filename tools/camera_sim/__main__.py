@@ -29,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="640x360", help="WIDTHxHEIGHT")
     parser.add_argument("--gop-seconds", type=float, default=1.0,
                         help="seconds between keyframes")
+    parser.add_argument("--onvif", action="store_true",
+                        help="also serve ONVIF Device/Media/PTZ per camera (needs --user)")
+    parser.add_argument("--discovery-port", type=int, default=0,
+                        help="UDP port on 127.0.0.1 answering WS-Discovery probes (--onvif)")
     parser.add_argument("--verbose", action="store_true", help="show server/ffmpeg output")
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split("x"))
@@ -43,9 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     with CameraSimulator(
         parse_cameras(args.camera), port=args.port, user=args.user, password=args.password,
         fps=args.fps, size=(width, height), gop_seconds=args.gop_seconds, verbose=args.verbose,
+        onvif=args.onvif, discovery_port=args.discovery_port,
     ) as sim:
         for name in sim.cameras:
-            print(name, sim.url(name), flush=True)
+            onvif = f" {sim.onvif(name).device_url}" if args.onvif else ""
+            print(name, sim.url(name) + onvif, flush=True)
+        if args.onvif:
+            print("ws-discovery", f"udp://127.0.0.1:{sim.discovery_port}", flush=True)
         done.wait()
     return 0
 

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from types import FrameType
 
+from tools.camera_sim.onvif.ptz import position_from_motion
 from tools.camera_sim.scene import Scene
 
 
@@ -39,9 +42,29 @@ def encoder_command(width: int, height: int, fps: int, gop_seconds: float, rtp_p
     ]
 
 
+class PoseFile:
+    """A PTZ camera's head motion, written by the simulator (``PtzHead.motion()`` as
+    JSON, replaced atomically on every command). Read for every frame: a few hundred
+    bytes, and a modification time is too coarse to notice two commands a millisecond
+    apart."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._motion: dict[str, object] | None = None
+
+    def pose(self, now: float) -> tuple[float, float, float]:
+        with contextlib.suppress(OSError, ValueError):  # not written yet: keep the last
+            self._motion = json.loads(self.path.read_text())
+        if self._motion is None:
+            return (0.0, 0.0, 0.0)
+        where = position_from_motion(self._motion, now)
+        return (where.pan, where.tilt, where.zoom)
+
+
 def run(name: str, plates: list[str], width: int, height: int, fps: int, gop_seconds: float,
-        rtp_port: int) -> int:
+        rtp_port: int, pose_file: Path | None = None) -> int:
     scene = Scene(name, plates, width, height)
+    poses = PoseFile(pose_file) if pose_file is not None else None
     encoder = subprocess.Popen(
         encoder_command(width, height, fps, gop_seconds, rtp_port),
         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
@@ -68,7 +91,9 @@ def run(name: str, plates: list[str], width: int, height: int, fps: int, gop_sec
                 start, delay = time.monotonic() - n * period, 0.0
             if delay > 0:
                 time.sleep(delay)
-            encoder.stdin.write(scene.frame(datetime.now(UTC), time.monotonic()))
+            mono = time.monotonic()
+            pose = poses.pose(mono) if poses is not None else None
+            encoder.stdin.write(scene.frame(datetime.now(UTC), mono, pose))
             n += 1
     except (BrokenPipeError, OSError):
         pass
@@ -91,10 +116,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fps", type=int, default=10)
     parser.add_argument("--size", default="640x360")
     parser.add_argument("--gop-seconds", type=float, default=1.0)
+    parser.add_argument("--pose-file", type=Path,
+                        help="a PTZ camera: draw the panorama at the head's position")
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split("x"))
     plates = [p.strip() for p in args.plates.split(",") if p.strip()]
-    return run(args.name, plates, width, height, args.fps, args.gop_seconds, args.rtp_port)
+    return run(args.name, plates, width, height, args.fps, args.gop_seconds, args.rtp_port,
+               args.pose_file)
 
 
 if __name__ == "__main__":

@@ -62,15 +62,22 @@ def _checksum(value: int) -> int:
     return (sum(nibbles) + 0x5) & 0xF
 
 
+def _cells(value: int) -> list[int]:
+    """A strip's cells (1 = white) for a 44-bit ``value``: markers, data, checksum."""
+    if not 0 <= value < 1 << _TS_BITS:
+        raise ValueError(f"value out of range: {value!r}")
+    data = [(value >> (_TS_BITS - 1 - i)) & 1 for i in range(_TS_BITS)]
+    check = _checksum(value)
+    checks = [(check >> (_CHECK_BITS - 1 - i)) & 1 for i in range(_CHECK_BITS)]
+    return [*_START_MARK, *data, *checks, *_STOP_MARK]
+
+
 def timestamp_cells(now: datetime) -> list[int]:
     """The strip's cells (1 = white) for ``now``."""
     millis = round(now.timestamp() * 1000)
     if not 0 <= millis < 1 << _TS_BITS:
         raise ValueError(f"timestamp out of range: {now!r}")
-    data = [(millis >> (_TS_BITS - 1 - i)) & 1 for i in range(_TS_BITS)]
-    check = _checksum(millis)
-    checks = [(check >> (_CHECK_BITS - 1 - i)) & 1 for i in range(_CHECK_BITS)]
-    return [*_START_MARK, *data, *checks, *_STOP_MARK]
+    return _cells(millis)
 
 
 def _cell_spans(width: int) -> list[tuple[float, float]]:
@@ -79,35 +86,36 @@ def _cell_spans(width: int) -> list[tuple[float, float]]:
     return [(left + i * cell, left + (i + 1) * cell) for i in range(_CELLS)]
 
 
-def draw_timestamp(draw: ImageDraw.ImageDraw, width: int, height: int, now: datetime) -> None:
-    box = timestamp_box(width, height)
+def _draw_strip(draw: ImageDraw.ImageDraw, width: int, box: tuple[int, int, int, int],
+                cells: list[int]) -> None:
     draw.rectangle((box[0], box[1], box[2] - 1, box[3] - 1), fill=(0, 0, 0))
-    for (x0, x1), bit in zip(_cell_spans(width), timestamp_cells(now), strict=True):
+    for (x0, x1), bit in zip(_cell_spans(width), cells, strict=True):
         if bit:
             draw.rectangle((round(x0), box[1], round(x1) - 1, box[3] - 1), fill=(255, 255, 255))
 
 
-def read_timestamp(frame: np.ndarray | Image.Image) -> datetime | None:
-    """The instant burned into ``frame``'s timestamp strip, or None when there is no
-    valid strip (markers or checksum do not match).
+def draw_timestamp(draw: ImageDraw.ImageDraw, width: int, height: int, now: datetime) -> None:
+    _draw_strip(draw, width, timestamp_box(width, height), timestamp_cells(now))
 
-    ``frame``: a PIL image, or an array of H x W (grey) or H x W x 3/4 (RGB[A]) pixels.
-    Each cell is sampled in its middle half and thresholded halfway between the darkest
-    and brightest marker cells, so compression smear at the edges does not matter.
-    """
+
+def _grey(frame: np.ndarray | Image.Image) -> np.ndarray:
     if isinstance(frame, Image.Image):
-        pixels = np.asarray(frame.convert("L"), dtype=np.float32)
-    else:
-        pixels = np.asarray(frame, dtype=np.float32)
-        if pixels.ndim == 3:
-            rgb = pixels[..., :3]
-            pixels = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-        if pixels.ndim != 2:
-            raise ValueError(f"expected an H x W or H x W x C frame, got {pixels.shape}")
-    height, width = pixels.shape
-    if width < 160 or height < 90:
-        return None
-    _, top, _, bottom = timestamp_box(width, height)
+        return np.asarray(frame.convert("L"), dtype=np.float32)
+    pixels = np.asarray(frame, dtype=np.float32)
+    if pixels.ndim == 3:
+        rgb = pixels[..., :3]
+        pixels = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    if pixels.ndim != 2:
+        raise ValueError(f"expected an H x W or H x W x C frame, got {pixels.shape}")
+    return pixels
+
+
+def _read_strip(pixels: np.ndarray, box: tuple[int, int, int, int]) -> int | None:
+    """The 44-bit value of the strip in ``box``, or None (markers or checksum wrong).
+    Each cell is sampled in its middle half and thresholded halfway between the darkest
+    and brightest marker cells, so compression smear at the edges does not matter."""
+    width = pixels.shape[1]
+    _, top, _, bottom = box
     band_h = bottom - top
     y0, y1 = top + band_h // 4, max(top + band_h // 4 + 1, bottom - band_h // 4)
     levels = []
@@ -128,10 +136,101 @@ def read_timestamp(frame: np.ndarray | Image.Image) -> datetime | None:
         return None
     payload = bits[len(_START_MARK):len(_START_MARK) + _TS_BITS]
     check_bits = bits[len(_START_MARK) + _TS_BITS:-len(_STOP_MARK)]
-    millis = int("".join(map(str, payload)), 2)
-    if int("".join(map(str, check_bits)), 2) != _checksum(millis):
+    value = int("".join(map(str, payload)), 2)
+    if int("".join(map(str, check_bits)), 2) != _checksum(value):
         return None
-    return datetime.fromtimestamp(millis / 1000, UTC)
+    return value
+
+
+def read_timestamp(frame: np.ndarray | Image.Image) -> datetime | None:
+    """The instant burned into ``frame``'s timestamp strip, or None when there is no
+    valid strip (markers or checksum do not match).
+
+    ``frame``: a PIL image, or an array of H x W (grey) or H x W x 3/4 (RGB[A]) pixels.
+    """
+    pixels = _grey(frame)
+    height, width = pixels.shape
+    if width < 160 or height < 90:
+        return None
+    millis = _read_strip(pixels, timestamp_box(width, height))
+    return None if millis is None else datetime.fromtimestamp(millis / 1000, UTC)
+
+
+# A PTZ camera's pose, for machines: a second strip at the bottom of the frame with the
+# same cells, holding pan and tilt (15 bits each, -1..1) and zoom (14 bits, 0..1).
+_PAN_TILT_STEPS = (1 << 15) - 2  # even: 0 is exact
+_ZOOM_STEPS = (1 << 14) - 1
+
+
+def pose_box(width: int, height: int) -> tuple[int, int, int, int]:
+    """Where the pose strip is drawn (left, top, right, bottom): the bottom of the frame."""
+    strip = max(6, round(height * 0.04))
+    return (0, height - strip, width, height)
+
+
+def pose_value(pan: float, tilt: float, zoom: float) -> int:
+    def scaled(v: float, low: float, steps: int) -> int:
+        return min(steps, max(0, round((v - low) / (1.0 - low) * steps)))
+
+    return ((scaled(pan, -1.0, _PAN_TILT_STEPS) << 29)
+            | (scaled(tilt, -1.0, _PAN_TILT_STEPS) << 14) | scaled(zoom, 0.0, _ZOOM_STEPS))
+
+
+def read_pose(frame: np.ndarray | Image.Image) -> tuple[float, float, float] | None:
+    """(pan, tilt, zoom) burned into a PTZ camera's frame (to about 1/16000), or None."""
+    pixels = _grey(frame)
+    height, width = pixels.shape
+    if width < 160 or height < 90:
+        return None
+    value = _read_strip(pixels, pose_box(width, height))
+    if value is None:
+        return None
+    pan = (value >> 29) / _PAN_TILT_STEPS * 2 - 1
+    tilt = ((value >> 14) & 0x7FFF) / _PAN_TILT_STEPS * 2 - 1
+    zoom = (value & _ZOOM_STEPS) / _ZOOM_STEPS
+    return (pan, tilt, zoom)
+
+
+def _draw_panorama(width: int, height: int, rng: random.Random,
+                   font: object) -> Image.Image:
+    """A city skyline over a street, with large grid labels (A1, B1…) so a person sees
+    where the camera points and how it moves."""
+    image = Image.new("RGB", (width, height), (135, 180, 230))
+    draw = ImageDraw.Draw(image)
+    for y in range(0, height // 2, 4):  # sky, lighter towards the horizon
+        shade = 150 + round(80 * y / (height / 2))
+        draw.rectangle((0, y, width, y + 3), fill=(min(shade, 235) - 60, min(shade, 235) - 20,
+                                                   min(shade + 10, 250)))
+    ground = round(height * 0.72)
+    x = 0
+    while x < width:  # buildings of random widths, heights and colours, windows lit
+        w = rng.randint(width // 40, width // 14)
+        h = rng.randint(round(height * 0.15), round(height * 0.6))
+        colour = rng.choice([(120, 110, 100), (170, 160, 140), (90, 100, 120), (150, 90, 70),
+                             (200, 190, 170), (80, 80, 90)])
+        draw.rectangle((x, ground - h, x + w - 2, ground), fill=colour)
+        for wy in range(ground - h + 8, ground - 10, 16):
+            for wx in range(x + 5, x + w - 10, 12):
+                lit = rng.random() < 0.4
+                draw.rectangle((wx, wy, wx + 5, wy + 7),
+                               fill=(250, 230, 140) if lit else (50, 60, 70))
+        x += w
+    draw.rectangle((0, ground, width, height), fill=(70, 70, 74))
+    for y in (ground + 6, height - 8):
+        draw.rectangle((0, y, width, y + 3), fill=(230, 230, 230))
+    dash = max(12, width // 60)
+    mid = round((ground + height) / 2)
+    for dx in range(0, width, dash * 2):
+        draw.rectangle((dx, mid, dx + dash, mid + 5), fill=(240, 210, 60))
+    columns, rows = 8, 3
+    for col in range(columns):  # grid labels: column letter, row number
+        for row in range(rows):
+            label = f"{chr(ord('A') + col)}{row + 1}"
+            cx = round((col + 0.5) * width / columns)
+            cy = round((row + 0.5) * height / rows)
+            draw.text((cx, cy), label, font=font, fill=(255, 255, 255), anchor="mm",  # type: ignore[arg-type]
+                      stroke_width=4, stroke_fill=(0, 0, 0))
+    return image
 
 
 @dataclass
@@ -195,6 +294,7 @@ class Scene:
         self._next_index = 0
         self._next_entry = 0.0
         self._start: float | None = None
+        self._pano: Image.Image | None = None
 
     def _draw_background(self) -> Image.Image:
         w, h = self.width, self.height
@@ -228,15 +328,21 @@ class Scene:
             if (t - v.entered_at) * v.speed < self.width + v.sprite.width
         ]
 
-    def frame(self, now: datetime, monotonic: float) -> bytes:
-        if self._start is None:
-            self._start = monotonic
-        t = monotonic - self._start
-        self._advance(t)
-        image = self._background.copy()
-        for v in self._vehicles:
-            x = round((t - v.entered_at) * v.speed) - v.sprite.width
-            image.paste(v.sprite, (x, v.lane_y), v.mask)
+    def frame(self, now: datetime, monotonic: float,
+              pose: tuple[float, float, float] | None = None) -> bytes:
+        """One frame. With ``pose`` (pan, tilt, zoom of a PTZ camera) the picture is
+        the window of the camera's panorama it points at, with the pose written on it."""
+        if pose is not None:
+            image = self._window(pose)
+        else:
+            if self._start is None:
+                self._start = monotonic
+            t = monotonic - self._start
+            self._advance(t)
+            image = self._background.copy()
+            for v in self._vehicles:
+                x = round((t - v.entered_at) * v.speed) - v.sprite.width
+                image.paste(v.sprite, (x, v.lane_y), v.mask)
         draw = ImageDraw.Draw(image)
         draw.rectangle(clock_box(self.width, self.height), fill=(0, 0, 0))
         box = clock_box(self.width, self.height)
@@ -247,7 +353,46 @@ class Scene:
         draw_timestamp(draw, self.width, self.height, now)
         label_top = timestamp_box(self.width, self.height)[3]
         draw.text((8, label_top + 6), self.name, font=self._label_font, fill=(255, 255, 255))
+        if pose is not None:
+            readout = f"PAN {pose[0]:+.3f}  TILT {pose[1]:+.3f}  ZOOM {pose[2]:.3f}"
+            strip_top = pose_box(self.width, self.height)[1]
+            _, top, right, bottom = draw.textbbox((0, 0), readout, font=self._label_font)
+            y = strip_top - (bottom - top) - 8
+            draw.rectangle((4, y - 3, 12 + right, strip_top - 3), fill=(0, 0, 0))
+            draw.text((8, y - top), readout, font=self._label_font, fill=(255, 255, 0))
+            _draw_strip(draw, self.width, pose_box(self.width, self.height),
+                        _cells(pose_value(*pose)))
         return image.tobytes()
+
+    # A PTZ camera looks at a panorama PANORAMA_SCALE frames wide and high; zoom 1 is
+    # MAX_ZOOM times magnified.
+    PANORAMA_SCALE = (4, 3)
+    MAX_ZOOM = 4.0
+
+    def _panorama(self) -> Image.Image:
+        if self._pano is None:
+            self._pano = _draw_panorama(self.width * self.PANORAMA_SCALE[0],
+                                        self.height * self.PANORAMA_SCALE[1], self._rng,
+                                        load_font(round(self.height * 0.2),
+                                                  "DejaVuSans-Bold.ttf"))
+        return self._pano
+
+    def view_box(self, pose: tuple[float, float, float]) -> tuple[float, float, float, float]:
+        """The part of the panorama (left, top, right, bottom) seen at ``pose``: pan -1..1
+        sweeps left to right, tilt -1..1 bottom to top, zoom 0..1 narrows the view."""
+        pano_w = self.width * self.PANORAMA_SCALE[0]
+        pano_h = self.height * self.PANORAMA_SCALE[1]
+        pan, tilt, zoom = (min(max(v, low), 1.0)
+                           for v, low in zip(pose, (-1.0, -1.0, 0.0), strict=True))
+        magnify = 1.0 + (self.MAX_ZOOM - 1.0) * zoom
+        w, h = self.width / magnify, self.height / magnify
+        cx = self.width / 2 + (pan + 1) / 2 * (pano_w - self.width)
+        cy = self.height / 2 + (1 - tilt) / 2 * (pano_h - self.height)
+        return (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+
+    def _window(self, pose: tuple[float, float, float]) -> Image.Image:
+        return self._panorama().resize((self.width, self.height), Image.Resampling.BILINEAR,
+                                       box=self.view_box(pose))
 
     def snapshot(self, now: datetime | None = None) -> Image.Image:
         """One frame as an image (for docs and quick looks)."""

@@ -27,6 +27,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -37,6 +38,9 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from shared_kernel.plates import PlateNumber, normalise
+from tools.camera_sim.onvif.discovery import Advertised, DiscoveryResponder
+from tools.camera_sim.onvif.ptz import PtzHead
+from tools.camera_sim.onvif.server import OnvifCamera
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVER_SCRIPT = Path(__file__).resolve().with_name("rtsp_server.py")
@@ -120,12 +124,21 @@ class CameraSimulator:
         verbose: bool = False,
         ready_timeout: float = 20.0,
         clip: Path | None = None,
+        onvif: bool = False,
+        discovery_port: int = 0,
     ) -> None:
         self.cameras = {c.name: c for c in cameras}
         if not self.cameras:
             raise ValueError("at least one camera is required")
         if (user is None) != (password is None):
             raise ValueError("give both user and password, or neither")
+        if onvif and user is None:
+            raise ValueError("ONVIF cameras need a user and password")
+        self.onvif_enabled, self.requested_discovery_port = onvif, discovery_port
+        self._onvif: dict[str, OnvifCamera] = {}
+        self._heads: dict[str, PtzHead] = {}
+        self._pose_dir: Path | None = None
+        self._discovery: DiscoveryResponder | None = None
         self.requested_port = port
         self.user, self.password = user, password
         self.fps, self.size, self.gop_seconds = fps, size, gop_seconds
@@ -172,8 +185,12 @@ class CameraSimulator:
             ready = self._expect("ready", timeout=self.ready_timeout)
             self.port = int(ready["port"])
             self.rtp_ports = {k: int(v) for k, v in ready["cameras"].items()}
+            if self.onvif_enabled:
+                self._make_heads()
             for spec in self.cameras.values():
                 self._start_publisher(spec)
+            if self.onvif_enabled:
+                self._start_onvif()
             if wait:
                 for name in self.cameras:
                     self.wait_ready(name, timeout=self.ready_timeout)
@@ -184,8 +201,17 @@ class CameraSimulator:
 
     def stop(self) -> None:
         """Stop every publisher and the server; waits for each, kills stragglers."""
+        if self._discovery is not None:
+            self._discovery.stop()
+            self._discovery = None
+        for camera in self._onvif.values():
+            camera.stop()
+        self._onvif.clear()
         for name in list(self._publishers):
             self._stop_publisher(name)
+        if self._pose_dir is not None:
+            shutil.rmtree(self._pose_dir, ignore_errors=True)
+            self._pose_dir = None
         server, self._server = self._server, None
         if server is None:
             return
@@ -209,6 +235,43 @@ class CameraSimulator:
         if credentials and self.user is not None:
             auth = f"{quote(self.user, safe='')}:{quote(self.password or '', safe='')}@"
         return f"rtsp://{auth}127.0.0.1:{self.port}/{name}"
+
+    def onvif(self, name: str) -> OnvifCamera:
+        """The camera's ONVIF side (``onvif=True``): ``.device_url``, ``.head`` (PTZ)."""
+        return self._onvif[name]
+
+    @property
+    def discovery_port(self) -> int:
+        """The UDP port on 127.0.0.1 answering WS-Discovery probes (``onvif=True``)."""
+        if self._discovery is None:
+            raise SimulatorError("ONVIF is not enabled")
+        return self._discovery.port
+
+    def _make_heads(self) -> None:
+        """One PTZ head per camera, whose every move is written to a pose file the
+        camera's publisher reads: the picture follows the head."""
+        self._pose_dir = Path(tempfile.mkdtemp(prefix="gtv-camera-sim-"))
+        for name in self.cameras:
+            path = self._pose_dir / f"{name}.json"
+            head = PtzHead(on_change=lambda motion, path=path: _write_atomically(
+                path, json.dumps(motion)))
+            _write_atomically(path, json.dumps(head.motion()))
+            self._heads[name] = head
+
+    def pose_file(self, name: str) -> Path | None:
+        return self._pose_dir / f"{name}.json" if self._pose_dir is not None else None
+
+    def _start_onvif(self) -> None:
+        for name in self.cameras:
+            self._onvif[name] = OnvifCamera(
+                name, stream_uri=self.url(name, credentials=False), user=self.user or "",
+                password=self.password or "", head=self._heads[name], size=self.size,
+                fps=self.fps,
+            ).start()
+        self._discovery = DiscoveryResponder(lambda: [
+            Advertised(c.endpoint_uuid, n, c.device_url, c.head is not None)
+            for n, c in self._onvif.items()
+        ], port=self.requested_discovery_port).start()
 
     @property
     def urls(self) -> dict[str, str]:
@@ -267,6 +330,9 @@ class CameraSimulator:
             "--rtp-port", str(self.rtp_ports[spec.name]), "--fps", str(self.fps),
             "--size", f"{self.size[0]}x{self.size[1]}", "--gop-seconds", str(self.gop_seconds),
         ]
+        pose_file = self.pose_file(spec.name)
+        if pose_file is not None:
+            command += ["--pose-file", str(pose_file)]
         sink = None if self.verbose else subprocess.DEVNULL
         self._publishers[spec.name] = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=sink, stderr=sink, env=env,
@@ -330,6 +396,12 @@ class CameraSimulator:
             self._server.stdin.write(f"{command} {name}\n")
             self._server.stdin.flush()
             self._expect(reply, timeout=5.0)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
 
 
 def _terminate(proc: subprocess.Popen[Any], grace: float) -> None:

@@ -96,14 +96,36 @@ class CameraSerializer(TenantOwnedSerializer):
         fields = [
             "id", "tenant", "name", "rtsp_url", "rtsp_url_masked", "location", "zone",
             "latitude", "longitude", "recording_mode", "retention_days", "lpr_enabled",
-            "status", "metadata", "revision", "created_at", "updated_at",
+            "status", "metadata", "onvif_device", "ptz", "revision", "created_at",
+            "updated_at",
         ]
-        read_only_fields = ["id", "rtsp_url_masked", "revision", "created_at", "updated_at"]
+        read_only_fields = ["id", "rtsp_url_masked", "onvif_device", "ptz", "revision",
+                            "created_at", "updated_at"]
         validators: list[Any] = []  # uniqueness is checked by the service (model constraints)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         self.check_same_tenant(attrs, "location", "zone")
         return attrs
+
+
+class OnvifOnboardSerializer(CameraSerializer):
+    """A camera onboarded from its ONVIF device: its address and credentials instead of
+    an RTSP URL (the device gives it)."""
+
+    rtsp_url = None  # type: ignore[assignment]
+    device_url = StrictCharField(
+        write_only=True, max_length=2048,
+        help_text="The device service, e.g. http://10.0.0.5/onvif/device_service "
+                  "(a WS-Discovery XAddr).")
+    username = StrictCharField(write_only=True, max_length=128)
+    password = StrictCharField(write_only=True, max_length=128, trim_whitespace=False,
+                               style={"input_type": "password"})
+    profile = StrictCharField(write_only=True, required=False, max_length=64,
+                              help_text="Media profile token; default: the largest picture.")
+
+    class Meta(CameraSerializer.Meta):
+        fields = [f for f in CameraSerializer.Meta.fields if f != "rtsp_url"] + [
+            "device_url", "username", "password", "profile"]
 
 
 class LocationSerializer(TenantOwnedSerializer):

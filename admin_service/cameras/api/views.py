@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from accounts.rbac import IsSuperadmin, RolePermission, TenantScopedMixin, acting_user
+from config.exceptions import Conflict
 from config.rest import Pagination
 from django.db.models import Model, QuerySet
 from django.http import HttpResponse
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
@@ -18,9 +21,15 @@ from rest_framework.serializers import BaseSerializer
 from tenancy.models import Tenant
 
 from cameras import cache, services
-from cameras.api.serializers import CameraSerializer, LocationSerializer, ZoneSerializer
+from cameras.api.serializers import (
+    CameraSerializer,
+    LocationSerializer,
+    OnvifOnboardSerializer,
+    ZoneSerializer,
+)
 from cameras.filtersets import CameraFilter, LocationFilter, ZoneFilter
-from cameras.models import Camera, Location, Zone
+from cameras.models import Camera, Location, Zone, cipher
+from cameras.onvif import device_health
 from shared_kernel.auth import Role
 
 
@@ -77,6 +86,42 @@ class CameraViewSet(TenantOwnedViewSet):
         page = self.paginate_queryset(queryset)
         assert page is not None
         return self.get_paginated_response([services.export_row(c) for c in page])
+
+    @extend_schema(
+        summary="Register a camera from its ONVIF device (the RTSP URL is read, not typed)",
+        request=OnvifOnboardSerializer, responses={201: CameraSerializer},
+    )
+    @action(detail=False, methods=["post"], url_path="onboard",
+            serializer_class=OnvifOnboardSerializer)
+    def onboard(self, request: Request) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        device = {k: data.pop(k, None) for k in ("device_url", "username", "password",
+                                                  "profile")}
+        camera = services.onboard_camera(
+            tenant=self.target_tenant(serializer), data=data, device_url=device["device_url"],
+            username=device["username"], password=device["password"],
+            profile=device["profile"], actor=acting_user(request), request=request)
+        return Response(CameraSerializer(camera, context=self.get_serializer_context()).data,
+                        status=201)
+
+    @extend_schema(
+        summary="ONVIF health, asked now: reachable, credentials accepted, clock drift",
+        responses={200: {"type": "object", "properties": {
+            "reachable": {"type": "boolean"},
+            "authorized": {"type": "boolean", "nullable": True},
+            "clock_drift_seconds": {"type": "number", "nullable": True},
+            "error": {"type": "string", "nullable": True},
+            "checked_at": {"type": "string", "format": "date-time"}}}},
+    )
+    @action(detail=True, methods=["get"], url_path="onvif-health", read_role=Role.OPERATOR)
+    def onvif_health(self, request: Request, pk: str | None = None) -> Response:
+        camera = self.get_object()
+        if not camera.onvif_encrypted:
+            raise Conflict("This camera was not onboarded by ONVIF.", code="not_onvif")
+        health = device_health(json.loads(cipher().decrypt(camera.onvif_encrypted)))
+        return Response({**health, "checked_at": timezone.now().isoformat()})
 
     def perform_create(self, serializer: BaseSerializer[Camera]) -> None:
         serializer.instance = services.register_camera(

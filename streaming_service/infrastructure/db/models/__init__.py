@@ -66,6 +66,10 @@ class Camera(Base):
     latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    # The ONVIF endpoint (JSON: url, username, password, profile), encrypted like the
+    # RTSP URL; None for a camera onboarded without ONVIF. ``ptz``: it can be steered.
+    onvif_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    ptz: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     decommissioned_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True
     )
