@@ -122,7 +122,7 @@ class CameraSimulator:
         gop_seconds: float = 1.0,
         system_python: str | None = None,
         verbose: bool = False,
-        ready_timeout: float = 20.0,
+        ready_timeout: float = 45.0,
         clip: Path | None = None,
         onvif: bool = False,
         discovery_port: int = 0,
