@@ -2,8 +2,8 @@
 (``application.recognise_frame.RecogniseFrame``: detector → crops → OCR → plate grammar).
 
 ``default_recogniser`` builds it with the shipped ONNX YOLOv8 plate detector and the
-PP-OCR reader, both on the CPU. Models load on first use, so an API replica that never
-receives an upload never pays for them.
+plate reader named by the settings, both on the CPU. Models load on first use, so an API
+replica that never receives an upload never pays for them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from streaming_service.domain.ai.detection import PlateRead
-from streaming_service.domain.ai.ports import Image
+from streaming_service.domain.ai.ports import Image, PlateReader
 
 
 class UseCaseRecogniser:
@@ -43,12 +43,28 @@ class UseCaseRecogniser:
         return list(result.reads), timings
 
 
+def _ppocr(threads: int) -> PlateReader:
+    from streaming_service.infrastructure.ocr import RapidOcrPlateReader
+
+    return RapidOcrPlateReader(threads=threads)
+
+
+READERS: dict[str, Callable[[int], PlateReader]] = {"ppocr": _ppocr}
+"""Plate readers by their setting name (``GTV_LPR_READER``)."""
+
+
+def build_reader(name: str, *, threads: int = 1) -> PlateReader:
+    try:
+        return READERS[name](threads)
+    except KeyError:
+        raise ValueError(f"unknown plate reader {name!r}; known: {sorted(READERS)}") from None
+
+
 def _build_core() -> Callable[[Image], Any]:
     from streaming_service.application.ai.recognise_frame import RecogniseFrame
     from streaming_service.infrastructure.detector import OnnxPlateDetector
-    from streaming_service.infrastructure.ocr import RapidOcrPlateReader
 
-    return RecogniseFrame(OnnxPlateDetector(), RapidOcrPlateReader())
+    return RecogniseFrame(OnnxPlateDetector(), build_reader("ppocr"))
 
 
 def default_recogniser() -> UseCaseRecogniser:
