@@ -188,11 +188,13 @@ def live_source_resolver(settings: StreamingSettings, cipher: CredentialCipher) 
     return source_for
 
 
-def default_recogniser() -> PlateRecogniser:
-    """The shipped plate recogniser; its models load on first use."""
+def default_recogniser(settings: StreamingSettings | None = None) -> PlateRecogniser:
+    """The shipped plate recogniser with the configured reader and device; its models
+    load on first use."""
     from streaming_service.infrastructure.recogniser import default_recogniser as build
 
-    recogniser: PlateRecogniser = build()
+    settings = settings or StreamingSettings()
+    recogniser: PlateRecogniser = build(settings.lpr_reader, settings.lpr_device)
     return recogniser
 
 
@@ -273,6 +275,6 @@ def bootstrap(
         ),
         live=RedisLiveFeed(redis, prefix=settings.redis_prefix, maxlen=settings.live_maxlen),
         recorder=DetectionRecorder(sessions=sessions, store=store, outbox=outbox),
-        recogniser=recogniser or default_recogniser(),
+        recogniser=recogniser or default_recogniser(settings),
         owns_redis=redis_client is None,
     )

@@ -10,7 +10,7 @@ order (OpenCV's convention).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -58,6 +58,22 @@ class PlateReader(Protocol):
         ...
 
 
+class BatchPlateDetector(PlateDetector, Protocol):
+    """A detector that also takes several frames (e.g. one per camera) in one call."""
+
+    def detect_batch(self, frames: Sequence[Image]) -> list[list[PlateBox]]:
+        """``detect`` for each frame, in order, in one network call where possible."""
+        ...
+
+
+class BatchPlateReader(PlateReader, Protocol):
+    """A reader that also takes several crops in one call."""
+
+    def read_batch(self, crops: Sequence[Image]) -> list[OcrReading]:
+        """``read`` for each crop, in order, in one network call where possible."""
+        ...
+
+
 LIVE_FEED = "live"
 """The outbox destination (in place of an exchange) of the tenant's live feed: use cases
 add their live events with ``also_to=[(LIVE_FEED, "")]`` and the outbox relay's live lane
@@ -96,6 +112,12 @@ class PlateRecogniser(Protocol):
     """Finds and reads every plate in one frame (detector + OCR + plate grammar)."""
 
     def recognise(self, frame: Image) -> list[PlateRead]: ...
+
+
+class BatchPlateRecogniser(PlateRecogniser, Protocol):
+    """A recogniser that reads several frames (one per camera) in one batched pass."""
+
+    def recognise_batch(self, frames: Sequence[Image]) -> list[list[PlateRead]]: ...
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,157 @@
+"""Train the plate reader on rendered crops and export it to ONNX.
+
+    nice -n 10 /work/venv-train/bin/python -m tools.lpr_train.train \
+        --out streaming_service/infrastructure/models/plate_reader_cnn.onnx
+
+Needs the training venv (tools/lpr_train/requirements.txt: torch, onnx), never the
+service's. Deterministic data (crop ``i`` of seed ``s`` is always the same image) and
+initialisation for a seed; the defaults are the run that produced the shipped model
+(docs/models.md). Validation crops come from the same renderer with another seed and
+serve for the temperature fit and early reporting only: the independent evaluation set
+(tools/lpr_eval) is never read here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from tools.lpr_train.crops import ALPHABET, make_crops
+from tools.lpr_train.model import Exported, PlateNet
+
+CHUNK = 2000
+
+
+def _chunk(args: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n, seed, start = args
+    return make_crops(n, seed, start)
+
+
+def dataset(n: int, seed: int, cache: Path, workers: int) -> tuple[np.ndarray, ...]:
+    path = cache / f"crops-{seed}-{n}.npz"
+    if path.exists():
+        data = np.load(path)
+        return data["images"], data["labels"], data["kinds"]
+    jobs = [(min(CHUNK, n - s), seed, s) for s in range(0, n, CHUNK)]
+    with Pool(workers) as pool:
+        parts = pool.map(_chunk, jobs)
+    images, labels, kinds = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    cache.mkdir(parents=True, exist_ok=True)
+    np.savez(path, images=images, labels=labels, kinds=kinds)
+    return images, labels, kinds
+
+
+def to_tensor(images: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0
+
+
+@torch.no_grad()
+def logits_of(net: PlateNet, images: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    net.eval()
+    outs = [net(to_tensor(images[i : i + 512])) for i in range(0, len(images), 512)]
+    return torch.cat([o[0] for o in outs]), torch.cat([o[1] for o in outs])
+
+
+def fit_temperature(logits: torch.Tensor, target: torch.Tensor) -> float:
+    best = (float("inf"), 1.0)
+    for t in np.arange(0.5, 3.01, 0.05):
+        nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]) / t, target.reshape(-1)).item()
+        best = min(best, (nll, float(t)))
+    return best[1]
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--cache", type=Path, default=Path("/work/lpr_train_cache"))
+    p.add_argument("--n-train", type=int, default=100_000)
+    p.add_argument("--n-val", type=int, default=4_000)
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--seed", type=int, default=15)
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    t0 = time.time()
+    x_train, y_train, k_train = dataset(args.n_train, args.seed, args.cache, args.threads)
+    x_val, y_val, k_val = dataset(args.n_val, args.seed + 1000, args.cache, args.threads)
+    print(
+        f"data: {len(x_train)} train, {len(x_val)} val crops in {time.time() - t0:.0f} s",
+        flush=True,
+    )
+    net = PlateNet()
+    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
+    steps_per_epoch = len(x_train) // args.batch
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, args.lr, total_steps=args.epochs * steps_per_epoch, pct_start=0.15
+    )
+    rng = np.random.default_rng(args.seed)
+    yv, kv = torch.from_numpy(y_val), torch.from_numpy(k_val)
+    for epoch in range(args.epochs):
+        net.train()
+        order = rng.permutation(len(x_train))
+        running = 0.0
+        for step in range(steps_per_epoch):
+            idx = order[step * args.batch : (step + 1) * args.batch]
+            x = to_tensor(x_train[idx])
+            y, k = torch.from_numpy(y_train[idx]), torch.from_numpy(k_train[idx])
+            chars, kind = net(x)
+            loss = F.cross_entropy(
+                chars.reshape(-1, len(ALPHABET)), y.reshape(-1), label_smoothing=0.05
+            ) + 0.3 * F.cross_entropy(kind, k)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            running += loss.item()
+            if step % 100 == 99:
+                print(
+                    f"epoch {epoch} step {step + 1}/{steps_per_epoch} loss {running / 100:.3f} "
+                    f"{time.time() - t0:.0f} s",
+                    flush=True,
+                )
+                running = 0.0
+        chars, kind = logits_of(net, x_val)
+        exact = (chars.argmax(-1) == yv).all(-1).float().mean().item()
+        kind_acc = (kind.argmax(-1) == kv).float().mean().item()
+        print(f"epoch {epoch}: val exact {exact:.4f}, plate type {kind_acc:.4f}", flush=True)
+        torch.save(net.state_dict(), args.cache / f"plate_net-{args.seed}.pt")
+    chars, kind = logits_of(net, x_val)
+    t_chars, t_kind = fit_temperature(chars, yv), fit_temperature(kind[:, None], kv[:, None])
+    exported = Exported(net, t_chars, t_kind).eval()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(
+        exported,
+        torch.zeros(1, 3, 40, 128),
+        str(args.out),
+        opset_version=17,
+        input_names=["crops"],
+        output_names=["chars", "plate_type"],
+        dynamic_axes={"crops": {0: "n"}, "chars": {0: "n"}, "plate_type": {0: "n"}},
+        dynamo=False,
+    )
+    summary = {
+        "seed": args.seed,
+        "n_train": args.n_train,
+        "epochs": args.epochs,
+        "val_exact": exact,
+        "val_plate_type": kind_acc,
+        "t_chars": t_chars,
+        "t_kind": t_kind,
+        "seconds": round(time.time() - t0),
+    }
+    (args.cache / f"summary-{args.seed}.json").write_text(json.dumps(summary, indent=1))
+    print(json.dumps(summary), flush=True)
+
+
+if __name__ == "__main__":
+    main()
