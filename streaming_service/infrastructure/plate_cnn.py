@@ -1,7 +1,7 @@
 """The default plate reader: GT-Vision's own plate CNN (ONNX) with grammar decoding.
 
 The network (trained by ``tools/lpr_train`` on rendered Brazilian plates, see
-docs/models.md) looks at the whole crop, resized to 128x40 BGR, and outputs for each of
+docs/models.md) looks at the whole crop, resized to 96x32 BGR, and outputs for each of
 the seven plate positions a probability over ``A-Z0-9`` and, for the plate, a
 probability over its type (Mercosul or old, one or two rows). Two-row motorcycle plates
 need no special handling.
@@ -37,7 +37,7 @@ from streaming_service.domain.ai.ports import Image, OcrReading
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT_READER_MODEL = MODELS_DIR / "plate_reader_cnn.onnx"
 ALPHABET = string.ascii_uppercase + string.digits
-INPUT_W, INPUT_H = 128, 40
+INPUT_W, INPUT_H = 96, 32
 PLATE_TYPES = ("mercosul", "old", "mercosul two-row", "old two-row")
 #: Likelihood ratio of seeing the blue band on a Mercosul plate rather than an old one.
 BAND_ODDS = 4.0
@@ -105,7 +105,7 @@ def decode_plate(chars: FloatArray, p_mercosul: float) -> PlateDecoding:
 
 
 def prepare(crop: Image) -> FloatArray | None:
-    """The network input for one crop (3 x 40 x 128, BGR, 0..255), None if too small."""
+    """The network input for one crop (3 x 32 x 96, BGR, 0..255), None if too small."""
     h, w = crop.shape[:2]
     if h < 8 or w < 16:
         return None

@@ -24,7 +24,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 Array = npt.NDArray[np.uint8]
 INPUT_H, INPUT_W = 40, 128
-"""The reader's network input (height, width), BGR."""
+"""Size (height, width) the crops are stored at; training resizes them to the network's
+input (``model.NET_H x NET_W``) as the service resizes a detector crop."""
 ALPHABET = string.ascii_uppercase + string.digits
 STYLES = ("mercosul", "old")
 

@@ -3,7 +3,8 @@
 A plate always has seven characters, so instead of CTC the network predicts each
 position directly (``7 x 36`` logits) plus the plate type (Mercosul/old x one/two rows).
 Two-row motorcycle plates need no special case: the heads learn where each position
-is. Input ``N x 3 x 40 x 128`` BGR scaled to 0..1.
+is. Input ``N x 3 x 32 x 96`` BGR scaled to 0..1 (crops are rendered at 40 x 128 and
+resized to it, as the service resizes a detector crop).
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from tools.lpr_train.crops import ALPHABET, INPUT_H, INPUT_W
+from tools.lpr_train.crops import ALPHABET
 
 PLATE_TYPES = 4  # mercosul/old x one/two rows
+NET_H, NET_W = 32, 96
 
 
 def _block(cin: int, cout: int) -> nn.Sequential:
@@ -23,22 +25,20 @@ def _block(cin: int, cout: int) -> nn.Sequential:
 
 
 class PlateNet(nn.Module):
-    def __init__(self, width: int = 1) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        c = [32 * width, 64 * width, 96 * width, 128 * width]
         self.features = nn.Sequential(
-            _block(3, c[0]),
-            nn.MaxPool2d(2),  # 20 x 64
-            _block(c[0], c[1]),
-            nn.MaxPool2d(2),  # 10 x 32
-            _block(c[1], c[2]),
-            _block(c[2], c[2]),
-            nn.MaxPool2d(2),  # 5 x 16
-            _block(c[2], c[3]),
-            _block(c[3], c[3]),
-            nn.MaxPool2d((1, 2)),  # 5 x 8
+            _block(3, 32),
+            nn.MaxPool2d(2),  # 16 x 48
+            _block(32, 64),
+            nn.MaxPool2d(2),  # 8 x 24
+            _block(64, 96),
+            nn.MaxPool2d(2),  # 4 x 12
+            _block(96, 128),
+            _block(128, 128),
+            nn.MaxPool2d((1, 2)),  # 4 x 6
         )
-        flat = c[3] * (INPUT_H // 8) * (INPUT_W // 16)
+        flat = 128 * (NET_H // 8) * (NET_W // 16)
         self.neck = nn.Sequential(
             nn.Flatten(),
             nn.Dropout(0.2),

@@ -19,12 +19,13 @@ import time
 from multiprocessing import Pool
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from tools.lpr_train.crops import ALPHABET, make_crops
-from tools.lpr_train.model import Exported, PlateNet
+from tools.lpr_train.model import NET_H, NET_W, Exported, PlateNet
 
 CHUNK = 2000
 
@@ -48,6 +49,11 @@ def dataset(n: int, seed: int, cache: Path, workers: int) -> tuple[np.ndarray, .
     return images, labels, kinds
 
 
+def to_net_size(images: np.ndarray) -> np.ndarray:
+    """Rendered crops (40 x 128) at the network's input size (32 x 96)."""
+    return np.stack([cv2.resize(im, (NET_W, NET_H), interpolation=cv2.INTER_AREA) for im in images])
+
+
 def to_tensor(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0
 
@@ -67,13 +73,35 @@ def fit_temperature(logits: torch.Tensor, target: torch.Tensor) -> float:
     return best[1]
 
 
+def export_onnx(
+    net: PlateNet, x_val: np.ndarray, yv: torch.Tensor, kv: torch.Tensor, out: Path
+) -> tuple[float, float]:
+    """Fit the temperatures on the validation crops and write the ONNX file (opset 17,
+    dynamic batch) that the service's ``CnnPlateReader`` loads."""
+    chars, kind = logits_of(net, x_val)
+    t_chars, t_kind = fit_temperature(chars, yv), fit_temperature(kind[:, None], kv[:, None])
+    exported = Exported(net, t_chars, t_kind).eval()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(
+        exported,
+        torch.zeros(1, 3, NET_H, NET_W),
+        str(out),
+        opset_version=17,
+        input_names=["crops"],
+        output_names=["chars", "plate_type"],
+        dynamic_axes={"crops": {0: "n"}, "chars": {0: "n"}, "plate_type": {0: "n"}},
+        dynamo=False,
+    )
+    return t_chars, t_kind
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--cache", type=Path, default=Path("/work/lpr_train_cache"))
     p.add_argument("--n-train", type=int, default=100_000)
     p.add_argument("--n-val", type=int, default=4_000)
-    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=15)
@@ -84,65 +112,53 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.time()
     x_train, y_train, k_train = dataset(args.n_train, args.seed, args.cache, args.threads)
     x_val, y_val, k_val = dataset(args.n_val, args.seed + 1000, args.cache, args.threads)
+    x_train, x_val = to_net_size(x_train), to_net_size(x_val)
     print(
         f"data: {len(x_train)} train, {len(x_val)} val crops in {time.time() - t0:.0f} s",
         flush=True,
     )
     net = PlateNet()
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
-    steps_per_epoch = len(x_train) // args.batch
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, args.lr, total_steps=args.epochs * steps_per_epoch, pct_start=0.15
-    )
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, args.lr, total_steps=args.steps, pct_start=0.1)
     rng = np.random.default_rng(args.seed)
     yv, kv = torch.from_numpy(y_val), torch.from_numpy(k_val)
-    for epoch in range(args.epochs):
+    order = rng.permutation(len(x_train))
+    position, running = 0, 0.0
+    exact = kind_acc = 0.0
+    for step in range(args.steps):
         net.train()
-        order = rng.permutation(len(x_train))
-        running = 0.0
-        for step in range(steps_per_epoch):
-            idx = order[step * args.batch : (step + 1) * args.batch]
-            x = to_tensor(x_train[idx])
-            y, k = torch.from_numpy(y_train[idx]), torch.from_numpy(k_train[idx])
-            chars, kind = net(x)
-            loss = F.cross_entropy(
-                chars.reshape(-1, len(ALPHABET)), y.reshape(-1), label_smoothing=0.05
-            ) + 0.3 * F.cross_entropy(kind, k)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            running += loss.item()
-            if step % 100 == 99:
-                print(
-                    f"epoch {epoch} step {step + 1}/{steps_per_epoch} loss {running / 100:.3f} "
-                    f"{time.time() - t0:.0f} s",
-                    flush=True,
-                )
-                running = 0.0
-        chars, kind = logits_of(net, x_val)
-        exact = (chars.argmax(-1) == yv).all(-1).float().mean().item()
-        kind_acc = (kind.argmax(-1) == kv).float().mean().item()
-        print(f"epoch {epoch}: val exact {exact:.4f}, plate type {kind_acc:.4f}", flush=True)
-        torch.save(net.state_dict(), args.cache / f"plate_net-{args.seed}.pt")
-    chars, kind = logits_of(net, x_val)
-    t_chars, t_kind = fit_temperature(chars, yv), fit_temperature(kind[:, None], kv[:, None])
-    exported = Exported(net, t_chars, t_kind).eval()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(
-        exported,
-        torch.zeros(1, 3, 40, 128),
-        str(args.out),
-        opset_version=17,
-        input_names=["crops"],
-        output_names=["chars", "plate_type"],
-        dynamic_axes={"crops": {0: "n"}, "chars": {0: "n"}, "plate_type": {0: "n"}},
-        dynamo=False,
-    )
+        if position + args.batch > len(order):  # next pass over the crops
+            order, position = rng.permutation(len(x_train)), 0
+        idx = order[position : position + args.batch]
+        position += args.batch
+        x = to_tensor(x_train[idx])
+        y, k = torch.from_numpy(y_train[idx]), torch.from_numpy(k_train[idx])
+        chars, kind = net(x)
+        loss = F.cross_entropy(
+            chars.reshape(-1, len(ALPHABET)), y.reshape(-1), label_smoothing=0.05
+        ) + 0.3 * F.cross_entropy(kind, k)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        running += loss.item()
+        if step % 100 == 99:
+            print(
+                f"step {step + 1}/{args.steps} loss {running / 100:.3f} {time.time() - t0:.0f} s",
+                flush=True,
+            )
+            running = 0.0
+        if step % 500 == 499 or step == args.steps - 1:
+            chars, kind = logits_of(net, x_val)
+            exact = (chars.argmax(-1) == yv).all(-1).float().mean().item()
+            kind_acc = (kind.argmax(-1) == kv).float().mean().item()
+            print(f"step {step + 1}: val exact {exact:.4f}, plate type {kind_acc:.4f}", flush=True)
+            torch.save(net.state_dict(), args.cache / f"plate_net-{args.seed}.pt")
+    t_chars, t_kind = export_onnx(net, x_val, yv, kv, args.out)
     summary = {
         "seed": args.seed,
         "n_train": args.n_train,
-        "epochs": args.epochs,
+        "steps": args.steps,
         "val_exact": exact,
         "val_plate_type": kind_acc,
         "t_chars": t_chars,
