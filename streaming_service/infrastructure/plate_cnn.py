@@ -1,21 +1,21 @@
-"""The default plate reader: GT-Vision's own plate CNN (ONNX) with grammar decoding.
+"""The default plate reader: GT-Vision's own plate network (ONNX) with grammar decoding.
 
 The network (trained by ``tools/lpr_train`` on rendered Brazilian plates, see
-docs/models.md) looks at the whole crop, resized to 96x32 BGR, and outputs for each of
-the seven plate positions a probability over ``A-Z0-9`` and, for the plate, a
-probability over its type (Mercosul or old, one or two rows). Two-row motorcycle plates
-need no special handling.
+docs/models.md) reads the crop as one text line (``plate_line``: 128x32 BGR, a two-row
+motorcycle plate cut into its rows laid side by side) and gives, for each of 32
+columns, a probability over the CTC blank and ``A-Z0-9``, and for the plate a
+probability over its type (Mercosul or old, one or two rows).
 
 Decoding is constrained by the grammar of both layouts, Mercosul ``LLL N L NN`` and old
-``LLL N N NN``: every position keeps only the characters its class allows. The layouts
-differ only in the fifth position, so the most likely plate over both layouts is exact
-(not a beam approximation): the fifth position's letters are weighted by the probability
-that the plate is Mercosul and its digits by the probability that it is old. That layout
-probability comes from the network's plate-type head, sharpened by the blue "BRASIL"
-band when the crop shows one (``looks_mercosul``; a grey crop, e.g. an IR camera, says
-nothing). Confidence is the product of the seven chosen probabilities (the network's
-temperatures are fitted on validation crops, so it estimates the chance that the whole
-plate is right).
+``LLL N N NN``: a Viterbi search over the CTC output per layout
+(``plate_grammar.ctc_decode_plate``) finds the most likely plate of each, and the
+layouts are weighed by the probability that the plate is Mercosul. That probability
+comes from the network's plate-type head, sharpened by the blue "BRASIL" band when the
+crop shows one (``looks_mercosul``; a grey crop, e.g. an IR camera, says nothing).
+Confidence is the product of the chosen plate's character probabilities times the
+chosen layout's share of both layouts' scores: an estimate that the whole plate is
+right, low when the fifth character could be a letter or a digit (docs/models.md:
+calibration).
 
 Only numpy, OpenCV and onnxruntime at run time; ``read_batch`` reads many crops in one
 network call (a GPU provider, or fewer calls on the CPU).
@@ -23,7 +23,6 @@ network call (a GPU provider, or fewer calls on the CPU).
 
 from __future__ import annotations
 
-import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,11 +32,18 @@ import numpy as np
 import numpy.typing as npt
 
 from streaming_service.domain.ai.ports import Image, OcrReading
+from streaming_service.infrastructure.plate_grammar import (
+    DIGITS,
+    LETTERS,
+    MERCOSUL_GRAMMAR,
+    OLD_GRAMMAR,
+    ctc_decode_plate,
+)
+from streaming_service.infrastructure.plate_line import plate_line
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT_READER_MODEL = MODELS_DIR / "plate_reader_cnn.onnx"
-ALPHABET = string.ascii_uppercase + string.digits
-INPUT_W, INPUT_H = 96, 32
+ALPHABET = LETTERS + DIGITS
 PLATE_TYPES = ("mercosul", "old", "mercosul two-row", "old two-row")
 #: Likelihood ratio of seeing the blue band on a Mercosul plate rather than an old one.
 BAND_ODDS = 4.0
@@ -45,10 +51,6 @@ BAND_ODDS = 4.0
 MERCOSUL_BLUE_SHARE = 0.1
 
 FloatArray = npt.NDArray[np.float32]
-_LETTER = np.arange(36) < 26
-_DIGIT = ~_LETTER
-#: Allowed classes per position in either layout; the fifth position's pair is apart.
-_COMMON = np.stack([_LETTER, _LETTER, _LETTER, _DIGIT, np.ones(36, bool), _DIGIT, _DIGIT])
 
 
 def looks_mercosul(crop: Image) -> bool:
@@ -85,37 +87,34 @@ def mercosul_probability(plate_type: FloatArray, band_seen: bool) -> float:
     return min(max(p, 1e-6), 1 - 1e-6)
 
 
-def decode_plate(chars: FloatArray, p_mercosul: float) -> PlateDecoding:
-    """The most likely plate over both layouts from ``7 x 36`` per-position probabilities.
-
-    Characters a position's grammar forbids are dropped and each position renormalised;
-    the fifth position's letters count ``p_mercosul`` and its digits ``1 - p_mercosul``.
-    """
-    if chars.shape != (7, len(ALPHABET)):
-        raise ValueError(f"expected 7 x {len(ALPHABET)} probabilities, got {chars.shape}")
-    weights = _COMMON.astype(np.float64)
-    weights[4] = np.where(_LETTER, p_mercosul, 1.0 - p_mercosul)
-    q = np.clip(chars.astype(np.float64), 1e-9, 1.0) * weights
-    q /= q.sum(axis=1, keepdims=True)
-    best = q.argmax(axis=1)
-    probs = q[np.arange(7), best]
-    text = "".join(ALPHABET[i] for i in best)
-    layout = "mercosul" if _LETTER[best[4]] else "old"
-    return PlateDecoding(text, float(np.prod(probs)), layout, tuple(float(p) for p in probs))
+def decode_plate(columns: FloatArray, p_mercosul: float) -> PlateDecoding | None:
+    """The most likely plate over both layouts from ``T x (1 + 36)`` CTC probabilities
+    (blank first); None when the columns cannot hold a plate."""
+    if columns.ndim != 2 or columns.shape[1] != 1 + len(ALPHABET):
+        raise ValueError(f"expected T x {1 + len(ALPHABET)} probabilities, got {columns.shape}")
+    candidates: list[tuple[float, str, tuple[float, ...], str]] = []
+    for layout, grammar, prior in (
+        ("mercosul", MERCOSUL_GRAMMAR, p_mercosul),
+        ("old", OLD_GRAMMAR, 1.0 - p_mercosul),
+    ):
+        read = ctc_decode_plate(columns, ALPHABET, grammar)
+        if read is not None:
+            quality = float(np.prod(read.char_probs))
+            candidates.append((prior * quality, layout, read.char_probs, read.text))
+    if not candidates:
+        return None
+    total = sum(c[0] for c in candidates)
+    score, layout, probs, text = max(candidates)
+    share = score / total if total > 0 else 0.0
+    return PlateDecoding(text, float(np.prod(probs)) * share, layout, probs)
 
 
 def prepare(crop: Image) -> FloatArray | None:
-    """The network input for one crop (3 x 32 x 96, BGR, 0..255), None if too small."""
+    """The network input for one crop (3 x 32 x 128, BGR, 0..255), None if too small."""
     h, w = crop.shape[:2]
     if h < 8 or w < 16:
         return None
-    if crop.ndim == 2:
-        crop = np.asarray(cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR), np.uint8)
-    shrink = w > INPUT_W or h > INPUT_H
-    resized = cv2.resize(
-        crop, (INPUT_W, INPUT_H), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-    )
-    return np.ascontiguousarray(resized.transpose(2, 0, 1), dtype=np.float32)
+    return np.ascontiguousarray(plate_line(crop).transpose(2, 0, 1), dtype=np.float32)
 
 
 class CnnPlateReader:
@@ -158,9 +157,9 @@ class CnnPlateReader:
         if not usable:
             return out
         batch = np.stack([x for _, x in usable])
-        chars, kinds = self._session.run(None, {self._input: batch})[:2]
+        columns, kinds = self._session.run(None, {self._input: batch})[:2]
         for row, (i, _) in enumerate(usable):
             band = self.use_band and looks_mercosul(crops[i])
             p_merc = mercosul_probability(np.asarray(kinds[row], np.float32), band)
-            out[i] = decode_plate(np.asarray(chars[row], np.float32), p_merc)
+            out[i] = decode_plate(np.asarray(columns[row], np.float32), p_merc)
         return out

@@ -22,10 +22,12 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
+from streaming_service.infrastructure.plate_line import LINE_H, LINE_W, plate_line
+
 Array = npt.NDArray[np.uint8]
-INPUT_H, INPUT_W = 40, 128
-"""Size (height, width) the crops are stored at; training resizes them to the network's
-input (``model.NET_H x NET_W``) as the service resizes a detector crop."""
+INPUT_H, INPUT_W = LINE_H, LINE_W
+"""Crops are stored as the reader's input line (``plate_line``: two-row plates cut into
+rows laid side by side), made from the crop exactly as the service makes it."""
 ALPHABET = string.ascii_uppercase + string.digits
 STYLES = ("mercosul", "old")
 
@@ -315,10 +317,7 @@ def make_crop(rng: np.random.Generator) -> Crop:
         crop = cv2.imdecode(
             cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, q])[1], cv2.IMREAD_COLOR
         )
-    net = cv2.resize(
-        crop, (INPUT_W, INPUT_H), interpolation=cv2.INTER_AREA if cw > INPUT_W else cv2.INTER_LINEAR
-    )
-    return Crop(net, text, style, two_rows)
+    return Crop(plate_line(crop), text, style, two_rows)
 
 
 def make_crops(

@@ -16,16 +16,16 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from multiprocessing import Pool
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tools.lpr_train.crops import ALPHABET, make_crops
-from tools.lpr_train.model import NET_H, NET_W, Exported, PlateNet
+from tools.lpr_train.crops import ALPHABET, INPUT_H, INPUT_W, make_crops
+from tools.lpr_train.model import Exported, PlateNet
 
 CHUNK = 2000
 
@@ -49,11 +49,6 @@ def dataset(n: int, seed: int, cache: Path, workers: int) -> tuple[np.ndarray, .
     return images, labels, kinds
 
 
-def to_net_size(images: np.ndarray) -> np.ndarray:
-    """Rendered crops (40 x 128) at the network's input size (32 x 96)."""
-    return np.stack([cv2.resize(im, (NET_W, NET_H), interpolation=cv2.INTER_AREA) for im in images])
-
-
 def to_tensor(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0
 
@@ -65,12 +60,32 @@ def logits_of(net: PlateNet, images: np.ndarray) -> tuple[torch.Tensor, torch.Te
     return torch.cat([o[0] for o in outs]), torch.cat([o[1] for o in outs])
 
 
-def fit_temperature(logits: torch.Tensor, target: torch.Tensor) -> float:
-    best = (float("inf"), 1.0)
-    for t in np.arange(0.5, 3.01, 0.05):
-        nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]) / t, target.reshape(-1)).item()
-        best = min(best, (nll, float(t)))
-    return best[1]
+def ctc(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """CTC loss of ``N x T x classes`` logits for 7-character labels (blank is class 0)."""
+    n, steps, _ = logits.shape
+    return F.ctc_loss(
+        logits.log_softmax(-1).permute(1, 0, 2),
+        labels + 1,
+        torch.full((n,), steps, dtype=torch.long),
+        torch.full((n,), labels.shape[1], dtype=torch.long),
+        zero_infinity=True,
+    )
+
+
+def greedy(logits: torch.Tensor) -> list[str]:
+    out = []
+    for row in logits.argmax(-1).tolist():
+        chars, last = [], 0
+        for c in row:
+            if c and c != last:
+                chars.append(ALPHABET[c - 1])
+            last = c
+        out.append("".join(chars))
+    return out
+
+
+def fit_temperature(loss: Callable[[float], float]) -> float:
+    return min((loss(float(t)), float(t)) for t in np.arange(0.5, 3.01, 0.1))[1]
 
 
 def export_onnx(
@@ -79,12 +94,13 @@ def export_onnx(
     """Fit the temperatures on the validation crops and write the ONNX file (opset 17,
     dynamic batch) that the service's ``CnnPlateReader`` loads."""
     chars, kind = logits_of(net, x_val)
-    t_chars, t_kind = fit_temperature(chars, yv), fit_temperature(kind[:, None], kv[:, None])
+    t_chars = fit_temperature(lambda t: ctc(chars / t, yv).item())
+    t_kind = fit_temperature(lambda t: F.cross_entropy(kind / t, kv).item())
     exported = Exported(net, t_chars, t_kind).eval()
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(
         exported,
-        torch.zeros(1, 3, NET_H, NET_W),
+        torch.zeros(1, 3, INPUT_H, INPUT_W),
         str(out),
         opset_version=17,
         input_names=["crops"],
@@ -106,18 +122,21 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=15)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--init", type=Path, help="start from these weights (a second stage)")
+    p.add_argument("--tag", default="", help="suffix of the checkpoint and summary names")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     t0 = time.time()
     x_train, y_train, k_train = dataset(args.n_train, args.seed, args.cache, args.threads)
     x_val, y_val, k_val = dataset(args.n_val, args.seed + 1000, args.cache, args.threads)
-    x_train, x_val = to_net_size(x_train), to_net_size(x_val)
     print(
         f"data: {len(x_train)} train, {len(x_val)} val crops in {time.time() - t0:.0f} s",
         flush=True,
     )
     net = PlateNet()
+    if args.init:
+        net.load_state_dict(torch.load(args.init))
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, args.lr, total_steps=args.steps, pct_start=0.1)
     rng = np.random.default_rng(args.seed)
@@ -134,9 +153,7 @@ def main(argv: list[str] | None = None) -> None:
         x = to_tensor(x_train[idx])
         y, k = torch.from_numpy(y_train[idx]), torch.from_numpy(k_train[idx])
         chars, kind = net(x)
-        loss = F.cross_entropy(
-            chars.reshape(-1, len(ALPHABET)), y.reshape(-1), label_smoothing=0.05
-        ) + 0.3 * F.cross_entropy(kind, k)
+        loss = ctc(chars, y) + 0.3 * F.cross_entropy(kind, k)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -150,10 +167,11 @@ def main(argv: list[str] | None = None) -> None:
             running = 0.0
         if step % 500 == 499 or step == args.steps - 1:
             chars, kind = logits_of(net, x_val)
-            exact = (chars.argmax(-1) == yv).all(-1).float().mean().item()
+            truth = ["".join(ALPHABET[i] for i in row) for row in y_val.tolist()]
+            exact = float(np.mean([a == b for a, b in zip(greedy(chars), truth, strict=True)]))
             kind_acc = (kind.argmax(-1) == kv).float().mean().item()
             print(f"step {step + 1}: val exact {exact:.4f}, plate type {kind_acc:.4f}", flush=True)
-            torch.save(net.state_dict(), args.cache / f"plate_net-{args.seed}.pt")
+            torch.save(net.state_dict(), args.cache / f"plate_net-{args.seed}{args.tag}.pt")
     t_chars, t_kind = export_onnx(net, x_val, yv, kv, args.out)
     summary = {
         "seed": args.seed,
@@ -165,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
         "t_kind": t_kind,
         "seconds": round(time.time() - t0),
     }
-    (args.cache / f"summary-{args.seed}.json").write_text(json.dumps(summary, indent=1))
+    (args.cache / f"summary-{args.seed}{args.tag}.json").write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary), flush=True)
 
 
