@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--seed", type=int, default=EVAL_SEED)
     parser.add_argument("--imgsz", type=int, nargs="+", default=[640])
-    parser.add_argument("--reader", nargs="+", choices=sorted(READERS), default=["plate-cnn"])
+    parser.add_argument("--reader", nargs="+", choices=sorted(READERS), default=["ppocr"])
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     data = list(eval_samples(args.n, args.seed))

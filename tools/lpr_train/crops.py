@@ -220,6 +220,7 @@ class Crop:
     text: str
     style: str
     two_rows: bool
+    crop: Array  # the crop as the detector and the pipeline's margin cut it, BGR
 
 
 def make_crop(rng: np.random.Generator) -> Crop:
@@ -317,7 +318,7 @@ def make_crop(rng: np.random.Generator) -> Crop:
         crop = cv2.imdecode(
             cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, q])[1], cv2.IMREAD_COLOR
         )
-    return Crop(plate_line(crop), text, style, two_rows)
+    return Crop(plate_line(crop), text, style, two_rows, crop)
 
 
 def make_crops(
