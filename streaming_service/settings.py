@@ -118,9 +118,10 @@ class StreamingSettings(CommonSettings):
     # Uploads to POST /api/ai/lpr/recognize (their size: lpr_upload_max_bytes, above,
     # which the body size limit reads).
     lpr_upload_max_pixels: int = Field(default=40_000_000, ge=10_000)
-    # Plate reader: "plate-cnn" (GT-Vision's own plate network, shipped; docs/models.md)
-    # or "ppocr" (the general PP-OCRv4 recogniser of rapidocr-onnxruntime, the former
-    # default). Device for the detector and reader: "cpu", or "cuda" through
+    # Plate reader: "ppocr" (the PP-OCRv4 recogniser of rapidocr-onnxruntime with plate
+    # grammar decoding) or "plate-cnn" (GT-Vision's own plate network, read by
+    # infrastructure/plate_cnn.py; its weights are not shipped yet: docs/models.md).
+    # Device for the detector and reader: "cpu", or "cuda" through
     # onnxruntime's CUDA provider when the installed onnxruntime has it (else the CPU).
     lpr_reader: Literal["plate-cnn", "ppocr"] = "ppocr"
     lpr_device: Literal["cpu", "cuda"] = "cpu"

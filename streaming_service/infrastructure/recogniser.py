@@ -70,8 +70,13 @@ def providers_for(device: str) -> list[str]:
 
 
 def _plate_cnn(threads: int, providers: list[str]) -> PlateReader:
-    from streaming_service.infrastructure.plate_cnn import CnnPlateReader
+    from streaming_service.infrastructure.plate_cnn import DEFAULT_READER_MODEL, CnnPlateReader
 
+    if not DEFAULT_READER_MODEL.is_file():
+        raise FileNotFoundError(
+            f"{DEFAULT_READER_MODEL} is not shipped yet: train it with tools/lpr_train "
+            "(docs/models.md) or use GTV_LPR_READER=ppocr"
+        )
     return CnnPlateReader(threads=threads, providers=providers)
 
 

@@ -1,7 +1,7 @@
 """LPR benchmark on the independent evaluation set (``tools/lpr_eval``): exact reads per
 condition and plate type, confident misreads, and latency per stage on one core.
 
-    python tools/benchmarks/lpr_bench.py [--n 300] [--imgsz 640] [--reader plate-crnn]
+    python tools/benchmarks/lpr_bench.py [--n 300] [--imgsz 640] [--reader ppocr plate-cnn]
 
 The evaluation set is made by a generator that shares no code, font or background with
 the recognizer's training data and is never used for tuning (docs/models.md). Prints a
