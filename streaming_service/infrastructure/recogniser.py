@@ -74,7 +74,7 @@ def _plate_cnn(threads: int, providers: list[str]) -> PlateReader:
 
     if not DEFAULT_READER_MODEL.is_file():
         raise FileNotFoundError(
-            f"{DEFAULT_READER_MODEL} is not shipped yet: train it with tools/lpr_train "
+            f"{DEFAULT_READER_MODEL} is missing: train it with tools/lpr_train "
             "(docs/models.md) or use GTV_LPR_READER=ppocr"
         )
     return CnnPlateReader(threads=threads, providers=providers)
