@@ -237,11 +237,13 @@ def live_source_resolver(settings: StreamingSettings, cipher: CredentialCipher) 
     return source_for
 
 
-def default_recogniser() -> PlateRecogniser:
-    """The shipped plate recogniser; its models load on first use."""
+def default_recogniser(settings: StreamingSettings | None = None) -> PlateRecogniser:
+    """The shipped plate recogniser with the configured reader and device; its models
+    load on first use."""
     from streaming_service.infrastructure.recogniser import default_recogniser as build
 
-    recogniser: PlateRecogniser = build()
+    settings = settings or StreamingSettings()
+    recogniser: PlateRecogniser = build(settings.lpr_reader, settings.lpr_device)
     return recogniser
 
 
@@ -359,7 +361,7 @@ def bootstrap(
             post_roll_seconds=settings.event_clip_post_roll_seconds,
             url_ttl_seconds=settings.playback_url_ttl_seconds,
         ),
-        recogniser=recogniser or default_recogniser(),
+        recogniser=recogniser or default_recogniser(settings),
         data_lifecycle=DataLifecycle(sessions=sessions, store=store, audit=audit,
                                      default_retention_days=settings.lpr_retention_days),
         owns_redis=redis_client is None,

@@ -132,6 +132,13 @@ class StreamingSettings(CommonSettings):
     # Uploads to POST /api/ai/lpr/recognize (their size: lpr_upload_max_bytes, above,
     # which the body size limit reads).
     lpr_upload_max_pixels: int = Field(default=40_000_000, ge=10_000)
+    # Plate reader: "ppocr" (the PP-OCRv4 recogniser of rapidocr-onnxruntime with plate
+    # grammar decoding) or "plate-cnn" (GT-Vision's own plate network, read by
+    # infrastructure/plate_cnn.py; experimental, weaker than ppocr: docs/models.md).
+    # Device for the detector and reader: "cpu", or "cuda" through
+    # onnxruntime's CUDA provider when the installed onnxruntime has it (else the CPU).
+    lpr_reader: Literal["plate-cnn", "ppocr"] = "ppocr"
+    lpr_device: Literal["cpu", "cuda"] = "cpu"
 
     # Live feed (Redis Stream per tenant) and WebSocket.
     live_maxlen: int = Field(default=10_000, ge=100)

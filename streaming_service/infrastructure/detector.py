@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -170,18 +171,29 @@ class OnnxPlateDetector:
         self.rect = rect
 
     def detect(self, frame: Image) -> list[PlateBox]:
-        boxed, lb = letterbox(frame, self.imgsz, rect=self.rect)
+        return self.detect_batch([frame])[0]
+
+    def detect_batch(self, frames: Sequence[Image]) -> list[list[PlateBox]]:
+        """Boxes for each frame from one network call. Frames of one size keep the
+        rectangular letterbox; a mix of sizes is letterboxed square so they stack."""
+        if not frames:
+            return []
+        rect = self.rect and len({f.shape[:2] for f in frames}) == 1
+        boxed = [letterbox(frame, self.imgsz, rect=rect) for frame in frames]
         # BGR HWC uint8 -> RGB CHW float 0..1, what ultralytics feeds the network.
-        chw = np.ascontiguousarray(boxed[..., ::-1].transpose(2, 0, 1))[None]
-        tensor = chw.astype(np.float32) / 255.0
+        batch = np.stack([b[..., ::-1].transpose(2, 0, 1) for b, _ in boxed])
+        tensor = batch.astype(np.float32) / 255.0
         (output,) = self._session.run(None, {self._input: tensor})[:1]
-        boxes, scores = decode_yolov8(
-            np.asarray(output, np.float32),
-            self.conf_threshold,
-            self.iou_threshold,
-            self.max_detections,
-        )
-        return _to_plate_boxes(lb.to_frame(boxes), scores, frame.shape[1], frame.shape[0])
+        output = np.asarray(output, np.float32)
+        found: list[list[PlateBox]] = []
+        for i, (frame, (_, lb)) in enumerate(zip(frames, boxed, strict=True)):
+            boxes, scores = decode_yolov8(
+                output[i], self.conf_threshold, self.iou_threshold, self.max_detections
+            )
+            found.append(
+                _to_plate_boxes(lb.to_frame(boxes), scores, frame.shape[1], frame.shape[0])
+            )
+        return found
 
 
 class UltralyticsPlateDetector:

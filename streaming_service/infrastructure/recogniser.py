@@ -1,29 +1,39 @@
 """The ``PlateRecogniser`` port over the recognition core's use case
-(``application.recognise_frame.RecogniseFrame``: detector → crops → OCR → plate grammar).
+(``application.recognise_frame.RecogniseFrame``: detector → crops → reader → grammar).
 
 ``default_recogniser`` builds it with the shipped ONNX YOLOv8 plate detector and the
-PP-OCR reader, both on the CPU. Models load on first use, so an API replica that never
-receives an upload never pays for them.
+plate reader the settings name (``GTV_LPR_READER``, default the shipped plate CNN), on
+the device they name (``GTV_LPR_DEVICE``: ``cpu``, or ``cuda`` through onnxruntime's
+CUDA provider where the installed onnxruntime has it, else the CPU). Models load on
+first use, so an API replica that never receives an upload never pays for them.
+``recognise_batch`` reads the frames of several cameras in one batched pass.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from streaming_service.domain.ai.detection import PlateRead
-from streaming_service.domain.ai.ports import Image
+from streaming_service.domain.ai.ports import Image, PlateReader
+
+DEVICES = ("cpu", "cuda")
 
 
 class UseCaseRecogniser:
-    """Adapts a ``frame -> result with .reads`` callable, built lazily, to the port."""
+    """Adapts a lazily built ``RecogniseFrame``-like use case to the port."""
 
-    def __init__(self, build: Callable[[], Callable[[Image], Any]]) -> None:
+    def __init__(self, build: Callable[[], Any]) -> None:
         self._build = build
-        self._use_case: Callable[[Image], Any] | None = None
-        # One frame at a time: predictable latency, and models load exactly once.
+        self._use_case: Any = None
+        # One call at a time: predictable latency, and models load exactly once.
         self._lock = threading.Lock()
+
+    def _core(self) -> Any:
+        if self._use_case is None:
+            self._use_case = self._build()
+        return self._use_case
 
     def recognise(self, frame: Image) -> list[PlateRead]:
         return self.recognise_timed(frame)[0]
@@ -31,9 +41,7 @@ class UseCaseRecogniser:
     def recognise_timed(self, frame: Image) -> tuple[list[PlateRead], dict[str, float]]:
         """The reads and the stage latencies in seconds (``detect``, ``ocr``, ``total``)."""
         with self._lock:
-            if self._use_case is None:
-                self._use_case = self._build()
-            result = self._use_case(frame)
+            result = self._core()(frame)
         timings: dict[str, float] = {}
         stages = getattr(result, "timings", None)
         for stage in ("detect", "ocr", "total"):
@@ -42,14 +50,65 @@ class UseCaseRecogniser:
                 timings[stage] = float(value) / 1000
         return list(result.reads), timings
 
+    def recognise_batch(self, frames: Sequence[Image]) -> list[list[PlateRead]]:
+        """The reads of each frame, in order, from one batched detector and reader pass."""
+        with self._lock:
+            results = self._core().batch(frames)
+        return [list(r.reads) for r in results]
 
-def _build_core() -> Callable[[Image], Any]:
-    from streaming_service.application.ai.recognise_frame import RecogniseFrame
-    from streaming_service.infrastructure.detector import OnnxPlateDetector
+
+def providers_for(device: str) -> list[str]:
+    """onnxruntime execution providers for a device setting, CPU always the fallback."""
+    if device not in DEVICES:
+        raise ValueError(f"unknown LPR device {device!r}; known: {list(DEVICES)}")
+    if device == "cuda":
+        import onnxruntime as ort
+
+        if "CUDAExecutionProvider" in ort.get_available_providers():
+            return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+def _plate_cnn(threads: int, providers: list[str]) -> PlateReader:
+    from streaming_service.infrastructure.plate_cnn import DEFAULT_READER_MODEL, CnnPlateReader
+
+    if not DEFAULT_READER_MODEL.is_file():
+        raise FileNotFoundError(
+            f"{DEFAULT_READER_MODEL} is missing: train it with tools/lpr_train "
+            "(docs/models.md) or use GTV_LPR_READER=ppocr"
+        )
+    return CnnPlateReader(threads=threads, providers=providers)
+
+
+def _ppocr(threads: int, providers: list[str]) -> PlateReader:
     from streaming_service.infrastructure.ocr import RapidOcrPlateReader
 
-    return RecogniseFrame(OnnxPlateDetector(), RapidOcrPlateReader())
+    return RapidOcrPlateReader(threads=threads)
 
 
-def default_recogniser() -> UseCaseRecogniser:
-    return UseCaseRecogniser(_build_core)
+READERS: dict[str, Callable[[int, list[str]], PlateReader]] = {
+    "plate-cnn": _plate_cnn,
+    "ppocr": _ppocr,
+}
+"""Plate readers by their setting name (``GTV_LPR_READER``)."""
+
+
+def build_reader(name: str, *, threads: int = 1, device: str = "cpu") -> PlateReader:
+    if name not in READERS:
+        raise ValueError(f"unknown plate reader {name!r}; known: {sorted(READERS)}")
+    return READERS[name](threads, providers_for(device))
+
+
+def default_recogniser(reader: str = "ppocr", device: str = "cpu") -> UseCaseRecogniser:
+    def build() -> Any:
+        from streaming_service.application.ai.recognise_frame import RecogniseFrame
+        from streaming_service.infrastructure.detector import OnnxPlateDetector
+
+        return RecogniseFrame(
+            OnnxPlateDetector(providers=providers_for(device)),
+            build_reader(reader, device=device),
+        )
+
+    if reader not in READERS:
+        raise ValueError(f"unknown plate reader {reader!r}; known: {sorted(READERS)}")
+    return UseCaseRecogniser(build)

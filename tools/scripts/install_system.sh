@@ -9,6 +9,9 @@ packages=(ffmpeg haproxy prometheus  # prometheus: promtool for the alert-rule t
   python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   fonts-dejavu-core
+  # plate OCR: tools/lpr_train renders its training plates with DejaVu and Noto faces;
+  # tools/lpr_eval renders the independent evaluation set with Liberation, URW and FreeFont
+  fonts-noto-core fonts-liberation2 fonts-urw-base35 fonts-freefont-ttf
   # opencv-python (needed by rapidocr) loads libGL and GLib
   libgl1 libglib2.0-0
   # the dashboard's browser tests drive Debian's Chromium (never a downloaded browser)

@@ -2,21 +2,29 @@
 
 frame → plate detector → crops (with a margin) → OCR → ``PlateNumber`` → ``PlateRead``s.
 Called by ``POST /api/ai/lpr/recognize`` for an uploaded image and by the LPR worker for
-every sampled frame (whose reads then go to ``PlateTracker``). Stage latencies are
-returned with the result so callers can export them as metrics.
+every sampled frame (whose reads then go to ``PlateTracker``); ``RecogniseFrame.batch``
+takes the frames of several cameras at once (batched inference, the GPU lever). Stage
+latencies are returned with the result so callers can export them as metrics (in a
+batch, each frame carries the batch's stage times).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from shared_kernel.plates import PlateNumber
 from streaming_service.domain.ai.detection import PlateRead
-from streaming_service.domain.ai.ports import Image, PlateDetector, PlateReader
+from streaming_service.domain.ai.ports import (
+    Image,
+    OcrReading,
+    PlateBox,
+    PlateDetector,
+    PlateReader,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +67,10 @@ class RecognitionSettings:
 
 
 class RecogniseFrame:
+    """The use case; ``batch`` reads several frames (one per camera) in one pass, with one
+    detector call and one reader call when the adapters take batches (``detect_batch``,
+    ``read_batch``), else frame by frame and crop by crop."""
+
     def __init__(
         self,
         detector: PlateDetector,
@@ -72,37 +84,60 @@ class RecogniseFrame:
         self._clock = clock
 
     def __call__(self, frame: Image) -> FrameRecognition:
-        if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.ndim != 3:
-            raise InvalidFrame("expected an HxWx3 uint8 image")
-        if frame.shape[2] != 3 or min(frame.shape[:2]) < 16:
-            raise InvalidFrame(f"unusable image of shape {frame.shape}")
+        return self.batch([frame])[0]
+
+    def batch(self, frames: Sequence[Image]) -> list[FrameRecognition]:
+        for frame in frames:
+            _check(frame)
+        if not frames:
+            return []
         cfg = self.settings
-        height, width = frame.shape[:2]
         start = self._clock()
-        boxes = [b for b in self.detector.detect(frame) if b.score >= cfg.min_detector_score]
-        boxes = sorted(boxes, key=lambda b: b.score, reverse=True)[: cfg.max_plates]
+        detect_batch = getattr(self.detector, "detect_batch", None)
+        found: list[list[PlateBox]] = (
+            detect_batch(list(frames))
+            if detect_batch is not None
+            else [self.detector.detect(frame) for frame in frames]
+        )
         detected = self._clock()
-        reads: list[PlateRead] = []
-        rejected: list[RejectedRead] = []
-        for box in boxes:
-            region = box.bbox.expanded(cfg.crop_margin_x, cfg.crop_margin_y).clipped(width, height)
-            if region is None:
-                continue
-            crop = frame[int(region.y1) : int(region.y2), int(region.x1) : int(region.x2)]
-            reading = self.reader.read(crop)
+        jobs: list[tuple[int, PlateBox, Image]] = []
+        per_frame_boxes: list[int] = []
+        for index, (frame, boxes) in enumerate(zip(frames, found, strict=True)):
+            kept = [b for b in boxes if b.score >= cfg.min_detector_score]
+            kept = sorted(kept, key=lambda b: b.score, reverse=True)[: cfg.max_plates]
+            per_frame_boxes.append(len(kept))
+            height, width = frame.shape[:2]
+            for box in kept:
+                region = box.bbox.expanded(cfg.crop_margin_x, cfg.crop_margin_y).clipped(
+                    width, height
+                )
+                if region is None:
+                    continue
+                crop = frame[int(region.y1) : int(region.y2), int(region.x1) : int(region.x2)]
+                jobs.append((index, box, crop))
+        read_batch = getattr(self.reader, "read_batch", None)
+        crops = [crop for _, _, crop in jobs]
+        readings: list[OcrReading] = (
+            list(read_batch(crops))
+            if read_batch is not None and crops
+            else [self.reader.read(crop) for crop in crops]
+        )
+        reads: list[list[PlateRead]] = [[] for _ in frames]
+        rejected: list[list[RejectedRead]] = [[] for _ in frames]
+        for (index, box, crop), reading in zip(jobs, readings, strict=True):
             try:
                 plate = PlateNumber.parse(reading.text)
             except ValueError:
-                rejected.append(
+                rejected[index].append(
                     RejectedRead(reading.text, reading.confidence, box.score, "not a plate")
                 )
                 continue
             if reading.confidence < cfg.min_ocr_confidence:
-                rejected.append(
+                rejected[index].append(
                     RejectedRead(reading.text, reading.confidence, box.score, "low confidence")
                 )
                 continue
-            reads.append(
+            reads[index].append(
                 PlateRead(
                     plate=plate,
                     confidence=float(reading.confidence),
@@ -113,10 +148,23 @@ class RecogniseFrame:
                 )
             )
         done = self._clock()
-        timings = StageTimings(
-            detect_ms=(detected - start) * 1000,
-            ocr_ms=(done - detected) * 1000,
-            total_ms=(done - start) * 1000,
-            crops=len(boxes),
-        )
-        return FrameRecognition(reads, timings, rejected)
+        return [
+            FrameRecognition(
+                reads[i],
+                StageTimings(
+                    detect_ms=(detected - start) * 1000,
+                    ocr_ms=(done - detected) * 1000,
+                    total_ms=(done - start) * 1000,
+                    crops=per_frame_boxes[i],
+                ),
+                rejected[i],
+            )
+            for i in range(len(frames))
+        ]
+
+
+def _check(frame: Image) -> None:
+    if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.ndim != 3:
+        raise InvalidFrame("expected an HxWx3 uint8 image")
+    if frame.shape[2] != 3 or min(frame.shape[:2]) < 16:
+        raise InvalidFrame(f"unusable image of shape {frame.shape}")

@@ -10,7 +10,7 @@ order (OpenCV's convention).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
@@ -56,6 +56,22 @@ class PlateReader(Protocol):
 
     def read(self, crop: Image) -> OcrReading:
         """The plate's text and confidence; an empty text when nothing was read."""
+        ...
+
+
+class BatchPlateDetector(PlateDetector, Protocol):
+    """A detector that also takes several frames (e.g. one per camera) in one call."""
+
+    def detect_batch(self, frames: Sequence[Image]) -> list[list[PlateBox]]:
+        """``detect`` for each frame, in order, in one network call where possible."""
+        ...
+
+
+class BatchPlateReader(PlateReader, Protocol):
+    """A reader that also takes several crops in one call."""
+
+    def read_batch(self, crops: Sequence[Image]) -> list[OcrReading]:
+        """``read`` for each crop, in order, in one network call where possible."""
         ...
 
 
@@ -137,6 +153,12 @@ class PlateRecogniser(Protocol):
     """Finds and reads every plate in one frame (detector + OCR + plate grammar)."""
 
     def recognise(self, frame: Image) -> list[PlateRead]: ...
+
+
+class BatchPlateRecogniser(PlateRecogniser, Protocol):
+    """A recogniser that reads several frames (one per camera) in one batched pass."""
+
+    def recognise_batch(self, frames: Sequence[Image]) -> list[list[PlateRead]]: ...
 
 
 @dataclass(frozen=True)

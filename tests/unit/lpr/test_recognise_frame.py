@@ -103,3 +103,50 @@ def test_boxes_at_the_frame_edge_are_clipped() -> None:
 def test_unusable_frames_are_refused(frame: np.ndarray) -> None:
     with pytest.raises(InvalidFrame):
         RecogniseFrame(FakeDetector([]), FakeReader({}))(frame)
+
+
+class BatchDetector(FakeDetector):
+    def __init__(self, boxes: list[PlateBox]) -> None:
+        super().__init__(boxes)
+        self.calls: list[int] = []
+
+    def detect_batch(self, frames: list[Image]) -> list[list[PlateBox]]:
+        self.calls.append(len(frames))
+        return [self.detect(f) for f in frames]
+
+
+class BatchReader(FakeReader):
+    def __init__(self, by_value: dict[int, OcrReading]) -> None:
+        super().__init__(by_value)
+        self.calls: list[int] = []
+
+    def read_batch(self, crops: list[Image]) -> list[OcrReading]:
+        self.calls.append(len(crops))
+        return [self.read(c) for c in crops]
+
+
+def test_a_batch_of_frames_takes_one_detector_call_and_one_reader_call() -> None:
+    box = BBox(50, 50, 150, 80)
+    frames = [frame_with({10: box}), frame_with({20: box}), frame_with({30: box})]
+    detector = BatchDetector([PlateBox(box, 0.9)])
+    reader = BatchReader(
+        {
+            10: OcrReading("ABC1D23", 0.95),
+            20: OcrReading("XYZ9876", 0.9),
+            30: OcrReading("QWE4J56", 0.3),
+        }
+    )
+    results = RecogniseFrame(detector, reader).batch(frames)
+    assert detector.calls == [3] and reader.calls == [3]
+    assert [[str(r.plate) for r in res.reads] for res in results] == [["ABC1D23"], ["XYZ9876"], []]
+    assert [r.reason for r in results[2].rejected] == ["low confidence"]
+    assert RecogniseFrame(detector, reader).batch([]) == []
+
+
+def test_a_batch_rejects_any_invalid_frame() -> None:
+    detector = BatchDetector([])
+    with pytest.raises(InvalidFrame):
+        RecogniseFrame(detector, BatchReader({})).batch(
+            [np.zeros((360, 640, 3), np.uint8), np.zeros((8, 8, 3), np.uint8)]
+        )
+    assert detector.calls == []

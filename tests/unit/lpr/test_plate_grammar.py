@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from streaming_service.infrastructure.ocr import (
+from streaming_service.infrastructure.plate_grammar import (
     LETTERS,
     MERCOSUL_GRAMMAR,
     PLATE_GRAMMAR,

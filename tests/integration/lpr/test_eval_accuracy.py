@@ -1,0 +1,96 @@
+"""Accuracy of the real pipeline (ONNX YOLOv8 detector + the default PP-OCR reader) on a
+sample of the independent evaluation set (tools/lpr_eval), which no model or threshold
+was trained or tuned on.
+
+60 frames, 20 per condition (clean, perspective, degraded), both layouts, a quarter
+two-row plates, widths from 80 px, go through ``RecogniseFrame`` exactly as the worker
+and the API use it. The thresholds and their justification are in docs/models.md
+("Accuracy and the test thresholds").
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from shared_kernel.plates import PlateNumber
+from streaming_service.application.ai.recognise_frame import RecogniseFrame
+from streaming_service.domain.ai.detection import BBox
+from streaming_service.infrastructure.detector import OnnxPlateDetector
+from streaming_service.infrastructure.ocr import RapidOcrPlateReader
+from tools.lpr_eval import CONDITIONS, EVAL_SEED, EvalSample, eval_samples
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+N_FRAMES = 60
+# Regression floors for today's reader, not the issue's goals (docs/models.md, "Test
+# thresholds"): measured 19/20, 14/20, 14/20 and 5 confident misreads on these frames.
+MIN_EXACT = {"clean": 0.85, "perspective": 0.6, "degraded": 0.6}
+MAX_CONFIDENT_MISREADS = 7
+MIN_DETECTION_RECALL = 0.95
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def labelled() -> list[EvalSample]:
+    return list(eval_samples(N_FRAMES, EVAL_SEED))
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> RecogniseFrame:
+    return RecogniseFrame(OnnxPlateDetector(imgsz=640, threads=1), RapidOcrPlateReader(threads=1))
+
+
+def test_the_sample_covers_every_condition_layout_and_small_plates(
+    labelled: list[EvalSample],
+) -> None:
+    assert {s.condition for s in labelled} == set(CONDITIONS)
+    assert {(s.style, s.layout) for s in labelled} == {
+        ("mercosul", "car"),
+        ("mercosul", "moto"),
+        ("old", "car"),
+        ("old", "moto"),
+    }
+    assert min(s.plate_width for s in labelled) < 100
+    degradations = {d for s in labelled for d in s.details["degradations"]}
+    assert len(degradations) >= 6
+
+
+def test_pipeline_reads_unseen_plates_above_the_justified_thresholds(
+    labelled: list[EvalSample], pipeline: RecogniseFrame
+) -> None:
+    correct = dict.fromkeys(CONDITIONS, 0)
+    total = dict.fromkeys(CONDITIONS, 0)
+    wrong, misses = 0, []
+    for sample in labelled:
+        truth = PlateNumber(sample.text)
+        plates = {r.plate for r in pipeline(sample.image).reads}
+        total[sample.condition] += 1
+        correct[sample.condition] += truth in plates
+        wrong += len(plates - {truth})
+        if truth not in plates:
+            misses.append((sample.text, sorted(str(p) for p in plates), sample.condition))
+    for condition, minimum in MIN_EXACT.items():
+        rate = correct[condition] / total[condition]
+        assert rate >= minimum, f"{condition}: {rate:.0%}; misses: {misses}"
+    assert wrong <= MAX_CONFIDENT_MISREADS, f"{wrong} confident misreads; misses: {misses}"
+
+
+def test_a_batch_of_frames_reads_the_same_plates_as_one_by_one(
+    labelled: list[EvalSample], pipeline: RecogniseFrame
+) -> None:
+    frames = [s.image for s in labelled[:6]]
+    one_by_one = [sorted(str(r.plate) for r in pipeline(f).reads) for f in frames]
+    batched = [sorted(str(r.plate) for r in res.reads) for res in pipeline.batch(frames)]
+    assert batched == one_by_one
+    assert sum(map(len, batched)) >= 4
+
+
+def test_detector_alone_finds_the_plates(labelled: list[EvalSample]) -> None:
+    detector = OnnxPlateDetector(imgsz=640, threads=1)
+    found = sum(
+        any(b.bbox.iou(BBox(*s.bbox)) >= 0.5 for b in detector.detect(s.image)) for s in labelled
+    )
+    assert found / len(labelled) >= MIN_DETECTION_RECALL
