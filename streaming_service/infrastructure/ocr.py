@@ -137,7 +137,7 @@ class RapidOcrPlateReader:
 
     def read(self, crop: Image) -> OcrReading:
         """Reads the crop twice, the second time a few per cent narrower: a read both
-        views agree on keeps its confidence, a disagreement lowers the better one's.
+        views agree on gains confidence, a disagreement lowers the better one's.
         Most confident misreads (a confusable character, a border taken for a stroke)
         do not survive the second view."""
         first = self.read_once(crop)
@@ -147,7 +147,9 @@ class RapidOcrPlateReader:
         trim = max(1, int(w * SECOND_VIEW_TRIM))
         second = self.read_once(crop[:, trim : w - trim])
         if first.text == second.text:
-            return OcrReading(first.text, max(first.confidence, second.confidence))
+            # Two views agreeing on all seven characters is more evidence than either.
+            doubt = (1.0 - first.confidence) * (1.0 - second.confidence)
+            return OcrReading(first.text, 1.0 - doubt)
         best = first if first.confidence >= second.confidence else second
         return OcrReading(best.text, best.confidence * DISAGREEMENT_FACTOR)
 
