@@ -3,7 +3,12 @@ from __future__ import annotations
 from typing import Any
 
 from accounts.models import User
-from config.rest import StrictCharField, StrictChoiceField, StrictModelSerializer
+from config.rest import (
+    StrictCharField,
+    StrictChoiceField,
+    StrictModelSerializer,
+    StrictSerializer,
+)
 from rest_framework import serializers
 from tenancy.models import Tenant
 
@@ -126,6 +131,29 @@ class OnvifOnboardSerializer(CameraSerializer):
     class Meta(CameraSerializer.Meta):
         fields = [f for f in CameraSerializer.Meta.fields if f != "rtsp_url"] + [
             "device_url", "username", "password", "profile"]
+
+
+class DiscoverSerializer(StrictSerializer):
+    """A WS-Discovery probe; ``targets`` limits it to some of the configured targets."""
+
+    targets = serializers.ListField(
+        child=StrictCharField(max_length=64), required=False, max_length=64,
+        help_text="A subset of GTV_ONVIF_DISCOVERY_TARGETS (default: all of them, and the "
+                  "multicast group when configured).")
+
+
+class DiscoveredDeviceSerializer(serializers.Serializer):
+    """One device that answered a probe (read-only, for the OpenAPI document)."""
+
+    endpoint = serializers.CharField(help_text="WS-Addressing endpoint, urn:uuid:...")
+    device_url = serializers.CharField(help_text="The first XAddr: give it to onboarding.")
+    xaddrs = serializers.ListField(child=serializers.CharField())
+    name = serializers.CharField(allow_null=True)
+    hardware = serializers.CharField(allow_null=True)
+    scopes = serializers.ListField(child=serializers.CharField())
+    types = serializers.ListField(child=serializers.CharField())
+    already_registered_camera_id = serializers.UUIDField(
+        allow_null=True, help_text="This tenant's camera onboarded from this device.")
 
 
 class LocationSerializer(TenantOwnedSerializer):

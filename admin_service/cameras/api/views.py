@@ -20,9 +20,11 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from tenancy.models import Tenant
 
-from cameras import cache, services
+from cameras import cache, discovery, services
 from cameras.api.serializers import (
     CameraSerializer,
+    DiscoveredDeviceSerializer,
+    DiscoverSerializer,
     LocationSerializer,
     OnvifOnboardSerializer,
     ZoneSerializer,
@@ -122,6 +124,34 @@ class CameraViewSet(TenantOwnedViewSet):
             raise Conflict("This camera was not onboarded by ONVIF.", code="not_onvif")
         health = device_health(json.loads(cipher().decrypt(camera.onvif_encrypted)))
         return Response({**health, "checked_at": timezone.now().isoformat()})
+
+    @extend_schema(
+        methods=["GET"],
+        summary="The devices the last ONVIF WS-Discovery probe of this tenant found",
+        responses={200: DiscoveredDeviceSerializer(many=True)},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Probe for ONVIF devices now (WS-Discovery on the configured targets)",
+        request=DiscoverSerializer, responses={200: DiscoveredDeviceSerializer(many=True)},
+    )
+    @action(detail=False, methods=["get", "post"], url_path="discover",
+            read_role=Role.TENANT_ADMIN, filter_backends=[],
+            serializer_class=DiscoverSerializer)
+    def discover(self, request: Request) -> Response:
+        actor = acting_user(request)
+        tenant_id = None if actor.is_superadmin else actor.tenant_id
+        if request.method == "POST":
+            serializer = DiscoverSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            devices = discovery.discover(
+                tenant_id=tenant_id, targets=serializer.validated_data.get("targets"),
+                actor=actor, request=request)
+        else:
+            devices = discovery.last_discovery(tenant_id=tenant_id)
+        page = self.paginate_queryset(devices)  # type: ignore[arg-type]
+        assert page is not None
+        return self.get_paginated_response(page)
 
     def perform_create(self, serializer: BaseSerializer[Camera]) -> None:
         serializer.instance = services.register_camera(
