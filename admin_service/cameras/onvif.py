@@ -38,7 +38,7 @@ class OnboardedDevice:
     ``secret`` for the encrypted ONVIF field, ``device`` safe to show and audit."""
 
     rtsp_url: str
-    secret: dict[str, str]
+    secret: dict[str, Any]
     device: dict[str, Any]
     ptz: bool
 
@@ -81,8 +81,10 @@ async def _read(device_url: str, username: str, password: str, profile: str | No
         sub_uri = await client.stream_uri(sub.token) if sub else None
         snapshot_uri = await client.snapshot_uri(main.token)
     ptz = bool(capabilities.ptz_url) and main.ptz
-    secret = {"url": device_url, "username": username, "password": password,
-              "profile": main.token}
+    secret: dict[str, Any] = {"url": device_url, "username": username,
+                              "password": password, "profile": main.token}
+    if client.http_digest:
+        secret["http_digest"] = True
     if sub_uri:
         secret["sub_rtsp_url"] = with_credentials(sub_uri, username, password)
     if snapshot_uri:
@@ -123,9 +125,10 @@ def read_device(*, device_url: str, username: str, password: str,
             f"ONVIF: {exc}", code="onvif_error")]}) from None
 
 
-async def _health(secret: dict[str, str], policy: CameraNetworkPolicy) -> dict[str, Any]:
+async def _health(secret: dict[str, Any], policy: CameraNetworkPolicy) -> dict[str, Any]:
     async with OnvifClient(secret["url"], secret["username"], secret["password"],
-                           policy=policy, timeout=ONVIF_TIMEOUT_SECONDS) as client:
+                           policy=policy, timeout=ONVIF_TIMEOUT_SECONDS,
+                           http_digest=secret.get("http_digest") is True) as client:
         try:
             drift = await client.sync_clock()
         except OnvifUnreachable:
@@ -139,7 +142,7 @@ async def _health(secret: dict[str, str], policy: CameraNetworkPolicy) -> dict[s
                 "clock_drift_seconds": round(drift, 1)}
 
 
-def device_health(secret: dict[str, str]) -> dict[str, Any]:
+def device_health(secret: dict[str, Any]) -> dict[str, Any]:
     """Asked now: does the device answer, take its credentials, and how far is its clock
     from ours (seconds, the device's minus ours)?"""
     policy: CameraNetworkPolicy = settings.CAMERA_NETWORK_POLICY

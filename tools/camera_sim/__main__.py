@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="also serve ONVIF Device/Media/PTZ per camera (needs --user)")
     parser.add_argument("--discovery-port", type=int, default=0,
                         help="UDP port on 127.0.0.1 answering WS-Discovery probes (--onvif)")
+    parser.add_argument("--onvif-http-digest", action="append", default=[], metavar="NAME",
+                        help="this camera's ONVIF services also want HTTP Digest auth "
+                             "(repeatable)")
     parser.add_argument("--verbose", action="store_true", help="show server/ffmpeg output")
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split("x"))
@@ -48,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         parse_cameras(args.camera), port=args.port, user=args.user, password=args.password,
         fps=args.fps, size=(width, height), gop_seconds=args.gop_seconds, verbose=args.verbose,
         onvif=args.onvif, discovery_port=args.discovery_port,
+        http_digest=args.onvif_http_digest,
     ) as sim:
         for name in sim.cameras:
             onvif = f" {sim.onvif(name).device_url}" if args.onvif else ""

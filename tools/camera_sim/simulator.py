@@ -126,6 +126,7 @@ class CameraSimulator:
         clip: Path | None = None,
         onvif: bool = False,
         discovery_port: int = 0,
+        http_digest: Iterable[str] = (),
     ) -> None:
         self.cameras = {c.name: c for c in cameras}
         if not self.cameras:
@@ -135,6 +136,10 @@ class CameraSimulator:
         if onvif and user is None:
             raise ValueError("ONVIF cameras need a user and password")
         self.onvif_enabled, self.requested_discovery_port = onvif, discovery_port
+        # Cameras whose ONVIF services also want HTTP Digest authentication.
+        self.http_digest = frozenset(http_digest)
+        if self.http_digest - set(self.cameras):
+            raise ValueError("http_digest names a camera that is not simulated")
         self._onvif: dict[str, OnvifCamera] = {}
         self._heads: dict[str, PtzHead] = {}
         self._pose_dir: Path | None = None
@@ -266,7 +271,7 @@ class CameraSimulator:
             self._onvif[name] = OnvifCamera(
                 name, stream_uri=self.url(name, credentials=False), user=self.user or "",
                 password=self.password or "", head=self._heads[name], size=self.size,
-                fps=self.fps,
+                fps=self.fps, http_digest=name in self.http_digest,
             ).start()
         self._discovery = DiscoveryResponder(lambda: [
             Advertised(c.endpoint_uuid, n, c.device_url, c.head is not None)

@@ -154,3 +154,23 @@ def test_a_camera_onboarded_by_url_has_no_onvif_health(tenant_a: Any, client_for
     response = client_for(tenant_a.operator).get(f"/api/cidades/cameras/{camera.id}/onvif-health/")
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "not_onvif"
+
+
+def test_a_device_wanting_http_digest_is_onboarded_and_remembered(
+        tenant_a: Any, client_for: Any) -> None:
+    with OnvifCamera("hik3", stream_uri="rtsp://127.0.0.1:8554/hik3", user="installer",
+                     password=DEVICE_PASSWORD, head=PtzHead(), http_digest=True) as hik:
+        admin = client_for(tenant_a.tenant_admin)
+        created = admin.post(ONBOARD, _body(hik, name="Hik 3"), format="json")
+        assert created.status_code == 201, created.content
+        camera = Camera.objects.get(pk=created.json()["id"])
+        secret = json.loads(cipher().decrypt(camera.onvif_encrypted))
+        assert secret["http_digest"] is True
+        assert OnvifEndpoint.from_json(cipher().decrypt(camera.onvif_encrypted)).http_digest
+        challenges = hik.http_challenges
+        health = client_for(tenant_a.operator).get(
+            f"/api/cidades/cameras/{camera.id}/onvif-health/").json()
+        assert (health["reachable"], health["authorized"]) == (True, True)
+        # The health check knew from the secret: the new session's first request draws
+        # the one challenge that gives it a nonce (a client falling back draws two).
+        assert hik.http_challenges == challenges + 1
