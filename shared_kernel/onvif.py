@@ -279,7 +279,8 @@ class OnvifClient:
         assert self._http is not None
         try:
             return await self._http.post(
-                target, content=content, auth=self._digest if self.http_digest else None,
+                target, content=content,
+                auth=self._digest if self.http_digest else httpx.USE_CLIENT_DEFAULT,
                 headers={"Content-Type": "application/soap+xml; charset=utf-8", "Host": host})
         except httpx.HTTPError:
             raise OnvifUnreachable("the camera did not answer") from None

@@ -11,6 +11,7 @@ checks the stream URL again.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -142,14 +143,40 @@ async def _health(secret: dict[str, Any], policy: CameraNetworkPolicy) -> dict[s
                 "clock_drift_seconds": round(drift, 1)}
 
 
+async def _guarded_health(secret: dict[str, Any],
+                          policy: CameraNetworkPolicy) -> dict[str, Any]:
+    try:
+        health = await _health(secret, policy)
+    except OnvifError as exc:
+        health = {"reachable": False, "authorized": None, "clock_drift_seconds": None,
+                  "error": "onvif_error" if not isinstance(exc, OnvifFault) else "onvif_fault"}
+    except (KeyError, TypeError):
+        health = {"reachable": False, "authorized": None, "clock_drift_seconds": None,
+                  "error": "onvif_error"}
+    health.setdefault("error", None)
+    return health
+
+
 def device_health(secret: dict[str, Any]) -> dict[str, Any]:
     """Asked now: does the device answer, take its credentials, and how far is its clock
     from ours (seconds, the device's minus ours)?"""
     policy: CameraNetworkPolicy = settings.CAMERA_NETWORK_POLICY
-    try:
-        health = async_to_sync(_health)(secret, policy)
-    except OnvifError as exc:
-        health = {"reachable": False, "authorized": None, "clock_drift_seconds": None,
-                  "error": "onvif_error" if not isinstance(exc, OnvifFault) else "onvif_fault"}
-    health.setdefault("error", None)
-    return health
+    return async_to_sync(_guarded_health)(secret, policy)
+
+
+async def _many_health(secrets: list[dict[str, Any]], policy: CameraNetworkPolicy,
+                       concurrency: int) -> list[dict[str, Any]]:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(secret: dict[str, Any]) -> dict[str, Any]:
+        async with gate:
+            return await _guarded_health(secret, policy)
+
+    return list(await asyncio.gather(*(one(secret) for secret in secrets)))
+
+
+def devices_health(secrets: list[dict[str, Any]], *,
+                   concurrency: int = 16) -> list[dict[str, Any]]:
+    """:func:`device_health` of many devices, ``concurrency`` at a time, in order."""
+    policy: CameraNetworkPolicy = settings.CAMERA_NETWORK_POLICY
+    return async_to_sync(_many_health)(secrets, policy, concurrency)

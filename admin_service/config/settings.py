@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-
 from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator

@@ -83,6 +83,16 @@ def _metadata_validator(value: Any) -> None:
         raise serializers.ValidationError(f"Metadata {exc}.") from None
 
 
+class OnvifHealthSerializer(serializers.Serializer):
+    """The latest ONVIF health check of the camera's device (cameras/health.py)."""
+
+    reachable = serializers.BooleanField(read_only=True)
+    authorized = serializers.BooleanField(read_only=True, allow_null=True)
+    clock_drift_seconds = serializers.FloatField(
+        read_only=True, allow_null=True, help_text="The device's clock minus ours.")
+    checked_at = serializers.DateTimeField(read_only=True)
+
+
 class CameraSerializer(TenantOwnedSerializer):
     rtsp_url = StrictCharField(
         write_only=True, max_length=MAX_RTSP_URL_LENGTH, trim_whitespace=False,
@@ -95,17 +105,20 @@ class CameraSerializer(TenantOwnedSerializer):
         choices=[c for c in CameraStatus.choices if c[0] != CameraStatus.DECOMMISSIONED],
         required=False,
     )
+    onvif_health = OnvifHealthSerializer(
+        read_only=True, allow_null=True,
+        help_text="Null until the device of a camera onboarded by ONVIF is first checked.")
 
     class Meta:
         model = Camera
         fields = [
             "id", "tenant", "name", "rtsp_url", "rtsp_url_masked", "location", "zone",
             "latitude", "longitude", "recording_mode", "retention_days", "lpr_enabled",
-            "status", "metadata", "onvif_device", "ptz", "revision", "created_at",
-            "updated_at",
+            "status", "metadata", "onvif_device", "ptz", "onvif_health", "revision",
+            "created_at", "updated_at",
         ]
-        read_only_fields = ["id", "rtsp_url_masked", "onvif_device", "ptz", "revision",
-                            "created_at", "updated_at"]
+        read_only_fields = ["id", "rtsp_url_masked", "onvif_device", "ptz", "onvif_health",
+                            "revision", "created_at", "updated_at"]
         validators: list[Any] = []  # uniqueness is checked by the service (model constraints)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from accounts.rbac import IsSuperadmin, RolePermission, TenantScopedMixin, acting_user
@@ -10,7 +9,6 @@ from config.exceptions import Conflict
 from config.rest import Pagination
 from django.db.models import Model, QuerySet
 from django.http import HttpResponse
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
@@ -20,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from tenancy.models import Tenant
 
-from cameras import cache, discovery, services
+from cameras import cache, discovery, health, services
 from cameras.api.serializers import (
     CameraSerializer,
     DiscoveredDeviceSerializer,
@@ -30,8 +28,7 @@ from cameras.api.serializers import (
     ZoneSerializer,
 )
 from cameras.filtersets import CameraFilter, LocationFilter, ZoneFilter
-from cameras.models import Camera, Location, Zone, cipher
-from cameras.onvif import device_health
+from cameras.models import Camera, Location, Zone
 from shared_kernel.auth import Role
 
 
@@ -109,7 +106,8 @@ class CameraViewSet(TenantOwnedViewSet):
                         status=201)
 
     @extend_schema(
-        summary="ONVIF health, asked now: reachable, credentials accepted, clock drift",
+        summary="ONVIF health, asked now (and stored as the camera's onvif_health): "
+                "reachable, credentials accepted, clock drift",
         responses={200: {"type": "object", "properties": {
             "reachable": {"type": "boolean"},
             "authorized": {"type": "boolean", "nullable": True},
@@ -122,8 +120,7 @@ class CameraViewSet(TenantOwnedViewSet):
         camera = self.get_object()
         if not camera.onvif_encrypted:
             raise Conflict("This camera was not onboarded by ONVIF.", code="not_onvif")
-        health = device_health(json.loads(cipher().decrypt(camera.onvif_encrypted)))
-        return Response({**health, "checked_at": timezone.now().isoformat()})
+        return Response(health.check_camera(camera))
 
     @extend_schema(
         methods=["GET"],

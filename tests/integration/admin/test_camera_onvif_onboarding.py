@@ -6,6 +6,7 @@ encrypted in CameraRegistered v2 with the PTZ capability."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -174,3 +175,50 @@ def test_a_device_wanting_http_digest_is_onboarded_and_remembered(
         # The health check knew from the secret: the new session's first request draws
         # the one challenge that gives it a nonce (a client falling back draws two).
         assert hik.http_challenges == challenges + 1
+
+
+def test_the_on_demand_check_is_stored_and_shown_with_the_camera(
+        device: OnvifCamera, tenant_a: Any, client_for: Any) -> None:
+    created = client_for(tenant_a.tenant_admin).post(ONBOARD, _body(device), format="json")
+    assert created.json()["onvif_health"] is None
+    camera_url = f"/api/cidades/cameras/{created.json()['id']}/"
+    operator = client_for(tenant_a.operator)
+    asked = operator.get(camera_url + "onvif-health/").json()
+    shown = client_for(tenant_a.viewer).get(camera_url).json()["onvif_health"]
+    assert set(shown) == {"reachable", "authorized", "clock_drift_seconds", "checked_at"}
+    assert (shown["reachable"], shown["authorized"]) == (True, True)
+    assert shown["clock_drift_seconds"] == asked["clock_drift_seconds"]
+    assert shown["checked_at"] == asked["checked_at"]
+
+
+def test_the_periodic_check_stores_every_onvif_cameras_health(
+        device: OnvifCamera, tenant_a: Any, tenant_b: Any, client_for: Any,
+        django_capture_on_commit_callbacks: Any) -> None:
+    from django.core.management import call_command
+
+    from tests.factories import CameraFactory
+
+    by_url = CameraFactory(tenant=tenant_a.tenant)
+    with OnvifCamera("gone", stream_uri="rtsp://127.0.0.1:8554/gone", user="installer",
+                     password=DEVICE_PASSWORD) as soon_gone:
+        created_b = client_for(tenant_b.tenant_admin).post(
+            ONBOARD, _body(soon_gone, name="Bullet B"), format="json")
+    assert created_b.status_code == 201, created_b.content
+    created_a = client_for(tenant_a.tenant_admin).post(ONBOARD, _body(device), format="json")
+    viewer_a = client_for(tenant_a.viewer)
+    listed_before = {c["id"]: c for c in viewer_a.get("/api/cidades/cameras/").json()["results"]}
+    assert listed_before[created_a.json()["id"]]["onvif_health"] is None
+
+    # (The list cache is invalidated when the check commits.)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("run_onvif_health", "--once", stdout=io.StringIO())
+
+    listed = {c["id"]: c for c in viewer_a.get("/api/cidades/cameras/").json()["results"]}
+    health_a = listed[created_a.json()["id"]]["onvif_health"]
+    assert (health_a["reachable"], health_a["authorized"]) == (True, True)
+    assert -95 < health_a["clock_drift_seconds"] < -85
+    assert listed[str(by_url.id)]["onvif_health"] is None
+    health_b = client_for(tenant_b.viewer).get(
+        f"/api/cidades/cameras/{created_b.json()['id']}/").json()["onvif_health"]
+    assert (health_b["reachable"], health_b["authorized"],
+            health_b["clock_drift_seconds"]) == (False, None, None)

@@ -45,7 +45,7 @@ class HttpDigestChecker:
     def check(self, method: str, header: str | None) -> bool:
         """Whether ``header`` (an ``Authorization`` value) answers one of our fresh
         nonces with the right user and password."""
-        if not header or not header[:7].lower() == "digest ":
+        if not header or header[:7].lower() != "digest ":
             return False
         fields = parse_keqv_list(parse_http_list(header[7:]))
         nonce = fields.get("nonce", "")
