@@ -1,11 +1,17 @@
 """``manage.py run_onvif_health``: ask every ONVIF camera's device for its health every
-``GTV_ONVIF_HEALTH_INTERVAL_SECONDS`` and store it on the camera (cameras/health.py)."""
+``GTV_ONVIF_HEALTH_INTERVAL_SECONDS`` and store it on the camera (cameras/health.py).
+
+Liveness: while it runs, a thread touches ``GTV_HEARTBEAT_FILE`` (when set) every
+``HEARTBEAT_SECONDS``, as every worker does (the container health checks read it)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import signal
 import threading
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -16,6 +22,17 @@ from django.db import close_old_connections
 from cameras.health import check_all
 
 logger = logging.getLogger(__name__)
+HEARTBEAT_SECONDS = 15.0
+
+
+def _beat(stop: threading.Event) -> None:
+    target = os.environ.get("GTV_HEARTBEAT_FILE")
+    if not target:
+        return
+    while not stop.is_set():
+        with contextlib.suppress(OSError):
+            Path(target).touch()
+        stop.wait(HEARTBEAT_SECONDS)
 
 
 class Command(BaseCommand):
@@ -42,6 +59,7 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
+        threading.Thread(target=_beat, args=(stop,), name="heartbeat", daemon=True).start()
         while not stop.is_set():
             try:
                 check_all(concurrency=concurrency)
