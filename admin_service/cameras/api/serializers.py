@@ -146,6 +146,20 @@ class OnvifOnboardSerializer(CameraSerializer):
             "device_url", "username", "password", "profile"]
 
 
+class OnvifCredentialsSerializer(StrictSerializer):
+    """New ONVIF credentials for a camera, verified against the device before saving."""
+
+    username = StrictCharField(max_length=128)
+    password = StrictCharField(max_length=128, trim_whitespace=False,
+                               style={"input_type": "password"})
+    device_url = StrictCharField(
+        required=False, max_length=2048,
+        help_text="Default: the address it was onboarded from (required for a camera "
+                  "registered by URL).")
+    profile = StrictCharField(required=False, max_length=64,
+                              help_text="Media profile token; default: the current one.")
+
+
 class DiscoverSerializer(StrictSerializer):
     """A WS-Discovery probe; ``targets`` limits it to some of the configured targets."""
 

@@ -24,6 +24,7 @@ from cameras.api.serializers import (
     DiscoveredDeviceSerializer,
     DiscoverSerializer,
     LocationSerializer,
+    OnvifCredentialsSerializer,
     OnvifOnboardSerializer,
     ZoneSerializer,
 )
@@ -121,6 +122,24 @@ class CameraViewSet(TenantOwnedViewSet):
         if not camera.onvif_encrypted:
             raise Conflict("This camera was not onboarded by ONVIF.", code="not_onvif")
         return Response(health.check_camera(camera))
+
+    @extend_schema(
+        summary="New ONVIF credentials (or device address, or profile), verified against "
+                "the device; the stream URL is read again",
+        request=OnvifCredentialsSerializer, responses={200: CameraSerializer},
+    )
+    @action(detail=True, methods=["patch"], url_path="onvif",
+            serializer_class=OnvifCredentialsSerializer)
+    def onvif(self, request: Request, pk: str | None = None) -> Response:
+        camera = self.get_object()
+        serializer = OnvifCredentialsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        camera = services.reonboard_camera(
+            camera, username=data["username"], password=data["password"],
+            device_url=data.get("device_url"), profile=data.get("profile"),
+            actor=acting_user(request), request=request)
+        return Response(CameraSerializer(camera, context=self.get_serializer_context()).data)
 
     @extend_schema(
         methods=["GET"],

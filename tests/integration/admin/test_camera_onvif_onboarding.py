@@ -222,3 +222,73 @@ def test_the_periodic_check_stores_every_onvif_cameras_health(
         f"/api/cidades/cameras/{created_b.json()['id']}/").json()["onvif_health"]
     assert (health_b["reachable"], health_b["authorized"],
             health_b["clock_drift_seconds"]) == (False, None, None)
+
+
+def test_new_onvif_credentials_are_verified_then_saved(
+        device: OnvifCamera, tenant_a: Any, tenant_b: Any, client_for: Any) -> None:
+    admin = client_for(tenant_a.tenant_admin)
+    created = admin.post(ONBOARD, _body(device), format="json").json()
+    credentials_url = f"/api/cidades/cameras/{created['id']}/onvif/"
+    # The installer changes the device's password: the same device, a new password.
+    port = device.port
+    device.stop()
+    new_password = "Rotated-Pass-10"
+    with OnvifCamera("dome7", stream_uri=lambda p: f"rtsp://127.0.0.1:8554/dome7/{p}",
+                     user="installer", password=new_password, head=PtzHead(),
+                     port=port) as rotated:
+        wrong = admin.patch(credentials_url, {"username": "installer",
+                                              "password": "not-it"}, format="json")
+        assert wrong.status_code == 400
+        assert wrong.json()["error"]["code"] == "onvif_not_authorized"
+        camera = Camera.objects.get(pk=created["id"])
+        assert camera.revision == created["revision"]
+        assert DEVICE_PASSWORD in camera.rtsp_url()
+
+        assert client_for(tenant_a.operator).patch(
+            credentials_url, {"username": "installer", "password": new_password},
+            format="json").status_code == 403
+        assert client_for(tenant_b.tenant_admin).patch(
+            credentials_url, {"username": "installer", "password": new_password},
+            format="json").status_code == 404
+
+        changed = admin.patch(credentials_url, {"username": "installer",
+                                                "password": new_password}, format="json")
+        assert changed.status_code == 200, changed.content
+        assert rotated.requests[-1] == "GetSnapshotUri"
+    body = changed.json()
+    assert body["revision"] == created["revision"] + 1
+    assert body["onvif_health"]["authorized"] is True
+    assert new_password not in changed.content.decode()
+    camera = Camera.objects.get(pk=created["id"])
+    assert camera.rtsp_url() == f"rtsp://installer:{new_password}@127.0.0.1:8554/dome7/main"
+    secret = json.loads(cipher().decrypt(camera.onvif_encrypted))
+    assert (secret["password"], secret["profile"]) == (new_password, "main")
+    event = OutboxEvent.objects.filter(event_type="CameraUpdated").latest("created_at")
+    assert json.loads(cipher().decrypt(event.envelope["payload"]["onvif_encrypted"]))[
+        "password"] == new_password
+    assert new_password not in json.dumps(event.envelope)
+    entry = AuditEntry.objects.filter(object_id=str(camera.id), action="update").latest(
+        "occurred_at")
+    assert entry.after["onvif_endpoint_changed"] is True
+    assert new_password not in json.dumps(entry.after)
+
+
+def test_a_camera_registered_by_url_becomes_an_onvif_camera(
+        device: OnvifCamera, tenant_a: Any, client_for: Any) -> None:
+    from tests.factories import CameraFactory
+
+    camera = CameraFactory(tenant=tenant_a.tenant)
+    url = f"/api/cidades/cameras/{camera.id}/onvif/"
+    admin = client_for(tenant_a.tenant_admin)
+    missing = admin.patch(url, {"username": "installer", "password": DEVICE_PASSWORD},
+                          format="json")
+    assert missing.status_code == 400
+    assert list(missing.json()["error"]["details"]) == ["device_url"]
+    converted = admin.patch(url, {"username": "installer", "password": DEVICE_PASSWORD,
+                                  "device_url": device.device_url, "profile": "sub"},
+                            format="json")
+    assert converted.status_code == 200, converted.content
+    assert converted.json()["ptz"] is True
+    assert converted.json()["rtsp_url_masked"].endswith("/dome7/sub")
+    assert client_for(tenant_a.operator).get(url.replace("onvif/", "onvif-health/")
+                                             ).json()["reachable"] is True
