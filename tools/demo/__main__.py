@@ -425,6 +425,9 @@ class Demo:
             "gateway": self.gateway, "users": users, "password": self.user_password,
             "superadmin": [self.superadmin_user, self.superadmin_password], "live": live,
             "watchlisted_plate": WATCHLISTED_PLATE,
+            # The ONVIF PTZ camera to discover and onboard, and its device credentials.
+            "onvif_camera": {"name": ONVIF_CAMERA, "username": "demo",
+                             "password": self.camera_password},
             "metrics": [
                 f"http://127.0.0.1:{self.admin_port}/metrics",
                 f"http://127.0.0.1:{self.streaming_port}/metrics",
