@@ -44,7 +44,10 @@ def _unreadable() -> dict[str, Any]:
 def _store(camera: Camera, health: dict[str, Any]) -> dict[str, Any]:
     stored = {**{k: health.get(k) for k in STORED_FIELDS},
               "checked_at": timezone.now().isoformat()}
-    Camera.all_objects.filter(pk=camera.pk).update(onvif_health=stored)
+    # Only if the device's credentials are still those asked with: new ones saved
+    # meanwhile (PATCH .../onvif/) come with a fresher answer of their own.
+    Camera.all_objects.filter(pk=camera.pk, onvif_encrypted=camera.onvif_encrypted).update(
+        onvif_health=stored)
     camera.onvif_health = stored
     return stored
 
