@@ -129,6 +129,38 @@ export interface ProbeResult {
   format_name: string | null;
 }
 
+/** One ONVIF device that answered WS-Discovery (POST /api/cidades/cameras/discover/). */
+export interface DiscoveredDevice {
+  endpoint: string;
+  device_url: string;
+  xaddrs: string[];
+  name: string | null;
+  hardware: string | null;
+  scopes: string[];
+  types: string[];
+  /** The camera already registered from this device, if any. */
+  already_registered_camera_id: string | null;
+}
+
+/** What the ONVIF onboarding form sends: the device and its credentials, no RTSP URL. */
+export interface OnboardInput {
+  name: string;
+  device_url: string;
+  username: string;
+  password: string;
+  profile?: string;
+  location?: string | null;
+  recording_mode?: RecordingMode;
+  tenant?: string;
+}
+
+/** The error codes of a refused onboarding, and the field each concerns. */
+export const ONVIF_ERROR_FIELDS: Record<string, "password" | "device_url"> = {
+  onvif_not_authorized: "password",
+  onvif_unreachable: "device_url",
+  onvif_error: "device_url",
+};
+
 const enc = encodeURIComponent;
 
 export class ConsoleApi {
@@ -171,6 +203,16 @@ export class ConsoleApi {
   }
   decommissionCamera(id: string): Promise<void> {
     return this.client.request<void>("DELETE", `/api/cidades/cameras/${enc(id)}/`);
+  }
+  /** ONVIF devices answering WS-Discovery on the tenant's networks (tenant admins). */
+  async discoverCameras(): Promise<Page<DiscoveredDevice>> {
+    return toPage<DiscoveredDevice>(
+      await this.client.request<unknown>("POST", "/api/cidades/cameras/discover/", { query: { page_size: 200 }, body: {} }),
+    );
+  }
+  /** Registers a camera from its ONVIF device: the service reads the stream URI. */
+  onboardCamera(body: OnboardInput): Promise<Camera> {
+    return this.client.request<Camera>("POST", "/api/cidades/cameras/onboard/", { body });
   }
   probeCamera(rtsp_url: string): Promise<ProbeResult> {
     return this.client.request<ProbeResult>("POST", "/api/streaming/cameras/probe", { body: { rtsp_url } });

@@ -56,6 +56,28 @@ export interface Camera {
   lpr_enabled: boolean;
   status: string;
   metadata: Record<string, unknown>;
+  /** Onboarded by ONVIF with a PTZ service: the dashboard offers the PTZ controls. */
+  ptz?: boolean;
+  /** What the ONVIF device said at onboarding (maker, model, firmware, serial, profile). */
+  onvif_device?: OnvifDevice | null;
+  /** The device's last health check, when the admin service has one. */
+  onvif_health?: OnvifHealth | null;
+}
+
+export interface OnvifDevice {
+  manufacturer?: string | null;
+  model?: string | null;
+  firmware?: string | null;
+  serial?: string | null;
+  profile?: string | null;
+  clock_drift_seconds?: number | null;
+}
+
+export interface OnvifHealth {
+  reachable: boolean;
+  authorized?: boolean | null;
+  clock_drift_seconds?: number | null;
+  checked_at?: string | null;
 }
 
 export type StreamState = "starting" | "live" | "reconnecting" | "failed" | "stopped";

@@ -18,7 +18,9 @@ export type Action =
   | "detection.search"
   | "admin.open"
   | "reports.view"
-  | "tenants.manage";
+  | "tenants.manage"
+  | "ptz.control"
+  | "camera.onboard";
 
 const REQUIRED: Record<Action, Role> = {
   "live.view": "viewer",
@@ -33,6 +35,8 @@ const REQUIRED: Record<Action, Role> = {
   "admin.open": "tenant_admin",
   "reports.view": "operator",
   "tenants.manage": "superadmin",
+  "ptz.control": "operator",
+  "camera.onboard": "tenant_admin",
 };
 
 /** The highest known role among the token's roles (unknown roles are ignored). */

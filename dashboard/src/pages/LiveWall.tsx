@@ -14,6 +14,7 @@ import {
 } from "../components/StatusBadge";
 import { livePlaylistPath } from "../lib/hlsAuth";
 import { errorMessage } from "../components/ErrorNote";
+import { PtzControl } from "../components/PtzControl";
 
 export const GRID_SIZES = [1, 4, 9, 16] as const;
 type GridSize = (typeof GRID_SIZES)[number];
@@ -127,6 +128,7 @@ export function LiveWall() {
             onNotice={setNotice}
             canStart={auth.can("stream.start")}
             canSnapshot={auth.can("snapshot.take")}
+            canPtz={auth.can("ptz.control")}
           />
         ))}
       </div>
@@ -142,9 +144,10 @@ interface TileProps {
   onNotice: (message: string) => void;
   canStart: boolean;
   canSnapshot: boolean;
+  canPtz: boolean;
 }
 
-function Tile({ camera, status, enlarged, onToggle, onNotice, canStart, canSnapshot }: TileProps) {
+function Tile({ camera, status, enlarged, onToggle, onNotice, canStart, canSnapshot, canPtz }: TileProps) {
   const { client, session } = useAuth();
   const { t } = useI18n();
   const [src, setSrc] = useState<string | null>(null);
@@ -155,6 +158,11 @@ function Tile({ camera, status, enlarged, onToggle, onNotice, canStart, canSnaps
   const [error, setError] = useState<string | null>(null);
   const [attempt, setAttempt] = useState(0);
   const retryTimer = useRef<number | null>(null);
+  const tileRef = useRef<HTMLElement>(null);
+  // The PTZ overlay: open on the enlarged view, on demand on a grid tile.
+  const [ptzOpen, setPtzOpen] = useState<boolean | null>(null);
+  const hasPtz = canPtz && camera.ptz === true;
+  const showPtz = hasPtz && (ptzOpen ?? enlarged);
   const serverState = status?.state ?? null;
   const streamUp = serverState === "live" || serverState === "reconnecting" || serverState === "starting";
 
@@ -241,11 +249,14 @@ function Tile({ camera, status, enlarged, onToggle, onNotice, canStart, canSnaps
 
   return (
     <article
+      ref={tileRef}
       className={`tile ${enlarged ? "tile-enlarged" : ""}`}
       data-testid="live-tile"
       data-camera-id={camera.id}
+      data-ptz={hasPtz ? "true" : "false"}
       onClick={onToggle}
       title={enlarged ? t("live.shrink") : t("live.enlarge")}
+      tabIndex={hasPtz ? 0 : undefined}
     >
       {src ? (
         <LivePlayer
@@ -262,6 +273,7 @@ function Tile({ camera, status, enlarged, onToggle, onNotice, canStart, canSnaps
         <div className="tile-empty">{error ?? (canStart ? t("common.loading") : t("live.viewerWaiting"))}</div>
       )}
       {failure && <StreamFailureNote code={failure} />}
+      {showPtz && <PtzControl cameraId={camera.id} keyTarget={tileRef} />}
       <div className="tile-bar">
         <span className="tile-name">{camera.name}</span>
         <StatusBadge status={shown} />
@@ -282,6 +294,22 @@ function Tile({ camera, status, enlarged, onToggle, onNotice, canStart, canSnaps
               <path d="M3 2h2v12H3zM14 2v12L6 8z" fill="currentColor" />
             </svg>
           </Link>
+          {hasPtz && (
+            <button
+              type="button"
+              className={`small${showPtz ? " active" : " secondary"}`}
+              onClick={(e) => {
+                e.stopPropagation();
+                setPtzOpen(!showPtz);
+                tileRef.current?.focus();
+              }}
+              title={t("ptz.toggleTitle")}
+              aria-pressed={showPtz}
+              data-testid="ptz-toggle"
+            >
+              {t("ptz.toggle")}
+            </button>
+          )}
           {canSnapshot && (
             <button type="button" className="small" onClick={snapshot} data-testid="snapshot">
               {t("live.snapshot")}

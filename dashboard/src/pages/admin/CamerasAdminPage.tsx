@@ -3,11 +3,12 @@ import { Link } from "react-router";
 import { useAuth } from "../../auth/AuthContext";
 import { useI18n } from "../../i18n/i18n";
 import type { MessageKey } from "../../i18n/messages";
-import type { Camera, RecordingMode, StreamStatus } from "../../api/types";
+import type { Camera, OnvifHealth, RecordingMode, StreamStatus } from "../../api/types";
 import type { CameraInput, Location, ProbeResult, Tenant, Zone } from "../../api/console";
 import { ErrorNote } from "../../components/ErrorNote";
 import { StatusBadge, tileStatus } from "../../components/StatusBadge";
 import { Field, Notice, isFieldError, useConsole } from "./common";
+import { OnvifOnboarding } from "./OnvifOnboarding";
 
 const MODES: RecordingMode[] = ["off", "continuous", "events"];
 const STATUSES = ["active", "inactive", "maintenance"] as const;
@@ -127,6 +128,7 @@ export function CamerasAdminPage() {
   const [form, setForm] = useState<FormState>(emptyForm);
   const [probe, setProbe] = useState<ProbeResult | "running" | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [onboarding, setOnboarding] = useState(false);
 
   const load = useCallback(async () => {
     setError(null);
@@ -155,6 +157,7 @@ export function CamerasAdminPage() {
   const locationName = useMemo(() => new Map(locations.map((l) => [l.id, l.name])), [locations]);
 
   function open(target: Camera | "new") {
+    setOnboarding(false);
     setEditing(target);
     setForm(target === "new" ? emptyForm() : formOf(target));
     setFormError(null);
@@ -218,8 +221,34 @@ export function CamerasAdminPage() {
       <p>
         <button type="button" onClick={() => open("new")} data-testid="camera-new">
           {t("cam.new")}
+        </button>{" "}
+        <button
+          type="button"
+          className="secondary"
+          onClick={() => {
+            setEditing(null);
+            setNotice(null);
+            setOnboarding(true);
+          }}
+          data-testid="camera-onvif"
+        >
+          {t("onvif.open")}
         </button>
       </p>
+      {onboarding && (
+        <OnvifOnboarding
+          locations={locations}
+          tenants={tenants}
+          superadmin={superadmin}
+          onCancel={() => setOnboarding(false)}
+          onSaved={(saved) => {
+            setOnboarding(false);
+            setNotice(`${saved.name}: ${t("onvif.onboarded")}`);
+            void load();
+            void reloadCameras().catch(() => undefined);
+          }}
+        />
+      )}
       {editing && (
         <form className="card stack" onSubmit={save} data-testid="camera-form" noValidate>
           <h2>{editing === "new" ? t("cam.new") : t("cam.edit", { name: editing.name })}</h2>
@@ -332,6 +361,7 @@ export function CamerasAdminPage() {
               <th>{t("cam.thumbnail")}</th>
               <th>{t("cam.name")}</th>
               <th>{t("cam.live")}</th>
+              <th>ONVIF</th>
               <th>{t("cam.location")}</th>
               <th>{t("cam.recordingMode")}</th>
               <th>{t("cam.status")}</th>
@@ -340,7 +370,7 @@ export function CamerasAdminPage() {
           </thead>
           <tbody>
             {cameras.map((c) => (
-              <tr key={c.id} data-testid="camera-row" data-camera={c.name}>
+              <tr key={c.id} data-testid="camera-row" data-camera={c.name} data-camera-id={c.id} data-ptz={c.ptz ? "true" : "false"}>
                 <td>
                   <Thumbnail camera={c} />
                 </td>
@@ -350,6 +380,9 @@ export function CamerasAdminPage() {
                 </td>
                 <td>
                   <StatusBadge status={tileStatus(statuses.get(c.id)?.state)} />
+                </td>
+                <td>
+                  <OnvifCell camera={c} />
                 </td>
                 <td>{c.location ? (locationName.get(c.location) ?? c.location) : t("cam.none")}</td>
                 <td>{t(`cam.recording.${c.recording_mode}` as MessageKey)}</td>
@@ -400,5 +433,44 @@ function ProbeNote({ probe }: { probe: ProbeResult | "running" | null }) {
     <p className="probe-failed" data-testid="probe-result" data-ok="false" data-reason={probe.reason}>
       {t("cam.testFailed", { reason: t(`stream.error.${probe.reason}` as MessageKey) })}
     </p>
+  );
+}
+
+/** "+2.5 s" */
+function drift(seconds: number): string {
+  return `${seconds > 0 ? "+" : ""}${seconds.toFixed(1)} s`;
+}
+
+function HealthBadge({ health }: { health: OnvifHealth }) {
+  const { t, locale } = useI18n();
+  const ok = health.reachable && health.authorized !== false;
+  const state = !health.reachable ? "unreachable" : health.authorized === false ? "notAuthorized" : "ok";
+  const parts = [t(`onvif.health.${state}` as MessageKey)];
+  if (typeof health.clock_drift_seconds === "number") parts.push(t("onvif.health.drift", { drift: drift(health.clock_drift_seconds) }));
+  const checked = health.checked_at ? new Date(health.checked_at) : null;
+  return (
+    <span
+      className={`badge ${ok ? "badge-onvif-ok" : "badge-onvif-bad"}`}
+      data-testid="onvif-health"
+      data-reachable={String(health.reachable)}
+      title={checked && !Number.isNaN(checked.getTime()) ? t("onvif.health.checkedAt", { at: checked.toLocaleString(locale) }) : undefined}
+    >
+      {parts.join(" · ")}
+    </span>
+  );
+}
+
+/** The camera's ONVIF side in the list: PTZ, the device's model, its health when known. */
+function OnvifCell({ camera }: { camera: Camera }) {
+  const { t } = useI18n();
+  const device = camera.onvif_device;
+  if (!device && !camera.ptz && !camera.onvif_health) return <small className="muted">{t("cam.none")}</small>;
+  const model = [device?.manufacturer, device?.model].filter(Boolean).join(" ");
+  return (
+    <span className="stack-inline" data-testid="onvif-cell">
+      {camera.ptz && <span className="badge badge-ptz" data-testid="ptz-badge">PTZ</span>}{" "}
+      {model && <small className="muted">{model}</small>}{" "}
+      {camera.onvif_health && <HealthBadge health={camera.onvif_health} />}
+    </span>
   );
 }
