@@ -35,6 +35,9 @@ const CAMERA_NAME = `E2E Dome ${RUN}`;
 const PRESET_NAME = `Portão ${RUN}`;
 // Generous: a loaded two-core machine, HLS latency of several seconds.
 const WAIT = 90_000;
+// The simulated picture's rows, as fractions of the frame's height (below the clock and
+// the timestamp strip, above the bottom strip; the pose readout is inside: it moves too).
+const PICTURE = [0.19, 0.88];
 
 const summary = { base_url: BASE, started_at: new Date().toISOString(), steps: [], ok: false, camera_name: CAMERA_NAME, preset_name: PRESET_NAME, statuses: {}, frames: {} };
 const pages = [];
@@ -119,9 +122,13 @@ async function openLive(page, cameraId, { playing = true } = {}) {
   }, 120_000, 1000);
 }
 
-/** The video's current frame: a PNG at its own size, and a 160×90 grey thumbnail. */
+/**
+ * The video's current frame: a PNG at its own size, and a 160×90 grey thumbnail of the
+ * picture itself (the simulator's clock and timestamp strips above and below it change
+ * with every frame, so they are left out of the comparison).
+ */
 async function grab(page) {
-  return page.$eval("video[data-testid=live-video]", (v) => {
+  return page.$eval("video[data-testid=live-video]", (v, [PICTURE_TOP, PICTURE_BOTTOM]) => {
     const full = document.createElement("canvas");
     full.width = v.videoWidth;
     full.height = v.videoHeight;
@@ -130,12 +137,12 @@ async function grab(page) {
     small.width = 160;
     small.height = 90;
     const g = small.getContext("2d");
-    g.drawImage(v, 0, 0, 160, 90);
+    g.drawImage(v, 0, v.videoHeight * PICTURE_TOP, v.videoWidth, v.videoHeight * (PICTURE_BOTTOM - PICTURE_TOP), 0, 0, 160, 90);
     const d = g.getImageData(0, 0, 160, 90).data;
     const grey = [];
     for (let i = 0; i < d.length; i += 4) grey.push((d[i] + d[i + 1] + d[i + 2]) / 3);
     return { png: full.toDataURL("image/png"), grey, width: v.videoWidth, height: v.videoHeight };
-  });
+  }, PICTURE);
 }
 
 function difference(a, b) {

@@ -81,7 +81,11 @@ def _pose(name: str) -> tuple[float, float, float]:
 
 
 def _pixels(name: str) -> np.ndarray:
-    return np.asarray(Image.open(ARTIFACTS / name).convert("L"), dtype=np.float32)
+    """The picture's grey pixels, without the clock and timestamp strips above and below
+    it (they change with every frame)."""
+    grey = np.asarray(Image.open(ARTIFACTS / name).convert("L"), dtype=np.float32)
+    height = grey.shape[0]
+    return grey[int(height * 0.19):int(height * 0.88)]
 
 
 def _close(pose: tuple[float, float, float], status: dict[str, float],

@@ -4,7 +4,7 @@
  * take-over, the API's refusals translated, and no controls for viewers.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { cleanup, configure, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { MemoryRouter } from "react-router";
 import { App } from "../App";
 import { AuthProvider } from "../auth/AuthContext";
@@ -19,6 +19,8 @@ import { ManualTimers, MemoryStorage, accessToken, json, listPage, scriptedFetch
 const dome = { id: "c1", tenant: "t1", name: "Dome Praça", location: null, zone: null, latitude: null, longitude: null, recording_mode: "off", retention_days: 90, lpr_enabled: false, status: "active", metadata: {}, ptz: true };
 const fixed = { ...dome, id: "c2", name: "Fixa", ptz: false };
 const PTZ = "/api/streaming/cameras/c1/ptz/";
+// A loaded machine renders the app slowly: generous waits, no timing asserted.
+configure({ asyncUtilTimeout: 5000 });
 
 class SilentSocket {
   onopen = null;
@@ -127,10 +129,10 @@ describe("PTZ overlay", () => {
     const right = await screen.findByTestId("ptz-right");
     fireEvent.pointerDown(right);
     await waitFor(() => expect(ptzCalls(server.calls, "move")).toHaveLength(1));
-    expect(ptzCalls(server.calls, "move")[0].body).toEqual({ pan: 0.5, tilt: 0, zoom: 0, timeout_seconds: MOVE_TIMEOUT_S });
+    expect(ptzCalls(server.calls, "move")[0]!.body).toEqual({ pan: 0.5, tilt: 0, zoom: 0, timeout_seconds: MOVE_TIMEOUT_S });
     expect(screen.getByTestId("ptz-overlay").getAttribute("data-active")).toBe("right");
     // Held: the move is sent again before the server's deadline.
-    await waitFor(() => expect(ptzCalls(server.calls, "move").length).toBeGreaterThanOrEqual(2), { timeout: 3000 });
+    await waitFor(() => expect(ptzCalls(server.calls, "move").length).toBeGreaterThanOrEqual(2), { timeout: 5000 });
     fireEvent.pointerUp(right);
     await waitFor(() => expect(ptzCalls(server.calls, "stop")).toHaveLength(1));
     expect(screen.getByTestId("ptz-overlay").getAttribute("data-active")).toBe("");
@@ -149,14 +151,14 @@ describe("PTZ overlay", () => {
     tile.focus();
     fireEvent.keyDown(tile, { key: "ArrowUp" });
     await waitFor(() => expect(ptzCalls(server.calls, "move")).toHaveLength(1));
-    expect(ptzCalls(server.calls, "move")[0].body).toMatchObject({ pan: 0, tilt: 0.5, zoom: 0 });
+    expect(ptzCalls(server.calls, "move")[0]!.body).toMatchObject({ pan: 0, tilt: 0.5, zoom: 0 });
     fireEvent.keyDown(tile, { key: "ArrowUp", repeat: true });
     fireEvent.keyUp(tile, { key: "ArrowUp" });
     await waitFor(() => expect(ptzCalls(server.calls, "stop")).toHaveLength(1));
     expect(ptzCalls(server.calls, "move")).toHaveLength(1);
     fireEvent.keyDown(tile, { key: "+" });
     await waitFor(() => expect(ptzCalls(server.calls, "move")).toHaveLength(2));
-    expect(ptzCalls(server.calls, "move")[1].body).toMatchObject({ zoom: 0.5 });
+    expect(ptzCalls(server.calls, "move")[1]!.body).toMatchObject({ zoom: 0.5 });
     fireEvent.keyUp(tile, { key: "+" });
     await waitFor(() => expect(ptzCalls(server.calls, "stop")).toHaveLength(2));
   });
@@ -172,10 +174,10 @@ describe("PTZ overlay", () => {
     fireEvent.change(screen.getByTestId("ptz-preset-name"), { target: { value: "Escola" } });
     fireEvent.click(screen.getByTestId("ptz-preset-save"));
     await waitFor(() => expect(ptzCalls(server.calls, "presets")).toHaveLength(1));
-    expect(ptzCalls(server.calls, "presets")[0].body).toEqual({ name: "Escola" });
+    expect(ptzCalls(server.calls, "presets")[0]!.body).toEqual({ name: "Escola" });
     await waitFor(() => expect(ptzCalls(server.calls, "presets", "GET").length).toBeGreaterThanOrEqual(2));
     vi.spyOn(window, "confirm").mockReturnValue(true);
-    fireEvent.click(within(screen.getAllByTestId("ptz-preset")[0]).getByTestId("ptz-preset-remove"));
+    fireEvent.click(within(screen.getAllByTestId("ptz-preset")[0]!).getByTestId("ptz-preset-remove"));
     await waitFor(() => expect(ptzCalls(server.calls, "presets/p1", "DELETE")).toHaveLength(1));
   });
 
@@ -201,7 +203,7 @@ describe("PTZ overlay", () => {
     fireEvent.pointerUp(screen.getByTestId("ptz-left"));
     fireEvent.click(await screen.findByTestId("ptz-takeover"));
     await waitFor(() => expect(ptzCalls(server.calls, "lock")).toHaveLength(1));
-    expect(ptzCalls(server.calls, "lock")[0].body).toEqual({ takeover: true });
+    expect(ptzCalls(server.calls, "lock")[0]!.body).toEqual({ takeover: true });
     await waitFor(() => expect(screen.getByTestId("ptz-lock").textContent).toContain("You control this camera (30 s left)"));
     expect(screen.queryByTestId("ptz-takeover")).toBeNull();
   });

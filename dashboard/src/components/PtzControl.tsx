@@ -16,6 +16,7 @@ import { errorMessage } from "./ErrorNote";
 export const MOVE_RESEND_MS = 1_000;
 export const MOVE_TIMEOUT_S = 2;
 const LOCK_POLL_MS = 5_000;
+const PRESET_POLL_MS = 15_000;
 const SPEED = 0.5;
 
 export type Direction = "up" | "down" | "left" | "right" | "up-left" | "up-right" | "down-left" | "down-right" | "zoom-in" | "zoom-out";
@@ -120,21 +121,27 @@ export function PtzControl({ cameraId, keyTarget }: Props) {
     }
   }, [api, cameraId]);
 
-  const loadPresets = useCallback(async () => {
-    try {
-      setPresets(await api.presets(cameraId));
-    } catch (err) {
-      fail(err);
-    }
-  }, [api, cameraId, fail]);
+  const loadPresets = useCallback(
+    async (quiet = false) => {
+      try {
+        setPresets(await api.presets(cameraId));
+      } catch (err) {
+        if (!quiet) fail(err);
+      }
+    },
+    [api, cameraId, fail],
+  );
 
   useEffect(() => {
     void refreshLock();
     void loadPresets();
     const poll = window.setInterval(() => void refreshLock(), LOCK_POLL_MS);
+    // Another operator may save or remove presets meanwhile.
+    const presetPoll = window.setInterval(() => void loadPresets(true), PRESET_POLL_MS);
     const tick = window.setInterval(() => setNow(Date.now()), 1_000);
     return () => {
       window.clearInterval(poll);
+      window.clearInterval(presetPoll);
       window.clearInterval(tick);
     };
   }, [refreshLock, loadPresets]);
@@ -260,7 +267,7 @@ export function PtzControl({ cameraId, keyTarget }: Props) {
 
   async function removePreset(preset: PtzPreset) {
     if (!window.confirm(t("common.confirmRemove", { name: preset.name }))) return;
-    await run(() => api.removePreset(cameraId, preset.token), loadPresets);
+    await run(() => api.removePreset(cameraId, preset.token), () => loadPresets());
   }
 
   const left = lock?.expires_in != null ? Math.max(0, Math.round(lock.expires_in - (now - lockSeenAt) / 1000)) : null;

@@ -4,7 +4,7 @@
  * unavailable, and the cameras' ONVIF health in the list.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { cleanup, configure, fireEvent, render, screen, within } from "@testing-library/react";
 import { MemoryRouter } from "react-router";
 import { App } from "../../App";
 import { AuthProvider } from "../../auth/AuthContext";
@@ -29,6 +29,9 @@ const found = [
   { endpoint: "urn:uuid:1", device_url: "http://10.0.0.7/onvif/device_service", xaddrs: ["http://10.0.0.7/onvif/device_service"], name: "dome", hardware: "SimDome", scopes: [], types: ["dn:NetworkVideoTransmitter"], already_registered_camera_id: null },
   { endpoint: "urn:uuid:2", device_url: "http://10.0.0.8/onvif/device_service", xaddrs: [], name: "old", hardware: null, scopes: [], types: [], already_registered_camera_id: "c2" },
 ];
+
+// A loaded machine renders the app slowly: generous waits, no timing asserted.
+configure({ asyncUtilTimeout: 5000 });
 
 class SilentSocket {
   onopen = null;
@@ -111,9 +114,9 @@ describe("ONVIF onboarding", () => {
     fireEvent.click(screen.getByTestId("onvif-discover"));
     const rows = await screen.findAllByTestId("onvif-result");
     expect(rows).toHaveLength(2);
-    expect(within(rows[1]).getByTestId("onvif-already")).toBeTruthy();
-    expect(within(rows[1]).queryByTestId("onvif-choose")).toBeNull();
-    fireEvent.click(within(rows[0]).getByTestId("onvif-choose"));
+    expect(within(rows[1]!).getByTestId("onvif-already")).toBeTruthy();
+    expect(within(rows[1]!).queryByTestId("onvif-choose")).toBeNull();
+    fireEvent.click(within(rows[0]!).getByTestId("onvif-choose"));
     expect((screen.getByTestId("onvif-device-url") as HTMLInputElement).value).toBe("http://10.0.0.7/onvif/device_service");
     expect((screen.getByTestId("onvif-name") as HTMLInputElement).value).toBe("dome");
     fireEvent.change(screen.getByTestId("onvif-username"), { target: { value: "installer" } });
@@ -121,9 +124,9 @@ describe("ONVIF onboarding", () => {
     fireEvent.change(screen.getByTestId("onvif-location"), { target: { value: "l1" } });
     fireEvent.click(screen.getByTestId("onvif-save"));
     const refusal = await screen.findAllByTestId("error-password");
-    expect(refusal[0].textContent).toBe("The camera refused this username and password.");
+    expect(refusal[0]!.textContent).toBe("The camera refused this username and password.");
     expect(refusal.map((e) => e.textContent)).toContain("The device refused these credentials.");
-    expect(onboardCalls(server.calls)[0].body).toEqual({
+    expect(onboardCalls(server.calls)[0]!.body).toEqual({
       name: "dome",
       device_url: "http://10.0.0.7/onvif/device_service",
       username: "installer",
@@ -131,7 +134,7 @@ describe("ONVIF onboarding", () => {
       recording_mode: "off",
       location: "l1",
     });
-    expect(JSON.stringify(onboardCalls(server.calls)[0].body)).not.toContain("rtsp");
+    expect(JSON.stringify(onboardCalls(server.calls)[0]!.body)).not.toContain("rtsp");
     fireEvent.change(screen.getByTestId("onvif-password"), { target: { value: "right" } });
     fireEvent.click(screen.getByTestId("onvif-save"));
     expect((await screen.findByTestId("console-notice")).textContent).toContain("dome: registered by ONVIF");
@@ -154,8 +157,8 @@ describe("ONVIF onboarding", () => {
     fireEvent.change(screen.getByTestId("onvif-password"), { target: { value: "x" } });
     fireEvent.change(screen.getByTestId("onvif-profile"), { target: { value: "sub" } });
     fireEvent.click(screen.getByTestId("onvif-save"));
-    expect((await screen.findAllByTestId("error-device_url"))[0].textContent).toBe("A câmera não respondeu neste endereço.");
-    expect(onboardCalls(server.calls)[0].body).toMatchObject({ device_url: "http://10.0.0.9/onvif/device_service", profile: "sub" });
+    expect((await screen.findAllByTestId("error-device_url"))[0]!.textContent).toBe("A câmera não respondeu neste endereço.");
+    expect(onboardCalls(server.calls)[0]!.body).toMatchObject({ device_url: "http://10.0.0.9/onvif/device_service", profile: "sub" });
   });
 
   it("shows PTZ and the device's health in the camera list", async () => {
