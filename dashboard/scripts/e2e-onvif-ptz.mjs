@@ -7,10 +7,10 @@
  *   GTV_E2E_BASE_URL=http://127.0.0.1:8080
  *   GTV_E2E_ADMIN_USER/_PASS  GTV_E2E_OPERATOR_USER/_PASS  GTV_E2E_OPERATOR2_USER/_PASS
  *   GTV_E2E_VIEWER_USER/_PASS
- *   GTV_E2E_DEVICE_URL=http://127.0.0.1:PORT/onvif/device_service (the simulated camera)
- *   GTV_E2E_DEVICE_USER / GTV_E2E_DEVICE_PASS                      (its ONVIF credentials)
- *   GTV_E2E_DISCOVERY=1     choose the camera from "Discover cameras" instead of typing
- *                           its address (the admin service must find it)
+ *   GTV_E2E_DEVICE_USER / GTV_E2E_DEVICE_PASS   the simulated camera's ONVIF credentials
+ *   GTV_E2E_DISCOVERY=1 and GTV_E2E_DISCOVER_NAME=ptz1: choose the camera of that name
+ *     from "Discover cameras" (the admin service must find it), or else
+ *   GTV_E2E_DEVICE_URL=http://127.0.0.1:PORT/onvif/device_service: type its address
  *   node scripts/e2e-onvif-ptz.mjs [artifact-dir]
  *
  * The tenant admin onboards the camera by ONVIF (a wrong password first: refused on the
@@ -198,17 +198,16 @@ async function main() {
       await admin.goto(`${BASE}/console/cameras`);
       await admin.getByTestId("camera-onvif").click();
       await admin.getByTestId("onvif-onboarding").waitFor();
-      const deviceUrl = need("GTV_E2E_DEVICE_URL");
       let discovered = null;
       if (env.GTV_E2E_DISCOVERY === "1") {
         await admin.getByTestId("onvif-discover").click();
-        const row = admin.locator(`[data-testid=onvif-result][data-device-url="${deviceUrl}"]`);
+        const row = admin.locator(`[data-testid=onvif-result][data-name="${need("GTV_E2E_DISCOVER_NAME")}"]`);
         await row.waitFor({ timeout: 60_000 });
         discovered = await admin.getByTestId("onvif-result").count();
         await shot(admin, "o01-discovered");
         await row.getByTestId("onvif-choose").click();
       } else {
-        await admin.getByTestId("onvif-device-url").fill(deviceUrl);
+        await admin.getByTestId("onvif-device-url").fill(need("GTV_E2E_DEVICE_URL"));
       }
       await admin.getByTestId("onvif-name").fill(CAMERA_NAME);
       await admin.getByTestId("onvif-username").fill(need("GTV_E2E_DEVICE_USER"));

@@ -1,8 +1,9 @@
 """ONVIF onboarding and PTZ control as a city uses them, through HAProxy, in a real browser
-(issue 12): the demo (``python -m tools.demo``, isolated) plus a simulated ONVIF PTZ dome
-(``tools/camera_sim``, ``onvif=True``). The browser script
-(``dashboard/scripts/e2e-onvif-ptz.mjs``) has a tenant admin onboard the dome by ONVIF
-(the RTSP URL is never typed), watch it live, an operator steer it with the joystick and
+(issue 12): the demo (``python -m tools.demo``, isolated) and a simulated ONVIF PTZ camera
+(``tools/camera_sim``: the demo's own, found by WS-Discovery, when the admin service
+discovers; else one started here, whose device address is typed). The browser script
+(``dashboard/scripts/e2e-onvif-ptz.mjs``) has a tenant admin onboard it by ONVIF (the
+RTSP URL is never typed), watch it live, an operator steer it with the joystick and
 the keyboard, save and recall a preset, a second operator refused by the lock and the
 tenant admin take over. This module then proves the moves from the frames the browser
 saved (the pose the simulator burns into each frame, and the pixels), and checks through
@@ -11,6 +12,7 @@ Screenshots and frames stay in ``var/test-artifacts/onvif-ptz-e2e/``."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -33,6 +35,7 @@ from tools.demo.isolated import DemoRun, free_port, run_isolated_demo
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "var" / "test-artifacts" / "onvif-ptz-e2e"
 DEVICE_USER = "installer"
+DEMO_ONVIF_CAMERA = "ptz1"
 pytestmark = pytest.mark.e2e
 
 
@@ -43,14 +46,26 @@ def demo(amqp_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[De
         yield run
 
 
-@pytest.fixture(scope="module")
-def dome() -> Iterator[tuple[CameraSimulator, str]]:
-    """A simulated ONVIF PTZ camera on loopback (which the demo's camera policy allows)."""
+@contextlib.contextmanager
+def _onvif_camera(demo: DemoRun, discovery: bool) -> Iterator[dict[str, str]]:
+    """How the browser finds the ONVIF PTZ camera to onboard, and its credentials.
+
+    With WS-Discovery in the admin service, the demo's own simulated PTZ camera
+    (``ptz1``, not seeded, its responder the admin's discovery target) is chosen from
+    the discovery results. Without it, a simulated ONVIF PTZ camera is started here, on
+    loopback (which the demo's camera policy allows), and its device address is typed.
+    """
+    if discovery:
+        password = json.loads((demo.state_dir / "secrets.json").read_text())["camera"]
+        yield {"GTV_E2E_DISCOVERY": "1", "GTV_E2E_DISCOVER_NAME": DEMO_ONVIF_CAMERA,
+               "GTV_E2E_DEVICE_USER": "demo", "GTV_E2E_DEVICE_PASS": password}
+        return
     password = secrets.token_urlsafe(12)
     with CameraSimulator([CameraSpec("dome")], port=free_port(), user=DEVICE_USER,
                          password=password, onvif=True) as sim:
         sim.wait_ready("dome", timeout=60)
-        yield sim, password
+        yield {"GTV_E2E_DISCOVERY": "0", "GTV_E2E_DEVICE_URL": sim.onvif("dome").device_url,
+               "GTV_E2E_DEVICE_USER": DEVICE_USER, "GTV_E2E_DEVICE_PASS": password}
 
 
 def _login(client: httpx.Client, username: str, password: str) -> dict[str, str]:
@@ -110,16 +125,13 @@ def _audit(client: httpx.Client, headers: dict[str, str], camera_id: str,
 
 
 @pytest.mark.timeout(900)  # includes starting the demo (up to 4 minutes) and the browser
-def test_onvif_camera_onboarded_steered_and_audited(
-    demo: DemoRun, dome: tuple[CameraSimulator, str]
-) -> None:
+def test_onvif_camera_onboarded_steered_and_audited(demo: DemoRun) -> None:
     dashboard = ROOT / "dashboard"
     assert (dashboard / "dist" / "index.html").exists(), "build the dashboard: make dashboard"
     assert (dashboard / "node_modules" / "playwright-core").is_dir(), "run: make dashboard"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for old in ARTIFACTS.glob("*.png"):
         old.unlink()
-    sim, device_password = dome
     password = demo.summary["password"]
     with httpx.Client(base_url=demo.gateway, timeout=30.0) as client:
         admin = _login(client, "demo-tenant-admin", password)
@@ -135,21 +147,23 @@ def test_onvif_camera_onboarded_steered_and_audited(
                                tenant=tenant.json()["id"])
         discovery = _discovery_routed(client)
 
-    result = subprocess.run(
-        ["node", "scripts/e2e-onvif-ptz.mjs", str(ARTIFACTS)], cwd=dashboard,
-        env={**os.environ, "GTV_E2E_BASE_URL": demo.gateway,
-             "GTV_E2E_ADMIN_USER": "demo-tenant-admin", "GTV_E2E_ADMIN_PASS": password,
-             "GTV_E2E_OPERATOR_USER": "demo-operator", "GTV_E2E_OPERATOR_PASS": password,
-             "GTV_E2E_OPERATOR2_USER": operator2, "GTV_E2E_OPERATOR2_PASS": operator2_password,
-             "GTV_E2E_VIEWER_USER": "demo-viewer", "GTV_E2E_VIEWER_PASS": password,
-             "GTV_E2E_DEVICE_URL": sim.onvif("dome").device_url,
-             "GTV_E2E_DEVICE_USER": DEVICE_USER, "GTV_E2E_DEVICE_PASS": device_password,
-             "GTV_E2E_DISCOVERY": "1" if discovery else "0"},
-        capture_output=True, text=True, timeout=900, check=False,
-    )
+    with _onvif_camera(demo, discovery) as device:
+        result = subprocess.run(
+            ["node", "scripts/e2e-onvif-ptz.mjs", str(ARTIFACTS)], cwd=dashboard,
+            env={**os.environ, **device, "GTV_E2E_BASE_URL": demo.gateway,
+                 "GTV_E2E_ADMIN_USER": "demo-tenant-admin", "GTV_E2E_ADMIN_PASS": password,
+                 "GTV_E2E_OPERATOR_USER": "demo-operator", "GTV_E2E_OPERATOR_PASS": password,
+                 "GTV_E2E_OPERATOR2_USER": operator2,
+                 "GTV_E2E_OPERATOR2_PASS": operator2_password,
+                 "GTV_E2E_VIEWER_USER": "demo-viewer", "GTV_E2E_VIEWER_PASS": password},
+            capture_output=True, text=True, timeout=900, check=False,
+        )
+    device_password = device["GTV_E2E_DEVICE_PASS"]
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     summary = json.loads((ARTIFACTS / "summary.json").read_text())
     assert summary["ok"] is True and all(step["ok"] for step in summary["steps"])
+    onboarding = summary["steps"][0]
+    assert onboarding["typed_device_url"] is not discovery, onboarding
     assert len(list(ARTIFACTS.glob("o*.png"))) >= 11, "a screenshot per step"
     camera_id, statuses = summary["camera_id"], summary["statuses"]
 
