@@ -21,6 +21,7 @@ const fixed = { ...dome, id: "c2", name: "Fixa", ptz: false };
 const PTZ = "/api/streaming/cameras/c1/ptz/";
 // A loaded machine renders the app slowly: generous waits, no timing asserted.
 configure({ asyncUtilTimeout: 5000 });
+vi.setConfig({ testTimeout: 30_000 });
 
 class SilentSocket {
   onopen = null;
@@ -161,6 +162,12 @@ describe("PTZ overlay", () => {
     expect(ptzCalls(server.calls, "move")[1]!.body).toMatchObject({ zoom: 0.5 });
     fireEvent.keyUp(tile, { key: "+" });
     await waitFor(() => expect(ptzCalls(server.calls, "stop")).toHaveLength(2));
+    // Focus moving to a pad button keeps the move; focus leaving the tile stops it.
+    fireEvent.keyDown(tile, { key: "ArrowLeft" });
+    await waitFor(() => expect(ptzCalls(server.calls, "move")).toHaveLength(3));
+    fireEvent.focusOut(tile, { relatedTarget: screen.getByTestId("ptz-home") });
+    fireEvent.focusOut(tile, { relatedTarget: document.body });
+    await waitFor(() => expect(ptzCalls(server.calls, "stop")).toHaveLength(3));
   });
 
   it("goes home, lists, saves, recalls and removes presets", async () => {

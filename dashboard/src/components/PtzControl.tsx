@@ -223,14 +223,17 @@ export function PtzControl({ cameraId, keyTarget }: Props) {
         release();
       }
     };
-    const blur = () => release();
+    // Focus leaving the tile (not moving inside it, to a pad button) ends a held key.
+    const leave = (event: FocusEvent) => {
+      if (!(event.relatedTarget instanceof Node && target.contains(event.relatedTarget))) release();
+    };
     target.addEventListener("keydown", down);
     target.addEventListener("keyup", up);
-    target.addEventListener("blur", blur);
+    target.addEventListener("focusout", leave);
     return () => {
       target.removeEventListener("keydown", down);
       target.removeEventListener("keyup", up);
-      target.removeEventListener("blur", blur);
+      target.removeEventListener("focusout", leave);
     };
   }, [keyTarget, start, release]);
 

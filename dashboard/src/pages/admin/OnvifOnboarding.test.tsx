@@ -32,6 +32,7 @@ const found = [
 
 // A loaded machine renders the app slowly: generous waits, no timing asserted.
 configure({ asyncUtilTimeout: 5000 });
+vi.setConfig({ testTimeout: 30_000 });
 
 class SilentSocket {
   onopen = null;
