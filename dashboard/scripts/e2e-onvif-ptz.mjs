@@ -141,7 +141,7 @@ async function grab(page) {
     const d = g.getImageData(0, 0, 160, 90).data;
     const grey = [];
     for (let i = 0; i < d.length; i += 4) grey.push((d[i] + d[i + 1] + d[i + 2]) / 3);
-    return { png: full.toDataURL("image/png"), grey, width: v.videoWidth, height: v.videoHeight };
+    return { png: full.toDataURL("image/png"), grey, width: v.videoWidth, height: v.videoHeight, time: v.currentTime };
   }, PICTURE);
 }
 
@@ -156,16 +156,29 @@ function saveFrame(frame, name) {
   summary.frames[name] = `${name}.png`;
 }
 
-/** A frame once the picture has settled (two grabs a second apart nearly equal). */
+/**
+ * A frame once the picture has settled: two grabs, the video having played on between
+ * them (a stalled video shows one frame, perhaps from the middle of a move), nearly equal.
+ */
 async function settledFrame(page, noise) {
   let previous = await grab(page);
   return until("the picture to settle", async () => {
     await page.waitForTimeout(1000);
     const next = await grab(page);
+    if (next.time < previous.time + 0.5) return null;
     const still = difference(previous, next) <= noise;
     previous = next;
     return still ? next : null;
   });
+}
+
+/**
+ * The picture after a move: first it must differ from ``reference`` (a frame from before
+ * the move; the video lags the camera by a few seconds), then settle.
+ */
+async function movedFrame(page, reference, noise, what) {
+  await until(what, async () => difference(reference, await grab(page)) > 4 * noise, WAIT, 1000);
+  return settledFrame(page, noise);
 }
 
 /** Holds a pad button pressed with the mouse for ``ms``, then releases it. */
@@ -241,6 +254,8 @@ async function main() {
 
     let noise = 0;
     let before = null;
+    let moved = null;
+    let zoomedFrame = null;
     await step("an operator holds the joystick and the picture moves", async () => {
       await login(operator, need("GTV_E2E_OPERATOR_USER"), need("GTV_E2E_OPERATOR_PASS"));
       await openLive(operator, cameraId);
@@ -258,8 +273,7 @@ async function main() {
       summary.statuses.after_move = afterMove;
       if (!(afterMove.pan > summary.statuses.before_move.pan + 0.1)) throw new Error(`pan did not grow: ${JSON.stringify(summary.statuses)}`);
       // The video shows it once the new frames arrive (HLS lags a few seconds).
-      await until("the picture to move", async () => difference(before, await grab(operator)) > 4 * noise, WAIT, 1000);
-      const moved = await settledFrame(operator, noise);
+      moved = await movedFrame(operator, before, noise, "the picture to move");
       saveFrame(moved, "f02-after-move");
       await shot(operator, "o05-operator-moved");
       return { noise: Number(noise.toFixed(2)), difference: Number(difference(before, moved).toFixed(2)), before: summary.statuses.before_move, after: afterMove };
@@ -274,13 +288,14 @@ async function main() {
       const zoomed = await stillStatus(operatorToken, cameraId);
       summary.statuses.after_zoom = zoomed;
       if (!(zoomed.zoom > start.zoom + 0.05)) throw new Error(`zoom did not grow: ${JSON.stringify([start, zoomed])}`);
+      zoomedFrame = await movedFrame(operator, moved, noise, "the picture to zoom");
       return { zoom_before: start.zoom, zoom_after: zoomed.zoom };
     });
 
     await step("a preset is saved, the camera moves away and the preset brings it back", async () => {
       const at = await stillStatus(operatorToken, cameraId);
       summary.statuses.preset = at;
-      const atFrame = await settledFrame(operator, noise);
+      const atFrame = zoomedFrame;
       saveFrame(atFrame, "f03-at-preset");
       await operator.getByTestId("ptz-preset-name").fill(PRESET_NAME);
       await operator.getByTestId("ptz-preset-save").click();
@@ -290,8 +305,7 @@ async function main() {
       const away = await stillStatus(operatorToken, cameraId);
       summary.statuses.away = away;
       if (Math.abs(away.pan - at.pan) < 0.1) throw new Error(`did not move away: ${JSON.stringify([at, away])}`);
-      await until("the picture to leave the preset", async () => difference(atFrame, await grab(operator)) > 4 * noise, WAIT, 1000);
-      saveFrame(await settledFrame(operator, noise), "f04-away");
+      saveFrame(await movedFrame(operator, atFrame, noise, "the picture to leave the preset"), "f04-away");
       await shot(operator, "o06-preset-saved-and-away");
       await preset.getByTestId("ptz-preset-goto").click();
       const back = await until("the camera to reach the preset", async () => {
