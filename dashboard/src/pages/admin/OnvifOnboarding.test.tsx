@@ -126,7 +126,7 @@ describe("ONVIF onboarding", () => {
     fireEvent.click(screen.getByTestId("onvif-save"));
     const refusal = await screen.findAllByTestId("error-password");
     expect(refusal[0]!.textContent).toBe("The camera refused this username and password.");
-    expect(refusal.map((e) => e.textContent)).toContain("The device refused these credentials.");
+    expect(refusal).toHaveLength(1);
     expect(onboardCalls(server.calls)[0]!.body).toEqual({
       name: "dome",
       device_url: "http://10.0.0.7/onvif/device_service",
@@ -185,7 +185,9 @@ describe("ONVIF onboarding helpers", () => {
   it("puts the device's reason on the field it concerns", () => {
     const t = (key: string) => `<${key}>`;
     const error = localiseOnvifError(new ApiError(400, "onvif_not_authorized", "Invalid input.", { password: ["refused"] }), t) as ApiError;
-    expect(error.details.password).toEqual(["<onvif.error.notAuthorized>", "refused"]);
+    expect(error.details.password).toEqual(["<onvif.error.notAuthorized>"]);
+    const fault = localiseOnvifError(new ApiError(400, "onvif_error", "Invalid input.", { device_url: ["The device refused a request (ONVIF fault ter:ActionNotSupported)."] }), t) as ApiError;
+    expect(fault.details.device_url).toEqual(["<onvif.error.device>", "The device refused a request (ONVIF fault ter:ActionNotSupported)."]);
     const other = new ApiError(400, "validation_error", "Invalid input.", { name: ["blank"] });
     expect(localiseOnvifError(other, t)).toBe(other);
   });

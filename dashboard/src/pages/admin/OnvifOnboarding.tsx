@@ -59,8 +59,10 @@ export function localiseOnvifError(error: unknown, t: (key: MessageKey) => strin
   const key = ERROR_KEYS[error.code];
   if (!field || !key) return error;
   const apiMessages = error.details[field];
-  const extra = Array.isArray(apiMessages) ? apiMessages.map(String) : typeof apiMessages === "string" ? [apiMessages] : [];
-  return new ApiError(error.status, error.code, error.message, { ...error.details, [field]: [t(key), ...extra.filter((m) => m !== t(key))] });
+  // An ONVIF fault's subcode is kept (it says what the device refused); the API's plain
+  // sentences are replaced by the translated reason.
+  const faults = (Array.isArray(apiMessages) ? apiMessages.map(String) : []).filter((m) => m.includes("fault"));
+  return new ApiError(error.status, error.code, error.message, { ...error.details, [field]: [t(key), ...faults] });
 }
 
 /** A discovered device's name for the form: its advertised name, else its address. */
