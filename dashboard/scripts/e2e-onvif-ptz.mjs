@@ -8,9 +8,8 @@
  *   GTV_E2E_ADMIN_USER/_PASS  GTV_E2E_OPERATOR_USER/_PASS  GTV_E2E_OPERATOR2_USER/_PASS
  *   GTV_E2E_VIEWER_USER/_PASS
  *   GTV_E2E_DEVICE_USER / GTV_E2E_DEVICE_PASS   the simulated camera's ONVIF credentials
- *   GTV_E2E_DISCOVERY=1 and GTV_E2E_DISCOVER_NAME=ptz1: choose the camera of that name
- *     from "Discover cameras" (the admin service must find it), or else
- *   GTV_E2E_DEVICE_URL=http://127.0.0.1:PORT/onvif/device_service: type its address
+ *   GTV_E2E_DISCOVER_NAME=ptz1   choose the camera of that name from "Discover cameras"
+ *   (or GTV_E2E_DEVICE_URL=http://127.0.0.1:PORT/onvif/device_service: type its address)
  *   node scripts/e2e-onvif-ptz.mjs [artifact-dir]
  *
  * The tenant admin onboards the camera by ONVIF (a wrong password first: refused on the
@@ -212,7 +211,7 @@ async function main() {
       await admin.getByTestId("camera-onvif").click();
       await admin.getByTestId("onvif-onboarding").waitFor();
       let discovered = null;
-      if (env.GTV_E2E_DISCOVERY === "1") {
+      if (!env.GTV_E2E_DEVICE_URL) {
         await admin.getByTestId("onvif-discover").click();
         const row = admin.locator(`[data-testid=onvif-result][data-name="${need("GTV_E2E_DISCOVER_NAME")}"]`);
         await row.waitFor({ timeout: 60_000 });
