@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 import jwt
@@ -106,10 +106,20 @@ class RedisDenylist:
         ``ttl_seconds`` must outlive the longest-lived token the services accept."""
         self._redis.set(session_version_key(user_id), str(version), ex=max(1, ttl_seconds))
 
-    def is_revoked(self, claims: TokenClaims) -> bool:
-        listed, version = self._redis.mget(
-            [denylist_key(claims.jti), session_version_key(claims.user_id)])
+    @staticmethod
+    def keys(claims: TokenClaims) -> list[str]:
+        """The keys that say whether ``claims`` are revoked, for a caller that reads them
+        with other keys in one round trip (then asks :meth:`refuses`)."""
+        return [denylist_key(claims.jti), session_version_key(claims.user_id)]
+
+    @staticmethod
+    def refuses(values: Sequence[Any], claims: TokenClaims) -> bool:
+        """Whether the values read at :meth:`keys` revoke ``claims``."""
+        listed, version = values
         return _refused(listed, version, claims.session_version)
+
+    def is_revoked(self, claims: TokenClaims) -> bool:
+        return self.refuses(self._redis.mget(self.keys(claims)), claims)
 
     def sessions_revoked(self, user_id: uuid.UUID, session_version: int) -> bool:
         version = self._redis.get(session_version_key(user_id))
