@@ -221,10 +221,11 @@ class Demo:
                              "GTV_METRICS_PORT": str(self.relay_metrics_port)}),
             ProcessSpec("admin-event-consumer", [*MANAGE, "consume_domain_events"],
                         env=self.admin_env),
+            # One worker per CPU, except with the demo's embedded FFmpeg engine (one):
+            # streaming_service/serve.py.
             ProcessSpec("streaming", [
-                str(Path(PY).parent / "uvicorn"), "streaming_service.main:create_app",
-                "--factory", "--host", "127.0.0.1", "--port", str(self.streaming_port),
-                "--no-access-log", "--no-proxy-headers", "--timeout-graceful-shutdown", "5",
+                PY, "-m", "streaming_service.serve", "--host", "127.0.0.1",
+                "--port", str(self.streaming_port), "--timeout-graceful-shutdown", "5",
             ], env=self.streaming_env),
             ProcessSpec("streaming-event-consumer",
                         [PY, "-m", "streaming_service.workers.event_consumer"],

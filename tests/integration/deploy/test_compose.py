@@ -83,9 +83,8 @@ def test_replicas_of_the_scaled_services(services: dict[str, dict[str, Any]]) ->
     assert services["streaming"]["deploy"]["replicas"] == 3
     assert services["admin"]["deploy"]["replicas"] >= 3
     assert services["lpr-worker"]["deploy"]["replicas"] == 2
-    assert services["streaming"]["command"][:3] == [
-        "uvicorn", "streaming_service.main:create_app", "--factory",
-    ]  # fmt: skip
+    # uvicorn with one worker per CPU (streaming_service/serve.py)
+    assert services["streaming"]["command"][:3] == ["python", "-m", "streaming_service.serve"]
 
 
 def test_worker_commands(services: dict[str, dict[str, Any]]) -> None:
