@@ -1,16 +1,22 @@
 """API throughput against the frameworks' own floors, measured side by side in one run.
 
-    python tools/benchmarks/api_bench.py [--duration 15] [--connections 32] [--cameras 50]
+    python tools/benchmarks/api_bench.py [--duration 10] [--connections 32] [--cameras 50]
+                                         [--rounds 3]
 
 Runs the one-machine demo (both services as the demo runs them, HAProxy in front) with a
 database, a RabbitMQ vhost and a Redis prefix of its own, gives the demo tenant
 ``--cameras`` cameras, and loads each endpoint with ``wrk -t2 -cN -dS`` as a viewer (a
 real JWT, so every security check runs): the camera list directly and through HAProxy,
 and a plate search through HAProxy. The floors serve the very same JSON body with nothing
-of ours in the way: a bare DRF view under gunicorn with the admin service's worker count,
-and a bare FastAPI route under uvicorn with the streaming service's. Each row reports
-req/s, p50 and p99, and its ratio to its framework's floor. Not a test; prints a markdown
-section and writes ``var/bench/api.md``. Needs ``wrk`` (Debian package).
+of ours in the way: a bare DRF view under gunicorn with the admin service's own
+gunicorn.conf.py (its workers, worker class and threads), and a bare FastAPI route under
+uvicorn with the streaming service's worker count (``streaming_service.serve``).
+
+On a shared machine the load moves from one second to the next, so every load runs
+``--rounds`` times, interleaved (floor, endpoints, floor, endpoints...): each row reports
+the median req/s, p50 and p99 of its rounds, and the median of its per-round ratios to
+its framework's floor. Not a test; prints a markdown section and writes
+``var/bench/api.md``. Needs ``wrk`` (Debian package).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,7 +53,7 @@ from tools.benchmarks.common import (  # noqa: E402
 from tools.demo.isolated import run_isolated_demo  # noqa: E402
 
 REDIS_URL = os.environ.get("GTV_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-ADMIN_WORKERS = 2  # as tools/demo runs gunicorn
+ADMIN_GUNICORN_CONF = ROOT / "admin_service" / "gunicorn.conf.py"
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
@@ -91,11 +98,13 @@ def floor(kind: str, body_file: Path, log_dir: Path) -> Iterator[str]:
     env = {**os.environ, "GTV_FLOOR_BODY": str(body_file), "PYTHONPATH": str(ROOT)}
     bin_dir = Path(sys.executable).parent
     if kind == "drf":
-        command = [str(bin_dir / "gunicorn"), "tools.benchmarks.floors.drf_floor:application",
-                   "--workers", str(ADMIN_WORKERS), "--bind", f"127.0.0.1:{port}"]
+        # The admin service's own gunicorn settings: the same processes and threads.
+        command = [str(bin_dir / "gunicorn"), "-c", str(ADMIN_GUNICORN_CONF),
+                   "--bind", f"127.0.0.1:{port}", "tools.benchmarks.floors.drf_floor:application"]
     else:
         command = [str(bin_dir / "uvicorn"), "tools.benchmarks.floors.fastapi_floor:app",
-                   "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+                   "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+                   "--workers", str(streaming_workers())]
     with open(log_dir / f"floor-{kind}.log", "wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,
                                    stderr=subprocess.STDOUT)
@@ -116,6 +125,17 @@ def floor(kind: str, body_file: Path, log_dir: Path) -> Iterator[str]:
             process.wait(10)
 
 
+def streaming_workers() -> int:
+    """As many uvicorn workers as the demo's streaming service runs."""
+    from streaming_service.serve import WORKERS_ENV, worker_count
+
+    return worker_count(os.environ.get("GTV_ENGINE", "ffmpeg"), os.environ.get(WORKERS_ENV))
+
+
+def median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
 def _token(gateway: str, username: str, password: str) -> str:
     response = httpx.post(f"{gateway}/api/admin/auth/token",
                           json={"username": username, "password": password}, timeout=10)
@@ -129,9 +149,10 @@ def _user(users: list[str], role: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=15)
+    parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--cameras", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "api.md")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -141,7 +162,8 @@ def main() -> None:
     prefix = f"gtv-bench-api-{suffix}:"
     state_dir = Path(tempfile.mkdtemp(prefix="gtv-api-bench-"))
     password = "Demo-" + uuid.uuid4().hex
-    loads: list[tuple[Load, Load]] = []
+    # Per round, per row: the load and its floor's load of the same round.
+    rounds: list[list[tuple[Load, Load]]] = []
     try:
         with private_vhost(f"gtv-bench-api-{suffix}") as amqp_url, run_isolated_demo(
             amqp_url, state_dir, label="bench-api", pg_admin_url=PG_ADMIN_URL,
@@ -173,19 +195,22 @@ def main() -> None:
                 response.raise_for_status()
                 bodies[name] = state_dir / f"{name}.json"
                 bodies[name].write_bytes(response.content)
-            with floor("drf", bodies["cameras"], state_dir) as drf_url:
-                drf = wrk("bare DRF view, same JSON, gunicorn 2 sync workers (floor)",
-                          drf_url, args)
-            loads.append((drf, drf))
-            loads.append((wrk(f"`GET {cameras}`, direct", admin_direct + cameras, args,
-                              viewer), drf))
-            loads.append((wrk("the same through HAProxy", gateway + cameras, args, viewer), drf))
-            with floor("fastapi", bodies["search"], state_dir) as fastapi_url:
-                fast = wrk("bare FastAPI route, same JSON, uvicorn 1 worker (floor)",
-                           fastapi_url, args)
-            loads.append((fast, fast))
-            loads.append((wrk(f"`GET {search}` through HAProxy", gateway + search, args,
-                              viewer), fast))
+            with floor("drf", bodies["cameras"], state_dir) as drf_url, \
+                    floor("fastapi", bodies["search"], state_dir) as fastapi_url:
+                # (name, url, token, the floor it is compared with); floors first.
+                plan = [
+                    ("bare DRF view, same JSON, the admin service's gunicorn settings "
+                     "(floor)", drf_url, None, 0),
+                    (f"`GET {cameras}`, direct", admin_direct + cameras, viewer, 0),
+                    ("the same through HAProxy", gateway + cameras, viewer, 0),
+                    (f"bare FastAPI route, same JSON, uvicorn {streaming_workers()} "
+                     "worker(s) (floor)", fastapi_url, None, 3),
+                    (f"`GET {search}` through HAProxy", gateway + search, viewer, 3),
+                ]
+                for _ in range(args.rounds):
+                    measured = [wrk(name, url, args, token) for name, url, token, _ in plan]
+                    rounds.append([(load, measured[base])
+                                   for load, (*_, base) in zip(measured, plan, strict=True)])
     finally:
         with contextlib.suppress(Exception):
             delete_redis_prefix(REDIS_URL, prefix)
@@ -198,13 +223,19 @@ def main() -> None:
         f"- `wrk -t2 -c{args.connections} -d{args.duration}s`, a viewer's JWT, "
         f"{args.cameras} cameras in the tenant; the whole demo running; the gateway's "
         "per-address rate limit lifted for the run",
+        f"- {args.rounds} interleaved rounds; medians of the rounds (the ratio: the median "
+        "of each round's ratio to its floor of the same round)",
         "",
         "| endpoint | req/s | p50 ms | p99 ms | non-2xx | vs. its floor |",
         "|---|---|---|---|---|---|",
     ]
-    for load, base in loads:
-        rows.append(f"| {load.name} | {load.rps:,.0f} | {load.p50_ms:.1f} | "
-                    f"{load.p99_ms:.1f} | {load.non_2xx} | {load.rps / base.rps:.2f} |")
+    for row in range(len(rounds[0])):
+        loads = [r[row][0] for r in rounds]
+        ratio = median([load.rps / base.rps for load, base in (r[row] for r in rounds)])
+        rows.append(f"| {loads[0].name} | {median([x.rps for x in loads]):,.0f} | "
+                    f"{median([x.p50_ms for x in loads]):.1f} | "
+                    f"{median([x.p99_ms for x in loads]):.1f} | "
+                    f"{sum(x.non_2xx for x in loads)} | {ratio:.2f} |")
     rows.append("")
     publish_report(rows, args.out)
 

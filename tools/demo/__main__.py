@@ -212,8 +212,7 @@ class Demo:
             ProcessSpec("admin", [
                 str(Path(PY).parent / "gunicorn"),
                 "-c", str(ROOT / "admin_service" / "gunicorn.conf.py"),
-                "--bind", f"127.0.0.1:{self.admin_port}", "--workers", "2",
-                "--graceful-timeout", "5",
+                "--bind", f"127.0.0.1:{self.admin_port}", "--graceful-timeout", "5",
             ], env={**self.admin_env,
                     "PROMETHEUS_MULTIPROC_DIR": str(self.state_dir / "prometheus-admin")}),
             ProcessSpec("admin-outbox-relay", [*MANAGE, "run_outbox_relay"],
