@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -166,7 +167,10 @@ class JWTVerifier:
         leeway_seconds: int = 5,
     ) -> None:
         # A key object, not the PEM: PyJWT would parse the PEM on every decode.
-        self._key = load_pem_public_key(public_key_pem.encode())
+        key = load_pem_public_key(public_key_pem.encode())
+        if not isinstance(key, RSAPublicKey):
+            raise ValueError("the JWT verification key must be an RSA public key")
+        self._key = key
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway_seconds

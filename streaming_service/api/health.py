@@ -66,5 +66,5 @@ async def metrics(services: ServicesDep) -> Response:
         return Response(generate_latest(services.metrics.registry),
                         media_type=CONTENT_TYPE_LATEST)
     collected = CollectorRegistry()
-    multiprocess.MultiProcessCollector(collected, path=directory)
+    multiprocess.MultiProcessCollector(collected, path=directory)  # type: ignore[no-untyped-call]
     return Response(generate_latest(collected), media_type=CONTENT_TYPE_LATEST)
