@@ -63,7 +63,7 @@ def _fresh_multiproc_dir() -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--host", default="0.0.0.0")  # noqa: S104  (a container's port)
+    parser.add_argument("--host", default="0.0.0.0")
     parser.add_argument("--port", type=int, default=8001)
     parser.add_argument("--timeout-keep-alive", type=int, default=10)
     parser.add_argument("--timeout-graceful-shutdown", type=int, default=None)
