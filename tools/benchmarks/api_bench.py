@@ -64,6 +64,8 @@ class Load:
     p50_ms: float
     p99_ms: float
     non_2xx: int
+    # CPU time the serving processes spent per request (user + system), when known.
+    cpu_us: float | None = None
 
 
 def _ms(text: str) -> float:
@@ -73,17 +75,64 @@ def _ms(text: str) -> float:
     return float(match[1]) * _UNITS[match[2]]
 
 
-def wrk(name: str, url: str, args: argparse.Namespace, token: str | None = None) -> Load:
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _process_table() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, command line) of every process we may read."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            stat = (entry / "stat").read_text()
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            table[int(entry.name)] = (parent, cmdline)
+    return table
+
+
+def serving_pids(port: int) -> list[int]:
+    """The server listening on ``port`` (its command line names it) and its Python
+    children: gunicorn's or uvicorn's master and workers (not the ffmpeg processes the
+    demo's streaming engine runs)."""
+    table = _process_table()
+    roots = {pid for pid, (_, cmd) in table.items()
+             if re.search(rf"(:|--port ){port}\b", cmd) and "wrk" not in cmd}
+    found = set(roots)
+    while True:
+        more = {pid for pid, (parent, cmd) in table.items()
+                if parent in found and "python" in cmd} - found
+        if not more:
+            return sorted(found)
+        found |= more
+
+
+def _cpu_ticks(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total
+
+
+def wrk(name: str, url: str, args: argparse.Namespace, token: str | None = None,
+        pids: list[int] | None = None) -> Load:
     command = ["wrk", "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--latency", url]
     if token:
         command[1:1] = ["-H", f"Authorization: Bearer {token}"]
+    before = _cpu_ticks(pids or [])
     out = subprocess.run(command, capture_output=True, text=True, check=True,
                          timeout=args.duration + 60).stdout
+    spent = _cpu_ticks(pids or []) - before
+    done = int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out)[1])  # type: ignore[index]
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out)[1])  # type: ignore[index]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return Load(name, rps, p50, p99, int(bad[1]) if bad else 0)
+    cpu_us = spent / _CLOCK_TICKS * 1e6 / done if pids and done else None
+    return Load(name, rps, p50, p99, int(bad[1]) if bad else 0, cpu_us)
 
 
 def _free_port() -> int:
@@ -93,7 +142,7 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def floor(kind: str, body_file: Path, log_dir: Path) -> Iterator[str]:
+def floor(kind: str, body_file: Path, log_dir: Path) -> Iterator[tuple[str, int]]:
     port = _free_port()
     env = {**os.environ, "GTV_FLOOR_BODY": str(body_file), "PYTHONPATH": str(ROOT)}
     bin_dir = Path(sys.executable).parent
@@ -118,7 +167,7 @@ def floor(kind: str, body_file: Path, log_dir: Path) -> Iterator[str]:
             if time.monotonic() > deadline or process.poll() is not None:
                 raise RuntimeError(f"the {kind} floor did not start; see {log_dir}")
             time.sleep(0.3)
-        yield url
+        yield url, port
     finally:
         process.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -134,6 +183,17 @@ def streaming_workers() -> int:
 
 def median(values: list[float]) -> float:
     return float(statistics.median(values))
+
+
+def _cpu_cell(loads: list[Load]) -> str:
+    values = [x.cpu_us for x in loads if x.cpu_us is not None]
+    return f"{median(values):,.0f}" if values else "n/a"
+
+
+def _cpu_ratio(rounds: list[list[tuple[Load, Load]]], row: int) -> str:
+    ratios = [base.cpu_us / load.cpu_us for load, base in (r[row] for r in rounds)
+              if load.cpu_us and base.cpu_us]
+    return f"{median(ratios):.2f}" if ratios else "n/a"
 
 
 def _token(gateway: str, username: str, password: str) -> str:
@@ -195,20 +255,26 @@ def main() -> None:
                 response.raise_for_status()
                 bodies[name] = state_dir / f"{name}.json"
                 bodies[name].write_bytes(response.content)
-            with floor("drf", bodies["cameras"], state_dir) as drf_url, \
-                    floor("fastapi", bodies["search"], state_dir) as fastapi_url:
-                # (name, url, token, the floor it is compared with); floors first.
+            with floor("drf", bodies["cameras"], state_dir) as (drf_url, drf_port), \
+                    floor("fastapi", bodies["search"], state_dir) as (fastapi_url, fast_port):
+                admin_pids = serving_pids(run.ports["admin"])
+                streaming_pids = serving_pids(run.ports["streaming"])
+                # (name, url, token, the processes whose CPU it costs, the floor it is
+                # compared with); floors first.
                 plan = [
                     ("bare DRF view, same JSON, the admin service's gunicorn settings "
-                     "(floor)", drf_url, None, 0),
-                    (f"`GET {cameras}`, direct", admin_direct + cameras, viewer, 0),
-                    ("the same through HAProxy", gateway + cameras, viewer, 0),
+                     "(floor)", drf_url, None, serving_pids(drf_port), 0),
+                    (f"`GET {cameras}`, direct", admin_direct + cameras, viewer, admin_pids,
+                     0),
+                    ("the same through HAProxy", gateway + cameras, viewer, admin_pids, 0),
                     (f"bare FastAPI route, same JSON, uvicorn {streaming_workers()} "
-                     "worker(s) (floor)", fastapi_url, None, 3),
-                    (f"`GET {search}` through HAProxy", gateway + search, viewer, 3),
+                     "worker(s) (floor)", fastapi_url, None, serving_pids(fast_port), 3),
+                    (f"`GET {search}` through HAProxy", gateway + search, viewer,
+                     streaming_pids, 3),
                 ]
                 for _ in range(args.rounds):
-                    measured = [wrk(name, url, args, token) for name, url, token, _ in plan]
+                    measured = [wrk(name, url, args, token, pids)
+                                for name, url, token, pids, _ in plan]
                     rounds.append([(load, measured[base])
                                    for load, (*_, base) in zip(measured, plan, strict=True)])
     finally:
@@ -226,8 +292,14 @@ def main() -> None:
         f"- {args.rounds} interleaved rounds; medians of the rounds (the ratio: the median "
         "of each round's ratio to its floor of the same round)",
         "",
-        "| endpoint | req/s | p50 ms | p99 ms | non-2xx | vs. its floor |",
-        "|---|---|---|---|---|---|",
+        "- CPU µs/req: the CPU time (user + system) of the serving processes (gunicorn's "
+        "or uvicorn's master and workers; not HAProxy, not the audit trail's relay and "
+        "consumer) divided by the requests answered — steadier than req/s on a shared "
+        "machine; its ratio is the floor's CPU per request over the endpoint's",
+        "",
+        "| endpoint | req/s | p50 ms | p99 ms | non-2xx | vs. its floor | CPU µs/req "
+        "| CPU vs. its floor |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in range(len(rounds[0])):
         loads = [r[row][0] for r in rounds]
@@ -235,7 +307,8 @@ def main() -> None:
         rows.append(f"| {loads[0].name} | {median([x.rps for x in loads]):,.0f} | "
                     f"{median([x.p50_ms for x in loads]):.1f} | "
                     f"{median([x.p99_ms for x in loads]):.1f} | "
-                    f"{sum(x.non_2xx for x in loads)} | {ratio:.2f} |")
+                    f"{sum(x.non_2xx for x in loads)} | {ratio:.2f} | "
+                    f"{_cpu_cell(loads)} | {_cpu_ratio(rounds, row)} |")
     rows.append("")
     publish_report(rows, args.out)
 
