@@ -38,6 +38,8 @@ def _cpus() -> int:
 workers = int(os.environ.get("GTV_ADMIN_WORKERS", "").strip() or _cpus())
 worker_class = "gthread"
 threads = int(os.environ.get("GTV_ADMIN_THREADS", "").strip() or 4)
+# Idle keep-alive connections outlive HAProxy's (it reuses them and closes them first).
+keepalive = 30
 timeout = 30
 graceful_timeout = 10
 # No gunicorn access log: its request line keeps query strings (plate searches, filters

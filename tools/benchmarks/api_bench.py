@@ -291,7 +291,6 @@ def main() -> None:
         "per-address rate limit lifted for the run",
         f"- {args.rounds} interleaved rounds; medians of the rounds (the ratio: the median "
         "of each round's ratio to its floor of the same round)",
-        "",
         "- CPU µs/req: the CPU time (user + system) of the serving processes (gunicorn's "
         "or uvicorn's master and workers; not HAProxy, not the audit trail's relay and "
         "consumer) divided by the requests answered — steadier than req/s on a shared "
