@@ -71,7 +71,9 @@ lint: install  ## ruff, mypy and the layering contracts (import-linter)
 
 dashboard:  ## build the operator dashboard (dashboard/dist)
 	@if [ -f dashboard/package.json ]; then \
-	  cd dashboard && npm ci --no-audit --no-fund --loglevel=error && npm run build; \
+	  cd dashboard && if ! cmp -s package-lock.json node_modules/.gtv-installed-lock; then \
+	    npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.gtv-installed-lock; \
+	  fi && npm run build; \
 	fi
 
 demo: install services dashboard  ## run the whole system locally with simulated cameras

@@ -11,6 +11,12 @@ tokens too far from their own clock; ``sync_clock()`` measures it), and every UR
 client connects to (the configured one and the XAddrs the camera answers with) is
 checked against the camera network policy first, and connected to by the checked
 address.
+
+Some firmwares (older Hikvision, Intelbras/Dahua OEM builds) also want HTTP Digest
+authentication, on top of WS-Security or instead of it: when a camera answers 401 with a
+``WWW-Authenticate: Digest`` challenge, the request is sent again with HTTP Digest, and
+every later request of the client carries it (``http_digest``, which callers remember
+per device and pass back with ``http_digest=True``).
 """
 
 from __future__ import annotations
@@ -156,14 +162,23 @@ def _speed_xml(speed: float | None) -> str:
     return _vector_xml("Speed", speed, speed, speed) if speed is not None else ""
 
 
+def _digest_challenge(response: httpx.Response) -> bool:
+    return any(value.strip().lower().startswith("digest")
+               for value in response.headers.get_list("www-authenticate"))
+
+
 class OnvifClient:
     """One camera's ONVIF endpoint. Use as ``async with OnvifClient(...) as client``."""
 
     def __init__(self, device_url: str, user: str, password: str, *,
                  timeout: float = 5.0, policy: CameraNetworkPolicy = DEFAULT_POLICY,
-                 clock_offset: float = 0.0, capabilities: Capabilities | None = None) -> None:
+                 clock_offset: float = 0.0, capabilities: Capabilities | None = None,
+                 http_digest: bool = False) -> None:
         self.device_url, self.user, self.password = device_url, user, password
         self.policy, self.timeout, self.clock_offset = policy, timeout, clock_offset
+        self.http_digest = http_digest
+        # One instance, so its last challenge (nonce) is reused: one request per call.
+        self._digest = httpx.DigestAuth(user, password)
         self._http: httpx.AsyncClient | None = None
         # Known from an earlier session with this device (callers may cache it).
         self._capabilities = capabilities
@@ -229,13 +244,11 @@ class OnvifClient:
                     f'xmlns:tds="{TDS}" xmlns:trt="{TRT}" xmlns:tptz="{TPTZ}" xmlns:tt="{TT}">'
                     f"{self._security() if authenticate else ''}<s:Body>{body}</s:Body>"
                     "</s:Envelope>")
-        try:
-            response = await self._http.post(target, content=envelope.encode(), headers={
-                "Content-Type": "application/soap+xml; charset=utf-8", "Host": host})
-        except httpx.HTTPError:
-            raise OnvifUnreachable("the camera did not answer") from None
-        except (httpx.InvalidURL, ValueError, UnicodeError):
-            raise OnvifError("the ONVIF address is not a valid URL") from None
+        response = await self._post(target, host, envelope.encode())
+        if (response.status_code == 401 and not self.http_digest
+                and _digest_challenge(response)):
+            self.http_digest = True
+            response = await self._post(target, host, envelope.encode())
         if len(response.content) > MAX_RESPONSE_BYTES:
             raise OnvifError("the camera's answer is too large")
         if response.status_code == 401:
@@ -261,6 +274,18 @@ class OnvifClient:
         if response.status_code != 200:
             raise OnvifError(f"the camera answered HTTP {response.status_code}")
         return first
+
+    async def _post(self, target: str, host: str, content: bytes) -> httpx.Response:
+        assert self._http is not None
+        try:
+            return await self._http.post(
+                target, content=content,
+                auth=self._digest if self.http_digest else httpx.USE_CLIENT_DEFAULT,
+                headers={"Content-Type": "application/soap+xml; charset=utf-8", "Host": host})
+        except httpx.HTTPError:
+            raise OnvifUnreachable("the camera did not answer") from None
+        except (httpx.InvalidURL, ValueError, UnicodeError):
+            raise OnvifError("the ONVIF address is not a valid URL") from None
 
     # --- device --------------------------------------------------------------------
 

@@ -139,6 +139,11 @@ class StreamingSettings(CommonSettings):
     # onnxruntime's CUDA provider when the installed onnxruntime has it (else the CPU).
     lpr_reader: Literal["plate-cnn", "ppocr"] = "ppocr"
     lpr_device: Literal["cpu", "cuda"] = "cpu"
+    # Frames of all the cameras a worker holds read together, up to this many per pass
+    # (an accelerator's lever: one launch for many frames). 1 reads each frame on its
+    # own, the right choice on a CPU. A batch waits at most lpr_batch_window_ms to fill.
+    lpr_batch_size: int = Field(default=1, ge=1, le=256)
+    lpr_batch_window_ms: float = Field(default=20.0, ge=0, le=1000)
 
     # Live feed (Redis Stream per tenant) and WebSocket.
     live_maxlen: int = Field(default=10_000, ge=100)

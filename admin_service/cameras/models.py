@@ -157,6 +157,9 @@ class Camera(TenantOwned):
     onvif_encrypted = models.TextField(blank=True, default="", editable=False)
     onvif_device = models.JSONField(default=dict, blank=True, editable=False)
     ptz = models.BooleanField(default=False, editable=False)
+    # The device's latest ONVIF health check (cameras/health.py): reachable, authorized,
+    # clock_drift_seconds, checked_at. Not configuration: no revision, event or audit.
+    onvif_health = models.JSONField(null=True, blank=True, editable=False)
     revision = models.PositiveIntegerField(default=1, editable=False)
     decommissioned_at = models.DateTimeField(null=True, blank=True, editable=False)
 

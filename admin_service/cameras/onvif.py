@@ -11,6 +11,7 @@ checks the stream URL again.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -38,7 +39,7 @@ class OnboardedDevice:
     ``secret`` for the encrypted ONVIF field, ``device`` safe to show and audit."""
 
     rtsp_url: str
-    secret: dict[str, str]
+    secret: dict[str, Any]
     device: dict[str, Any]
     ptz: bool
 
@@ -81,8 +82,10 @@ async def _read(device_url: str, username: str, password: str, profile: str | No
         sub_uri = await client.stream_uri(sub.token) if sub else None
         snapshot_uri = await client.snapshot_uri(main.token)
     ptz = bool(capabilities.ptz_url) and main.ptz
-    secret = {"url": device_url, "username": username, "password": password,
-              "profile": main.token}
+    secret: dict[str, Any] = {"url": device_url, "username": username,
+                              "password": password, "profile": main.token}
+    if client.http_digest:
+        secret["http_digest"] = True
     if sub_uri:
         secret["sub_rtsp_url"] = with_credentials(sub_uri, username, password)
     if snapshot_uri:
@@ -123,9 +126,10 @@ def read_device(*, device_url: str, username: str, password: str,
             f"ONVIF: {exc}", code="onvif_error")]}) from None
 
 
-async def _health(secret: dict[str, str], policy: CameraNetworkPolicy) -> dict[str, Any]:
+async def _health(secret: dict[str, Any], policy: CameraNetworkPolicy) -> dict[str, Any]:
     async with OnvifClient(secret["url"], secret["username"], secret["password"],
-                           policy=policy, timeout=ONVIF_TIMEOUT_SECONDS) as client:
+                           policy=policy, timeout=ONVIF_TIMEOUT_SECONDS,
+                           http_digest=secret.get("http_digest") is True) as client:
         try:
             drift = await client.sync_clock()
         except OnvifUnreachable:
@@ -139,14 +143,40 @@ async def _health(secret: dict[str, str], policy: CameraNetworkPolicy) -> dict[s
                 "clock_drift_seconds": round(drift, 1)}
 
 
-def device_health(secret: dict[str, str]) -> dict[str, Any]:
-    """Asked now: does the device answer, take its credentials, and how far is its clock
-    from ours (seconds, the device's minus ours)?"""
-    policy: CameraNetworkPolicy = settings.CAMERA_NETWORK_POLICY
+async def _guarded_health(secret: dict[str, Any],
+                          policy: CameraNetworkPolicy) -> dict[str, Any]:
     try:
-        health = async_to_sync(_health)(secret, policy)
+        health = await _health(secret, policy)
     except OnvifError as exc:
         health = {"reachable": False, "authorized": None, "clock_drift_seconds": None,
                   "error": "onvif_error" if not isinstance(exc, OnvifFault) else "onvif_fault"}
+    except (KeyError, TypeError):
+        health = {"reachable": False, "authorized": None, "clock_drift_seconds": None,
+                  "error": "onvif_error"}
     health.setdefault("error", None)
     return health
+
+
+def device_health(secret: dict[str, Any]) -> dict[str, Any]:
+    """Asked now: does the device answer, take its credentials, and how far is its clock
+    from ours (seconds, the device's minus ours)?"""
+    policy: CameraNetworkPolicy = settings.CAMERA_NETWORK_POLICY
+    return async_to_sync(_guarded_health)(secret, policy)
+
+
+async def _many_health(secrets: list[dict[str, Any]], policy: CameraNetworkPolicy,
+                       concurrency: int) -> list[dict[str, Any]]:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(secret: dict[str, Any]) -> dict[str, Any]:
+        async with gate:
+            return await _guarded_health(secret, policy)
+
+    return list(await asyncio.gather(*(one(secret) for secret in secrets)))
+
+
+def devices_health(secrets: list[dict[str, Any]], *,
+                   concurrency: int = 16) -> list[dict[str, Any]]:
+    """:func:`device_health` of many devices, ``concurrency`` at a time, in order."""
+    policy: CameraNetworkPolicy = settings.CAMERA_NETWORK_POLICY
+    return async_to_sync(_many_health)(secrets, policy, concurrency)

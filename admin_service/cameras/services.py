@@ -170,9 +170,37 @@ def onboard_camera(
                            actor=actor, request=request, onvif=device)
 
 
-def update_camera(
-    camera: Camera, *, changes: dict[str, Any], actor: Any, request: HttpRequest | None = None
+def reonboard_camera(
+    camera: Camera, *, username: str, password: str, device_url: str | None = None,
+    profile: str | None = None, actor: Any, request: HttpRequest | None = None,
 ) -> Camera:
+    """New ONVIF credentials (or device address, or profile) for an existing camera,
+    verified against the device before anything is saved: the stream URL is read again
+    (with the new credentials in it), as onboarding does. A camera registered by URL
+    becomes an ONVIF camera this way (``device_url`` is then required)."""
+    current: dict[str, Any] = {}
+    if camera.onvif_encrypted:
+        try:
+            current = json.loads(cipher().decrypt(camera.onvif_encrypted))
+        except ValueError:
+            current = {}
+    device_url = device_url or current.get("url")
+    if not device_url:
+        raise ValidationError({"device_url": [ValidationError(
+            "This camera was not onboarded by ONVIF: give its device address.",
+            code="required")]})
+    device = read_device(device_url=device_url, username=username, password=password,
+                         profile=profile or current.get("profile") or None)
+    return update_camera(camera, changes={"rtsp_url": device.rtsp_url}, actor=actor,
+                         request=request, onvif=device)
+
+
+def update_camera(
+    camera: Camera, *, changes: dict[str, Any], actor: Any, request: HttpRequest | None = None,
+    onvif: OnboardedDevice | None = None,
+) -> Camera:
+    """Change a camera; with ``onvif``, also its ONVIF endpoint and credentials (read
+    again from the device), which always counts as a change."""
     changes = dict(changes)
     changes.pop("tenant", None)
     url = check_rtsp_url(changes.pop("rtsp_url")) if "rtsp_url" in changes else None
@@ -186,15 +214,25 @@ def update_camera(
         if url_changed:
             assert url is not None
             locked.set_rtsp_url(url)
+        if onvif is not None:
+            locked.onvif_encrypted = cipher().encrypt(json.dumps(onvif.secret))
+            locked.onvif_device = onvif.device
+            locked.ptz = onvif.ptz
+            locked.onvif_health = {
+                "reachable": True, "authorized": True,
+                "clock_drift_seconds": onvif.device.get("clock_drift_seconds"),
+                "checked_at": timezone.now().isoformat()}
         _check_camera(locked)
         after = locked.audit_state()
-        if after == before and not url_changed:
+        if after == before and not url_changed and onvif is None:
             return locked
         locked.revision += 1
         locked.save()
         after = locked.audit_state()
         if url_changed:
             after["rtsp_url_changed"] = True
+        if onvif is not None:
+            after["onvif_endpoint_changed"] = True
         record(action="update", object_type="camera", object_id=str(locked.id),
                tenant_id=locked.tenant_id, actor=actor, before=before, after=after,
                request=request)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
-from pydantic_settings import SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from shared_kernel.logging import logging_dict_config
+from shared_kernel.networks import split_list_setting
 from shared_kernel.settings import DEV_ENV_FILE, CommonSettings, private_key_pem
+from shared_kernel.ws_discovery import Target, WsDiscoveryClient
 
 
 class AdminSettings(CommonSettings):
@@ -47,6 +50,25 @@ class AdminSettings(CommonSettings):
     # "development" (the demo serves plain HTTP on 127.0.0.1).
     secure_cookies: bool | None = None
     api_max_body_bytes: int = 256 * 1024
+    # ONVIF WS-Discovery (cameras/discovery.py): where Probes go, as IPv4 host[:port] or
+    # CIDR[:port] (at most 1024 addresses each; port 3702 by default), comma separated or
+    # a JSON list; plus, when set, the multicast group out of this local IPv4 address.
+    # Every probed address must also pass the camera network policy.
+    onvif_discovery_targets: Annotated[list[str], NoDecode] = []
+    onvif_discovery_multicast_interface: str | None = None
+    onvif_discovery_timeout_seconds: float = Field(default=2.0, gt=0, le=5)
+    # How often `manage.py run_onvif_health` asks every ONVIF camera (seconds).
+    onvif_health_interval_seconds: int = Field(default=300, ge=10)
+
+    @field_validator("onvif_discovery_targets", mode="before")
+    @classmethod
+    def _split_targets(cls, value: Any) -> Any:
+        return split_list_setting(value)
+
+    @field_validator("onvif_discovery_targets")
+    @classmethod
+    def _valid_targets(cls, value: list[str]) -> list[str]:
+        return [Target.parse(text).text for text in value]
 
 
 ENV = AdminSettings()
@@ -173,6 +195,12 @@ CAMERA_CREDENTIALS_KEY = ENV.camera_credentials_key.get_secret_value()
 # Where camera URLs may point (GTV_CAMERA_ALLOWED_NETWORKS / GTV_CAMERA_DENIED_NETWORKS),
 # checked by cameras.services.check_rtsp_url on every save.
 CAMERA_NETWORK_POLICY = ENV.camera_network_policy()
+# ONVIF WS-Discovery prober (the DeviceProber port of cameras/discovery.py).
+ONVIF_DISCOVERY = WsDiscoveryClient(
+    [Target.parse(text) for text in ENV.onvif_discovery_targets],
+    timeout=ENV.onvif_discovery_timeout_seconds,
+    multicast_interface=ENV.onvif_discovery_multicast_interface or None)
+ONVIF_HEALTH_INTERVAL_SECONDS = ENV.onvif_health_interval_seconds
 REDIS_URL = ENV.redis_url
 AMQP_URL = ENV.amqp_url
 CAMERA_CACHE_TTL_SECONDS = ENV.camera_cache_ttl_seconds

@@ -86,6 +86,8 @@ class OnvifEndpoint:
     username: str
     password: str
     profile: str
+    # The device wants HTTP Digest authentication too (learnt at onboarding).
+    http_digest: bool = False
 
     @classmethod
     def from_json(cls, text: str) -> OnvifEndpoint:
@@ -94,7 +96,8 @@ class OnvifEndpoint:
         try:
             data = json.loads(text)
             return cls(url=str(data["url"]), username=str(data["username"]),
-                       password=str(data["password"]), profile=str(data.get("profile") or ""))
+                       password=str(data["password"]), profile=str(data.get("profile") or ""),
+                       http_digest=data.get("http_digest") is True)
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError("not an ONVIF endpoint") from exc
 

@@ -17,6 +17,7 @@ make a general-purpose text recogniser into a plate reader:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -28,15 +29,29 @@ from streaming_service.infrastructure.plate_grammar import (
     DIGITS,
     LETTERS,
     MERCOSUL_GRAMMAR,
-    PLATE_GRAMMAR,
+    OLD_GRAMMAR,
+    OLD_HYPHEN_GRAMMAR,
+    SEPARATOR,
+    ConstrainedRead,
     ctc_decode_plate,
 )
+from streaming_service.infrastructure.plate_rectify import character_rows, level, padded
 
 FloatArray = npt.NDArray[np.float32]
 
 LINE_HEIGHT = 48  # PP-OCR recognition input height
 #: Share of blue pixels in the crop's top strip above which it is a Mercosul plate.
 MERCOSUL_BLUE_SHARE = 0.1
+#: Log-odds the blue band adds for the Mercosul layout. Only a hint: a blue car behind an
+#: old plate shows blue there too, and an old plate's printed hyphen outweighs it.
+BAND_LOG_ODDS = 3.0
+#: Log-odds against an old plate read without its hyphen: one-row old plates print it
+#: (and the network sees it), two-row ones do not.
+NO_HYPHEN_LOG_ODDS = -6.0
+#: Share of the crop's width cut from each side for the second view.
+SECOND_VIEW_TRIM = 0.03
+#: Confidence kept by a read the two views disagree on.
+DISAGREEMENT_FACTOR = 0.6
 
 
 def looks_mercosul(crop: Image) -> bool:
@@ -65,13 +80,41 @@ def rapidocr_model_path() -> Path:
     return Path(rapidocr_onnxruntime.__file__).parent / "models" / "ch_PP-OCRv4_rec_infer.onnx"
 
 
+def layout_share(best: ConstrainedRead, reads: list[ConstrainedRead]) -> float:
+    """The best read's share of the probability of all distinct readings: two layouts
+    that read the crop about equally well leave its fifth character in doubt."""
+    by_text: dict[str, float] = {}
+    for r in reads:
+        by_text[r.text] = max(by_text.get(r.text, -np.inf), r.log_score)
+    scores = np.array(list(by_text.values()))
+    weights = np.exp(scores - scores.max())
+    return float(np.exp(by_text[best.text] - scores.max()) / weights.sum())
+
+
+def side_by_side(top: Image, bottom: Image) -> Image:
+    """A two-row plate's rows as one line (``ABC`` over ``1D23`` → ``ABC 1D23``)."""
+    height = max(top.shape[0], bottom.shape[0], 1)
+
+    def fit(row: Image) -> Image:
+        width = max(1, round(row.shape[1] * height / max(row.shape[0], 1)))
+        return np.asarray(cv2.resize(row, (width, height)), np.uint8)
+
+    gap = np.full((height, 8), 255, np.uint8)
+    return np.hstack([fit(top), gap, fit(bottom)])
+
+
 class RapidOcrPlateReader:
     """Reads a plate crop with PP-OCRv4 recognition and plate-grammar decoding."""
 
     name = "ppocrv4-rec-onnx"
 
     def __init__(
-        self, model_path: Path | None = None, *, threads: int = 1, band_ratio: float = 0.3
+        self,
+        model_path: Path | None = None,
+        *,
+        threads: int = 1,
+        band_ratio: float = 0.3,
+        views: int = 2,
     ) -> None:
         import onnxruntime as ort
 
@@ -85,23 +128,56 @@ class RapidOcrPlateReader:
         charset = self._session.get_modelmeta().custom_metadata_map["character"].splitlines()
         # Column 0 is the CTC blank; the model's characters follow, then a space.
         columns = {ch: i + 1 for i, ch in enumerate(charset)}
-        self._alphabet = LETTERS + DIGITS
+        self._alphabet = LETTERS + DIGITS + SEPARATOR
         self._columns = np.array([0] + [columns[c] for c in self._alphabet])
+        # Dashes the network may see in an old plate's hyphen, summed into SEPARATOR.
+        self._dashes = np.array([columns[c] for c in "\u2014\u2013_" if c in columns])
         self.band_ratio = band_ratio
+        self.views = views
 
     def read(self, crop: Image) -> OcrReading:
+        """Reads the crop twice, the second time a few per cent narrower: a read both
+        views agree on gains confidence, a disagreement lowers the better one's.
+        Most confident misreads (a confusable character, a border taken for a stroke)
+        do not survive the second view."""
+        first = self.read_once(crop)
+        if self.views < 2:
+            return first
+        w = crop.shape[1]
+        trim = max(1, int(w * SECOND_VIEW_TRIM))
+        second = self.read_once(crop[:, trim : w - trim])
+        if first.text == second.text:
+            # Two views agreeing on all seven characters is more evidence than either.
+            doubt = (1.0 - first.confidence) * (1.0 - second.confidence)
+            return OcrReading(first.text, 1.0 - doubt)
+        best = first if first.confidence >= second.confidence else second
+        return OcrReading(best.text, best.confidence * DISAGREEMENT_FACTOR)
+
+    def read_once(self, crop: Image) -> OcrReading:
+        """The best plate over both layouts from one view of the crop."""
         line = self.prepare(crop)
         if line is None:
             return OcrReading("", 0.0)
         probs = self._probabilities(line)
-        grammar = MERCOSUL_GRAMMAR if looks_mercosul(crop) else PLATE_GRAMMAR
-        result = ctc_decode_plate(probs, self._alphabet, grammar)
-        if result is None:
+        band = BAND_LOG_ODDS if looks_mercosul(crop) else 0.0
+        reads = []
+        for grammar, prior in (
+            (MERCOSUL_GRAMMAR, band),
+            (OLD_GRAMMAR, NO_HYPHEN_LOG_ODDS),
+            (OLD_HYPHEN_GRAMMAR, 0.0),
+        ):
+            read = ctc_decode_plate(probs, self._alphabet, grammar)
+            if read is not None:
+                reads.append(replace(read, log_score=read.log_score + prior))
+        if not reads:
             return OcrReading("", 0.0)
-        return OcrReading(result.text, result.confidence)
+        best = max(reads, key=lambda r: r.log_score)
+        return OcrReading(best.text, best.confidence * layout_share(best, reads))
 
     def prepare(self, crop: Image) -> Image | None:
-        """Grey, contrast-stretched single text line (band removed, rows side by side)."""
+        """Grey, contrast-stretched, levelled single text line: the character rows only
+        (``plate_rectify``), a two-row plate's rows side by side. When no character row
+        stands out, the top ``band_ratio`` of the crop is cut off instead."""
         h, w = crop.shape[:2]
         if h < 8 or w < 16:
             return None
@@ -110,16 +186,23 @@ class RapidOcrPlateReader:
         if h < 2 * LINE_HEIGHT:
             factor = 2 * LINE_HEIGHT / h
             grey = cv2.resize(grey, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
-        grey = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 8)).apply(grey)
+        clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 8))
+        grey = level(np.asarray(clahe.apply(grey), np.uint8))
         gh, gw = grey.shape
-        body = grey[int(gh * self.band_ratio) :]
-        if gw / gh < 1.8:
-            # Two-row plate (motorcycle): ABC over 1D23. Lay the rows side by side.
-            half = body.shape[0] // 2
-            top, bottom = body[:half], body[half:]
-            line = np.hstack([top, np.full((top.shape[0], 8), 255, np.uint8), bottom[:half]])
+        two_row = gw / gh < 1.8
+        rows = character_rows(grey)
+        if two_row and len(rows) >= 2:
+            top, bottom = (padded(grey, r, 0.03) for r in sorted(rows[:2]))
+            line = side_by_side(top, bottom)
+        elif not two_row and rows and rows[0][1] - rows[0][0] >= gh * 0.3:
+            line = padded(grey, rows[0], 0.04)
         else:
-            line = body
+            body = grey[int(gh * self.band_ratio) :]
+            if two_row:
+                half = body.shape[0] // 2
+                line = side_by_side(body[:half], body[half : 2 * half])
+            else:
+                line = body
         return np.asarray(cv2.cvtColor(line, cv2.COLOR_GRAY2BGR), np.uint8)
 
     def _probabilities(self, line: Image) -> FloatArray:
@@ -131,5 +214,7 @@ class RapidOcrPlateReader:
         (out,) = self._session.run(None, {self._input: tensor[None]})[:1]
         full = np.asarray(out, np.float32)[0]  # T x classes, already softmaxed
         probs = full[:, self._columns]
+        if self._dashes.size:
+            probs[:, -1] += full[:, self._dashes].sum(axis=1)
         # Renormalise over the plate alphabet and blank.
         return np.asarray(probs / np.clip(probs.sum(axis=1, keepdims=True), 1e-9, None), np.float32)

@@ -33,12 +33,19 @@ PLATE_GRAMMAR: tuple[str, ...] = (
 MERCOSUL_GRAMMAR: tuple[str, ...] = (*PLATE_GRAMMAR[:4], LETTERS, *PLATE_GRAMMAR[5:])
 #: An old (grey) plate's fifth character is a digit.
 OLD_GRAMMAR: tuple[str, ...] = (*PLATE_GRAMMAR[:4], DIGITS, *PLATE_GRAMMAR[5:])
+#: The hyphen an old plate prints between its letters and digits (``ABC-1234``).
+SEPARATOR = "-"
+#: An old plate read with its hyphen: a separator position that is matched in the CTC
+#: output but is not part of the plate's text.
+OLD_HYPHEN_GRAMMAR: tuple[str, ...] = (*OLD_GRAMMAR[:3], SEPARATOR, *OLD_GRAMMAR[3:])
 
 
 @dataclass(frozen=True, slots=True)
 class ConstrainedRead:
     text: str
     char_probs: tuple[float, ...]
+    #: Log-probability of the best path: comparable between grammars on the same output.
+    log_score: float = 0.0
 
     @property
     def confidence(self) -> float:
@@ -54,8 +61,9 @@ def ctc_decode_plate(
     """Most likely CTC path whose collapsed text fits ``grammar`` (one charset per char).
 
     ``probs`` is ``T x (1 + len(alphabet))`` with the CTC blank in column 0. A Viterbi
-    search over states (chars emitted so far, class of the current frame). Returns None
-    when the sequence is too short to hold a plate.
+    search over states (chars emitted so far, class of the current frame). A grammar
+    position that is ``SEPARATOR`` must be matched too but is left out of the text and
+    its probabilities. Returns None when the sequence is too short to hold a plate.
     """
     steps, classes = probs.shape
     n = len(grammar)
@@ -109,4 +117,9 @@ def ctc_decode_plate(
             emitted[k] = alphabet[c - 1]
             best[k] = max(best[k], float(probs[t, c]))
         k, c = int(back_k[t, k, c]), int(back_c[t, k, c])
-    return ConstrainedRead("".join(emitted[1:]), tuple(float(p) for p in best[1:]))
+    kept = [k for k in range(1, n + 1) if grammar[k - 1] != SEPARATOR]
+    return ConstrainedRead(
+        "".join(emitted[k] for k in kept),
+        tuple(float(best[k]) for k in kept),
+        float(score[n, final_c]),
+    )

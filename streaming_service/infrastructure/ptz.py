@@ -37,27 +37,32 @@ T = TypeVar("T")
 class OnvifPtzDevices:
     """Opens ONVIF PTZ sessions (the ``PtzDevices`` port). Remembers, per device URL,
     the camera's clock offset (measured when it refuses a token, then the command is
-    sent once more), its service addresses and its PTZ profile, so a command is one
-    request to the camera."""
+    sent once more), its service addresses, its PTZ profile and whether it wants HTTP
+    Digest authentication, so a command is one request to the camera."""
 
     def __init__(self, policy: CameraNetworkPolicy, *, timeout: float = 3.0) -> None:
         self.policy, self.timeout = policy, timeout
         self._offsets: dict[str, float] = {}
         self._capabilities: dict[str, Capabilities] = {}
         self._profiles: dict[str, str] = {}
+        self._http_digest: set[str] = set()
 
     @asynccontextmanager
     async def __call__(self, endpoint: OnvifEndpoint) -> AsyncIterator[OnvifPtzDevice]:
         client = OnvifClient(endpoint.url, endpoint.username, endpoint.password,
                              timeout=self.timeout, policy=self.policy,
                              clock_offset=self._offsets.get(endpoint.url, 0.0),
-                             capabilities=self._capabilities.get(endpoint.url))
+                             capabilities=self._capabilities.get(endpoint.url),
+                             http_digest=endpoint.http_digest
+                             or endpoint.url in self._http_digest)
         async with client:
             yield OnvifPtzDevice(client, endpoint, self)
 
     def remember(self, url: str, client: OnvifClient, capabilities: Capabilities | None,
                  profile: str | None) -> None:
         self._offsets[url] = client.clock_offset
+        if client.http_digest:
+            self._http_digest.add(url)
         if capabilities is not None:
             self._capabilities[url] = capabilities
         if profile:

@@ -152,6 +152,73 @@ class EarlyAlerts:
         self._tasks = {}
 
 
+class FrameBatcher:
+    """Reads the frames of all of a worker's cameras in batches.
+
+    Camera loops hand a frame in and await its reads; one task collects up to
+    ``max_batch`` frames (waiting at most ``window`` seconds after the first for the
+    rest), runs ``read_batch`` over them in a thread and hands each loop its frame's
+    reads. A failed batch fails each of its frames' callers, as a failed frame would.
+    """
+
+    def __init__(self, read_batch: Callable[[list[Any]], list[list[PlateRead]]], *,
+                 max_batch: int, window: float) -> None:
+        self._read_batch = read_batch
+        self._max = max(1, max_batch)
+        self._window = max(0.0, window)
+        self._queue: asyncio.Queue[tuple[Any, asyncio.Future[list[PlateRead]]]] = \
+            asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    async def recognise(self, image: Any) -> list[PlateRead]:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="lpr-batcher")
+        future: asyncio.Future[list[PlateRead]] = asyncio.get_running_loop().create_future()
+        await self._queue.put((image, future))
+        return await future
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._task
+        while not self._queue.empty():
+            _, future = self._queue.get_nowait()
+            future.cancel()
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._queue.get()]
+            deadline = loop.time() + self._window
+            while len(batch) < self._max:
+                try:
+                    batch.append(self._queue.get_nowait())
+                    continue
+                except asyncio.QueueEmpty:
+                    pass
+                left = deadline - loop.time()
+                if left <= 0:
+                    break
+                try:
+                    batch.append(await asyncio.wait_for(self._queue.get(), left))
+                except TimeoutError:
+                    break
+            live = [(image, f) for image, f in batch if not f.done()]
+            if not live:
+                continue
+            try:
+                results = await asyncio.to_thread(self._read_batch, [i for i, _ in live])
+            except Exception as exc:
+                for _, future in live:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), reads in zip(live, results, strict=True):
+                if not future.done():
+                    future.set_result(reads)
+
+
 class LprWorker:
     def __init__(
         self,
@@ -167,6 +234,8 @@ class LprWorker:
         tracker_config: TrackerConfig | None = None,
         metrics: LprMetrics | None = None,
         recent: RecentPlates | None = None,
+        batch_size: int = 1,
+        batch_window: float = 0.02,
     ) -> None:
         self.worker_id = worker_id
         self._leases = leases
@@ -181,6 +250,10 @@ class LprWorker:
         self._recent = recent
         self.cameras: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._lease_of: dict[uuid.UUID, CameraLease] = {}
+        self._batcher = (
+            FrameBatcher(self._recognise_batch, max_batch=batch_size, window=batch_window)
+            if batch_size > 1 else None
+        )
 
     @property
     def held(self) -> set[uuid.UUID]:
@@ -224,6 +297,8 @@ class LprWorker:
         ids = list(self.cameras)
         for camera_id in ids:
             await self._stop_camera(camera_id)
+        if self._batcher is not None:
+            await self._batcher.close()
         if release and ids:
             with contextlib.suppress(Exception):
                 await self._leases.release(self.worker_id, ids)
@@ -264,7 +339,10 @@ class LprWorker:
                     if frame.at - shared_at >= RECENT_SHARE_SECONDS:
                         shared_at = frame.at
                         await self._share_recent(lease, tracker)
-                    reads = await asyncio.to_thread(self._recognise, frame.image)
+                    if self._batcher is not None:
+                        reads = await self._batcher.recognise(frame.image)
+                    else:
+                        reads = await asyncio.to_thread(self._recognise, frame.image)
                     for sighting in tracker.observe(str(lease.camera_id), reads, frame.at):
                         if sighting.provisional:
                             early.start(sighting.track_id,
@@ -314,6 +392,21 @@ class LprWorker:
         for stage, seconds in stages.items():
             self.metrics.latency.labels(SERVICE, stage).observe(seconds)
         return list(reads)
+
+    def _recognise_batch(self, images: list[Any]) -> list[list[PlateRead]]:
+        """Runs in a worker thread: one batched pass over frames of several cameras."""
+        started = time.perf_counter()
+        batched = getattr(self._recogniser, "recognise_batch", None)
+        if callable(batched):
+            results = batched(images)
+        else:
+            results = [self._recogniser.recognise(image) for image in images]
+        elapsed = time.perf_counter() - started
+        self.metrics.frames.labels(SERVICE).inc(len(images))
+        # Each frame of the batch waited for the whole pass.
+        for _ in images:
+            self.metrics.latency.labels(SERVICE, "total").observe(elapsed)
+        return [list(reads) for reads in results]
 
     async def _share_recent(self, lease: CameraLease, tracker: PlateTracker) -> None:
         """Plates still in view (a parked car, de-duplicated since its first report) are
@@ -393,6 +486,8 @@ async def run(stop: asyncio.Event) -> None:
         recorder=services.recorder, source_factory=source, cipher=services.cipher,
         recent=services.recent_plates,
         max_cameras=settings.lpr_max_cameras_per_worker,
+        batch_size=settings.lpr_batch_size,
+        batch_window=settings.lpr_batch_window_ms / 1000,
         tracker_config=TrackerConfig(
             dedupe_window_s=settings.lpr_dedupe_window_seconds,
             provisional_min_confidence=settings.lpr_provisional_min_confidence),

@@ -244,6 +244,48 @@ def test_every_service_process_connects_as_its_least_privilege_role(demo: DemoRu
     assert owners == {db_roles.ADMIN_OWNER, db_roles.STREAMING_OWNER}
 
 
+def test_a_tenant_admin_discovers_onboards_and_steers_the_simulated_ptz_camera(
+    demo: DemoRun, gateway: httpx.Client, operator_token: str
+) -> None:
+    """Issue 12 through HAProxy, as a newcomer: WS-Discovery finds the simulator's ONVIF
+    camera, onboarding registers it (the RTSP URL is never typed), its health shows,
+    and the streaming service steers it."""
+    device = demo.summary["onvif_camera"]
+    admin = {"Authorization": "Bearer " + _login(
+        gateway, "demo-tenant-admin", demo.summary["password"])}
+    found = gateway.post("/api/cidades/cameras/discover/", headers=admin, json={})
+    assert found.status_code == 200, found.text
+    by_name = {d["name"]: d for d in found.json()["results"]}
+    assert set(by_name) == {device["name"]}
+    ptz = by_name[device["name"]]
+    assert ptz["already_registered_camera_id"] is None
+    created = gateway.post("/api/cidades/cameras/onboard/", headers=admin, json={
+        "name": "PTZ Praça", "device_url": ptz["device_url"],
+        "username": device["username"], "password": device["password"]})
+    assert created.status_code == 201, created.text
+    camera = created.json()
+    assert camera["ptz"] is True
+    listed = gateway.get("/api/cidades/cameras/discover/", headers=admin).json()["results"]
+    assert listed[0]["already_registered_camera_id"] == camera["id"]
+    health = gateway.get(f"/api/cidades/cameras/{camera['id']}/onvif-health/",
+                         headers=admin).json()
+    assert (health["reachable"], health["authorized"]) == (True, True)
+    assert gateway.get(f"/api/cidades/cameras/{camera['id']}/", headers=admin
+                       ).json()["onvif_health"]["reachable"] is True
+    operator = {"Authorization": f"Bearer {operator_token}"}
+    absolute = f"/api/streaming/cameras/{camera['id']}/ptz/absolute"
+    deadline = time.monotonic() + 30  # the streaming side learns the camera from its event
+    while True:
+        moved = gateway.post(absolute, headers=operator, json={"pan": 0.5, "tilt": 0.0})
+        if moved.status_code != 404 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert moved.status_code < 300, moved.text
+    status = gateway.get(f"/api/streaming/cameras/{camera['id']}/ptz/status",
+                         headers=operator)
+    assert status.status_code == 200, status.text
+
+
 def test_sigterm_stops_every_process_and_frees_the_ports(demo: DemoRun) -> None:
     os.killpg(demo.process.pid, signal.SIGTERM)
     # `make demo` stopped by Ctrl-C or SIGTERM delivers the signal twice (make forwards
@@ -253,7 +295,8 @@ def test_sigterm_stops_every_process_and_frees_the_ports(demo: DemoRun) -> None:
         os.killpg(demo.process.pid, signal.SIGTERM)
     assert demo.process.wait(timeout=60) == 0, demo.log_tail()
     groups = json.loads((demo.state_dir / "pids.json").read_text())
-    assert {"camera-sim", "admin", "streaming", "lpr-worker", "haproxy"} <= set(groups)
+    assert {"camera-sim", "admin", "streaming", "lpr-worker", "haproxy",
+            "admin-onvif-health"} <= set(groups)
     leftovers = []
     for name, pgid in groups.items():
         try:

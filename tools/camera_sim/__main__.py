@@ -31,8 +31,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds between keyframes")
     parser.add_argument("--onvif", action="store_true",
                         help="also serve ONVIF Device/Media/PTZ per camera (needs --user)")
+    parser.add_argument("--onvif-camera", action="append", default=[], metavar="NAME",
+                        help="only this camera is an ONVIF PTZ camera (repeatable; "
+                             "the others keep their traffic scene); implies --onvif")
     parser.add_argument("--discovery-port", type=int, default=0,
                         help="UDP port on 127.0.0.1 answering WS-Discovery probes (--onvif)")
+    parser.add_argument("--onvif-http-digest", action="append", default=[], metavar="NAME",
+                        help="this camera's ONVIF services also want HTTP Digest auth "
+                             "(repeatable)")
     parser.add_argument("--verbose", action="store_true", help="show server/ffmpeg output")
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split("x"))
@@ -47,12 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     with CameraSimulator(
         parse_cameras(args.camera), port=args.port, user=args.user, password=args.password,
         fps=args.fps, size=(width, height), gop_seconds=args.gop_seconds, verbose=args.verbose,
-        onvif=args.onvif, discovery_port=args.discovery_port,
+        onvif=args.onvif_camera or args.onvif, discovery_port=args.discovery_port,
+        http_digest=args.onvif_http_digest,
     ) as sim:
         for name in sim.cameras:
-            onvif = f" {sim.onvif(name).device_url}" if args.onvif else ""
+            onvif = (f" {sim.onvif(name).device_url}" if name in sim.onvif_cameras else "")
             print(name, sim.url(name) + onvif, flush=True)
-        if args.onvif:
+        if sim.onvif_enabled:
             print("ws-discovery", f"udp://127.0.0.1:{sim.discovery_port}", flush=True)
         done.wait()
     return 0

@@ -124,17 +124,29 @@ class CameraSimulator:
         verbose: bool = False,
         ready_timeout: float = 45.0,
         clip: Path | None = None,
-        onvif: bool = False,
+        onvif: bool | Iterable[str] = False,
         discovery_port: int = 0,
+        http_digest: Iterable[str] = (),
     ) -> None:
         self.cameras = {c.name: c for c in cameras}
         if not self.cameras:
             raise ValueError("at least one camera is required")
         if (user is None) != (password is None):
             raise ValueError("give both user and password, or neither")
-        if onvif and user is None:
+        # ``onvif``: True for every camera, or the names of the cameras that are ONVIF
+        # PTZ cameras (the others keep their traffic scene, with no pose).
+        self.onvif_cameras = (frozenset(self.cameras) if onvif is True
+                              else frozenset() if onvif is False else frozenset(onvif))
+        if self.onvif_cameras - set(self.cameras):
+            raise ValueError("onvif names a camera that is not simulated")
+        self.onvif_enabled = bool(self.onvif_cameras)
+        if self.onvif_enabled and user is None:
             raise ValueError("ONVIF cameras need a user and password")
-        self.onvif_enabled, self.requested_discovery_port = onvif, discovery_port
+        self.requested_discovery_port = discovery_port
+        # Cameras whose ONVIF services also want HTTP Digest authentication.
+        self.http_digest = frozenset(http_digest)
+        if self.http_digest - self.onvif_cameras:
+            raise ValueError("http_digest names a camera that is not an ONVIF camera")
         self._onvif: dict[str, OnvifCamera] = {}
         self._heads: dict[str, PtzHead] = {}
         self._pose_dir: Path | None = None
@@ -251,7 +263,7 @@ class CameraSimulator:
         """One PTZ head per camera, whose every move is written to a pose file the
         camera's publisher reads: the picture follows the head."""
         self._pose_dir = Path(tempfile.mkdtemp(prefix="gtv-camera-sim-"))
-        for name in self.cameras:
+        for name in sorted(self.onvif_cameras):
             path = self._pose_dir / f"{name}.json"
             head = PtzHead(on_change=lambda motion, path=path: _write_atomically(
                 path, json.dumps(motion)))
@@ -259,14 +271,16 @@ class CameraSimulator:
             self._heads[name] = head
 
     def pose_file(self, name: str) -> Path | None:
-        return self._pose_dir / f"{name}.json" if self._pose_dir is not None else None
+        if self._pose_dir is None or name not in self.onvif_cameras:
+            return None
+        return self._pose_dir / f"{name}.json"
 
     def _start_onvif(self) -> None:
-        for name in self.cameras:
+        for name in sorted(self.onvif_cameras):
             self._onvif[name] = OnvifCamera(
                 name, stream_uri=self.url(name, credentials=False), user=self.user or "",
                 password=self.password or "", head=self._heads[name], size=self.size,
-                fps=self.fps,
+                fps=self.fps, http_digest=name in self.http_digest,
             ).start()
         self._discovery = DiscoveryResponder(lambda: [
             Advertised(c.endpoint_uuid, n, c.device_url, c.head is not None)

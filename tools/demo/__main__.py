@@ -49,6 +49,8 @@ WATCHLISTED_PLATE = "BRA2E19"
 # allowed explicitly (docs/security.md): the demo allows it for every process,
 # on top of whatever networks the environment already allows.
 SIMULATOR_NETWORKS = "127.0.0.0/8,::1/128"
+# The simulated ONVIF PTZ camera to discover and onboard (docs/onvif_ptz.md).
+ONVIF_CAMERA = "ptz1"
 
 
 def allowed_camera_networks(current: str | None) -> str:
@@ -80,8 +82,8 @@ def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+def _port_free(port: int, kind: socket.SocketKind = socket.SOCK_STREAM) -> bool:
+    with socket.socket(socket.AF_INET, kind) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
@@ -98,6 +100,8 @@ class Demo:
         self.streaming_port = _env_int("GTV_DEMO_STREAMING_PORT", 8001)
         self.dashboard_port = _env_int("GTV_DEMO_DASHBOARD_PORT", 8002)
         self.rtsp_port = _env_int("GTV_DEMO_RTSP_PORT", 8554)
+        # UDP, on 127.0.0.1: the simulator's WS-Discovery responder.
+        self.discovery_port = _env_int("GTV_DEMO_DISCOVERY_PORT", 3702)
         self.stats_port = _env_int("GTV_DEMO_STATS_PORT", 8404)
         self.lpr_metrics_port = _env_int("GTV_DEMO_LPR_METRICS_PORT", 9200)
         self.relay_metrics_port = _env_int("GTV_DEMO_ADMIN_RELAY_METRICS_PORT", 9201)
@@ -138,6 +142,9 @@ class Demo:
                 "GTV_METRICS_PORT": "0",
                 "GTV_CAMERA_ALLOWED_NETWORKS": allowed_camera_networks(
                     env.get("GTV_CAMERA_ALLOWED_NETWORKS")),
+                # The admin service's WS-Discovery probes go to the simulator's responder.
+                "GTV_ONVIF_DISCOVERY_TARGETS": env.get(
+                    "GTV_ONVIF_DISCOVERY_TARGETS", f"127.0.0.1:{self.discovery_port}"),
                 # HAProxy runs on this machine: both services believe its X-Forwarded-For
                 # (and nobody else's), so audit entries name the real client address.
                 "GTV_TRUSTED_PROXIES": env.get("GTV_TRUSTED_PROXIES", "127.0.0.1,::1"),
@@ -162,6 +169,8 @@ class Demo:
             ports.update({"prometheus": self.prometheus_port,
                           "alertmanager": self.alertmanager_port})
         busy = [f"{name} :{port}" for name, port in ports.items() if not _port_free(port)]
+        if not _port_free(self.discovery_port, socket.SOCK_DGRAM):
+            busy.append(f"ws-discovery udp :{self.discovery_port}")
         if busy:
             raise SystemExit(
                 "ports in use: " + ", ".join(busy)
@@ -204,7 +213,12 @@ class Demo:
     def start_processes(self) -> None:
         # "--opt=value": a generated secret may start with "-".
         sim_args = [PY, "-m", "tools.camera_sim", "--port", str(self.rtsp_port),
-                    "--user", "demo", f"--password={self.camera_password}"]
+                    "--user", "demo", f"--password={self.camera_password}",
+                    # One more camera, not seeded: an ONVIF PTZ camera that a newcomer
+                    # discovers (WS-Discovery on loopback, GTV_ONVIF_DISCOVERY_TARGETS)
+                    # and onboards. The seeded cameras keep their traffic for LPR.
+                    "--camera", ONVIF_CAMERA, "--onvif-camera", ONVIF_CAMERA,
+                    "--discovery-port", str(self.discovery_port)]
         for index in range(1, self.cameras + 1):
             sim_args += ["--camera", f"cam{index}:{','.join(camera_plates(index))}"]
         specs = [
@@ -220,6 +234,9 @@ class Demo:
                              "GTV_METRICS_PORT": str(self.relay_metrics_port)}),
             ProcessSpec("admin-event-consumer", [*MANAGE, "consume_domain_events"],
                         env=self.admin_env),
+            ProcessSpec("admin-onvif-health", [*MANAGE, "run_onvif_health"],
+                        env={**self.admin_env, "GTV_ONVIF_HEALTH_INTERVAL_SECONDS": self.env.get(
+                            "GTV_ONVIF_HEALTH_INTERVAL_SECONDS", "60")}),
             # One worker per CPU, except with the demo's embedded FFmpeg engine (one):
             # streaming_service/serve.py.
             ProcessSpec("streaming", [
@@ -394,6 +411,8 @@ class Demo:
             *(f"  User                 {u}" for u in users),
             *(f"  Live HLS ({name})   {url}" for name, url in live.items()),
             f"  Watchlisted plate    {WATCHLISTED_PLATE} (passes Camera 01 regularly)",
+            f"  ONVIF PTZ camera     {ONVIF_CAMERA}: discover it as demo-tenant-admin, onboard"
+            f" it with demo / {self.camera_password}",
             *([f"  Prometheus           http://127.0.0.1:{self.prometheus_port}/alerts",
                f"  Alertmanager         http://127.0.0.1:{self.alertmanager_port}/"]
               if self.monitoring else []),
@@ -406,6 +425,9 @@ class Demo:
             "gateway": self.gateway, "users": users, "password": self.user_password,
             "superadmin": [self.superadmin_user, self.superadmin_password], "live": live,
             "watchlisted_plate": WATCHLISTED_PLATE,
+            # The ONVIF PTZ camera to discover and onboard, and its device credentials.
+            "onvif_camera": {"name": ONVIF_CAMERA, "username": "demo",
+                             "password": self.camera_password},
             "metrics": [
                 f"http://127.0.0.1:{self.admin_port}/metrics",
                 f"http://127.0.0.1:{self.streaming_port}/metrics",

@@ -37,8 +37,8 @@ PORT_NAMES = ("http", "admin", "streaming", "dashboard", "rtsp", "stats", "lpr_m
 SIMULATOR_STARTING = "starting the camera simulator"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
+def free_port(kind: socket.SocketKind = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
@@ -109,6 +109,7 @@ def run_isolated_demo(
             "GTV_DEMO_STREAMING_PORT": str(ports["streaming"]),
             "GTV_DEMO_DASHBOARD_PORT": str(ports["dashboard"]),
             "GTV_DEMO_RTSP_PORT": str(ports["rtsp"]),
+            "GTV_DEMO_DISCOVERY_PORT": str(free_port(socket.SOCK_DGRAM)),
             "GTV_DEMO_STATS_PORT": str(ports["stats"]),
             "GTV_DEMO_LPR_METRICS_PORT": str(ports["lpr_metrics"]),
             "GTV_DEMO_ADMIN_RELAY_METRICS_PORT": str(ports["relay_metrics"]),

@@ -3,7 +3,12 @@ from __future__ import annotations
 from typing import Any
 
 from accounts.models import User
-from config.rest import StrictCharField, StrictChoiceField, StrictModelSerializer
+from config.rest import (
+    StrictCharField,
+    StrictChoiceField,
+    StrictModelSerializer,
+    StrictSerializer,
+)
 from rest_framework import serializers
 from tenancy.models import Tenant
 
@@ -78,6 +83,16 @@ def _metadata_validator(value: Any) -> None:
         raise serializers.ValidationError(f"Metadata {exc}.") from None
 
 
+class OnvifHealthSerializer(serializers.Serializer):
+    """The latest ONVIF health check of the camera's device (cameras/health.py)."""
+
+    reachable = serializers.BooleanField(read_only=True)
+    authorized = serializers.BooleanField(read_only=True, allow_null=True)
+    clock_drift_seconds = serializers.FloatField(
+        read_only=True, allow_null=True, help_text="The device's clock minus ours.")
+    checked_at = serializers.DateTimeField(read_only=True)
+
+
 class CameraSerializer(TenantOwnedSerializer):
     rtsp_url = StrictCharField(
         write_only=True, max_length=MAX_RTSP_URL_LENGTH, trim_whitespace=False,
@@ -90,17 +105,20 @@ class CameraSerializer(TenantOwnedSerializer):
         choices=[c for c in CameraStatus.choices if c[0] != CameraStatus.DECOMMISSIONED],
         required=False,
     )
+    onvif_health = OnvifHealthSerializer(
+        read_only=True, allow_null=True,
+        help_text="Null until the device of a camera onboarded by ONVIF is first checked.")
 
     class Meta:
         model = Camera
         fields = [
             "id", "tenant", "name", "rtsp_url", "rtsp_url_masked", "location", "zone",
             "latitude", "longitude", "recording_mode", "retention_days", "lpr_enabled",
-            "status", "metadata", "onvif_device", "ptz", "revision", "created_at",
-            "updated_at",
+            "status", "metadata", "onvif_device", "ptz", "onvif_health", "revision",
+            "created_at", "updated_at",
         ]
-        read_only_fields = ["id", "rtsp_url_masked", "onvif_device", "ptz", "revision",
-                            "created_at", "updated_at"]
+        read_only_fields = ["id", "rtsp_url_masked", "onvif_device", "ptz", "onvif_health",
+                            "revision", "created_at", "updated_at"]
         validators: list[Any] = []  # uniqueness is checked by the service (model constraints)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -126,6 +144,43 @@ class OnvifOnboardSerializer(CameraSerializer):
     class Meta(CameraSerializer.Meta):
         fields = [f for f in CameraSerializer.Meta.fields if f != "rtsp_url"] + [
             "device_url", "username", "password", "profile"]
+
+
+class OnvifCredentialsSerializer(StrictSerializer):
+    """New ONVIF credentials for a camera, verified against the device before saving."""
+
+    username = StrictCharField(max_length=128)
+    password = StrictCharField(max_length=128, trim_whitespace=False,
+                               style={"input_type": "password"})
+    device_url = StrictCharField(
+        required=False, max_length=2048,
+        help_text="Default: the address it was onboarded from (required for a camera "
+                  "registered by URL).")
+    profile = StrictCharField(required=False, max_length=64,
+                              help_text="Media profile token; default: the current one.")
+
+
+class DiscoverSerializer(StrictSerializer):
+    """A WS-Discovery probe; ``targets`` limits it to some of the configured targets."""
+
+    targets = serializers.ListField(
+        child=StrictCharField(max_length=64), required=False, max_length=64,
+        help_text="A subset of GTV_ONVIF_DISCOVERY_TARGETS (default: all of them, and the "
+                  "multicast group when configured).")
+
+
+class DiscoveredDeviceSerializer(serializers.Serializer):
+    """One device that answered a probe (read-only, for the OpenAPI document)."""
+
+    endpoint = serializers.CharField(help_text="WS-Addressing endpoint, urn:uuid:...")
+    device_url = serializers.CharField(help_text="The first XAddr: give it to onboarding.")
+    xaddrs = serializers.ListField(child=serializers.CharField())
+    name = serializers.CharField(allow_null=True)
+    hardware = serializers.CharField(allow_null=True)
+    scopes = serializers.ListField(child=serializers.CharField())
+    types = serializers.ListField(child=serializers.CharField())
+    already_registered_camera_id = serializers.UUIDField(
+        allow_null=True, help_text="This tenant's camera onboarded from this device.")
 
 
 class LocationSerializer(TenantOwnedSerializer):

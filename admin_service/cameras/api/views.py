@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from accounts.authentication import prefetched
@@ -11,7 +10,6 @@ from config.exceptions import Conflict
 from config.rest import Pagination
 from django.db.models import Model, QuerySet
 from django.http import HttpResponse
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
@@ -21,16 +19,18 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from tenancy.models import Tenant
 
-from cameras import cache, services
+from cameras import cache, discovery, health, services
 from cameras.api.serializers import (
     CameraSerializer,
+    DiscoveredDeviceSerializer,
+    DiscoverSerializer,
     LocationSerializer,
+    OnvifCredentialsSerializer,
     OnvifOnboardSerializer,
     ZoneSerializer,
 )
 from cameras.filtersets import CameraFilter, LocationFilter, ZoneFilter
-from cameras.models import Camera, Location, Zone, cipher
-from cameras.onvif import device_health
+from cameras.models import Camera, Location, Zone
 from shared_kernel.auth import Role, TokenClaims
 
 
@@ -119,7 +119,8 @@ class CameraViewSet(TenantOwnedViewSet):
                         status=201)
 
     @extend_schema(
-        summary="ONVIF health, asked now: reachable, credentials accepted, clock drift",
+        summary="ONVIF health, asked now (and stored as the camera's onvif_health): "
+                "reachable, credentials accepted, clock drift",
         responses={200: {"type": "object", "properties": {
             "reachable": {"type": "boolean"},
             "authorized": {"type": "boolean", "nullable": True},
@@ -132,8 +133,53 @@ class CameraViewSet(TenantOwnedViewSet):
         camera = self.get_object()
         if not camera.onvif_encrypted:
             raise Conflict("This camera was not onboarded by ONVIF.", code="not_onvif")
-        health = device_health(json.loads(cipher().decrypt(camera.onvif_encrypted)))
-        return Response({**health, "checked_at": timezone.now().isoformat()})
+        return Response(health.check_camera(camera))
+
+    @extend_schema(
+        summary="New ONVIF credentials (or device address, or profile), verified against "
+                "the device; the stream URL is read again",
+        request=OnvifCredentialsSerializer, responses={200: CameraSerializer},
+    )
+    @action(detail=True, methods=["patch"], url_path="onvif",
+            serializer_class=OnvifCredentialsSerializer)
+    def onvif(self, request: Request, pk: str | None = None) -> Response:
+        camera = self.get_object()
+        serializer = OnvifCredentialsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        camera = services.reonboard_camera(
+            camera, username=data["username"], password=data["password"],
+            device_url=data.get("device_url"), profile=data.get("profile"),
+            actor=acting_user(request), request=request)
+        return Response(CameraSerializer(camera, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="The devices the last ONVIF WS-Discovery probe of this tenant found",
+        responses={200: DiscoveredDeviceSerializer(many=True)},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Probe for ONVIF devices now (WS-Discovery on the configured targets)",
+        request=DiscoverSerializer, responses={200: DiscoveredDeviceSerializer(many=True)},
+    )
+    @action(detail=False, methods=["get", "post"], url_path="discover",
+            read_role=Role.TENANT_ADMIN, filter_backends=[],
+            serializer_class=DiscoverSerializer)
+    def discover(self, request: Request) -> Response:
+        actor = acting_user(request)
+        tenant_id = None if actor.is_superadmin else actor.tenant_id
+        if request.method == "POST":
+            serializer = DiscoverSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            devices = discovery.discover(
+                tenant_id=tenant_id, targets=serializer.validated_data.get("targets"),
+                actor=actor, request=request)
+        else:
+            devices = discovery.last_discovery(tenant_id=tenant_id)
+        page = self.paginate_queryset(devices)  # type: ignore[arg-type]
+        assert page is not None
+        return self.get_paginated_response(page)
 
     def perform_create(self, serializer: BaseSerializer[Camera]) -> None:
         serializer.instance = services.register_camera(

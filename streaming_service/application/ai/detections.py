@@ -34,6 +34,7 @@ from shared_kernel.pagination import Page
 from shared_kernel.plates import PlateNumber, PlatePattern
 from streaming_service.application.ai.lpr_settings import load_policy
 from streaming_service.application.ai.watchlists import matching_entries
+from streaming_service.domain.ai.lpr_settings import variant_plates
 from streaming_service.domain.ai.ports import LIVE_FEED, RecentPlate, RecentPlates
 from streaming_service.domain.ai.watchlist import (
     AlertStatus,
@@ -133,7 +134,8 @@ class DetectionRecorder:
 
     async def match_new_entry(self, session: AsyncSession, entry: WatchlistEntry) -> int:
         """"Seen recently": alert once on a plate the tenant's cameras saw in the last
-        minutes that the new ``entry`` hits (a parked car, or one passing again, is
+        minutes that the new ``entry`` hits, exactly or, under the tenant's match
+        distance, by one OCR-confusable character (a parked car, or one passing again, is
         de-duplicated before matching, so nothing else would). Runs in the entry's
         transaction; the alert is on the plate's latest detection on the camera that saw
         it last. Returns the number of alerts raised."""
@@ -151,6 +153,10 @@ class DetectionRecorder:
             log.warning("recent plates unavailable; entry not matched against them",
                         extra={"entry_id": str(entry.id), "error": repr(exc)[:300]})
             return 0
+        # The tenant's match distance applies as it does to live reads: an entry of a
+        # fuzzy severity also takes a plate one OCR-confusable character away.
+        policy = await load_policy(session, entry.tenant_id)
+        fuzzy = entry.severity in policy.fuzzy_severities()
         latest: dict[str, RecentPlate] = {}  # vehicle (Mercosul form) -> newest sighting
         for seen in recent:
             try:
@@ -158,7 +164,11 @@ class DetectionRecorder:
             except ValueError:
                 continue
             vehicle = plate.to_mercosul().value
-            if pattern.matches(plate) and vehicle not in latest:
+            if vehicle in latest:
+                continue
+            if pattern.matches(plate) or (
+                fuzzy and any(pattern.matches(v) for v in variant_plates(plate))
+            ):
                 latest[vehicle] = seen
         raised = 0
         for seen in latest.values():

@@ -6,6 +6,7 @@ encrypted in CameraRegistered v2 with the PTZ capability."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -154,3 +155,140 @@ def test_a_camera_onboarded_by_url_has_no_onvif_health(tenant_a: Any, client_for
     response = client_for(tenant_a.operator).get(f"/api/cidades/cameras/{camera.id}/onvif-health/")
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "not_onvif"
+
+
+def test_a_device_wanting_http_digest_is_onboarded_and_remembered(
+        tenant_a: Any, client_for: Any) -> None:
+    with OnvifCamera("hik3", stream_uri="rtsp://127.0.0.1:8554/hik3", user="installer",
+                     password=DEVICE_PASSWORD, head=PtzHead(), http_digest=True) as hik:
+        admin = client_for(tenant_a.tenant_admin)
+        created = admin.post(ONBOARD, _body(hik, name="Hik 3"), format="json")
+        assert created.status_code == 201, created.content
+        camera = Camera.objects.get(pk=created.json()["id"])
+        secret = json.loads(cipher().decrypt(camera.onvif_encrypted))
+        assert secret["http_digest"] is True
+        assert OnvifEndpoint.from_json(cipher().decrypt(camera.onvif_encrypted)).http_digest
+        challenges = hik.http_challenges
+        health = client_for(tenant_a.operator).get(
+            f"/api/cidades/cameras/{camera.id}/onvif-health/").json()
+        assert (health["reachable"], health["authorized"]) == (True, True)
+        # The health check knew from the secret: the new session's first request draws
+        # the one challenge that gives it a nonce (a client falling back draws two).
+        assert hik.http_challenges == challenges + 1
+
+
+def test_the_on_demand_check_is_stored_and_shown_with_the_camera(
+        device: OnvifCamera, tenant_a: Any, client_for: Any) -> None:
+    created = client_for(tenant_a.tenant_admin).post(ONBOARD, _body(device), format="json")
+    assert created.json()["onvif_health"] is None
+    camera_url = f"/api/cidades/cameras/{created.json()['id']}/"
+    operator = client_for(tenant_a.operator)
+    asked = operator.get(camera_url + "onvif-health/").json()
+    shown = client_for(tenant_a.viewer).get(camera_url).json()["onvif_health"]
+    assert set(shown) == {"reachable", "authorized", "clock_drift_seconds", "checked_at"}
+    assert (shown["reachable"], shown["authorized"]) == (True, True)
+    assert shown["clock_drift_seconds"] == asked["clock_drift_seconds"]
+    assert shown["checked_at"] == asked["checked_at"]
+
+
+def test_the_periodic_check_stores_every_onvif_cameras_health(
+        device: OnvifCamera, tenant_a: Any, tenant_b: Any, client_for: Any,
+        django_capture_on_commit_callbacks: Any) -> None:
+    from django.core.management import call_command
+
+    from tests.factories import CameraFactory
+
+    by_url = CameraFactory(tenant=tenant_a.tenant)
+    with OnvifCamera("gone", stream_uri="rtsp://127.0.0.1:8554/gone", user="installer",
+                     password=DEVICE_PASSWORD) as soon_gone:
+        created_b = client_for(tenant_b.tenant_admin).post(
+            ONBOARD, _body(soon_gone, name="Bullet B"), format="json")
+    assert created_b.status_code == 201, created_b.content
+    created_a = client_for(tenant_a.tenant_admin).post(ONBOARD, _body(device), format="json")
+    viewer_a = client_for(tenant_a.viewer)
+    listed_before = {c["id"]: c for c in viewer_a.get("/api/cidades/cameras/").json()["results"]}
+    assert listed_before[created_a.json()["id"]]["onvif_health"] is None
+
+    # (The list cache is invalidated when the check commits.)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("run_onvif_health", "--once", stdout=io.StringIO())
+
+    listed = {c["id"]: c for c in viewer_a.get("/api/cidades/cameras/").json()["results"]}
+    health_a = listed[created_a.json()["id"]]["onvif_health"]
+    assert (health_a["reachable"], health_a["authorized"]) == (True, True)
+    assert -95 < health_a["clock_drift_seconds"] < -85
+    assert listed[str(by_url.id)]["onvif_health"] is None
+    health_b = client_for(tenant_b.viewer).get(
+        f"/api/cidades/cameras/{created_b.json()['id']}/").json()["onvif_health"]
+    assert (health_b["reachable"], health_b["authorized"],
+            health_b["clock_drift_seconds"]) == (False, None, None)
+
+
+def test_new_onvif_credentials_are_verified_then_saved(
+        device: OnvifCamera, tenant_a: Any, tenant_b: Any, client_for: Any) -> None:
+    admin = client_for(tenant_a.tenant_admin)
+    created = admin.post(ONBOARD, _body(device), format="json").json()
+    credentials_url = f"/api/cidades/cameras/{created['id']}/onvif/"
+    # The installer changes the device's password: the same device, a new password.
+    port = device.port
+    device.stop()
+    new_password = "Rotated-Pass-10"
+    with OnvifCamera("dome7", stream_uri=lambda p: f"rtsp://127.0.0.1:8554/dome7/{p}",
+                     user="installer", password=new_password, head=PtzHead(),
+                     port=port) as rotated:
+        wrong = admin.patch(credentials_url, {"username": "installer",
+                                              "password": "not-it"}, format="json")
+        assert wrong.status_code == 400
+        assert wrong.json()["error"]["code"] == "onvif_not_authorized"
+        camera = Camera.objects.get(pk=created["id"])
+        assert camera.revision == created["revision"]
+        assert DEVICE_PASSWORD in camera.rtsp_url()
+
+        assert client_for(tenant_a.operator).patch(
+            credentials_url, {"username": "installer", "password": new_password},
+            format="json").status_code == 403
+        assert client_for(tenant_b.tenant_admin).patch(
+            credentials_url, {"username": "installer", "password": new_password},
+            format="json").status_code == 404
+
+        changed = admin.patch(credentials_url, {"username": "installer",
+                                                "password": new_password}, format="json")
+        assert changed.status_code == 200, changed.content
+        assert rotated.requests[-1] == "GetSnapshotUri"
+    body = changed.json()
+    assert body["revision"] == created["revision"] + 1
+    assert body["onvif_health"]["authorized"] is True
+    assert new_password not in changed.content.decode()
+    camera = Camera.objects.get(pk=created["id"])
+    assert camera.rtsp_url() == f"rtsp://installer:{new_password}@127.0.0.1:8554/dome7/main"
+    secret = json.loads(cipher().decrypt(camera.onvif_encrypted))
+    assert (secret["password"], secret["profile"]) == (new_password, "main")
+    event = OutboxEvent.objects.filter(event_type="CameraUpdated").latest("created_at")
+    assert json.loads(cipher().decrypt(event.envelope["payload"]["onvif_encrypted"]))[
+        "password"] == new_password
+    assert new_password not in json.dumps(event.envelope)
+    entry = AuditEntry.objects.filter(object_id=str(camera.id), action="update").latest(
+        "occurred_at")
+    assert entry.after["onvif_endpoint_changed"] is True
+    assert new_password not in json.dumps(entry.after)
+
+
+def test_a_camera_registered_by_url_becomes_an_onvif_camera(
+        device: OnvifCamera, tenant_a: Any, client_for: Any) -> None:
+    from tests.factories import CameraFactory
+
+    camera = CameraFactory(tenant=tenant_a.tenant)
+    url = f"/api/cidades/cameras/{camera.id}/onvif/"
+    admin = client_for(tenant_a.tenant_admin)
+    missing = admin.patch(url, {"username": "installer", "password": DEVICE_PASSWORD},
+                          format="json")
+    assert missing.status_code == 400
+    assert list(missing.json()["error"]["details"]) == ["device_url"]
+    converted = admin.patch(url, {"username": "installer", "password": DEVICE_PASSWORD,
+                                  "device_url": device.device_url, "profile": "sub"},
+                            format="json")
+    assert converted.status_code == 200, converted.content
+    assert converted.json()["ptz"] is True
+    assert converted.json()["rtsp_url_masked"].endswith("/dome7/sub")
+    assert client_for(tenant_a.operator).get(url.replace("onvif/", "onvif-health/")
+                                             ).json()["reachable"] is True

@@ -84,12 +84,13 @@ async def cameras(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[l
 
 def _worker(name: str, sessions: async_sessionmaker[AsyncSession], *, lease: float = 1.5,
             max_cameras: int = 8, recogniser: Any = None, recorder: Any = None,
-            tracker: TrackerConfig | None = None) -> LprWorker:
+            tracker: TrackerConfig | None = None, batch_size: int = 1) -> LprWorker:
     return LprWorker(
         worker_id=name, leases=PostgresCameraLeases(sessions, lease_seconds=lease),
         sessions=sessions, recogniser=recogniser or NoPlates(),
         recorder=recorder or NullRecorder(), source_factory=EndlessSource,
-        max_cameras=max_cameras, tracker_config=tracker,
+        max_cameras=max_cameras, tracker_config=tracker, batch_size=batch_size,
+        batch_window=0.05,
     )
 
 
@@ -282,5 +283,42 @@ async def test_worker_alerts_on_the_first_read_and_the_vote_corrects_it_without_
         # The misread alerted at once, then was retracted by the vote; the voted plate's
         # entry alerted once (on its own provisional read or on the vote).
         assert status == {entries["ABC1D28"].id: "retracted", entries["ABC1D23"].id: "new"}
+    finally:
+        await a.shutdown(release=True)
+
+
+class CountingBatches:
+    """Reads no plate, and remembers the size of every batched pass."""
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+
+    def recognise(self, frame: Any) -> list[PlateRead]:
+        raise AssertionError("a batching worker reads through recognise_batch")
+
+    def recognise_batch(self, frames: list[Any]) -> list[list[PlateRead]]:
+        self.batches.append(len(frames))
+        return [[] for _ in frames]
+
+
+async def test_a_batching_worker_reads_its_cameras_frames_together(
+    sessions: async_sessionmaker[AsyncSession], cameras: list[uuid.UUID]
+) -> None:
+    recogniser = CountingBatches()
+    a = _worker("batching", sessions, recogniser=recogniser, batch_size=4)
+    try:
+        await a.tick()
+        assert a.held == set(cameras)
+        for _ in range(200):
+            if sum(recogniser.batches) >= 40:
+                break
+            await asyncio.sleep(0.05)
+        assert sum(recogniser.batches) >= 40
+        # Both cameras' frames share passes, and no pass exceeds the batch size.
+        assert max(recogniser.batches) <= 4
+        assert sum(1 for n in recogniser.batches if n >= 2) >= len(recogniser.batches) // 2
+        frames = a.metrics.registry.get_sample_value(
+            "gtv_lpr_frames_total", {"service": "streaming_service"})
+        assert frames is not None and frames >= 40
     finally:
         await a.shutdown(release=True)

@@ -103,3 +103,30 @@ async def test_plates_seen_before_the_window_or_by_another_tenant_raise_nothing(
         await services.recent_plates.seen(tenant, camera_id, {plate: at.timestamp()})
     assert await _alerts_of_entry(sessions, await _add_entry(http, caller, "OLD3C45")) == []
     assert await _alerts_of_entry(sessions, await _add_entry(http, caller, "OTH4D56")) == []
+
+
+async def test_the_tenants_match_distance_applies_to_plates_seen_recently(
+    server: Server, http: httpx.AsyncClient, make_caller: Any,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A plate read with one confusable character (``FZY1S34`` for ``FZY1534``) hits a
+    new high-severity entry only where the tenant accepts a distance of 1."""
+    services = server.app.state.services
+    strict = make_caller("operator")
+    lenient = make_caller("operator")
+    admin = make_caller("tenant_admin", tenant_id=lenient.tenant_id)
+    response = await http.put("/api/ai/lpr/settings", headers=admin.headers,
+                              json={"min_confidence": 0.5, "match_distance": 1,
+                                    "fuzzy_min_severity": "high"})
+    assert response.status_code == 200, response.text
+    for caller in (strict, lenient):
+        camera_id = uuid.uuid4()
+        at = datetime.now(UTC) - timedelta(minutes=1)
+        await services.recorder.record(NewDetection(
+            tenant_id=caller.tenant_id, camera_id=camera_id, plate=PlateNumber("FZY1S34"),
+            confidence=0.9, detected_at=at))
+        await services.recent_plates.seen(caller.tenant_id, camera_id,
+                                          {"FZY1S34": at.timestamp()})
+    assert await _alerts_of_entry(sessions, await _add_entry(http, strict, "FZY1534")) == []
+    (alert,) = await _alerts_of_entry(sessions, await _add_entry(http, lenient, "FZY1534"))
+    assert alert.tenant_id == lenient.tenant_id

@@ -25,9 +25,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 N_FRAMES = 60
 # Regression floors for today's reader, not the issue's goals (docs/models.md, "Test
-# thresholds"): measured 19/20, 14/20, 14/20 and 5 confident misreads on these frames.
-MIN_EXACT = {"clean": 0.85, "perspective": 0.6, "degraded": 0.6}
-MAX_CONFIDENT_MISREADS = 7
+# thresholds"): measured 19/20, 19/20, 18/20 and 1 confident misread on these frames
+# (before the levelled, two-view reader: 19/20, 14/20, 14/20 and 5).
+MIN_EXACT = {"clean": 0.85, "perspective": 0.8, "degraded": 0.8}
+MAX_CONFIDENT_MISREADS = 3
 MIN_DETECTION_RECALL = 0.95
 
 pytestmark = pytest.mark.slow

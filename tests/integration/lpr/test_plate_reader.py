@@ -50,3 +50,33 @@ def test_a_blank_crop_reads_with_low_confidence(reader: RapidOcrPlateReader) -> 
 
 def test_a_tiny_crop_reads_nothing(reader: RapidOcrPlateReader) -> None:
     assert reader.read(np.zeros((5, 10, 3), np.uint8)).text == ""
+
+
+def on_a_blue_car(crop: np.ndarray) -> np.ndarray:
+    h, w = crop.shape[:2]
+    car = np.zeros((h + h // 2, w + w // 10, 3), np.uint8)
+    car[:] = (170, 70, 25)  # BGR: a blue car body around the plate
+    car[h // 3 : h // 3 + h, w // 20 : w // 20 + w] = crop
+    return car
+
+
+@pytest.mark.parametrize("text", ["XYZ9876", "KHR0710", "PCK0567"])
+def test_an_old_plate_on_a_blue_car_reads_as_old(reader: RapidOcrPlateReader, text: str) -> None:
+    crop = on_a_blue_car(crop_of(text, "old", "car"))
+    assert looks_mercosul(crop)  # the car's blue is where a Mercosul band would be
+    reading = reader.read(crop)
+    assert reading.text == text  # the printed hyphen outweighs the blue
+    assert reading.confidence > 0.5
+
+
+@pytest.mark.parametrize("degrees", [-8.0, 8.0])
+def test_a_tilted_plate_is_levelled_before_reading(
+    reader: RapidOcrPlateReader, degrees: float
+) -> None:
+    crop = crop_of("JVC7B75", "mercosul", "car")
+    h, w = crop.shape[:2]
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    tilted = cv2.warpAffine(crop, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE)
+    reading = reader.read(tilted)
+    assert reading.text == "JVC7B75"
+    assert reading.confidence > 0.5

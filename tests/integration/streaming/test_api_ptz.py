@@ -311,3 +311,23 @@ async def test_a_camera_that_does_not_answer_is_a_502_and_drift_is_corrected(
         assert late.requests[-1] == "Stop"
         assert "GetSystemDateAndTime" in late.requests and "GetProfiles" in late.requests
     assert_error(await client.post(url, headers=headers), 502, "ptz_device_error")
+
+
+async def test_a_camera_wanting_http_digest_is_steered_with_it(
+        client: httpx.AsyncClient, make_token: Any, projection: Any,
+        cipher: CredentialCipher) -> None:
+    tenant_id = uuid.uuid4()
+    with OnvifCamera("hik", stream_uri=RTSP, user="onvif", password="p", head=PtzHead(),
+                     http_digest=True) as hik:
+        # Onboarding learnt that the device wants HTTP Digest and said so in the secret.
+        camera_id = await register(projection, cipher, tenant_id, {
+            "url": hik.device_url, "username": "onvif", "password": "p", "profile": "main",
+            "http_digest": True})
+        headers = bearer(make_token(roles=("operator",), tenant_id=tenant_id))
+        url = f"/api/streaming/cameras/{camera_id}/ptz/"
+        moved = await client.post(url + "absolute", headers=headers,
+                                  json={"pan": 0.25, "tilt": 0.0, "zoom": 0.0})
+        assert moved.status_code in (200, 202, 204), moved.text
+        assert hik.requests[-1] == "AbsoluteMove"
+        assert hik.head is not None and hik.head.motion()["pan"]["target"] == \
+            pytest.approx(0.25)

@@ -276,3 +276,52 @@ async def test_malformed_device_addresses_are_onvif_errors(url: str) -> None:
     async with OnvifClient(url, "a", "b", policy=LOOPBACK, timeout=2) as onvif:
         with pytest.raises(OnvifError):
             await onvif.device_information()
+
+
+@pytest.fixture
+def digest_camera() -> Iterator[OnvifCamera]:
+    with OnvifCamera("hik1", stream_uri="rtsp://127.0.0.1:8554/hik1", user="admin",
+                     password=PASSWORD, head=PtzHead(), http_digest=True) as cam:
+        yield cam
+
+
+async def test_a_camera_wanting_http_digest_refuses_ws_security_alone(
+        digest_camera: OnvifCamera) -> None:
+    envelope = (b'<?xml version="1.0"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/'
+                b'soap-envelope"><s:Body><GetSystemDateAndTime xmlns="http://www.onvif.org/'
+                b'ver10/device/wsdl"/></s:Body></s:Envelope>')
+    async with httpx.AsyncClient() as http:
+        plain = await http.post(digest_camera.device_url, content=envelope)
+        assert plain.status_code == 401
+        assert plain.headers["www-authenticate"].startswith("Digest ")
+        wrong = await http.post(digest_camera.device_url, content=envelope,
+                                auth=httpx.DigestAuth("admin", "wrong"))
+        assert wrong.status_code == 401
+        right = await http.post(digest_camera.device_url, content=envelope,
+                                auth=httpx.DigestAuth("admin", PASSWORD))
+        assert right.status_code == 200
+    assert digest_camera.requests == ["GetSystemDateAndTime"]
+
+
+async def test_the_client_falls_back_to_http_digest_and_keeps_it(
+        digest_camera: OnvifCamera) -> None:
+    async with client(digest_camera) as onvif:
+        assert onvif.http_digest is False
+        await onvif.sync_clock()
+        assert onvif.http_digest is True
+        challenges = digest_camera.http_challenges
+        info = await onvif.device_information()
+        profiles = await onvif.profiles()
+        await onvif.absolute_move("main", pan=0.5, tilt=None, zoom=None)
+    assert info.hardware_id == "hik1" and [p.token for p in profiles] == ["main", "sub"]
+    # Once known, each call is one request: the challenge's nonce is reused.
+    assert digest_camera.http_challenges == challenges
+    assert digest_camera.requests == ["GetSystemDateAndTime", "GetDeviceInformation",
+                                      "GetCapabilities", "GetProfiles", "AbsoluteMove"]
+    # A client told up front answers the first challenge itself, and still signs.
+    async with OnvifClient(digest_camera.device_url, "admin", PASSWORD, policy=LOOPBACK,
+                           http_digest=True) as known:
+        assert (await known.device_information()).hardware_id == "hik1"
+    async with client(digest_camera, password="wrong") as refused:
+        with pytest.raises(OnvifNotAuthorized):
+            await refused.device_information()

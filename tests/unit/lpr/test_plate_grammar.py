@@ -8,7 +8,10 @@ import pytest
 from streaming_service.infrastructure.plate_grammar import (
     LETTERS,
     MERCOSUL_GRAMMAR,
+    OLD_GRAMMAR,
+    OLD_HYPHEN_GRAMMAR,
     PLATE_GRAMMAR,
+    SEPARATOR,
     ctc_decode_plate,
 )
 
@@ -78,3 +81,20 @@ def test_noise_decodes_with_low_confidence() -> None:
     probs = rng.dirichlet(np.ones(1 + len(ALPHABET)), size=30).astype(np.float32)
     result = ctc_decode_plate(probs, ALPHABET)
     assert result is not None and result.confidence < 0.2
+
+
+def test_an_old_plates_hyphen_is_matched_but_left_out_of_the_text() -> None:
+    alphabet = ALPHABET + SEPARATOR
+    frames = [*spelled("ABC"), {SEPARATOR: 0.95}, {}, *spelled("1234")]
+    probs = np.zeros((len(frames), 1 + len(alphabet)), np.float32)
+    for t, frame in enumerate(frames):
+        for char, p in frame.items():
+            probs[t, 1 + alphabet.index(char)] = p
+        probs[t, 0] = 1.0 - sum(frame.values())
+    with_hyphen = ctc_decode_plate(probs, alphabet, OLD_HYPHEN_GRAMMAR)
+    without = ctc_decode_plate(probs, alphabet, OLD_GRAMMAR)
+    assert with_hyphen is not None and without is not None
+    assert with_hyphen.text == without.text == "ABC1234"
+    assert len(with_hyphen.char_probs) == 7
+    # The printed hyphen is evidence for the old layout: its path is far more likely.
+    assert with_hyphen.log_score > without.log_score + 2

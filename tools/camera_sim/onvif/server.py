@@ -7,7 +7,10 @@ library. Like a real camera, every operation but the pre-authentication ones
 (GetSystemDateAndTime, GetCapabilities, GetServices) needs a WS-Security UsernameToken
 digest (``wsse.py``); a refused request gets a ``ter:NotAuthorized`` fault with HTTP 400
 (SOAP 1.2's status for sender faults). The snapshot URL takes HTTP Basic auth (real
-cameras mostly use HTTP Digest there).
+cameras mostly use HTTP Digest there). With ``http_digest=True`` the camera also wants
+HTTP Digest authentication on every ONVIF request (``http_digest.py``), as some
+firmwares do: a request without it gets 401 and a ``WWW-Authenticate: Digest``
+challenge.
 
     with OnvifCamera("cam1", stream_uri="rtsp://127.0.0.1:8554/cam1", user="u",
                      password="p", head=PtzHead()) as camera:
@@ -33,6 +36,7 @@ from xml.etree import ElementTree
 from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape, quoteattr
 
+from tools.camera_sim.onvif.http_digest import HttpDigestChecker
 from tools.camera_sim.onvif.ptz import Position, PresetLimitReached, PtzHead, UnknownPreset
 from tools.camera_sim.onvif.wsse import UsernameTokenChecker
 
@@ -130,7 +134,7 @@ class OnvifCamera:
         self, name: str, *, stream_uri: str | Callable[[str], str], user: str, password: str,
         head: PtzHead | None = None, port: int = 0, clock_offset: float = 0.0,
         snapshot: Callable[[], bytes] | None = None, size: tuple[int, int] = (640, 360),
-        fps: int = 10, serial: str | None = None,
+        fps: int = 10, serial: str | None = None, http_digest: bool = False,
     ) -> None:
         self.name, self.head, self.size, self.fps = name, head, size, fps
         self.user, self.password = user, password
@@ -140,10 +144,12 @@ class OnvifCamera:
         self._stream_uri = stream_uri
         self._snapshot = snapshot
         self._checker = UsernameTokenChecker(user, password, now=self.now)
+        self.http_digest = HttpDigestChecker(user, password) if http_digest else None
         self._requested_port = port
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.requests: list[str] = []  # operation names, in order (for tests)
+        self.http_challenges = 0  # requests refused for want of HTTP Digest (for tests)
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -487,6 +493,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(413, b"", "text/plain")
             return
         body = self.rfile.read(length)
+        digest = self.owner.http_digest
+        if digest is not None and not digest.check("POST", self.headers.get("Authorization")):
+            self.owner.http_challenges += 1
+            self._reply(401, b"", "text/plain", {"WWW-Authenticate": digest.challenge()})
+            return
         status, reply = self.owner.handle(self.path.split("?", 1)[0], body)
         self._reply(status, reply, "application/soap+xml; charset=utf-8")
 

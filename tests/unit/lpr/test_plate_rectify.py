@@ -1,0 +1,62 @@
+"""Levelling a tilted plate and finding its character rows, on drawn plates."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from streaming_service.infrastructure.plate_rectify import character_rows, level, roll_angle
+
+
+def drawn_plate(two_rows: bool = False) -> np.ndarray:
+    """A light plate with a dark top band, a frame and one or two lines of glyphs."""
+    h, w = (170, 200) if two_rows else (130, 400)
+    plate = np.full((h + 40, w + 40), 90, np.uint8)  # the car around it
+    cv2.rectangle(plate, (20, 20), (w + 20, h + 20), 235, -1)
+    cv2.rectangle(plate, (20, 20), (w + 20, h + 20), 20, 3)
+    cv2.rectangle(plate, (20, 20), (w + 20, 20 + h // 5), 40, -1)  # the band
+    lines = ["ABC", "1D23"] if two_rows else ["ABC1D23"]
+    row_h = (h - h // 5) // len(lines)
+    for i, text in enumerate(lines):
+        y = 20 + h // 5 + row_h * (i + 1) - row_h // 5
+        scale = 2.6 if two_rows else 2.4
+        cv2.putText(plate, text, (34, y), cv2.FONT_HERSHEY_SIMPLEX, scale, 15, 5)
+    return plate
+
+
+def rotated(image: np.ndarray, degrees: float) -> np.ndarray:
+    h, w = image.shape
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    return cv2.warpAffine(image, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE)
+
+
+@pytest.mark.parametrize("degrees", [-9.0, -4.0, 6.0, 10.0])
+def test_the_roll_of_a_tilted_plate_is_measured_and_undone(degrees: float) -> None:
+    tilted = rotated(drawn_plate(), degrees)
+    assert abs(roll_angle(tilted) + degrees) < 1.5
+    assert abs(roll_angle(level(tilted))) < 1.5
+
+
+def test_a_straight_plate_is_left_as_it_is() -> None:
+    plate = drawn_plate()
+    assert level(plate) is plate
+
+
+def test_the_character_line_is_found_below_the_band() -> None:
+    plate = drawn_plate()
+    rows = character_rows(plate)
+    assert rows, "no character row found"
+    top, bottom = rows[0]
+    band_bottom = 20 + 130 // 5
+    assert top >= band_bottom - 2
+    interior = plate[band_bottom + 3 : 147, 40:400]
+    ink_rows = np.flatnonzero((interior < 60).any(axis=1)) + band_bottom + 3
+    assert top <= ink_rows[0] + 6 and bottom >= ink_rows[-1] - 6
+
+
+def test_a_two_row_plate_has_two_character_rows() -> None:
+    plate = drawn_plate(two_rows=True)
+    rows = sorted(character_rows(plate)[:2])
+    assert len(rows) == 2
+    assert rows[0][1] <= rows[1][0]
