@@ -22,7 +22,24 @@ chdir = str(_HERE)
 pythonpath = f"{_HERE.parent},{_HERE}"
 wsgi_app = "config.wsgi:application"
 bind = "127.0.0.1:8000"
-workers = 3
+
+
+def _cpus() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+# One process per CPU (GTV_ADMIN_WORKERS overrides: a container's CPU limit is not what
+# the node reports), each with a few threads: a request spends part of its time waiting
+# on Redis or PostgreSQL, and a sync worker would sit idle then. Threads also keep
+# connections alive (HAProxy reuses them), where sync workers close each one.
+workers = int(os.environ.get("GTV_ADMIN_WORKERS", "").strip() or _cpus())
+worker_class = "gthread"
+threads = int(os.environ.get("GTV_ADMIN_THREADS", "").strip() or 4)
+# Idle keep-alive connections outlive HAProxy's (it reuses them and closes them first).
+keepalive = 30
 timeout = 30
 graceful_timeout = 10
 # No gunicorn access log: its request line keeps query strings (plate searches, filters

@@ -12,12 +12,15 @@ verifies them here. Two revocations, both in Redis and honoured by both services
 from __future__ import annotations
 
 import enum
+import functools
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 JWT_ALGORITHM = "RS256"
@@ -25,6 +28,8 @@ DEFAULT_ISSUER = "gt-vision-admin"
 DEFAULT_AUDIENCE = "gt-vision"
 DENYLIST_PREFIX = "gtv:jwt:denylist:"
 SESSION_VERSION_PREFIX = "gtv:jwt:session-version:"
+# Verified access tokens each process remembers (JWTVerifier): a few MB at most.
+VERIFIED_TOKENS_CACHED = 4096
 
 
 class Role(enum.StrEnum):
@@ -106,10 +111,20 @@ class RedisDenylist:
         ``ttl_seconds`` must outlive the longest-lived token the services accept."""
         self._redis.set(session_version_key(user_id), str(version), ex=max(1, ttl_seconds))
 
-    def is_revoked(self, claims: TokenClaims) -> bool:
-        listed, version = self._redis.mget(
-            [denylist_key(claims.jti), session_version_key(claims.user_id)])
+    @staticmethod
+    def keys(claims: TokenClaims) -> list[str]:
+        """The keys that say whether ``claims`` are revoked, for a caller that reads them
+        with other keys in one round trip (then asks :meth:`refuses`)."""
+        return [denylist_key(claims.jti), session_version_key(claims.user_id)]
+
+    @staticmethod
+    def refuses(values: Sequence[Any], claims: TokenClaims) -> bool:
+        """Whether the values read at :meth:`keys` revoke ``claims``."""
+        listed, version = values
         return _refused(listed, version, claims.session_version)
+
+    def is_revoked(self, claims: TokenClaims) -> bool:
+        return self.refuses(self._redis.mget(self.keys(claims)), claims)
 
     def sessions_revoked(self, user_id: uuid.UUID, session_version: int) -> bool:
         version = self._redis.get(session_version_key(user_id))
@@ -151,15 +166,30 @@ class JWTVerifier:
         audience: str = DEFAULT_AUDIENCE,
         leeway_seconds: int = 5,
     ) -> None:
-        self._key = public_key_pem
+        # A key object, not the PEM: PyJWT would parse the PEM on every decode.
+        key = load_pem_public_key(public_key_pem.encode())
+        if not isinstance(key, RSAPublicKey):
+            raise ValueError("the JWT verification key must be an RSA public key")
+        self._key = key
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway_seconds
+        # Tokens whose signature and claims were verified, by their exact text: a client
+        # sends the same access token with every request, and checking an RS256
+        # signature (and PyJWT's per-character base64 check) costs more than the rest
+        # of a cached read. Only successes are kept; expiry is checked on every use.
+        self._verified = functools.lru_cache(maxsize=VERIFIED_TOKENS_CACHED)(self._verify_once)
 
     def decode(self, token: str) -> TokenClaims:
         """Signature, expiry, issuer, audience and token type; not the denylist."""
         if not token:
             raise InvalidToken("no token")
+        claims = self._verified(token)
+        if claims.exp + self._leeway <= time.time():
+            raise InvalidToken("Signature has expired")
+        return claims
+
+    def _verify_once(self, token: str) -> TokenClaims:
         try:
             raw = jwt.decode(
                 token,

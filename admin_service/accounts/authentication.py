@@ -1,24 +1,34 @@
 """DRF authentication with the same verifier the streaming service uses.
 
 Signature, expiry, issuer, audience and algorithm (RS256 only) are checked by
-``shared_kernel.auth.JWTVerifier``; the Redis denylist refuses tokens revoked at logout.
+``shared_kernel.auth.JWTVerifier``. Then one Redis round trip answers the rest: the
+denylist (the token's ``jti``, its user's session version), the user's and the tenant's
+state (``accounts.auth_state``: active, role, tenant, session version; read from
+PostgreSQL when Redis does not have it) and whatever the view asks to read along
+(:class:`PrefetchingView`: the camera list's cached bytes).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 import redis
 from config.exceptions import ServiceUnavailable
 from config.redis import get_redis
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from accounts import auth_state
+from accounts.auth_state import UserState
 from accounts.models import User
 from shared_kernel.auth import InvalidToken, JWTVerifier, RedisDenylist, TokenClaims
+
+PREFETCHED_ATTRIBUTE = "gtv_prefetched"
 
 
 @lru_cache(maxsize=1)
@@ -41,6 +51,44 @@ def user_may_act(user: User) -> bool:
     return user.tenant is not None and user.tenant.is_active
 
 
+class PrefetchingView(Protocol):
+    def auth_prefetch_keys(self, request: Request, claims: TokenClaims) -> list[str]:
+        """Redis keys to read in authentication's round trip, from the verified claims
+        (the user's state is not known yet: the view checks the scope it keyed them by)."""
+        ...
+
+
+def prefetched(request: Any) -> Mapping[str, bytes | None]:
+    """What authentication read for the view (:class:`PrefetchingView`), by key."""
+    raw = getattr(request, "_request", request)
+    found: Mapping[str, bytes | None] = getattr(raw, PREFETCHED_ATTRIBUTE, {})
+    return found
+
+
+_STATE_FIELDS = ("id", "username", "is_active", "is_superadmin", "tenant_id", "role",
+                 "session_version")
+
+
+def _user_from_state(state: UserState) -> User:
+    """A user instance from the cached state: the fields authentication and RBAC read are
+    loaded, every other one is deferred (read from the database if something asks)."""
+    values = {"id": state.user_id, "username": state.username, "is_active": state.is_active,
+              "is_superadmin": state.is_superadmin, "tenant_id": state.tenant_id,
+              "role": state.role, "session_version": state.session_version}
+    ordered = [values[f.attname] for f in User._meta.concrete_fields if f.attname in values]
+    return User.from_db(DEFAULT_DB_ALIAS, _STATE_FIELDS, ordered)
+
+
+def _check_session_version(claims: TokenClaims, current: int) -> None:
+    if claims.session_version < current:
+        # Redis forgot a revocation (restart): the database still knows.
+        raise exceptions.AuthenticationFailed("The session has been revoked.")
+
+
+def _inactive() -> exceptions.AuthenticationFailed:
+    return exceptions.AuthenticationFailed("User is inactive or unknown.")
+
+
 class BearerTokenAuthentication(BaseAuthentication):
     keyword = b"bearer"
 
@@ -57,21 +105,44 @@ class BearerTokenAuthentication(BaseAuthentication):
         except UnicodeDecodeError as exc:
             raise exceptions.AuthenticationFailed("Malformed token.") from exc
         try:
-            claims = get_verifier().verify(token, get_denylist())
+            claims = get_verifier().decode(token)
         except InvalidToken as exc:
             raise exceptions.AuthenticationFailed("Token is invalid or expired.") from exc
+        keys = [*RedisDenylist.keys(claims), auth_state.user_key(claims.user_id)]
+        if claims.tenant_id is not None:
+            keys.append(auth_state.tenant_key(claims.tenant_id))
+        view = request.parser_context.get("view") if request.parser_context else None
+        extra = view.auth_prefetch_keys(request, claims) if hasattr(
+            view, "auth_prefetch_keys") else []
+        try:
+            values = get_redis().mget([*keys, *extra])
         except redis.RedisError as exc:
             # Fail closed: a token we cannot check against the denylist is not accepted.
             raise ServiceUnavailable("Token revocation list is unavailable.") from exc
-        user = (
-            User.objects.select_related("tenant").filter(pk=claims.user_id).first()
-        )
-        if user is None or not user_may_act(user):
-            raise exceptions.AuthenticationFailed("User is inactive or unknown.")
-        if claims.session_version < user.session_version:
-            # Redis forgot a revocation (restart): the database still knows.
-            raise exceptions.AuthenticationFailed("The session has been revoked.")
+        if RedisDenylist.refuses(values[:2], claims):
+            raise exceptions.AuthenticationFailed("Token is invalid or expired.")
+        user = self._user(claims, values[2], values[3] if claims.tenant_id else None)
+        setattr(request._request, PREFETCHED_ATTRIBUTE, dict(zip(extra, values[len(keys):],
+                                                                 strict=True)))
         return user, claims
+
+    @staticmethod
+    def _user(claims: TokenClaims, raw_user: bytes | None, raw_tenant: bytes | None) -> User:
+        state = UserState.decode(claims.user_id, raw_user)
+        tenant_active = auth_state.decode_tenant(raw_tenant)
+        if state is not None and (state.is_superadmin or (
+                state.tenant_id == claims.tenant_id and tenant_active is not None)):
+            if not state.is_active or not (state.is_superadmin or tenant_active):
+                raise _inactive()
+            _check_session_version(claims, state.session_version)
+            return _user_from_state(state)
+        # Not in Redis (or the token names another tenant than the user's): the database.
+        user = User.objects.select_related("tenant").filter(pk=claims.user_id).first()
+        if user is None or not user_may_act(user):
+            raise _inactive()
+        _check_session_version(claims, user.session_version)
+        auth_state.remember(user)
+        return user
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="gt-vision"'

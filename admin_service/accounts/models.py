@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
 
+from accounts.auth_state import AuthStateQuerySet
 from shared_kernel.auth import Role
 
 
@@ -19,6 +20,10 @@ class TenantRole(models.TextChoices):
 
 
 class GTUserManager(UserManager["User"]):
+    def get_queryset(self) -> AuthStateQuerySet:
+        # Bulk updates refresh the cached auth state of the users they touch.
+        return AuthStateQuerySet(self.model, using=self._db)
+
     def create_superuser(  # type: ignore[override]
         self, username: str, email: str | None = None, password: str | None = None,
         **extra: Any,

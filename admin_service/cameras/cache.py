@@ -1,13 +1,15 @@
 """Redis cache of camera list reads, per tenant and query, invalidated on any change.
 
-Each scope (a tenant, or "all" for superadmins) has a version number in the cache;
-keys embed it, so bumping the version on a change makes every older entry unreachable
-(they expire by TTL). A change bumps its tenant's scope and "all", nobody else's.
-A cache outage degrades to a miss, never to an error.
+Each scope (a tenant, or "all" for superadmins) has a version number in Redis; keys embed
+it, so bumping the version on a change makes every older entry unreachable (they expire
+by TTL). A change bumps its tenant's scope and "all", nobody else's. Entries are the
+rendered JSON bytes, answered as they are. A cache outage degrades to a miss, never to an
+error. Keys start with the Django cache's ``KEY_PREFIX`` (one namespace per deployment).
 
-A read is one round trip when the scope's version has not changed since this process
-last saw it: the version and the entry under the version last seen are fetched together
-(``get_many``), and only a changed version costs a second read.
+A hit costs no round trip of its own: the view names the scope's version and the entry
+under the version this process saw last (:func:`prefetch_keys`), authentication reads
+them with the token's keys (``accounts.authentication.PrefetchingView``), and only a
+changed version, a first read or a miss costs more.
 """
 
 from __future__ import annotations
@@ -15,27 +17,39 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from typing import Any
+from collections.abc import Mapping
 
+import redis
 from config.metrics import count_cache_lookup
+from config.redis import get_redis
 from django.conf import settings
-from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
 CACHE_NAME = "camera_list"
 ALL = "all"
 
 
+def _client() -> redis.Redis:
+    return get_redis()
+
+
+def _prefix() -> str:
+    return f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:cameras"
+
+
 def _version_key(scope: str) -> str:
-    return f"cameras:version:{scope}"
+    return f"{_prefix()}:version:{scope}"
 
 
 def _version(scope: str) -> int:
     key = _version_key(scope)
-    value = cache.get(key)
+    client = _client()
+    value = client.get(key)
     if value is None:
-        cache.add(key, 1, timeout=None)
-        value = cache.get(key, 1)
+        # 0: an invalidation of a scope Redis has no version for INCRs it to 1, never
+        # back to the version entries were cached under.
+        client.set(key, 0, nx=True)
+        value = client.get(key) or 0
     return int(value)
 
 
@@ -45,29 +59,38 @@ _seen_versions: dict[str, int] = {}
 
 def _key_at(scope: str, version: int, query: str) -> str:
     digest = hashlib.sha256(query.encode()).hexdigest()[:32]
-    return f"cameras:list:{scope}:{version}:{digest}"
+    return f"{_prefix()}:list:{scope}:{version}:{digest}"
 
 
-def _key(scope: str, query: str) -> str:
-    return _key_at(scope, _version(scope), query)
-
-
-def _lookup(scope: str, query: str) -> Any | None:
+def prefetch_keys(scope: str, query: str) -> list[str]:
+    """What a read of ``scope``/``query`` looks at first: the scope's version and, when
+    this process has seen one, the entry under it."""
     guess = _seen_versions.get(scope)
+    keys = [_version_key(scope)]
     if guess is not None:
-        guessed_key = _key_at(scope, guess, query)
-        found = cache.get_many([_version_key(scope), guessed_key])
-        current = found.get(_version_key(scope))
-        if current is not None and int(current) == guess:
-            return found.get(guessed_key)
+        keys.append(_key_at(scope, guess, query))
+    return keys
+
+
+def _lookup(scope: str, query: str, prefetched: Mapping[str, bytes | None]) -> bytes | None:
+    keys = prefetch_keys(scope, query)
+    if len(keys) == 2:
+        found = (prefetched if all(k in prefetched for k in keys)
+                 else dict(zip(keys, _client().mget(keys), strict=True)))
+        current = found[keys[0]]
+        if current is not None and int(current) == _seen_versions[scope]:
+            return found[keys[1]]
     version = _version(scope)
     _seen_versions[scope] = version
-    return cache.get(_key_at(scope, version, query))
+    value: bytes | None = _client().get(_key_at(scope, version, query))
+    return value
 
 
-def get_list(scope: str, query: str) -> Any | None:
+def get_list(scope: str, query: str,
+             prefetched: Mapping[str, bytes | None] | None = None) -> bytes | None:
+    """The cached body of a list read, or None; ``prefetched``: values already read."""
     try:
-        value = _lookup(scope, query)
+        value = _lookup(scope, query, prefetched or {})
     except Exception:  # the cache is an optimisation: any failure is a miss
         logger.warning("camera cache unavailable on read", exc_info=True)
         value = None
@@ -75,9 +98,10 @@ def get_list(scope: str, query: str) -> Any | None:
     return value
 
 
-def set_list(scope: str, query: str, value: Any) -> None:
+def set_list(scope: str, query: str, value: bytes) -> None:
     try:
-        cache.set(_key(scope, query), value, timeout=settings.CAMERA_CACHE_TTL_SECONDS)
+        _client().set(_key_at(scope, _version(scope), query), value,
+                      ex=settings.CAMERA_CACHE_TTL_SECONDS)
     except Exception:
         logger.warning("camera cache unavailable on write", exc_info=True)
 
@@ -85,12 +109,10 @@ def set_list(scope: str, query: str, value: Any) -> None:
 def invalidate(tenant_id: uuid.UUID | str | None) -> None:
     """Make every cached camera list of ``tenant_id`` (and the superadmin view) stale."""
     scopes = [ALL] if tenant_id is None else [str(tenant_id), ALL]
-    for scope in scopes:
-        key = _version_key(scope)
-        try:
-            try:
-                cache.incr(key)
-            except ValueError:
-                cache.set(key, 2, timeout=None)
-        except Exception:
-            logger.warning("camera cache invalidation failed", exc_info=True)
+    try:
+        pipe = _client().pipeline(transaction=False)
+        for scope in scopes:
+            pipe.incr(_version_key(scope))
+        pipe.execute()
+    except Exception:
+        logger.warning("camera cache invalidation failed", exc_info=True)

@@ -10,7 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.urls import Resolver404, resolve
 
 from shared_kernel.correlation import (
@@ -188,3 +192,48 @@ class QueryTextGuardMiddleware:
 
                 return error_response(400, "Invalid input.", errors, code="validation_error")
         return self.get_response(request)
+
+
+# --- the browser's middleware, skipped on the bearer-token API ---------------------------
+
+API_PATH_PREFIX = "/api/"
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith(API_PATH_PREFIX)
+
+
+class BrowserOnly:
+    """Mixin: the middleware it is mixed into runs for the Django admin (cookies, a
+    session, CSRF, messages) and stands aside on ``/api/``, where every view is a DRF view
+    that authenticates a bearer token only (no session authentication, exempt from CSRF)
+    and never reads a session, a cookie-based user or a message. Each request there would
+    otherwise pay for them all."""
+
+    get_response: Callable[[HttpRequest], HttpResponse]
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if is_api(request):
+            return self.get_response(request)
+        response: HttpResponse = super().__call__(request)  # type: ignore[misc]
+        return response
+
+
+class BrowserSessionMiddleware(BrowserOnly, SessionMiddleware):
+    pass
+
+
+class BrowserCsrfViewMiddleware(BrowserOnly, CsrfViewMiddleware):
+    def process_view(self, request: HttpRequest, callback: Any, callback_args: Any,
+                     callback_kwargs: Any) -> HttpResponse | None:
+        if is_api(request):
+            return None
+        return super().process_view(request, callback, callback_args, callback_kwargs)
+
+
+class BrowserAuthenticationMiddleware(BrowserOnly, AuthenticationMiddleware):
+    pass
+
+
+class BrowserMessageMiddleware(BrowserOnly, MessageMiddleware):
+    pass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from accounts.auth_state import AuthStateQuerySet
 from django.db import models
 
 
@@ -15,6 +16,9 @@ class Tenant(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Bulk updates refresh the cached tenant state that authentication reads.
+    objects = AuthStateQuerySet.as_manager()
 
     class Meta:
         db_table = 'cidades"."tenants'

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    generate_latest,
+    multiprocess,
+)
 from sqlalchemy import text
 
 from streaming_service.api.deps import ServicesDep
@@ -53,4 +59,12 @@ async def ready(services: ServicesDep) -> JSONResponse:
 
 @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
 async def metrics(services: ServicesDep) -> Response:
-    return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    """This process's registry; under several workers (``streaming_service.serve``) the
+    values every worker wrote to ``PROMETHEUS_MULTIPROC_DIR``, added up."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    if not directory:
+        return Response(generate_latest(services.metrics.registry),
+                        media_type=CONTENT_TYPE_LATEST)
+    collected = CollectorRegistry()
+    multiprocess.MultiProcessCollector(collected, path=directory)  # type: ignore[no-untyped-call]
+    return Response(generate_latest(collected), media_type=CONTENT_TYPE_LATEST)

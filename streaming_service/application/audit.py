@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,6 +26,8 @@ from shared_kernel.auth import TokenClaims
 from shared_kernel.events import UserActivityRecorded
 from streaming_service.domain.errors import AuditUnavailable
 from streaming_service.domain.ports import Outbox
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +134,42 @@ class AuditTrail:
                       extra={"action": action, "error": repr(exc)[:300]})
             raise AuditUnavailable("the access could not be audited; try again shortly",
                                    {"action": action}) from exc
+
+    async def audited_read(
+        self,
+        actor: Actor,
+        action: str,
+        read: Callable[[AsyncSession], Awaitable[T]],
+        *,
+        object_type: str,
+        object_id: uuid.UUID | str | None,
+        tenant_id: uuid.UUID | None,
+        after: dict[str, Any] | None = None,
+    ) -> T:
+        """``read`` in the transaction that records ``action``: one transaction where
+        :meth:`record` and a read of its own took two. Nothing ``read`` found is handed
+        out unless the record commits (:class:`AuditUnavailable` otherwise); an error of
+        ``read`` itself rolls the record back with it and propagates as it is."""
+        async with self._sessions() as session:
+            try:
+                await session.begin()
+                await self.add(session, actor, action, object_type=object_type,
+                               object_id=object_id, tenant_id=tenant_id, after=after)
+            except Exception as exc:
+                raise self._unavailable(action, exc) from exc
+            result = await read(session)
+            try:
+                await session.commit()
+            except Exception as exc:
+                raise self._unavailable(action, exc) from exc
+            return result
+
+    @staticmethod
+    def _unavailable(action: str, exc: Exception) -> AuditUnavailable:
+        log.error("could not write an audit record",
+                  extra={"action": action, "error": repr(exc)[:300]})
+        return AuditUnavailable("the access could not be audited; try again shortly",
+                                {"action": action})
 
     async def record_view(
         self,

@@ -1,16 +1,22 @@
 """API throughput against the frameworks' own floors, measured side by side in one run.
 
-    python tools/benchmarks/api_bench.py [--duration 15] [--connections 32] [--cameras 50]
+    python tools/benchmarks/api_bench.py [--duration 10] [--connections 32] [--cameras 50]
+                                         [--rounds 3]
 
 Runs the one-machine demo (both services as the demo runs them, HAProxy in front) with a
 database, a RabbitMQ vhost and a Redis prefix of its own, gives the demo tenant
 ``--cameras`` cameras, and loads each endpoint with ``wrk -t2 -cN -dS`` as a viewer (a
 real JWT, so every security check runs): the camera list directly and through HAProxy,
 and a plate search through HAProxy. The floors serve the very same JSON body with nothing
-of ours in the way: a bare DRF view under gunicorn with the admin service's worker count,
-and a bare FastAPI route under uvicorn with the streaming service's. Each row reports
-req/s, p50 and p99, and its ratio to its framework's floor. Not a test; prints a markdown
-section and writes ``var/bench/api.md``. Needs ``wrk`` (Debian package).
+of ours in the way: a bare DRF view under gunicorn with the admin service's own
+gunicorn.conf.py (its workers, worker class and threads), and a bare FastAPI route under
+uvicorn with the streaming service's worker count (``streaming_service.serve``).
+
+On a shared machine the load moves from one second to the next, so every load runs
+``--rounds`` times, interleaved (floor, endpoints, floor, endpoints...): each row reports
+the median req/s, p50 and p99 of its rounds, and the median of its per-round ratios to
+its framework's floor. Not a test; prints a markdown section and writes
+``var/bench/api.md``. Needs ``wrk`` (Debian package).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,7 +53,7 @@ from tools.benchmarks.common import (  # noqa: E402
 from tools.demo.isolated import run_isolated_demo  # noqa: E402
 
 REDIS_URL = os.environ.get("GTV_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-ADMIN_WORKERS = 2  # as tools/demo runs gunicorn
+ADMIN_GUNICORN_CONF = ROOT / "admin_service" / "gunicorn.conf.py"
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
@@ -57,6 +64,8 @@ class Load:
     p50_ms: float
     p99_ms: float
     non_2xx: int
+    # CPU time the serving processes spent per request (user + system), when known.
+    cpu_us: float | None = None
 
 
 def _ms(text: str) -> float:
@@ -66,17 +75,64 @@ def _ms(text: str) -> float:
     return float(match[1]) * _UNITS[match[2]]
 
 
-def wrk(name: str, url: str, args: argparse.Namespace, token: str | None = None) -> Load:
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _process_table() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, command line) of every process we may read."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            stat = (entry / "stat").read_text()
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            table[int(entry.name)] = (parent, cmdline)
+    return table
+
+
+def serving_pids(port: int) -> list[int]:
+    """The server listening on ``port`` (its command line names it) and its Python
+    children: gunicorn's or uvicorn's master and workers (not the ffmpeg processes the
+    demo's streaming engine runs)."""
+    table = _process_table()
+    roots = {pid for pid, (_, cmd) in table.items()
+             if re.search(rf"(:|--port ){port}\b", cmd) and "wrk" not in cmd}
+    found = set(roots)
+    while True:
+        more = {pid for pid, (parent, cmd) in table.items()
+                if parent in found and "python" in cmd} - found
+        if not more:
+            return sorted(found)
+        found |= more
+
+
+def _cpu_ticks(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total
+
+
+def wrk(name: str, url: str, args: argparse.Namespace, token: str | None = None,
+        pids: list[int] | None = None) -> Load:
     command = ["wrk", "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--latency", url]
     if token:
         command[1:1] = ["-H", f"Authorization: Bearer {token}"]
+    before = _cpu_ticks(pids or [])
     out = subprocess.run(command, capture_output=True, text=True, check=True,
                          timeout=args.duration + 60).stdout
+    spent = _cpu_ticks(pids or []) - before
+    done = int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out)[1])  # type: ignore[index]
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out)[1])  # type: ignore[index]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return Load(name, rps, p50, p99, int(bad[1]) if bad else 0)
+    cpu_us = spent / _CLOCK_TICKS * 1e6 / done if pids and done else None
+    return Load(name, rps, p50, p99, int(bad[1]) if bad else 0, cpu_us)
 
 
 def _free_port() -> int:
@@ -86,16 +142,18 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def floor(kind: str, body_file: Path, log_dir: Path) -> Iterator[str]:
+def floor(kind: str, body_file: Path, log_dir: Path) -> Iterator[tuple[str, int]]:
     port = _free_port()
     env = {**os.environ, "GTV_FLOOR_BODY": str(body_file), "PYTHONPATH": str(ROOT)}
     bin_dir = Path(sys.executable).parent
     if kind == "drf":
-        command = [str(bin_dir / "gunicorn"), "tools.benchmarks.floors.drf_floor:application",
-                   "--workers", str(ADMIN_WORKERS), "--bind", f"127.0.0.1:{port}"]
+        # The admin service's own gunicorn settings: the same processes and threads.
+        command = [str(bin_dir / "gunicorn"), "-c", str(ADMIN_GUNICORN_CONF),
+                   "--bind", f"127.0.0.1:{port}", "tools.benchmarks.floors.drf_floor:application"]
     else:
         command = [str(bin_dir / "uvicorn"), "tools.benchmarks.floors.fastapi_floor:app",
-                   "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+                   "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+                   "--workers", str(streaming_workers())]
     with open(log_dir / f"floor-{kind}.log", "wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,
                                    stderr=subprocess.STDOUT)
@@ -109,11 +167,33 @@ def floor(kind: str, body_file: Path, log_dir: Path) -> Iterator[str]:
             if time.monotonic() > deadline or process.poll() is not None:
                 raise RuntimeError(f"the {kind} floor did not start; see {log_dir}")
             time.sleep(0.3)
-        yield url
+        yield url, port
     finally:
         process.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(10)
+
+
+def streaming_workers() -> int:
+    """As many uvicorn workers as the demo's streaming service runs."""
+    from streaming_service.serve import WORKERS_ENV, worker_count
+
+    return worker_count(os.environ.get("GTV_ENGINE", "ffmpeg"), os.environ.get(WORKERS_ENV))
+
+
+def median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+def _cpu_cell(loads: list[Load]) -> str:
+    values = [x.cpu_us for x in loads if x.cpu_us is not None]
+    return f"{median(values):,.0f}" if values else "n/a"
+
+
+def _cpu_ratio(rounds: list[list[tuple[Load, Load]]], row: int) -> str:
+    ratios = [base.cpu_us / load.cpu_us for load, base in (r[row] for r in rounds)
+              if load.cpu_us and base.cpu_us]
+    return f"{median(ratios):.2f}" if ratios else "n/a"
 
 
 def _token(gateway: str, username: str, password: str) -> str:
@@ -129,9 +209,10 @@ def _user(users: list[str], role: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=15)
+    parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--cameras", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "api.md")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -141,7 +222,8 @@ def main() -> None:
     prefix = f"gtv-bench-api-{suffix}:"
     state_dir = Path(tempfile.mkdtemp(prefix="gtv-api-bench-"))
     password = "Demo-" + uuid.uuid4().hex
-    loads: list[tuple[Load, Load]] = []
+    # Per round, per row: the load and its floor's load of the same round.
+    rounds: list[list[tuple[Load, Load]]] = []
     try:
         with private_vhost(f"gtv-bench-api-{suffix}") as amqp_url, run_isolated_demo(
             amqp_url, state_dir, label="bench-api", pg_admin_url=PG_ADMIN_URL,
@@ -173,19 +255,28 @@ def main() -> None:
                 response.raise_for_status()
                 bodies[name] = state_dir / f"{name}.json"
                 bodies[name].write_bytes(response.content)
-            with floor("drf", bodies["cameras"], state_dir) as drf_url:
-                drf = wrk("bare DRF view, same JSON, gunicorn 2 sync workers (floor)",
-                          drf_url, args)
-            loads.append((drf, drf))
-            loads.append((wrk(f"`GET {cameras}`, direct", admin_direct + cameras, args,
-                              viewer), drf))
-            loads.append((wrk("the same through HAProxy", gateway + cameras, args, viewer), drf))
-            with floor("fastapi", bodies["search"], state_dir) as fastapi_url:
-                fast = wrk("bare FastAPI route, same JSON, uvicorn 1 worker (floor)",
-                           fastapi_url, args)
-            loads.append((fast, fast))
-            loads.append((wrk(f"`GET {search}` through HAProxy", gateway + search, args,
-                              viewer), fast))
+            with floor("drf", bodies["cameras"], state_dir) as (drf_url, drf_port), \
+                    floor("fastapi", bodies["search"], state_dir) as (fastapi_url, fast_port):
+                admin_pids = serving_pids(run.ports["admin"])
+                streaming_pids = serving_pids(run.ports["streaming"])
+                # (name, url, token, the processes whose CPU it costs, the floor it is
+                # compared with); floors first.
+                plan = [
+                    ("bare DRF view, same JSON, the admin service's gunicorn settings "
+                     "(floor)", drf_url, None, serving_pids(drf_port), 0),
+                    (f"`GET {cameras}`, direct", admin_direct + cameras, viewer, admin_pids,
+                     0),
+                    ("the same through HAProxy", gateway + cameras, viewer, admin_pids, 0),
+                    (f"bare FastAPI route, same JSON, uvicorn {streaming_workers()} "
+                     "worker(s) (floor)", fastapi_url, None, serving_pids(fast_port), 3),
+                    (f"`GET {search}` through HAProxy", gateway + search, viewer,
+                     streaming_pids, 3),
+                ]
+                for _ in range(args.rounds):
+                    measured = [wrk(name, url, args, token, pids)
+                                for name, url, token, pids, _ in plan]
+                    rounds.append([(load, measured[base])
+                                   for load, (*_, base) in zip(measured, plan, strict=True)])
     finally:
         with contextlib.suppress(Exception):
             delete_redis_prefix(REDIS_URL, prefix)
@@ -198,13 +289,25 @@ def main() -> None:
         f"- `wrk -t2 -c{args.connections} -d{args.duration}s`, a viewer's JWT, "
         f"{args.cameras} cameras in the tenant; the whole demo running; the gateway's "
         "per-address rate limit lifted for the run",
+        f"- {args.rounds} interleaved rounds; medians of the rounds (the ratio: the median "
+        "of each round's ratio to its floor of the same round)",
+        "- CPU µs/req: the CPU time (user + system) of the serving processes (gunicorn's "
+        "or uvicorn's master and workers; not HAProxy, not the audit trail's relay and "
+        "consumer) divided by the requests answered — steadier than req/s on a shared "
+        "machine; its ratio is the floor's CPU per request over the endpoint's",
         "",
-        "| endpoint | req/s | p50 ms | p99 ms | non-2xx | vs. its floor |",
-        "|---|---|---|---|---|---|",
+        "| endpoint | req/s | p50 ms | p99 ms | non-2xx | vs. its floor | CPU µs/req "
+        "| CPU vs. its floor |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for load, base in loads:
-        rows.append(f"| {load.name} | {load.rps:,.0f} | {load.p50_ms:.1f} | "
-                    f"{load.p99_ms:.1f} | {load.non_2xx} | {load.rps / base.rps:.2f} |")
+    for row in range(len(rounds[0])):
+        loads = [r[row][0] for r in rounds]
+        ratio = median([load.rps / base.rps for load, base in (r[row] for r in rounds)])
+        rows.append(f"| {loads[0].name} | {median([x.rps for x in loads]):,.0f} | "
+                    f"{median([x.p50_ms for x in loads]):.1f} | "
+                    f"{median([x.p99_ms for x in loads]):.1f} | "
+                    f"{sum(x.non_2xx for x in loads)} | {ratio:.2f} | "
+                    f"{_cpu_cell(loads)} | {_cpu_ratio(rounds, row)} |")
     rows.append("")
     publish_report(rows, args.out)
 

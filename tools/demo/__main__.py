@@ -226,8 +226,7 @@ class Demo:
             ProcessSpec("admin", [
                 str(Path(PY).parent / "gunicorn"),
                 "-c", str(ROOT / "admin_service" / "gunicorn.conf.py"),
-                "--bind", f"127.0.0.1:{self.admin_port}", "--workers", "2",
-                "--graceful-timeout", "5",
+                "--bind", f"127.0.0.1:{self.admin_port}", "--graceful-timeout", "5",
             ], env={**self.admin_env,
                     "PROMETHEUS_MULTIPROC_DIR": str(self.state_dir / "prometheus-admin")}),
             ProcessSpec("admin-outbox-relay", [*MANAGE, "run_outbox_relay"],
@@ -238,10 +237,11 @@ class Demo:
             ProcessSpec("admin-onvif-health", [*MANAGE, "run_onvif_health"],
                         env={**self.admin_env, "GTV_ONVIF_HEALTH_INTERVAL_SECONDS": self.env.get(
                             "GTV_ONVIF_HEALTH_INTERVAL_SECONDS", "60")}),
+            # One worker per CPU, except with the demo's embedded FFmpeg engine (one):
+            # streaming_service/serve.py.
             ProcessSpec("streaming", [
-                str(Path(PY).parent / "uvicorn"), "streaming_service.main:create_app",
-                "--factory", "--host", "127.0.0.1", "--port", str(self.streaming_port),
-                "--no-access-log", "--no-proxy-headers", "--timeout-graceful-shutdown", "5",
+                PY, "-m", "streaming_service.serve", "--host", "127.0.0.1",
+                "--port", str(self.streaming_port), "--timeout-graceful-shutdown", "5",
             ], env=self.streaming_env),
             ProcessSpec("streaming-event-consumer",
                         [PY, "-m", "streaming_service.workers.event_consumer"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from accounts.authentication import prefetched
 from accounts.rbac import IsSuperadmin, RolePermission, TenantScopedMixin, acting_user
 from config.exceptions import Conflict
 from config.rest import Pagination
@@ -30,7 +31,7 @@ from cameras.api.serializers import (
 )
 from cameras.filtersets import CameraFilter, LocationFilter, ZoneFilter
 from cameras.models import Camera, Location, Zone
-from shared_kernel.auth import Role
+from shared_kernel.auth import Role, TokenClaims
 
 
 class TenantOwnedViewSet(TenantScopedMixin, viewsets.ModelViewSet):  # type: ignore[type-arg]
@@ -59,16 +60,27 @@ class CameraViewSet(TenantOwnedViewSet):
     def get_queryset(self) -> QuerySet[Camera]:
         return self.scope(Camera.objects.all())
 
+    @staticmethod
+    def _cache_query(request: Request) -> str:
+        return f"{request.get_host()}{request.get_full_path()}"
+
+    def auth_prefetch_keys(self, request: Request, claims: TokenClaims) -> list[str]:
+        """A list read's cache keys, read in authentication's Redis round trip; keyed by
+        the token's scope, used only if the user's own scope is the same."""
+        if getattr(self, "action", None) != "list":
+            return []
+        scope = cache.ALL if claims.is_superadmin else str(claims.tenant_id)
+        return cache.prefetch_keys(scope, self._cache_query(request))
+
     def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
         actor = acting_user(request)
         scope = cache.ALL if actor.is_superadmin else str(actor.tenant_id)
-        query = f"{request.get_host()}{request.get_full_path()}"
-        cached = cache.get_list(scope, query)
+        cached = cache.get_list(scope, self._cache_query(request), prefetched(request))
         if cached is not None:
             # The rendered bytes as they were cached: no parsing and re-rendering per hit.
             return HttpResponse(cached, content_type="application/json")
         response = super().list(request, *args, **kwargs)
-        cache.set_list(scope, query, JSONRenderer().render(response.data))
+        cache.set_list(scope, self._cache_query(request), JSONRenderer().render(response.data))
         return response
 
     @extend_schema(

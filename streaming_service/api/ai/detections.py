@@ -54,17 +54,17 @@ async def list_detections(
         query = PlateQuery.parse(plate) if plate else None
     except InvalidPlateQuery as exc:
         raise ApiError(400, exc.code, exc.message, exc.details) from exc
-    await services.audit.record(
-        actor_of(claims, request), "detection.search", object_type="detection",
-        object_id=None, tenant_id=tenant_id,
+    # The search runs in the transaction that audits it: nothing leaves unaudited.
+    result = await services.audit.audited_read(
+        actor_of(claims, request), "detection.search",
+        lambda session: services.detections.search(
+            session, tenant_id, plate=query, camera_id=camera_id, start=start, end=end,
+            offset=page.offset, limit=page.size),
+        object_type="detection", object_id=None, tenant_id=tenant_id,
         after={"plate": plate, "camera_id": str(camera_id) if camera_id else None,
                "start": start.isoformat() if start else None,
                "end": end.isoformat() if end else None, "page": page.number,
                "page_size": page.size})
-    result = await services.detections.search(
-        tenant_id, plate=query, camera_id=camera_id, start=start, end=end,
-        offset=page.offset, limit=page.size,
-    )
     return page_out(request, page, result.total, [_out(d, s) for d, s in result.items])
 
 

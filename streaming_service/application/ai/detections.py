@@ -482,6 +482,7 @@ class Detections:
 
     async def search(
         self,
+        session: AsyncSession,
         tenant_id: uuid.UUID,
         *,
         plate: PlateQuery | None = None,
@@ -491,7 +492,8 @@ class Detections:
         offset: int = 0,
         limit: int = 50,
     ) -> Page[tuple[Detection, float | None]]:
-        """Each detection with its similarity score (``~`` searches only); newest first,
+        """Each detection with its similarity score (``~`` searches only), read in the
+        caller's ``session`` (the API's audited transaction); newest first,
         ``~`` searches by similarity, then time."""
         if start is not None and end is not None and start > end:
             raise InvalidTimeRange("start is after end", {"start": start.isoformat(),
@@ -525,13 +527,11 @@ class Detections:
         order: list[Any] = [Detection.detected_at.desc(), Detection.id]
         if plate is not None and plate.kind is PlateQueryKind.SIMILAR:
             order.insert(0, score.desc())
-        async with self._sessions() as session:
-            total = await session.execute(
-                select(func.count()).select_from(Detection).where(where))
-            rows = await session.execute(
-                select(Detection, score.label("score")).where(where).order_by(*order)
-                .offset(offset).limit(limit)
-            )
-            items = [(row[0], float(row[1]) if row[1] is not None else None)
-                     for row in rows.all()]
-            return Page(items, int(total.scalar_one()))
+        total = await session.execute(select(func.count()).select_from(Detection).where(where))
+        rows = await session.execute(
+            select(Detection, score.label("score")).where(where).order_by(*order)
+            .offset(offset).limit(limit)
+        )
+        items = [(row[0], float(row[1]) if row[1] is not None else None)
+                 for row in rows.all()]
+        return Page(items, int(total.scalar_one()))

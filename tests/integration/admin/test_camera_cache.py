@@ -94,9 +94,11 @@ def test_a_rolled_back_change_does_not_invalidate(tenant_a: Any, client_for: Any
 
 
 def test_cache_outage_degrades_to_database_reads(tenant_a: Any, client_for: Any,
-                                                 settings: Any) -> None:
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import redis
+    from cameras import cache
+
     CameraFactory(tenant=tenant_a.tenant, name="Still here")
-    caches = {k: dict(v) for k, v in settings.CACHES.items()}
-    caches["default"]["LOCATION"] = "redis://127.0.0.1:1/0"
-    settings.CACHES = caches
+    unreachable = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
+    monkeypatch.setattr(cache, "_client", lambda: unreachable)
     assert _names(client_for(tenant_a.viewer).get(CAMERAS)) == ["Still here"]

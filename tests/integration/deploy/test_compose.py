@@ -83,9 +83,8 @@ def test_replicas_of_the_scaled_services(services: dict[str, dict[str, Any]]) ->
     assert services["streaming"]["deploy"]["replicas"] == 3
     assert services["admin"]["deploy"]["replicas"] >= 3
     assert services["lpr-worker"]["deploy"]["replicas"] == 2
-    assert services["streaming"]["command"][:3] == [
-        "uvicorn", "streaming_service.main:create_app", "--factory",
-    ]  # fmt: skip
+    # uvicorn with one worker per CPU (streaming_service/serve.py)
+    assert services["streaming"]["command"][:3] == ["python", "-m", "streaming_service.serve"]
 
 
 def test_worker_commands(services: dict[str, dict[str, Any]]) -> None:
@@ -306,14 +305,25 @@ def _streaming_cmd_from_dockerfile() -> list[str]:
 
 
 def test_uvicorn_keeps_no_access_log_and_believes_no_proxy_header(
-    services: dict[str, dict[str, Any]],
+    services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """uvicorn's access log writes the query string (?token=<JWT>, media tokens), and
-    --forwarded-allow-ips "*" made every client's X-Forwarded-For the client address."""
+    --forwarded-allow-ips "*" made every client's X-Forwarded-For the client address.
+    Both deployments start streaming_service.serve, which runs uvicorn without either."""
+    import uvicorn
+
+    from streaming_service import serve
+
     for command in (services["streaming"]["command"], _streaming_cmd_from_dockerfile()):
-        assert "--no-access-log" in command
-        assert "--no-proxy-headers" in command
+        assert command[:3] == ["python", "-m", "streaming_service.serve"]
         assert "--forwarded-allow-ips" not in command and "--proxy-headers" not in command
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(options))
+    monkeypatch.setenv("GTV_ENGINE", "ffmpeg")
+    serve.main(["--host", "0.0.0.0", "--port", "8001"])
+    assert seen["access_log"] is False
+    assert seen["proxy_headers"] is False
+    assert "forwarded_allow_ips" not in seen
 
 
 def test_no_wildcard_allowed_hosts_anywhere() -> None:

@@ -63,6 +63,28 @@ def test_expired_token_is_rejected() -> None:
         verifier.verify(token)
 
 
+def test_a_token_verified_before_is_rejected_once_it_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Verified tokens are remembered by their text; their expiry is checked every time."""
+    now = int(time.time())
+    token = jwt.encode(_claims(exp=now + 30), PRIVATE, algorithm="RS256")
+    assert verifier.decode(token).exp == now + 30
+    monkeypatch.setattr(time, "time", lambda: now + 60)
+    with pytest.raises(InvalidToken, match="expired"):
+        verifier.decode(token)
+
+
+def test_a_tampered_copy_of_a_verified_token_is_rejected() -> None:
+    token = jwt.encode(_claims(), PRIVATE, algorithm="RS256")
+    verifier.decode(token)
+    header, payload, signature = token.split(".")
+    forged = jwt.utils.base64url_encode(  # type: ignore[attr-defined]
+        jwt.utils.base64url_decode(payload).replace(b'"operator"', b'"tenant_admin"')).decode()
+    with pytest.raises(InvalidToken):
+        verifier.decode(f"{header}.{forged}.{signature}")
+
+
 def test_wrong_signature_is_rejected() -> None:
     token = jwt.encode(_claims(), OTHER_PRIVATE, algorithm="RS256")
     with pytest.raises(InvalidToken):
