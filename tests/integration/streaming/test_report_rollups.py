@@ -50,7 +50,7 @@ async def city(seed_camera: Any, app_services: Any) -> dict[str, Any]:
               for i in range(120)]
     reads: list[Detection] = []
     for _ in range(1500):
-        cam = rng.choice(cameras + [other])
+        cam = rng.choice([*cameras, other])
         at = T0 + timedelta(seconds=rng.uniform(0, 3 * 86400))
         plate = plates[min(int(rng.random() ** 2 * len(plates)), len(plates) - 1)]
         reads.append(Detection(id=uuid.uuid4(), detected_at=at, tenant_id=cam.tenant_id,
@@ -64,7 +64,7 @@ async def city(seed_camera: Any, app_services: Any) -> dict[str, Any]:
                                    reads=1, details={}))
     rng.shuffle(reads)  # late reads: every link is made before and after its neighbours
     segments: list[Recording] = []
-    for cam in cameras + [other]:
+    for cam in [*cameras, other]:
         at = T0 - timedelta(hours=2)
         while at < T0 + timedelta(days=3, hours=2):
             length = timedelta(seconds=rng.choice([60, 300, 600, 2400]))
@@ -110,14 +110,15 @@ async def _raw_plates(session: Any, tenant: uuid.UUID, period: ReportRange,
 async def _raw_traffic(session: Any, tenant: uuid.UUID, period: ReportRange, bucket: str,
                        tz: str) -> dict[str, Any]:
     params = {"t": tenant, "s": period.start, "e": period.end, "tz": tz, "b": bucket}
-    where = "tenant_id = :t AND detected_at >= :s AND detected_at < :e"
-    series = (await session.execute(text(f"""
+    series = (await session.execute(text("""
         SELECT date_trunc(:b, detected_at AT TIME ZONE :tz), camera_id, count(*)
-          FROM ai.detections WHERE {where} GROUP BY 1, 2"""), params)).all()
-    heat = (await session.execute(text(f"""
+          FROM ai.detections WHERE tenant_id = :t AND detected_at >= :s AND detected_at < :e
+      GROUP BY 1, 2"""), params)).all()
+    heat = (await session.execute(text("""
         SELECT extract(dow FROM detected_at AT TIME ZONE :tz)::int,
                extract(hour FROM detected_at AT TIME ZONE :tz)::int, count(*)
-          FROM ai.detections WHERE {where} GROUP BY 1, 2"""), params)).all()
+          FROM ai.detections WHERE tenant_id = :t AND detected_at >= :s AND detected_at < :e
+      GROUP BY 1, 2"""), params)).all()
     return {
         "series": sorted((b.replace(tzinfo=None).isoformat(timespec="minutes"), c, n)
                          for b, c, n in series),
