@@ -68,6 +68,7 @@ class TrafficReport:
     heatmap: list[dict[str, Any]]
     busiest: list[dict[str, Any]]
     total_reads: int
+    camera_names: dict[uuid.UUID, str]
 
 
 @dataclass(frozen=True)
@@ -331,7 +332,7 @@ class Reports:
             heatmap=[{"weekday": r.weekday, "hour": r.hour, "reads": r.reads} for r in heat],
             busiest=[{"camera_id": r.camera_id, "camera_name": names.get(r.camera_id),
                       "reads": r.reads} for r in per_camera[:BUSIEST_LIMIT]],
-            total_reads=sum(r.reads for r in per_camera),
+            total_reads=sum(r.reads for r in per_camera), camera_names=names,
         )
 
     async def plates(self, tenant_id: uuid.UUID, period: ReportRange, *,
