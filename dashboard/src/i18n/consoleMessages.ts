@@ -165,6 +165,8 @@ export const consolePtBR = {
   "reports.minutes": "{value} min",
   "console.forbidden": "Seu papel não dá acesso a esta página.",
   "reports.print": "Imprimir / PDF",
+  "reports.exportPdf": "Exportar PDF",
+  "reports.exportPlatesPdf": "PDF de placas únicas/recorrentes",
 } as const;
 
 export type ConsoleMessageKey = keyof typeof consolePtBR;
@@ -334,4 +336,6 @@ export const consoleEn: Record<ConsoleMessageKey, string> = {
   "reports.minutes": "{value} min",
   "console.forbidden": "Your role does not give access to this page.",
   "reports.print": "Print / PDF",
+  "reports.exportPdf": "Export PDF",
+  "reports.exportPlatesPdf": "Unique/recurring plates PDF",
 };

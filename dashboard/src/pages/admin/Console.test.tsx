@@ -210,3 +210,26 @@ describe("audit log", () => {
     expect(csvCall?.url).not.toContain("page=");
   });
 });
+
+describe("report PDFs", () => {
+  it("downloads the availability report as a PDF made by the server, in the page's language", async () => {
+    const created: string[] = [];
+    vi.stubGlobal("URL", Object.assign(URL, { createObjectURL: () => { created.push("blob"); return "blob:x"; }, revokeObjectURL: () => undefined }));
+    const availability = { timezone: "America/Sao_Paulo", start: "2026-03-01T03:00:00Z", end: "2026-03-08T03:00:00Z", storage_bytes_total: 3000, recording_hours_total: 1.5, cameras: [] };
+    const server = renderAt(
+      "operator",
+      "/reports/availability",
+      (_call, url) => {
+        if (url.pathname !== "/api/streaming/reports/availability") return undefined;
+        return url.searchParams.get("format") === "pdf" ? new Response("%PDF-1.4\n", { status: 200, headers: { "Content-Type": "application/pdf" } }) : json(200, availability);
+      },
+      "pt-BR",
+    );
+    fireEvent.click(await screen.findByTestId("report-pdf-availability", {}, { timeout: 15000 }));
+    await waitFor(() => expect(created.length).toBe(1));
+    const pdfCall = server.calls.find((c) => c.url.includes("format=pdf"));
+    expect(pdfCall?.url).toContain("/api/streaming/reports/availability?");
+    expect(pdfCall?.url).toContain("lang=pt-BR");
+    expect(pdfCall?.url).toContain("start=");
+  });
+});
