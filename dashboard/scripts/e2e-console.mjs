@@ -233,6 +233,12 @@ async function adminFlow(browser) {
     if (!(found.reads > 0)) throw new Error("no plate reads reached the traffic report");
     await page.getByTestId("heatmap").waitFor();
     await shot(page, "c11-report-traffic");
+    // The server-made PDF: a PDF file with the report's title and its total.
+    const [pdf] = await Promise.all([page.waitForEvent("download", { timeout: 30_000 }),
+      page.getByTestId("report-pdf-traffic").click()]);
+    const pdfBytes = readFileSync(await pdf.path());
+    found.pdf = pdfBytes.subarray(0, 5).toString("latin1");
+    if (found.pdf !== "%PDF-") throw new Error(`the traffic PDF is not a PDF: ${found.pdf}`);
     await page.goto(`${BASE}/reports/availability`);
     await page.getByTestId("availability-table").waitFor({ timeout: 30_000 });
     found.availability_rows = await page.locator("[data-testid=availability-table] tbody tr").count();
