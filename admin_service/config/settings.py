@@ -47,6 +47,8 @@ class AdminSettings(CommonSettings):
     # "development" (the demo serves plain HTTP on 127.0.0.1).
     secure_cookies: bool | None = None
     api_max_body_bytes: int = 256 * 1024
+    # How long an invitation link (a user created without a password) can be used.
+    invitation_hours: int = Field(default=72, ge=1, le=24 * 30)
 
 
 ENV = AdminSettings()
@@ -219,6 +221,7 @@ LOGIN_LOCKOUT_THRESHOLD = ENV.login_lockout_threshold
 LOGIN_LOCKOUT_SECONDS = ENV.login_lockout_seconds
 LOGIN_LOCKOUT_MAX_SECONDS = ENV.login_lockout_max_seconds
 SESSION_MAX_AGE = timedelta(hours=ENV.session_max_hours)
+INVITATION_LIFETIME = timedelta(hours=ENV.invitation_hours)
 # The one list of trusted reverse proxies (audit IPs, login throttling).
 TRUSTED_PROXIES = ENV.trusted_proxies
 
