@@ -186,6 +186,25 @@ describe("users", () => {
     fireEvent.click(within(screen.getByTestId("user-row")).getByTestId("user-deactivate"));
     await waitFor(() => expect(server.calls.some((c) => c.method === "DELETE" && c.url === "/api/admin/users/u2/")).toBe(true));
   });
+
+  it("invites without a password and shows the one-time link", async () => {
+    const invited = { ...user, id: "u4", username: "rita", is_active: false };
+    const server = renderAt("tenant_admin", "/console/users", (call, url) => {
+      if (url.pathname === "/api/admin/users/invite/" && call.method === "POST")
+        return json(201, { user: invited, token: "tok-123", accept_path: "/accept-invitation#tok-123", expires_at: "2026-03-04T12:00:00Z" });
+      return undefined;
+    });
+    fireEvent.click(await screen.findByTestId("user-invite"));
+    expect(screen.queryByTestId("user-password")).toBeNull();
+    fireEvent.change(screen.getByTestId("user-username"), { target: { value: "rita" } });
+    fireEvent.change(screen.getByTestId("user-new-role"), { target: { value: "operator" } });
+    fireEvent.click(screen.getByTestId("user-save"));
+    const link = (await screen.findByTestId("invite-link")) as HTMLInputElement;
+    expect(link.value).toBe(`${window.location.origin}/accept-invitation#tok-123`);
+    const call = server.calls.find((c) => c.method === "POST" && c.url === "/api/admin/users/invite/");
+    expect(call?.body).toMatchObject({ username: "rita", role: "operator" });
+    expect(call?.body).not.toHaveProperty("password");
+  });
 });
 
 describe("audit log", () => {
