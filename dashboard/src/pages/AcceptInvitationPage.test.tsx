@@ -32,8 +32,8 @@ describe("accept invitation", () => {
     const server = renderWith(json(200, { username: "rita" }));
     typeAndSubmit("Another-Horse-77");
     expect((await screen.findByTestId("invite-accepted")).textContent).toContain("rita");
-    expect(server.calls[0].url).toBe("/api/admin/auth/invitations/accept");
-    expect(server.calls[0].body).toEqual({ token: "tok-123", password: "Another-Horse-77" });
+    expect(server.calls[0]?.url).toBe("/api/admin/auth/invitations/accept");
+    expect(server.calls[0]?.body).toEqual({ token: "tok-123", password: "Another-Horse-77" });
   });
 
   it("shows the password rules the server applies", async () => {

@@ -252,3 +252,30 @@ describe("report PDFs", () => {
     expect(pdfCall?.url).toContain("start=");
   });
 });
+
+describe("zones on the map", () => {
+  const square = { type: "Polygon", coordinates: [[[-47.06, -22.9], [-47.05, -22.9], [-47.05, -22.91], [-47.06, -22.91], [-47.06, -22.9]]] };
+  const zone = { id: "z1", tenant: "t1", name: "Centro", description: "", location: null, geometry: square };
+
+  function zonesServer(call: Call, url: URL): Response | undefined {
+    if (url.pathname === "/api/cidades/zones/" && call.method === "GET") return json(200, listPage([zone]));
+    if (url.pathname === "/api/cidades/zones/z1/" && call.method === "PATCH") return json(200, { ...zone, ...(call.body as object) });
+    return undefined;
+  }
+
+  it("edits an existing zone from its own corners", async () => {
+    const server = renderAt("tenant_admin", "/console/map?zone=z1", zonesServer);
+    await waitFor(() => expect(document.querySelectorAll(".zone-handle").length).toBe(4), { timeout: 15000 });
+    fireEvent.click(screen.getByTestId("map-save-zone"));
+    await waitFor(() => expect(server.calls.some((c) => c.method === "PATCH")).toBe(true));
+    expect(server.calls.find((c) => c.method === "PATCH")?.body).toEqual({ geometry: square });
+  });
+
+  it("removes a zone's polygon", async () => {
+    const server = renderAt("tenant_admin", "/console/map?zone=z1", zonesServer);
+    vi.stubGlobal("confirm", () => true);
+    fireEvent.click(await screen.findByTestId("map-remove-zone-shape", {}, { timeout: 15000 }));
+    await waitFor(() => expect(server.calls.some((c) => c.method === "PATCH")).toBe(true));
+    expect(server.calls.find((c) => c.method === "PATCH")?.body).toEqual({ geometry: null });
+  });
+});
