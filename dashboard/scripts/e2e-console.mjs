@@ -188,6 +188,30 @@ async function adminFlow(browser) {
     return { username: USERNAME };
   });
 
+  await step("an invited user sets their password through the one-time link", async () => {
+    const invited = `${USERNAME}-inv`;
+    await page.goto(`${BASE}/console/users`);
+    await page.getByTestId("user-invite").click();
+    await page.getByTestId("user-username").fill(invited);
+    await page.getByTestId("user-new-role").selectOption("viewer");
+    await page.getByTestId("user-save").click();
+    const link = await page.getByTestId("invite-link").inputValue({ timeout: 20_000 });
+    await shot(page, "c08b-user-invited");
+    const context = await browser.newContext({ locale: "pt-BR", timezoneId: "America/Sao_Paulo" });
+    try {
+      const invitee = await context.newPage();
+      await invitee.goto(link);
+      await invitee.getByTestId("invite-password").fill(`E2e-${RUN}-Invited-pass-9`);
+      await invitee.getByTestId("invite-confirm").fill(`E2e-${RUN}-Invited-pass-9`);
+      await invitee.getByTestId("invite-submit").click();
+      await invitee.getByTestId("invite-accepted").waitFor({ timeout: 20_000 });
+      await shot(invitee, "c08c-invitation-accepted");
+    } finally {
+      await context.close();
+    }
+    return { invited };
+  });
+
   await step("both actions are in the audit log, its detail and its CSV", async () => {
     await page.goto(`${BASE}/console/audit`);
     await page.getByTestId("audit-object-type").fill("user");
