@@ -6,6 +6,7 @@ zone half an hour off UTC."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -214,3 +215,42 @@ async def test_deleting_every_read_of_a_plate_leaves_no_link_to_it(
                                   AND p.detected_at = d.prev_at)"""),
             {"t": city["tenant"]})).scalar()
     assert dangling == 0
+
+
+async def test_two_transactions_reading_one_plate_at_once_are_linked_in_turn(
+    city: dict[str, Any], app_services: Any
+) -> None:
+    cam = city["cameras"][0]
+    first_at, second_at = T0 + timedelta(days=2, minutes=1), T0 + timedelta(days=2, minutes=2)
+
+    def read(at: datetime) -> Detection:
+        return Detection(id=uuid.uuid4(), detected_at=at, tenant_id=cam.tenant_id,
+                         camera_id=cam.camera_id, plate="QRS9T87", plate_style="mercosul",
+                         confidence=0.9, reads=1, details={})
+
+    first, second = read(first_at), read(second_at)
+    async with app_services.sessions() as one, one.begin():
+        one.add(first)
+        await one.flush()  # holds the plate's lock until it commits
+
+        async def other() -> None:
+            async with app_services.sessions() as two, two.begin():
+                two.add(second)
+
+        waiting = asyncio.create_task(other())
+        # The second read's insert is under way, waiting for the plate's lock.
+        for _ in range(600):
+            async with app_services.sessions() as probe:
+                blocked = (await probe.execute(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND wait_event = 'advisory'"))).scalar()
+            if blocked:
+                break
+            await asyncio.sleep(0.05)
+        assert blocked and not waiting.done()
+    await waiting
+    async with app_services.sessions() as session:
+        links = (await session.execute(text(
+            "SELECT detected_at, prev_at FROM ai.detections WHERE plate = 'QRS9T87' "
+            "AND tenant_id = :t ORDER BY detected_at"), {"t": cam.tenant_id})).all()
+    assert [(a, p) for a, p in links] == [(first_at, None), (second_at, first_at)]

@@ -8,7 +8,9 @@
   ``prev_at`` is in the range but whose ``prev2_at`` is not is a plate's second read (so
   their count is the recurring plates). A row trigger fills both before each insert and
   re-links the next two reads when a read arrives late; a statement trigger re-links
-  the two reads after each deleted one (retention, erasure). The covering index
+  the two reads after each deleted one (retention, erasure). Both take a transaction
+  advisory lock per plate, so concurrent reads of one plate are linked one after the
+  other. The covering index
   ``(tenant_id, detected_at) INCLUDE (camera_id, prev_at, prev2_at)`` answers the count
   and the traffic report's partial hours from the index alone, and
   ``(tenant_id, plate, detected_at)`` (replacing ``(tenant_id, plate)``) finds a plate's
@@ -45,6 +47,9 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     before_at timestamptz[];
 BEGIN
+    -- Two transactions reading the same plate at once would each miss the other's row:
+    -- one at a time per plate (READ COMMITTED: the queries below then see the other's).
+    PERFORM pg_advisory_xact_lock(hashtextextended(NEW.tenant_id::text || NEW.plate, 11));
     SELECT array_agg(p.detected_at ORDER BY p.detected_at DESC, p.id DESC) INTO before_at
       FROM (SELECT d.detected_at, d.id FROM ai.detections d
              WHERE d.tenant_id = NEW.tenant_id AND d.plate = NEW.plate
@@ -73,6 +78,9 @@ DETECTION_RELINK = """
 CREATE FUNCTION ai.detection_prev_relink() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    PERFORM pg_advisory_xact_lock(k.key)
+       FROM (SELECT DISTINCT hashtextextended(tenant_id::text || plate, 11) AS key
+               FROM deleted ORDER BY 1) k;
     UPDATE ai.detections d SET prev_at = l.before_at[1], prev2_at = l.before_at[2]
       FROM (SELECT DISTINCT n.tenant_id, n.plate, n.detected_at, n.id
               FROM deleted x
@@ -107,6 +115,7 @@ RECORDING_LINK = """
 CREATE FUNCTION streaming.recording_prev_link() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended(NEW.camera_id::text, 12));
     SELECT r.ended_at INTO NEW.prev_ended_at FROM streaming.recordings r
      WHERE r.camera_id = NEW.camera_id AND (r.started_at, r.id) < (NEW.started_at, NEW.id)
   ORDER BY r.started_at DESC, r.id DESC LIMIT 1;
@@ -124,6 +133,9 @@ RECORDING_RELINK = """
 CREATE FUNCTION streaming.recording_prev_relink() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    PERFORM pg_advisory_xact_lock(k.key)
+       FROM (SELECT DISTINCT hashtextextended(camera_id::text, 12) AS key
+               FROM deleted ORDER BY 1) k;
     UPDATE streaming.recordings r
        SET prev_ended_at = (SELECT r3.ended_at FROM streaming.recordings r3
                              WHERE r3.camera_id = a.camera_id
