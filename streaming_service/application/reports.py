@@ -207,20 +207,22 @@ _ALERTS_UNACKED = text("""
 # (migration 0009) and the oldest segment from the (camera, started_at) index. A segment
 # is shorter than a day (the recorder cuts them in minutes), which bounds the scans.
 _AVAILABILITY = text("""
-    WITH edges (s, e) AS (
-        VALUES (CAST(:start AS timestamptz), CAST(:head_end AS timestamptz)),
-               (CAST(:tail_start AS timestamptz), CAST(:end AS timestamptz))
-    ), parts AS (
+    WITH parts AS (
         SELECT h.camera_id, h.seconds
           FROM streaming.recording_hourly h
          WHERE h.tenant_id = :tenant AND h.hour >= :hours_start AND h.hour < :hours_end
         UNION ALL
-        SELECT r.camera_id, extract(epoch FROM least(r.ended_at, x.e) - greatest(r.started_at, x.s))
-          FROM edges x
-          JOIN streaming.recordings r
-            ON r.tenant_id = :tenant AND r.started_at < x.e AND r.ended_at > x.s
-           AND r.started_at >= x.s - interval '1 day'
-         WHERE x.s < x.e
+        SELECT r.camera_id,
+               extract(epoch FROM least(r.ended_at, :head_end) - greatest(r.started_at, :start))
+          FROM streaming.recordings r
+         WHERE r.tenant_id = :tenant AND r.started_at < :head_end AND r.ended_at > :start
+           AND r.started_at >= CAST(:start AS timestamptz) - interval '1 day'
+        UNION ALL
+        SELECT r.camera_id,
+               extract(epoch FROM least(r.ended_at, :end) - greatest(r.started_at, :tail_start))
+          FROM streaming.recordings r
+         WHERE r.tenant_id = :tenant AND r.started_at < :end AND r.ended_at > :tail_start
+           AND r.started_at >= CAST(:tail_start AS timestamptz) - interval '1 day'
     ), recorded AS (
         SELECT camera_id, sum(seconds) AS recorded_seconds FROM parts GROUP BY camera_id
     ), gaps AS (
