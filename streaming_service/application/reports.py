@@ -33,6 +33,8 @@ from streaming_service.application.audit import Actor, AuditTrail
 Bucket = Literal["hour", "day", "week"]
 DEFAULT_TIMEZONE = "America/Sao_Paulo"
 BUSIEST_LIMIT = 10
+#: The longest a recorded segment can be (GTV_SEGMENT_SECONDS is at most 3600), with room.
+LONGEST_SEGMENT = timedelta(hours=2)
 
 
 class InvalidReportRange(ValueError):
@@ -205,7 +207,8 @@ _ALERTS_UNACKED = text("""
 # more than :gap after the camera's previous segment ended, kept in ``prev_ended_at`` by a
 # trigger) through a partial index of the gaps; storage from streaming.recording_totals
 # (migration 0009) and the oldest segment from the (camera, started_at) index. A segment
-# is shorter than a day (the recorder cuts them in minutes), which bounds the scans.
+# is at most LONGEST_SEGMENT long (the recorder cuts them at GTV_SEGMENT_SECONDS, at most
+# an hour), which bounds the partial hours' scans; the outages look back a day.
 _AVAILABILITY = text("""
     WITH parts AS (
         SELECT h.camera_id, h.seconds
@@ -216,13 +219,13 @@ _AVAILABILITY = text("""
                extract(epoch FROM least(r.ended_at, :head_end) - greatest(r.started_at, :start))
           FROM streaming.recordings r
          WHERE r.tenant_id = :tenant AND r.started_at < :head_end AND r.ended_at > :start
-           AND r.started_at >= CAST(:start AS timestamptz) - interval '1 day'
+           AND r.started_at >= CAST(:start AS timestamptz) - make_interval(secs => :longest)
         UNION ALL
         SELECT r.camera_id,
                extract(epoch FROM least(r.ended_at, :end) - greatest(r.started_at, :tail_start))
           FROM streaming.recordings r
          WHERE r.tenant_id = :tenant AND r.started_at < :end AND r.ended_at > :tail_start
-           AND r.started_at >= CAST(:tail_start AS timestamptz) - interval '1 day'
+           AND r.started_at >= CAST(:tail_start AS timestamptz) - make_interval(secs => :longest)
     ), recorded AS (
         SELECT camera_id, sum(seconds) AS recorded_seconds FROM parts GROUP BY camera_id
     ), gaps AS (
@@ -379,7 +382,8 @@ class Reports:
             tz = await self._timezone(session, tenant_id)
             rows = (await session.execute(_AVAILABILITY, {
                 "tenant": tenant_id, "start": period.start, "end": period.end,
-                "gap": self._gap, **split_hours(period)})).all()
+                "gap": self._gap, "longest": LONGEST_SEGMENT.total_seconds(),
+                **split_hours(period)})).all()
         cameras = []
         for r in rows:
             recorded = float(r.recorded_seconds)
