@@ -54,7 +54,13 @@ from streaming_service.application.thumbnails import (
     Thumbnails,
 )
 from streaming_service.domain.ai.ports import LiveFeed, PlateRecogniser, RecentPlates
-from streaming_service.domain.ports import CameraDirectory, MediaEngine, ObjectStore, Outbox
+from streaming_service.domain.ports import (
+    CameraDirectory,
+    MediaEngine,
+    ObjectStore,
+    Outbox,
+    ReportRenderer,
+)
 from streaming_service.domain.ptz import PtzDevices
 from streaming_service.infrastructure.audit_window import RedisViewWindow
 from streaming_service.infrastructure.broker_probe import BrokerProbe
@@ -72,6 +78,7 @@ from streaming_service.infrastructure.metrics import StreamingMetrics
 from streaming_service.infrastructure.outbox import SqlOutbox
 from streaming_service.infrastructure.ptz import OnvifPtzDevices, RedisPtzLocks, RedisRateLimiter
 from streaming_service.infrastructure.recent_plates import RedisRecentPlates
+from streaming_service.infrastructure.report_pdf import ReportlabPdfRenderer
 from streaming_service.infrastructure.stream_status import RedisStreamStatusCache
 from streaming_service.settings import API_PREFIX, StreamingSettings
 
@@ -113,6 +120,7 @@ class Services:
     thumbnails: Thumbnails
     camera_probe: CameraProbe
     reports: Reports
+    report_renderer: ReportRenderer
     ptz: PtzControl
     # The AI context.
     live: LiveFeed
@@ -333,6 +341,7 @@ def bootstrap(
         camera_probe=CameraProbe(probe=prober or ffprobe_prober(address_policy), audit=audit),
         reports=Reports(sessions=sessions, audit=audit,
                         outage_gap_seconds=max(120.0, 2.0 * settings.segment_seconds)),
+        report_renderer=ReportlabPdfRenderer(),
         ptz=PtzControl(
             sessions=sessions, cipher=cipher,
             devices=ptz_devices or OnvifPtzDevices(address_policy,

@@ -99,3 +99,23 @@ class User(AbstractUser):
             return True
         rank = {Role.VIEWER: 1, Role.OPERATOR: 2, Role.TENANT_ADMIN: 3, Role.SUPERADMIN: 4}
         return bool(self.role) and rank[Role(self.role)] >= rank[role]
+
+
+class Invitation(models.Model):
+    """A one-time link for a user created without a password: whoever holds the token
+    sets the password (and activates the user) once, before ``expires_at``. Only the
+    token's SHA-256 is stored; the token itself is shown once to the inviting admin."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invitations")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    # Set when accepted, or when a newer invitation of the same user replaced this one.
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = 'admin"."invitations'
+        ordering = ["-created_at"]

@@ -3,7 +3,10 @@ services care) published through the outbox in one transaction."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,12 +20,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest
+from django.utils import timezone
 from outbox.services import enqueue
 from rest_framework import exceptions
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.login_guard import LoginRefused, login_guard
-from accounts.models import User
+from accounts.models import Invitation, User
 from shared_kernel.auth import RedisDenylist
 from shared_kernel.events import UserRoleChanged
 
@@ -147,6 +151,100 @@ def create_user(
         user.save()
         record(action="create", object_type=OBJECT_TYPE, object_id=str(user.id),
                tenant_id=user.tenant_id, actor=actor, after=user_state(user), request=request)
+        publish_role_change(user)
+    return user
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    """An invitation as its admin sees it once: the token is never stored or shown again."""
+
+    user: User
+    token: str
+    expires_at: datetime
+
+
+class InvalidInvitation(Exception):
+    """The token is unknown, expired, already used or replaced by a newer invitation."""
+
+
+def invitation_token_hash(token: str) -> str:
+    """The stored form of a token: 32 random bytes need no slow hash, only no plaintext."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _issue_invitation(user: User, actor: User | None) -> IssuedInvitation:
+    now = timezone.now()
+    # A new link replaces every earlier one of the user.
+    Invitation.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        user=user, token_hash=invitation_token_hash(token), created_by=actor,
+        expires_at=now + settings.INVITATION_LIFETIME)
+    return IssuedInvitation(user=user, token=token, expires_at=invitation.expires_at)
+
+
+def invite_user(
+    *, data: dict[str, Any], actor: User | None, request: HttpRequest | None = None
+) -> IssuedInvitation:
+    """Create a user without a password, inactive until they accept the invitation (and
+    set their password through it)."""
+    data = {k: v for k, v in data.items() if k not in ("password", "is_active")}
+    user = User(**data, is_active=False)
+    _normalise_roles(user)
+    _check_actor_may_manage(actor, user.tenant_id, user.is_superadmin)
+    user.set_unusable_password()
+    user.full_clean(exclude=["password"])
+    with transaction.atomic():
+        user.save()
+        issued = _issue_invitation(user, actor)
+        record(action="user.invite", object_type=OBJECT_TYPE, object_id=str(user.id),
+               tenant_id=user.tenant_id, actor=actor,
+               after={**user_state(user), "expires_at": issued.expires_at.isoformat()},
+               request=request)
+        publish_role_change(user)
+    return issued
+
+
+def reinvite_user(
+    user: User, *, actor: User | None, request: HttpRequest | None = None
+) -> IssuedInvitation:
+    """A new link for an invited user who has not accepted yet; earlier links stop working."""
+    if user.is_active or user.has_usable_password():
+        raise ValidationError({"non_field_errors": [
+            "Only a user who has not accepted an invitation yet can be invited again."]})
+    _check_actor_may_manage(actor, user.tenant_id, user.is_superadmin)
+    with transaction.atomic():
+        issued = _issue_invitation(user, actor)
+        record(action="user.invite", object_type=OBJECT_TYPE, object_id=str(user.id),
+               tenant_id=user.tenant_id, actor=actor,
+               after={"reissued": True, "expires_at": issued.expires_at.isoformat()},
+               request=request)
+    return issued
+
+
+def accept_invitation(*, token: str, password: str,
+                      request: HttpRequest | None = None) -> User:
+    """Set the invited user's password (the validators apply) and activate them; the
+    token works once. A password the validators refuse leaves the invitation usable."""
+    with transaction.atomic():
+        invitation = (Invitation.objects.select_for_update().select_related("user")
+                      .filter(token_hash=invitation_token_hash(token)).first())
+        now = timezone.now()
+        if invitation is None or invitation.used_at is not None or invitation.expires_at <= now:
+            raise InvalidInvitation
+        user = invitation.user
+        if user.is_active or user.has_usable_password():
+            raise InvalidInvitation
+        _check_password(password, user)
+        user.set_password(password)
+        user.is_active = True
+        user.save(update_fields=["password", "is_active"])
+        invitation.used_at = now
+        invitation.save(update_fields=["used_at"])
+        record(action="user.invitation_accept", object_type=OBJECT_TYPE,
+               object_id=str(user.id), tenant_id=user.tenant_id, actor=user,
+               after={"invitation_id": str(invitation.id)}, request=request)
         publish_role_change(user)
     return user
 

@@ -70,6 +70,9 @@ class AdminSettings(CommonSettings):
     def _valid_targets(cls, value: list[str]) -> list[str]:
         return [Target.parse(text).text for text in value]
 
+    # How long an invitation link (a user created without a password) can be used.
+    invitation_hours: int = Field(default=72, ge=1, le=24 * 30)
+
 
 ENV = AdminSettings()
 if not ENV.django_secret_key.get_secret_value():
@@ -249,6 +252,7 @@ LOGIN_LOCKOUT_THRESHOLD = ENV.login_lockout_threshold
 LOGIN_LOCKOUT_SECONDS = ENV.login_lockout_seconds
 LOGIN_LOCKOUT_MAX_SECONDS = ENV.login_lockout_max_seconds
 SESSION_MAX_AGE = timedelta(hours=ENV.session_max_hours)
+INVITATION_LIFETIME = timedelta(hours=ENV.invitation_hours)
 # The one list of trusted reverse proxies (audit IPs, login throttling).
 TRUSTED_PROXIES = ENV.trusted_proxies
 

@@ -188,6 +188,30 @@ async function adminFlow(browser) {
     return { username: USERNAME };
   });
 
+  await step("an invited user sets their password through the one-time link", async () => {
+    const invited = `${USERNAME}-inv`;
+    await page.goto(`${BASE}/console/users`);
+    await page.getByTestId("user-invite").click();
+    await page.getByTestId("user-username").fill(invited);
+    await page.getByTestId("user-new-role").selectOption("viewer");
+    await page.getByTestId("user-save").click();
+    const link = await page.getByTestId("invite-link").inputValue({ timeout: 20_000 });
+    await shot(page, "c08b-user-invited");
+    const context = await browser.newContext({ locale: "pt-BR", timezoneId: "America/Sao_Paulo" });
+    try {
+      const invitee = await context.newPage();
+      await invitee.goto(link);
+      await invitee.getByTestId("invite-password").fill(`E2e-${RUN}-Invited-pass-9`);
+      await invitee.getByTestId("invite-confirm").fill(`E2e-${RUN}-Invited-pass-9`);
+      await invitee.getByTestId("invite-submit").click();
+      await invitee.getByTestId("invite-accepted").waitFor({ timeout: 20_000 });
+      await shot(invitee, "c08c-invitation-accepted");
+    } finally {
+      await context.close();
+    }
+    return { invited };
+  });
+
   await step("both actions are in the audit log, its detail and its CSV", async () => {
     await page.goto(`${BASE}/console/audit`);
     await page.getByTestId("audit-object-type").fill("user");
@@ -233,6 +257,12 @@ async function adminFlow(browser) {
     if (!(found.reads > 0)) throw new Error("no plate reads reached the traffic report");
     await page.getByTestId("heatmap").waitFor();
     await shot(page, "c11-report-traffic");
+    // The server-made PDF: a PDF file with the report's title and its total.
+    const [pdf] = await Promise.all([page.waitForEvent("download", { timeout: 30_000 }),
+      page.getByTestId("report-pdf-traffic").click()]);
+    const pdfBytes = readFileSync(await pdf.path());
+    found.pdf = pdfBytes.subarray(0, 5).toString("latin1");
+    if (found.pdf !== "%PDF-") throw new Error(`the traffic PDF is not a PDF: ${found.pdf}`);
     await page.goto(`${BASE}/reports/availability`);
     await page.getByTestId("availability-table").waitFor({ timeout: 30_000 });
     found.availability_rows = await page.locator("[data-testid=availability-table] tbody tr").count();

@@ -4,6 +4,7 @@ import { useAuth } from "./auth/AuthContext";
 import { useI18n } from "./i18n/i18n";
 import { Layout } from "./components/Layout";
 import { LoginPage } from "./pages/LoginPage";
+import { AcceptInvitationPage } from "./pages/AcceptInvitationPage";
 import { AlertsPage } from "./pages/AlertsPage";
 import { SearchPage } from "./pages/SearchPage";
 import { WatchlistsPage } from "./pages/WatchlistsPage";
@@ -45,6 +46,7 @@ export function App() {
   return (
     <Routes>
       <Route path="/login" element={<LoginPage />} />
+      <Route path="/accept-invitation" element={<AcceptInvitationPage />} />
       <Route
         element={
           <RequireAuth>

@@ -6,11 +6,18 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from streaming_service.api.deps import OperatorDep, ServicesDep, tenant_scope
-from streaming_service.api.report_params import RangeDep
+from streaming_service.api.report_params import (
+    PDF_RESPONSE,
+    ExportFormat,
+    ExportLanguage,
+    RangeDep,
+    pdf_response,
+)
+from streaming_service.application.report_documents import availability_document
 
 router = APIRouter(prefix="/api/streaming/reports", tags=["reports"])
 
@@ -37,12 +44,17 @@ class AvailabilityOut(BaseModel):
     cameras: list[CameraAvailabilityOut]
 
 
-@router.get("/availability", response_model=AvailabilityOut,
+@router.get("/availability", response_model=AvailabilityOut, responses=PDF_RESPONSE,
             summary="Per camera: uptime % and outages (continuous recording), recorded "
                     "hours, storage used and retention")
-async def availability(claims: OperatorDep, services: ServicesDep,
-                       period: RangeDep) -> AvailabilityOut:
+async def availability(claims: OperatorDep, services: ServicesDep, period: RangeDep,
+                       export: ExportFormat = "json",
+                       lang: ExportLanguage = "en") -> AvailabilityOut | Response:
     report = await services.reports.availability(tenant_scope(claims), period)
+    if export == "pdf":
+        return pdf_response(services.report_renderer,
+                            availability_document(report, period, lang), "availability",
+                            period)
     return AvailabilityOut(
         timezone=report.timezone, start=period.start, end=period.end,
         storage_bytes_total=report.storage_bytes_total,

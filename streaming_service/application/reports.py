@@ -33,6 +33,8 @@ from streaming_service.application.audit import Actor, AuditTrail
 Bucket = Literal["hour", "day", "week"]
 DEFAULT_TIMEZONE = "America/Sao_Paulo"
 BUSIEST_LIMIT = 10
+#: The longest a recorded segment can be (GTV_SEGMENT_SECONDS is at most 3600), with room.
+LONGEST_SEGMENT = timedelta(hours=2)
 
 
 class InvalidReportRange(ValueError):
@@ -68,6 +70,7 @@ class TrafficReport:
     heatmap: list[dict[str, Any]]
     busiest: list[dict[str, Any]]
     total_reads: int
+    camera_names: dict[uuid.UUID, str]
 
 
 @dataclass(frozen=True)
@@ -141,14 +144,30 @@ _TRAFFIC = _with_counts("""
 
 _CAMERA_NAMES = text("SELECT id, name FROM streaming.cameras WHERE tenant_id = :tenant")
 
-_TRAFFIC_PLATES = text("""
+# Unique vs recurring over the tenant's cameras, without grouping reads by plate: each
+# read carries when its plate was read the time before and the time before that
+# (migration 0011, set by a trigger), so a plate's first read in the range is one whose
+# previous read is before the range, and its second read one whose previous read is in
+# the range but whose read before that is not. One index-only pass over the range.
+_PLATES = text("""
+    SELECT count(*) AS total_reads,
+           count(*) FILTER (WHERE d.prev_at IS NULL OR d.prev_at < :start) AS distinct_plates,
+           count(*) FILTER (WHERE d.prev_at >= :start
+                              AND (d.prev2_at IS NULL OR d.prev2_at < :start))
+               AS recurring_plates
+      FROM ai.detections d
+     WHERE d.tenant_id = :tenant AND d.detected_at >= :start AND d.detected_at < :end
+""")
+
+# One camera's plates: the links above are tenant-wide (the plate's previous read may be
+# at another camera), so a camera's own reads are grouped; they are a few thousand a week.
+_CAMERA_PLATES = text("""
     SELECT coalesce(sum(n), 0) AS total_reads, count(*) AS distinct_plates,
-           count(*) FILTER (WHERE n = 1) AS single_read_plates,
            count(*) FILTER (WHERE n > 1) AS recurring_plates
       FROM (SELECT d.plate, count(*) AS n
               FROM ai.detections d
-             WHERE d.tenant_id = :tenant AND d.detected_at >= :start AND d.detected_at < :end
-               AND (CAST(:camera AS uuid) IS NULL OR d.camera_id = CAST(:camera AS uuid))
+             WHERE d.tenant_id = :tenant AND d.camera_id = :camera
+               AND d.detected_at >= :start AND d.detected_at < :end
           GROUP BY d.plate) per_plate
 """)
 
@@ -182,32 +201,50 @@ _ALERTS_UNACKED = text("""
     SELECT count(*) FROM ai.alerts a WHERE a.tenant_id = :tenant AND a.status = 'new'
 """)
 
-# Per camera: the recorded seconds inside the range, the gaps between consecutive
-# segments longer than :gap (outages); storage from streaming.recording_totals (migration
-# 0009, kept by triggers) and the oldest segment from the (camera, started_at) index.
+# Per camera: the recorded seconds inside the range, whole UTC hours from
+# streaming.recording_hourly (migration 0011, kept by triggers) and the partial hours at
+# either end from the segments themselves (clipped); the outages (segments that start
+# more than :gap after the camera's previous segment ended, kept in ``prev_ended_at`` by a
+# trigger) through a partial index of the gaps; storage from streaming.recording_totals
+# (migration 0009) and the oldest segment from the (camera, started_at) index. A segment
+# is at most LONGEST_SEGMENT long (the recorder cuts them at GTV_SEGMENT_SECONDS, at most
+# an hour), which bounds the partial hours' scans; the outages look back a day.
 _AVAILABILITY = text("""
-    WITH segs AS (
-        SELECT r.camera_id, r.started_at, r.ended_at,
-               lag(r.ended_at) OVER (PARTITION BY r.camera_id ORDER BY r.started_at) AS prev_end
+    WITH parts AS (
+        SELECT h.camera_id, h.seconds
+          FROM streaming.recording_hourly h
+         WHERE h.tenant_id = :tenant AND h.hour >= :hours_start AND h.hour < :hours_end
+        UNION ALL
+        SELECT r.camera_id,
+               extract(epoch FROM least(r.ended_at, :head_end) - greatest(r.started_at, :start))
+          FROM streaming.recordings r
+         WHERE r.tenant_id = :tenant AND r.started_at < :head_end AND r.ended_at > :start
+           AND r.started_at >= CAST(:start AS timestamptz) - make_interval(secs => :longest)
+        UNION ALL
+        SELECT r.camera_id,
+               extract(epoch FROM least(r.ended_at, :end) - greatest(r.started_at, :tail_start))
+          FROM streaming.recordings r
+         WHERE r.tenant_id = :tenant AND r.started_at < :end AND r.ended_at > :tail_start
+           AND r.started_at >= CAST(:tail_start AS timestamptz) - make_interval(secs => :longest)
+    ), recorded AS (
+        SELECT camera_id, sum(seconds) AS recorded_seconds FROM parts GROUP BY camera_id
+    ), gaps AS (
+        SELECT r.camera_id, count(*) AS outages
           FROM streaming.recordings r
          WHERE r.tenant_id = :tenant AND r.started_at < :end AND r.ended_at > :start
            AND r.started_at >= CAST(:start AS timestamptz) - interval '1 day'
-    ), in_range AS (
-        SELECT camera_id,
-               sum(extract(epoch FROM least(ended_at, :end) - greatest(started_at, :start)))
-                   AS recorded_seconds,
-               count(*) FILTER (WHERE prev_end IS NOT NULL
-                                  AND started_at - prev_end > make_interval(secs => :gap))
-                   AS outages
-          FROM segs GROUP BY camera_id
+           AND r.started_at - r.prev_ended_at > interval '120 seconds'
+           AND r.started_at - r.prev_ended_at > make_interval(secs => :gap)
+      GROUP BY r.camera_id
     )
     SELECT c.id AS camera_id, c.name, c.recording_mode, c.retention_days, c.status,
-           coalesce(i.recorded_seconds, 0) AS recorded_seconds, coalesce(i.outages, 0) AS outages,
+           coalesce(i.recorded_seconds, 0) AS recorded_seconds, coalesce(g.outages, 0) AS outages,
            coalesce(t.size_bytes, 0) AS storage_bytes,
            (SELECT min(r.started_at) FROM streaming.recordings r
              WHERE r.camera_id = c.id) AS oldest
       FROM streaming.cameras c
- LEFT JOIN in_range i ON i.camera_id = c.id
+ LEFT JOIN recorded i ON i.camera_id = c.id
+ LEFT JOIN gaps g ON g.camera_id = c.id
  LEFT JOIN streaming.recording_totals t ON t.camera_id = c.id AND t.tenant_id = c.tenant_id
      WHERE c.tenant_id = :tenant AND c.decommissioned_at IS NULL
   ORDER BY c.name
@@ -227,17 +264,32 @@ _PLATE_HISTORY = text("""
 _TENANT_TZ = text("SELECT timezone FROM streaming.tenants WHERE id = :tenant")
 
 
-def split_hours(period: ReportRange) -> dict[str, datetime]:
-    """The whole UTC hours inside ``period`` (read from the roll-up) and the partial
-    hours at its ends (counted from the detections); no roll-up under two hour marks."""
+def split_hours(period: ReportRange, *, whole_hours: bool = True) -> dict[str, datetime]:
+    """The whole UTC hours inside ``period`` (read from a roll-up) and the partial hours
+    at its ends (read from the rows themselves); no roll-up under two hour marks, or when
+    ``whole_hours`` is false (everything is read from the rows)."""
     first = period.start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     if first < period.start:
         first += timedelta(hours=1)
     last = period.end.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    if first >= last:
+    if first >= last or not whole_hours:
         return {"hours_start": period.start, "hours_end": period.start,
                 "head_end": period.end, "tail_start": period.end}
     return {"hours_start": first, "hours_end": last, "head_end": first, "tail_start": last}
+
+
+def whole_hour_offsets(tz: str, period: ReportRange) -> bool:
+    """Whether ``tz`` is a whole number of hours from UTC all through ``period`` (checked
+    daily and at both ends): only then is a local hour one UTC hour of the roll-up."""
+    zone = zoneinfo.ZoneInfo(tz)
+    at = period.start
+    while True:
+        offset = at.astimezone(zone).utcoffset()
+        if offset is None or offset.total_seconds() % 3600:
+            return False
+        if at >= period.end:
+            return True
+        at = min(at + timedelta(days=1), period.end)
 
 
 def _iso_local(value: datetime) -> str:
@@ -266,7 +318,7 @@ class Reports:
             tz = await self._timezone(session, tenant_id)
             params = {"tenant": tenant_id, "start": period.start, "end": period.end,
                       "tz": tz, "camera": str(camera_id) if camera_id else None,
-                      **split_hours(period)}
+                      **split_hours(period, whole_hours=whole_hour_offsets(tz, period))}
             rows = (await session.execute(_TRAFFIC, {**params, "bucket": bucket})).all()
             names: dict[uuid.UUID, str] = {
                 r.id: r.name
@@ -285,22 +337,25 @@ class Reports:
             heatmap=[{"weekday": r.weekday, "hour": r.hour, "reads": r.reads} for r in heat],
             busiest=[{"camera_id": r.camera_id, "camera_name": names.get(r.camera_id),
                       "reads": r.reads} for r in per_camera[:BUSIEST_LIMIT]],
-            total_reads=sum(r.reads for r in per_camera),
+            total_reads=sum(r.reads for r in per_camera), camera_names=names,
         )
 
     async def plates(self, tenant_id: uuid.UUID, period: ReportRange, *,
                      camera_id: uuid.UUID | None = None) -> PlatesReport:
-        """Unique vs recurring plates: every read in the range is looked at (no roll-up
-        can answer "distinct" exactly), so the dashboard asks for it on its own."""
+        """Unique vs recurring plates: over the tenant's cameras a count of linked reads
+        (each knows its plate's previous two reads), over one camera its reads grouped."""
         async with self._sessions() as session:
             tz = await self._timezone(session, tenant_id)
-            plates = (await session.execute(_TRAFFIC_PLATES, {
-                "tenant": tenant_id, "start": period.start, "end": period.end,
-                "camera": str(camera_id) if camera_id else None})).one()
+            params = {"tenant": tenant_id, "start": period.start, "end": period.end}
+            if camera_id is None:
+                plates = (await session.execute(_PLATES, params)).one()
+            else:
+                plates = (await session.execute(
+                    _CAMERA_PLATES, {**params, "camera": camera_id})).one()
         return PlatesReport(
             timezone=tz, total_reads=int(plates.total_reads),
             distinct_plates=plates.distinct_plates,
-            single_read_plates=plates.single_read_plates,
+            single_read_plates=plates.distinct_plates - plates.recurring_plates,
             recurring_plates=plates.recurring_plates)
 
     async def alerts(self, tenant_id: uuid.UUID, period: ReportRange) -> AlertsReport:
@@ -327,7 +382,8 @@ class Reports:
             tz = await self._timezone(session, tenant_id)
             rows = (await session.execute(_AVAILABILITY, {
                 "tenant": tenant_id, "start": period.start, "end": period.end,
-                "gap": self._gap})).all()
+                "gap": self._gap, "longest": LONGEST_SEGMENT.total_seconds(),
+                **split_hours(period)})).all()
         cameras = []
         for r in rows:
             recorded = float(r.recorded_seconds)

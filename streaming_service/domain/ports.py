@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from shared_kernel.events import EventEnvelope, EventPayload
+from streaming_service.domain.report_document import ReportDocument
 from streaming_service.domain.stream import StreamSource, StreamStatus
 
 if TYPE_CHECKING:
@@ -198,3 +199,11 @@ class CameraDirectory(Protocol):
     async def all_streamable(self) -> list[CameraRecord]:
         """Every camera that may be pulled, of every tenant, in id order."""
         ...
+
+
+class ReportRenderer(Protocol):
+    """Turns a report document into a file (the PDF export of every report)."""
+
+    media_type: str
+
+    def render(self, document: ReportDocument) -> bytes: ...

@@ -38,6 +38,7 @@ class UserSerializer(StrictModelSerializer):
         queryset=Tenant.objects.all(), required=False, allow_null=True
     )
     roles = serializers.ListField(child=serializers.CharField(), read_only=True)
+    password_required = True
 
     class Meta:
         model = User
@@ -60,7 +61,7 @@ class UserSerializer(StrictModelSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         instance: User | None = self.instance
         creating = instance is None
-        if creating and not attrs.get("password"):
+        if creating and self.password_required and not attrs.get("password"):
             raise serializers.ValidationError({"password": ["This field is required."]})
         superadmin = attrs.get("is_superadmin", instance.is_superadmin if instance else False)
         if superadmin:
@@ -82,6 +83,37 @@ class UserSerializer(StrictModelSerializer):
         if role not in TenantRole.values:
             raise serializers.ValidationError({"role": ["A tenant role is required."]})
         return attrs
+
+
+class InviteSerializer(UserSerializer):
+    """A user to invite: everything but the password (the invitee sets it) and the status
+    (inactive until they accept)."""
+
+    password_required = False
+
+    class Meta(UserSerializer.Meta):
+        fields = [
+            "id", "username", "email", "first_name", "last_name", "tenant", "role",
+            "is_superadmin", "is_active", "roles", "date_joined", "last_login",
+        ]
+        read_only_fields = ["id", "is_active", "date_joined", "last_login"]
+
+
+class InvitationSerializer(serializers.Serializer):
+    """The one time the token is shown: the admin hands the link to the invitee."""
+
+    user = UserSerializer(read_only=True)
+    token = serializers.CharField(read_only=True)
+    accept_path = serializers.CharField(
+        read_only=True, help_text="The dashboard's page that accepts it (the token in the "
+                                  "fragment, never sent to a server by a browser)")
+    expires_at = serializers.DateTimeField(read_only=True)
+
+
+class AcceptInvitationSerializer(StrictSerializer):
+    token = StrictCharField(max_length=128)
+    password = StrictCharField(max_length=128, trim_whitespace=False, write_only=True,
+                               one_line=False)
 
 
 class MeSerializer(serializers.ModelSerializer):

@@ -10,6 +10,8 @@ urlpatterns = [
     path("auth/token", views.TokenView.as_view(), name="auth-token"),
     path("auth/refresh", views.RefreshView.as_view(), name="auth-refresh"),
     path("auth/logout", views.LogoutView.as_view(), name="auth-logout"),
+    path("auth/invitations/accept", views.AcceptInvitationView.as_view(),
+         name="auth-invitation-accept"),
     path("auth/jwks.json", views.JWKSView.as_view(), name="auth-jwks"),
     path("me", views.MeView.as_view(), name="me"),
     *router.urls,

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +27,9 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from accounts import services
 from accounts.api.serializers import (
+    AcceptInvitationSerializer,
+    InvitationSerializer,
+    InviteSerializer,
     LoginSerializer,
     LogoutSerializer,
     MeSerializer,
@@ -72,6 +76,36 @@ class LoginThrottled(exceptions.Throttled):
         super().__init__(wait=refusal.retry_after, detail=message, code=refusal.reason)
 
 
+class InvitationRateThrottle(SimpleRateThrottle):
+    """Bounds token guessing on the public accept endpoint per client address."""
+
+    scope = "invitation"
+
+    def get_rate(self) -> str:
+        return str(settings.LOGIN_IP_THROTTLE_RATE)
+
+    def get_cache_key(self, request: Request, view: APIView) -> str:
+        return self.cache_format % {"scope": self.scope,
+                                    "ident": client_ip(request) or "unknown"}
+
+
+class InvalidInvitationError(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "The invitation link is invalid, expired or already used."
+    default_code = "invalid_invitation"
+
+
+#: The dashboard page that accepts an invitation; the token goes in the fragment.
+ACCEPT_PATH = "/accept-invitation"
+
+
+def _invitation_response(issued: services.IssuedInvitation, request: Request) -> Response:
+    return Response(InvitationSerializer({
+        "user": issued.user, "token": issued.token, "expires_at": issued.expires_at,
+        "accept_path": f"{ACCEPT_PATH}#{issued.token}",
+    }, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
 class _PublicAuthView(APIView):
     """Reachable without a token; its 401s still name the Bearer scheme."""
 
@@ -110,6 +144,24 @@ class TokenView(_PublicAuthView):
             update_last_login(User, user)
             services.record_login_success(user, request)
         return Response(issue_pair(user))
+
+
+class AcceptInvitationView(_PublicAuthView):
+    """The invitee sets their password with the link's token (once, before it expires)."""
+
+    throttle_classes = [InvitationRateThrottle]
+
+    @extend_schema(request=AcceptInvitationSerializer, responses={200: dict}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        data = AcceptInvitationSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            user = services.accept_invitation(
+                token=data.validated_data["token"], password=data.validated_data["password"],
+                request=request)
+        except services.InvalidInvitation:
+            raise InvalidInvitationError from None
+        return Response({"username": user.username})
 
 
 class RefreshView(_PublicAuthView):
@@ -228,6 +280,28 @@ class UserViewSet(
             serializer.instance, changes=dict(serializer.validated_data),
             actor=acting_user(self.request), request=self.request,
         )
+
+    @extend_schema(request=InviteSerializer, responses={201: InvitationSerializer})
+    @action(detail=False, methods=["post"], url_path="invite")
+    def invite(self, request: Request) -> Response:
+        """Create a user without a password; answers the one-time invitation link."""
+        serializer = InviteSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        actor = acting_user(request)
+        data = dict(serializer.validated_data)
+        if not actor.is_superadmin:
+            data["tenant"] = actor.tenant
+            data["is_superadmin"] = False
+        return _invitation_response(
+            services.invite_user(data=data, actor=actor, request=request), request)
+
+    @extend_schema(request=None, responses={201: InvitationSerializer})
+    @action(detail=True, methods=["post"], url_path="invitation")
+    def reinvite(self, request: Request, pk: str | None = None) -> Response:
+        """A new link for a user who has not accepted yet (earlier links stop working)."""
+        return _invitation_response(
+            services.reinvite_user(self.get_object(), actor=acting_user(request),
+                                   request=request), request)
 
     def perform_destroy(self, instance: User) -> None:
         services.deactivate_user(instance, actor=acting_user(self.request), request=self.request)

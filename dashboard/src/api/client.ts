@@ -97,13 +97,13 @@ export class ApiClient {
     return data as T;
   }
 
-  /** An authenticated binary GET (plate crops), as a Blob. */
-  async blob(path: string, signal?: AbortSignal): Promise<Blob> {
+  /** An authenticated binary GET (plate crops, report PDFs), as a Blob. */
+  async blob(path: string, signal?: AbortSignal, headers?: Record<string, string>): Promise<Blob> {
     let token = await this.session.accessToken();
-    let response = await this.send("GET", path, token, { signal });
+    let response = await this.send("GET", path, token, { signal, headers });
     if (response.status === 401) {
       token = await this.session.refresh();
-      response = await this.send("GET", path, token, { signal });
+      response = await this.send("GET", path, token, { signal, headers });
     }
     if (!response.ok) throw parseErrorBody(response.status, null, response.statusText);
     return response.blob();

@@ -51,6 +51,14 @@ export interface Zone {
 
 export type TenantRole = Exclude<Role, "superadmin">;
 
+/** An invitation as the admin sees it, once: ``accept_path`` holds the token. */
+export interface Invitation {
+  user: User;
+  token: string;
+  accept_path: string;
+  expires_at: string;
+}
+
 export interface User {
   id: string;
   username: string;
@@ -261,6 +269,14 @@ export class ConsoleApi {
   updateUser(id: string, body: Partial<User> & { password?: string }): Promise<User> {
     return this.client.request<User>("PATCH", `/api/admin/users/${enc(id)}/`, { body });
   }
+  /** Create a user without a password; the answer carries the one-time link. */
+  inviteUser(body: Partial<User>): Promise<Invitation> {
+    return this.client.request<Invitation>("POST", "/api/admin/users/invite/", { body });
+  }
+  /** A new link for a user who has not accepted yet (the old one stops working). */
+  reinviteUser(id: string): Promise<Invitation> {
+    return this.client.request<Invitation>("POST", `/api/admin/users/${enc(id)}/invitation/`);
+  }
   deactivateUser(id: string): Promise<void> {
     return this.client.request<void>("DELETE", `/api/admin/users/${enc(id)}/`);
   }
@@ -281,7 +297,12 @@ export class ConsoleApi {
 
 /** Offers ``text`` to the browser as a file download. */
 export function downloadText(filename: string, text: string, type = "text/csv;charset=utf-8"): void {
-  const url = URL.createObjectURL(new Blob([text], { type }));
+  downloadBlob(filename, new Blob([text], { type }));
+}
+
+/** Offers ``blob`` to the browser as a file download. */
+export function downloadBlob(filename: string, blob: Blob): void {
+  const url = URL.createObjectURL(blob);
   const a = document.createElement("a");
   a.href = url;
   a.download = filename;

@@ -2,7 +2,7 @@
  * Reports (streaming service, operator and above): traffic, alerts, availability, plate
  * history. A superadmin names the tenant with the X-GTV-Tenant-ID header.
  */
-import { toPage, type ApiClient, type Query } from "./client";
+import { toPage, withQuery, type ApiClient, type Query } from "./client";
 import type { Page } from "./types";
 
 export type ReportBucket = "hour" | "day" | "week";
@@ -72,6 +72,16 @@ export interface PlateRead {
   confidence: number;
 }
 
+/** The reports the server exports as PDF (``?format=pdf``). */
+export type PdfReport = "traffic" | "plates" | "alerts" | "availability";
+
+const PDF_PATHS: Record<PdfReport, string> = {
+  traffic: "/api/ai/reports/traffic",
+  plates: "/api/ai/reports/plates",
+  alerts: "/api/ai/reports/alerts",
+  availability: "/api/streaming/reports/availability",
+};
+
 export interface ReportRange {
   start?: string;
   end?: string;
@@ -107,6 +117,12 @@ export class ReportsApi {
 
   async plateHistory(plate: string, range: ReportRange, page = 1): Promise<Page<PlateRead>> {
     return toPage<PlateRead>(await this.get<unknown>("/api/ai/reports/plate-history", { ...range, plate, page, page_size: 500 }));
+  }
+
+  /** The report as a PDF made by the server, in ``lang``. */
+  pdf(report: PdfReport, range: ReportRange, lang: "en" | "pt-BR", extra: Query = {}): Promise<Blob> {
+    const headers = this.tenantId ? { "X-GTV-Tenant-ID": this.tenantId } : undefined;
+    return this.client.blob(withQuery(PDF_PATHS[report], { ...range, ...extra, format: "pdf", lang }), undefined, headers);
   }
 
   /** A tenant's stored recordings, in bytes (the prefeituras page's usage). */

@@ -7,14 +7,25 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from shared_kernel.plates import PlateNumber
 from streaming_service.api.deps import OperatorDep, ServicesDep, actor_of, tenant_scope
 from streaming_service.api.errors import ApiError
 from streaming_service.api.pagination import PageDep, PageOut, check_page, page_out
-from streaming_service.api.report_params import RangeDep
+from streaming_service.api.report_params import (
+    PDF_RESPONSE,
+    ExportFormat,
+    ExportLanguage,
+    RangeDep,
+    pdf_response,
+)
+from streaming_service.application.report_documents import (
+    alerts_document,
+    plates_document,
+    traffic_document,
+)
 
 router = APIRouter(prefix="/api/ai/reports", tags=["reports"])
 
@@ -48,14 +59,18 @@ class TrafficOut(BaseModel):
     busiest: list[CameraReads]
 
 
-@router.get("/traffic", response_model=TrafficOut,
+@router.get("/traffic", response_model=TrafficOut, responses=PDF_RESPONSE,
             summary="Plate reads per camera per hour/day/week, heat map (weekday 0 = Sunday "
                     "by hour, local time), busiest cameras")
 async def traffic(claims: OperatorDep, services: ServicesDep, period: RangeDep,
+                  export: ExportFormat = "json", lang: ExportLanguage = "en",
                   bucket: Literal["hour", "day", "week"] = "day",
-                  camera_id: uuid.UUID | None = None) -> TrafficOut:
+                  camera_id: uuid.UUID | None = None) -> TrafficOut | Response:
     r = await services.reports.traffic(tenant_scope(claims), period, bucket=bucket,
                                        camera_id=camera_id)
+    if export == "pdf":
+        return pdf_response(services.report_renderer, traffic_document(r, period, lang),
+                            "traffic", period)
     return TrafficOut(
         timezone=r.timezone, bucket=r.bucket, start=period.start, end=period.end,
         total_reads=r.total_reads,
@@ -73,12 +88,16 @@ class PlatesOut(BaseModel):
     recurring_plates: int
 
 
-@router.get("/plates", response_model=PlatesOut,
+@router.get("/plates", response_model=PlatesOut, responses=PDF_RESPONSE,
             summary="Unique vs recurring plates: distinct plates, those read once and those "
                     "read more than once")
 async def plates(claims: OperatorDep, services: ServicesDep, period: RangeDep,
-                 camera_id: uuid.UUID | None = None) -> PlatesOut:
+                 export: ExportFormat = "json", lang: ExportLanguage = "en",
+                 camera_id: uuid.UUID | None = None) -> PlatesOut | Response:
     r = await services.reports.plates(tenant_scope(claims), period, camera_id=camera_id)
+    if export == "pdf":
+        return pdf_response(services.report_renderer, plates_document(r, period, lang),
+                            "plates", period)
     return PlatesOut(timezone=r.timezone, start=period.start, end=period.end,
                      total_reads=r.total_reads, distinct_plates=r.distinct_plates,
                      single_read_plates=r.single_read_plates,
@@ -109,12 +128,16 @@ class AlertsReportOut(BaseModel):
     by_watchlist: list[WatchlistCount]
 
 
-@router.get("/alerts", response_model=AlertsReportOut,
+@router.get("/alerts", response_model=AlertsReportOut, responses=PDF_RESPONSE,
             summary="Alerts by severity and watchlist, time to acknowledge (median, p90), "
                     "unacknowledged now")
-async def alerts(claims: OperatorDep, services: ServicesDep,
-                 period: RangeDep) -> AlertsReportOut:
+async def alerts(claims: OperatorDep, services: ServicesDep, period: RangeDep,
+                 export: ExportFormat = "json",
+                 lang: ExportLanguage = "en") -> AlertsReportOut | Response:
     r = await services.reports.alerts(tenant_scope(claims), period)
+    if export == "pdf":
+        return pdf_response(services.report_renderer, alerts_document(r, period, lang),
+                            "alerts", period)
     return AlertsReportOut(
         timezone=r.timezone, start=period.start, end=period.end, total=r.total,
         acknowledged=r.acknowledged, ack_median_seconds=r.ack_median_seconds,

@@ -35,6 +35,28 @@ def test_a_zone_keeps_its_polygon_and_the_change_is_audited(client_for: Any,
     assert cleared.status_code == 200 and cleared.json()["geometry"] is None
 
 
+def test_a_zone_polygon_is_edited_and_the_zone_deleted_with_before_and_after_audited(
+    client_for: Any, tenant_a: Any, tenant_b: Any
+) -> None:
+    admin = client_for(tenant_a.tenant_admin)
+    zone_id = admin.post(ZONES, {"name": "Centro", "geometry": SQUARE}, format="json").json()["id"]
+    moved = {"type": "Polygon",
+             "coordinates": [[[-47.07, -22.90], [-47.05, -22.90], [-47.05, -22.92],
+                              [-47.07, -22.90]]]}
+    edited = admin.patch(f"{ZONES}{zone_id}/", {"geometry": moved}, format="json")
+    assert edited.status_code == 200 and edited.json()["geometry"] == moved
+    update = AuditEntry.objects.get(object_type="zone", action="update")
+    assert update.before["geometry"] == SQUARE and update.after["geometry"] == moved
+    other = client_for(tenant_b.tenant_admin)
+    assert other.patch(f"{ZONES}{zone_id}/", {"geometry": SQUARE},
+                       format="json").status_code == 404
+    assert other.delete(f"{ZONES}{zone_id}/").status_code == 404
+    assert client_for(tenant_a.operator).delete(f"{ZONES}{zone_id}/").status_code == 403
+    assert admin.delete(f"{ZONES}{zone_id}/").status_code == 204
+    assert admin.get(f"{ZONES}{zone_id}/").status_code == 404
+    assert AuditEntry.objects.get(object_type="zone", action="delete").before["geometry"] == moved
+
+
 @pytest.mark.parametrize("geometry", [
     {"type": "Point", "coordinates": [-47.0, -22.9]},
     {"type": "Polygon", "coordinates": [[[-47.0, -22.9], [-47.1, -22.9], [-47.1, -23.0]]]},

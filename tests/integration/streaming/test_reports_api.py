@@ -4,11 +4,13 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pypdf
 import pytest
 from sqlalchemy import text
 
@@ -180,6 +182,47 @@ async def test_another_tenant_sees_none_of_it(
     assert history["count"] == 0
 
 
+@pytest.mark.parametrize(("path", "lang", "expected"), [
+    ("/api/ai/reports/traffic", "en", ["Traffic (plate reads)", "Total reads", "Busiest cameras",
+                                       "Cam "]),
+    ("/api/ai/reports/plates", "en", ["Unique vs recurring plates", "Distinct plates"]),
+    ("/api/ai/reports/plates", "pt-BR", ["Placas únicas e recorrentes", "Placas distintas"]),
+    ("/api/ai/reports/alerts", "en", ["Alerts", "Acknowledged", "Roubados", "critical"]),
+    ("/api/streaming/reports/availability", "pt-BR", ["Disponibilidade e armazenamento",
+                                                      "Horas gravadas", "Cam "]),
+])
+async def test_each_report_exports_a_pdf_with_its_title_and_numbers(
+    client: httpx.AsyncClient, make_token: TokenFactory, world: dict[str, Any], path: str,
+    lang: str, expected: list[str],
+) -> None:
+    headers = _operator(make_token, world["a"].tenant_id)
+    data = (await client.get(path, params=RANGE, headers=headers)).json()
+    response = await client.get(path, params={**RANGE, "format": "pdf", "lang": lang},
+                                headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.headers["content-disposition"].startswith("attachment; filename=")
+    assert response.content.startswith(b"%PDF-")
+    document = pypdf.PdfReader(io.BytesIO(response.content))
+    assert len(document.pages) >= 1
+    words = "\n".join(page.extract_text() for page in document.pages)
+    for text_ in expected:
+        assert text_ in words
+    numbers = {
+        "/api/ai/reports/traffic": [("Total reads", data.get("total_reads"))],
+        "/api/ai/reports/plates": [("Distinct plates", data.get("distinct_plates")),
+                                   ("Placas distintas", data.get("distinct_plates")),
+                                   ("Read once", data.get("single_read_plates"))],
+        "/api/ai/reports/alerts": [("Alerts", data.get("total")),
+                                   ("Unacknowledged now", data.get("unacknowledged_now"))],
+    }.get(path, [])
+    lines = [line.strip() for line in words.splitlines()]
+    for label, value in numbers:
+        if label in words:  # a headline figure: its label, then its value
+            assert any(lines[i] == label and lines[i + 1] == str(value)
+                       for i in range(len(lines) - 1)), (label, value, lines)
+
+
 @pytest.mark.parametrize(("path", "params", "code"), [
     ("/api/ai/reports/traffic", {"start": "2026-03-02T00:00:00Z",
                                  "end": "2026-03-01T00:00:00Z"}, "validation_error"),
@@ -206,6 +249,8 @@ async def test_a_viewer_gets_no_reports(client: httpx.AsyncClient, make_token: T
                                         path: str) -> None:
     token = make_token(roles=("viewer",), tenant_id=uuid.uuid4())
     response = await client.get(path, headers=bearer(token))
+    assert response.status_code == 403
+    response = await client.get(path, params={"format": "pdf"}, headers=bearer(token))
     assert response.status_code == 403
 
 

@@ -186,6 +186,25 @@ describe("users", () => {
     fireEvent.click(within(screen.getByTestId("user-row")).getByTestId("user-deactivate"));
     await waitFor(() => expect(server.calls.some((c) => c.method === "DELETE" && c.url === "/api/admin/users/u2/")).toBe(true));
   });
+
+  it("invites without a password and shows the one-time link", async () => {
+    const invited = { ...user, id: "u4", username: "rita", is_active: false };
+    const server = renderAt("tenant_admin", "/console/users", (call, url) => {
+      if (url.pathname === "/api/admin/users/invite/" && call.method === "POST")
+        return json(201, { user: invited, token: "tok-123", accept_path: "/accept-invitation#tok-123", expires_at: "2026-03-04T12:00:00Z" });
+      return undefined;
+    });
+    fireEvent.click(await screen.findByTestId("user-invite"));
+    expect(screen.queryByTestId("user-password")).toBeNull();
+    fireEvent.change(screen.getByTestId("user-username"), { target: { value: "rita" } });
+    fireEvent.change(screen.getByTestId("user-new-role"), { target: { value: "operator" } });
+    fireEvent.click(screen.getByTestId("user-save"));
+    const link = (await screen.findByTestId("invite-link")) as HTMLInputElement;
+    expect(link.value).toBe(`${window.location.origin}/accept-invitation#tok-123`);
+    const call = server.calls.find((c) => c.method === "POST" && c.url === "/api/admin/users/invite/");
+    expect(call?.body).toMatchObject({ username: "rita", role: "operator" });
+    expect(call?.body).not.toHaveProperty("password");
+  });
 });
 
 describe("audit log", () => {
@@ -208,5 +227,55 @@ describe("audit log", () => {
     expect(csvCall?.url).toContain("username=ana");
     expect(csvCall?.url).toContain("object_type=camera");
     expect(csvCall?.url).not.toContain("page=");
+  });
+});
+
+describe("report PDFs", () => {
+  it("downloads the availability report as a PDF made by the server, in the page's language", async () => {
+    const created: string[] = [];
+    vi.stubGlobal("URL", Object.assign(URL, { createObjectURL: () => { created.push("blob"); return "blob:x"; }, revokeObjectURL: () => undefined }));
+    const availability = { timezone: "America/Sao_Paulo", start: "2026-03-01T03:00:00Z", end: "2026-03-08T03:00:00Z", storage_bytes_total: 3000, recording_hours_total: 1.5, cameras: [] };
+    const server = renderAt(
+      "operator",
+      "/reports/availability",
+      (_call, url) => {
+        if (url.pathname !== "/api/streaming/reports/availability") return undefined;
+        return url.searchParams.get("format") === "pdf" ? new Response("%PDF-1.4\n", { status: 200, headers: { "Content-Type": "application/pdf" } }) : json(200, availability);
+      },
+      "pt-BR",
+    );
+    fireEvent.click(await screen.findByTestId("report-pdf-availability", {}, { timeout: 15000 }));
+    await waitFor(() => expect(created.length).toBe(1));
+    const pdfCall = server.calls.find((c) => c.url.includes("format=pdf"));
+    expect(pdfCall?.url).toContain("/api/streaming/reports/availability?");
+    expect(pdfCall?.url).toContain("lang=pt-BR");
+    expect(pdfCall?.url).toContain("start=");
+  });
+});
+
+describe("zones on the map", () => {
+  const square = { type: "Polygon", coordinates: [[[-47.06, -22.9], [-47.05, -22.9], [-47.05, -22.91], [-47.06, -22.91], [-47.06, -22.9]]] };
+  const zone = { id: "z1", tenant: "t1", name: "Centro", description: "", location: null, geometry: square };
+
+  function zonesServer(call: Call, url: URL): Response | undefined {
+    if (url.pathname === "/api/cidades/zones/" && call.method === "GET") return json(200, listPage([zone]));
+    if (url.pathname === "/api/cidades/zones/z1/" && call.method === "PATCH") return json(200, { ...zone, ...(call.body as object) });
+    return undefined;
+  }
+
+  it("edits an existing zone from its own corners", async () => {
+    const server = renderAt("tenant_admin", "/console/map?zone=z1", zonesServer);
+    await waitFor(() => expect(document.querySelectorAll(".zone-handle").length).toBe(4), { timeout: 15000 });
+    fireEvent.click(screen.getByTestId("map-save-zone"));
+    await waitFor(() => expect(server.calls.some((c) => c.method === "PATCH")).toBe(true));
+    expect(server.calls.find((c) => c.method === "PATCH")?.body).toEqual({ geometry: square });
+  });
+
+  it("removes a zone's polygon", async () => {
+    const server = renderAt("tenant_admin", "/console/map?zone=z1", zonesServer);
+    vi.stubGlobal("confirm", () => true);
+    fireEvent.click(await screen.findByTestId("map-remove-zone-shape", {}, { timeout: 15000 }));
+    await waitFor(() => expect(server.calls.some((c) => c.method === "PATCH")).toBe(true));
+    expect(server.calls.find((c) => c.method === "PATCH")?.body).toEqual({ geometry: null });
   });
 });

@@ -12,10 +12,17 @@ import { Notice, useConsole } from "./common";
 
 type Mode = { kind: "view" } | { kind: "place"; camera: Camera } | { kind: "draw"; zone: Zone; points: Array<[number, number]> };
 
+/** Edit mode for ``zone``: its current polygon's corners, to move, extend or redraw. */
+function drawing(zone: Zone): Mode {
+  return { kind: "draw", zone, points: latLngsOf(zone.geometry) };
+}
+
 /**
  * Cameras as markers (click: live view), zones as polygons; a tenant admin places a camera
- * by clicking the map and draws a zone by clicking its corners. Markers are circle markers
- * (SVG, no image assets), so the map works offline on a blank background.
+ * by clicking the map and draws or edits a zone's polygon: its corners are handles to
+ * drag, a click adds a corner, and the shape can be cleared or removed. Markers are
+ * circle markers and div icons (no image assets), so the map works offline on a blank
+ * background.
  */
 export function MapPage() {
   const { client, can, reloadCameras } = useAuth();
@@ -60,7 +67,7 @@ export function MapPage() {
       const camera = loaded.cams.find((c) => c.id === place);
       const z = loaded.zs.find((x) => x.id === zone);
       if (camera) setMode({ kind: "place", camera });
-      else if (z) setMode({ kind: "draw", zone: z, points: [] });
+      else if (z) setMode(drawing(z));
     });
     // The query (?place=camera, ?zone=zone) only chooses the first mode.
   }, [load]);
@@ -80,7 +87,8 @@ export function MapPage() {
     };
   }, [config]);
 
-  // Markers and polygons.
+  // Markers and polygons (the zone being edited is the draft).
+  const editing = mode.kind === "draw" ? mode.zone.id : null;
   useEffect(() => {
     const m = map.current;
     const group = layers.current;
@@ -88,6 +96,7 @@ export function MapPage() {
     group.clearLayers();
     const bounds: L.LatLngExpression[] = [];
     for (const z of zones) {
+      if (z.id === editing) continue; // drawn as the draft, with its handles
       const points = latLngsOf(z.geometry);
       if (points.length < 3) continue;
       L.polygon(points, { color: "#d29922", weight: 2, fillOpacity: 0.15, className: "zone-polygon" })
@@ -117,7 +126,7 @@ export function MapPage() {
       m.fitBounds(L.latLngBounds(bounds), { padding: [40, 40], maxZoom: 16 });
       fitted.current = true;
     }
-  }, [cameras, zones, config, navigate]);
+  }, [cameras, zones, config, navigate, editing]);
 
   // The polygon being drawn.
   useEffect(() => {
@@ -125,8 +134,20 @@ export function MapPage() {
     if (!group) return;
     group.clearLayers();
     if (mode.kind !== "draw") return;
-    for (const p of mode.points) L.circleMarker(p, { radius: 4, color: "#d29922" }).addTo(group);
     if (mode.points.length > 1) L.polyline([...mode.points, mode.points[0]!], { color: "#d29922", dashArray: "4" }).addTo(group);
+    mode.points.forEach((p, index) => {
+      const handle = L.marker(p, {
+        draggable: true,
+        icon: L.divIcon({ className: "zone-handle", iconSize: [12, 12] }),
+        keyboard: false,
+      });
+      handle.on("click", (event: L.LeafletMouseEvent) => L.DomEvent.stopPropagation(event));
+      handle.on("dragend", () => {
+        const at = handle.getLatLng();
+        moveCorner(index, at.lat, at.lng);
+      });
+      handle.addTo(group);
+    });
   }, [mode]);
 
   function onMapClick(lat: number, lng: number) {
@@ -148,10 +169,16 @@ export function MapPage() {
     }
   }
 
-  async function saveZone() {
+  function moveCorner(index: number, lat: number, lng: number) {
+    const current = modeRef.current;
+    if (current.kind !== "draw") return;
+    setMode({ ...current, points: current.points.map((p, i) => (i === index ? [lat, lng] : p)) });
+  }
+
+  async function saveZone(remove = false) {
     if (mode.kind !== "draw") return;
-    const geometry = polygonOf(mode.points);
-    if (!geometry) return;
+    const geometry = remove ? null : polygonOf(mode.points);
+    if (!geometry && !remove) return;
     try {
       await api.saveZone({ geometry }, mode.zone.id);
       setNotice(t("map.zoneSaved", { name: mode.zone.name }));
@@ -197,7 +224,7 @@ export function MapPage() {
               onChange={(e) => {
                 const zone = zones.find((z) => z.id === e.target.value);
                 setNotice(null);
-                setMode(zone ? { kind: "draw", zone, points: [] } : { kind: "view" });
+                setMode(zone ? drawing(zone) : { kind: "view" });
               }}
               data-testid="map-draw"
             >
@@ -215,9 +242,17 @@ export function MapPage() {
               <button type="button" className="small secondary" disabled={mode.points.length === 0} onClick={() => setMode({ ...mode, points: mode.points.slice(0, -1) })}>
                 {t("map.undoPoint")}
               </button>
+              <button type="button" className="small secondary" disabled={mode.points.length === 0} onClick={() => setMode({ ...mode, points: [] })} data-testid="map-clear-zone">
+                {t("map.clearPoints")}
+              </button>
               <button type="button" className="small" disabled={mode.points.length < 3} onClick={() => void saveZone()} data-testid="map-save-zone">
                 {t("map.saveZone")}
               </button>
+              {mode.zone.geometry && (
+                <button type="button" className="small danger" onClick={() => window.confirm(t("map.confirmRemoveShape", { name: mode.zone.name })) && void saveZone(true)} data-testid="map-remove-zone-shape">
+                  {t("map.removeShape")}
+                </button>
+              )}
             </>
           )}
           {unplaced > 0 && <span className="muted">{t("map.unplaced", { count: unplaced })}</span>}

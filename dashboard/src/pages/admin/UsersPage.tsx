@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { useAuth } from "../../auth/AuthContext";
-import { useI18n } from "../../i18n/i18n";
+import { formatDateTime, useI18n } from "../../i18n/i18n";
 import type { MessageKey } from "../../i18n/messages";
-import type { Tenant, TenantRole, User } from "../../api/console";
+import type { Invitation, Tenant, TenantRole, User } from "../../api/console";
 import { ErrorNote } from "../../components/ErrorNote";
 import { Field, Notice, isFieldError, useConsole } from "./common";
 
@@ -22,15 +22,17 @@ interface NewUser {
 const EMPTY: NewUser = { username: "", email: "", first_name: "", last_name: "", password: "", role: "viewer", tenant: "" };
 
 export function UsersPage() {
-  const { me } = useAuth();
+  const { me, timeZone } = useAuth();
   const api = useConsole();
-  const { t } = useI18n();
+  const { t, locale } = useI18n();
   const superadmin = me?.is_superadmin ?? false;
   const [users, setUsers] = useState<User[] | null>(null);
   const [tenants, setTenants] = useState<Tenant[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [formError, setFormError] = useState<unknown>(null);
-  const [creating, setCreating] = useState(false);
+  // "create" types a password; "invite" leaves it to the invitee (a one-time link).
+  const [creating, setCreating] = useState<"create" | "invite" | null>(null);
+  const [invitation, setInvitation] = useState<Invitation | null>(null);
   const [form, setForm] = useState<NewUser>(EMPTY);
   const [notice, setNotice] = useState<string | null>(null);
 
@@ -57,11 +59,16 @@ export function UsersPage() {
     event.preventDefault();
     setFormError(null);
     try {
-      const { tenant, ...rest } = form;
-      const created = await api.createUser({ ...rest, ...(superadmin && tenant ? { tenant } : {}) });
-      setNotice(`${created.username}: ${t("common.saved")}`);
+      const { tenant, password, ...rest } = form;
+      const scope = superadmin && tenant ? { tenant } : {};
+      if (creating === "invite") {
+        setInvitation(await api.inviteUser({ ...rest, ...scope }));
+      } else {
+        const created = await api.createUser({ ...rest, password, ...scope });
+        setNotice(`${created.username}: ${t("common.saved")}`);
+      }
       setForm(EMPTY);
-      setCreating(false);
+      setCreating(null);
       await load();
     } catch (err) {
       setFormError(err);
@@ -86,6 +93,12 @@ export function UsersPage() {
     void act(() => api.updateUser(user.id, { password }), t("users.passwordReset", { name: user.username }));
   }
 
+  function reinvite(user: User) {
+    setError(null);
+    setNotice(null);
+    api.reinviteUser(user.id).then(setInvitation, setError);
+  }
+
   function deactivate(user: User) {
     if (!window.confirm(t("users.confirmDeactivate", { name: user.username }))) return;
     void act(() => api.deactivateUser(user.id));
@@ -98,16 +111,30 @@ export function UsersPage() {
       <h1>{t("users.title")}</h1>
       <ErrorNote error={error} onRetry={() => void load()} />
       <Notice text={notice} />
+      {invitation && (
+        <div className="card stack" data-testid="invite-result">
+          <span>{t("users.inviteLink", { name: invitation.user.username, until: formatDateTime(invitation.expires_at, locale, timeZone) })}</span>
+          <input readOnly value={`${window.location.origin}${invitation.accept_path}`} onFocus={(e) => e.target.select()} data-testid="invite-link" />
+          <p>
+            <button type="button" className="secondary small" onClick={() => setInvitation(null)}>
+              {t("common.close")}
+            </button>
+          </p>
+        </div>
+      )}
       {!creating && (
-        <p>
-          <button type="button" onClick={() => setCreating(true)} data-testid="user-new">
+        <p className="row-actions">
+          <button type="button" onClick={() => setCreating("create")} data-testid="user-new">
             {t("users.new")}
+          </button>
+          <button type="button" className="secondary" onClick={() => setCreating("invite")} data-testid="user-invite">
+            {t("users.invite")}
           </button>
         </p>
       )}
       {creating && (
         <form className="card stack" onSubmit={create} data-testid="user-form" noValidate>
-          <h2>{t("users.new")}</h2>
+          <h2>{creating === "invite" ? t("users.invite") : t("users.new")}</h2>
           {formError !== null && !isFieldError(formError, FIELDS) && <ErrorNote error={formError} />}
           <div className="form-grid">
             {superadmin && (
@@ -134,9 +161,11 @@ export function UsersPage() {
             <Field label={t("users.lastName")} name="last_name" error={formError}>
               <input value={form.last_name} onChange={(e) => set("last_name", e.target.value)} />
             </Field>
-            <Field label={t("users.password")} name="password" error={formError}>
-              <input type="password" value={form.password} onChange={(e) => set("password", e.target.value)} autoComplete="new-password" data-testid="user-password" />
-            </Field>
+            {creating === "create" && (
+              <Field label={t("users.password")} name="password" error={formError}>
+                <input type="password" value={form.password} onChange={(e) => set("password", e.target.value)} autoComplete="new-password" data-testid="user-password" />
+              </Field>
+            )}
             <Field label={t("users.role")} name="role" error={formError}>
               <select value={form.role} onChange={(e) => set("role", e.target.value as TenantRole)} data-testid="user-new-role">
                 {ROLES.map((r) => (
@@ -149,9 +178,9 @@ export function UsersPage() {
           </div>
           <div className="row-actions">
             <button type="submit" data-testid="user-save">
-              {t("common.create")}
+              {creating === "invite" ? t("users.invite") : t("common.create")}
             </button>
-            <button type="button" className="secondary" onClick={() => setCreating(false)}>
+            <button type="button" className="secondary" onClick={() => setCreating(null)}>
               {t("common.cancel")}
             </button>
           </div>
@@ -207,6 +236,11 @@ export function UsersPage() {
                         {t("users.deactivate")}
                       </button>
                     </>
+                  )}
+                  {!u.is_active && !u.last_login && (
+                    <button type="button" className="small secondary" onClick={() => reinvite(u)} data-testid="user-reinvite">
+                      {t("users.reinvite")}
+                    </button>
                   )}
                 </td>
               </tr>

@@ -8,13 +8,14 @@ import {
   toCsv,
   type AlertsReport,
   type AvailabilityReport,
+  type PdfReport,
   type PlateRead,
   type PlatesReport,
   type ReportBucket,
   type ReportRange,
   type TrafficReport,
 } from "../../api/reports";
-import { downloadText, type Tenant } from "../../api/console";
+import { downloadBlob, downloadText, type Tenant } from "../../api/console";
 import { ErrorNote } from "../../components/ErrorNote";
 import { Chart, type Dataset } from "../../components/Chart";
 import { formatBytes, useConsole } from "../admin/common";
@@ -153,6 +154,29 @@ function CsvButton({ name, make }: { name: string; make: () => string }) {
   );
 }
 
+/** The report as a PDF made by the server, in the page's language. */
+function PdfButton({ scope, report, name, extra, label = "reports.exportPdf" }: { scope: Scope; report: PdfReport; name: string; extra?: Record<string, string>; label?: MessageKey }) {
+  const { t, locale } = useI18n();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const download = () => {
+    setBusy(true);
+    setError(null);
+    scope.api
+      .pdf(report, scope.range, locale, extra)
+      .then((blob) => downloadBlob(`${name}.pdf`, blob), setError)
+      .finally(() => setBusy(false));
+  };
+  return (
+    <>
+      <button type="button" className="secondary small" onClick={download} disabled={busy} data-testid={`report-pdf-${report}`}>
+        {t(label)}
+      </button>
+      <ErrorNote error={error} />
+    </>
+  );
+}
+
 function TrafficView({ scope }: { scope: Scope }) {
   const { t } = useI18n();
   const { cameraName } = useAuth();
@@ -199,6 +223,8 @@ function TrafficView({ scope }: { scope: Scope }) {
             }
           />
         )}
+        {data && <PdfButton scope={scope} report="traffic" name="trafego" extra={{ bucket }} />}
+        {data && <PdfButton scope={scope} report="plates" name="placas" label="reports.exportPlatesPdf" />}
       </div>
       {data === null && !error && <p className="muted">{t("common.loading")}</p>}
       {data && (
@@ -288,6 +314,7 @@ function AlertsView({ scope }: { scope: Scope }) {
                 )
               }
             />
+            <PdfButton scope={scope} report="alerts" name="alertas" />
           </div>
           <div className="kpis">
             <Kpi label={t("reports.totalAlerts")} value={data.total} testId="kpi-alerts" />
@@ -339,6 +366,7 @@ function AvailabilityView({ scope }: { scope: Scope }) {
                 )
               }
             />
+            <PdfButton scope={scope} report="availability" name="disponibilidade" />
           </div>
           <div className="kpis">
             <Kpi label={t("reports.recordingHours")} value={data.recording_hours_total.toFixed(1)} />

@@ -17,6 +17,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    FetchedValue,
     Float,
     Index,
     Integer,
@@ -110,6 +111,9 @@ class Recording(Base):
     object_key: Mapped[str] = mapped_column(Text)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = now_column()
+    # The camera's previous segment's end, set by a trigger (migration 0011): outages.
+    prev_ended_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, server_default=FetchedValue())
 
 
 class Export(Base):

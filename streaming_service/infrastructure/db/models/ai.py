@@ -23,6 +23,7 @@ from sqlalchemy import (
     Boolean,
     Computed,
     DateTime,
+    FetchedValue,
     Float,
     ForeignKey,
     Index,
@@ -55,9 +56,10 @@ class Detection(AiBase):
     __tablename__ = "detections"
     __table_args__ = (
         PrimaryKeyConstraint("id", "detected_at"),
-        Index("ix_detections_tenant_plate", "tenant_id", "plate"),
+        Index("ix_detections_tenant_plate_detected", "tenant_id", "plate", "detected_at"),
         Index("ix_detections_tenant_camera_detected", "tenant_id", "camera_id", "detected_at"),
-        Index("ix_detections_tenant_detected", "tenant_id", "detected_at"),
+        Index("ix_detections_tenant_detected", "tenant_id", "detected_at",
+              postgresql_include=["camera_id", "prev_at", "prev2_at"]),
         Index(
             "ix_detections_plate_trgm",
             "plate",
@@ -81,6 +83,11 @@ class Detection(AiBase):
         ARRAY(Text), Computed(PLATE_KEYS_SQL, persisted=True))
     plate_style: Mapped[str] = mapped_column(String(8))
     confidence: Mapped[float] = mapped_column(Float)
+    # The plate's previous two reads, set by a trigger (migration 0011) for the reports.
+    prev_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, server_default=FetchedValue())
+    prev2_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, server_default=FetchedValue())
     crop_key: Mapped[str | None] = mapped_column(Text, nullable=True)
     bbox: Mapped[list[float] | None] = mapped_column(JSONB, nullable=True)
     track_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
