@@ -2,7 +2,7 @@
 (``application.recognise_frame.RecogniseFrame``: detector → crops → reader → grammar).
 
 ``default_recogniser`` builds it with the shipped ONNX YOLOv8 plate detector and the
-plate reader the settings name (``GTV_LPR_READER``, default the shipped plate CNN), on
+plate reader the settings name (``GTV_LPR_READER``, default PP-OCR, ``ppocr``), on
 the device they name (``GTV_LPR_DEVICE``: ``cpu``, or ``cuda`` through onnxruntime's
 CUDA provider where the installed onnxruntime has it, else the CPU). Models load on
 first use, so an API replica that never receives an upload never pays for them.
