@@ -201,10 +201,18 @@ async function adminFlow(browser) {
     try {
       const invitee = await context.newPage();
       await invitee.goto(link);
-      await invitee.getByTestId("invite-password").fill(`E2e-${RUN}-Invited-pass-9`);
-      await invitee.getByTestId("invite-confirm").fill(`E2e-${RUN}-Invited-pass-9`);
+      // Nothing like the username: the similarity validator applies to invitees too.
+      const invitedPassword = `Quasar-Lantern-${Math.floor(Math.random() * 1e6)}-Mosaic!`;
+      await invitee.getByTestId("invite-password").fill(invitedPassword);
+      await invitee.getByTestId("invite-confirm").fill(invitedPassword);
       await invitee.getByTestId("invite-submit").click();
-      await invitee.getByTestId("invite-accepted").waitFor({ timeout: 20_000 });
+      try {
+        await invitee.getByTestId("invite-accepted").waitFor({ timeout: 20_000 });
+      } catch (error) {
+        await shot(invitee, "zz-invitee-failure");
+        const text = (await invitee.locator("body").innerText()).slice(0, 500);
+        throw new Error(`${error.message}\ninvitee page: ${text}`);
+      }
       await shot(invitee, "c08c-invitation-accepted");
     } finally {
       await context.close();
