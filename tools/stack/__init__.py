@@ -71,6 +71,10 @@ class Stack:
             "GTV_HTTPS_PORT": str(self.https_port),
             "GTV_STATS_PORT": str(self.stats_port),
             "GTV_PROMETHEUS_PORT": str(self.prometheus_port),
+            # podman 4.3's IPAM hands out the last address of an ip_range, here the
+            # subnet's broadcast address (172.28.0.255), where nothing answers: a range
+            # that ends below it.
+            "GTV_INTERNAL_DYNAMIC_RANGE": "172.28.0.128/26",
             "GTV_CAMERA_SIM_PASSWORD": self.camera_password,
             "GTV_CAMERA_SIM_PLATES": ",".join(self.camera_plates),
         }
