@@ -13,7 +13,7 @@ REPORTS_BENCH_DETECTIONS ?= 10000000
 export PYTHONPATH := $(CURDIR):$(CURDIR)/admin_service
 export DJANGO_SETTINGS_MODULE := config.settings
 
-.PHONY: help install system services keys migrate test test-unit test-integration test-e2e \
+.PHONY: help install system containers images stack-up stack-down services keys migrate test test-unit test-integration test-e2e \
         lint typecheck demo bench clean dashboard backup restore restore-drill
 
 help:  ## list the targets
@@ -28,7 +28,19 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q -e '.[dev]'
 	touch $(STAMP)
 
-install: system $(STAMP) keys dashboard  ## everything a fresh machine needs
+containers:  ## rootful podman with runc, its settings, and the local Debian base image
+	tools/scripts/install_containers.sh
+
+install: system containers $(STAMP) keys dashboard  ## everything a fresh machine needs
+
+images: containers $(STAMP)  ## every container image, FROM the local base (sizes: var/bench/images.md)
+	tools/scripts/build_images.sh
+
+stack-up: images keys  ## the compose stack (docker-compose.yml + compose.test.yml) up and healthy
+	$(PY) -m tools.stack up
+
+stack-down:  ## remove the compose stack, volumes included
+	$(PY) -m tools.stack down
 
 keys: .secrets/dev.env  ## generate development secrets (JWT keys, encryption keys)
 .secrets/dev.env: | $(STAMP)

@@ -21,11 +21,12 @@ def run_worker(
     *,
     service: str,
     log_level: str,
-    heartbeat: bool = False,
+    heartbeat: bool = True,
 ) -> T:
     """Configure logging as ``service``, then run ``main(stop)`` in a fresh event loop,
     ``stop`` being set on SIGTERM/SIGINT; returns what ``main`` returns. With
-    ``heartbeat``, :func:`beat` touches ``GTV_HEARTBEAT_FILE`` while ``main`` runs."""
+    ``heartbeat`` (every worker: compose and Kubernetes check it), :func:`beat` touches
+    ``GTV_HEARTBEAT_FILE`` while ``main`` runs."""
     configure_logging(service, log_level)
 
     async def _main() -> T:

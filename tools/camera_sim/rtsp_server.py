@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import socket
 import sys
@@ -49,7 +50,9 @@ class SimulatorServer:
     def __init__(self, port: int, cameras: list[str], user: str | None, password: str | None):
         self.loop = GLib.MainLoop()
         self.server = GstRtspServer.RTSPServer()
-        self.server.set_address("127.0.0.1")
+        # Loopback unless told otherwise (the container of compose.test.yml listens on
+        # its network: GTV_CAMERA_SIM_BIND=0.0.0.0 in tools/camera_sim/Dockerfile).
+        self.server.set_address(os.environ.get("GTV_CAMERA_SIM_BIND", "127.0.0.1"))
         self.server.set_service(str(port))
         self.mounts = self.server.get_mount_points()
         self.user = user

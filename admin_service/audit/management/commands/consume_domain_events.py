@@ -24,6 +24,7 @@ from shared_kernel.bus import (
     declare_topology,
     domain_events_queue,
 )
+from shared_kernel.heartbeat import beat
 
 QUEUE = domain_events_queue("admin")
 
@@ -71,6 +72,8 @@ async def consume(
             # Not possible outside the main thread (tests): then only --idle-exit stops it.
             with contextlib.suppress(RuntimeError, ValueError):
                 loop.add_signal_handler(sig, stop.set)
+        # The heartbeat file is what the worker's health check reads.
+        beating = asyncio.create_task(beat(stop))
         if idle_exit > 0:
             seen = -1
             while not stop.is_set():
@@ -82,6 +85,8 @@ async def consume(
                 await asyncio.sleep(idle_exit)
         else:
             await stop.wait()
+        stop.set()
+        await beating
         await consumer.stop()
         if stdout is not None:
             s = consumer.stats

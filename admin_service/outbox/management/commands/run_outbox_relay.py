@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from outbox.relay import build_relay
+from shared_kernel.heartbeat import beat
 from shared_kernel.masking import mask_urls_in_text
 from shared_kernel.outbox_relay import OutboxRelay, RelaySettings
 
@@ -60,4 +61,5 @@ class Command(BaseCommand):
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await relay.run(stop)
+        # The heartbeat file is what the worker's health check reads.
+        await asyncio.gather(relay.run(stop), beat(stop))
