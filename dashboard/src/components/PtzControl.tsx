@@ -92,12 +92,15 @@ export function PtzControl({ cameraId, keyTarget }: Props) {
   const [now, setNow] = useState(() => Date.now());
   const held = useRef<Held | null>(null);
   const mine = useRef(false);
+  // When the last refusal came: a lock answer to a request sent before it is stale.
+  const refusedAt = useRef(0);
   mine.current = lock?.mine === true;
 
   const fail = useCallback(
     (err: unknown) => {
       const locked = lockedDetails(err);
       if (locked) {
+        refusedAt.current = performance.now();
         setRefused(locked);
         setLock({ held: true, user_id: locked.holder.user_id, username: locked.holder.username, expires_in: locked.holder.expires_in, mine: false });
         setLockSeenAt(Date.now());
@@ -111,8 +114,10 @@ export function PtzControl({ cameraId, keyTarget }: Props) {
   );
 
   const refreshLock = useCallback(async () => {
+    const asked = performance.now();
     try {
       const current = await api.lock(cameraId);
+      if (asked < refusedAt.current) return; // a refusal came meanwhile: it is newer
       setLock(current);
       setLockSeenAt(Date.now());
       if (!current.held || current.mine) setRefused(null);
