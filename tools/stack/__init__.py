@@ -113,6 +113,8 @@ class Stack:
 
     def down(self) -> None:
         """Every container, network and volume of the stack."""
+        # podman-compose interpolates .env even to tear down: a fresh checkout has none.
+        self.prepare()
         try:
             self.compose("down", "-v", "-t", "5", timeout=180)
         finally:

@@ -107,8 +107,10 @@ def _demo_module(process: str) -> str:
                 and len(node.args) > 1):
             words = [n.value for n in ast.walk(node.args[1])
                      if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+            commands = {path.stem for path in
+                        (REPO_ROOT / "admin_service").glob("*/management/commands/*.py")}
             named = [w for w in words if w.startswith(("streaming_service.", "tools."))
-                     or w in ("run_outbox_relay", "consume_domain_events")]
+                     or w in commands]
             if named:
                 return named[-1]
     return ""
