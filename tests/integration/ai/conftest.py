@@ -146,8 +146,10 @@ def build_app(streaming_settings: StreamingSettings, redis_client: Any,
 async def serve(app: Any) -> AsyncIterator[Server]:
     """``app`` served by uvicorn on a free local port, on the test loop."""
     port = _free_port()
+    # The session's one client keeps its connections: a server closing an idle one (5 s by
+    # default) just as the client reuses it is a ReadError that says nothing of the app.
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            ws_ping_interval=None, lifespan="on")
+                            ws_ping_interval=None, lifespan="on", timeout_keep_alive=600)
     uv = uvicorn.Server(config)
     task = asyncio.create_task(uv.serve())
     deadline = time.monotonic() + 20
