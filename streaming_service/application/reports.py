@@ -13,15 +13,19 @@
 Every query names the tenant and a time range on the partition key (``detected_at``,
 ``raised_at``, ``started_at``), so PostgreSQL prunes partitions and uses the
 ``(tenant, time)`` indexes. Buckets are ``date_trunc`` of the local time
-(``AT TIME ZONE``), so a "day" is the city's day, not UTC's.
+(``AT TIME ZONE``), so a "day" is the city's day, not UTC's. The whole local days of a
+range (all of it, for the dashboard's ranges, which run from a local midnight to a
+local midnight) are read from daily roll-ups kept in the tenant's zone (migration 0012);
+the partial days at either end from the hourly roll-up and the detections.
 """
 
 from __future__ import annotations
 
 import uuid
 import zoneinfo
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import TextClause, text
@@ -142,13 +146,34 @@ _TRAFFIC = _with_counts("""
   GROUP BY GROUPING SETS ((bucket_start, camera_id), (weekday, hour), (camera_id))
 """)
 
+# The same three groupings over whole local days [:first, :last): the series and the
+# busiest cameras from reads per camera and day, the heat map from reads per local hour.
+_TRAFFIC_DAYS = text("""
+    SELECT date_trunc(:bucket, d.day::timestamp) AS bucket_start, d.camera_id,
+           NULL::int AS weekday, NULL::int AS hour, sum(d.reads)::bigint AS reads
+      FROM ai.detection_daily d
+     WHERE d.tenant_id = :tenant AND d.day >= :first AND d.day < :last
+  GROUP BY 1, 2
+    UNION ALL
+    SELECT NULL, d.camera_id, NULL, NULL, sum(d.reads)::bigint
+      FROM ai.detection_daily d
+     WHERE d.tenant_id = :tenant AND d.day >= :first AND d.day < :last
+  GROUP BY 2
+    UNION ALL
+    SELECT NULL, NULL, extract(dow FROM h.day)::int, h.hour, sum(h.reads)::bigint
+      FROM ai.detection_local_hourly h
+     WHERE h.tenant_id = :tenant AND h.day >= :first AND h.day < :last
+  GROUP BY 3, 4
+""")
+
 _CAMERA_NAMES = text("SELECT id, name FROM streaming.cameras WHERE tenant_id = :tenant")
 
 # Unique vs recurring over the tenant's cameras, without grouping reads by plate: each
 # read carries when its plate was read the time before and the time before that
 # (migration 0011, set by a trigger), so a plate's first read in the range is one whose
 # previous read is before the range, and its second read one whose previous read is in
-# the range but whose read before that is not. One index-only pass over the range.
+# the range but whose read before that is not. One index-only pass over the reads of
+# [:reads_from, :end) (the whole range, or its part after the last whole local day).
 _PLATES = text("""
     SELECT count(*) AS total_reads,
            count(*) FILTER (WHERE d.prev_at IS NULL OR d.prev_at < :start) AS distinct_plates,
@@ -156,7 +181,21 @@ _PLATES = text("""
                               AND (d.prev2_at IS NULL OR d.prev2_at < :start))
                AS recurring_plates
       FROM ai.detections d
-     WHERE d.tenant_id = :tenant AND d.detected_at >= :start AND d.detected_at < :end
+     WHERE d.tenant_id = :tenant AND d.detected_at >= :reads_from AND d.detected_at < :end
+""")
+
+# The same counts over whole local days [:first, :last) when the range starts at a local
+# midnight: a read whose previous read is before the range is one of the day's first
+# reads of its plate, and the recurring rule needs only the days of the two reads before.
+_PLATES_DAYS = text("""
+    SELECT (SELECT coalesce(sum(reads), 0) FROM ai.detection_daily
+             WHERE tenant_id = :tenant AND day >= :first AND day < :last) AS total_reads,
+           (SELECT coalesce(sum(reads), 0) FROM ai.plate_first_reads
+             WHERE tenant_id = :tenant AND day >= :first AND day < :last
+               AND prev_day < :first) AS distinct_plates,
+           (SELECT coalesce(sum(reads), 0) FROM ai.plate_second_reads
+             WHERE tenant_id = :tenant AND day >= :first AND day < :last
+               AND prev_day >= :first AND prev2_day < :first) AS recurring_plates
 """)
 
 # One camera's plates: the links above are tenant-wide (the plate's previous read may be
@@ -261,7 +300,60 @@ _PLATE_HISTORY = text("""
     OFFSET :offset LIMIT :limit
 """)
 
-_TENANT_TZ = text("SELECT timezone FROM streaming.tenants WHERE id = :tenant")
+# The tenant's zone, and the zone its daily roll-ups are kept in (the default until the
+# tenant's zone is known: migration 0012).
+_TENANT_TZ = text(f"""
+    SELECT t.timezone, coalesce(z.timezone, '{DEFAULT_TIMEZONE}') AS rollup_zone
+      FROM streaming.tenants t LEFT JOIN ai.report_zones z ON z.tenant_id = t.id
+     WHERE t.id = :tenant
+""")
+
+
+@dataclass(frozen=True)
+class LocalDays:
+    """The whole local days ``[first, last)`` inside a range, and the instants their
+    first and last midnights are."""
+    first: date
+    last: date
+    first_at: datetime
+    last_at: datetime
+
+
+def local_days(tz: str, period: ReportRange) -> LocalDays | None:
+    """The whole days of zone ``tz`` inside ``period``, or None when there is none. A
+    midnight that a clock change skips is the instant the day begins (fold 0)."""
+    zone = zoneinfo.ZoneInfo(tz)
+
+    def midnight(day: date) -> datetime:
+        return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+    first = period.start.astimezone(zone).date()
+    if midnight(first) < period.start:
+        first += timedelta(days=1)
+    last = period.end.astimezone(zone).date()
+    if midnight(last) > period.end:
+        last -= timedelta(days=1)
+    if first >= last:
+        return None
+    return LocalDays(first, last, midnight(first), midnight(last))
+
+
+@dataclass(frozen=True)
+class _TrafficRow:
+    bucket_start: datetime | None
+    camera_id: uuid.UUID | None
+    weekday: int | None
+    hour: int | None
+    reads: int
+
+
+def _sum_rows(rows: Iterable[Any]) -> list[Any]:
+    """Rows of the traffic groupings from several parts of a range, added up per key."""
+    totals: dict[tuple[Any, ...], int] = {}
+    for r in rows:
+        key = (r.bucket_start, r.camera_id, r.weekday, r.hour)
+        totals[key] = totals.get(key, 0) + int(r.reads)
+    return [_TrafficRow(*key, reads) for key, reads in totals.items()]
 
 
 def split_hours(period: ReportRange, *, whole_hours: bool = True) -> dict[str, datetime]:
@@ -304,22 +396,47 @@ class Reports:
         self._audit = audit
         self._gap = outage_gap_seconds
 
-    async def _timezone(self, session: AsyncSession, tenant_id: uuid.UUID) -> str:
-        name = (await session.execute(_TENANT_TZ, {"tenant": tenant_id})).scalar()
+    async def _zone(self, session: AsyncSession, tenant_id: uuid.UUID) -> tuple[str, bool]:
+        """The tenant's time zone (the default for a name it does not know), and whether
+        the daily roll-ups are kept in it."""
+        row = (await session.execute(_TENANT_TZ, {"tenant": tenant_id})).one_or_none()
+        name = str(row.timezone) if row else DEFAULT_TIMEZONE
         try:
-            zoneinfo.ZoneInfo(str(name))
+            zoneinfo.ZoneInfo(name)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            return DEFAULT_TIMEZONE
-        return str(name)
+            name = DEFAULT_TIMEZONE
+        return name, row is not None and row.rollup_zone == name
+
+    async def _timezone(self, session: AsyncSession, tenant_id: uuid.UUID) -> str:
+        return (await self._zone(session, tenant_id))[0]
+
+    @staticmethod
+    async def _traffic_rows(session: AsyncSession, params: dict[str, Any], tz: str,
+                            period: ReportRange) -> Sequence[Any]:
+        """The traffic groupings of ``period`` from the hourly roll-up and the detections."""
+        return (await session.execute(_TRAFFIC, {
+            **params, "start": period.start, "end": period.end,
+            **split_hours(period, whole_hours=whole_hour_offsets(tz, period))})).all()
 
     async def traffic(self, tenant_id: uuid.UUID, period: ReportRange, *, bucket: Bucket,
                       camera_id: uuid.UUID | None = None) -> TrafficReport:
         async with self._sessions() as session:
-            tz = await self._timezone(session, tenant_id)
-            params = {"tenant": tenant_id, "start": period.start, "end": period.end,
-                      "tz": tz, "camera": str(camera_id) if camera_id else None,
-                      **split_hours(period, whole_hours=whole_hour_offsets(tz, period))}
-            rows = (await session.execute(_TRAFFIC, {**params, "bucket": bucket})).all()
+            tz, kept = await self._zone(session, tenant_id)
+            params = {"tenant": tenant_id, "tz": tz, "bucket": bucket,
+                      "camera": str(camera_id) if camera_id else None}
+            days = local_days(tz, period) if kept and bucket != "hour" and not camera_id \
+                else None
+            if days is None:
+                rows: Sequence[Any] = await self._traffic_rows(session, params, tz, period)
+            else:
+                parts = list((await session.execute(_TRAFFIC_DAYS, {
+                    "tenant": tenant_id, "bucket": bucket, "first": days.first,
+                    "last": days.last})).all())
+                for edge in (ReportRange(period.start, days.first_at),
+                             ReportRange(days.last_at, period.end)):
+                    if edge.start < edge.end:
+                        parts.extend(await self._traffic_rows(session, params, tz, edge))
+                rows = _sum_rows(parts)
             names: dict[uuid.UUID, str] = {
                 r.id: r.name
                 for r in (await session.execute(_CAMERA_NAMES, {"tenant": tenant_id})).all()}
@@ -345,18 +462,28 @@ class Reports:
         """Unique vs recurring plates: over the tenant's cameras a count of linked reads
         (each knows its plate's previous two reads), over one camera its reads grouped."""
         async with self._sessions() as session:
-            tz = await self._timezone(session, tenant_id)
+            tz, kept = await self._zone(session, tenant_id)
             params = {"tenant": tenant_id, "start": period.start, "end": period.end}
-            if camera_id is None:
-                plates = (await session.execute(_PLATES, params)).one()
+            days = local_days(tz, period) if kept and camera_id is None else None
+            counts: list[Any] = []
+            if camera_id is not None:
+                counts.append((await session.execute(
+                    _CAMERA_PLATES, {**params, "camera": camera_id})).one())
+            elif days is None or days.first_at != period.start:
+                counts.append((await session.execute(
+                    _PLATES, {**params, "reads_from": period.start})).one())
             else:
-                plates = (await session.execute(
-                    _CAMERA_PLATES, {**params, "camera": camera_id})).one()
+                counts.append((await session.execute(_PLATES_DAYS, {
+                    "tenant": tenant_id, "first": days.first, "last": days.last})).one())
+                if days.last_at < period.end:
+                    counts.append((await session.execute(
+                        _PLATES, {**params, "reads_from": days.last_at})).one())
+        distinct = sum(int(c.distinct_plates) for c in counts)
+        recurring = sum(int(c.recurring_plates) for c in counts)
         return PlatesReport(
-            timezone=tz, total_reads=int(plates.total_reads),
-            distinct_plates=plates.distinct_plates,
-            single_read_plates=plates.distinct_plates - plates.recurring_plates,
-            recurring_plates=plates.recurring_plates)
+            timezone=tz, total_reads=sum(int(c.total_reads) for c in counts),
+            distinct_plates=distinct, single_read_plates=distinct - recurring,
+            recurring_plates=recurring)
 
     async def alerts(self, tenant_id: uuid.UUID, period: ReportRange) -> AlertsReport:
         async with self._sessions() as session:

@@ -1,12 +1,13 @@
-"""The reports' roll-ups and links (migrations 0008, 0009, 0011) answer exactly what a
-plain aggregation of the raw rows answers: on a generated city (reads inserted out of
+"""The reports' roll-ups and links (migrations 0008, 0009, 0011, 0012) answer exactly what
+a plain aggregation of the raw rows answers: on a generated city (reads inserted out of
 order in multi-row statements, ties on the same instant, deletions), for ranges on and
-off the hour marks, across the tenant's midnight, shorter than an hour, and in a time
-zone half an hour off UTC."""
+off the hour marks, across the tenant's midnight, from local midnight to local midnight
+(the daily roll-ups), shorter than an hour, and in a time zone half an hour off UTC."""
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,9 @@ from streaming_service.infrastructure.db.models import Recording
 from streaming_service.infrastructure.db.models.ai import Detection
 from streaming_service.infrastructure.db.partitions import ensure_month_partition
 
+LOCAL_DAYS = importlib.import_module(
+    "streaming_service.infrastructure.db.migrations.versions.0012_report_local_days")
+
 T0 = datetime(2026, 5, 10, tzinfo=UTC)
 GAP = 120.0
 
@@ -32,6 +36,12 @@ RANGES = [
     (T0 + timedelta(hours=2, minutes=30), T0 + timedelta(hours=27, minutes=30)),  # São
     # Paulo's midnight inside, starting on a half hour
     (T0 - timedelta(days=1), T0 + timedelta(days=5)),                     # beyond the data
+    # Local midnights: São Paulo's (UTC-3) whole days, then a partial day after them;
+    # Kolkata's (UTC+5:30) whole days.
+    (T0 + timedelta(hours=3), T0 + timedelta(days=2, hours=3)),
+    (T0 + timedelta(hours=3), T0 + timedelta(days=2, hours=17, minutes=12)),
+    (T0 - timedelta(hours=5, minutes=30), T0 + timedelta(days=2, hours=18, minutes=30)),
+    (T0 + timedelta(hours=18, minutes=30), T0 + timedelta(days=1, hours=22)),
 ]
 
 
@@ -182,11 +192,54 @@ async def test_traffic_equals_the_raw_count_in_the_tenants_zone(
                     assert [(c["weekday"], c["hour"], c["reads"])
                             for c in got.heatmap] == raw["heatmap"]
                     assert got.total_reads == raw["total"]
+                got_plates = await app_services.reports.plates(city["tenant"], period)
+                assert (got_plates.total_reads, got_plates.distinct_plates,
+                        got_plates.single_read_plates, got_plates.recurring_plates) == \
+                    await _raw_plates(session, city["tenant"], period)
+            assert await _rollups_off_by(session, city["tenant"]) == {}
     finally:
         async with app_services.sessions() as session, session.begin():
             await session.execute(text(
                 "UPDATE streaming.tenants SET timezone = 'America/Sao_Paulo' WHERE id = :t"),
                 {"t": city["tenant"]})
+
+
+async def _rollups_off_by(session: Any, tenant: uuid.UUID) -> dict[str, int]:
+    """Per daily roll-up (0012), how many of the tenant's keys differ from a recount of
+    its detections in its zone now."""
+    off = {}
+    for table, keys, counts in LOCAL_DAYS.ROLLUPS:
+        cols = ", ".join(keys)
+        recount = (f"SELECT {cols}, count(*) AS reads FROM ("
+                   + LOCAL_DAYS.LOCAL_ROWS.format(source="ai.detections",
+                                                  where="WHERE s.tenant_id = :t")
+                   + f") l WHERE {counts} GROUP BY {cols}")
+        kept = f"SELECT {cols}, reads FROM {table} WHERE tenant_id = :t AND reads <> 0"
+        differ = (await session.execute(text(
+            f"SELECT count(*) FROM (({recount}) EXCEPT ({kept})"
+            f" UNION ALL (({kept}) EXCEPT ({recount}))) x"), {"t": tenant})).scalar()
+        if differ:
+            off[table] = int(differ)
+    return off
+
+
+async def test_the_daily_roll_ups_equal_a_recount_after_late_reads_and_deletions(
+    city: dict[str, Any], app_services: Any
+) -> None:
+    async with app_services.sessions() as session:
+        assert await _rollups_off_by(session, city["tenant"]) == {}
+        zone = (await session.execute(text(
+            "SELECT timezone FROM ai.report_zones WHERE tenant_id = :t"),
+            {"t": city["tenant"]})).scalar()
+    assert zone == "America/Sao_Paulo"
+
+
+async def test_a_zone_postgresql_does_not_know_keeps_the_default(
+    city: dict[str, Any], app_services: Any
+) -> None:
+    async with app_services.sessions() as session:
+        zone = (await session.execute(text("SELECT ai.valid_zone('Mars/Olympus_Mons')"))).scalar()
+    assert zone == "America/Sao_Paulo"
 
 
 async def test_availability_equals_the_raw_segments(

@@ -1,15 +1,17 @@
-"""Report ranges: defaults and limits, and the split between whole hours (read from the
-hourly roll-up) and the partial hours at either end (counted from the detections)."""
+"""Report ranges: defaults and limits, the split between whole hours (read from the
+hourly roll-up) and the partial hours at either end (counted from the detections), and
+the whole local days inside a range (read from the daily roll-ups)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
 from streaming_service.application.reports import (
     InvalidReportRange,
     ReportRange,
+    local_days,
     split_hours,
 )
 
@@ -64,3 +66,39 @@ def test_offsets_are_read_in_utc() -> None:
     split = split_hours(period)
     assert split["hours_start"] == datetime(2026, 3, 1, 3, tzinfo=UTC)
     assert split["hours_end"] == datetime(2026, 3, 2, 3, tzinfo=UTC)
+
+
+def test_a_range_from_local_midnight_to_local_midnight_is_all_whole_days() -> None:
+    # São Paulo is UTC-3: its midnight is 03:00 UTC.
+    period = ReportRange(datetime(2026, 3, 1, 3, tzinfo=UTC), datetime(2026, 3, 8, 3, tzinfo=UTC))
+    days = local_days("America/Sao_Paulo", period)
+    assert days is not None
+    assert (days.first, days.last) == (date(2026, 3, 1), date(2026, 3, 8))
+    assert (days.first_at, days.last_at) == (period.start, period.end)
+
+
+def test_partial_days_at_either_end_are_left_out() -> None:
+    period = ReportRange(datetime(2026, 3, 1, 2, 59, tzinfo=UTC),
+                         datetime(2026, 3, 4, 10, tzinfo=UTC))
+    days = local_days("America/Sao_Paulo", period)
+    assert days is not None
+    assert (days.first, days.last) == (date(2026, 3, 1), date(2026, 3, 4))
+    days = local_days("Asia/Kolkata", period)  # UTC+5:30: midnight is 18:30 UTC
+    assert days is not None
+    assert (days.first, days.last) == (date(2026, 3, 2), date(2026, 3, 4))
+    assert days.first_at == datetime(2026, 3, 1, 18, 30, tzinfo=UTC)
+    assert days.last_at == datetime(2026, 3, 3, 18, 30, tzinfo=UTC)
+
+
+def test_no_whole_day_inside_a_short_range() -> None:
+    period = ReportRange(datetime(2026, 3, 1, 4, tzinfo=UTC), datetime(2026, 3, 2, 2, tzinfo=UTC))
+    assert local_days("America/Sao_Paulo", period) is None
+
+
+def test_a_midnight_that_a_clock_change_skips_is_when_the_day_begins() -> None:
+    # Brazil's summer time began at 00:00 on 2018-11-04: clocks went to 01:00 (UTC-2).
+    start = datetime(2018, 11, 4, 3, tzinfo=UTC)
+    days = local_days("America/Sao_Paulo", ReportRange(start, start + timedelta(days=2)))
+    assert days is not None
+    assert (days.first, days.first_at) == (date(2018, 11, 4), start)
+    assert days.last_at == datetime(2018, 11, 6, 2, tzinfo=UTC)
