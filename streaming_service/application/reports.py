@@ -302,8 +302,8 @@ _PLATE_HISTORY = text("""
 
 # The tenant's zone, and the zone its daily roll-ups are kept in (the default until the
 # tenant's zone is known: migration 0012).
-_TENANT_TZ = text(f"""
-    SELECT t.timezone, coalesce(z.timezone, '{DEFAULT_TIMEZONE}') AS rollup_zone
+_TENANT_TZ = text("""
+    SELECT t.timezone, coalesce(z.timezone, :default_zone) AS rollup_zone
       FROM streaming.tenants t LEFT JOIN ai.report_zones z ON z.tenant_id = t.id
      WHERE t.id = :tenant
 """)
@@ -349,11 +349,12 @@ class _TrafficRow:
 
 def _sum_rows(rows: Iterable[Any]) -> list[Any]:
     """Rows of the traffic groupings from several parts of a range, added up per key."""
-    totals: dict[tuple[Any, ...], int] = {}
+    totals: dict[tuple[Any, Any, Any, Any], int] = {}
     for r in rows:
         key = (r.bucket_start, r.camera_id, r.weekday, r.hour)
         totals[key] = totals.get(key, 0) + int(r.reads)
-    return [_TrafficRow(*key, reads) for key, reads in totals.items()]
+    return [_TrafficRow(bucket, camera, weekday, hour, reads)
+            for (bucket, camera, weekday, hour), reads in totals.items()]
 
 
 def split_hours(period: ReportRange, *, whole_hours: bool = True) -> dict[str, datetime]:
@@ -399,7 +400,8 @@ class Reports:
     async def _zone(self, session: AsyncSession, tenant_id: uuid.UUID) -> tuple[str, bool]:
         """The tenant's time zone (the default for a name it does not know), and whether
         the daily roll-ups are kept in it."""
-        row = (await session.execute(_TENANT_TZ, {"tenant": tenant_id})).one_or_none()
+        row = (await session.execute(_TENANT_TZ, {
+            "tenant": tenant_id, "default_zone": DEFAULT_TIMEZONE})).one_or_none()
         name = str(row.timezone) if row else DEFAULT_TIMEZONE
         try:
             zoneinfo.ZoneInfo(name)

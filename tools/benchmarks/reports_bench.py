@@ -30,8 +30,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -57,6 +59,7 @@ from tools.benchmarks.common import (  # noqa: E402
 )
 
 TARGET_P95_MS = 300.0
+TIMEZONE = "America/Sao_Paulo"
 
 
 def _migration(name: str) -> Any:
@@ -82,8 +85,7 @@ def _fill(admin_url: str, *, city: uuid.UUID, other: uuid.UUID, detections: int,
         t0 = time.monotonic()
         for tenant, name in ((city, "Cidade"), (other, "Outra")):
             conn.execute("INSERT INTO streaming.tenants (id, name, slug, timezone, is_active) "
-                         "VALUES (%s, %s, %s, 'America/Sao_Paulo', true)",
-                         (tenant, name, name.lower()))
+                         "VALUES (%s, %s, %s, %s, true)", (tenant, name, name.lower(), TIMEZONE))
         conn.execute("""
             INSERT INTO streaming.cameras (id, tenant_id, name, rtsp_url_encrypted,
                    rtsp_url_masked, recording_mode, retention_days, lpr_enabled, status,
@@ -237,9 +239,16 @@ async def _measure(city: uuid.UUID, now: datetime, runs: int, db_name: str
             " :t GROUP BY plate) p ORDER BY n DESC OFFSET (SELECT count(DISTINCT plate) / 100"
             " FROM ai.detections WHERE tenant_id = :t) LIMIT 1"), {"t": city})).scalar_one()
     actor = Actor(user_id=uuid.uuid4(), username="bench")
-    day, week, month = (ReportRange(now - timedelta(days=d), now) for d in (1, 7, 30))
+    # What the dashboard asks: whole days of the city, from a local midnight to the
+    # midnight after the last day (today included).
+    zone = ZoneInfo(TIMEZONE)
+    tomorrow = datetime.combine(now.astimezone(zone).date() + timedelta(days=1), clock(0),
+                                tzinfo=zone).astimezone(UTC)
+    day, week, month = (ReportRange(tomorrow - timedelta(days=d), tomorrow) for d in (1, 7, 30))
+    # What an API client may ask: rolling windows ending now (partial days at both ends).
+    r_day, r_week, r_month = (ReportRange(now - timedelta(days=d), now) for d in (1, 7, 30))
     cases: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
-        ("traffic, 1 day by hour", lambda: reports.traffic(city, day, bucket="hour")),
+        ("traffic, today by hour", lambda: reports.traffic(city, day, bucket="hour")),
         ("traffic, 7 days by day", lambda: reports.traffic(city, week, bucket="day")),
         ("traffic, 30 days by week", lambda: reports.traffic(city, month, bucket="week")),
         ("unique vs recurring plates, 7 days", lambda: reports.plates(city, week)),
@@ -248,6 +257,13 @@ async def _measure(city: uuid.UUID, now: datetime, runs: int, db_name: str
         ("availability, 7 days", lambda: reports.availability(city, week)),
         ("plate history, 30 days", lambda: reports.plate_history(
             city, plate, month, offset=0, limit=50, actor=actor)),
+        ("rolling: traffic, last 24 h by hour",
+         lambda: reports.traffic(city, r_day, bucket="hour")),
+        ("rolling: traffic, last 168 h by day",
+         lambda: reports.traffic(city, r_week, bucket="day")),
+        ("rolling: traffic, last 720 h by week",
+         lambda: reports.traffic(city, r_month, bucket="week")),
+        ("rolling: unique vs recurring plates, last 168 h", lambda: reports.plates(city, r_week)),
     ]
     captured: list[tuple[str, Any]] = []
 
