@@ -107,7 +107,10 @@ class AvailabilityReport:
 
 
 # Reads per camera over time: whole hours from the hourly roll-up (migration 0008, kept by
-# a trigger), the partial hours at either end of the range from the detections themselves.
+# a trigger), the partial hours at either end of the range from the detections themselves,
+# counted per UTC bin of :bin seconds (a bin lies in one local hour: the zone's offsets are
+# multiples of it all through the range). The zone's clock is read once per distinct
+# instant (``zoned``), not once per row.
 _COUNTS = """
     WITH counts AS (
         SELECT h.camera_id, h.hour AS at, h.reads
@@ -115,15 +118,24 @@ _COUNTS = """
          WHERE h.tenant_id = :tenant AND h.hour >= :hours_start AND h.hour < :hours_end
            AND (CAST(:camera AS uuid) IS NULL OR h.camera_id = CAST(:camera AS uuid))
         UNION ALL
-        SELECT d.camera_id, d.detected_at, 1::bigint
+        SELECT d.camera_id,
+               date_bin(make_interval(secs => :bin), d.detected_at,
+                        TIMESTAMPTZ '2000-01-01 00:00:00+00'), count(*)
           FROM ai.detections d
          WHERE d.tenant_id = :tenant
            AND ((d.detected_at >= :start AND d.detected_at < :head_end)
                 OR (d.detected_at >= :tail_start AND d.detected_at < :end))
            AND (CAST(:camera AS uuid) IS NULL OR d.camera_id = CAST(:camera AS uuid))
+      GROUP BY 1, 2
+    ), zoned AS (
+        SELECT a.at,
+               to_char(date_trunc(:bucket, a.at AT TIME ZONE :tz), 'YYYY-MM-DD"T"HH24:MI')
+                   AS bucket_start,
+               extract(dow FROM a.at AT TIME ZONE :tz)::int AS weekday,
+               extract(hour FROM a.at AT TIME ZONE :tz)::int AS hour
+          FROM (SELECT DISTINCT at FROM counts) a
     )
 """
-
 
 
 def _with_counts(select: str) -> TextClause:
@@ -133,23 +145,21 @@ def _with_counts(select: str) -> TextClause:
 
 # One pass over the counts, three groupings: per bucket and camera (the series), per
 # weekday and hour (the heat map), per camera (the busiest). Each grouping leaves the
-# others' columns NULL, which tells the rows apart (no counted value is ever NULL).
+# others' columns NULL, which tells the rows apart (no counted value is ever NULL); the
+# series come first, in time and camera order, then the heat map in weekday and hour order.
 _TRAFFIC = _with_counts("""
-    , local AS (
-        SELECT camera_id, date_trunc(:bucket, at AT TIME ZONE :tz) AS bucket_start,
-               extract(dow FROM at AT TIME ZONE :tz)::int AS weekday,
-               extract(hour FROM at AT TIME ZONE :tz)::int AS hour, reads
-          FROM counts
-    )
-    SELECT bucket_start, camera_id, weekday, hour, sum(reads)::bigint AS reads
-      FROM local
-  GROUP BY GROUPING SETS ((bucket_start, camera_id), (weekday, hour), (camera_id))
+    SELECT z.bucket_start, c.camera_id, z.weekday, z.hour, sum(c.reads)::bigint AS reads
+      FROM counts c JOIN zoned z ON z.at = c.at
+  GROUP BY GROUPING SETS ((z.bucket_start, c.camera_id), (z.weekday, z.hour), (c.camera_id))
+  ORDER BY 1 NULLS LAST, 2, 3, 4
 """)
 
-# The same three groupings over whole local days [:first, :last): the series and the
-# busiest cameras from reads per camera and day, the heat map from reads per local hour.
+# The same three groupings over whole local days [:first, :last), in the same order: the
+# series and the busiest cameras from reads per camera and day, the heat map from reads
+# per local hour.
 _TRAFFIC_DAYS = text("""
-    SELECT date_trunc(:bucket, d.day::timestamp) AS bucket_start, d.camera_id,
+    SELECT to_char(date_trunc(:bucket, d.day::timestamp), 'YYYY-MM-DD"T"HH24:MI')
+               AS bucket_start, d.camera_id,
            NULL::int AS weekday, NULL::int AS hour, sum(d.reads)::bigint AS reads
       FROM ai.detection_daily d
      WHERE d.tenant_id = :tenant AND d.day >= :first AND d.day < :last
@@ -160,10 +170,11 @@ _TRAFFIC_DAYS = text("""
      WHERE d.tenant_id = :tenant AND d.day >= :first AND d.day < :last
   GROUP BY 2
     UNION ALL
-    SELECT NULL, NULL, extract(dow FROM h.day)::int, h.hour, sum(h.reads)::bigint
+    SELECT NULL, NULL, extract(dow FROM h.day)::int, h.hour::int, sum(h.reads)::bigint
       FROM ai.detection_local_hourly h
      WHERE h.tenant_id = :tenant AND h.day >= :first AND h.day < :last
   GROUP BY 3, 4
+  ORDER BY 1 NULLS LAST, 2, 3, 4
 """)
 
 _CAMERA_NAMES = text("SELECT id, name FROM streaming.cameras WHERE tenant_id = :tenant")
@@ -340,7 +351,7 @@ def local_days(tz: str, period: ReportRange) -> LocalDays | None:
 
 @dataclass(frozen=True)
 class _TrafficRow:
-    bucket_start: datetime | None
+    bucket_start: str | None
     camera_id: uuid.UUID | None
     weekday: int | None
     hour: int | None
@@ -371,23 +382,22 @@ def split_hours(period: ReportRange, *, whole_hours: bool = True) -> dict[str, d
     return {"hours_start": first, "hours_end": last, "head_end": first, "tail_start": last}
 
 
-def whole_hour_offsets(tz: str, period: ReportRange) -> bool:
-    """Whether ``tz`` is a whole number of hours from UTC all through ``period`` (checked
-    daily and at both ends): only then is a local hour one UTC hour of the roll-up."""
+def offset_step(tz: str, period: ReportRange) -> int:
+    """The longest of an hour, a quarter, a minute and a second that every offset of
+    ``tz`` from UTC through ``period`` is a multiple of (checked daily and at both ends):
+    a UTC bin that long lies in one local hour. Only at an hour is a local hour one UTC
+    hour of the roll-up."""
     zone = zoneinfo.ZoneInfo(tz)
+    step = 3600
     at = period.start
     while True:
         offset = at.astimezone(zone).utcoffset()
-        if offset is None or offset.total_seconds() % 3600:
-            return False
-        if at >= period.end:
-            return True
+        seconds = int(offset.total_seconds()) if offset is not None else 1
+        while seconds % step:
+            step = {3600: 900, 900: 60}.get(step, 1)
+        if at >= period.end or step == 1:
+            return step
         at = min(at + timedelta(days=1), period.end)
-
-
-def _iso_local(value: datetime) -> str:
-    """A local wall-clock time from ``AT TIME ZONE`` (naive) as ISO 8601 text."""
-    return value.replace(tzinfo=None).isoformat(timespec="minutes")
 
 
 class Reports:
@@ -416,9 +426,10 @@ class Reports:
     async def _traffic_rows(session: AsyncSession, params: dict[str, Any], tz: str,
                             period: ReportRange) -> Sequence[Any]:
         """The traffic groupings of ``period`` from the hourly roll-up and the detections."""
+        step = offset_step(tz, period)
         return (await session.execute(_TRAFFIC, {
-            **params, "start": period.start, "end": period.end,
-            **split_hours(period, whole_hours=whole_hour_offsets(tz, period))})).all()
+            **params, "start": period.start, "end": period.end, "bin": step,
+            **split_hours(period, whole_hours=step == 3600)})).all()
 
     async def traffic(self, tenant_id: uuid.UUID, period: ReportRange, *, bucket: Bucket,
                       camera_id: uuid.UUID | None = None) -> TrafficReport:
@@ -428,30 +439,35 @@ class Reports:
                       "camera": str(camera_id) if camera_id else None}
             days = local_days(tz, period) if kept and bucket != "hour" and not camera_id \
                 else None
+            edges: list[Sequence[Any]] = []
             if days is None:
                 rows: Sequence[Any] = await self._traffic_rows(session, params, tz, period)
             else:
-                parts = list((await session.execute(_TRAFFIC_DAYS, {
+                rows = (await session.execute(_TRAFFIC_DAYS, {
                     "tenant": tenant_id, "bucket": bucket, "first": days.first,
-                    "last": days.last})).all())
-                for edge in (ReportRange(period.start, days.first_at),
-                             ReportRange(days.last_at, period.end)):
-                    if edge.start < edge.end:
-                        parts.extend(await self._traffic_rows(session, params, tz, edge))
-                rows = _sum_rows(parts)
+                    "last": days.last})).all()
+                edges = [await self._traffic_rows(session, params, tz, edge)
+                         for edge in (ReportRange(period.start, days.first_at),
+                                      ReportRange(days.last_at, period.end))
+                         if edge.start < edge.end]
+                if edges:
+                    rows = _sum_rows([*rows, *(r for edge in edges for r in edge)])
             names: dict[uuid.UUID, str] = {
                 r.id: r.name
                 for r in (await session.execute(_CAMERA_NAMES, {"tenant": tenant_id})).all()}
-        series = sorted((r for r in rows if r.bucket_start is not None),
-                        key=lambda r: (r.bucket_start, str(r.camera_id)))
-        heat = sorted((r for r in rows if r.weekday is not None),
-                      key=lambda r: (r.weekday, r.hour))
+        # Each part arrives in order (series by time and camera, then the heat map); parts
+        # added up are put in that order again.
+        series = [r for r in rows if r.bucket_start is not None]
+        heat = [r for r in rows if r.weekday is not None]
+        if edges:
+            series.sort(key=lambda r: (r.bucket_start, r.camera_id))
+            heat.sort(key=lambda r: (r.weekday, r.hour))
         per_camera = sorted(
             (r for r in rows if r.bucket_start is None and r.weekday is None),
             key=lambda r: (-r.reads, names.get(r.camera_id) or ""))
         return TrafficReport(
             timezone=tz, bucket=bucket,
-            series=[{"bucket_start": _iso_local(r.bucket_start), "camera_id": r.camera_id,
+            series=[{"bucket_start": r.bucket_start, "camera_id": r.camera_id,
                      "reads": r.reads} for r in series],
             heatmap=[{"weekday": r.weekday, "hour": r.hour, "reads": r.reads} for r in heat],
             busiest=[{"camera_id": r.camera_id, "camera_name": names.get(r.camera_id),

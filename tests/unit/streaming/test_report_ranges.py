@@ -12,6 +12,7 @@ from streaming_service.application.reports import (
     InvalidReportRange,
     ReportRange,
     local_days,
+    offset_step,
     split_hours,
 )
 
@@ -102,3 +103,18 @@ def test_a_midnight_that_a_clock_change_skips_is_when_the_day_begins() -> None:
     assert days is not None
     assert (days.first, days.first_at) == (date(2018, 11, 4), start)
     assert days.last_at == datetime(2018, 11, 6, 2, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("tz", "step"), [
+    ("America/Sao_Paulo", 3600), ("UTC", 3600), ("Asia/Kolkata", 900),
+    ("Asia/Kathmandu", 900), ("Australia/Lord_Howe", 900),
+])
+def test_the_bin_is_the_longest_step_every_offset_is_a_multiple_of(tz: str, step: int) -> None:
+    period = ReportRange(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 12, 31, tzinfo=UTC))
+    assert offset_step(tz, period) == step
+
+
+def test_a_local_mean_time_offset_is_binned_by_the_second() -> None:
+    # Before 1914 São Paulo kept local mean time, 3:06:28 behind UTC.
+    period = ReportRange(datetime(1913, 12, 1, tzinfo=UTC), datetime(1914, 2, 1, tzinfo=UTC))
+    assert offset_step("America/Sao_Paulo", period) == 1
