@@ -21,9 +21,10 @@ the partial days at either end from the hourly roll-up and the detections.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
@@ -158,12 +159,13 @@ _TRAFFIC = _with_counts("""
 # series and the busiest cameras from reads per camera and day, the heat map from reads
 # per local hour.
 _TRAFFIC_DAYS = text("""
-    SELECT to_char(date_trunc(:bucket, d.day::timestamp), 'YYYY-MM-DD"T"HH24:MI')
-               AS bucket_start, d.camera_id,
-           NULL::int AS weekday, NULL::int AS hour, sum(d.reads)::bigint AS reads
-      FROM ai.detection_daily d
-     WHERE d.tenant_id = :tenant AND d.day >= :first AND d.day < :last
-  GROUP BY 1, 2
+    SELECT to_char(b.bucket, 'YYYY-MM-DD"T"HH24:MI') AS bucket_start, b.camera_id,
+           NULL::int AS weekday, NULL::int AS hour, b.reads
+      FROM (SELECT date_trunc(:bucket, d.day::timestamp) AS bucket, d.camera_id,
+                   sum(d.reads)::bigint AS reads
+              FROM ai.detection_daily d
+             WHERE d.tenant_id = :tenant AND d.day >= :first AND d.day < :last
+          GROUP BY 1, 2) b
     UNION ALL
     SELECT NULL, d.camera_id, NULL, NULL, sum(d.reads)::bigint
       FROM ai.detection_daily d
@@ -258,7 +260,8 @@ _ALERTS_UNACKED = text("""
 # trigger) through a partial index of the gaps; storage from streaming.recording_totals
 # (migration 0009) and the oldest segment from the (camera, started_at) index. A segment
 # is at most LONGEST_SEGMENT long (the recorder cuts them at GTV_SEGMENT_SECONDS, at most
-# an hour), which bounds the partial hours' scans; the outages look back a day.
+# an hour), which bounds the partial hours' scans (skipped when empty, as for a range from
+# hour mark to hour mark); the outages look back a day.
 _AVAILABILITY = text("""
     WITH parts AS (
         SELECT h.camera_id, h.seconds
@@ -270,12 +273,14 @@ _AVAILABILITY = text("""
           FROM streaming.recordings r
          WHERE r.tenant_id = :tenant AND r.started_at < :head_end AND r.ended_at > :start
            AND r.started_at >= CAST(:start AS timestamptz) - make_interval(secs => :longest)
+           AND CAST(:head_end AS timestamptz) > CAST(:start AS timestamptz)
         UNION ALL
         SELECT r.camera_id,
                extract(epoch FROM least(r.ended_at, :end) - greatest(r.started_at, :tail_start))
           FROM streaming.recordings r
          WHERE r.tenant_id = :tenant AND r.started_at < :end AND r.ended_at > :tail_start
            AND r.started_at >= CAST(:tail_start AS timestamptz) - make_interval(secs => :longest)
+           AND CAST(:end AS timestamptz) > CAST(:tail_start AS timestamptz)
     ), recorded AS (
         SELECT camera_id, sum(seconds) AS recorded_seconds FROM parts GROUP BY camera_id
     ), gaps AS (
@@ -313,6 +318,8 @@ _PLATE_HISTORY = text("""
 
 # The tenant's zone, and the zone its daily roll-ups are kept in (the default until the
 # tenant's zone is known: migration 0012).
+_NO_PARALLEL = text("SET LOCAL max_parallel_workers_per_gather = 0")
+
 _TENANT_TZ = text("""
     SELECT t.timezone, coalesce(z.timezone, :default_zone) AS rollup_zone
       FROM streaming.tenants t LEFT JOIN ai.report_zones z ON z.tenant_id = t.id
@@ -407,6 +414,16 @@ class Reports:
         self._audit = audit
         self._gap = outage_gap_seconds
 
+    @contextlib.asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncSession]:
+        """A session for one report, without parallel workers: a report reads roll-ups
+        and index ranges of tens of thousands of rows at most, for which starting
+        workers costs more than they save (measured: most of an alerts report's time
+        on a busy host)."""
+        async with self._sessions() as session:
+            await session.execute(_NO_PARALLEL)
+            yield session
+
     async def _zone(self, session: AsyncSession, tenant_id: uuid.UUID) -> tuple[str, bool]:
         """The tenant's time zone (the default for a name it does not know), and whether
         the daily roll-ups are kept in it."""
@@ -433,7 +450,7 @@ class Reports:
 
     async def traffic(self, tenant_id: uuid.UUID, period: ReportRange, *, bucket: Bucket,
                       camera_id: uuid.UUID | None = None) -> TrafficReport:
-        async with self._sessions() as session:
+        async with self._read() as session:
             tz, kept = await self._zone(session, tenant_id)
             params = {"tenant": tenant_id, "tz": tz, "bucket": bucket,
                       "camera": str(camera_id) if camera_id else None}
@@ -479,7 +496,7 @@ class Reports:
                      camera_id: uuid.UUID | None = None) -> PlatesReport:
         """Unique vs recurring plates: over the tenant's cameras a count of linked reads
         (each knows its plate's previous two reads), over one camera its reads grouped."""
-        async with self._sessions() as session:
+        async with self._read() as session:
             tz, kept = await self._zone(session, tenant_id)
             params = {"tenant": tenant_id, "start": period.start, "end": period.end}
             days = local_days(tz, period) if kept and camera_id is None else None
@@ -504,7 +521,7 @@ class Reports:
             recurring_plates=recurring)
 
     async def alerts(self, tenant_id: uuid.UUID, period: ReportRange) -> AlertsReport:
-        async with self._sessions() as session:
+        async with self._read() as session:
             tz = await self._timezone(session, tenant_id)
             params = {"tenant": tenant_id, "start": period.start, "end": period.end}
             severities = (await session.execute(_ALERTS_BY_SEVERITY, params)).all()
@@ -523,7 +540,7 @@ class Reports:
         )
 
     async def availability(self, tenant_id: uuid.UUID, period: ReportRange) -> AvailabilityReport:
-        async with self._sessions() as session:
+        async with self._read() as session:
             tz = await self._timezone(session, tenant_id)
             rows = (await session.execute(_AVAILABILITY, {
                 "tenant": tenant_id, "start": period.start, "end": period.end,
@@ -557,7 +574,7 @@ class Reports:
             actor, "plate.history", object_type="plate", object_id=plate, tenant_id=tenant_id,
             after={"plate": plate, "start": period.start.isoformat(),
                    "end": period.end.isoformat()})
-        async with self._sessions() as session:
+        async with self._read() as session:
             rows = (await session.execute(_PLATE_HISTORY, {
                 "tenant": tenant_id, "plate": plate, "start": period.start, "end": period.end,
                 "offset": offset, "limit": limit})).all()

@@ -229,6 +229,8 @@ def upgrade() -> None:
     for statement in BACKFILL.split(";\n"):
         if statement.strip():
             op.execute(statement)
+    for table in ("ai.report_zones", *(table for table, _, _ in ROLLUPS)):
+        op.execute(f"ANALYZE {table}")
     op.execute(CHANGE_FUNCTION)
     op.execute(ZONE_FUNCTION)
     for trigger in TRIGGERS:
