@@ -368,13 +368,19 @@ def main() -> int:
         rows.append(f"| {name} | {percentile(samples, 0.5):.0f} | {p95:.0f} | "
                      f"{max(samples):.0f} | {'met' if p95 <= TARGET_P95_MS else 'missed'} |")
     rows.append("")
-    rows.append("Traffic reads whole hours from `ai.detection_hourly` (kept by a trigger) and "
-                "the partial hours from the covering `(tenant_id, detected_at)` index; unique/"
-                "recurring plates count reads linked to their plate's previous two reads "
-                "(migration 0011) in one index-only pass; availability sums "
+    rows.append("The first eight rows are the dashboard's requests: whole days of the city, "
+                "from a local midnight to the midnight after the last day (today included). "
+                "Their whole days come from the daily roll-ups in the city's zone (migration "
+                "0012: reads per camera and day, per local hour, plates' first and second "
+                "reads by day); traffic by hour from `ai.detection_hourly`. The rolling "
+                "rows are API requests ending now: their partial days come from the hourly "
+                "roll-up and the covering `(tenant_id, detected_at)` index, and unique vs "
+                "recurring over a range that does not start at a local midnight counts the "
+                "linked reads of the whole range (migration 0011). Availability sums "
                 "`streaming.recording_hourly` and finds outages through a partial index of "
                 "gaps; alerts and plate history read the base tables through their "
-                "`(tenant, time)` / `(tenant, plate, time)` indexes.")
+                "`(tenant, time)` / `(tenant, plate, time)` indexes. No report statement "
+                "uses parallel workers.")
     rows.append("")
     rows.append("### Plans (EXPLAIN (ANALYZE, BUFFERS), one call after the timed runs)")
     for name, statements in plans.items():
