@@ -63,8 +63,16 @@ CALIBRATION_TARGET = 0.6
 #: ``CALIBRATION_TARGET``: ``confidence ** (log 0.6 / log t)``, monotonic, so the order of
 #: reads within a group is kept. Fitted on the tuning set only
 #: (``tools/lpr_train/two_view_calibration.py``, docs/models.md); a group not listed
-#: keeps its raw confidence.
-CALIBRATION_THRESHOLDS: dict[str, float] = {}
+#: keeps its raw confidence. Fitted (``fit --fit-seeds 4242 777 2031 5150 --coarse --only
+#: disagree``): where the two views disagree, a read whose better view is at least ~0.967
+#: confident clears 0.6 (before: none did, 0.6 x at most 1.0); where they agree the raw
+#: confidence already served best.
+CALIBRATION_THRESHOLDS: dict[str, float] = {
+    "mercosul/one/disagree": 0.58,
+    "mercosul/two/disagree": 0.58,
+    "old/one/disagree": 0.58,
+    "old/two/disagree": 0.58,
+}
 
 
 def calibration_group(text: str, two_row: bool, agree: bool) -> str:

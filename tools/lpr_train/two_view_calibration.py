@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 THRESHOLD = 0.6
-GRID = [round(0.30 + 0.02 * i, 2) for i in range(33)]  # 0.30 .. 0.94
+GRID = [round(0.30 + 0.01 * i, 2) for i in range(66)]  # 0.30 .. 0.95
 
 
 def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
@@ -136,26 +136,35 @@ def frames(rows: list[dict[str, Any]], thresholds: dict[str, float],
     return len(by_frame), right, wrong
 
 
-def fit(rows: list[dict[str, Any]], cost: float, two_row_aspect: float
-        ) -> dict[str, float]:
+ALL_GROUPS = [f"{layout}/{rows}/{agree}" for layout in ("mercosul", "old")
+              for rows in ("one", "two") for agree in ("agree", "disagree")]
+
+
+def fit(rows: list[dict[str, Any]], cost: float, two_row_aspect: float,
+        coarse: bool = False, only: str | None = None) -> dict[str, float]:
     """Per group, the threshold maximising right - cost x wrong on ``rows`` (coordinate
-    ascent over the groups, twice)."""
-    groups = sorted({group(combine(r)[0], r["aspect"] < two_row_aspect, combine(r)[2])
-                     for r in rows if combine(r)[0]})
-    thresholds = dict.fromkeys(groups, THRESHOLD)
+    ascent over the groups, twice). ``coarse``: one threshold for all layouts where the
+    views agree and one where they disagree (fewer values for little data); ``only``:
+    fit only the groups ending so (``disagree``), the others keep 0.6."""
+    families: dict[str, list[str]] = (
+        {a: [g for g in ALL_GROUPS if g.endswith("/" + a)] for a in ("agree", "disagree")}
+        if coarse else {g: [g] for g in ALL_GROUPS})
+    if only:
+        families = {k: m for k, m in families.items() if k == only or k.endswith("/" + only)}
+    thresholds = dict.fromkeys(ALL_GROUPS, THRESHOLD)
     for _ in range(2):
-        for g in groups:
+        for members in families.values():
             best = (-math.inf, THRESHOLD)
             for t in GRID:
-                trial = {**thresholds, g: t}
+                trial = {**thresholds, **dict.fromkeys(members, t)}
                 _, right, wrong = frames(rows, trial, two_row_aspect)
                 score = right - cost * wrong
                 # Ties: the value nearest the current threshold (no change without cause).
                 if score > best[0] or (score == best[0] and abs(t - THRESHOLD)
                                        < abs(best[1] - THRESHOLD)):
                     best = (score, t)
-            thresholds[g] = best[1]
-    return thresholds
+            thresholds.update(dict.fromkeys(members, best[1]))
+    return {g: t for g, t in thresholds.items() if t != THRESHOLD}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -172,6 +181,10 @@ def main(argv: list[str] | None = None) -> None:
     f.add_argument("--check-seeds", type=int, nargs="*", default=[])
     f.add_argument("--misread-cost", type=float, default=8.0)
     f.add_argument("--two-row-aspect", type=float, default=1.8)
+    f.add_argument("--coarse", action="store_true",
+                   help="one threshold for agreeing views, one for disagreeing ones")
+    f.add_argument("--only", choices=["agree", "disagree"],
+                   help="fit only these groups; the others keep 0.6")
     args = parser.parse_args(argv)
     if args.command == "collect":
         collect(args.seeds, args.n, args.out)
@@ -179,7 +192,8 @@ def main(argv: list[str] | None = None) -> None:
     rows = [json.loads(line) for line in args.features.read_text().splitlines() if line]
     fit_rows = [r for r in rows if r["seed"] in args.fit_seeds]
     check_rows = [r for r in rows if r["seed"] in args.check_seeds]
-    thresholds = fit(fit_rows, args.misread_cost, args.two_row_aspect)
+    thresholds = fit(fit_rows, args.misread_cost, args.two_row_aspect, args.coarse,
+                     args.only)
     print("thresholds (raw confidence that maps to 0.6):")
     for g, t in thresholds.items():
         print(f"  {g}: {t}")
