@@ -35,3 +35,12 @@ def test_the_shipped_table_is_within_bounds() -> None:
         assert layout in {"mercosul", "old"} and rows in {"one", "two"}
         assert agree in {"agree", "disagree"}
         assert 0.0 < threshold < 1.0
+
+
+def test_a_disagreement_with_a_near_certain_view_clears_the_threshold() -> None:
+    """The shipped table (fitted on the tuning set): views that disagree used to cap the
+    read at 0.6 x its confidence, under 0.6 however sure the better view was."""
+    group = calibration_group("ABC1234", False, False)
+    assert calibrated(0.6 * 0.99, group) >= CALIBRATION_TARGET
+    assert calibrated(0.6 * 0.93, group) < CALIBRATION_TARGET
+    assert calibrated(0.6 * 0.93, calibration_group("ABC1234", False, True)) == 0.6 * 0.93
