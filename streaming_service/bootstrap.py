@@ -71,7 +71,6 @@ from streaming_service.infrastructure.engines import EnginePlugin
 from streaming_service.infrastructure.engines import ffmpeg as ffmpeg_engine
 from streaming_service.infrastructure.engines import mediamtx as mediamtx_engine
 from streaming_service.infrastructure.engines.ffmpeg.engine import live_playlist
-from streaming_service.infrastructure.engines.ffmpeg.live_segments import HlsLiveSegments
 from streaming_service.infrastructure.live_feed import RedisLiveFeed
 from streaming_service.infrastructure.media_token import MediaTokenSigner
 from streaming_service.infrastructure.metrics import StreamingMetrics
@@ -364,8 +363,8 @@ def bootstrap(
         detections=Detections(sessions=sessions, store=store),
         lpr_settings=TenantLprSettings(sessions=sessions, audit=audit),
         clips=EventClips(
-            sessions=sessions, store=store, live=HlsLiveSegments(settings.media_root),
-            concat=concat or ffmpeg_concat, audit=audit, work_dir=work_dir,
+            sessions=sessions, store=store, engine=media_engine, audit=audit,
+            work_dir=work_dir,
             pre_roll_seconds=settings.event_clip_pre_roll_seconds,
             post_roll_seconds=settings.event_clip_post_roll_seconds,
             url_ttl_seconds=settings.playback_url_ttl_seconds,

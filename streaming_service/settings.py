@@ -42,6 +42,18 @@ class StreamingSettings(CommonSettings):
     # HTTP Basic auth where MediaMTX cannot add a header: authHTTPAddress). Empty: the hook
     # endpoints refuse every call.
     mediamtx_hook_token: SecretStr = SecretStr("")
+    # MediaMTX's playback server (event clips of recording_mode = events are fetched from
+    # it; empty: no clips). Its requests are authorised like any playback: with
+    # authMethod http by this service's auth hook, which accepts this user with the hook
+    # token as password (mediamtx_playback_password, when set, replaces the token: for
+    # MediaMTX's internal users). Empty user: no credentials sent.
+    mediamtx_playback_url: str = "http://127.0.0.1:9996"
+    mediamtx_playback_user: str = "gtv-clips"
+    mediamtx_playback_password: SecretStr | None = None
+    mediamtx_playback_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    mediamtx_playback_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    # How long MediaMTX keeps the local buffer of events-mode cameras (minutes).
+    mediamtx_event_buffer_minutes: int = Field(default=10, ge=2, le=1440)
     media_root: Path = PROJECT_ROOT / "var" / "media"
     ffmpeg_binary: str = "ffmpeg"
     segment_seconds: int = Field(default=60, ge=2, le=3600)

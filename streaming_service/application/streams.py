@@ -124,6 +124,7 @@ class StreamControl:
             tenant_id=camera.tenant_id,
             url=self._cipher.decrypt(camera.rtsp_url_encrypted),
             record=camera.recording_mode == "continuous",
+            event_buffer=camera.recording_mode == "events",
             segment_seconds=self._segment_seconds,
         )
         try:

@@ -37,6 +37,24 @@ class EngineUrls:
     webrtc: str | None = None
 
 
+@dataclass(frozen=True)
+class ClipSpan:
+    """The wall-clock span an event clip written by :meth:`MediaEngine.cut_clip` covers
+    (within a keyframe: stream copy cuts on the keyframe at or before the start)."""
+
+    start: datetime
+    end: datetime
+
+
+class ClipUnavailable(Exception):
+    """The engine keeps no video of the requested span (the stream was down, the buffer
+    no longer holds it, the engine refused): the clip will not be made."""
+
+
+class ClipNotReady(ClipUnavailable):
+    """The span is not completely recorded yet: ask again a little later."""
+
+
 SegmentSink = Callable[[CompletedSegment], Awaitable[object]]
 StatusSink = Callable[[StreamStatus], Awaitable[None]]
 
@@ -73,6 +91,15 @@ class MediaEngine(Protocol):
 
     def urls(self, camera_id: uuid.UUID) -> EngineUrls:
         """The public URLs of the camera's live stream, without any token."""
+        ...
+
+    async def cut_clip(self, camera_id: uuid.UUID, start: datetime, end: datetime,
+                       output: Path) -> ClipSpan | None:
+        """Write the camera's video from ``start`` to ``end`` (the recent past) to
+        ``output`` as a progressive MP4 (event clips, ``recording_mode = events``) and
+        return the span it covers. None when this engine instance holds no video of the
+        camera (another replica runs its stream). Raises :class:`ClipNotReady` while the
+        span is still being recorded, :class:`ClipUnavailable` when it cannot be had."""
         ...
 
     async def close(self) -> None:

@@ -56,6 +56,9 @@ class StreamSource:
     segment_seconds: int = 60
     retention_days: int | None = None
     """How long the engine may keep local segments; None: the engine's default."""
+    event_buffer: bool = False
+    """``recording_mode = events``: keep the recent past on the engine's own disk (not
+    uploaded, not a recording) so that event clips can be cut from it."""
 
 
 @dataclass(frozen=True)

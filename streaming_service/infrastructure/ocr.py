@@ -17,6 +17,7 @@ make a general-purpose text recogniser into a plate reader:
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -52,6 +53,41 @@ NO_HYPHEN_LOG_ODDS = -6.0
 SECOND_VIEW_TRIM = 0.03
 #: Confidence kept by a read the two views disagree on.
 DISAGREEMENT_FACTOR = 0.6
+#: A crop narrower than this (width / height) is a two-row (motorcycle) plate.
+TWO_ROW_ASPECT = 1.8
+#: The pipeline's confidence threshold (``RecognitionSettings.min_ocr_confidence``) that
+#: the calibration maps each group's fitted threshold onto.
+CALIBRATION_TARGET = 0.6
+#: Per group (:func:`calibration_group`: the read's layout, one or two rows, whether the
+#: two views agree), the raw two-view confidence that should land on
+#: ``CALIBRATION_TARGET``: ``confidence ** (log 0.6 / log t)``, monotonic, so the order of
+#: reads within a group is kept. Fitted on the tuning set only
+#: (``tools/lpr_train/two_view_calibration.py``, docs/models.md); a group not listed
+#: keeps its raw confidence. Fitted (``fit --fit-seeds 4242 777 2031 5150 --coarse --only
+#: disagree``): where the two views disagree, a read whose better view is at least ~0.967
+#: confident clears 0.6 (before: none did, 0.6 x at most 1.0); where they agree the raw
+#: confidence already served best.
+CALIBRATION_THRESHOLDS: dict[str, float] = {
+    "mercosul/one/disagree": 0.58,
+    "mercosul/two/disagree": 0.58,
+    "old/one/disagree": 0.58,
+    "old/two/disagree": 0.58,
+}
+
+
+def calibration_group(text: str, two_row: bool, agree: bool) -> str:
+    layout = "mercosul" if len(text) == 7 and text[4].isalpha() else "old"
+    return f"{layout}/{'two' if two_row else 'one'}/{'agree' if agree else 'disagree'}"
+
+
+def calibrated(confidence: float, group: str,
+               thresholds: dict[str, float] | None = None) -> float:
+    """The confidence after the group's calibration (unchanged for an unknown group)."""
+    table = CALIBRATION_THRESHOLDS if thresholds is None else thresholds
+    t = table.get(group)
+    if t is None or not 0.0 < t < 1.0 or not 0.0 < confidence < 1.0:
+        return confidence
+    return float(confidence ** (math.log(CALIBRATION_TARGET) / math.log(t)))
 
 
 def looks_mercosul(crop: Image) -> bool:
@@ -146,12 +182,15 @@ class RapidOcrPlateReader:
         w = crop.shape[1]
         trim = max(1, int(w * SECOND_VIEW_TRIM))
         second = self.read_once(crop[:, trim : w - trim])
+        two_row = w / max(crop.shape[0], 1) < TWO_ROW_ASPECT
         if first.text == second.text:
             # Two views agreeing on all seven characters is more evidence than either.
             doubt = (1.0 - first.confidence) * (1.0 - second.confidence)
-            return OcrReading(first.text, 1.0 - doubt)
+            group = calibration_group(first.text, two_row, True)
+            return OcrReading(first.text, calibrated(1.0 - doubt, group))
         best = first if first.confidence >= second.confidence else second
-        return OcrReading(best.text, best.confidence * DISAGREEMENT_FACTOR)
+        group = calibration_group(best.text, two_row, False)
+        return OcrReading(best.text, calibrated(best.confidence * DISAGREEMENT_FACTOR, group))
 
     def read_once(self, crop: Image) -> OcrReading:
         """The best plate over both layouts from one view of the crop."""

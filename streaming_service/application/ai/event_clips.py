@@ -1,16 +1,18 @@
 """Event clips: for cameras with ``recording_mode = events``, a short MP4 around each plate
-detection (and so around each alert), cut from the live segments the media engine already
-writes, stored in the ``lpr-clips`` bucket and listed with the detection.
+detection (and so around each alert), cut by the media engine from the recent video it
+keeps, stored in the ``lpr-clips`` bucket and listed with the detection.
 
-A loop in the API process (where the FFmpeg engine runs the streams) looks every second
-for recent detections of events-mode cameras without a clip. Once the post-roll has
-passed, it takes the finished live segments spanning ``[detected_at - pre_roll,
-detected_at + post_roll]`` (``detected_at`` is the first frame the plate was read in),
-joins them with ffmpeg (stream copy, like exports), uploads the clip and records its key
-in the detection's metadata (``clip_key``; a failure is recorded as ``clip_error`` and
-not retried). A replica that does not run the camera's stream has no segments and leaves
-the detection to the one that does. Every clip URL handed out is audited
-(``detection.clip``) before it leaves.
+A loop in the API process looks every second for recent detections of events-mode
+cameras without a clip. Once the post-roll has passed, it asks the engine
+(:meth:`~streaming_service.domain.ports.MediaEngine.cut_clip`) for ``[detected_at -
+pre_roll, detected_at + post_roll]`` (``detected_at`` is the first frame the plate was
+read in): the FFmpeg engine joins its finished live HLS segments (stream copy), MediaMTX
+serves the span from its recording buffer through its playback server. The clip is
+uploaded and its key recorded in the detection's metadata (``clip_key``; a failure is
+recorded as ``clip_error`` and not retried; a span still being recorded is asked for
+again until ``give_up_seconds`` after its end). An engine that does not run the camera's
+stream (another replica's FFmpeg) leaves the detection to the one that does. Every clip
+URL handed out is audited (``detection.clip``) before it leaves.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import tempfile
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import JSONB
@@ -30,10 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel.lifecycle import sleep_until_stopped
 from streaming_service.application.audit import Actor, AuditTrail
-from streaming_service.application.exports import SegmentConcatenator
-from streaming_service.domain.ai.ports import LiveSegment, LiveSegments
 from streaming_service.domain.errors import NotFound
-from streaming_service.domain.ports import ObjectStore
+from streaming_service.domain.ports import ClipNotReady, ClipSpan, ClipUnavailable, ObjectStore
 from streaming_service.infrastructure.db.models import Camera
 from streaming_service.infrastructure.db.models.ai import Detection
 
@@ -43,6 +43,13 @@ CLIPS_BUCKET = "lpr-clips"
 EVENTS_MODE = "events"
 SETTLE_SECONDS = 1.5
 """After the post-roll, how long to wait for the segment that covers it to be finished."""
+
+
+class ClipSource(Protocol):
+    """What cuts the clips: the media engine (``MediaEngine.cut_clip``)."""
+
+    async def cut_clip(self, camera_id: uuid.UUID, start: datetime, end: datetime,
+                       output: Path) -> ClipSpan | None: ...
 
 
 class ClipNotFound(NotFound):
@@ -69,19 +76,19 @@ class EventClips:
         *,
         sessions: async_sessionmaker[AsyncSession],
         store: ObjectStore,
-        live: LiveSegments,
-        concat: SegmentConcatenator,
+        engine: ClipSource,
         audit: AuditTrail,
         work_dir: Path,
         pre_roll_seconds: float = 3.0,
         post_roll_seconds: float = 5.0,
         lookback: timedelta = timedelta(minutes=2),
         url_ttl_seconds: int = 600,
+        give_up_seconds: float = 60.0,
     ) -> None:
         self._sessions = sessions
         self._store = store
-        self._live = live
-        self._concat = concat
+        self._engine = engine
+        self._give_up = give_up_seconds
         self._audit = audit
         self._work_dir = work_dir
         self.pre_roll = pre_roll_seconds
@@ -105,10 +112,7 @@ class EventClips:
             due = detection.detected_at + timedelta(seconds=self.post_roll + SETTLE_SECONDS)
             if now < due:
                 continue
-            segments = self._live.segments(detection.camera_id)
-            if not segments:
-                continue  # not this host's stream
-            if await self.capture(detection, segments):
+            if await self.capture(detection, now=now):
                 made += 1
         return made
 
@@ -124,46 +128,51 @@ class EventClips:
                 .order_by(Detection.detected_at).limit(50))
             return list(rows.scalars().all())
 
-    async def capture(self, detection: Detection, segments: list[LiveSegment]) -> bool:
-        """Cut, store and record the clip of ``detection``; False (and ``clip_error``
-        recorded) when the live segments do not cover it or ffmpeg fails."""
-        at = detection.detected_at.timestamp()
-        start, end = at - self.pre_roll, at + self.post_roll
-        chosen = [s for s in segments if s.end > start and s.start < end]
-        if not chosen:
-            await self._mark(detection, {"clip_error": "no live video around the detection"})
-            return False
+    async def capture(self, detection: Detection, *, now: datetime | None = None) -> bool:
+        """Cut, store and record the clip of ``detection``; False when it was not made:
+        not this host's stream or not recorded yet (left for later), or failed
+        (``clip_error`` recorded)."""
+        now = now or datetime.now(UTC)
+        start = detection.detected_at - timedelta(seconds=self.pre_roll)
+        end = detection.detected_at + timedelta(seconds=self.post_roll)
         self._work_dir.mkdir(parents=True, exist_ok=True)
         workdir = Path(tempfile.mkdtemp(prefix=f"clip-{detection.id}-", dir=self._work_dir))
         try:
-            copies = []
-            for index, segment in enumerate(chosen):
-                copy = workdir / f"{index:04d}.ts"
-                shutil.copyfile(segment.path, copy)  # ffmpeg may delete it any moment
-                copies.append(copy)
-            begin = max(start, chosen[0].start)
-            finish = min(end, chosen[-1].end)
             output = workdir / "clip.mp4"
-            await self._concat(copies, output, start_offset=max(0.0, start - chosen[0].start),
-                               duration=max(0.1, finish - begin))
+            span = await self._engine.cut_clip(detection.camera_id, start, end, output)
+            if span is None:
+                return False  # not this host's stream
             if not output.exists() or output.stat().st_size == 0:
-                raise RuntimeError("ffmpeg produced no clip")
+                raise RuntimeError("the engine produced no clip")
             key = clip_key(detection)
             await self._store.put_file(CLIPS_BUCKET, key, output, "video/mp4")
+        except ClipNotReady as exc:
+            if now < end + timedelta(seconds=self._give_up):
+                log.info("event clip not recorded yet", extra={
+                    "detection_id": str(detection.id), "reason": str(exc)[:200]})
+                return False
+            await self._fail(detection, exc, "the video around the detection was not "
+                                              "recorded in time")
+            return False
         except Exception as exc:
-            log.warning("event clip failed", extra={"detection_id": str(detection.id),
-                                                    "error": repr(exc)[:300]})
-            await self._mark(detection, {"clip_error": f"clip failed ({type(exc).__name__})"})
+            await self._fail(detection, exc, None)
             return False
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         await self._mark(detection, {
             "clip_key": key,
-            "clip_start": datetime.fromtimestamp(begin, UTC).isoformat(),
-            "clip_end": datetime.fromtimestamp(finish, UTC).isoformat()})
-        log.info("event clip stored", extra={"detection_id": str(detection.id),
-                                             "segments": len(chosen)})
+            "clip_start": span.start.astimezone(UTC).isoformat(),
+            "clip_end": span.end.astimezone(UTC).isoformat()})
+        log.info("event clip stored", extra={"detection_id": str(detection.id)})
         return True
+
+    async def _fail(self, detection: Detection, exc: Exception, reason: str | None) -> None:
+        log.warning("event clip failed", extra={"detection_id": str(detection.id),
+                                                "error": repr(exc)[:300]})
+        if reason is None:
+            reason = (str(exc)[:200] if isinstance(exc, ClipUnavailable)
+                      else f"clip failed ({type(exc).__name__})")
+        await self._mark(detection, {"clip_error": reason})
 
     async def _mark(self, detection: Detection, values: dict[str, Any]) -> None:
         async with self._sessions() as session, session.begin():

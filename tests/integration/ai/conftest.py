@@ -103,9 +103,18 @@ def object_store(streaming_settings: StreamingSettings) -> FilesystemObjectStore
 
 
 class _IdleEngine:
-    """The media engine is not under test here."""
+    """The media engine is not under test here; event clips are cut as the FFmpeg engine
+    cuts them, from the live segments under the media root."""
 
     name = "idle"
+
+    def __init__(self, media_root: Path) -> None:
+        from streaming_service.infrastructure.engines.ffmpeg.engine import FFmpegEngine
+
+        self._ffmpeg = FFmpegEngine(media_root)
+
+    async def cut_clip(self, camera_id: Any, start: Any, end: Any, output: Path) -> Any:
+        return await self._ffmpeg.cut_clip(camera_id, start, end, output)
 
     async def close(self) -> None:
         return None
@@ -138,7 +147,7 @@ def build_app(streaming_settings: StreamingSettings, redis_client: Any,
     """The real app from the composition root (the AI context is mounted by it)."""
     from streaming_service.main import create_app
 
-    return create_app(streaming_settings, engine=_IdleEngine(),  # type: ignore[arg-type]
+    return create_app(streaming_settings, engine=_IdleEngine(streaming_settings.media_root),  # type: ignore[arg-type]
                       object_store=object_store, redis_client=redis_client)
 
 

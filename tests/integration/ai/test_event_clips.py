@@ -1,7 +1,8 @@
 """recording_mode = events: a clip around each plate detection, cut by the running app's
 event-clip loop from the live HLS segments on disk (made here by a real ffmpeg, as the
 FFmpeg engine writes them), stored in the object store, listed with the detection and its
-alert, handed out through an audited URL, and playable (ffprobe)."""
+alert, handed out through an audited URL, and playable (ffprobe). With the MediaMTX
+engine, the span comes from MediaMTX's playback server instead."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel.plates import PlateNumber
 from streaming_service.application.ai.detections import NewDetection
+from streaming_service.application.ai.event_clips import EventClips
 from streaming_service.infrastructure.db.models import Camera, OutboxEvent
+from streaming_service.infrastructure.db.models.ai import Detection
 from streaming_service.infrastructure.engines.ffmpeg.engine import live_dir
+from streaming_service.infrastructure.engines.mediamtx.client import MediaMtxClient
+from streaming_service.infrastructure.engines.mediamtx.engine import MediaMtxEngine
+from streaming_service.infrastructure.engines.mediamtx.paths import path_name
+from streaming_service.infrastructure.engines.mediamtx.playback import MediaMtxPlayback
 from streaming_service.infrastructure.ffmpeg_tools import probe
+from tests.integration.streaming.mediamtx_playback_standin import (
+    PlaybackStandIn,
+    make_recording,
+)
+from tests.integration.streaming.mediamtx_standin import serve as serve_standin
 
 from .conftest import Server
 
@@ -128,3 +140,97 @@ async def test_an_events_camera_gets_a_playable_clip_around_each_detection(
     assert info.video_codec == "h264" and info.width == 320
     assert info.duration_seconds is not None
     assert 6.0 <= info.duration_seconds <= 10.0, info.duration_seconds
+
+
+async def test_with_mediamtx_the_clip_comes_from_its_playback_server(
+    server: Server, http: httpx.AsyncClient, cameras: tuple[Any, dict[str, uuid.UUID]],
+    object_store: Any, sessions: async_sessionmaker[AsyncSession], tmp_path: Path,
+) -> None:
+    """The same use case with the MediaMTX engine: the span comes from MediaMTX's playback
+    server (a contract stand-in over real HTTP, answering a real MP4 cut from a real
+    recording that is still being written), stored under the same key, listed and audited
+    the same way."""
+    caller, ids = cameras
+    camera_id = ids["events"]
+    services = server.app.state.services
+    now = datetime.now(UTC)
+    standin = PlaybackStandIn(user="gtv-clips", password="hook-token-x", lag_seconds=2.0)
+    standin.add_recording(path_name(camera_id), now - timedelta(seconds=20),
+                          make_recording(tmp_path / "recording.mp4", 30), 30)
+    detected_at = now - timedelta(seconds=6.5)
+    recorded = await services.recorder.record(NewDetection(
+        tenant_id=caller.tenant_id, camera_id=camera_id, plate=PlateNumber("MTX1A23"),
+        confidence=0.9, detected_at=detected_at))
+    async with sessions() as session:
+        detection = (await session.execute(select(Detection).where(
+            Detection.id == recorded.detection.id))).scalar_one()
+    with serve_standin(standin.app) as url:
+        engine = MediaMtxEngine(MediaMtxClient("http://127.0.0.1:9", timeout_seconds=1.0),
+                                playback=MediaMtxPlayback(url, username="gtv-clips",
+                                                          password="hook-token-x",
+                                                          retry_seconds=0.5))
+        clips = EventClips(sessions=sessions, store=object_store, engine=engine,
+                           audit=services.audit, work_dir=tmp_path / "work")
+        try:
+            assert await clips.capture(detection)
+        finally:
+            await engine.close()
+    assert standin.state.invalid_requests == [] and standin.state.invalid_responses == []
+    assert [p for p, _ in standin.state.calls].count("/get") == 1
+
+    details = (await services.detections.get(detection.id, caller.tenant_id)).details
+    at = detected_at.astimezone(UTC)
+    assert details["clip_key"] == (f"{caller.tenant_id}/{camera_id}/{at:%Y/%m/%d}/"
+                                   f"{detection.id}.mp4")
+    assert datetime.fromisoformat(details["clip_start"]) == detected_at - timedelta(seconds=3)
+    assert datetime.fromisoformat(details["clip_end"]) == detected_at + timedelta(seconds=5)
+    listed = await _detection(http, caller, detection.id)
+    assert listed["clip_url"] == f"/api/ai/detections/{detection.id}/clip"
+    handed = await http.get(listed["clip_url"], headers=caller.headers)
+    assert handed.status_code == 200 and handed.json()["url"]
+    async with sessions() as session:
+        audited = (await session.execute(select(OutboxEvent).where(
+            OutboxEvent.event_type == "UserActivityRecorded",
+            OutboxEvent.tenant_id == caller.tenant_id))).scalars().all()
+    assert [r.envelope["payload"]["object_id"] for r in audited
+            if r.envelope["payload"]["action"] == "detection.clip"] == [str(detection.id)]
+
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(await object_store.get_bytes("lpr-clips", details["clip_key"]))
+    info = await probe(clip)
+    assert info.video_codec == "h264" and info.width == 320
+    assert info.duration_seconds is not None
+    assert 7.5 <= info.duration_seconds <= 8.6, info.duration_seconds
+
+
+async def test_with_mediamtx_a_span_never_recorded_is_given_up(
+    cameras: tuple[Any, dict[str, uuid.UUID]], object_store: Any, server: Server,
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path,
+) -> None:
+    """Not recorded yet: left for the next tick; past give_up_seconds: ``clip_error``."""
+    caller, ids = cameras
+    services = server.app.state.services
+    detected_at = datetime.now(UTC) - timedelta(seconds=10)
+    recorded = await services.recorder.record(NewDetection(
+        tenant_id=caller.tenant_id, camera_id=ids["events"], plate=PlateNumber("MTX9Z99"),
+        confidence=0.9, detected_at=detected_at))
+    async with sessions() as session:
+        detection = (await session.execute(select(Detection).where(
+            Detection.id == recorded.detection.id))).scalar_one()
+    standin = PlaybackStandIn()
+    with serve_standin(standin.app) as url:
+        engine = MediaMtxEngine(MediaMtxClient("http://127.0.0.1:9", timeout_seconds=1.0),
+                                playback=MediaMtxPlayback(url, ready_wait_seconds=0.2,
+                                                          retry_seconds=0.1))
+        clips = EventClips(sessions=sessions, store=object_store, engine=engine,
+                           audit=services.audit, work_dir=tmp_path, give_up_seconds=60)
+        try:
+            assert not await clips.capture(detection)
+            details = (await services.detections.get(detection.id, caller.tenant_id)).details
+            assert "clip_error" not in details and "clip_key" not in details
+            later = datetime.now(UTC) + timedelta(seconds=120)
+            assert not await clips.capture(detection, now=later)
+        finally:
+            await engine.close()
+    details = (await services.detections.get(detection.id, caller.tenant_id)).details
+    assert "not recorded in time" in details["clip_error"]

@@ -175,6 +175,10 @@ def test_network_policies_deny_by_default_and_admit_only_named_peers(
     mediamtx_api = [r for r in admitted_pods["mediamtx"]
                     if any(p["port"] == 9997 for p in r.get("ports", []))]
     assert mediamtx_api and all(r.get("from") for r in mediamtx_api)
+    # The playback server (event clips) is for the streaming service only.
+    playback = [r for r in admitted_pods["mediamtx"]
+                if any(p["port"] == 9996 for p in r.get("ports", []))]
+    assert playback and all(r.get("from") for r in playback)
 
 
 def _secret_refs(obj: Obj) -> set[str]:

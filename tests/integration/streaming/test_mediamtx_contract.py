@@ -8,6 +8,7 @@ asserting that nothing the client sent was invalid.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import uuid
@@ -318,6 +319,39 @@ async def test_engine_start_with_recording_pulls_continuously_and_sets_the_hook(
     assert conf["record"] is True
     assert conf["sourceOnDemand"] is False
     assert "$MTX_SEGMENT_PATH" in conf["runOnRecordSegmentComplete"]
+    _assert_all_requests_valid(standin)
+
+
+async def test_an_events_camera_is_buffered_on_mediamtx_disk_but_not_recorded(
+    mediamtx: tuple[MediaMtxStandIn, MediaMtxClient],
+) -> None:
+    """recording_mode = events: MediaMTX records a short local buffer (the event clips'
+    source, served by its playback server) with no segment hook (nothing uploaded); it
+    is not a recording for the service, and turning recording on makes it one."""
+    standin, client = mediamtx
+    hook = segment_hook_command("http://streaming:8001/internal/mediamtx/segments")
+    engine = MediaMtxEngine(client, segment_hook_command=hook, record_root="/recordings",
+                            address_policy=CAMERA_NETWORKS, event_buffer_keep="10m")
+    camera_id, tenant_id = uuid.uuid4(), uuid.uuid4()
+    status = await engine.start(dataclasses.replace(_source(camera_id, tenant_id),
+                                                    event_buffer=True))
+    assert not status.recording
+    name = path_name(camera_id)
+    conf = standin.state.confs[name]
+    assert conf["record"] is True and conf["sourceOnDemand"] is False
+    assert conf["recordPath"].startswith(f"/recordings/{tenant_id}/events/%path/")
+    assert conf["recordDeleteAfter"] == "10m"
+    assert conf["runOnRecordSegmentComplete"] == ""
+    assert (await engine.status(camera_id)).recording is False  # type: ignore[union-attr]
+
+    await engine.set_recording(camera_id, False)  # the buffer stays
+    assert standin.state.confs[name]["record"] is True
+    await engine.set_recording(camera_id, True)
+    conf = standin.state.confs[name]
+    assert conf["recordPath"].startswith(f"/recordings/{tenant_id}/%path/")
+    assert "$MTX_SEGMENT_PATH" in conf["runOnRecordSegmentComplete"]
+    assert conf["recordDeleteAfter"].endswith("d")
+    assert (await engine.status(camera_id)).recording is True  # type: ignore[union-attr]
     _assert_all_requests_valid(standin)
 
 

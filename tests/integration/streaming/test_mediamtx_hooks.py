@@ -111,3 +111,27 @@ async def test_hooks_are_closed_when_no_token_is_configured(
     finally:
         object.__setattr__(settings, "mediamtx_hook_token", original)
     assert_error(response, 403, "permission_denied")
+
+
+async def test_the_clip_client_may_play_back_camera_paths_and_nothing_else(
+    client: httpx.AsyncClient, seed_camera: Any, app_services: Any
+) -> None:
+    """Event clips: this service fetches spans from MediaMTX's playback server as the
+    configured playback user, the hook token as password; only that, only playback."""
+    camera = await seed_camera()
+    user = app_services.settings.mediamtx_playback_user
+    assert user
+
+    def body(action: str, password: str, path: str = f"cam-{camera.camera_id}",
+             who: str = user) -> dict[str, Any]:
+        return {"action": action, "path": path, "protocol": "", "user": who,
+                "password": password, "ip": "10.0.0.5", "query": ""}
+
+    allowed = await client.post(AUTH, json=body("playback", HOOK_TOKEN),
+                                headers=_basic(HOOK_TOKEN))
+    assert allowed.status_code == 200
+    for refused in (body("playback", HOOK_TOKEN[:-1]), body("read", HOOK_TOKEN),
+                    body("publish", HOOK_TOKEN), body("playback", HOOK_TOKEN, "not-a-camera"),
+                    body("playback", HOOK_TOKEN, who="someone")):
+        response = await client.post(AUTH, json=refused, headers=_basic(HOOK_TOKEN))
+        assert response.status_code in (401, 403), refused

@@ -105,6 +105,9 @@ class FakeEngine:
         return EngineUrls(hls=f"https://media.test/{camera_id}/index.m3u8",
                           webrtc=f"https://media.test/{camera_id}/whep")
 
+    async def cut_clip(self, camera_id: uuid.UUID, start: Any, end: Any, output: Any) -> None:
+        return None
+
     async def close(self) -> None:
         return None
 

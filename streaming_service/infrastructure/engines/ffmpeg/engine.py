@@ -40,7 +40,13 @@ from shared_kernel.camera_network import DEFAULT_POLICY, CameraNetworkPolicy
 from shared_kernel.lifecycle import sleep_until_stopped
 from shared_kernel.masking import mask_url, mask_urls_in_text
 from streaming_service.domain.errors import CameraSourceRefused
-from streaming_service.domain.ports import CompletedSegment, EngineUrls, SegmentSink, StatusSink
+from streaming_service.domain.ports import (
+    ClipSpan,
+    CompletedSegment,
+    EngineUrls,
+    SegmentSink,
+    StatusSink,
+)
 from streaming_service.domain.stream import (
     Backoff,
     StreamFailure,
@@ -511,6 +517,20 @@ class FFmpegEngine:
 
     def record_dir(self, camera_id: uuid.UUID) -> Path:
         return self.media_root / "recordings" / str(camera_id)
+
+    async def cut_clip(self, camera_id: uuid.UUID, start: datetime, end: datetime,
+                       output: Path) -> ClipSpan | None:
+        """An event clip from the live HLS segments this host keeps (none: not this host's
+        stream)."""
+        from streaming_service.infrastructure.engines.ffmpeg.live_segments import (
+            HlsLiveSegments,
+            cut_live_clip,
+        )
+
+        segments = HlsLiveSegments(self.media_root).segments(camera_id)
+        if not segments:
+            return None
+        return await cut_live_clip(segments, start, end, output)
 
     async def start(self, source: StreamSource) -> StreamStatus:
         """Start (or keep) the stream. A camera whose address the policy refuses (or

@@ -10,11 +10,16 @@ segments stay on disk a while after leaving the playlist (``hls_delete_threshold
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 from streaming_service.domain.ai.ports import LiveSegment
+from streaming_service.domain.ports import ClipSpan, ClipUnavailable
 from streaming_service.infrastructure.engines.ffmpeg.engine import live_dir
+from streaming_service.infrastructure.ffmpeg_tools import concat_segments
 
 _SEGMENT = re.compile(r"^seg_(\d+)\.ts$")
 
@@ -50,3 +55,27 @@ class HlsLiveSegments:
             result.append(LiveSegment(path, start, end))
             previous_end = end
         return result
+
+
+async def cut_live_clip(segments: list[LiveSegment], start: datetime, end: datetime,
+                        output: Path) -> ClipSpan:
+    """Join the finished live segments overlapping ``[start, end]`` into ``output`` (stream
+    copy). The segments are copied first: ffmpeg may delete them any moment."""
+    begin_at, end_at = start.timestamp(), end.timestamp()
+    chosen = [s for s in segments if s.end > begin_at and s.start < end_at]
+    if not chosen:
+        raise ClipUnavailable("no live video around the detection")
+    workdir = Path(tempfile.mkdtemp(prefix="live-", dir=output.parent))
+    try:
+        copies = []
+        for index, segment in enumerate(chosen):
+            copy = workdir / f"{index:04d}.ts"
+            shutil.copyfile(segment.path, copy)
+            copies.append(copy)
+        begin = max(begin_at, chosen[0].start)
+        finish = min(end_at, chosen[-1].end)
+        await concat_segments(copies, output, start_offset=max(0.0, begin_at - chosen[0].start),
+                              duration=max(0.1, finish - begin))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return ClipSpan(datetime.fromtimestamp(begin, UTC), datetime.fromtimestamp(finish, UTC))

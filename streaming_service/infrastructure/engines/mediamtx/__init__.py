@@ -12,6 +12,7 @@ from shared_kernel.camera_network import CameraNetworkPolicy
 from streaming_service.infrastructure.engines.mediamtx.client import MediaMtxClient
 from streaming_service.infrastructure.engines.mediamtx.engine import MediaMtxEngine
 from streaming_service.infrastructure.engines.mediamtx.hooks import segment_hook_command
+from streaming_service.infrastructure.engines.mediamtx.playback import MediaMtxPlayback
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -30,12 +31,22 @@ class MediaMtxPlugin:
             username=settings.mediamtx_api_user,
             password=password.get_secret_value() if password else None,
         )
+        playback_password = (settings.mediamtx_playback_password
+                             or settings.mediamtx_hook_token).get_secret_value()
+        playback = MediaMtxPlayback(
+            settings.mediamtx_playback_url, username=settings.mediamtx_playback_user or None,
+            password=playback_password,
+            timeout_seconds=settings.mediamtx_playback_timeout_seconds,
+            max_bytes=settings.mediamtx_playback_max_bytes,
+        ) if settings.mediamtx_playback_url else None
         return MediaMtxEngine(
             client, record_root=settings.mediamtx_record_root,
             segment_hook_command=segment_hook_command(settings.mediamtx_segment_hook_url),
             address_policy=address_policy,
             hls_public_url=settings.mediamtx_hls_public_url,
             webrtc_public_url=settings.mediamtx_webrtc_public_url,
+            playback=playback,
+            event_buffer_keep=f"{settings.mediamtx_event_buffer_minutes}m",
         )
 
     def routers(self) -> Sequence[APIRouter]:

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +23,25 @@ from streaming_service.domain.errors import (
     MediaEngineNotFound,
     MediaEngineRejected,
 )
-from streaming_service.domain.ports import CompletedSegment, EngineUrls, SegmentSink, StatusSink
+from streaming_service.domain.ports import (
+    ClipSpan,
+    ClipUnavailable,
+    CompletedSegment,
+    EngineUrls,
+    SegmentSink,
+    StatusSink,
+)
 from streaming_service.domain.stream import StreamSource, StreamState, StreamStatus
 from streaming_service.infrastructure.camera_address import connectable_url
 from streaming_service.infrastructure.engines.mediamtx.client import MediaMtxClient, PathInfo
 from streaming_service.infrastructure.engines.mediamtx.hooks import SegmentCompleteHook
 from streaming_service.infrastructure.engines.mediamtx.paths import (
     DEFAULT_RETENTION_DAYS,
+    EVENT_BUFFER_DIR,
     RECORD_STAMP_FORMAT,
     path_name,
 )
+from streaming_service.infrastructure.engines.mediamtx.playback import MediaMtxPlayback
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +65,12 @@ class MediaMtxEngine:
     by MediaMTX's ``runOnRecordSegmentComplete`` hook (see ``SegmentCompleteHook``) and
     handed to ``on_segment`` by ``handle_segment_complete``.
 
+    A camera with ``recording_mode = events`` (``StreamSource.event_buffer``) is recorded
+    too, but only as a buffer on MediaMTX's disk: under ``<record_root>/<tenant_id>/events/``,
+    deleted by MediaMTX after ``event_buffer_keep``, with no segment hook (nothing is
+    uploaded; it is not a recording). ``cut_clip`` serves event clips from it through
+    MediaMTX's playback server (``playback``).
+
     Paths live in MediaMTX, not in this process: several service replicas share them, so
     ``status`` reads everything (tenant, recording flag) back from MediaMTX, and ``close``
     leaves the streams running.
@@ -76,8 +92,12 @@ class MediaMtxEngine:
         address_policy: CameraNetworkPolicy = DEFAULT_POLICY,
         hls_public_url: str = "http://127.0.0.1:8888",
         webrtc_public_url: str = "http://127.0.0.1:8889",
+        playback: MediaMtxPlayback | None = None,
+        event_buffer_keep: str = "10m",
     ) -> None:
         self._client = client
+        self._playback = playback
+        self._event_buffer_keep = event_buffer_keep
         self._hls_public_url = hls_public_url.rstrip("/")
         self._webrtc_public_url = webrtc_public_url.rstrip("/")
         self._address_policy = address_policy
@@ -111,7 +131,21 @@ class MediaMtxEngine:
         }
         if self._segment_hook_command:
             conf["runOnRecordSegmentComplete"] = self._segment_hook_command
+        if source.event_buffer and not source.record:
+            conf.update(self._event_buffer_conf(source.tenant_id))
         return conf
+
+    def _event_buffer_conf(self, tenant_id: uuid.UUID) -> dict[str, Any]:
+        """Record to a short local buffer for event clips: no hook (nothing uploaded),
+        deleted by MediaMTX itself."""
+        return {
+            "record": True,
+            "sourceOnDemand": False,
+            "recordPath": (f"{self._record_root}/{tenant_id}/{EVENT_BUFFER_DIR}/%path/"
+                           f"{RECORD_STAMP_FORMAT}"),
+            "recordDeleteAfter": self._event_buffer_keep,
+            "runOnRecordSegmentComplete": "",
+        }
 
     async def start(self, source: StreamSource) -> StreamStatus:
         """Configure the camera's path. A camera whose address the policy refuses (or
@@ -171,7 +205,22 @@ class MediaMtxEngine:
             )
 
     async def set_recording(self, camera_id: uuid.UUID, enabled: bool) -> None:
-        await self._client.patch_path(path_name(camera_id), _recording_flags(enabled))
+        name = path_name(camera_id)
+        conf = await self._client.get_path_config(name)
+        tenant_id = self._tenant_from_conf(conf)
+        if _is_event_buffer(conf) and tenant_id is not None:
+            if not enabled:
+                return  # the buffer is not a recording: nothing to switch off
+            # From buffer to recording: the recording's path, retention and hook.
+            patch: dict[str, Any] = {
+                "recordPath": f"{self._record_root}/{tenant_id}/%path/{RECORD_STAMP_FORMAT}",
+                "recordDeleteAfter": f"{self._default_retention_days}d",
+                "runOnRecordSegmentComplete": self._segment_hook_command or "",
+                **_recording_flags(True),
+            }
+            await self._client.patch_path(name, patch)
+        else:
+            await self._client.patch_path(name, _recording_flags(enabled))
         logger.info(
             "MediaMTX recording switched",
             extra={"camera_id": str(camera_id), "record": enabled},
@@ -202,7 +251,7 @@ class MediaMtxEngine:
             engine=self.name,
             started_at=started_at,
             bitrate_kbps=bitrate,
-            recording=bool(conf.get("record")),
+            recording=bool(conf.get("record")) and not _is_event_buffer(conf),
         )
 
     def listen(self, *, on_status: StatusSink | None = None,
@@ -217,9 +266,19 @@ class MediaMtxEngine:
         return EngineUrls(hls=f"{self._hls_public_url}/{name}/index.m3u8",
                           webrtc=f"{self._webrtc_public_url}/{name}/whep")
 
+    async def cut_clip(self, camera_id: uuid.UUID, start: datetime, end: datetime,
+                       output: Path) -> ClipSpan | None:
+        """An event clip served by MediaMTX's playback server from the camera's buffer
+        (or recording). Every replica sees MediaMTX's recordings, so never None."""
+        if self._playback is None:
+            raise ClipUnavailable("the MediaMTX playback server is not configured")
+        return await self._playback.cut(path_name(camera_id), start, end, output)
+
     async def close(self) -> None:
         self._samples.clear()
         await self._client.aclose()
+        if self._playback is not None:
+            await self._playback.aclose()
 
     async def handle_segment_complete(
         self, hook: SegmentCompleteHook, local_root: Path | None = None
@@ -257,6 +316,10 @@ class MediaMtxEngine:
     async def _emit(self, status: StreamStatus) -> None:
         if self._on_status is not None:
             await self._on_status(status)
+
+
+def _is_event_buffer(conf: Mapping[str, Any]) -> bool:
+    return f"/{EVENT_BUFFER_DIR}/%path/" in str(conf.get("recordPath") or "")
 
 
 def _recording_flags(record: bool) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from streaming_service.infrastructure.engines.mediamtx.hooks import (
     SegmentCompleteHook,
 )
 from streaming_service.infrastructure.engines.mediamtx.paths import camera_id_from_path_name
+from streaming_service.settings import StreamingSettings
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,12 @@ _ACTIONS = {
 
 @router.post("/auth")
 async def mediamtx_auth(body: MediaMtxAuthRequest, services: ServicesDep) -> Response:
-    """MediaMTX asks before a player reads a path: the media-access policy decides."""
+    """MediaMTX asks before a player reads a path: the media-access policy decides. This
+    service's own playback client (event clips) presents the configured playback user
+    with the hook token (or the configured playback password) and may play back any
+    camera path."""
+    if _is_clip_client(body, services.settings):
+        return Response(status_code=200)
     token = body.bearer_token()
     claims: TokenClaims | None = None
     if token:
@@ -88,6 +94,16 @@ async def mediamtx_auth(body: MediaMtxAuthRequest, services: ServicesDep) -> Res
         return error_response(401 if denied.needs_credentials else 403, denied.code,
                               denied.message)
     return Response(status_code=200)
+
+
+def _is_clip_client(body: MediaMtxAuthRequest, settings: StreamingSettings) -> bool:
+    if body.action != MediaMtxAuthAction.PLAYBACK or not settings.mediamtx_playback_user:
+        return False
+    if body.user != settings.mediamtx_playback_user or camera_id_from_path_name(body.path) is None:
+        return False
+    expected = (settings.mediamtx_playback_password
+                or settings.mediamtx_hook_token).get_secret_value()
+    return bool(expected) and constant_time_equals(body.password, expected)
 
 
 @router.post("/segment-complete", status_code=202)

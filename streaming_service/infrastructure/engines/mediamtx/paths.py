@@ -14,6 +14,8 @@ DEFAULT_RETENTION_DAYS = 90
 # MediaMTX's recordPath placeholders (the file name of a segment, its start time); the
 # segment hook parses file names written with it.
 RECORD_STAMP_FORMAT = "%Y-%m-%d_%H-%M-%S-%f"
+# The directory (under the tenant's) of the short recording buffer of events-mode cameras.
+EVENT_BUFFER_DIR = "events"
 # Names MediaMTX accepts for a path (conf.IsValidPathName): no leading/trailing slash.
 _VALID_PATH_NAME = re.compile(r"^[A-Za-z0-9_.~\-][A-Za-z0-9_.~\-/]*$")
 

@@ -1,0 +1,46 @@
+"""The two-view confidence's per-layout calibration (``ocr.calibrated``): each group's
+fitted threshold lands on the pipeline's 0.6, the order of reads within a group is kept,
+and a group without a fitted value is left alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from streaming_service.infrastructure.ocr import (
+    CALIBRATION_TARGET,
+    CALIBRATION_THRESHOLDS,
+    calibrated,
+    calibration_group,
+)
+
+
+def test_groups_name_the_layout_rows_and_agreement() -> None:
+    assert calibration_group("ABC1D23", False, True) == "mercosul/one/agree"
+    assert calibration_group("ABC1234", True, False) == "old/two/disagree"
+
+
+def test_the_fitted_threshold_lands_on_the_target_and_order_is_kept() -> None:
+    table = {"old/one/agree": 0.45}
+    assert calibrated(0.45, "old/one/agree", table) == pytest.approx(CALIBRATION_TARGET)
+    values = [calibrated(c, "old/one/agree", table) for c in (0.1, 0.3, 0.45, 0.7, 0.99)]
+    assert values == sorted(values) and all(0.0 < v < 1.0 for v in values)
+    assert calibrated(0.5, "mercosul/one/agree", table) == 0.5, "other groups unchanged"
+    assert calibrated(0.0, "old/one/agree", table) == 0.0
+    assert calibrated(1.0, "old/one/agree", table) == 1.0
+
+
+def test_the_shipped_table_is_within_bounds() -> None:
+    for group, threshold in CALIBRATION_THRESHOLDS.items():
+        layout, rows, agree = group.split("/")
+        assert layout in {"mercosul", "old"} and rows in {"one", "two"}
+        assert agree in {"agree", "disagree"}
+        assert 0.0 < threshold < 1.0
+
+
+def test_a_disagreement_with_a_near_certain_view_clears_the_threshold() -> None:
+    """The shipped table (fitted on the tuning set): views that disagree used to cap the
+    read at 0.6 x its confidence, under 0.6 however sure the better view was."""
+    group = calibration_group("ABC1234", False, False)
+    assert calibrated(0.6 * 0.99, group) >= CALIBRATION_TARGET
+    assert calibrated(0.6 * 0.93, group) < CALIBRATION_TARGET
+    assert calibrated(0.6 * 0.93, calibration_group("ABC1234", False, True)) == 0.6 * 0.93
