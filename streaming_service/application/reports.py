@@ -155,29 +155,40 @@ _TRAFFIC = _with_counts("""
   ORDER BY 1 NULLS LAST, 2, 3, 4
 """)
 
+def _kept(table: str, columns: str) -> str:
+    """A daily roll-up (migration 0012) with the changes not yet folded into it."""
+    return (f"(SELECT {columns}, reads FROM {table} UNION ALL "  # noqa: S608 (constant SQL)
+            f"SELECT {columns}, reads FROM {table}_delta)")
+
+
+_DAILY = _kept("ai.detection_daily", "tenant_id, day, camera_id")
+_LOCAL_HOURLY = _kept("ai.detection_local_hourly", "tenant_id, day, hour")
+_FIRST_READS = _kept("ai.plate_first_reads", "tenant_id, day, prev_day")
+_SECOND_READS = _kept("ai.plate_second_reads", "tenant_id, day, prev_day, prev2_day")
+
 # The same three groupings over whole local days [:first, :last), in the same order: the
 # series and the busiest cameras from reads per camera and day, the heat map from reads
 # per local hour.
-_TRAFFIC_DAYS = text("""
+_TRAFFIC_DAYS = text(f"""
     SELECT to_char(b.bucket, 'YYYY-MM-DD"T"HH24:MI') AS bucket_start, b.camera_id,
            NULL::int AS weekday, NULL::int AS hour, b.reads
       FROM (SELECT date_trunc(:bucket, d.day::timestamp) AS bucket, d.camera_id,
                    sum(d.reads)::bigint AS reads
-              FROM ai.detection_daily d
+              FROM {_DAILY} d
              WHERE d.tenant_id = :tenant AND d.day >= :first AND d.day < :last
           GROUP BY 1, 2) b
     UNION ALL
     SELECT NULL, d.camera_id, NULL, NULL, sum(d.reads)::bigint
-      FROM ai.detection_daily d
+      FROM {_DAILY} d
      WHERE d.tenant_id = :tenant AND d.day >= :first AND d.day < :last
   GROUP BY 2
     UNION ALL
     SELECT NULL, NULL, extract(dow FROM h.day)::int, h.hour::int, sum(h.reads)::bigint
-      FROM ai.detection_local_hourly h
+      FROM {_LOCAL_HOURLY} h
      WHERE h.tenant_id = :tenant AND h.day >= :first AND h.day < :last
   GROUP BY 3, 4
   ORDER BY 1 NULLS LAST, 2, 3, 4
-""")
+""")  # noqa: S608 (constant SQL: the roll-ups' names)
 
 _CAMERA_NAMES = text("SELECT id, name FROM streaming.cameras WHERE tenant_id = :tenant")
 
@@ -200,16 +211,16 @@ _PLATES = text("""
 # The same counts over whole local days [:first, :last) when the range starts at a local
 # midnight: a read whose previous read is before the range is one of the day's first
 # reads of its plate, and the recurring rule needs only the days of the two reads before.
-_PLATES_DAYS = text("""
-    SELECT (SELECT coalesce(sum(reads), 0) FROM ai.detection_daily
+_PLATES_DAYS = text(f"""
+    SELECT (SELECT coalesce(sum(reads), 0) FROM {_DAILY} d
              WHERE tenant_id = :tenant AND day >= :first AND day < :last) AS total_reads,
-           (SELECT coalesce(sum(reads), 0) FROM ai.plate_first_reads
+           (SELECT coalesce(sum(reads), 0) FROM {_FIRST_READS} f
              WHERE tenant_id = :tenant AND day >= :first AND day < :last
                AND prev_day < :first) AS distinct_plates,
-           (SELECT coalesce(sum(reads), 0) FROM ai.plate_second_reads
+           (SELECT coalesce(sum(reads), 0) FROM {_SECOND_READS} s
              WHERE tenant_id = :tenant AND day >= :first AND day < :last
                AND prev_day >= :first AND prev2_day < :first) AS recurring_plates
-""")
+""")  # noqa: S608 (constant SQL: the roll-ups' names)
 
 # One camera's plates: the links above are tenant-wide (the plate's previous read may be
 # at another camera), so a camera's own reads are grouped; they are a few thousand a week.
@@ -318,6 +329,8 @@ _PLATE_HISTORY = text("""
 
 # The tenant's zone, and the zone its daily roll-ups are kept in (the default until the
 # tenant's zone is known: migration 0012).
+_FOLD = text("SELECT ai.fold_report_days()")
+
 _NO_PARALLEL = text("SET LOCAL max_parallel_workers_per_gather = 0")
 
 _TENANT_TZ = text("""
@@ -413,6 +426,12 @@ class Reports:
         self._sessions = sessions
         self._audit = audit
         self._gap = outage_gap_seconds
+
+    async def fold(self) -> bool:
+        """Move the daily roll-ups' pending changes into them (migration 0012); False when
+        another process is folding them right now."""
+        async with self._sessions() as session, session.begin():
+            return bool((await session.execute(_FOLD)).scalar())
 
     @contextlib.asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncSession]:

@@ -1,7 +1,8 @@
 """``python -m streaming_service.workers.retention [--once]``: deletes recordings (objects
 and rows) older than each camera's ``retention_days``, and plate reads (detections and
-their crops) older than each tenant's retention (LGPD, ``application/ai/data_lifecycle``);
-without ``--once`` it repeats every ``GTV_RETENTION_INTERVAL_SECONDS``."""
+their crops) older than each tenant's retention (LGPD, ``application/ai/data_lifecycle``),
+then folds the reports' pending daily counts into their roll-ups; without ``--once`` it
+repeats every ``GTV_RETENTION_INTERVAL_SECONDS``."""
 
 from __future__ import annotations
 
@@ -47,6 +48,12 @@ async def run(services: Services, stop: asyncio.Event, *,
             if once:
                 raise
             log.exception("plate-read retention failed; next attempt after the interval")
+        try:
+            await services.reports.fold()
+        except Exception:
+            if once:
+                raise
+            log.exception("folding the report roll-ups failed; next attempt after the interval")
         report = RunReport(recordings, plate_reads)
         if once:
             break

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel.plates import PlateNumber
@@ -89,6 +89,11 @@ async def test_retention_purges_old_reads_and_crops_but_keeps_alert_evidence(
 
     report = await retention.run(server.app.state.services, asyncio.Event(), once=True)
     assert report is not None and report.plate_reads is not None
+    async with sessions() as session:
+        pending = (await session.execute(text(
+            "SELECT count(*) FROM ai.detection_daily_delta WHERE tenant_id = :t"),
+            {"t": admin.tenant_id})).scalar()
+    assert pending == 0, "the pass folds the reports' pending daily counts"
 
     assert not await _exists(sessions, expired.id)
     assert not await object_store.exists("lpr-images", expired.crop_key)

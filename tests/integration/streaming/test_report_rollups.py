@@ -205,8 +205,8 @@ async def test_traffic_equals_the_raw_count_in_the_tenants_zone(
 
 
 async def _rollups_off_by(session: Any, tenant: uuid.UUID) -> dict[str, int]:
-    """Per daily roll-up (0012), how many of the tenant's keys differ from a recount of
-    its detections in its zone now."""
+    """Per daily roll-up (0012), how many of the tenant's keys differ, roll-up and pending
+    changes together, from a recount of its detections in its zone now."""
     off = {}
     for table, keys, counts in LOCAL_DAYS.ROLLUPS:
         cols = ", ".join(keys)
@@ -214,7 +214,9 @@ async def _rollups_off_by(session: Any, tenant: uuid.UUID) -> dict[str, int]:
                    + LOCAL_DAYS.LOCAL_ROWS.format(source="ai.detections",
                                                   where="WHERE s.tenant_id = :t")
                    + f") l WHERE {counts} GROUP BY {cols}")
-        kept = f"SELECT {cols}, reads FROM {table} WHERE tenant_id = :t AND reads <> 0"  # noqa: S608
+        kept = (f"SELECT {cols}, sum(reads) FROM (SELECT * FROM {table} UNION ALL "  # noqa: S608
+                f"SELECT * FROM {table}_delta) k WHERE tenant_id = :t "
+                f"GROUP BY {cols} HAVING sum(reads) <> 0")
         differ = (await session.execute(text(
             f"SELECT count(*) FROM (({recount}) EXCEPT ({kept})"  # noqa: S608 (constant SQL)
             f" UNION ALL (({kept}) EXCEPT ({recount}))) x"),
@@ -227,20 +229,76 @@ async def _rollups_off_by(session: Any, tenant: uuid.UUID) -> dict[str, int]:
 async def test_the_daily_roll_ups_equal_a_recount_after_late_reads_and_deletions(
     city: dict[str, Any], app_services: Any
 ) -> None:
+    cam = city["cameras"][1]
+    async with app_services.sessions() as session, session.begin():
+        session.add(Detection(id=uuid.uuid4(), detected_at=T0 + timedelta(days=1, hours=2),
+                              tenant_id=cam.tenant_id, camera_id=cam.camera_id,
+                              plate="FLD4E56", plate_style="mercosul", confidence=0.9,
+                              reads=1, details={}))
     async with app_services.sessions() as session:
         assert await _rollups_off_by(session, city["tenant"]) == {}
+        pending = (await session.execute(text(
+            "SELECT count(*) FROM ai.detection_daily_delta WHERE tenant_id = :t"),
+            {"t": city["tenant"]})).scalar()
+    period = ReportRange(T0 + timedelta(hours=3), T0 + timedelta(days=2, hours=3))
+    before = await app_services.reports.plates(city["tenant"], period)
+    assert await app_services.reports.fold()
+    async with app_services.sessions() as session:
+        assert await _rollups_off_by(session, city["tenant"]) == {}
+        left = (await session.execute(text(
+            "SELECT count(*) FROM ai.detection_daily_delta WHERE tenant_id = :t"),
+            {"t": city["tenant"]})).scalar()
         zone = (await session.execute(text(
             "SELECT timezone FROM ai.report_zones WHERE tenant_id = :t"),
             {"t": city["tenant"]})).scalar()
+    assert pending and not left, "writers append changes; the fold moves them all"
+    assert await app_services.reports.plates(city["tenant"], period) == before
     assert zone == "America/Sao_Paulo"
 
 
-async def test_a_zone_postgresql_does_not_know_keeps_the_default(
+async def test_a_late_read_and_new_plates_on_a_busy_day_never_deadlock(
+    city: dict[str, Any], app_services: Any
+) -> None:
+    """Three writers of one tenant, day and hour: an open insert, a late read of another
+    plate at the same camera (0011 re-links the plate's next read inside the insert), a new
+    plate at another camera. With keyed daily roll-ups the last two locked the same rows
+    in opposite orders (a deadlock once the first committed); now the new plate waits for
+    nobody and the late read only for the first's hourly row of its camera (0008)."""
+    cam, other_cam = city["cameras"][0], city["cameras"][2]
+    at = T0 + timedelta(days=1, hours=13)
+
+    def read(plate: str, when: datetime, camera: Any) -> Detection:
+        return Detection(id=uuid.uuid4(), detected_at=when, tenant_id=camera.tenant_id,
+                         camera_id=camera.camera_id, plate=plate, plate_style="mercosul",
+                         confidence=0.9, reads=1, details={})
+
+    async def write(detection: Detection) -> None:
+        async with app_services.sessions() as session, session.begin():
+            await session.execute(text("SET LOCAL lock_timeout = '60s'"))
+            session.add(detection)
+
+    await write(read("DLK1A11", at + timedelta(minutes=20), cam))
+    async with app_services.sessions() as first, first.begin():
+        first.add(read("DLK1A22", at + timedelta(minutes=5), cam))
+        await first.flush()
+        late = asyncio.create_task(write(read("DLK1A11", at + timedelta(minutes=1), cam)))
+        # The new plate commits while the first writer is still open (bounded wait).
+        await asyncio.wait_for(write(read("DLK9Z99", at + timedelta(minutes=7), other_cam)),
+                               timeout=60)
+    await late  # no DeadlockDetected once the first has committed
+    async with app_services.sessions() as session:
+        assert await _rollups_off_by(session, city["tenant"]) == {}
+
+
+async def test_a_zone_postgresql_does_not_know_or_reads_as_an_abbreviation_keeps_the_default(
     city: dict[str, Any], app_services: Any
 ) -> None:
     async with app_services.sessions() as session:
-        zone = (await session.execute(text("SELECT ai.valid_zone('Mars/Olympus_Mons')"))).scalar()
-    assert zone == "America/Sao_Paulo"
+        zones = [(await session.execute(text("SELECT ai.valid_zone(:z)"), {"z": z})).scalar()
+                 for z in ("Mars/Olympus_Mons", "CET", "est", "Asia/Kolkata")]
+    # PostgreSQL reads CET as a fixed +1 abbreviation, the service as a zone with summer
+    # time: the roll-ups are not kept in it, so such a tenant's reports count the reads.
+    assert zones == ["America/Sao_Paulo"] * 3 + ["Asia/Kolkata"]
 
 
 async def test_availability_equals_the_raw_segments(

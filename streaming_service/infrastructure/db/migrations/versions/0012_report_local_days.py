@@ -18,14 +18,20 @@ local days in a few thousand rows:
   at the resolution of days, which is exact for ranges starting at a local midnight).
 
 Local means the tenant's time zone as of now, kept in ``ai.report_zones`` (validated:
-an unknown name counts as America/Sao_Paulo, as the service reads it). Statement triggers
-with transition tables add what an INSERT brings, subtract what a DELETE takes and move
-what an UPDATE changes (the plate links of later reads move when a read arrives late), in
-the writing transaction. When a tenant's time zone changes, its roll-ups are rebuilt
-from its detections in that transaction, under an exclusive per-tenant advisory lock that
-every detection write takes shared, so no write is counted in the old zone after the
-rebuild. Dropping a detections partition bypasses triggers: like the hourly counts, the
-daily ones, which hold no plate, stay as history.
+a name PostgreSQL does not know, or reads as a fixed abbreviation such as CET, counts as
+America/Sao_Paulo). Statement triggers with transition tables append what an INSERT
+brings, what a DELETE takes (negative) and what an UPDATE moves (the plate links of later
+reads move when a read arrives late) to a ``*_delta`` table beside each roll-up, in the
+writing transaction. The deltas have no key, so writers never wait for each other on a
+busy day's rows (a whole city shares its day's and hour's rows) nor lock them in
+different orders; readers add the deltas to the roll-up, and ``ai.fold_report_days()``
+(the retention worker, every pass) moves them into it, one folder at a time. When a
+tenant's time zone changes, its roll-ups are rebuilt from its detections in that
+transaction, under an exclusive per-tenant advisory lock that every detection write takes
+shared, so no write is counted in the old zone after the rebuild; the rebuild counts only
+the detections still kept. Dropping a detections partition bypasses triggers: like the
+hourly counts, the daily ones, which hold no plate, stay as history until a zone change.
+The migration locks ``ai.detections`` against writes while it backfills.
 
 Revision ID: 0012_report_local_days
 Revises: 0011_report_rollups
@@ -79,12 +85,31 @@ TABLES = (
     )""",
 )
 
-# A zone name PostgreSQL does not know would make every detection insert fail: fall back
-# to the default, as the service does for a name it does not know.
+#: Per roll-up: its table, key columns and which local rows it counts.
+ROLLUPS = (
+    ("ai.detection_daily", ("tenant_id", "day", "camera_id"), "TRUE"),
+    ("ai.detection_local_hourly", ("tenant_id", "day", "hour"), "TRUE"),
+    ("ai.plate_first_reads", ("tenant_id", "day", "prev_day"), "prev_day < day"),
+    ("ai.plate_second_reads", ("tenant_id", "day", "prev_day", "prev2_day"),
+     "prev_day > '-infinity' AND prev2_day < prev_day"),
+)
+
+# Beside each roll-up, its pending changes: no key (appended by every writer at once).
+DELTA_TABLES = tuple(
+    stmt for table, _, _ in ROLLUPS for stmt in (
+        f"CREATE TABLE {table}_delta (LIKE {table})",
+        f"CREATE INDEX ix_{table.split('.')[1]}_delta ON {table}_delta (tenant_id, day)"))
+
+# A zone name PostgreSQL does not know would make every detection insert fail, and one it
+# reads as a fixed abbreviation (CET, EST) would put its days an hour off the service's
+# (which reads the zone of that name, with summer time): both count as the default.
 VALID_ZONE = f"""
 CREATE FUNCTION ai.valid_zone(name text) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    IF EXISTS (SELECT 1 FROM pg_timezone_abbrevs a WHERE lower(a.abbrev) = lower(name)) THEN
+        RETURN '{DEFAULT_ZONE}';
+    END IF;
     PERFORM now() AT TIME ZONE name;
     RETURN name;
 EXCEPTION WHEN others THEN
@@ -106,25 +131,14 @@ SELECT s.tenant_id, s.camera_id,
  {{where}}
 """
 
-#: Per roll-up: its table, key columns and which local rows it counts.
-ROLLUPS = (
-    ("ai.detection_daily", ("tenant_id", "day", "camera_id"), "TRUE"),
-    ("ai.detection_local_hourly", ("tenant_id", "day", "hour"), "TRUE"),
-    ("ai.plate_first_reads", ("tenant_id", "day", "prev_day"), "prev_day < day"),
-    ("ai.plate_second_reads", ("tenant_id", "day", "prev_day", "prev2_day"),
-     "prev_day > '-infinity' AND prev2_day < prev_day"),
-)
-
-
 def _apply(table: str, keys: tuple[str, ...], counts: str, changes: str) -> str:
-    """Add each key's signed count of ``changes`` (a UNION ALL of local rows with a
-    ``sign``) to ``table``, in key order (two writers lock rows in the same order)."""
+    """Append each key's signed count of ``changes`` (a UNION ALL of local rows with a
+    ``sign``) to ``table``'s deltas."""
     cols = ", ".join(keys)
     return f"""
-    INSERT INTO {table} AS t ({cols}, reads)
+    INSERT INTO {table}_delta ({cols}, reads)
     SELECT {cols}, sum(sign) FROM ({changes}) c WHERE {counts}
-     GROUP BY {cols} HAVING sum(sign) <> 0 ORDER BY {cols}
-    ON CONFLICT ({cols}) DO UPDATE SET reads = t.reads + EXCLUDED.reads;"""
+     GROUP BY {cols} HAVING sum(sign) <> 0;"""
 
 
 def _changes(*sources: tuple[str, int]) -> str:
@@ -153,6 +167,10 @@ BEGIN
         {_tenant_lock("_shared")} FROM (SELECT DISTINCT tenant_id FROM deleted ORDER BY 1) k;
         {_body(("deleted", -1))}
     ELSE
+        -- 0011 re-links after every insert, mostly nothing.
+        IF NOT EXISTS (SELECT 1 FROM updated_new) THEN
+            RETURN NULL;
+        END IF;
         {_tenant_lock("_shared")} FROM (SELECT tenant_id FROM updated_old UNION
                                        SELECT tenant_id FROM updated_new ORDER BY 1) k;
         {_body(("updated_old", -1), ("updated_new", 1))}
@@ -170,11 +188,37 @@ def _rebuild(tenant: str) -> str:
     out = []
     for table, keys, counts in ROLLUPS:
         cols = ", ".join(keys)
+        out.append(f"DELETE FROM {table}_delta WHERE {tenant.format(column='tenant_id')};")
         out.append(f"DELETE FROM {table} WHERE {tenant.format(column='tenant_id')};")
         out.append(f"INSERT INTO {table} ({cols}, reads) SELECT {cols}, count(*) "
                    f"FROM ({rows}) l WHERE {counts} GROUP BY {cols} ORDER BY {cols};")
     return "\n".join(out)
 
+
+#: The one lock of whoever writes the roll-ups themselves (the folder and a rebuild).
+FOLD_LOCK = "6871, 12"
+
+
+def _fold(table: str, keys: tuple[str, ...]) -> str:
+    cols = ", ".join(keys)
+    return f"""
+    WITH moved AS (DELETE FROM {table}_delta RETURNING {cols}, reads)
+    INSERT INTO {table} AS t ({cols}, reads)
+    SELECT {cols}, sum(reads) FROM moved GROUP BY {cols} ORDER BY {cols}
+    ON CONFLICT ({cols}) DO UPDATE SET reads = t.reads + EXCLUDED.reads;"""
+
+
+FOLD_FUNCTION = f"""
+CREATE FUNCTION ai.fold_report_days() RETURNS boolean
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT pg_try_advisory_xact_lock({FOLD_LOCK}) THEN
+        RETURN false;  -- another folder is at it
+    END IF;
+    {"".join(_fold(table, keys) for table, keys, _ in ROLLUPS)}
+    RETURN true;
+END $$
+"""
 
 ZONE_FUNCTION = f"""
 CREATE FUNCTION ai.report_zone_change() RETURNS trigger
@@ -183,11 +227,13 @@ DECLARE
     old_zone text;
     new_zone text := ai.valid_zone(NEW.timezone);
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtextextended(NEW.id::text, 13));
+    -- The tenant's row lock orders its changes: nothing to do for an unchanged zone.
     SELECT timezone INTO old_zone FROM ai.report_zones WHERE tenant_id = NEW.id;
     IF old_zone IS NOT DISTINCT FROM new_zone THEN
         RETURN NULL;
     END IF;
+    PERFORM pg_advisory_xact_lock(hashtextextended(NEW.id::text, 13));
+    PERFORM pg_advisory_xact_lock({FOLD_LOCK});
     INSERT INTO ai.report_zones AS z (tenant_id, timezone) VALUES (NEW.id, new_zone)
     ON CONFLICT (tenant_id) DO UPDATE SET timezone = EXCLUDED.timezone;
     -- A tenant's rows are counted in the default zone until its zone is known.
@@ -222,7 +268,9 @@ BACKFILL = _rebuild("TRUE")
 
 
 def upgrade() -> None:
-    for table in TABLES:
+    # No detection is written meanwhile (it would be missed by one table's backfill).
+    op.execute("LOCK TABLE ai.detections IN SHARE ROW EXCLUSIVE MODE")
+    for table in (*TABLES, *DELTA_TABLES):
         op.execute(table)
     op.execute(VALID_ZONE)
     op.execute(ZONES_BACKFILL)
@@ -232,6 +280,7 @@ def upgrade() -> None:
     for table in ("ai.report_zones", *(table for table, _, _ in ROLLUPS)):
         op.execute(f"ANALYZE {table}")
     op.execute(CHANGE_FUNCTION)
+    op.execute(FOLD_FUNCTION)
     op.execute(ZONE_FUNCTION)
     for trigger in TRIGGERS:
         op.execute(trigger)
@@ -242,8 +291,10 @@ def downgrade() -> None:
     for name in ("report_days_update", "report_days_delete", "report_days_insert"):
         op.execute(f"DROP TRIGGER IF EXISTS {name} ON ai.detections")
     op.execute("DROP FUNCTION IF EXISTS ai.report_zone_change()")
+    op.execute("DROP FUNCTION IF EXISTS ai.fold_report_days()")
     op.execute("DROP FUNCTION IF EXISTS ai.report_days_change()")
     op.execute("DROP FUNCTION IF EXISTS ai.valid_zone(text)")
-    for table in ("ai.plate_second_reads", "ai.plate_first_reads",
-                  "ai.detection_local_hourly", "ai.detection_daily", "ai.report_zones"):
+    for table, _, _ in ROLLUPS:
+        op.execute(f"DROP TABLE IF EXISTS {table}_delta")
         op.execute(f"DROP TABLE IF EXISTS {table}")
+    op.execute("DROP TABLE IF EXISTS ai.report_zones")
