@@ -160,8 +160,10 @@ async def _measure(settings: StreamingSettings,
     return timings
 
 
-def _explain(url: str, plate: str) -> list[str]:
-    """The plan of the page query for ``plate`` (the use case's SQL shape), trimmed."""
+def _explain(url: str, plate: str, days: int | None = None) -> list[str]:
+    """The plan of the page query for ``plate`` (the use case's SQL shape), trimmed; with
+    ``days``, limited to the last ``days`` days (partition pruning: only the partitions
+    that window touches are scanned)."""
     query = PlateQuery.parse(plate)
     params: list[Any]
     if query.kind.name == "EXACT":
@@ -174,9 +176,14 @@ def _explain(url: str, plate: str) -> list[str]:
     else:
         condition = sql.SQL(" OR ").join([sql.SQL("plate %% %s")] * len(query.forms))
         params = list(query.forms)
+    window = sql.SQL("")
+    if days is not None:
+        window = sql.SQL(" AND detected_at >= now() - make_interval(days => %s)")
+        params.append(days)
     statement = sql.SQL(
         "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) SELECT * FROM ai.detections "
-        "WHERE tenant_id = %s AND ({}) ORDER BY detected_at DESC, id LIMIT 50").format(condition)
+        "WHERE tenant_id = %s AND ({}){} ORDER BY detected_at DESC, id LIMIT 50").format(
+            condition, window)
     with psycopg.connect(url) as conn:
         rows = conn.execute(statement, [TENANT, *params]).fetchall()
     return [r[0] for r in rows]
@@ -217,6 +224,7 @@ def main() -> None:
         plans = {kind: _explain(owner_url, plate) for kind, plate in
                  (("exact", sample[0]), ("prefix", sample[1][:4] + "*"),
                   ("similar", "~" + sample[2][:6] + "7"))}
+        plans["exact, last 7 days (partition pruning)"] = _explain(owner_url, sample[0], days=7)
     finally:
         if not args.keep and not args.reuse:
             db_roles.drop_database(db_name, base=PG_ADMIN_URL)

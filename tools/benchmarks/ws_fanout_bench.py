@@ -205,12 +205,13 @@ class Subscriber:
                                           open_timeout=30, ping_interval=None,
                                           max_queue=None, **extra) as ws:
                 async for raw in ws:
+                    arrived = time.time()  # before this client's own parsing
                     message = json.loads(raw)
                     if message.get("type") == "welcome" and ready is not None:
                         ready.set()
                     bench_id = (message.get("payload") or {}).get("bench_id")
                     if bench_id:
-                        self.arrivals[bench_id] = time.time()
+                        self.arrivals[bench_id] = arrived
         except websockets.ConnectionClosed as exc:
             self.closed_code = exc.rcvd.code if exc.rcvd else None
         except (OSError, TimeoutError, websockets.InvalidHandshake):
