@@ -300,6 +300,7 @@ def main() -> None:
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
+    machine = machine_line()
     run = uuid.uuid4().hex[:8]
     db_name, prefix = f"gtv_bench_ws_{run}", f"gtv:bench:ws:{run}:"
     private_key, public_key = _keys()
@@ -334,7 +335,7 @@ def main() -> None:
         f"## Live-alert WebSocket fan-out ({args.replicas} replicas x {args.per_replica} "
         f"sockets, one tenant, {path})",
         "",
-        f"- Machine: {machine_line()}; load average at the end "
+        f"- Machine: {machine}; load average at the end "
         f"{', '.join(f'{v:.2f}' for v in os.getloadavg())}",
         f"- Sockets opened {result['sockets']}, welcomed {result['welcomed']}, closed or "
         f"refused {result['refused']} (close codes {result['close_codes'] or 'none'}); "
