@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Text, any_, bindparam, func, select, text, update
+from sqlalchemy import Text, any_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -68,14 +68,15 @@ class SqlOutbox:
                 "Outbox.add() must run inside the transaction of the change it describes")
         envelope = new_event(payload, producer=PRODUCER, tenant_id=tenant_id)
         body = envelope.model_dump(mode="json")
-        for destination, key in ((exchange, routing_key), *also_to):
-            session.add(OutboxEvent(
-                id=uuid.uuid4(), event_id=envelope.event_id, event_type=envelope.type,
-                version=envelope.version, tenant_id=envelope.tenant_id, exchange=destination,
-                routing_key=key, envelope=body, attempts=0,
-            ))
-        await session.execute(text("SELECT pg_notify(:channel, '')"),
-                              {"channel": NOTIFY_CHANNEL})
+        # One statement, one round trip: the rows inserted (a Core INSERT, not ORM objects
+        # waiting for a flush) and the NOTIFY queued, which PostgreSQL sends on commit.
+        added = insert(OutboxEvent).values([
+            {"id": uuid.uuid4(), "event_id": envelope.event_id, "event_type": envelope.type,
+             "version": envelope.version, "tenant_id": envelope.tenant_id,
+             "exchange": destination, "routing_key": key, "envelope": body, "attempts": 0}
+            for destination, key in ((exchange, routing_key), *also_to)
+        ]).cte("added")
+        await session.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")).add_cte(added))
         return envelope
 
 

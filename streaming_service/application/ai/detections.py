@@ -525,10 +525,9 @@ class Detections:
                     # 0.3), served by the trigram index.
                     conditions.append(or_(*(Detection.plate.op("%")(f) for f in plate.forms)))
         where = and_(*conditions)
-        if plate is None:
-            order: list[Any] = [Detection.detected_at.desc(), Detection.id]
-            page = select(Detection, score.label("score")).where(where).order_by(*order)
-        else:
+        order: list[Any] = [Detection.detected_at.desc(), Detection.id]
+        page = select(Detection, score.label("score")).where(where).order_by(*order)
+        if plate is not None:
             # A plate's reads are few among millions: find them through the plate indexes
             # first (a materialized CTE), then sort. Left to itself the planner may walk the
             # whole time index newest first, filtering for the plate, hoping to fill the
@@ -543,12 +542,20 @@ class Detections:
             matched = (select(Detection, score.label("score")).where(where)
                        .cte("matched").prefix_with("MATERIALIZED"))
             found = aliased(Detection, matched)
-            order = [found.detected_at.desc(), found.id]
+            found_order: list[Any] = [found.detected_at.desc(), found.id]
             if plate.kind is PlateQueryKind.SIMILAR:
-                order.insert(0, matched.c.score.desc())
-            page = select(found, matched.c.score).order_by(*order)
+                found_order.insert(0, matched.c.score.desc())
+                page = page.order_by(None).order_by(score.desc(), *order)
+            # The page and the total in one statement, from the one materialized CTE.
+            counted = select(func.count()).select_from(matched).scalar_subquery()
+            rows = (await session.execute(
+                select(found, matched.c.score, counted.label("total")).order_by(*found_order)
+                .offset(offset).limit(limit))).all()
+            if rows or offset == 0:
+                return Page([(row[0], float(row[1]) if row[1] is not None else None)
+                             for row in rows], int(rows[0][2]) if rows else 0)
+            # past the last page: no row carries the total
         total = await session.execute(select(func.count()).select_from(Detection).where(where))
-        rows = await session.execute(page.offset(offset).limit(limit))
-        items = [(row[0], float(row[1]) if row[1] is not None else None)
-                 for row in rows.all()]
+        rows = (await session.execute(page.offset(offset).limit(limit))).all()
+        items = [(row[0], float(row[1]) if row[1] is not None else None) for row in rows]
         return Page(items, int(total.scalar_one()))
