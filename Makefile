@@ -67,12 +67,13 @@ bench: install services  ## streaming (start, glass-to-glass, capacity), LPR, li
 	  OMP_NUM_THREADS=1 $(PY) tools/benchmarks/lpr_bench.py | tee var/bench/lpr.md; fi
 	$(PY) tools/benchmarks/alert_latency_bench.py
 	$(PY) tools/benchmarks/ws_fanout_bench.py
+	$(PY) tools/benchmarks/ws_fanout_bench.py --via-haproxy
 	$(PY) tools/benchmarks/relay_bench.py
 	$(PY) tools/benchmarks/search_bench.py --rows $(SEARCH_BENCH_ROWS)
 	$(PY) tools/benchmarks/reports_bench.py --detections $(REPORTS_BENCH_DETECTIONS)
 	$(PY) tools/benchmarks/api_bench.py
 	cat var/bench/streaming.md $$(test -f var/bench/lpr.md && echo var/bench/lpr.md) \
-	  var/bench/alert_latency.md var/bench/ws_fanout.md var/bench/relay.md \
+	  var/bench/alert_latency.md var/bench/ws_fanout.md var/bench/ws_fanout_haproxy.md var/bench/relay.md \
 	  var/bench/search.md var/bench/reports.md var/bench/api.md > var/bench/REPORT.md
 	@echo "report: var/bench/REPORT.md"
 

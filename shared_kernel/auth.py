@@ -11,6 +11,7 @@ verifies them here. Two revocations, both in Redis and honoured by both services
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import functools
 import time
@@ -149,10 +150,62 @@ class AsyncRedisDenylist:
             [denylist_key(claims.jti), session_version_key(claims.user_id)])
         return _refused(listed, version, claims.session_version)
 
+    async def revoked_among(self, claims: Sequence[TokenClaims]) -> list[bool]:
+        """``is_revoked`` for many tokens in one round trip (one MGET)."""
+        if not claims:
+            return []
+        values = await self._redis.mget([key for c in claims for key in (
+            denylist_key(c.jti), session_version_key(c.user_id))])
+        return [_refused(values[2 * i], values[2 * i + 1], c.session_version)
+                for i, c in enumerate(claims)]
+
     async def sessions_revoked(self, user_id: uuid.UUID, session_version: int) -> bool:
         """For grants derived from a token (media tokens): is their user's session over?"""
         version = await self._redis.get(session_version_key(user_id))
         return _refused(None, version, session_version)
+
+
+class CoalescingDenylist:
+    """``is_revoked`` for many long-lived holders of tokens (a replica's live sockets, each
+    re-checking its token every few seconds): the calls made within ``window`` seconds of
+    the first share one round trip (``revoked_among``), so a thousand sockets cost one
+    MGET per check, not a thousand. A failed round trip raises in every call it served,
+    as each call's own round trip would have."""
+
+    def __init__(self, denylist: AsyncRedisDenylist, *, window: float = 0.02) -> None:
+        self._denylist = denylist
+        self._window = window
+        self._waiting: list[tuple[TokenClaims, asyncio.Future[bool]]] = []
+        self._flush: asyncio.TimerHandle | None = None
+        self._checks: set[asyncio.Task[None]] = set()
+
+    async def is_revoked(self, claims: TokenClaims) -> bool:
+        loop = asyncio.get_running_loop()
+        verdict: asyncio.Future[bool] = loop.create_future()
+        self._waiting.append((claims, verdict))
+        if self._flush is None:
+            self._flush = loop.call_later(self._window, self._start_check)
+        return await verdict
+
+    def _start_check(self) -> None:
+        self._flush = None
+        batch, self._waiting = self._waiting, []
+        task = asyncio.ensure_future(self._check(batch))
+        self._checks.add(task)
+        task.add_done_callback(self._checks.discard)
+
+    async def _check(self, batch: list[tuple[TokenClaims, asyncio.Future[bool]]]) -> None:
+        waiting = [(c, f) for c, f in batch if not f.done()]  # a caller may have gone
+        try:
+            verdicts = await self._denylist.revoked_among([c for c, _ in waiting])
+        except Exception as exc:
+            for _, verdict in waiting:
+                if not verdict.done():
+                    verdict.set_exception(exc)
+            return
+        for (_, verdict), revoked in zip(waiting, verdicts, strict=True):
+            if not verdict.done():
+                verdict.set_result(revoked)
 
 
 class JWTVerifier:

@@ -11,6 +11,12 @@ table); a relay publishes what committed:
 3. record what happened — published rows marked, the failing row's error noted — in the
    claim's own transaction.
 
+A store that can hold two claims open at once (``overlapping_claims``: each claim on a
+connection of its own, ``SKIP LOCKED`` keeping them apart) gets a pipelined drain: the
+next batch is claimed and published while the previous batch's outcomes commit, so the
+broker is not left idle during the database round trips. Batches are still published one
+after another, in claim order.
+
 Delivery is at least once: a relay that dies between the broker's confirm and its commit
 leaves the row pending and it is published again; consumers dedupe by event id. While the
 broker is unreachable the relay backs off (capped, exponential) and every row stays
@@ -30,7 +36,7 @@ import logging
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 import aio_pika
 from aio_pika.abc import AbstractConnection
@@ -46,10 +52,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class OutboxRow:
-    """One pending row: its key in the store, the event, and where it goes."""
+    """One pending row: its key in the store, the event (its envelope as a dict, or as the
+    JSON text the store holds), and where it goes."""
 
     key: Any
-    envelope: dict[str, Any]
+    envelope: dict[str, Any] | str
     event_type: str = ""
     exchange: str = bus.DOMAIN_EVENTS
     routing_key: str = ""
@@ -65,7 +72,12 @@ class ClaimedBatch:
 
 
 class OutboxStore(Protocol):
-    """A service's outbox table, as the relay needs it."""
+    """A service's outbox table, as the relay needs it.
+
+    A store may declare ``overlapping_claims = True`` (an attribute) when a second claim
+    may be opened while the first is still open — on another connection, never returning
+    a row the open claim holds — and a claim may be finished (its context exited) by
+    another task than the one that opened it. The relay then pipelines its drain."""
 
     def claim(self, limit: int) -> AbstractAsyncContextManager[ClaimedBatch]:
         """Lock up to ``limit`` pending rows in a transaction; on a normal exit record the
@@ -216,39 +228,50 @@ class OutboxRelay:
 
         Raises :class:`BrokerUnavailable` once the batch's outcomes are committed: the rows
         confirmed before the failure are published, the failing one notes the error."""
-        failure: Exception | None = None
-        window = max(1, int(getattr(self._publisher, "max_in_flight", 1)))
         async with self.store.claim(self.settings.batch_size) as batch:
-            valid: list[tuple[OutboxRow, EventEnvelope]] = []
-            for row in batch.rows:
-                try:
-                    valid.append((row, EventEnvelope.model_validate(row.envelope)))
-                except ValidationError as exc:
-                    # Cannot happen for rows the services write; keep it pending, say why,
-                    # and do not let it block the rest.
-                    log.error("outbox row has an invalid envelope",
-                              extra={"lane": self.name, "row": str(row.key),
-                                     "error": str(exc)[:500]})
-                    batch.failed.append((row, f"invalid envelope: {exc}"[:2000]))
-                    self._observer.failed(row.event_type, "invalid")
-            failure = await self._publish(batch, valid, window)
+            failure = await self._publish_claimed(batch, probe_first=True)
         self.published_total += len(batch.published)
         if failure is not None:
-            await self._publisher.close()
-            raise BrokerUnavailable(
-                f"publish failed: {mask_urls_in_text(repr(failure))[:500]}") from failure
+            await self._unavailable(failure)
         return len(batch.published)
+
+    async def _unavailable(self, failure: Exception) -> NoReturn:
+        await self._publisher.close()
+        raise BrokerUnavailable(
+            f"publish failed: {mask_urls_in_text(repr(failure))[:500]}") from failure
+
+    async def _publish_claimed(self, batch: ClaimedBatch, *, probe_first: bool
+                               ) -> Exception | None:
+        """Validate and publish a claimed batch, recording each outcome in it; return the
+        first publish failure."""
+        window = max(1, int(getattr(self._publisher, "max_in_flight", 1)))
+        valid: list[tuple[OutboxRow, EventEnvelope]] = []
+        for row in batch.rows:
+            try:
+                valid.append((row, EventEnvelope.model_validate_json(row.envelope)
+                              if isinstance(row.envelope, str)
+                              else EventEnvelope.model_validate(row.envelope)))
+            except ValidationError as exc:
+                # Cannot happen for rows the services write; keep it pending, say why,
+                # and do not let it block the rest.
+                log.error("outbox row has an invalid envelope",
+                          extra={"lane": self.name, "row": str(row.key),
+                                 "error": str(exc)[:500]})
+                batch.failed.append((row, f"invalid envelope: {exc}"[:2000]))
+                self._observer.failed(row.event_type, "invalid")
+        return await self._publish(batch, valid, window, probe_first=probe_first)
 
     async def _publish(self, batch: ClaimedBatch,
                        rows: Sequence[tuple[OutboxRow, EventEnvelope]],
-                       window: int) -> Exception | None:
+                       window: int, *, probe_first: bool = True) -> Exception | None:
         """Publish ``rows`` in order and record each outcome; return the first failure.
 
         One at a time (``window`` 1), the batch stops at the first failure. With a window,
-        the first row goes alone (an unreachable broker fails once, not once per row), then
-        up to ``window`` publishes await their confirms at once (a sliding window, in
-        order); a row confirmed after a failed one is published all the same — it reached
-        the broker — and the failed ones stay pending."""
+        the first row goes alone (an unreachable broker fails once, not once per row;
+        skipped when ``probe_first`` is false: the previous batch of this drain just went
+        through), then up to ``window`` publishes await their confirms at once (a sliding
+        window, in order); a row confirmed after a failed one is published all the same —
+        it reached the broker — and the failed ones stay pending."""
         if window == 1 or len(rows) <= 1:
             for row, envelope in rows:
                 try:
@@ -260,10 +283,12 @@ class OutboxRelay:
                 batch.published.append(row)
                 self._observer.published(envelope.type)
             return None
-        failure = await self._publish(batch, rows[:1], 1)
-        if failure is not None:
-            return failure
-        rows = rows[1:]
+        failure: Exception | None = None
+        if probe_first:
+            failure = await self._publish(batch, rows[:1], 1)
+            if failure is not None:
+                return failure
+            rows = rows[1:]
         in_flight = asyncio.Semaphore(window)
 
         async def publish(row: OutboxRow, envelope: EventEnvelope) -> None:
@@ -291,8 +316,10 @@ class OutboxRelay:
 
     async def drain_once(self) -> int:
         """Publish until nothing claimable is left; return how many were published."""
-        total = 0
         try:
+            if getattr(self.store, "overlapping_claims", False):
+                return await self._drain_pipelined()
+            total = 0
             while True:
                 published = await self.publish_batch()
                 total += published
@@ -300,6 +327,64 @@ class OutboxRelay:
                     return total
         finally:
             await self._report_pending()
+
+    async def _drain_pipelined(self) -> int:
+        """``drain_once`` for a store with overlapping claims. While batch N publishes,
+        batch N+1 is already claimed (when N was full); while N+1 publishes, N's outcomes
+        commit. At most three claims are open. Batch N+1 starts publishing only once every
+        publish of batch N has its outcome, so rows reach the broker in claim order, as in
+        the sequential drain. If batch N's commit fails, batch N+1 is rolled back too (its
+        rows stay pending and are published again: at least once, consumers dedupe); a
+        claim taken ahead and not needed is released untouched."""
+        size = self.settings.batch_size
+        total = 0
+        recording: asyncio.Task[int] | None = None
+        ahead: asyncio.Task[tuple[Any, ClaimedBatch]] | None = asyncio.ensure_future(
+            self._open_claim(size))
+        probe_first = True
+        try:
+            while ahead is not None:
+                claim, batch = await ahead
+                ahead = (asyncio.ensure_future(self._open_claim(size))
+                         if len(batch.rows) >= size else None)
+                try:
+                    failure = await self._publish_claimed(batch, probe_first=probe_first)
+                    if recording is not None:
+                        previous, recording = recording, None
+                        total += await previous
+                except BaseException as exc:
+                    with contextlib.suppress(Exception):
+                        await claim.__aexit__(type(exc), exc, exc.__traceback__)
+                    raise
+                recording = asyncio.ensure_future(self._record(claim, batch))
+                if failure is not None or len(batch.published) < size:
+                    previous, recording = recording, None
+                    total += await previous
+                    if failure is not None:
+                        await self._unavailable(failure)
+                    return total
+                probe_first = False
+            return total  # pragma: no cover (the loop returns)
+        finally:
+            if recording is not None:  # cancelled or failed meanwhile: let it commit
+                with contextlib.suppress(Exception):
+                    await recording
+            if ahead is not None:  # claimed ahead, not published: release it untouched
+                with contextlib.suppress(Exception):
+                    claim, _ = await ahead
+                    await claim.__aexit__(None, None, None)
+
+    async def _open_claim(self, limit: int
+                          ) -> tuple[AbstractAsyncContextManager[ClaimedBatch], ClaimedBatch]:
+        claim = self.store.claim(limit)
+        return claim, await claim.__aenter__()
+
+    async def _record(self, claim: AbstractAsyncContextManager[ClaimedBatch],
+                      batch: ClaimedBatch) -> int:
+        """Commit a batch's outcomes (the claim's context exits normally)."""
+        await claim.__aexit__(None, None, None)
+        self.published_total += len(batch.published)
+        return len(batch.published)
 
     async def run_once(self) -> RelayResult:
         """One drain and close, no retries (a ``--once`` command): a failure is reported,

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared_kernel.auth import AsyncRedisDenylist, JWTVerifier
+from shared_kernel.auth import AsyncRedisDenylist, CoalescingDenylist, JWTVerifier
 from shared_kernel.camera_network import CameraNetworkPolicy
 from shared_kernel.crypto import CredentialCipher
 from shared_kernel.redis_pool import async_redis
@@ -106,6 +106,8 @@ class Services:
     address_policy: CameraNetworkPolicy
     verifier: JWTVerifier
     denylist: AsyncRedisDenylist
+    # The live sockets' periodic token re-checks, one round trip per check for them all.
+    live_denylist: CoalescingDenylist
     signer: MediaTokenSigner
     metrics: StreamingMetrics
     cache: RedisStreamStatusCache
@@ -308,7 +310,8 @@ def bootstrap(
         address_policy=address_policy,
         verifier=JWTVerifier(settings.public_key_pem(), issuer=settings.jwt_issuer,
                              audience=settings.jwt_audience),
-        denylist=denylist, signer=signer, metrics=metrics, cache=cache, audit=audit,
+        denylist=denylist, live_denylist=CoalescingDenylist(denylist), signer=signer,
+        metrics=metrics, cache=cache, audit=audit,
         media_access=MediaAccess(sessions=sessions, signer=signer, revocations=denylist,
                                  audit=audit),
         cameras=cameras,

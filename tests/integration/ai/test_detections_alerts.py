@@ -483,3 +483,28 @@ async def test_similar_search_of_a_whole_plate_is_one_character_and_of_a_part_is
         "ABC1D24", "ABD1D23"]
     partial = await _plates(http, caller, plate="~ABC1D")
     assert "ABC1D23" in partial and "XYZ9876" not in partial
+
+
+async def test_a_plate_search_counts_every_page_the_same_even_past_the_last(
+    http: httpx.AsyncClient, search_tenant: dict[str, Any]
+) -> None:
+    # Plate searches read the page and its total in one statement; past the last page no
+    # row carries the total, and it is counted on its own (the page does not exist: 404).
+    caller = search_tenant["caller"]
+    pages = []
+    for number in (1, 2):
+        response = await http.get("/api/ai/detections/", headers=caller.headers,
+                                  params={"plate": "ABC1*", "page": number, "page_size": 2})
+        assert response.status_code == 200, response.text
+        pages.append(response.json())
+    assert [p["count"] for p in pages] == [3, 3]
+    assert [len(p["results"]) for p in pages] == [2, 1]
+    past = await http.get("/api/ai/detections/", headers=caller.headers,
+                          params={"plate": "ABC1*", "page": 3, "page_size": 2})
+    assert past.status_code == 404 and past.json()["error"]["code"]
+    similar = await http.get("/api/ai/detections/", headers=caller.headers,
+                             params={"plate": "~ABC1D23", "page": 2, "page_size": 1})
+    everything = await http.get("/api/ai/detections/", headers=caller.headers,
+                                params={"plate": "~ABC1D23"})
+    assert similar.json()["count"] == everything.json()["count"] >= 4
+    assert similar.json()["results"][0] == everything.json()["results"][1]

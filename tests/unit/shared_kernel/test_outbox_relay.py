@@ -28,14 +28,33 @@ class MemoryStore:
             producer="test", tenant_id=tenant).model_dump(mode="json")) for i in range(count)]
         self.published: set[int] = set()
         self.errors: dict[int, str] = {}
+        self.locked: set[int] = set()  # rows held by an open claim (FOR UPDATE SKIP LOCKED)
+        self.open_claims = 0
+        self.most_open_claims = 0
+        self.claims = 0
+        self.fail_commit_of_claim: int | None = None  # this claim's commit raises
 
     @contextlib.asynccontextmanager
     async def claim(self, limit: int) -> AsyncIterator[ClaimedBatch]:
-        pending = [r for r in self.rows if r.key not in self.published][:limit]
+        number = self.claims
+        self.claims += 1
+        await asyncio.sleep(0)  # a round trip
+        pending = [r for r in self.rows
+                   if r.key not in self.published and r.key not in self.locked][:limit]
+        self.locked.update(r.key for r in pending)
+        self.open_claims += 1
+        self.most_open_claims = max(self.most_open_claims, self.open_claims)
         batch = ClaimedBatch(pending)
-        yield batch
-        self.published.update(r.key for r in batch.published)
-        self.errors.update({r.key: error for r, error in batch.failed})
+        try:
+            yield batch
+            await asyncio.sleep(0.002)  # the commit's round trip
+            if number == self.fail_commit_of_claim:
+                raise ConnectionError("database went away")
+            self.published.update(r.key for r in batch.published)
+            self.errors.update({r.key: error for r, error in batch.failed})
+        finally:
+            self.open_claims -= 1
+            self.locked.difference_update(r.key for r in pending)
 
     async def pending_count(self) -> int:
         return len(self.rows) - len(self.published)
@@ -126,3 +145,50 @@ async def test_a_publisher_without_a_window_publishes_one_at_a_time_and_stops_at
         await relay.drain_once()
     assert publisher.peak == 1 and len(publisher.order) == 4
     assert store.published == {0, 1, 2} and set(store.errors) == {3}
+
+
+class PipelinedStore(MemoryStore):
+    overlapping_claims = True
+
+
+async def test_a_store_with_overlapping_claims_is_drained_in_order_with_commits_overlapped(
+) -> None:
+    store = PipelinedStore(1050)
+    publisher = WindowedPublisher(max_in_flight=32)
+    relay = OutboxRelay(store=store, publisher=publisher,
+                        settings=RelaySettings(batch_size=100))
+    assert await relay.drain_once() == 1050
+    assert publisher.order == [r.envelope["event_id"] for r in store.rows]
+    assert store.published == set(range(1050)) and relay.published_total == 1050
+    # the next batch claimed and published while the previous one commits
+    assert store.most_open_claims == 3 and store.open_claims == 0
+    assert not store.locked
+
+
+async def test_a_pipelined_drain_stops_at_a_failed_publish_and_releases_what_it_claimed_ahead(
+) -> None:
+    store = PipelinedStore(500)
+    publisher = WindowedPublisher(16, fail={150})
+    relay = OutboxRelay(store=store, publisher=publisher,
+                        settings=RelaySettings(batch_size=100))
+    with pytest.raises(BrokerUnavailable):
+        await relay.drain_once()
+    assert set(store.errors) == {150}
+    assert store.published == set(range(200)) - {150}
+    assert store.open_claims == 0 and not store.locked
+    assert await relay.drain_once() == 301
+
+
+async def test_a_failed_commit_in_a_pipelined_drain_leaves_the_next_batch_pending_too() -> None:
+    store = PipelinedStore(500)
+    store.fail_commit_of_claim = 1
+    relay = OutboxRelay(store=store, publisher=WindowedPublisher(16),
+                        settings=RelaySettings(batch_size=100))
+    with pytest.raises(ConnectionError):
+        await relay.drain_once()
+    # batch 0 committed; batch 1's commit failed; batch 2 (published meanwhile) rolled back
+    assert store.published == set(range(100))
+    assert store.open_claims == 0 and not store.locked
+    # published again (at least once), in order
+    assert await relay.drain_once() == 400
+    assert store.published == set(range(500))
