@@ -273,7 +273,11 @@ async def _measure(city: uuid.UUID, now: datetime, runs: int, db_name: str
 
     def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
                 executemany: bool) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+        # Reads only: EXPLAIN ANALYZE runs the statement (the audit's outbox insert is a
+        # WITH … INSERT).
+        upper = statement.upper()
+        if upper.lstrip().startswith(("SELECT", "WITH")) and not any(
+                f"{verb} " in upper for verb in ("INSERT", "UPDATE", "DELETE")):
             captured.append((statement, parameters))
 
     out = []
