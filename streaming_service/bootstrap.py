@@ -175,6 +175,7 @@ def build_object_store(settings: StreamingSettings) -> ObjectStore:
             secret_key=settings.s3_secret_key.get_secret_value(),
             secure=settings.s3_secure, region=settings.s3_region,
             bucket_prefix=settings.s3_bucket_prefix,
+            public_url=settings.s3_public_url or None,
         )
         return s3
     fs: ObjectStore = object_store.FilesystemObjectStore(

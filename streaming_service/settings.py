@@ -55,6 +55,10 @@ class StreamingSettings(CommonSettings):
     s3_secure: bool = False
     s3_region: str = "us-east-1"
     s3_bucket_prefix: str = ""
+    # Where browsers fetch presigned recording/clip URLs when the S3 endpoint is internal
+    # (``minio:9000``): the gateway's origin and the path HAProxy's be_objects serves,
+    # e.g. https://vms.example.gov.br/objects. Empty: the URLs name s3_endpoint itself.
+    s3_public_url: str = ""
 
     # URLs handed to clients: absolute when a public base URL is set, else relative.
     public_base_url: str = ""
