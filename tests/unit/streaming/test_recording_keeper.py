@@ -26,7 +26,6 @@ from tests.unit.streaming.fakes import (
     MemoryOwnership,
 )
 
-
 CIPHER = CredentialCipher(Fernet.generate_key().decode())
 
 
