@@ -23,7 +23,9 @@ from tests.integration.deploy.test_stack_drift import NOT_SERVICES
 from tools.demo.__main__ import WATCHLISTED_PLATE
 from tools.stack import Stack
 
-pytestmark = pytest.mark.e2e
+# The session's stack fixture (images built, stack started: minutes on a cold machine)
+# runs inside the first test that asks for it, so pytest's default 300 s cannot hold it.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 PROJECT_IMAGES = ("admin", "streaming", "dashboard", "camera-sim", "test-infra")
 
 

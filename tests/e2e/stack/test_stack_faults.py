@@ -21,7 +21,9 @@ import pytest
 from tests.e2e.stack.conftest import TIMINGS, Tenant, eventually, login
 from tools.stack import Stack
 
-pytestmark = pytest.mark.e2e
+# The session's stack fixture (images built, stack started: minutes on a cold machine)
+# runs inside the first test that asks for it, so pytest's default 300 s cannot hold it.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 APPLICATION = ("admin", "admin-outbox-relay", "admin-event-consumer", "streaming",
                "streaming-event-consumer", "streaming-outbox-relay", "lpr-worker",
                "notifier", "thumbnailer", "retention")
@@ -190,13 +192,16 @@ def test_postgresql_restart_is_survived_without_service_restarts(
 
 
 def _serving_replicas(stack: Stack) -> list[str]:
-    """The streaming replicas running an ffmpeg on the camera simulator."""
+    """The streaming replicas running an ffmpeg on the camera simulator. (The pattern is
+    written so that it does not match the command line of the grep, or of the shell,
+    that looks for it: ``rtsp://`` itself would find them in every replica.)"""
     serving = []
     for replica in stack.replicas("streaming"):
         if replica.state != "running":
             continue
         found = subprocess.run(["podman", "exec", replica.name, "sh", "-c",
-                                "ls /proc/*/cmdline | xargs grep -l -a -s rtsp:// || true"],
+                                "grep -l -a -s '^ffmpeg.*rtsp:/[/]' /proc/[0-9]*/cmdline "
+                                "|| true"],
                                capture_output=True, text=True, timeout=30, check=False)
         if found.stdout.strip():
             serving.append(replica.name)
