@@ -217,8 +217,13 @@ def _serving_replica(stack: Stack) -> str:
 def test_killing_the_streaming_replica_of_a_live_recorded_stream(
     stack: Stack, gateway: httpx.Client, tenant: Tenant,
 ) -> None:
-    started = gateway.post(f"/api/streaming/streams/{tenant.camera_id}/start",
-                           headers=tenant.headers())
+    def start() -> httpx.Response | None:
+        # The camera reaches the streaming service through the bus (its projection).
+        started = gateway.post(f"/api/streaming/streams/{tenant.camera_id}/start",
+                               headers=tenant.headers())
+        return started if started.status_code != 404 else None
+
+    started = eventually(start, 60, "the camera known to the streaming service")
     assert started.status_code == 200, started.text
     serving = eventually(lambda: _serving_replica(stack), 60, "a replica runs the stream")
     killed_at = datetime.now(UTC)
