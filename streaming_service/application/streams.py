@@ -202,6 +202,10 @@ class StreamControl:
     async def stop_known(self, camera_id: uuid.UUID, tenant_id: uuid.UUID, *, reason: str) -> None:
         """Stop a camera whose ownership is already established (internal callers)."""
         was = await self._cache.get(camera_id)
+        if (self._ownership is not None and await self.engine.status(camera_id) is None
+                and await self._ownership.is_held(camera_id)):
+            # Another replica runs it: it stops its ffmpeg at its next renewal.
+            await self._ownership.request_stop(camera_id)
         try:
             await self.engine.stop(camera_id)
         except Exception as exc:
@@ -278,7 +282,26 @@ class StreamControl:
         reach Redis for longer than the lease) is given up here: the engine stops it."""
         if self._ownership is None or not self._owned:
             return
+        for camera_id in await self._ownership.take_stop_requests(sorted(self._owned, key=str)):
+            # Stopped through another replica (which cleared the status and announced it).
+            log.info("stopping a stream on another replica's request",
+                     extra={"camera_id": str(camera_id)})
+            try:
+                await self.engine.stop(camera_id)
+            except Exception as exc:
+                log.warning("could not stop a stream asked to stop",
+                            extra={"camera_id": str(camera_id),
+                                   "error_type": type(exc).__name__})
+                continue
+            self._running.discard(camera_id)
+            await self._release(camera_id)
+            status = await self._cache.get(camera_id)
+            if status is not None:  # our last report raced the request
+                await self._cache.remove(camera_id, status.tenant_id)
+        self._metrics.streams_running(len(self._running), engine=self.engine.name)
         owned = sorted(self._owned, key=str)
+        if not owned:
+            return
         held = await self._ownership.renew(owned)
         for camera_id in owned:
             if camera_id in held:

@@ -185,6 +185,14 @@ class StreamOwnership(Protocol):
         """Whether any live replica (this one included) holds the camera."""
         ...
 
+    async def request_stop(self, camera_id: uuid.UUID) -> None:
+        """Ask the camera's owner (another replica) to stop its stream."""
+        ...
+
+    async def take_stop_requests(self, camera_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        """Those of ``camera_ids`` someone asked to stop (each request is taken once)."""
+        ...
+
 
 class MediaTokenIssuer(Protocol):
     """Mints the short-lived token a player's media URLs carry."""

@@ -2,7 +2,9 @@
 ``<prefix>stream-owner:<camera_id>`` = the holder id of the API process whose engine runs
 the stream, with a short TTL its holder renews (``SET NX PX`` to take it, a compare-and-
 extend script to renew it). A replica that is killed stops renewing; once the key has
-expired, the recording keeper of a surviving replica takes the camera over."""
+expired, the recording keeper of a surviving replica takes the camera over. A stop that
+reaches another replica is left for the owner as ``<prefix>stream-stop:<camera_id>``
+(expiring with the lease), which the owner takes at its next renewal."""
 
 from __future__ import annotations
 
@@ -61,3 +63,16 @@ class RedisStreamOwnership:
 
     async def is_held(self, camera_id: uuid.UUID) -> bool:
         return bool(await self._redis.exists(self._key(camera_id)))
+
+    def _stop_key(self, camera_id: uuid.UUID) -> str:
+        return f"{self._prefix}stream-stop:{camera_id}"
+
+    async def request_stop(self, camera_id: uuid.UUID) -> None:
+        await self._redis.set(self._stop_key(camera_id), "1", px=self._ttl_ms)
+
+    async def take_stop_requests(self, camera_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        asked = set()
+        for camera_id in camera_ids:
+            if await self._redis.getdel(self._stop_key(camera_id)) is not None:
+                asked.add(camera_id)
+        return asked

@@ -224,9 +224,11 @@ class MemoryOwnership:
 
     table: dict[uuid.UUID, str] = field(default_factory=dict)
     holder: str = "replica-a"
+    stop_requests: set[uuid.UUID] = field(default_factory=set)
 
     def replica(self, holder: str) -> MemoryOwnership:
-        return MemoryOwnership(table=self.table, holder=holder)
+        return MemoryOwnership(table=self.table, holder=holder,
+                               stop_requests=self.stop_requests)
 
     def expire(self, holder: str) -> None:
         for camera_id in [c for c, h in self.table.items() if h == holder]:
@@ -244,6 +246,14 @@ class MemoryOwnership:
 
     async def is_held(self, camera_id: uuid.UUID) -> bool:
         return camera_id in self.table
+
+    async def request_stop(self, camera_id: uuid.UUID) -> None:
+        self.stop_requests.add(camera_id)
+
+    async def take_stop_requests(self, camera_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        asked = self.stop_requests & set(camera_ids)
+        self.stop_requests -= asked
+        return asked
 
 
 class MemoryLiveFeed:

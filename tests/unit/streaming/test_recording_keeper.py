@@ -146,3 +146,23 @@ async def test_a_replica_that_lost_its_stream_to_another_stops_its_copy() -> Non
     owners.table[camera.id] = "b"  # a was cut off from Redis past its lease; b took over
     await keeper._streams.renew_ownership()
     assert engine.stopped == [camera.id]
+
+
+async def test_a_stop_that_reaches_another_replica_stops_the_owners_stream() -> None:
+    cameras = FakeCameras()
+    camera = cameras.add(_camera("off"))
+    cache, owners = FakeCache(), MemoryOwnership()
+    owner, engine_a = _keeper(cameras, FakeLease(granted=False), cache=cache,
+                              ownership=owners.replica("a"))
+    other, engine_b = _keeper(cameras, FakeLease(granted=False), cache=cache,
+                              ownership=owners.replica("b"))
+    await owner._streams.start(camera.id, camera.tenant_id)
+    await other._streams.stop(camera.id, camera.tenant_id)
+    assert engine_b.started == []
+    assert (await cache.get(camera.id)) is None
+    assert engine_a.stopped == []  # not yet: the owner takes the request when it renews
+    await owner._streams.renew_ownership()
+    assert engine_a.stopped == [camera.id]
+    assert camera.id not in owners.table
+    await owner._streams.renew_ownership()
+    assert engine_a.stopped == [camera.id], "a request is taken once"
