@@ -209,6 +209,20 @@ class RecordingCompleted(EventPayload):
     size_bytes: int = Field(ge=0)
 
 
+class RecordingGap(EventPayload):
+    """Continuous recording of a camera has a hole: no segment covers ``gap_started_at`` to
+    ``gap_ended_at`` (the replica recording it died, the camera was lost, recording was
+    switched off and on). Announced when the first segment after the hole is stored."""
+
+    event_type = "RecordingGap"
+    camera_id: uuid.UUID
+    tenant_id: uuid.UUID
+    gap_started_at: datetime
+    gap_ended_at: datetime
+    seconds: float = Field(ge=0)
+    recording_id: uuid.UUID
+
+
 class RecordingAccessed(EventPayload):
     """A playback or export of recorded video (LGPD: audited by the admin service)."""
 
@@ -316,6 +330,7 @@ CATALOGUE: dict[tuple[str, int], type[EventPayload]] = {
         StreamFailedV1,
         StreamFailed,
         RecordingCompleted,
+        RecordingGap,
         RecordingAccessed,
         UserActivityRecorded,
         PlateDetected,

@@ -78,6 +78,7 @@ from streaming_service.infrastructure.outbox import SqlOutbox
 from streaming_service.infrastructure.ptz import OnvifPtzDevices, RedisPtzLocks, RedisRateLimiter
 from streaming_service.infrastructure.recent_plates import RedisRecentPlates
 from streaming_service.infrastructure.report_pdf import ReportlabPdfRenderer
+from streaming_service.infrastructure.stream_ownership import RedisStreamOwnership
 from streaming_service.infrastructure.stream_status import RedisStreamStatusCache
 from streaming_service.settings import API_PREFIX, StreamingSettings
 
@@ -175,6 +176,7 @@ def build_object_store(settings: StreamingSettings) -> ObjectStore:
             secret_key=settings.s3_secret_key.get_secret_value(),
             secure=settings.s3_secure, region=settings.s3_region,
             bucket_prefix=settings.s3_bucket_prefix,
+            public_url=settings.s3_public_url or None,
         )
         return s3
     fs: ObjectStore = object_store.FilesystemObjectStore(
@@ -295,6 +297,7 @@ def bootstrap(
         db=db, sessions=sessions, store=store, outbox=outbox, metrics=metrics,
         max_range=timedelta(days=settings.recordings_max_range_days),
         playback_ttl_seconds=settings.playback_url_ttl_seconds,
+        gap_seconds=settings.recording_gap_seconds,
     )
     media_engine.listen(on_segment=recordings.record_segment)
     recent_plates = RedisRecentPlates(redis, prefix=settings.redis_prefix,
@@ -319,6 +322,9 @@ def bootstrap(
             sessions=sessions, cameras=cameras, engine=media_engine, cache=cache, outbox=outbox,
             cipher=cipher, signer=signer, metrics=metrics, audit=audit,
             segment_seconds=settings.segment_seconds,
+            ownership=(RedisStreamOwnership(redis, settings.redis_prefix,
+                                            ttl_seconds=settings.stream_owner_ttl_seconds)
+                       if plugin.streams_in_process else None),
         ),
         recordings=recordings,
         exports=Exports(

@@ -141,6 +141,11 @@ def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextMan
                                         lambda stop: run_relays(relays, stop)).start())
         if settings.event_clips:
             loops.append(BackgroundLoop("event-clips", services.clips.run).start())
+        if services.engine_plugin.streams_in_process:
+            loops.append(BackgroundLoop(
+                "stream-ownership",
+                lambda stop: services.streams.keep_ownership(
+                    stop, settings.stream_owner_ttl_seconds / 3)).start())
         if settings.recording_keeper:
             interval = settings.recording_keeper_interval_seconds
             keeper = RecordingKeeper(

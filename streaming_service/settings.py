@@ -67,6 +67,10 @@ class StreamingSettings(CommonSettings):
     s3_secure: bool = False
     s3_region: str = "us-east-1"
     s3_bucket_prefix: str = ""
+    # Where browsers fetch presigned recording/clip URLs when the S3 endpoint is internal
+    # (``minio:9000``): the gateway's origin and the path HAProxy's be_objects serves,
+    # e.g. https://vms.example.gov.br/objects. Empty: the URLs name s3_endpoint itself.
+    s3_public_url: str = ""
 
     # URLs handed to clients: absolute when a public base URL is set, else relative.
     public_base_url: str = ""
@@ -129,7 +133,14 @@ class StreamingSettings(CommonSettings):
     # Keep continuous-recording cameras streamed with no viewer, and apply recording-mode
     # changes to running streams (one replica at a time, under a short Redis lease).
     recording_keeper: bool = True
-    recording_keeper_interval_seconds: float = Field(default=15.0, ge=0.2, le=3600)
+    recording_keeper_interval_seconds: float = Field(default=5.0, ge=0.2, le=3600)
+    # With an engine that runs streams inside the API process (FFmpeg), each camera is
+    # owned by one replica under a Redis lease of this length, renewed every third of it;
+    # the keeper takes a dead replica's cameras over once their leases expired.
+    stream_owner_ttl_seconds: float = Field(default=15.0, ge=1, le=600)
+    # Consecutive recording segments at least this far apart leave a reported gap
+    # (``RecordingGap`` event, ``GET /recordings/gaps``).
+    recording_gap_seconds: float = Field(default=5.0, gt=0, le=86_400)
 
     # PTZ control (ONVIF; docs/onvif_ptz.md). The control lock expires after this many
     # seconds without a command; a continuous move stops after at most ptz_max_move_seconds

@@ -10,7 +10,7 @@ from pydantic import AwareDatetime
 
 from streaming_service.api.deps import ServicesDep, ViewerDep, client_ip, tenant_scope
 from streaming_service.api.pagination import PageDep, PageOut, page_out
-from streaming_service.api.schemas import PlaybackOut, RecordingOut
+from streaming_service.api.schemas import PlaybackOut, RecordingGapOut, RecordingOut
 
 router = APIRouter(prefix="/api/streaming/recordings", tags=["recordings"])
 
@@ -32,6 +32,24 @@ async def list_recordings(
     )
     return page_out(request, page, result.total,
                     [RecordingOut.model_validate(r) for r in result.items])
+
+
+@router.get("/gaps", response_model=list[RecordingGapOut],
+            summary="Holes in a camera's recording in a time range")
+async def recording_gaps(
+    claims: ViewerDep,
+    services: ServicesDep,
+    camera_id: uuid.UUID,
+    start: Annotated[AwareDatetime, Query(description="ISO 8601 with offset, e.g. ...Z")],
+    end: Annotated[AwareDatetime, Query()],
+) -> list[RecordingGapOut]:
+    """Each hole between consecutive segments of at least ``GTV_RECORDING_GAP_SECONDS``
+    (a replica died, the camera was lost, recording was off): the same holes announced
+    as ``RecordingGap`` events."""
+    gaps = await services.recordings.gaps(tenant_id=tenant_scope(claims), camera_id=camera_id,
+                                          start=start, end=end)
+    return [RecordingGapOut(started_at=g.started_at, ended_at=g.ended_at, seconds=g.seconds)
+            for g in gaps]
 
 
 @router.get("/{recording_id}/playback", response_model=PlaybackOut,

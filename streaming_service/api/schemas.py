@@ -50,6 +50,14 @@ class RecordingOut(BaseModel):
     size_bytes: int
 
 
+class RecordingGapOut(BaseModel):
+    """No recording from ``started_at`` (the previous segment's end) to ``ended_at``."""
+
+    started_at: datetime
+    ended_at: datetime
+    seconds: float
+
+
 class PlaybackOut(BaseModel):
     recording_id: uuid.UUID
     url: str

@@ -12,8 +12,10 @@ Every ``interval`` seconds one tick:
   on a non-continuous camera is left alone.
 * while holding a short Redis lease (one replica at a time), starts the stream of every
   available, non-decommissioned continuous or events camera whose status is absent,
-  stopped or failed. A running stream (starting, live, reconnecting) is left to the
-  engine's own reconnect backoff.
+  stopped or failed, or whose replica is gone (with an engine that runs streams in the
+  API process: no live replica holds the camera's ownership lease, so the status in the
+  cache is a dead replica's last word). A running stream (starting, live, reconnecting)
+  of a live replica is left to the engine's own reconnect backoff.
 
 Camera URLs are never logged (``StreamControl`` decrypts them and logs only ids).
 """
@@ -128,7 +130,12 @@ class RecordingKeeper:
                 continue
             status = await self._cache.get(camera.camera_id)
             if status is not None and status.state in ACTIVE_STATES:
-                continue
+                if await self._streams.has_live_owner(camera.camera_id):
+                    continue
+                # Its replica died (the status is its last word): take the camera over.
+                log.warning("recording keeper takes over a stream whose replica is gone",
+                            extra={"camera_id": str(camera.camera_id),
+                                   "previous_state": status.state.value})
             try:
                 await self._streams.start(camera.camera_id, camera.tenant_id)
             except Exception as exc:

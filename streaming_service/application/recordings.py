@@ -5,6 +5,7 @@ of the change (the recording row) or, for a playback, before the URL is handed o
 
 from __future__ import annotations
 
+import builtins
 import logging
 import uuid
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared_kernel.events import RecordingAccessed, RecordingCompleted
+from shared_kernel.events import RecordingAccessed, RecordingCompleted, RecordingGap
 from shared_kernel.pagination import Page
 from streaming_service.domain.ports import (
     CompletedSegment,
@@ -40,6 +41,18 @@ class Playback:
 
 
 @dataclass(frozen=True)
+class Gap:
+    """A hole in a camera's recording: no segment from ``started_at`` to ``ended_at``."""
+
+    started_at: datetime
+    ended_at: datetime
+
+    @property
+    def seconds(self) -> float:
+        return (self.ended_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True)
 class RetentionReport:
     cameras: int
     deleted: int
@@ -57,6 +70,7 @@ class Recordings:
         metrics: StreamTelemetry,
         max_range: timedelta = timedelta(days=31),
         playback_ttl_seconds: int = 600,
+        gap_seconds: float = 5.0,
     ) -> None:
         self._db = db
         self._sessions = sessions
@@ -65,6 +79,8 @@ class Recordings:
         self._metrics = metrics
         self.max_range = max_range
         self._playback_ttl = playback_ttl_seconds
+        # Consecutive segments this far apart (or more) leave a reported recording gap.
+        self.gap_seconds = gap_seconds
 
     # --- writing -------------------------------------------------------------------------
 
@@ -94,7 +110,18 @@ class Recordings:
                 object_key=key, size_bytes=size,
             )
             async with self._sessions() as session, session.begin():
+                gap = await self._gap_before(session, recording)
                 session.add(recording)
+                if gap is not None:
+                    await self._outbox.add(
+                        session,
+                        RecordingGap(
+                            camera_id=recording.camera_id, tenant_id=recording.tenant_id,
+                            gap_started_at=gap.started_at, gap_ended_at=gap.ended_at,
+                            seconds=gap.seconds, recording_id=recording.id,
+                        ),
+                        tenant_id=recording.tenant_id,
+                    )
                 await self._outbox.add(
                     session,
                     RecordingCompleted(
@@ -111,7 +138,26 @@ class Recordings:
             raise
         self._metrics.segment_recorded()
         segment.path.unlink(missing_ok=True)
+        if gap is not None:
+            log.warning("recording gap", extra={
+                "camera_id": str(recording.camera_id), "gap_seconds": round(gap.seconds, 1),
+                "gap_started_at": gap.started_at.isoformat(),
+                "gap_ended_at": gap.ended_at.isoformat()})
         return recording
+
+    async def _gap_before(self, session: AsyncSession, recording: Recording) -> Gap | None:
+        """The hole between the camera's previous segment (within a day) and this one."""
+        previous = (await session.execute(
+            select(func.max(Recording.ended_at)).where(
+                Recording.camera_id == recording.camera_id,
+                Recording.tenant_id == recording.tenant_id,
+                Recording.started_at < recording.started_at,
+                Recording.started_at >= recording.started_at - timedelta(days=1),
+            ))).scalar_one_or_none()
+        if previous is None or (recording.started_at - previous).total_seconds() < \
+                self.gap_seconds:
+            return None
+        return Gap(started_at=previous, ended_at=recording.started_at)
 
     # --- reading -------------------------------------------------------------------------
 
@@ -145,6 +191,37 @@ class Recordings:
                 .offset((page - 1) * page_size).limit(page_size)
             )).scalars().all()
         return Page(items=list(rows), total=total)
+
+    async def gaps(
+        self,
+        *,
+        tenant_id: uuid.UUID | None,
+        camera_id: uuid.UUID,
+        start: datetime,
+        end: datetime,
+    ) -> builtins.list[Gap]:
+        """The holes between consecutive segments of the camera in a time range (those of
+        at least ``gap_seconds``), oldest first; the same holes ``RecordingGap`` announced."""
+        window = TimeRange.validated(start, end, max_span=self.max_range)
+        async with self._sessions() as session:
+            camera = await get_camera(session, camera_id, tenant_id, include_decommissioned=True)
+            previous_end = func.lag(Recording.ended_at).over(
+                order_by=(Recording.started_at, Recording.id)).label("previous_end")
+            ordered = (
+                select(Recording.started_at, previous_end)
+                .where(Recording.camera_id == camera.id,
+                       Recording.tenant_id == camera.tenant_id,
+                       Recording.started_at < window.end,
+                       Recording.started_at >= window.start - timedelta(days=1))
+                .subquery())
+            rows = (await session.execute(
+                select(ordered.c.previous_end, ordered.c.started_at)
+                .where(ordered.c.previous_end.is_not(None),
+                       ordered.c.started_at > window.start,
+                       ordered.c.started_at - ordered.c.previous_end
+                       >= timedelta(seconds=self.gap_seconds))
+                .order_by(ordered.c.started_at))).all()
+        return [Gap(started_at=row[0], ended_at=row[1]) for row in rows]
 
     async def playback(
         self,

@@ -10,6 +10,7 @@ out, a stream started or stopped and recording switched on or off as they happen
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel.crypto import CredentialCipher
 from shared_kernel.events import StreamFailed, StreamStarted, StreamStopped
+from shared_kernel.lifecycle import sleep_until_stopped
 from streaming_service.application.audit import Actor, AuditTrail
 from streaming_service.application.events import record_event
 from streaming_service.domain.errors import (
@@ -31,6 +33,7 @@ from streaming_service.domain.ports import (
     MediaEngine,
     MediaTokenIssuer,
     Outbox,
+    StreamOwnership,
     StreamStatusCache,
     StreamTelemetry,
 )
@@ -73,6 +76,7 @@ class StreamControl:
         metrics: StreamTelemetry,
         audit: AuditTrail,
         segment_seconds: int = 60,
+        ownership: StreamOwnership | None = None,
     ) -> None:
         self._sessions = sessions
         self._cameras = cameras
@@ -84,6 +88,10 @@ class StreamControl:
         self._metrics = metrics
         self._audit = audit
         self._segment_seconds = segment_seconds
+        # None: one API process runs every stream (the demo, tests), nothing to share.
+        self._ownership = ownership
+        # Cameras this process claimed (their ownership leases it renews).
+        self._owned: set[uuid.UUID] = set()
         # The engine reports its streams' state changes here.
         engine.listen(on_status=self.on_status)
         # Cameras this instance's engine runs (the gauge of active streams).
@@ -119,6 +127,16 @@ class StreamControl:
             await self._audit.record_view(actor, "live.view", object_type="camera",
                                           object_id=camera.id, tenant_id=camera.tenant_id)
         previous = await self._cache.get(camera.id)
+        if not await self._claim(camera.id):
+            # Another live replica runs this camera's stream: it is not started a second
+            # time here (two ffmpegs would fight over one live playlist and record every
+            # segment twice). Its URLs are the same from any replica.
+            status = previous or StreamStatus(
+                camera_id=camera.id, tenant_id=camera.tenant_id, state=StreamState.STARTING,
+                engine=self.engine.name)
+            urls = (self.urls_for(camera.id, camera.tenant_id, actor)
+                    if actor is not None else None)
+            return StartedStream(status=status, urls=urls)
         source = StreamSource(
             camera_id=camera.id,
             tenant_id=camera.tenant_id,
@@ -185,6 +203,10 @@ class StreamControl:
     async def stop_known(self, camera_id: uuid.UUID, tenant_id: uuid.UUID, *, reason: str) -> None:
         """Stop a camera whose ownership is already established (internal callers)."""
         was = await self._cache.get(camera_id)
+        if (self._ownership is not None and await self.engine.status(camera_id) is None
+                and await self._ownership.is_held(camera_id)):
+            # Another replica runs it: it stops its ffmpeg at its next renewal.
+            await self._ownership.request_stop(camera_id)
         try:
             await self.engine.stop(camera_id)
         except Exception as exc:
@@ -194,6 +216,7 @@ class StreamControl:
                                    {"camera_id": str(camera_id)}) from exc
         await self._cache.remove(camera_id, tenant_id)
         self._running.discard(camera_id)
+        await self._release(camera_id)
         self._metrics.streams_running(len(self._running), engine=self.engine.name)
         if was is not None:
             await record_event(
@@ -223,6 +246,89 @@ class StreamControl:
                                      object_type="camera", object_id=camera.id,
                                      tenant_id=camera.tenant_id)
         return status
+
+    # --- ownership (several replicas) ---------------------------------------------------
+
+    async def _claim(self, camera_id: uuid.UUID) -> bool:
+        """Whether this process may run the camera's stream (claimed, or already ours).
+        An engine that already runs it here keeps it, whatever the lease says."""
+        if self._ownership is None:
+            return True
+        if await self._ownership.claim(camera_id):
+            self._owned.add(camera_id)
+            return True
+        return await self.engine.status(camera_id) is not None
+
+    async def _release(self, camera_id: uuid.UUID) -> None:
+        if self._ownership is not None and camera_id in self._owned:
+            self._owned.discard(camera_id)
+            try:
+                await self._ownership.release(camera_id)
+            except Exception as exc:  # it expires by itself
+                log.warning("could not release a stream's ownership",
+                            extra={"camera_id": str(camera_id),
+                                   "error_type": type(exc).__name__})
+
+    async def has_live_owner(self, camera_id: uuid.UUID) -> bool:
+        """Whether some live replica (this one included) runs the camera's stream. A
+        stream whose replica died keeps its last status in the cache; this says it is
+        orphaned."""
+        if self._ownership is None:
+            return True
+        return await self._ownership.is_held(camera_id)
+
+    async def renew_ownership(self) -> None:
+        """Extend the leases of the streams this process's engine runs (every replica,
+        every few seconds). One taken by another replica meanwhile (this one could not
+        reach Redis for longer than the lease) is given up here: the engine stops it."""
+        if self._ownership is None or not self._owned:
+            return
+        for camera_id in await self._ownership.take_stop_requests(sorted(self._owned, key=str)):
+            # Stopped through another replica (which cleared the status and announced it).
+            log.info("stopping a stream on another replica's request",
+                     extra={"camera_id": str(camera_id)})
+            try:
+                await self.engine.stop(camera_id)
+            except Exception as exc:
+                log.warning("could not stop a stream asked to stop",
+                            extra={"camera_id": str(camera_id),
+                                   "error_type": type(exc).__name__})
+                continue
+            self._running.discard(camera_id)
+            await self._release(camera_id)
+            status = await self._cache.get(camera_id)
+            if status is not None:  # our last report raced the request
+                await self._cache.remove(camera_id, status.tenant_id)
+        self._metrics.streams_running(len(self._running), engine=self.engine.name)
+        owned = sorted(self._owned, key=str)
+        if not owned:
+            return
+        held = await self._ownership.renew(owned)
+        for camera_id in owned:
+            if camera_id in held:
+                continue
+            self._owned.discard(camera_id)
+            if await self.engine.status(camera_id) is None:
+                continue
+            log.warning("another replica took over a stream this one ran; stopping ours",
+                        extra={"camera_id": str(camera_id)})
+            try:
+                await self.engine.stop(camera_id)
+            except Exception as exc:
+                log.warning("could not stop a stream taken over elsewhere",
+                            extra={"camera_id": str(camera_id),
+                                   "error_type": type(exc).__name__})
+            self._running.discard(camera_id)
+
+    async def keep_ownership(self, stop: asyncio.Event, interval_seconds: float) -> None:
+        """:meth:`renew_ownership` every ``interval_seconds`` until ``stop`` is set."""
+        while not stop.is_set():
+            try:
+                await self.renew_ownership()
+            except Exception as exc:
+                log.warning("renewing stream ownership failed",
+                            extra={"error_type": type(exc).__name__})
+            await sleep_until_stopped(stop, interval_seconds)
 
     async def statuses(self, tenant_id: uuid.UUID) -> list[StreamStatus]:
         return await self._cache.for_tenant(tenant_id)

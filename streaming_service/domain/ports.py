@@ -191,6 +191,36 @@ class StreamStatusCache(Protocol):
     async def for_tenant(self, tenant_id: uuid.UUID) -> list[StreamStatus]: ...
 
 
+class StreamOwnership(Protocol):
+    """Which replica runs each camera's stream: a short per-camera lease its owner renews
+    while its engine runs the stream (Redis in production). A replica that dies stops
+    renewing; once the lease expired, the recording keeper of another replica takes the
+    camera over. Two replicas never run the same camera at once."""
+
+    async def claim(self, camera_id: uuid.UUID) -> bool:
+        """Take the camera (or extend it when ours). False: another live replica has it."""
+        ...
+
+    async def renew(self, camera_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        """Extend (or take again, when expired and free) the leases of ``camera_ids``;
+        returns those still ours."""
+        ...
+
+    async def release(self, camera_id: uuid.UUID) -> None: ...
+
+    async def is_held(self, camera_id: uuid.UUID) -> bool:
+        """Whether any live replica (this one included) holds the camera."""
+        ...
+
+    async def request_stop(self, camera_id: uuid.UUID) -> None:
+        """Ask the camera's owner (another replica) to stop its stream."""
+        ...
+
+    async def take_stop_requests(self, camera_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        """Those of ``camera_ids`` someone asked to stop (each request is taken once)."""
+        ...
+
+
 class MediaTokenIssuer(Protocol):
     """Mints the short-lived token a player's media URLs carry."""
 

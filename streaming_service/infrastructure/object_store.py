@@ -94,6 +94,10 @@ class S3ObjectStore:
     feature gets a log line, not a failure. HTTP calls have connect/read timeouts and a
     bounded number of urllib3 retries. Presigned URLs use ``public_endpoint`` when the
     server is reached under another name from outside (``minio:9000`` vs a public host).
+    With ``public_url`` instead (``https://vms.example/objects``), a URL is signed for the
+    internal endpoint and only its origin is replaced: a reverse proxy in front (HAProxy,
+    ``be_objects``) strips the path prefix and sends the internal ``Host`` on, so the
+    signature, its expiry and the single object it names hold unchanged.
     """
 
     def __init__(
@@ -114,6 +118,7 @@ class S3ObjectStore:
         max_retries: int = 3,
         public_endpoint: str | None = None,
         public_secure: bool | None = None,
+        public_url: str | None = None,
         client: Minio | None = None,
     ) -> None:
         self._prefix = bucket_prefix
@@ -141,6 +146,8 @@ class S3ObjectStore:
                 http_client=http,
             )
         self._client = client
+        self._internal_origin = f"{'https' if secure else 'http'}://{endpoint}"
+        self._public_url = public_url.rstrip("/") if public_url else None
         # Presigning is offline (the region is known), so a client for the public host
         # makes URLs that browsers outside the internal network can fetch.
         self._presigner = client
@@ -223,6 +230,8 @@ class S3ObjectStore:
                 name, key, expires=timedelta(seconds=expires_seconds)
             ),
         )
+        if self._public_url and url.startswith(self._internal_origin + "/"):
+            url = self._public_url + url[len(self._internal_origin):]
         return url
 
     async def ensure_buckets(self) -> None:

@@ -43,8 +43,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends libstdc++6 \
 DOCKERFILE
 fi
 
-# Four builds at once (most of their time is waiting on the mirror and on pip's unpacking,
-# not on the CPUs), then the simulator, which is built on the streaming image.
+# Five builds at once (most of their time is waiting on the mirror and on pip's unpacking,
+# not on the CPUs); the simulator has its own base layers, so it neither waits for the
+# streaming image nor is rebuilt when the streaming code changes.
 moto="$("$py" -c "import tomllib; print(next(d for d in tomllib.load(open('pyproject.toml','rb'))['project']['optional-dependencies']['dev'] if d.startswith('moto[')))")"
 logs="$(mktemp -d)"
 trap 'rm -rf "$logs"' EXIT
@@ -56,16 +57,16 @@ build dashboard dashboard/Dockerfile --build-arg NODE_IMAGE="$node_image" \
   --build-arg NPM_CONFIG_CAFILE=/etc/ssl/certs/ca-certificates.crt > "$logs/dashboard" 2>&1 &
 build test-infra deploy/compose-test/Dockerfile "${offline[@]}" \
   --build-arg MOTO_REQUIREMENT="$moto" > "$logs/test-infra" 2>&1 &
+build camera-sim tools/camera_sim/Dockerfile "${offline[@]}" > "$logs/camera-sim" 2>&1 &
 failed=0
 for job in $(jobs -p); do wait "$job" || failed=1; done
-for name in admin streaming dashboard test-infra; do
+for name in admin streaming dashboard test-infra camera-sim; do
   grep -E "^built|rror" "$logs/$name" || true
 done
 if [ "$failed" != 0 ]; then
-  for name in admin streaming dashboard test-infra; do tail -30 "$logs/$name" >&2; done
+  for name in admin streaming dashboard test-infra camera-sim; do tail -30 "$logs/$name" >&2; done
   exit 1
 fi
-build camera-sim tools/camera_sim/Dockerfile --build-arg STREAMING_IMAGE="gt-vision/streaming:$tag"
 total=$(( $(date +%s) - started ))
 
 mkdir -p var/bench

@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 
 class EnginePlugin(Protocol):
     name: str
+    streams_in_process: bool
+    """The engine runs each stream inside the API process that started it (FFmpeg): with
+    several replicas, each camera is owned by one of them (``domain.ports.StreamOwnership``)
+    and taken over when its replica dies. False where the engine is a server of its own
+    (MediaMTX) that any replica drives."""
 
     def build(self, settings: StreamingSettings, *,
               address_policy: CameraNetworkPolicy) -> MediaEngine:

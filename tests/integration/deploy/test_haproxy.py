@@ -756,3 +756,40 @@ def test_edge_body_caps_sit_just_above_the_services_own_limits() -> None:
     assert lpr_max + 64 * 1024 <= int(defaults["GTV_HAPROXY_MAX_UPLOAD_BODY"]) <= 16 * 1024 * 1024
     # A body of unknown length is measured inside one 16 KiB buffer: the cap must leave room.
     assert int(defaults["GTV_HAPROXY_MAX_UNSIZED_REQUEST"]) <= 12 * 1024
+
+
+def test_presigned_object_urls_reach_the_store_as_signed_and_nothing_else_does(
+    tmp_path: Path,
+) -> None:
+    """``GTV_OBJECTS_ADDR`` set: ``/objects/<bucket>/<key>?X-Amz-...`` goes to the object
+    store without the prefix and with the Host the URL was signed for (the store's own
+    name), without the caller's credentials; an unsigned request or another method never
+    reaches it."""
+    store = start_backend("objects")
+    address = f"127.0.0.1:{store.port}"
+    proxy = start_haproxy(tmp_path, {"GTV_OBJECTS_ADDR": address,
+                                     "GTV_ADMIN_ADDR": f"127.0.0.1:{free_port()}",
+                                     "GTV_STREAMING_ADDR": f"127.0.0.1:{free_port()}"})
+    try:
+        signed = ("/objects/recordings/t1/c1/2026/12/05/seg.mp4"
+                  "?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=600&X-Amz-Signature=ab12")
+        answer = httpx.get(proxy.http + signed, timeout=5,
+                           headers={"Authorization": "Bearer secret", "Cookie": "s=1"})
+        assert answer.status_code == 200, answer.text
+        seen = answer.json()
+        assert seen["backend"] == "objects"
+        assert seen["path"] == "/recordings/t1/c1/2026/12/05/seg.mp4"
+        assert seen["headers"]["host"] == address
+        assert "authorization" not in seen["headers"]
+        assert "cookie" not in seen["headers"]
+        assert "x-forwarded-host" not in seen["headers"]
+        assert store.seen[-1]["query"].endswith("X-Amz-Signature=ab12")
+        count = len(store.seen)
+        unsigned = httpx.get(proxy.http + "/objects/recordings/", timeout=5)
+        assert unsigned.status_code == 403
+        written = httpx.put(proxy.http + signed, content=b"x", timeout=5)
+        assert written.status_code == 403
+        assert len(store.seen) == count
+    finally:
+        stop_haproxy(proxy)
+        stop_backend(store)

@@ -197,3 +197,34 @@ async def test_a_tenant_cannot_run_more_exports_than_its_cap(
                                  json={**body, "camera_id": str(other.camera_id)})
     assert response.status_code == 202, response.text
     await app_services.exports.wait_idle()
+
+
+async def test_a_hole_between_segments_is_reported_as_a_gap(
+    client: httpx.AsyncClient, make_token: Any, app_services: Any, seed_camera: Any,
+    event_tap: Any, tmp_path: Path,
+) -> None:
+    """Contiguous segments leave no gap; a segment that starts 40 s after the previous one
+    ended (its replica died) is announced as RecordingGap and listed by GET /gaps."""
+    camera = await seed_camera()
+    start = datetime(2025, 3, 14, 11, 0, 0, tzinfo=UTC)
+    await record(app_services, camera, start, tmp_path, seconds=10)
+    await record(app_services, camera, start + timedelta(seconds=10), tmp_path, seconds=10)
+    after = await record(app_services, camera, start + timedelta(seconds=60), tmp_path,
+                         seconds=10)
+    event = await event_tap.wait_for(
+        lambda e: e.type == "RecordingGap" and e.payload["camera_id"] == str(camera.camera_id))
+    assert event.payload["recording_id"] == str(after.id)
+    assert event.payload["seconds"] == 40
+    token = make_token(tenant_id=camera.tenant_id)
+    listing = await client.get(f"{RANGE}gaps", headers=bearer(token), params={
+        "camera_id": str(camera.camera_id), "start": start.isoformat(),
+        "end": (start + timedelta(minutes=5)).isoformat()})
+    assert listing.status_code == 200, listing.text
+    assert listing.json() == [{
+        "started_at": "2025-03-14T11:00:20Z", "ended_at": "2025-03-14T11:01:00Z",
+        "seconds": 40.0}]
+    other = make_token(tenant_id=uuid.uuid4())
+    hidden = await client.get(f"{RANGE}gaps", headers=bearer(other), params={
+        "camera_id": str(camera.camera_id), "start": start.isoformat(),
+        "end": (start + timedelta(minutes=5)).isoformat()})
+    assert hidden.status_code == 404

@@ -173,3 +173,24 @@ async def test_presigned_urls_can_name_the_public_host(s3_endpoint: str, prefix:
     url = await store.presigned_get_url("exports", "t/c/export.mp4", 600)
     assert url.startswith(f"https://media.prefeitura.example/{prefix}exports/t/c/export.mp4?")
     assert "X-Amz-Expires=600" in url
+
+
+async def test_presigned_urls_under_a_public_path_keep_the_internally_signed_request(
+    s3_endpoint: str, prefix: str,
+) -> None:
+    """``public_url``: signed for the internal endpoint, only the origin replaced by the
+    gateway's ``/objects``; the proxy that strips it and sends the internal Host gives the
+    store the very request that was signed (here: moto answers it)."""
+    store = _store(s3_endpoint, prefix, public_url="https://vms.example.gov.br/objects/")
+    await store.ensure_buckets()
+    await store.put_bytes("exports", "t/c/export.mp4", b"video", "video/mp4")
+    url = await store.presigned_get_url("exports", "t/c/export.mp4", 600)
+    public = "https://vms.example.gov.br/objects/"
+    assert url.startswith(f"{public}{prefix}exports/t/c/export.mp4?"), url
+    assert "X-Amz-Signature=" in url and "X-Amz-SignedHeaders=host" in url
+    assert "X-Amz-Credential=" in url
+    # What HAProxy's be_objects does: drop the prefix, talk to the internal endpoint.
+    internal = f"http://{s3_endpoint}/{url[len(public):]}"
+    fetched = httpx.get(internal, headers={"Host": s3_endpoint}, timeout=10)
+    assert fetched.status_code == 200
+    assert fetched.content == b"video"

@@ -219,6 +219,46 @@ class FakeLease:
         self.released += 1
 
 
+@dataclass
+class MemoryOwnership:
+    """The stream-ownership port in memory, shared by the "replicas" of a test: each
+    holder's view of one table of camera -> holder. ``expire`` plays a dead holder's
+    lease running out."""
+
+    table: dict[uuid.UUID, str] = field(default_factory=dict)
+    holder: str = "replica-a"
+    stop_requests: set[uuid.UUID] = field(default_factory=set)
+
+    def replica(self, holder: str) -> MemoryOwnership:
+        return MemoryOwnership(table=self.table, holder=holder,
+                               stop_requests=self.stop_requests)
+
+    def expire(self, holder: str) -> None:
+        for camera_id in [c for c, h in self.table.items() if h == holder]:
+            del self.table[camera_id]
+
+    async def claim(self, camera_id: uuid.UUID) -> bool:
+        return self.table.setdefault(camera_id, self.holder) == self.holder
+
+    async def renew(self, camera_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        return {c for c in camera_ids if await self.claim(c)}
+
+    async def release(self, camera_id: uuid.UUID) -> None:
+        if self.table.get(camera_id) == self.holder:
+            del self.table[camera_id]
+
+    async def is_held(self, camera_id: uuid.UUID) -> bool:
+        return camera_id in self.table
+
+    async def request_stop(self, camera_id: uuid.UUID) -> None:
+        self.stop_requests.add(camera_id)
+
+    async def take_stop_requests(self, camera_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        asked = self.stop_requests & set(camera_ids)
+        self.stop_requests -= asked
+        return asked
+
+
 class MemoryLiveFeed:
     """The live-feed port in memory: per-tenant lists of events with Redis-like ids; a
     blocking read waits on a condition; ``reads`` counts the blocking reads started."""

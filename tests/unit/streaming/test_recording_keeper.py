@@ -23,20 +23,26 @@ from tests.unit.streaming.fakes import (
     FakeSessions,
     FakeSigner,
     FakeTelemetry,
+    MemoryOwnership,
 )
 
+CIPHER = CredentialCipher(Fernet.generate_key().decode())
 
-def _keeper(cameras: FakeCameras, lease: FakeLease) -> tuple[RecordingKeeper, FakeEngine]:
-    cipher = CredentialCipher(Fernet.generate_key().decode())
+
+def _keeper(cameras: FakeCameras, lease: FakeLease, *, cache: FakeCache | None = None,
+            ownership: MemoryOwnership | None = None) -> tuple[RecordingKeeper, FakeEngine]:
+    cipher = CIPHER
     for camera_id, camera in list(cameras.cameras.items()):
-        cameras.cameras[camera_id] = CameraRecord(
-            **{**camera.__dict__, "rtsp_url_encrypted": cipher.encrypt("rtsp://10.0.0.1/s")})
+        if not camera.rtsp_url_encrypted:
+            cameras.cameras[camera_id] = CameraRecord(**{
+                **camera.__dict__, "rtsp_url_encrypted": cipher.encrypt("rtsp://10.0.0.1/s")})
     sessions: Any = FakeSessions()
-    outbox, engine, cache = FakeOutbox(), FakeEngine(), FakeCache()
+    outbox, engine, cache = FakeOutbox(), FakeEngine(), cache or FakeCache()
     streams = StreamControl(sessions=sessions, cameras=cameras, engine=engine, cache=cache,
                             outbox=outbox, cipher=cipher, signer=FakeSigner(),
                             metrics=FakeTelemetry(),
-                            audit=AuditTrail(sessions=sessions, outbox=outbox))
+                            audit=AuditTrail(sessions=sessions, outbox=outbox),
+                            ownership=ownership)
     keeper = RecordingKeeper(cameras=cameras, streams=streams, cache=cache, lease=lease,
                              interval_seconds=0.01)
     return keeper, engine
@@ -93,3 +99,70 @@ async def test_run_gives_the_lease_back_when_stopped() -> None:
     stop.set()
     await asyncio.wait_for(task, 2)
     assert lease.released == 1
+
+
+async def test_a_stream_another_replica_runs_is_not_started_twice() -> None:
+    cameras = FakeCameras()
+    camera = cameras.add(_camera("continuous"))
+    cache, owners = FakeCache(), MemoryOwnership()
+    first, engine_a = _keeper(cameras, FakeLease(granted=True), cache=cache,
+                              ownership=owners.replica("a"))
+    second, engine_b = _keeper(cameras, FakeLease(granted=False), cache=cache,
+                               ownership=owners.replica("b"))
+    await first.tick()
+    assert [s.camera_id for s in engine_a.started] == [camera.id]
+    # A viewer's start lands on the other replica: it hands out the stream, runs nothing.
+    started = await second._streams.start(camera.id, camera.tenant_id)
+    assert started.status.camera_id == camera.id
+    assert engine_b.started == []
+
+
+async def test_the_keeper_takes_over_the_stream_of_a_dead_replica() -> None:
+    cameras = FakeCameras()
+    camera = cameras.add(_camera("continuous"))
+    cache, owners = FakeCache(), MemoryOwnership()
+    dead, engine_a = _keeper(cameras, FakeLease(granted=True), cache=cache,
+                             ownership=owners.replica("a"))
+    survivor, engine_b = _keeper(cameras, FakeLease(granted=True), cache=cache,
+                                 ownership=owners.replica("b"))
+    await dead.tick()
+    assert len(engine_a.started) == 1
+    await survivor.tick()  # the owner is alive: its stream is left alone
+    assert engine_b.started == []
+    owners.expire("a")  # replica a was killed: its lease ran out, its status stayed
+    assert (await cache.get(camera.id)) is not None
+    await survivor.tick()
+    assert [s.camera_id for s in engine_b.started] == [camera.id]
+    assert owners.table[camera.id] == "b"
+
+
+async def test_a_replica_that_lost_its_stream_to_another_stops_its_copy() -> None:
+    cameras = FakeCameras()
+    camera = cameras.add(_camera("continuous"))
+    owners = MemoryOwnership()
+    keeper, engine = _keeper(cameras, FakeLease(granted=True),
+                             ownership=owners.replica("a"))
+    await keeper.tick()
+    owners.table[camera.id] = "b"  # a was cut off from Redis past its lease; b took over
+    await keeper._streams.renew_ownership()
+    assert engine.stopped == [camera.id]
+
+
+async def test_a_stop_that_reaches_another_replica_stops_the_owners_stream() -> None:
+    cameras = FakeCameras()
+    camera = cameras.add(_camera("off"))
+    cache, owners = FakeCache(), MemoryOwnership()
+    owner, engine_a = _keeper(cameras, FakeLease(granted=False), cache=cache,
+                              ownership=owners.replica("a"))
+    other, engine_b = _keeper(cameras, FakeLease(granted=False), cache=cache,
+                              ownership=owners.replica("b"))
+    await owner._streams.start(camera.id, camera.tenant_id)
+    await other._streams.stop(camera.id, camera.tenant_id)
+    assert engine_b.started == []
+    assert (await cache.get(camera.id)) is None
+    assert engine_a.stopped == []  # not yet: the owner takes the request when it renews
+    await owner._streams.renew_ownership()
+    assert engine_a.stopped == [camera.id]
+    assert camera.id not in owners.table
+    await owner._streams.renew_ownership()
+    assert engine_a.stopped == [camera.id], "a request is taken once"

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 class FFmpegPlugin:
     name = "ffmpeg"
+    streams_in_process = True
 
     def build(self, settings: StreamingSettings, *,
               address_policy: CameraNetworkPolicy) -> FFmpegEngine:

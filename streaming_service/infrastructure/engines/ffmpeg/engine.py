@@ -271,6 +271,7 @@ class _Stream:
         except CameraSourceRefused as refused:
             return refused.failure, False
         run_token = uuid.uuid4().hex[:8]
+        await self._collect_leftovers()
         record_dir = self.record_dir if self.source.record else None
         if record_dir is not None:
             record_dir.mkdir(parents=True, exist_ok=True)
@@ -457,6 +458,38 @@ class _Stream:
         if final:
             with contextlib.suppress(OSError):
                 listing.unlink()
+
+    async def _collect_leftovers(self) -> None:
+        """Report the segments no run of this stream reported: those of an ffmpeg killed
+        with its API process (another replica that ran this camera and died, or this one
+        before a restart; fMP4 keeps a cut segment playable), and those whose upload
+        failed (the directory is the retry queue). Only the camera's owner runs this, so
+        no other ffmpeg writes here."""
+        record_dir = self.record_dir
+        if not record_dir.is_dir():
+            return
+        listed: dict[str, float] = {}
+        for listing in record_dir.glob(".*.csv"):
+            with contextlib.suppress(OSError):
+                for row in listing.read_text().splitlines():
+                    parts = row.rsplit(",", 2)
+                    if len(parts) == 3:
+                        with contextlib.suppress(ValueError):
+                            listed[parts[0]] = float(parts[2]) - float(parts[1])
+        found = 0
+        for path in sorted(record_dir.glob("*.mp4")):
+            with contextlib.suppress(OSError):
+                if path.name in self._reported or path.stat().st_size == 0:
+                    continue
+            found += 1
+            self._reported.add(path.name)
+            await self._report_segment(path, listed.get(path.name, -1.0))
+        for listing in record_dir.glob(".*.csv"):
+            with contextlib.suppress(OSError):
+                listing.unlink()
+        if found:
+            log.info("stream %s: %d earlier segment(s) reported", self.camera_id, found,
+                     extra={"camera_id": str(self.camera_id), "segments": found})
 
     async def _report_segment(self, path: Path, seconds: float) -> None:
         match = _SEGMENT_NAME.match(path.name)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 class MediaMtxPlugin:
     name = "mediamtx"
+    streams_in_process = False
 
     def build(self, settings: StreamingSettings, *,
               address_policy: CameraNetworkPolicy) -> MediaMtxEngine:
