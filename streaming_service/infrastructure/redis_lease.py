@@ -16,12 +16,17 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
-_RELEASE = """
+RELEASE_SCRIPT = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
   return redis.call('del', KEYS[1])
 end
 return 0
 """
+
+
+def holder_id() -> str:
+    """Who holds a lease: this host and process, and a random part for a reused pid."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class RedisLease:
@@ -30,7 +35,7 @@ class RedisLease:
         self._redis = client
         self.key = key
         self._ttl_ms = max(1, int(ttl_seconds * 1000))
-        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.holder = holder or holder_id()
 
     async def acquire(self) -> bool:
         """Take the lease, or extend it when we already hold it. False: someone else has it."""
@@ -39,4 +44,4 @@ class RedisLease:
         return bool(await self._redis.eval(_RENEW, 1, self.key, self.holder, self._ttl_ms))
 
     async def release(self) -> None:
-        await self._redis.eval(_RELEASE, 1, self.key, self.holder)
+        await self._redis.eval(RELEASE_SCRIPT, 1, self.key, self.holder)

@@ -8,10 +8,10 @@ reaches another replica is left for the owner as ``<prefix>stream-stop:<camera_i
 
 from __future__ import annotations
 
-import os
-import socket
 import uuid
 from typing import Any
+
+from streaming_service.infrastructure.redis_lease import RELEASE_SCRIPT, holder_id
 
 # Extend only while we still hold it; take it again when it expired and nobody took it.
 _RENEW = """
@@ -24,12 +24,6 @@ if not current then
 end
 return 0
 """
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
-  return redis.call('del', KEYS[1])
-end
-return 0
-"""
 
 
 class RedisStreamOwnership:
@@ -39,7 +33,7 @@ class RedisStreamOwnership:
         self._prefix = prefix
         self.ttl_seconds = ttl_seconds
         self._ttl_ms = max(1, int(ttl_seconds * 1000))
-        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.holder = holder or holder_id()
 
     def _key(self, camera_id: uuid.UUID) -> str:
         return f"{self._prefix}stream-owner:{camera_id}"
@@ -59,7 +53,7 @@ class RedisStreamOwnership:
         return held
 
     async def release(self, camera_id: uuid.UUID) -> None:
-        await self._redis.eval(_RELEASE, 1, self._key(camera_id), self.holder)
+        await self._redis.eval(RELEASE_SCRIPT, 1, self._key(camera_id), self.holder)
 
     async def is_held(self, camera_id: uuid.UUID) -> bool:
         return bool(await self._redis.exists(self._key(camera_id)))
