@@ -152,6 +152,52 @@ class EarlyAlerts:
         self._tasks = {}
 
 
+class SightingRecorder:
+    """Records a camera's vehicles one after another, off the frame loop.
+
+    Recording a vehicle (its crop, the detection and its events, a clip) takes a database
+    transaction and an upload: half a second, seconds on a busy host. Awaited in the
+    frame loop, it stopped the camera's frames meanwhile, and vehicles that passed then
+    were read fewer times or not at all. Here the loop hands each vehicle over and goes on;
+    one task records them in the order they were handed over, each after its track's
+    provisional record (``EarlyAlerts.settle``). ``drain`` waits until every vehicle handed
+    over is recorded (a failed one is logged and dropped, as a failed loop dropped it)."""
+
+    def __init__(self, record: Callable[[VehicleSighting], Coroutine[Any, Any, None]],
+                 early: EarlyAlerts, camera_id: str) -> None:
+        self._record = record
+        self._early = early
+        self._camera_id = camera_id
+        self._queue: asyncio.Queue[VehicleSighting] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def submit(self, sighting: VehicleSighting) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name=f"lpr-record-{self._camera_id}")
+        self._queue.put_nowait(sighting)
+
+    async def drain(self) -> None:
+        if self._task is not None and not self._task.done():
+            await self._queue.join()
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _run(self) -> None:
+        while True:
+            sighting = await self._queue.get()
+            try:
+                await self._early.settle(sighting.track_id)
+                await self._record(sighting)
+            except Exception as exc:
+                log.warning("recording a vehicle failed", extra={
+                    "camera_id": self._camera_id, "plate": str(sighting.plate),
+                    "error": repr(exc)[:300]})
+            finally:
+                self._queue.task_done()
+
+
 class FrameBatcher:
     """Reads the frames of all of a worker's cameras in batches.
 
@@ -327,6 +373,8 @@ class LprWorker:
         while True:
             tracker = PlateTracker(self._tracker_config)
             early = EarlyAlerts()
+            recorder = SightingRecorder(lambda sighting: self._record(lease, sighting),
+                                        early, str(lease.camera_id))
             source: FrameSource | None = None
             try:
                 camera = await self._source_for(lease)
@@ -348,17 +396,16 @@ class LprWorker:
                             early.start(sighting.track_id,
                                         self._early_alert(lease, tracker, sighting))
                         else:
-                            await early.settle(sighting.track_id)
-                            await self._record(lease, sighting)
+                            recorder.submit(sighting)
                 for sighting in tracker.flush(str(lease.camera_id)):
-                    await early.settle(sighting.track_id)
-                    await self._record(lease, sighting)
+                    recorder.submit(sighting)
+                await recorder.drain()
             except asyncio.CancelledError:
                 # Losing the lease (or stopping) must not lose a vehicle already seen.
                 for sighting in tracker.flush(str(lease.camera_id)):
-                    with contextlib.suppress(Exception):
-                        await asyncio.shield(early.settle(sighting.track_id))
-                        await asyncio.shield(self._record(lease, sighting))
+                    recorder.submit(sighting)
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(recorder.drain())
                 raise
             except CameraSourceRefused as refused:
                 log.warning("camera source refused", extra={
@@ -369,10 +416,13 @@ class LprWorker:
                     "worker": self.worker_id, "camera_id": str(lease.camera_id),
                     "error": repr(exc)[:300]})
             finally:
-                early.cancel()
                 if source is not None:
                     with contextlib.suppress(Exception):
                         await source.close()
+                with contextlib.suppress(BaseException):
+                    await recorder.drain()
+                recorder.cancel()
+                early.cancel()
             delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
             attempt += 1
             log.info("camera stream ended; retrying", extra={
