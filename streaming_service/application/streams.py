@@ -287,12 +287,7 @@ class StreamControl:
             # Stopped through another replica (which cleared the status and announced it).
             log.info("stopping a stream on another replica's request",
                      extra={"camera_id": str(camera_id)})
-            try:
-                await self.engine.stop(camera_id)
-            except Exception as exc:
-                log.warning("could not stop a stream asked to stop",
-                            extra={"camera_id": str(camera_id),
-                                   "error_type": type(exc).__name__})
+            if not await self._stop_engine_stream(camera_id, "a stream asked to stop"):
                 continue
             self._running.discard(camera_id)
             await self._release(camera_id)
@@ -312,13 +307,18 @@ class StreamControl:
                 continue
             log.warning("another replica took over a stream this one ran; stopping ours",
                         extra={"camera_id": str(camera_id)})
-            try:
-                await self.engine.stop(camera_id)
-            except Exception as exc:
-                log.warning("could not stop a stream taken over elsewhere",
-                            extra={"camera_id": str(camera_id),
-                                   "error_type": type(exc).__name__})
+            await self._stop_engine_stream(camera_id, "a stream taken over elsewhere")
             self._running.discard(camera_id)
+
+    async def _stop_engine_stream(self, camera_id: uuid.UUID, what: str) -> bool:
+        """Stop the engine's stream of ``camera_id``; False (logged) when it failed."""
+        try:
+            await self.engine.stop(camera_id)
+        except Exception as exc:
+            log.warning(f"could not stop {what}",
+                        extra={"camera_id": str(camera_id), "error_type": type(exc).__name__})
+            return False
+        return True
 
     async def keep_ownership(self, stop: asyncio.Event, interval_seconds: float) -> None:
         """:meth:`renew_ownership` every ``interval_seconds`` until ``stop`` is set."""
