@@ -4,7 +4,17 @@ raw BGR frames from its stdout. Runs in an LPR worker process, never in the API.
 
 A camera URL is checked against the camera network policy, and pinned to the checked
 address, each time ffmpeg is started (``infrastructure.camera_address``); a refused
-camera yields no frame and raises ``CameraSourceRefused`` (the worker logs its code)."""
+camera yields no frame and raises ``CameraSourceRefused`` (the worker logs its code).
+
+A live camera is read at its own pace, whatever the consumer's: a reader task drains
+ffmpeg's pipe as frames come and keeps only the newest, which the consumer takes when it
+is ready; the frames it never took are dropped (and counted). Read in lockstep instead, a
+consumer slower than the sampled rate (a busy host, several cameras on one worker) made
+ffmpeg, and behind it the RTSP session, wait: the frames it got fell further and further
+behind the camera (tens of seconds in minutes) while being stamped with the time they were
+read, so vehicles were tracked and reported late, with wrong times, or not at all when
+the camera's server gave up on the backlog. A local file has no pace of its own and is
+read frame by frame, none dropped."""
 
 from __future__ import annotations
 
@@ -12,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import numpy as np
 
@@ -26,8 +36,10 @@ log = logging.getLogger(__name__)
 class FfmpegFrameSource:
     def __init__(self, url: str, *, fps: float = 4.0, width: int = 1280, height: int = 720,
                  ffmpeg: str = "ffmpeg", read_timeout: float = 15.0,
-                 address_policy: CameraNetworkPolicy = DEFAULT_POLICY) -> None:
+                 address_policy: CameraNetworkPolicy = DEFAULT_POLICY,
+                 on_dropped: Callable[[int], None] | None = None) -> None:
         self._url = url
+        self._on_dropped = on_dropped
         self._address_policy = address_policy
         self._fps = fps
         self._width = width
@@ -35,6 +47,7 @@ class FfmpegFrameSource:
         self._ffmpeg = ffmpeg
         self._read_timeout = read_timeout
         self._proc: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
 
     def command(self, url: str | None = None) -> list[str]:
         """ffmpeg's argv, reading ``url`` (default: the source's own URL, unchecked)."""
@@ -51,30 +64,81 @@ class FfmpegFrameSource:
 
     async def frames(self) -> AsyncIterator[SampledFrame]:
         url = self._url
-        if not is_local_file(url):
+        local = is_local_file(url)
+        if not local:
             url = await connectable_url(url, self._address_policy)
         self._proc = await asyncio.create_subprocess_exec(
             *self.command(url), stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL)
-        assert self._proc.stdout is not None
-        size = self._width * self._height * 3
         try:
-            while True:
-                try:
-                    raw = await asyncio.wait_for(
-                        self._proc.stdout.readexactly(size), self._read_timeout)
-                except asyncio.IncompleteReadError:
-                    return  # the stream ended
-                except TimeoutError:
-                    log.warning("no frame from camera in time",
-                                extra={"timeout": self._read_timeout})
-                    return
-                image = np.frombuffer(raw, np.uint8).reshape(self._height, self._width, 3)
-                yield SampledFrame(image=image, at=time.time())
+            if local:
+                while (frame := await self._read_frame()) is not None:
+                    yield frame
+                return
+            async for frame in self._newest_frames():
+                yield frame
         finally:
             await self.close()
 
+    async def _read_frame(self) -> SampledFrame | None:
+        """The next frame from ffmpeg, stamped when it arrived; None when the stream ended
+        or no frame came within the read timeout."""
+        proc = self._proc
+        if proc is None or proc.stdout is None:
+            return None
+        try:
+            raw = await asyncio.wait_for(
+                proc.stdout.readexactly(self._width * self._height * 3), self._read_timeout)
+        except asyncio.IncompleteReadError:
+            return None
+        except TimeoutError:
+            log.warning("no frame from camera in time", extra={"timeout": self._read_timeout})
+            return None
+        image = np.frombuffer(raw, np.uint8).reshape(self._height, self._width, 3)
+        return SampledFrame(image=image, at=time.time())
+
+    async def _newest_frames(self) -> AsyncIterator[SampledFrame]:
+        newest: list[SampledFrame] = []  # at most one: the frame not yet taken
+        arrived = asyncio.Event()
+        ended = False
+
+        async def read() -> None:
+            nonlocal ended
+            try:
+                while (frame := await self._read_frame()) is not None:
+                    if newest:
+                        newest[0] = frame
+                        if self._on_dropped is not None:
+                            self._on_dropped(1)
+                    else:
+                        newest.append(frame)
+                    arrived.set()
+            finally:
+                ended = True
+                arrived.set()
+
+        reader = self._reader = asyncio.create_task(read(), name="frame-reader")
+        try:
+            while True:
+                await arrived.wait()
+                arrived.clear()
+                if newest:
+                    yield newest.pop()
+                elif ended:
+                    if reader.done() and not reader.cancelled() and reader.exception():
+                        raise reader.exception()  # type: ignore[misc]
+                    return
+        finally:
+            await self._stop_reader()
+
+    async def _stop_reader(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None and not reader.done():
+            reader.cancel()
+            await asyncio.wait([reader])  # its end, without raising what ended it
+
     async def close(self) -> None:
+        await self._stop_reader()
         proc, self._proc = self._proc, None
         if proc is None:
             return
@@ -83,7 +147,7 @@ class FfmpegFrameSource:
                 with contextlib.suppress(ProcessLookupError):
                     proc.terminate()
                 try:
-                    await asyncio.wait_for(proc.wait(), 5)
+                    await asyncio.wait_for(_exited(proc), 5)
                 except TimeoutError:
                     with contextlib.suppress(ProcessLookupError):
                         proc.kill()
@@ -98,3 +162,13 @@ class FfmpegFrameSource:
             transport = getattr(proc, "_transport", None)
             if transport is not None:
                 transport.close()
+
+
+async def _exited(proc: asyncio.subprocess.Process) -> None:
+    """Waits for ffmpeg to exit, reading away the frames still in its pipe: Python 3.11
+    reports a child's exit only once its pipes are closed, so an unread pipe made every
+    stop wait for the kill below."""
+    if proc.stdout is not None:
+        while await proc.stdout.read(1 << 20):
+            pass
+    await proc.wait()

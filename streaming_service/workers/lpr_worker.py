@@ -65,6 +65,10 @@ class LprMetrics:
         self.registry = registry or CollectorRegistry()
         self.frames = Counter("gtv_lpr_frames_total", "Frames run through the plate detector",
                               ["service"], registry=self.registry)
+        self.dropped = Counter(
+            "gtv_lpr_frames_dropped_total",
+            "Sampled frames a camera loop was too busy to take (a newer one replaced them)",
+            ["service"], registry=self.registry)
         self.latency = Histogram(
             "gtv_lpr_latency_seconds", "Per-frame LPR latency", ["service", "stage"],
             registry=self.registry,
@@ -519,7 +523,8 @@ async def run(stop: asyncio.Event) -> None:
                                  width=settings.lpr_frame_width,
                                  height=settings.lpr_frame_height,
                                  ffmpeg=settings.ffmpeg_binary,
-                                 address_policy=services.address_policy)
+                                 address_policy=services.address_policy,
+                                 on_dropped=metrics.dropped.labels(SERVICE).inc)
 
     metrics = LprMetrics()
     if settings.metrics_port:

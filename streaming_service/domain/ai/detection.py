@@ -20,12 +20,16 @@ Plain Python: no framework, no I/O. Crops are carried as opaque objects.
 from __future__ import annotations
 
 import math
+import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from shared_kernel.plates import MIXED_POSITION, PLATE_LENGTH, PlateNumber, PlateStyle
+
+PACE_INTERVALS = 5
+"""How many of a camera's last frame intervals its pace is the median of."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +133,12 @@ class TrackerConfig:
     max_centre_distance: float = 2.0
     """…or whose centres moved less than this many box widths (fast traffic, low fps)."""
     max_gap_s: float = 1.5
-    """A track not seen for this long has left the scene."""
+    """A track not seen for this long has left the scene; longer when the camera's frames
+    come further apart (``gap_frames``)."""
+    gap_frames: float = 2.5
+    """…at least this many of the camera's recent frame intervals: a worker behind its
+    sampled rate takes the newest frame only, and a vehicle missed in one of them has not
+    left."""
     report_after_reads: int = 8
     """Report a vehicle that lingers once it has this many reads, without waiting."""
     min_reads: int = 1
@@ -206,6 +215,8 @@ class PlateTracker:
         self._tracks: dict[str, list[_Track]] = defaultdict(list)
         # camera -> voted plate (Mercosul form) -> last time it was reported or seen.
         self._recent: dict[str, dict[str, float]] = defaultdict(dict)
+        # camera -> (time of its last frame, its last intervals between frames).
+        self._pace: dict[str, tuple[float | None, tuple[float, ...]]] = {}
         self._sequence = 0
 
     def recently_seen(self, camera_id: str) -> dict[str, float]:
@@ -227,8 +238,9 @@ class PlateTracker:
         """Add one frame's reads (taken at ``at`` seconds); returns vehicles to report."""
         sightings: list[VehicleSighting] = []
         tracks = self._tracks[camera_id]
+        max_gap = self._max_gap(camera_id, at)
         # Tracks that went quiet have left: report them before matching new reads.
-        for gone in [t for t in tracks if at - t.last_seen > self.config.max_gap_s]:
+        for gone in [t for t in tracks if at - t.last_seen > max_gap]:
             tracks.remove(gone)
             sightings.extend(self._finish(gone))
         for match, read in self._associate(tracks, reads):
@@ -261,9 +273,23 @@ class PlateTracker:
                 sightings.extend(self._finish(track))
         return sightings
 
+    def _max_gap(self, camera_id: str, at: float) -> float:
+        """How long a track may go unseen, given how far apart this camera's frames come
+        (the median of its last intervals). An interval longer than ``max_gap_s`` is a
+        stall, not the camera's pace."""
+        last_at, intervals = self._pace.get(camera_id, (None, ()))
+        if last_at is not None and 0 < at - last_at <= self.config.max_gap_s:
+            intervals = (*intervals[-(PACE_INTERVALS - 1):], at - last_at)
+        self._pace[camera_id] = (at, intervals)
+        pace = statistics.median_low(intervals) if intervals else 0.0
+        return max(self.config.max_gap_s, self.config.gap_frames * pace)
+
     def _associate(
         self, tracks: list[_Track], reads: list[PlateRead]
     ) -> list[tuple[_Track | None, PlateRead]]:
+        """Pairs each read with a track: boxes that overlap or lie close, or the same
+        plate read anywhere in the view (frames far apart: the car moved further than
+        boxes can tell, but its plate is its own)."""
         cfg = self.config
         candidates: list[tuple[float, int, int]] = []
         for ti, track in enumerate(tracks):
@@ -272,7 +298,8 @@ class PlateTracker:
                 iou = box.iou(read.bbox)
                 distance = box.centre_distance(read.bbox) / max(box.width, read.bbox.width)
                 same_plate = track.reads[-1].plate.same_vehicle(read.plate)
-                if iou >= cfg.iou_threshold or distance <= cfg.max_centre_distance:
+                if iou >= cfg.iou_threshold or distance <= cfg.max_centre_distance \
+                        or same_plate:
                     # Overlap first, then agreement of the text, then closeness.
                     score = iou + (0.5 if same_plate else 0.0) + 1.0 / (1.0 + distance)
                     candidates.append((score, ti, ri))

@@ -114,3 +114,38 @@ def test_min_confidence_drops_weak_sightings() -> None:
     tracker = PlateTracker(TrackerConfig(min_confidence=0.6))
     tracker.observe("cam", [read("ABC1234", conf=0.4)], at=0.0)
     assert tracker.flush() == []
+
+
+def test_frames_far_apart_keep_a_fast_vehicle_on_one_track_by_its_plate() -> None:
+    """A worker behind its sampled rate sees a frame a second: the car moved four box
+    widths between them, but its plate is its own, so it stays one vehicle, and a frame
+    without it (a gap longer than ``max_gap_s``) has not ended its track."""
+    tracker = PlateTracker(TrackerConfig(max_gap_s=1.5, report_after_reads=50))
+    sightings = []
+    for i in range(3):
+        sightings += tracker.observe("cam", [read("BRA2E19", x=50 + 480 * i)], at=i * 1.0)
+    sightings += tracker.observe("cam", [], at=3.0)
+    sightings += tracker.observe("cam", [read("BRA2E19", x=1500)], at=4.0)
+    assert sightings == []
+    sightings += tracker.observe("cam", [], at=5.0)
+    sightings += tracker.observe("cam", [], at=6.0)
+    assert sightings == []
+    (sighting,) = tracker.observe("cam", [], at=7.0)
+    assert sighting.plate.value == "BRA2E19" and sighting.reads == 4
+
+
+def test_a_different_plate_far_away_is_another_vehicle_whatever_the_pace() -> None:
+    tracker = PlateTracker(TrackerConfig(max_gap_s=1.5, report_after_reads=50))
+    tracker.observe("cam", [read("BRA2E19", x=50)], at=0.0)
+    tracker.observe("cam", [read("XYZ9876", x=900)], at=1.0)
+    assert tracker.active_tracks("cam") == 2
+
+
+def test_at_the_sampled_rate_the_gap_stays_as_configured() -> None:
+    tracker = PlateTracker(TrackerConfig(max_gap_s=1.0, report_after_reads=50))
+    for i in range(5):
+        tracker.observe("cam", [read("ABC1D23", x=100 + 10 * i)], at=i * 0.25)
+    for i in range(5, 9):
+        tracker.observe("cam", [], at=i * 0.25)
+    (sighting,) = tracker.observe("cam", [], at=2.3)  # 1.3 s after its last read
+    assert sighting.plate.value == "ABC1D23"
