@@ -187,14 +187,8 @@ class CameraSimulator:
             command += ["--camera", name]
         if self.user is not None:
             command += ["--user", self.user, "--password", self.password or ""]
-        sink = None if self.verbose else subprocess.DEVNULL
-        self._server = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sink, text=True,
-            bufsize=1,
-        )
-        threading.Thread(target=self._read_server, args=(self._server,), daemon=True).start()
         try:
-            ready = self._expect("ready", timeout=self.ready_timeout)
+            ready = self._start_server(command)
             self.port = int(ready["port"])
             self.rtp_ports = {k: int(v) for k, v in ready["cameras"].items()}
             if self.onvif_enabled:
@@ -210,6 +204,39 @@ class CameraSimulator:
             self.stop()
             raise
         return self
+
+    def _start_server(self, command: list[str], attempts: int = 3) -> dict[str, Any]:
+        """Starts the RTSP server and returns its "ready" event. A server that exits before
+        it is ready (seen once, under load, right after many containers stopped) is started
+        again; the error names what it printed on stderr."""
+        for attempt in range(1, attempts + 1):
+            stderr = None if self.verbose else tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
+            self._events = queue.Queue()
+            self._server = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+                text=True, bufsize=1,
+            )
+            threading.Thread(target=self._read_server, args=(self._server,),
+                             daemon=True).start()
+            try:
+                return self._expect("ready", timeout=self.ready_timeout)
+            except SimulatorError as exc:
+                detail = ""
+                if stderr is not None:
+                    stderr.seek(0)
+                    detail = stderr.read()[-2000:].strip()
+                server, self._server = self._server, None
+                if server is not None:
+                    _terminate(server, grace=3.0)
+                if attempt == attempts or "exited" not in str(exc):
+                    raise SimulatorError(f"{exc}; its stderr: {detail or '(empty)'}") from exc
+                print(f"camera simulator: RTSP server exited before ready (attempt {attempt}),"
+                      f" starting it again; its stderr: {detail or '(empty)'}",
+                      file=sys.stderr)
+            finally:
+                if stderr is not None:
+                    stderr.close()
+        raise AssertionError("unreachable")
 
     def stop(self) -> None:
         """Stop every publisher and the server; waits for each, kills stragglers."""

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -14,7 +15,13 @@ from PIL import Image
 from streaming_service.infrastructure.ffmpeg_tools import snapshot
 from tests.integration.conftest import SIM_SIZE, SIMULATOR_POLICY
 from tools.camera_sim.scene import clock_box
-from tools.camera_sim.simulator import CameraSimulator, CameraSpec, SimulatorError, rtsp_describe
+from tools.camera_sim.simulator import (
+    DEFAULT_SYSTEM_PYTHON,
+    CameraSimulator,
+    CameraSpec,
+    SimulatorError,
+    rtsp_describe,
+)
 
 
 def _ffprobe(url: str) -> dict[str, object]:
@@ -93,3 +100,31 @@ def test_camera_spec_parses_the_cli_form() -> None:
 def test_missing_system_python_is_reported() -> None:
     with pytest.raises(SimulatorError):
         CameraSimulator([CameraSpec("x")], system_python="/nonexistent/python3").start()
+
+
+def _flaky_python(tmp_path: Path, failures: int) -> Path:
+    """A "system python" whose first ``failures`` runs print to stderr and exit before
+    the RTSP server is ready, as a crashing server would; later runs are the real one."""
+    count = tmp_path / "runs"
+    script = tmp_path / "python3"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'n=$(cat "{count}" 2>/dev/null || echo 0); echo $((n + 1)) > "{count}"\n'
+        f'if [ "$n" -lt {failures} ]; then echo "boom $n" >&2; exit 3; fi\n'
+        f'exec {DEFAULT_SYSTEM_PYTHON} "$@"\n')
+    script.chmod(0o755)
+    return script
+
+
+def test_a_server_that_exits_before_ready_is_started_again(tmp_path: Path) -> None:
+    python = _flaky_python(tmp_path, failures=1)
+    with CameraSimulator([CameraSpec("x", ("ABC1234",))], system_python=str(python)) as sim:
+        assert _ffprobe(sim.url("x"))["codec_name"] == "h264"
+    assert (tmp_path / "runs").read_text().strip() == "2"
+
+
+def test_a_server_that_keeps_exiting_is_reported_with_what_it_printed(tmp_path: Path) -> None:
+    python = _flaky_python(tmp_path, failures=5)
+    with pytest.raises(SimulatorError, match="boom 2"):
+        CameraSimulator([CameraSpec("x")], system_python=str(python)).start()
+    assert (tmp_path / "runs").read_text().strip() == "3"
