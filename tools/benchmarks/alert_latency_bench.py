@@ -265,7 +265,15 @@ class Recall:
     missed: list[str] = field(default_factory=list)
     misreads: list[str] = field(default_factory=list)
     duplicates: int = 0
+    duplicated: list[str] = field(default_factory=list)
     first_read_s: list[float] = field(default_factory=list)
+
+
+def _nearest(shown: list[Passage], event: Received, anchor: float) -> Passage:
+    """The passage of the event's plate whose entry is closest to its first read."""
+    first = _ts(event.payload["detected_at"])
+    return min((p for p in shown if p.plate == event.payload["plate"]),
+               key=lambda p: abs(first - anchor - p.entered))
 
 
 def recall(plates: list[str], events: list[Received], anchor: float, opened: float,
@@ -292,8 +300,16 @@ def recall(plates: list[str], events: list[Received], anchor: float, opened: flo
     if matched:
         anchor = statistics.median(
             _ts(e.payload["detected_at"]) - p.entered for e, p in matched)
+        # Again with the refined start: a detection near the coarse boundary between two
+        # passages of the same plate now lands on its own.
+        matched = [(e, _nearest(shown, e, anchor)) for e, _ in matched]
     reported = {p.index for _, p in matched}
     result.duplicates = len(matched) - len(reported)
+    seen: set[int] = set()
+    for _, passage in matched:
+        if passage.index in seen:
+            result.duplicated.append(passage.plate)
+        seen.add(passage.index)
     for event, passage in matched:
         result.first_read_s.append(_ts(event.payload["detected_at"]) - anchor - passage.entered)
     for passage in shown:
@@ -321,7 +337,9 @@ def recall_line(args: argparse.Namespace, counted: Recall) -> str:
         f"`PlateDetected` (**{counted.reported / counted.shown:.1%}**). Misread plates (not "
         f"shown by the camera): {len(counted.misreads)}"
         f"{' (' + ', '.join(sorted(counted.misreads)) + ')' if counted.misreads else ''}; "
-        f"vehicles reported twice: {counted.duplicates}; missed: "
+        f"vehicles reported twice: {counted.duplicates}"
+        f"{' (' + ', '.join(sorted(counted.duplicated)) + ')' if counted.duplicated else ''}"
+        "; missed: "
         f"{', '.join(f'{p} x{n}' for p, n in missed.most_common()) or 'none'}.")
 
 
