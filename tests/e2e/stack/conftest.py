@@ -1,9 +1,10 @@
-"""The production compose stack, built and started once per session (issue 13).
+"""The production compose stack, built and started once for this package (issue 13).
 
 ``make images`` (tools/scripts/build_images.sh) and ``python -m tools.stack up`` run here:
 every image from the local Debian base, then docker-compose.yml with compose.test.yml on
-top, all healthchecks green. The stack is torn down (containers, networks, volumes) when
-the session ends. The tests skip only when podman cannot be installed on this machine;
+top, all healthchecks green. The stack is torn down (containers, networks, volumes) after
+the package's last test, so the rest of the run does not share the CPU with it. The tests
+skip only when podman cannot be installed on this machine;
 any other failure (a build, a healthcheck) fails them. Build, start and test durations go
 to var/bench/stack.md, not into assertions.
 """
@@ -35,7 +36,7 @@ def _run(*command: str, timeout: float) -> subprocess.CompletedProcess[str]:
                           check=False)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack() -> Iterator[Stack]:
     started = time.monotonic()
     install = _run(str(ROOT / "tools" / "scripts" / "install_containers.sh"), timeout=900)
@@ -91,13 +92,13 @@ def login(client: httpx.Client, username: str, password: str) -> str:
     return str(response.json()["access"])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def gateway(stack: Stack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=f"http://127.0.0.1:{stack.http_port}", timeout=20.0) as client:
         yield client
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def tenant(stack: Stack, gateway: httpx.Client) -> Tenant:
     """Superadmin bootstrapped in an admin replica (as docs/operations.md says), then
     everything else through HAProxy: a prefeitura, its admin and operator, a watchlist with
