@@ -80,31 +80,38 @@ def ctc_decode_plate(
     score[1, mask[1]] = logp[0, mask[1]]
     back_k = np.zeros((steps, n + 1, classes), np.int8)
     back_c = np.zeros((steps, n + 1, classes), np.int32)
-    arange = np.arange(classes)
+    rows = np.arange(n + 1)
+    counts = rows[1:, None]  # k for the states that have emitted k >= 1 chars
+    classes_row = np.arange(classes)[None, :]
+    # Every step updates all positions at once (a loop over positions cost most of a
+    # plate read's time in numpy call overhead).
     for t in range(1, steps):
         new = np.full_like(score, -np.inf)
         # Blank: from any class with the same count.
         prev_c = np.argmax(score, axis=1)
-        new[:, 0] = score[np.arange(n + 1), prev_c] + logp[t, 0]
-        back_k[t, :, 0] = np.arange(n + 1)
+        new[:, 0] = score[rows, prev_c] + logp[t, 0]
+        back_k[t, :, 0] = rows
         back_c[t, :, 0] = prev_c
-        for k in range(1, n + 1):
-            chars = arange[mask[k]]
-            # Best predecessor with one char fewer: its blank, or a different char.
-            prev = score[k - 1].copy()
-            prev_blank = prev[0]
-            prev[0] = -np.inf
-            order = np.argsort(-prev)[:2]
-            best_other = np.where(chars == order[0], order[1], order[0])
-            from_char = prev[best_other]
-            use_blank = prev_blank >= from_char
-            new_src = np.where(use_blank, 0, best_other)
-            new_score = np.where(use_blank, prev_blank, from_char)
-            stay = score[k, chars]
-            stay_wins = stay >= new_score
-            new[k, chars] = np.where(stay_wins, stay, new_score) + logp[t, chars]
-            back_k[t, k, chars] = np.where(stay_wins, k, k - 1)
-            back_c[t, k, chars] = np.where(stay_wins, chars, new_src)
+        # A char as the k-th: best predecessor with k - 1 chars, its blank or a
+        # different char (so the two best chars of each predecessor row).
+        prev = score[:n].copy()
+        prev_blank = prev[:, :1].copy()
+        prev[:, 0] = -np.inf
+        order = np.argsort(-prev, axis=1)[:, :2]
+        best_other = np.where(classes_row == order[:, :1], order[:, 1:2], order[:, :1])
+        from_char = np.take_along_axis(prev, best_other, axis=1)
+        use_blank = prev_blank >= from_char
+        new_src = np.where(use_blank, 0, best_other)
+        new_score = np.where(use_blank, prev_blank, from_char)
+        stay = score[1:]
+        stay_wins = stay >= new_score
+        # Column 0 (the blank, set above) is never a grammar char: only chars change.
+        allowed = mask[1:, 1:]
+        new[1:, 1:] = np.where(
+            allowed, np.where(stay_wins, stay, new_score)[:, 1:] + logp[t, 1:], -np.inf)
+        back_k[t, 1:, 1:] = np.where(allowed, np.where(stay_wins, counts, counts - 1)[:, 1:], 0)
+        back_c[t, 1:, 1:] = np.where(
+            allowed, np.where(stay_wins, classes_row, new_src)[:, 1:], 0)
         score = new
     final_c = int(np.argmax(score[n]))
     if not np.isfinite(score[n, final_c]):

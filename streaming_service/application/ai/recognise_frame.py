@@ -64,6 +64,10 @@ class RecognitionSettings:
     crop_margin_x: float = 0.04
     crop_margin_y: float = 0.10
     max_plates: int = 10
+    max_box_aspect: float = 6.5
+    """Boxes wider than this many times their height are not read: a one-row plate is
+    3.1:1 and stays under 6.5:1 seen from up to 60° above; a camera's on-screen clock
+    or name line (7:1 and wider, in every frame) would cost two reads each."""
 
 
 class RecogniseFrame:
@@ -102,9 +106,14 @@ class RecogniseFrame:
         detected = self._clock()
         jobs: list[tuple[int, PlateBox, Image]] = []
         per_frame_boxes: list[int] = []
+        rejected: list[list[RejectedRead]] = [[] for _ in frames]
         for index, (frame, boxes) in enumerate(zip(frames, found, strict=True)):
             kept = [b for b in boxes if b.score >= cfg.min_detector_score]
             kept = sorted(kept, key=lambda b: b.score, reverse=True)[: cfg.max_plates]
+            for box in kept:
+                if box.bbox.width > cfg.max_box_aspect * box.bbox.height:
+                    rejected[index].append(RejectedRead("", 0.0, box.score, "not plate-shaped"))
+            kept = [b for b in kept if b.bbox.width <= cfg.max_box_aspect * b.bbox.height]
             per_frame_boxes.append(len(kept))
             height, width = frame.shape[:2]
             for box in kept:
@@ -123,7 +132,6 @@ class RecogniseFrame:
             else [self.reader.read(crop) for crop in crops]
         )
         reads: list[list[PlateRead]] = [[] for _ in frames]
-        rejected: list[list[RejectedRead]] = [[] for _ in frames]
         for (index, box, crop), reading in zip(jobs, readings, strict=True):
             try:
                 plate = PlateNumber.parse(reading.text)

@@ -98,3 +98,56 @@ def test_an_old_plates_hyphen_is_matched_but_left_out_of_the_text() -> None:
     assert len(with_hyphen.char_probs) == 7
     # The printed hyphen is evidence for the old layout: its path is far more likely.
     assert with_hyphen.log_score > without.log_score + 2
+
+
+def _reference_decode(probs: np.ndarray, alphabet: str,
+                      grammar: tuple[str, ...]) -> tuple[str, float] | None:
+    """The same search written plainly, state by state: (chars emitted, class) → best
+    log score and text; a char repeats only after a blank, the path may end on a blank."""
+    logp = np.log(np.clip(probs.astype(np.float64), 1e-12, 1.0))
+    n = len(grammar)
+    if probs.shape[0] < n:
+        return None
+    allowed = [set()] + [{alphabet.index(ch) + 1 for ch in chars} for chars in grammar]
+    best: dict[tuple[int, int], tuple[float, str]] = {(0, 0): (logp[0, 0], "")}
+    for c in allowed[1]:
+        best[(1, c)] = (logp[0, c], alphabet[c - 1])
+    for t in range(1, probs.shape[0]):
+        new: dict[tuple[int, int], tuple[float, str]] = {}
+
+        def offer(state: tuple[int, int], score: float, text: str,
+                  new: dict[tuple[int, int], tuple[float, str]] = new) -> None:
+            if state not in new or score > new[state][0]:
+                new[state] = (score, text)
+
+        for (k, c), (score, text) in best.items():
+            offer((k, 0), score + logp[t, 0], text)
+            if c != 0:
+                offer((k, c), score + logp[t, c], text)
+            if k < n:
+                for nxt in allowed[k + 1] - {c}:
+                    offer((k + 1, nxt), score + logp[t, nxt], text + alphabet[nxt - 1])
+        best = new
+    finals = [value for (k, _), value in best.items() if k == n]
+    if not finals:
+        return None
+    score, text = max(finals)
+    return text.replace(SEPARATOR, ""), score
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("grammar", [MERCOSUL_GRAMMAR, OLD_GRAMMAR, OLD_HYPHEN_GRAMMAR])
+def test_the_vectorised_search_finds_the_plainly_searched_best_path(
+    seed: int, grammar: tuple[str, ...],
+) -> None:
+    alphabet = ALPHABET + SEPARATOR
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(int(rng.integers(8, 15)), 1 + len(alphabet)))
+    logits *= rng.uniform(1.0, 5.0)
+    probs = np.exp(logits)
+    probs = (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
+    read = ctc_decode_plate(probs, alphabet, grammar)
+    expected = _reference_decode(probs, alphabet, grammar)
+    assert read is not None and expected is not None
+    assert read.text == expected[0]
+    assert read.log_score == pytest.approx(expected[1], abs=1e-9)

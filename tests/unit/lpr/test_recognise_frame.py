@@ -150,3 +150,18 @@ def test_a_batch_rejects_any_invalid_frame() -> None:
             [np.zeros((360, 640, 3), np.uint8), np.zeros((8, 8, 3), np.uint8)]
         )
     assert detector.calls == []
+
+
+def test_a_box_far_wider_than_a_plate_is_not_read() -> None:
+    """A camera's on-screen clock line (here 8:1) is found in every frame: it is rejected
+    as not plate-shaped without a read; a steeply seen plate (6:1) is still read."""
+    clock, steep = BBox(0, 0, 640, 80), BBox(100, 200, 280, 230)
+    frame = frame_with({40: clock, 10: steep})
+    reader = FakeReader({10: OcrReading("ABC1D23", 0.95)})
+    result = RecogniseFrame(
+        FakeDetector([PlateBox(clock, 0.6), PlateBox(steep, 0.7)]), reader,
+        RecognitionSettings(crop_margin_x=0, crop_margin_y=0))(frame)
+    assert [r.plate.value for r in result.reads] == ["ABC1D23"]
+    assert len(reader.crops) == 1
+    assert [r.reason for r in result.rejected] == ["not plate-shaped"]
+    assert result.timings.crops == 1
