@@ -87,8 +87,10 @@ class FfmpegFrameSource:
         if proc is None or proc.stdout is None:
             return None
         try:
-            raw = await asyncio.wait_for(
-                proc.stdout.readexactly(self._width * self._height * 3), self._read_timeout)
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for drops a cancellation
+            # that lands as the read completes, and the reader would not stop.
+            async with asyncio.timeout(self._read_timeout):
+                raw = await proc.stdout.readexactly(self._width * self._height * 3)
         except asyncio.IncompleteReadError:
             return None
         except TimeoutError:
@@ -120,25 +122,37 @@ class FfmpegFrameSource:
         reader = self._reader = asyncio.create_task(read(), name="frame-reader")
         try:
             while True:
-                await arrived.wait()
-                arrived.clear()
                 if newest:
                     yield newest.pop()
-                elif ended:
+                    continue
+                if ended:
+                    # The stream ended (or the reader failed) after its last frame was taken.
                     if reader.done() and not reader.cancelled() and reader.exception():
                         raise reader.exception()  # type: ignore[misc]
                     return
+                arrived.clear()
+                await arrived.wait()
         finally:
             await self._stop_reader()
 
-    async def _stop_reader(self) -> None:
+    async def _stop_reader(self) -> bool:
+        """Cancels the reader task; False if it would not stop (ffmpeg is then closed
+        under it, which ends its read)."""
         reader, self._reader = self._reader, None
-        if reader is not None and not reader.done():
+        if reader is None:
+            return True
+        for _ in range(3):
+            if reader.done():
+                if not reader.cancelled():
+                    reader.exception()  # retrieved: it was raised, or the stream had ended
+                return True
             reader.cancel()
-            await asyncio.wait([reader])  # its end, without raising what ended it
+            await asyncio.wait([reader], timeout=1.0)  # its end, not raising what ended it
+        log.warning("frame reader did not stop; closing ffmpeg under it")
+        return reader.done()
 
     async def close(self) -> None:
-        await self._stop_reader()
+        reader_stopped = await self._stop_reader()
         proc, self._proc = self._proc, None
         if proc is None:
             return
@@ -147,7 +161,7 @@ class FfmpegFrameSource:
                 with contextlib.suppress(ProcessLookupError):
                     proc.terminate()
                 try:
-                    await asyncio.wait_for(_exited(proc), 5)
+                    await asyncio.wait_for(_exited(proc, drain=reader_stopped), 5)
                 except TimeoutError:
                     with contextlib.suppress(ProcessLookupError):
                         proc.kill()
@@ -164,11 +178,11 @@ class FfmpegFrameSource:
                 transport.close()
 
 
-async def _exited(proc: asyncio.subprocess.Process) -> None:
+async def _exited(proc: asyncio.subprocess.Process, *, drain: bool) -> None:
     """Waits for ffmpeg to exit, reading away the frames still in its pipe: Python 3.11
     reports a child's exit only once its pipes are closed, so an unread pipe made every
-    stop wait for the kill below."""
-    if proc.stdout is not None:
+    stop wait for the kill below. (Not while a reader still reads it.)"""
+    if drain and proc.stdout is not None:
         while await proc.stdout.read(1 << 20):
             pass
     await proc.wait()

@@ -18,6 +18,7 @@ dies (the server on end of stdin, the publishers when their parent changes).
 from __future__ import annotations
 
 import base64
+import collections
 import contextlib
 import json
 import os
@@ -45,6 +46,8 @@ from tools.camera_sim.onvif.server import OnvifCamera
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVER_SCRIPT = Path(__file__).resolve().with_name("rtsp_server.py")
 DEFAULT_SYSTEM_PYTHON = "/usr/bin/python3"
+STDERR_LINES = 40
+"""How many of the RTSP server's last stderr lines an error carries."""
 
 
 class SimulatorError(RuntimeError):
@@ -208,35 +211,45 @@ class CameraSimulator:
     def _start_server(self, command: list[str], attempts: int = 3) -> dict[str, Any]:
         """Starts the RTSP server and returns its "ready" event. A server that exits before
         it is ready (seen once, under load, right after many containers stopped) is started
-        again; the error names what it printed on stderr."""
+        again; the error names the last lines it printed on stderr."""
         for attempt in range(1, attempts + 1):
-            stderr = None if self.verbose else tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
-            self._events = queue.Queue()
-            self._server = subprocess.Popen(
-                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+            events: queue.Queue[dict[str, Any]] = queue.Queue()
+            stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_LINES)
+            self._events = events
+            server = self._server = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 text=True, bufsize=1,
             )
-            threading.Thread(target=self._read_server, args=(self._server,),
+            threading.Thread(target=self._read_server, args=(server, events),
+                             daemon=True).start()
+            threading.Thread(target=self._read_stderr, args=(server, stderr_tail),
                              daemon=True).start()
             try:
                 return self._expect("ready", timeout=self.ready_timeout)
             except SimulatorError as exc:
-                detail = ""
-                if stderr is not None:
-                    stderr.seek(0)
-                    detail = stderr.read()[-2000:].strip()
-                server, self._server = self._server, None
-                if server is not None:
-                    _terminate(server, grace=3.0)
-                if attempt == attempts or "exited" not in str(exc):
-                    raise SimulatorError(f"{exc}; its stderr: {detail or '(empty)'}") from exc
+                self._server = None
+                exited = server.poll() is not None or "exited" in str(exc)
+                _terminate(server, grace=3.0)
+                for pipe in (server.stdin, server.stdout, server.stderr):
+                    if pipe is not None:
+                        with contextlib.suppress(OSError):
+                            pipe.close()
+                detail = "".join(stderr_tail).strip() or "(empty)"
+                if attempt == attempts or not exited:
+                    raise SimulatorError(f"{exc}; its stderr: {detail}") from exc
                 print(f"camera simulator: RTSP server exited before ready (attempt {attempt}),"
-                      f" starting it again; its stderr: {detail or '(empty)'}",
-                      file=sys.stderr)
-            finally:
-                if stderr is not None:
-                    stderr.close()
+                      f" starting it again; its stderr: {detail}", file=sys.stderr)
         raise AssertionError("unreachable")
+
+    def _read_stderr(self, server: subprocess.Popen[str],
+                     tail: collections.deque[str]) -> None:
+        """Keeps the server's last stderr lines (for an error), echoing them when verbose."""
+        assert server.stderr is not None
+        with contextlib.suppress(OSError, ValueError):
+            for line in server.stderr:
+                tail.append(line)
+                if self.verbose:
+                    sys.stderr.write(line)
 
     def stop(self) -> None:
         """Stop every publisher and the server; waits for each, kills stragglers."""
@@ -263,6 +276,8 @@ class CameraSimulator:
         _terminate(server, grace=3.0)
         if server.stdout is not None:
             server.stdout.close()
+        if server.stderr is not None:
+            server.stderr.close()
 
     # -- cameras ---------------------------------------------------------------------
 
@@ -401,17 +416,18 @@ class CameraSimulator:
                 proc.send_signal(signal.SIGCONT)  # a frozen one could not act on SIGTERM
             _terminate(proc, grace=5.0)
 
-    def _read_server(self, server: subprocess.Popen[str]) -> None:
+    def _read_server(self, server: subprocess.Popen[str],
+                     events: queue.Queue[dict[str, Any]]) -> None:
         assert server.stdout is not None
         try:
             for line in server.stdout:
                 try:
-                    self._events.put(json.loads(line))
+                    events.put(json.loads(line))
                 except json.JSONDecodeError:
                     continue
         except (OSError, ValueError):
             pass
-        self._events.put({"event": "exited"})
+        events.put({"event": "exited"})
 
     def _expect(self, event: str, timeout: float) -> dict[str, Any]:
         deadline = time.monotonic() + timeout

@@ -30,6 +30,8 @@ from shared_kernel.plates import MIXED_POSITION, PLATE_LENGTH, PlateNumber, Plat
 
 PACE_INTERVALS = 5
 """How many of a camera's last frame intervals its pace is the median of."""
+SAME_PLATE_BONUS = 2.0
+"""More than overlap and closeness together can score (each at most 1)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +140,9 @@ class TrackerConfig:
     gap_frames: float = 2.5
     """…at least this many of the camera's recent frame intervals: a worker behind its
     sampled rate takes the newest frame only, and a vehicle missed in one of them has not
-    left."""
+    left. 0 keeps the gap at ``max_gap_s``."""
+    max_pace_s: float = 4.0
+    """A longer interval between two frames is a stall, not the camera's pace."""
     report_after_reads: int = 8
     """Report a vehicle that lingers once it has this many reads, without waiting."""
     min_reads: int = 1
@@ -275,10 +279,10 @@ class PlateTracker:
 
     def _max_gap(self, camera_id: str, at: float) -> float:
         """How long a track may go unseen, given how far apart this camera's frames come
-        (the median of its last intervals). An interval longer than ``max_gap_s`` is a
+        (the median of its last intervals). An interval longer than ``max_pace_s`` is a
         stall, not the camera's pace."""
         last_at, intervals = self._pace.get(camera_id, (None, ()))
-        if last_at is not None and 0 < at - last_at <= self.config.max_gap_s:
+        if last_at is not None and 0 < at - last_at <= self.config.max_pace_s:
             intervals = (*intervals[-(PACE_INTERVALS - 1):], at - last_at)
         self._pace[camera_id] = (at, intervals)
         pace = statistics.median_low(intervals) if intervals else 0.0
@@ -300,8 +304,10 @@ class PlateTracker:
                 same_plate = track.reads[-1].plate.same_vehicle(read.plate)
                 if iou >= cfg.iou_threshold or distance <= cfg.max_centre_distance \
                         or same_plate:
-                    # Overlap first, then agreement of the text, then closeness.
-                    score = iou + (0.5 if same_plate else 0.0) + 1.0 / (1.0 + distance)
+                    # The same plate first (another car's box may lie closer to where
+                    # this one was, frames apart), then overlap, then closeness.
+                    score = (SAME_PLATE_BONUS if same_plate else 0.0) + iou \
+                        + 1.0 / (1.0 + distance)
                     candidates.append((score, ti, ri))
         candidates.sort(reverse=True)
         taken_tracks: set[int] = set()

@@ -83,7 +83,7 @@ def test_two_vehicles_in_one_frame_get_separate_tracks() -> None:
 
 
 def test_same_plate_on_same_camera_is_not_reported_twice_within_the_window() -> None:
-    tracker = PlateTracker(TrackerConfig(max_gap_s=0.5, dedupe_window_s=30))
+    tracker = PlateTracker(TrackerConfig(gap_frames=0, max_gap_s=0.5, dedupe_window_s=30))
     out = tracker.observe("cam", [read("ABC1234")], at=0.0)
     out += tracker.observe("cam", [], at=1.0)  # first pass reported here
     out += tracker.observe("cam", [read("ABC1234", x=600)], at=5.0)  # back within 30 s
@@ -94,7 +94,7 @@ def test_same_plate_on_same_camera_is_not_reported_twice_within_the_window() -> 
 
 
 def test_dedupe_window_is_per_camera_and_layout_blind() -> None:
-    tracker = PlateTracker(TrackerConfig(max_gap_s=0.5, dedupe_window_s=30))
+    tracker = PlateTracker(TrackerConfig(gap_frames=0, max_gap_s=0.5, dedupe_window_s=30))
     tracker.observe("cam-a", [read("ABC1234")], at=0.0)
     tracker.observe("cam-b", [read("ABC1234")], at=0.0)
     first = tracker.observe("cam-a", [], at=1.0) + tracker.observe("cam-b", [], at=1.0)
@@ -104,7 +104,7 @@ def test_dedupe_window_is_per_camera_and_layout_blind() -> None:
 
 
 def test_far_apart_reads_after_the_gap_start_a_new_track() -> None:
-    tracker = PlateTracker(TrackerConfig(max_gap_s=0.5, dedupe_window_s=0))
+    tracker = PlateTracker(TrackerConfig(gap_frames=0, max_gap_s=0.5, dedupe_window_s=0))
     tracker.observe("cam", [read("AAA1111", x=100)], at=0.0)
     out = tracker.observe("cam", [read("AAA1111", x=100)], at=2.0)
     assert len(out) == 1 and tracker.active_tracks("cam") == 1
@@ -149,3 +149,25 @@ def test_at_the_sampled_rate_the_gap_stays_as_configured() -> None:
         tracker.observe("cam", [], at=i * 0.25)
     (sighting,) = tracker.observe("cam", [], at=2.3)  # 1.3 s after its last read
     assert sighting.plate.value == "ABC1D23"
+
+
+def test_the_same_plate_wins_over_another_car_closer_to_where_it_was() -> None:
+    """Frames a second apart: BRA2E19 moved on, another car is now near its old place.
+    The track follows the plate; the other car is a vehicle of its own."""
+    tracker = PlateTracker(TrackerConfig(report_after_reads=50))
+    tracker.observe("cam", [read("BRA2E19", x=50)], at=0.0)
+    tracker.observe("cam", [read("BRA2E19", x=530), read("XYZ9A76", x=100)], at=1.0)
+    plates = sorted(s.plate.value for s in tracker.flush("cam"))
+    assert plates == ["BRA2E19", "XYZ9A76"]
+
+
+def test_a_worker_slower_than_the_configured_gap_still_keeps_its_tracks() -> None:
+    """One frame every 2 s (longer than ``max_gap_s``): a car read in every other frame is
+    one vehicle, not one per read."""
+    tracker = PlateTracker(TrackerConfig(max_gap_s=1.5, report_after_reads=50))
+    sightings = []
+    for i in range(6):
+        reads = [read("ABC1D23", x=100 + 50 * i)] if i % 2 == 0 else []
+        sightings += tracker.observe("cam", reads, at=i * 2.0)
+    sightings += tracker.flush("cam")
+    assert [s.reads for s in sightings] == [3]

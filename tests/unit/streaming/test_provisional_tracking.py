@@ -11,8 +11,9 @@ from streaming_service.domain.ai.detection import BBox, PlateRead, PlateTracker,
 from streaming_service.domain.ai.lpr_settings import LprPolicy, confusable_variants
 from streaming_service.domain.ai.watchlist import Severity
 
+# Frames here come seconds apart to show one rule at a time: the gap stays fixed.
 CONFIG = TrackerConfig(provisional_min_confidence=0.6, report_after_reads=8, max_gap_s=1.0,
-                       dedupe_window_s=60)
+                       dedupe_window_s=60, gap_frames=0)
 
 
 def _read(text: str, confidence: float, x: float = 100) -> PlateRead:
