@@ -128,6 +128,21 @@ def running_demo(dedupe_window: float, ready_timeout: float = 300.0
             shutil.rmtree(state_dir, ignore_errors=True)
 
 
+def worker_reading(metrics_port: int, timeout: float = 120.0) -> None:
+    """Waits until the LPR worker has read a frame (``gtv_lpr_frames_total`` > 0): the demo
+    is "ready" before the worker claims its camera, and vehicles passing before that are
+    not the live path's to miss."""
+    deadline = time.monotonic() + timeout
+    url = f"http://127.0.0.1:{metrics_port}/metrics"
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            for line in httpx.get(url, timeout=5).text.splitlines():
+                if line.startswith("gtv_lpr_frames_total{") and float(line.split()[-1]) > 0:
+                    return
+        time.sleep(0.5)
+    raise RuntimeError(f"the LPR worker read no frame within {timeout:.0f} s")
+
+
 # --- measuring -----------------------------------------------------------------------------
 
 
@@ -507,7 +522,9 @@ def main(argv: list[str] | None = None) -> int:
     plates = camera_plates(1)
     say("starting the demo (1 LPR camera) ...")
     with running_demo(args.dedupe_window) as (run, camera_password):
-        say(f"demo ready at {run.gateway}; listening on /ws/alerts for {args.seconds:g} s ...")
+        say(f"demo ready at {run.gateway}; waiting for the LPR worker's first frame ...")
+        worker_reading(run.ports["lpr_metrics"])
+        say(f"listening on /ws/alerts for {args.seconds:g} s ...")
         events, opened, closed, drops, ages, unreadable = asyncio.run(
             measure(run, camera_url(run, camera_password), args.seconds, settings, plates))
         stored = stored_detections(run.db_name)
