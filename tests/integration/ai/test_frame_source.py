@@ -47,8 +47,8 @@ async def test_a_slow_consumer_gets_the_newest_frame_and_the_rest_are_dropped(
     # frame would be from 2 s into the stream, 4 s behind the camera.
     assert sum(dropped) >= 8, dropped
     # The consumer never waited long for its next frame: one was already there, or came
-    # within the camera's 0.25 s.
-    assert all(later - earlier < 1.2 for earlier, later in itertools.pairwise(stamps))
+    # within the camera's 0.25 s (plus the scheduling of a loaded host).
+    assert all(later - earlier < 2.0 for earlier, later in itertools.pairwise(stamps))
 
 
 async def test_a_file_yields_every_sampled_frame_however_slow_the_consumer(
