@@ -327,6 +327,9 @@ class PlateTracker:
         if key in track.provisional_keys:
             return []
         track.provisional_keys.add(key)
+        if any(key in other.provisional_keys for other in self._tracks[track.camera_id]
+               if other is not track and not other.reported):
+            return []  # the same car on a second track (two boxes on one plate)
         last = self._recent[track.camera_id].get(key)
         if last is not None and track.first_seen - last <= self.config.dedupe_window_s:
             return []  # reported moments ago: this is the same car again
@@ -341,6 +344,15 @@ class PlateTracker:
             return []
         track.reported = True
         cfg = self.config
+        if not track.held:
+            # A second track of a car still in view (two boxes on one plate): its reads
+            # join that car's track, which reports it once.
+            plate = track.reads[-1].plate
+            for other in self._tracks[track.camera_id]:
+                if other is not track and not other.reported \
+                        and other.reads[-1].plate.same_vehicle(plate):
+                    other.reads[:0] = track.reads  # older: its last box stays its own
+                    return []
         if len(track.reads) < cfg.min_reads and not track.held:
             return []
         plate, support = vote(track.reads)

@@ -74,3 +74,21 @@ def test_policy_fuzzy_severities_and_bounds() -> None:
         LprPolicy(min_confidence=1.2)
     assert LprPolicy(min_confidence=0.7).may_alert(0.7)
     assert not LprPolicy(min_confidence=0.7).may_alert(0.69)
+
+
+def test_two_boxes_on_one_plate_raise_one_provisional_sighting_and_one_vehicle() -> None:
+    """The detector found the plate twice (two overlapping boxes the suppression kept): the
+    second box starts a second track, which neither alerts again nor reports again."""
+    tracker = PlateTracker(CONFIG)
+    early = tracker.observe("cam", [_read("QWE1R23", 0.9), _read("QWE1R23", 0.8, 400)], 0.0)
+    assert [s.provisional for s in early] == [True]
+    tracker.hold(early[0])
+    assert tracker.observe("cam", [_read("QWE1R23", 0.9, 104), _read("QWE1R23", 0.8, 404)],
+                           0.5) == []
+    for step, at in enumerate((0.9, 1.4, 1.9)):  # the second box is gone after 0.5
+        assert tracker.observe("cam", [_read("QWE1R23", 0.9, 108 + 4 * step)], at) == []
+    assert tracker.active_tracks("cam") == 1, "the second track ended into the first"
+    voted = tracker.observe("cam", [], 3.0)
+    assert [(s.plate.value, s.provisional, s.track_id) for s in voted] == [
+        ("QWE1R23", False, early[0].track_id)]
+    assert voted[0].reads == 7, "both boxes' reads voted"
