@@ -23,7 +23,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -54,6 +54,11 @@ log = logging.getLogger(__name__)
 
 RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
 RECENT_SHARE_SECONDS = 5.0
+RECORD_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
+"""Waits before trying a failed vehicle recording again (15.5 s in all: a database
+restart or failover), after which it is dropped and logged."""
+STOP_DRAIN_SECONDS = 20.0
+"""How long a stopping camera loop waits for the vehicles still being recorded."""
 """How often each camera loop shares the plates still in view (``RecentPlates``)."""
 SERVICE = "streaming_service"
 
@@ -164,14 +169,18 @@ class SightingRecorder:
     frame loop, it stopped the camera's frames meanwhile, and vehicles that passed then
     were read fewer times or not at all. Here the loop hands each vehicle over and goes on;
     one task records them in the order they were handed over, each after its track's
-    provisional record (``EarlyAlerts.settle``). ``drain`` waits until every vehicle handed
-    over is recorded (a failed one is logged and dropped, as a failed loop dropped it)."""
+    provisional record (``EarlyAlerts.settle``). A failed recording (the database restarting,
+    the object store away) is tried again after ``retry_delays`` (recording is idempotent:
+    the detection's id comes from the camera and the track); one that still fails is logged
+    and dropped. ``drain`` waits until every vehicle handed over is recorded or dropped."""
 
     def __init__(self, record: Callable[[VehicleSighting], Coroutine[Any, Any, None]],
-                 early: EarlyAlerts, camera_id: str) -> None:
+                 early: EarlyAlerts, camera_id: str,
+                 retry_delays: Sequence[float] = RECORD_RETRY_DELAYS) -> None:
         self._record = record
         self._early = early
         self._camera_id = camera_id
+        self._retry_delays = tuple(retry_delays)
         self._queue: asyncio.Queue[VehicleSighting] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
@@ -193,13 +202,22 @@ class SightingRecorder:
             sighting = await self._queue.get()
             try:
                 await self._early.settle(sighting.track_id)
+                await self._record_with_retries(sighting)
+            finally:
+                self._queue.task_done()
+
+    async def _record_with_retries(self, sighting: VehicleSighting) -> None:
+        for attempt, delay in enumerate((*self._retry_delays, None), start=1):
+            try:
                 await self._record(sighting)
+                return
             except Exception as exc:
                 log.warning("recording a vehicle failed", extra={
                     "camera_id": self._camera_id, "plate": str(sighting.plate),
-                    "error": repr(exc)[:300]})
-            finally:
-                self._queue.task_done()
+                    "attempt": attempt, "retry_in_s": delay, "error": repr(exc)[:300]})
+                if delay is None:
+                    return
+                await asyncio.sleep(delay)
 
 
 class FrameBatcher:
@@ -409,7 +427,7 @@ class LprWorker:
                 for sighting in tracker.flush(str(lease.camera_id)):
                     recorder.submit(sighting)
                 with contextlib.suppress(Exception):
-                    await asyncio.shield(recorder.drain())
+                    await asyncio.wait_for(asyncio.shield(recorder.drain()), STOP_DRAIN_SECONDS)
                 raise
             except CameraSourceRefused as refused:
                 log.warning("camera source refused", extra={
@@ -424,7 +442,7 @@ class LprWorker:
                     with contextlib.suppress(Exception):
                         await source.close()
                 with contextlib.suppress(BaseException):
-                    await recorder.drain()
+                    await asyncio.wait_for(recorder.drain(), STOP_DRAIN_SECONDS)
                 recorder.cancel()
                 early.cancel()
             delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]

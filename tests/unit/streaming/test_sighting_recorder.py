@@ -1,6 +1,6 @@
 """The LPR worker records vehicles off the frame loop: in the order they were handed
-over, each after its track's provisional record, a failure logged without stopping the
-ones after it, and ``drain`` waits for all of them."""
+over, each after its track's provisional record, a failure tried again and then logged
+without stopping the ones after it, and ``drain`` waits for all of them."""
 
 from __future__ import annotations
 
@@ -65,9 +65,28 @@ async def test_a_failed_recording_is_dropped_and_the_next_still_recorded() -> No
             raise RuntimeError("database gone")
         recorded.append(sighting.plate)
 
-    recorder = SightingRecorder(record, EarlyAlerts(), "cam")
+    recorder = SightingRecorder(record, EarlyAlerts(), "cam", retry_delays=(0.01, 0.01))
     recorder.submit(Sighting("t1", "BAD0000"))  # type: ignore[arg-type]
     recorder.submit(Sighting("t2", "XYZ9876"))  # type: ignore[arg-type]
     await asyncio.wait_for(recorder.drain(), 5)
     assert recorded == ["XYZ9876"]
+    recorder.cancel()
+
+
+async def test_a_recording_that_fails_while_the_database_restarts_is_tried_again() -> None:
+    attempts: list[str] = []
+    recorded: list[str] = []
+
+    async def record(sighting: Any) -> None:
+        attempts.append(sighting.plate)
+        if sighting.plate == "ABC1D23" and attempts.count("ABC1D23") < 3:
+            raise ConnectionError("the database is restarting")
+        recorded.append(sighting.plate)
+
+    recorder = SightingRecorder(record, EarlyAlerts(), "cam", retry_delays=(0.01, 0.02, 0.04))
+    recorder.submit(Sighting("t1", "ABC1D23"))  # type: ignore[arg-type]
+    recorder.submit(Sighting("t2", "XYZ9876"))  # type: ignore[arg-type]
+    await asyncio.wait_for(recorder.drain(), 5)
+    assert attempts == ["ABC1D23", "ABC1D23", "ABC1D23", "XYZ9876"]
+    assert recorded == ["ABC1D23", "XYZ9876"], "in order, none lost"
     recorder.cancel()
