@@ -47,8 +47,8 @@ def test_the_contract_lists_the_agreed_service_metrics() -> None:
         "http_requests_total", "http_request_duration_seconds_bucket",
         "gtv_cache_hits_total", "gtv_cache_misses_total", "gtv_streams_active",
         "gtv_stream_restarts_total", "gtv_stream_failures_total", "gtv_lpr_frames_total",
-        "gtv_lpr_frames_dropped_total", "gtv_lpr_latency_seconds_bucket", "gtv_plates_detected_total",
-        "gtv_alerts_raised_total", "gtv_outbox_pending",
+        "gtv_lpr_frames_dropped_total", "gtv_lpr_latency_seconds_bucket",
+        "gtv_plates_detected_total", "gtv_alerts_raised_total", "gtv_outbox_pending",
     } == CONTRACT  # fmt: skip
 
 
