@@ -54,12 +54,12 @@ log = logging.getLogger(__name__)
 
 RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
 RECENT_SHARE_SECONDS = 5.0
+"""How often each camera loop shares the plates still in view (``RecentPlates``)."""
 RECORD_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 """Waits before trying a failed vehicle recording again (15.5 s in all: a database
 restart or failover), after which it is dropped and logged."""
 STOP_DRAIN_SECONDS = 20.0
 """How long a stopping camera loop waits for the vehicles still being recorded."""
-"""How often each camera loop shares the plates still in view (``RecentPlates``)."""
 SERVICE = "streaming_service"
 
 

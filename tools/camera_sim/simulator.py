@@ -229,11 +229,7 @@ class CameraSimulator:
             except SimulatorError as exc:
                 self._server = None
                 exited = server.poll() is not None or "exited" in str(exc)
-                _terminate(server, grace=3.0)
-                for pipe in (server.stdin, server.stdout, server.stderr):
-                    if pipe is not None:
-                        with contextlib.suppress(OSError):
-                            pipe.close()
+                _end_server(server)
                 detail = "".join(stderr_tail).strip() or "(empty)"
                 if attempt == attempts or not exited:
                     raise SimulatorError(f"{exc}; its stderr: {detail}") from exc
@@ -265,19 +261,8 @@ class CameraSimulator:
             shutil.rmtree(self._pose_dir, ignore_errors=True)
             self._pose_dir = None
         server, self._server = self._server, None
-        if server is None:
-            return
-        try:
-            if server.stdin is not None:
-                server.stdin.write("quit\n")
-                server.stdin.close()
-        except OSError:
-            pass
-        _terminate(server, grace=3.0)
-        if server.stdout is not None:
-            server.stdout.close()
-        if server.stderr is not None:
-            server.stderr.close()
+        if server is not None:
+            _end_server(server)
 
     # -- cameras ---------------------------------------------------------------------
 
@@ -459,6 +444,19 @@ def _write_atomically(path: Path, text: str) -> None:
     temporary = path.with_suffix(".tmp")
     temporary.write_text(text)
     os.replace(temporary, path)
+
+
+def _end_server(server: subprocess.Popen[str]) -> None:
+    """Asks the RTSP server to quit, stops it if it does not, and closes its pipes."""
+    with contextlib.suppress(OSError):
+        if server.stdin is not None:
+            server.stdin.write("quit\n")
+            server.stdin.close()
+    _terminate(server, grace=3.0)
+    for pipe in (server.stdin, server.stdout, server.stderr):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
 
 
 def _terminate(proc: subprocess.Popen[Any], grace: float) -> None:

@@ -108,11 +108,12 @@ class RecogniseFrame:
         per_frame_boxes: list[int] = []
         rejected: list[list[RejectedRead]] = [[] for _ in frames]
         for index, (frame, boxes) in enumerate(zip(frames, found, strict=True)):
-            kept = [b for b in boxes if b.score >= cfg.min_detector_score]
-            for box in kept:
+            kept = []
+            for box in (b for b in boxes if b.score >= cfg.min_detector_score):
                 if box.bbox.width > cfg.max_box_aspect * box.bbox.height:
                     rejected[index].append(RejectedRead("", 0.0, box.score, "not plate-shaped"))
-            kept = [b for b in kept if b.bbox.width <= cfg.max_box_aspect * b.bbox.height]
+                else:
+                    kept.append(box)
             kept = sorted(kept, key=lambda b: b.score, reverse=True)[: cfg.max_plates]
             per_frame_boxes.append(len(kept))
             height, width = frame.shape[:2]
