@@ -298,6 +298,8 @@ def bootstrap(
         max_range=timedelta(days=settings.recordings_max_range_days),
         playback_ttl_seconds=settings.playback_url_ttl_seconds,
         gap_seconds=settings.recording_gap_seconds,
+        store_concurrency=settings.recording_store_concurrency,
+        store_retry_delays=settings.recording_store_retry_seconds,
     )
     media_engine.listen(on_segment=recordings.record_segment)
     recent_plates = RedisRecentPlates(redis, prefix=settings.redis_prefix,

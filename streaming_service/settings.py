@@ -141,6 +141,12 @@ class StreamingSettings(CommonSettings):
     # Consecutive recording segments at least this far apart leave a reported gap
     # (``RecordingGap`` event, ``GET /recordings/gaps``).
     recording_gap_seconds: float = Field(default=5.0, gt=0, le=86_400)
+    # Finished segments stored (uploaded and registered) at once: every camera cuts its
+    # segment on the same minute boundary, so a hundred arrive together; the rest wait
+    # their turn instead of all taking database connections. A failed store is tried
+    # again after each of these delays before the segment is left for the next restart.
+    recording_store_concurrency: int = Field(default=4, ge=1, le=64)
+    recording_store_retry_seconds: tuple[float, ...] = (1.0, 4.0, 10.0)
 
     # PTZ control (ONVIF; docs/onvif_ptz.md). The control lock expires after this many
     # seconds without a command; a continuous move stops after at most ptz_max_move_seconds

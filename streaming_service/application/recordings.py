@@ -5,9 +5,11 @@ of the change (the recording row) or, for a playback, before the URL is handed o
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -31,6 +33,10 @@ from streaming_service.infrastructure.db.partitions import (
 from streaming_service.infrastructure.db.repository import get_camera, get_recording
 
 log = logging.getLogger(__name__)
+
+RECORDING_ID_NAMESPACE = uuid.UUID("5c1f0d2e-8a47-4c55-9d6e-3b2a61f0c7a9")
+"""A recording's id is derived from its object key (one segment, one key): storing the
+same segment again (a retry after a commit whose answer was lost) finds its row."""
 
 
 @dataclass(frozen=True)
@@ -71,8 +77,12 @@ class Recordings:
         max_range: timedelta = timedelta(days=31),
         playback_ttl_seconds: int = 600,
         gap_seconds: float = 5.0,
+        store_concurrency: int = 4,
+        store_retry_delays: Sequence[float] = (1.0, 4.0, 10.0),
     ) -> None:
         self._db = db
+        self._storing = asyncio.Semaphore(store_concurrency)
+        self._retry_delays = tuple(store_retry_delays)
         self._sessions = sessions
         self._store = store
         self._outbox = outbox
@@ -87,9 +97,29 @@ class Recordings:
     async def record_segment(self, segment: CompletedSegment) -> Recording | None:
         """Upload a finished segment, store its row, announce it, delete the local file.
 
-        On failure the local file is kept (the engine's directory is the retry queue) and
-        the error propagates to the engine's callback wrapper.
+        At most ``store_concurrency`` segments are stored at once; a failed attempt is
+        tried again after each of ``store_retry_delays`` (idempotent: the object is
+        written again under its key, the row is found by its derived id). If every
+        attempt fails the local file is kept (the engine's directory is the retry queue
+        of the next start) and the error propagates to the engine's callback wrapper.
         """
+        for delay in (*self._retry_delays, None):
+            try:
+                async with self._storing:
+                    return await self._store_segment(segment)
+            except Exception:
+                if delay is None:
+                    self._metrics.segment_failed()
+                    log.exception("storing a recording segment failed",
+                                  extra={"camera_id": str(segment.camera_id)})
+                    raise
+                log.warning("storing a recording segment failed; trying again",
+                            exc_info=True, extra={"camera_id": str(segment.camera_id),
+                                                  "retry_in_seconds": delay})
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def _store_segment(self, segment: CompletedSegment) -> Recording | None:
         if not segment.path.exists():
             log.warning("segment file vanished", extra={"camera_id": str(segment.camera_id)})
             return None
@@ -100,42 +130,40 @@ class Recordings:
         started = segment.started_at.astimezone(UTC)
         key = recording_object_key(segment.tenant_id, segment.camera_id, started,
                                    suffix=segment.path.suffix or ".mp4")
-        try:
-            size = await self._store.put_file(RECORDINGS_BUCKET, key, segment.path,
-                                              _content_type(segment.path.suffix))
-            await ensure_month_partition(self._db, started)
-            recording = Recording(
-                id=uuid.uuid4(), tenant_id=segment.tenant_id, camera_id=segment.camera_id,
-                started_at=started, ended_at=segment.ended_at.astimezone(UTC),
-                object_key=key, size_bytes=size,
-            )
-            async with self._sessions() as session, session.begin():
-                gap = await self._gap_before(session, recording)
-                session.add(recording)
-                if gap is not None:
-                    await self._outbox.add(
-                        session,
-                        RecordingGap(
-                            camera_id=recording.camera_id, tenant_id=recording.tenant_id,
-                            gap_started_at=gap.started_at, gap_ended_at=gap.ended_at,
-                            seconds=gap.seconds, recording_id=recording.id,
-                        ),
-                        tenant_id=recording.tenant_id,
-                    )
+        size = await self._store.put_file(RECORDINGS_BUCKET, key, segment.path,
+                                          _content_type(segment.path.suffix))
+        await ensure_month_partition(self._db, started)
+        recording = Recording(
+            id=uuid.uuid5(RECORDING_ID_NAMESPACE, key), tenant_id=segment.tenant_id,
+            camera_id=segment.camera_id, started_at=started,
+            ended_at=segment.ended_at.astimezone(UTC), object_key=key, size_bytes=size,
+        )
+        async with self._sessions() as session, session.begin():
+            stored = await session.get(Recording, (recording.id, started))
+            if stored is not None:  # an earlier attempt committed: nothing to add
+                segment.path.unlink(missing_ok=True)
+                return stored
+            gap = await self._gap_before(session, recording)
+            session.add(recording)
+            if gap is not None:
                 await self._outbox.add(
                     session,
-                    RecordingCompleted(
-                        recording_id=recording.id, camera_id=recording.camera_id,
-                        tenant_id=recording.tenant_id, started_at=recording.started_at,
-                        ended_at=recording.ended_at, object_key=key, size_bytes=size,
+                    RecordingGap(
+                        camera_id=recording.camera_id, tenant_id=recording.tenant_id,
+                        gap_started_at=gap.started_at, gap_ended_at=gap.ended_at,
+                        seconds=gap.seconds, recording_id=recording.id,
                     ),
                     tenant_id=recording.tenant_id,
                 )
-        except Exception:
-            self._metrics.segment_failed()
-            log.exception("storing a recording segment failed",
-                          extra={"camera_id": str(segment.camera_id), "object_key": key})
-            raise
+            await self._outbox.add(
+                session,
+                RecordingCompleted(
+                    recording_id=recording.id, camera_id=recording.camera_id,
+                    tenant_id=recording.tenant_id, started_at=recording.started_at,
+                    ended_at=recording.ended_at, object_key=key, size_bytes=size,
+                ),
+                tenant_id=recording.tenant_id,
+            )
         self._metrics.segment_recorded()
         segment.path.unlink(missing_ok=True)
         if gap is not None:

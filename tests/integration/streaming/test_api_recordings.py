@@ -3,14 +3,17 @@ range validation; audited playback served by signed URL; retention; export jobs.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import select, text
+import pytest
+from sqlalchemy import func, select, text
 
+from streaming_service.application.recordings import Recordings
 from streaming_service.domain.ports import CompletedSegment
 from streaming_service.infrastructure.db.models import Recording
 from tests.integration.streaming.conftest import bearer, write_file
@@ -228,3 +231,89 @@ async def test_a_hole_between_segments_is_reported_as_a_gap(
         "camera_id": str(camera.camera_id), "start": start.isoformat(),
         "end": (start + timedelta(minutes=5)).isoformat()})
     assert hidden.status_code == 404
+
+
+class CountingStore:
+    """The real object store, failing its first ``failures`` uploads and counting how
+    many run at once."""
+
+    def __init__(self, store: Any, failures: int = 0) -> None:
+        self.store, self.failures = store, failures
+        self.running = self.most_at_once = self.calls = 0
+
+    async def put_file(self, bucket: str, key: str, path: Path, content_type: str) -> int:
+        self.calls += 1
+        self.running += 1
+        self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            await asyncio.sleep(0.02)
+            if self.failures > 0:
+                self.failures -= 1
+                raise ConnectionError("object store unavailable")
+            return int(await self.store.put_file(bucket, key, path, content_type))
+        finally:
+            self.running -= 1
+
+
+def recordings_with(app_services: Any, store: CountingStore, **options: Any) -> Recordings:
+    return Recordings(db=app_services.db, sessions=app_services.sessions, store=store,
+                      outbox=app_services.outbox, metrics=app_services.metrics, **options)
+
+
+async def test_segments_arriving_together_are_stored_a_few_at_a_time(
+    app_services: Any, seed_camera: Any, tmp_path: Path,
+) -> None:
+    """Every camera cuts its segment on the same minute: twelve arrive at once, and no
+    more than the configured number are uploaded and registered together."""
+    store = CountingStore(app_services.store)
+    recordings = recordings_with(app_services, store, store_concurrency=3)
+    cameras = [await seed_camera() for _ in range(12)]
+    start = datetime(2025, 4, 1, 8, 0, tzinfo=UTC)
+    stored = await asyncio.gather(*(recordings.record_segment(CompletedSegment(
+        camera_id=c.camera_id, tenant_id=c.tenant_id,
+        path=write_file(tmp_path / f"{c.camera_id}.mp4", b"segment"), started_at=start,
+        ended_at=start + timedelta(seconds=60))) for c in cameras))
+    assert all(r is not None for r in stored)
+    assert store.most_at_once == 3
+
+
+async def test_a_failed_store_is_tried_again_and_lands_once(
+    app_services: Any, seed_camera: Any, tmp_path: Path,
+) -> None:
+    store = CountingStore(app_services.store, failures=2)
+    recordings = recordings_with(app_services, store, store_retry_delays=(0.01, 0.01))
+    camera = await seed_camera()
+    start = datetime(2025, 4, 1, 9, 0, tzinfo=UTC)
+    local = write_file(tmp_path / "seg.mp4", b"segment-bytes")
+    recording = await recordings.record_segment(CompletedSegment(
+        camera_id=camera.camera_id, tenant_id=camera.tenant_id, path=local,
+        started_at=start, ended_at=start + timedelta(seconds=60)))
+    assert recording is not None and store.calls == 3
+    assert not local.exists()
+    # The same segment stored again (a retry whose first commit's answer was lost) finds
+    # its row by the id derived from its key: still one row, no second event.
+    again = await recordings.record_segment(CompletedSegment(
+        camera_id=camera.camera_id, tenant_id=camera.tenant_id,
+        path=write_file(tmp_path / "seg.mp4", b"segment-bytes"), started_at=start,
+        ended_at=start + timedelta(seconds=60)))
+    assert again is not None and again.id == recording.id
+    async with app_services.sessions() as session:
+        rows = (await session.execute(select(func.count()).select_from(Recording).where(
+            Recording.camera_id == camera.camera_id))).scalar_one()
+    assert rows == 1
+
+
+async def test_a_store_that_keeps_failing_keeps_the_file_for_the_next_start(
+    app_services: Any, seed_camera: Any, tmp_path: Path,
+) -> None:
+    store = CountingStore(app_services.store, failures=5)
+    recordings = recordings_with(app_services, store, store_retry_delays=(0.01,))
+    camera = await seed_camera()
+    start = datetime(2025, 4, 1, 10, 0, tzinfo=UTC)
+    local = write_file(tmp_path / "kept.mp4", b"segment-bytes")
+    with pytest.raises(ConnectionError):
+        await recordings.record_segment(CompletedSegment(
+            camera_id=camera.camera_id, tenant_id=camera.tenant_id, path=local,
+            started_at=start, ended_at=start + timedelta(seconds=60)))
+    assert store.calls == 2
+    assert local.exists(), "the engine's directory is the retry queue of the next start"
