@@ -60,9 +60,12 @@ test: install services dashboard lint  ## lint, the dashboard's unit tests, then
 test-unit: install  ## fast unit tests only
 	$(VENV)/bin/pytest tests/unit
 
-bench: install services  ## streaming (start, glass-to-glass, capacity), LPR, live-alert latency and report-query benchmarks → var/bench/REPORT.md
+bench: install services  ## streaming (start, glass-to-glass, capacity; 100 city cameras for 10 min), LPR, live-alert latency and report-query benchmarks → var/bench/REPORT.md
 	mkdir -p var/bench
 	$(PY) tools/benchmarks/streaming_bench.py
+	$(PY) tools/benchmarks/streaming_bench.py --profile city --skip-latency \
+	  --ramp 32,64,100,128 --window 20 --hold 100 --hold-seconds 600 \
+	  --output var/bench/streaming_city.md
 	if [ -f tools/benchmarks/lpr_bench.py ]; then set -o pipefail; \
 	  OMP_NUM_THREADS=1 $(PY) tools/benchmarks/lpr_bench.py | tee var/bench/lpr.md; fi
 	$(PY) tools/benchmarks/alert_latency_bench.py
@@ -72,7 +75,7 @@ bench: install services  ## streaming (start, glass-to-glass, capacity), LPR, li
 	$(PY) tools/benchmarks/search_bench.py --rows $(SEARCH_BENCH_ROWS)
 	$(PY) tools/benchmarks/reports_bench.py --detections $(REPORTS_BENCH_DETECTIONS)
 	$(PY) tools/benchmarks/api_bench.py
-	cat var/bench/streaming.md $$(test -f var/bench/lpr.md && echo var/bench/lpr.md) \
+	cat var/bench/streaming.md var/bench/streaming_city.md $$(test -f var/bench/lpr.md && echo var/bench/lpr.md) \
 	  var/bench/alert_latency.md var/bench/ws_fanout.md var/bench/ws_fanout_haproxy.md var/bench/relay.md \
 	  var/bench/search.md var/bench/reports.md var/bench/api.md > var/bench/REPORT.md
 	@echo "report: var/bench/REPORT.md"

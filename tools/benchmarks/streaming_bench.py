@@ -21,6 +21,13 @@ RabbitMQ vhost, Redis keys under their own prefix, a temporary media directory.
   up; for each N, the HLS media produced per stream over a window is compared with wall
   time. The first N where a stream leaves LIVE, restarts, or produces < 90 % of real
   time is where the instance stops keeping up.
+* ``--profile city``: the cameras have a city camera's real profile instead of the light
+  test one: a 1920x1080 main stream at 20 fps and a constant 4 Mbit/s, a 640x360 sub
+  stream at 512 kbit/s (served by every camera; the engine records and streams the
+  main one), continuous recording on (1 min segments, uploaded to the filesystem object
+  store and registered, as in production). ``--hold N --hold-seconds 600`` then keeps N
+  such cameras for ten minutes and checks every recording segment: none missing, no gap
+  between consecutive ones, none failed; disk writes and CPU/RSS per stream are reported.
 
 Prints a markdown section and writes it to ``var/bench/streaming.md``. Not a test: run it
 through ``make bench``. Every wait is bounded.
@@ -31,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 import re
@@ -46,7 +54,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urljoin
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,6 +96,55 @@ _SEQUENCE = re.compile(r"^#EXT-X-MEDIA-SEQUENCE:(\d+)")
 log = logging.getLogger("streaming_bench")
 
 
+@dataclass(frozen=True)
+class Profile:
+    """What each load camera sends, and whether the engine records it."""
+
+    name: str
+    size: tuple[int, int]
+    fps: int
+    bitrate_kbps: int
+    constant_bitrate: bool
+    sub_size: tuple[int, int] | None
+    sub_bitrate_kbps: int
+    record: bool
+
+    def describe(self) -> str:
+        rate = "constant " if self.constant_bitrate else "up to "
+        text = (f"{self.size[0]}x{self.size[1]} @ {self.fps} fps, H.264 baseline, 1 s GOP, "
+                f"{rate}{self.bitrate_kbps} kbit/s")
+        if self.sub_size is not None:
+            text += (f", plus a {self.sub_size[0]}x{self.sub_size[1]} sub stream at "
+                     f"{self.sub_bitrate_kbps} kbit/s")
+        return text + (", continuous recording on" if self.record else ", no recording")
+
+
+PROFILES = {
+    "light": Profile("light", SIZE, FPS, 600, False, None, 0, False),
+    "city": Profile("city", (1920, 1080), 20, 4000, True, (640, 360), 512, True),
+}
+
+
+@dataclass(frozen=True)
+class Clips:
+    main: Path
+    sub: Path | None
+
+
+async def render_clips(profile: Profile, work: Path) -> Clips:
+    main = await asyncio.to_thread(
+        render_clip, work / f"{profile.name}-main.ts", seconds=10, fps=profile.fps,
+        size=profile.size, bitrate_kbps=profile.bitrate_kbps,
+        constant_bitrate=profile.constant_bitrate, timeout=600)
+    sub = None
+    if profile.sub_size is not None:
+        sub = await asyncio.to_thread(
+            render_clip, work / f"{profile.name}-sub.ts", seconds=10, fps=profile.fps,
+            size=profile.sub_size, bitrate_kbps=profile.sub_bitrate_kbps,
+            constant_bitrate=profile.constant_bitrate, timeout=600)
+    return Clips(main, sub)
+
+
 def p50_p95(values: Sequence[float]) -> str:
     if not values:
         return "n/a | n/a"
@@ -115,13 +172,14 @@ class Bench:
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
-    async def seed_camera(self, rtsp_url: str) -> uuid.UUID:
+    async def seed_camera(self, rtsp_url: str,
+                          recording_mode: Literal["off", "continuous"] = "off") -> uuid.UUID:
         camera_id = uuid.uuid4()
         await self.projection.handle(new_event(
             CameraRegistered(
                 camera_id=camera_id, tenant_id=self.tenant_id, name=f"Bench {camera_id.hex[:6]}",
                 rtsp_url_encrypted=self.cipher.encrypt(rtsp_url),
-                rtsp_url_masked=mask_url(rtsp_url), recording_mode="off",
+                rtsp_url_masked=mask_url(rtsp_url), recording_mode=recording_mode,
                 retention_days=1, revision=1,
             ),
             producer="streaming_bench", tenant_id=self.tenant_id))
@@ -167,6 +225,9 @@ async def running_service(work: Path) -> AsyncIterator[Bench]:
                 redis_prefix=redis_prefix, media_root=work / "media",
                 object_store_root=work / "objects", public_base_url=base_url,
                 engine="ffmpeg", stream_control_listener=False, db_pool_size=10,
+                # Streams start and stop when the benchmark says: the keeper would start
+                # the continuous cameras again after each step.
+                recording_keeper=False,
                 # The simulated cameras run on loopback: allowed explicitly.
                 camera_allowed_networks=["127.0.0.0/8", "::1/128"],
             )
@@ -365,12 +426,113 @@ def pss_mb(pid: int) -> float:
     return 0.0
 
 
+def written_bytes(pid: int) -> int:
+    """Bytes the process has passed to write(2) (``wchar``: files and pipes alike)."""
+    try:
+        for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+            if line.startswith("wchar:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def machine_busy() -> tuple[float, float]:
     """(busy, total) jiffies of all CPUs since boot."""
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     idle = values[3] + values[4]
     total = sum(values[:8])
     return total - idle, total
+
+
+@dataclass
+class RecordingCheck:
+    """Every camera's recording segments after its stream stopped."""
+
+    segments: int = 0
+    failed: int = 0
+    gaps: int = 0
+    max_gap_s: float = 0.0
+    recorded_s: float = 0.0
+    expected_s: float = 0.0
+    mb_per_stream_min: float = 0.0
+    without_any: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return (self.failed == 0 and self.gaps == 0 and self.without_any == 0
+                and self.recorded_s >= 0.97 * self.expected_s)
+
+
+GAP_TOLERANCE_S = 1.5
+"""Consecutive recording segments further apart than this are a gap (a dropped segment)."""
+
+
+async def check_recordings(bench: Bench, cameras: Sequence[uuid.UUID],
+                           live: dict[uuid.UUID, float], stopped_at: float,
+                           failed_before: float) -> RecordingCheck:
+    """Waits (bounded) for the last segments to be uploaded, then reads every camera's
+    recording rows: their count, gaps between consecutive segments, the time they cover
+    against the time the camera was live."""
+    from sqlalchemy import select
+
+    from streaming_service.infrastructure.db.models import Recording
+
+    check = RecordingCheck()
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        pending = [p for c in cameras for p in bench.engine.record_dir(c).glob("*.mp4")]
+        if not pending:
+            break
+        await asyncio.sleep(1.0)
+    async with bench.services.sessions() as session:
+        rows = (await session.execute(
+            select(Recording.camera_id, Recording.started_at, Recording.ended_at,
+                   Recording.size_bytes)
+            .where(Recording.camera_id.in_(list(cameras)))
+            .order_by(Recording.camera_id, Recording.started_at))).all()
+    by_camera: dict[uuid.UUID, list[Any]] = {}
+    for row in rows:
+        by_camera.setdefault(row.camera_id, []).append(row)
+    sizes = []
+    for camera in cameras:
+        segments = by_camera.get(camera, [])
+        check.expected_s += stopped_at - live[camera]
+        if not segments:
+            check.without_any += 1
+            continue
+        check.segments += len(segments)
+        for before, after in itertools.pairwise(segments):
+            gap = (after.started_at - before.ended_at).total_seconds()
+            check.max_gap_s = max(check.max_gap_s, gap)
+            if gap > GAP_TOLERANCE_S:
+                check.gaps += 1
+        check.recorded_s += sum((r.ended_at - r.started_at).total_seconds() for r in segments)
+        span = (segments[-1].ended_at - segments[0].started_at).total_seconds() / 60
+        sizes.append(sum(r.size_bytes for r in segments) / 1e6 / max(span, 1e-9))
+    check.mb_per_stream_min = statistics.fmean(sizes) if sizes else 0.0
+    check.failed = round(segments_failed(bench) - failed_before)
+    return check
+
+
+def segments_failed(bench: Bench) -> float:
+    value = bench.services.metrics.registry.get_sample_value(
+        "gtv_recording_segment_failures_total")
+    return float(value or 0.0)
+
+
+async def sweep_objects(root: Path, stop: asyncio.Event) -> None:
+    """The stand-in for MinIO keeps nothing: uploaded recordings are deleted once their
+    rows are written (a hundred 4 Mbit/s cameras would fill the disk at 30 GB an hour
+    and more; what matters here is that each segment arrived)."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=20)
+        cutoff = time.time() - 30
+        for path in root.rglob("*.mp4"):
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
 
 
 @dataclass
@@ -389,16 +551,22 @@ class Step:
     sim_cpu_pct: float = 0.0
     machine_busy_pct: float = 0.0
     load1: float = 0.0
+    window_s: float = 0.0
+    written_mb_s: float = 0.0  # engine's ffmpegs (live HLS + local recording) and service
+    service_rss_mb: float = 0.0
+    recordings: RecordingCheck | None = None
     ok: bool = False
     simulator_limit: bool = False
     note: str = ""
 
 
-async def measure_step(bench: Bench, clip: Path, n: int, window: float) -> Step:
+async def measure_step(bench: Bench, clips: Clips, profile: Profile, n: int,
+                       window: float) -> Step:
     step = Step(cameras=n)
     specs = [CameraSpec(f"load{i:03d}") for i in range(n)]
-    sim = CameraSimulator(specs, user=CAM_USER, password=CAM_PASSWORD, fps=FPS, size=SIZE,
-                          clip=clip, ready_timeout=60)
+    sim = CameraSimulator(specs, user=CAM_USER, password=CAM_PASSWORD, fps=profile.fps,
+                          size=profile.size, clip=clips.main, sub_clip=clips.sub,
+                          ready_timeout=60 + n)
     try:
         await asyncio.to_thread(sim.start)
     except SimulatorError as exc:
@@ -406,14 +574,32 @@ async def measure_step(bench: Bench, clip: Path, n: int, window: float) -> Step:
         step.note = f"the simulator could not serve {n} cameras ({exc})"
         return step
     cameras: list[uuid.UUID] = []
+    stopped = False
+    sweeping = asyncio.Event()
+    sweeper = asyncio.create_task(sweep_objects(bench.settings.object_store_root, sweeping))
     try:
-        cameras = [await bench.seed_camera(sim.url(spec.name)) for spec in specs]
+        mode: Literal["off", "continuous"] = "continuous" if profile.record else "off"
+        cameras = [await bench.seed_camera(sim.url(spec.name), mode) for spec in specs]
+        failed_before = segments_failed(bench)
         started = time.monotonic()
-        await asyncio.gather(*(bench.start(c) for c in cameras))
+        # Eight start requests at a time, as a video wall opening its tiles would: a
+        # hundred at once queue on the service's database pool (10 + 10 connections,
+        # 10 s timeout) behind a hundred ffmpegs starting, and some answer 503.
+        starting = asyncio.Semaphore(8)
+
+        async def start(camera: uuid.UUID) -> None:
+            async with starting:
+                await bench.start(camera)
+
+        await asyncio.gather(*(start(c) for c in cameras))
         deadline = started + 30 + n * 0.25
+        live_at: dict[uuid.UUID, float] = {}
         while time.monotonic() < deadline:
             states = [await bench.engine.status(c) for c in cameras]
-            step.live = sum(1 for s in states if s is not None and s.state is StreamState.LIVE)
+            for camera, status in zip(cameras, states, strict=True):
+                if status is not None and status.state is StreamState.LIVE:
+                    live_at.setdefault(camera, time.monotonic())
+            step.live = len(live_at)
             if step.live == n:
                 step.all_live_s = time.monotonic() - started
                 break
@@ -427,6 +613,7 @@ async def measure_step(bench: Bench, clip: Path, n: int, window: float) -> Step:
         sim_pids = sim.pids()
         cpu0 = {c: cpu_seconds(p) for c, p in pids.items() if p}
         own0, sim0 = cpu_seconds(os.getpid()), sum(cpu_seconds(p) for p in sim_pids)
+        writes0 = sum(written_bytes(p) for p in [*pids.values(), os.getpid()] if p)
         busy0 = machine_busy()
         restarts0 = {c: (await bench.engine.status(c)).restarts for c in cameras}
         last_seq: dict[uuid.UUID, int] = {}
@@ -456,7 +643,11 @@ async def measure_step(bench: Bench, clip: Path, n: int, window: float) -> Step:
             await asyncio.sleep(1.0)
         # Media counted from the first sample's newest segment to the last one's.
         elapsed = time.monotonic() - t0
+        step.window_s = elapsed
         cpu1 = {c: cpu_seconds(p) for c, p in pids.items() if p}
+        writes1 = sum(written_bytes(p) for p in [*pids.values(), os.getpid()] if p)
+        step.written_mb_s = (writes1 - writes0) / 1e6 / elapsed
+        step.service_rss_mb = rss_mb(os.getpid())
         busy1 = machine_busy()
         ratios = [media[c] / elapsed for c in cameras]
         step.min_ratio, step.mean_ratio = min(ratios), statistics.fmean(ratios)
@@ -476,14 +667,30 @@ async def measure_step(bench: Bench, clip: Path, n: int, window: float) -> Step:
         if not step.ok:
             step.note = (f"{step.left_live} left LIVE, {step.restarts} restarts, "
                          f"slowest stream at {step.min_ratio:.2f}x real time")
+        if profile.record:
+            stopped_at = time.monotonic()
+            await asyncio.gather(*(bench.stop(c) for c in cameras), return_exceptions=True)
+            stopped = True
+            step.recordings = await check_recordings(bench, cameras, live_at, stopped_at,
+                                                     failed_before)
+            if not step.recordings.ok:
+                step.ok = False
+                r = step.recordings
+                step.note = "; ".join(filter(None, [step.note, (
+                    f"recordings: {r.failed} failed, {r.gaps} gaps (longest "
+                    f"{r.max_gap_s:.1f} s), {r.without_any} cameras without any, "
+                    f"{r.recorded_s / max(r.expected_s, 1e-9):.1%} of live time recorded")]))
         return step
     finally:
-        await asyncio.gather(*(bench.stop(c) for c in cameras), return_exceptions=True)
+        if not stopped:
+            await asyncio.gather(*(bench.stop(c) for c in cameras), return_exceptions=True)
+        sweeping.set()
+        await sweeper
         await asyncio.to_thread(sim.stop)
 
 
-async def measure_capacity(bench: Bench, clip: Path, ramp: Sequence[int], window: float,
-                           budget: float) -> list[Step]:
+async def measure_capacity(bench: Bench, clips: Clips, profile: Profile, ramp: Sequence[int],
+                           window: float, budget: float) -> list[Step]:
     steps: list[Step] = []
     deadline = time.monotonic() + budget
     for n in ramp:
@@ -491,7 +698,7 @@ async def measure_capacity(bench: Bench, clip: Path, ramp: Sequence[int], window
             log.warning("capacity budget of %.0f s spent; stopping the ramp at N=%d", budget, n)
             break
         print(f"  capacity: {n} cameras ...", file=sys.stderr, flush=True)
-        step = await measure_step(bench, clip, n, window)
+        step = await measure_step(bench, clips, profile, n, window)
         steps.append(step)
         print(f"    {step}", file=sys.stderr, flush=True)
         if not step.ok:
@@ -507,15 +714,28 @@ def ffmpeg_line() -> str:
                           timeout=10).stdout.split("\n", 1)[0]
 
 
-def report(args: argparse.Namespace, machine: str, start: StartResult, g2g: G2GResult,
-           steps: list[Step]) -> str:
+def report(args: argparse.Namespace, machine: str, start: StartResult | None,
+           g2g: G2GResult | None, steps: list[Step], hold: Step | None) -> str:
+    profile = PROFILES[args.profile]
     lines = [
         "## Streaming benchmark", "",
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine}. The service runs in-process "
         "(uvicorn, FFmpeg engine with production defaults: 1 s HLS segments, 6 in the "
         "playlist, stream copy); cameras come from the RTSP simulator on 127.0.0.1 "
-        f"({SIZE[0]}x{SIZE[1]} @ {FPS} fps, H.264 baseline, 1 s GOP, ~600 kbit/s). The "
-        "machine is shared with other work, so absolute numbers are noisy.", "",
+        f"({SIZE[0]}x{SIZE[1]} @ {FPS} fps, H.264 baseline, 1 s GOP, ~600 kbit/s for the "
+        f"latencies; {profile.describe()} for the load). The machine may be shared with "
+        "other work, so absolute numbers are noisy.", "",
+    ]
+    if start is not None and g2g is not None:
+        lines += latency_section(start, g2g)
+    lines += capacity_section(args, profile, steps)
+    if hold is not None:
+        lines += hold_section(args, profile, hold)
+    return "\n".join(lines)
+
+
+def latency_section(start: StartResult, g2g: G2GResult) -> list[str]:
+    lines = [
         "### Stream start latency", "",
         "`POST /api/streaming/streams/{id}/start` → playlist lists a segment and that segment "
         "downloads (over HTTP, media token in the URL).", "",
@@ -548,28 +768,24 @@ def report(args: argparse.Namespace, machine: str, start: StartResult, g2g: G2GR
             f"setting of 1 target duration ~{newest + seg:.1f} s (SPEC target: HLS < 3 s).",
             "",
         ]
-    lines += [
-        "### Concurrent streams per instance", "",
-        "N cameras, each a looping pre-encoded clip (`ffmpeg -re -stream_loop -1 -c copy` "
-        "into the same GStreamer RTSP server, so the simulator costs little), started "
-        f"through the API; over a {args.window:g} s window, HLS media produced per stream vs "
-        "wall time (playlists read from disk: no viewers). *ffmpeg CPU* is per stream, % of "
-        "one core; *service* is this process (API, engine supervisors, the benchmark's own "
-        "polling); *simulator* is the RTSP server plus the clip publishers.", "",
-        "| N | all live after (s) | media/real time min / mean | left LIVE | restarts "
-        "| ffmpeg CPU %/stream | ffmpeg RSS / PSS MB/stream | service CPU % | simulator CPU % "
-        "| machine busy % | load1 | ok |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:--|",
+    return lines
+
+
+def capacity_section(args: argparse.Namespace, profile: Profile, steps: list[Step]) -> list[str]:
+    lines = [
+        f"### Concurrent streams per instance ({profile.name} profile)", "",
+        "N cameras, each a looping pre-encoded clip (read once per 25 cameras and sent to "
+        "each by ffmpeg's `tee` muxer into the GStreamer RTSP server), started through "
+        "the API; "
+        f"{profile.describe()}. Over a {args.window:g} s window, HLS media produced per "
+        "stream vs wall time (playlists read from disk: no viewers). *ffmpeg CPU* is per "
+        "stream, % of one core; *service* is this process (API, engine supervisors, "
+        "recording uploads, the benchmark's own polling); *simulator* is the RTSP server "
+        "plus the clip publishers; *written* is what the engine's ffmpegs and the service "
+        "wrote (live HLS, local recording, uploads to the object store).", "",
+        STEP_HEADER, STEP_RULE,
     ]
-    for s in steps:
-        live_after = (f"{s.all_live_s:.1f}" if s.all_live_s is not None
-                      else f"{s.live}/{s.cameras} live")
-        lines.append(
-            f"| {s.cameras} | {live_after} | {s.min_ratio:.2f} / {s.mean_ratio:.2f} | "
-            f"{s.left_live} | {s.restarts} | {s.ffmpeg_cpu_pct:.1f} | "
-            f"{s.ffmpeg_rss_mb:.0f} / {s.ffmpeg_pss_mb:.1f} | "
-            f"{s.service_cpu_pct:.0f} | {s.sim_cpu_pct:.0f} | {s.machine_busy_pct:.0f} | "
-            f"{s.load1:.1f} | {'yes' if s.ok else 'no: ' + s.note} |")
+    lines += [step_row(s) for s in steps]
     held = [s.cameras for s in steps if s.ok]
     failed = next((s for s in steps if not s.ok), None)
     lines.append("")
@@ -593,32 +809,95 @@ def report(args: argparse.Namespace, machine: str, start: StartResult, g2g: G2GR
             f"alone would allow ~{0.8 * cores * 100 / per_stream:.0f} streams at 80 % of "
             f"{cores} cores (an extrapolation, not a measurement).")
     lines.append("")
-    return "\n".join(lines)
+    return lines
+
+
+STEP_HEADER = (
+    "| N | all live after (s) | media/real time min / mean | left LIVE | restarts "
+    "| ffmpeg CPU %/stream | ffmpeg RSS / PSS MB/stream | service CPU % | simulator CPU % "
+    "| written MB/s | machine busy % | load1 | ok |")
+STEP_RULE = "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:--|"
+
+
+def step_row(s: Step) -> str:
+    live_after = (f"{s.all_live_s:.1f}" if s.all_live_s is not None
+                  else f"{s.live}/{s.cameras} live")
+    return (
+        f"| {s.cameras} | {live_after} | {s.min_ratio:.2f} / {s.mean_ratio:.2f} | "
+        f"{s.left_live} | {s.restarts} | {s.ffmpeg_cpu_pct:.2f} | "
+        f"{s.ffmpeg_rss_mb:.0f} / {s.ffmpeg_pss_mb:.1f} | "
+        f"{s.service_cpu_pct:.0f} | {s.sim_cpu_pct:.0f} | {s.written_mb_s:.1f} | "
+        f"{s.machine_busy_pct:.0f} | {s.load1:.1f} | {'yes' if s.ok else 'no: ' + s.note} |")
+
+
+def hold_section(args: argparse.Namespace, profile: Profile, hold: Step) -> list[str]:
+    lines = [
+        f"### {hold.cameras} streams held for {args.hold_seconds / 60:g} minutes "
+        f"({profile.name} profile)", "",
+        f"{hold.cameras} cameras ({profile.describe()}) started through the API and kept "
+        f"for {hold.window_s:.0f} s, measured as a ramp step is.", "",
+        STEP_HEADER, STEP_RULE, step_row(hold), "",
+    ]
+    r = hold.recordings
+    if r is not None:
+        lines += [
+            "Recording, read back from the service's database after the streams stopped "
+            f"(a gap is more than {GAP_TOLERANCE_S:g} s between consecutive segments of a "
+            "camera):", "",
+            "| segments | failed | gaps (longest s) | cameras without any | recorded / live "
+            "time | MB per stream-minute |",
+            "|---:|---:|---:|---:|---:|---:|",
+            f"| {r.segments} | {r.failed} | {r.gaps} ({r.max_gap_s:.1f}) | {r.without_any} | "
+            f"{r.recorded_s / max(r.expected_s, 1e-9):.1%} | {r.mb_per_stream_min:.1f} |", "",
+        ]
+    per_stream = hold.ffmpeg_cpu_pct + hold.service_cpu_pct / hold.cameras
+    lines += [
+        f"**{'Held' if hold.ok else 'Did not hold'} {hold.cameras} streams for "
+        f"{hold.window_s / 60:.1f} minutes**{'' if hold.ok else ': ' + hold.note}. Per "
+        f"stream: {per_stream:.2f} % of one core (its ffmpeg plus the service's share), "
+        f"{hold.ffmpeg_rss_mb:.0f} MB RSS / {hold.ffmpeg_pss_mb:.1f} MB PSS, "
+        f"{hold.written_mb_s / hold.cameras:.2f} MB/s written; the simulator took "
+        f"{hold.sim_cpu_pct:.0f} % of a core on the same machine.", "",
+    ]
+    return lines
 
 
 async def main_async(args: argparse.Namespace) -> str:
     machine = machine_line(f", {ffmpeg_line()}")
     work = Path(tempfile.mkdtemp(prefix="gtv-streaming-bench-"))
+    profile = PROFILES[args.profile]
+    start: StartResult | None = None
+    g2g: G2GResult | None = None
+    hold: Step | None = None
     try:
-        print("  rendering the load-test clip ...", file=sys.stderr, flush=True)
-        clip = await asyncio.to_thread(render_clip, work / "clip.ts", seconds=10, fps=FPS,
-                                       size=SIZE)
+        print(f"  rendering the {profile.name} load-test clips ...", file=sys.stderr,
+              flush=True)
+        clips = await render_clips(profile, work)
         async with running_service(work) as bench:
-            with CameraSimulator([CameraSpec("bench1", ("ABC1D23", "BRA2E19"))],
-                                 user=CAM_USER, password=CAM_PASSWORD, fps=FPS,
-                                 size=SIZE) as sim:
-                print("  start latency ...", file=sys.stderr, flush=True)
-                async with asyncio.timeout(args.runs * 25 + 30):
-                    start = await measure_start_latency(bench, sim.url("bench1"), args.runs)
-                print("  glass-to-glass ...", file=sys.stderr, flush=True)
-                async with asyncio.timeout(args.g2g_seconds + 60):
-                    g2g = await measure_glass_to_glass(bench, sim.url("bench1"),
-                                                       args.g2g_seconds, work)
-            ramp = [n for n in (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256)
-                    if n <= args.max_cameras]
+            if not args.skip_latency:
+                with CameraSimulator([CameraSpec("bench1", ("ABC1D23", "BRA2E19"))],
+                                     user=CAM_USER, password=CAM_PASSWORD, fps=FPS,
+                                     size=SIZE) as sim:
+                    print("  start latency ...", file=sys.stderr, flush=True)
+                    async with asyncio.timeout(args.runs * 25 + 30):
+                        start = await measure_start_latency(bench, sim.url("bench1"),
+                                                            args.runs)
+                    print("  glass-to-glass ...", file=sys.stderr, flush=True)
+                    async with asyncio.timeout(args.g2g_seconds + 60):
+                        g2g = await measure_glass_to_glass(bench, sim.url("bench1"),
+                                                           args.g2g_seconds, work)
+            ramp = [n for n in args.ramp if n <= args.max_cameras]
             async with asyncio.timeout(args.budget + 300):
-                steps = await measure_capacity(bench, clip, ramp, args.window, args.budget)
-        return report(args, machine, start, g2g, steps)
+                steps = await measure_capacity(bench, clips, profile, ramp, args.window,
+                                               args.budget)
+            if args.hold:
+                print(f"  holding {args.hold} cameras for {args.hold_seconds:.0f} s ...",
+                      file=sys.stderr, flush=True)
+                async with asyncio.timeout(args.hold_seconds + 600):
+                    hold = await measure_step(bench, clips, profile, args.hold,
+                                              args.hold_seconds)
+                print(f"    {hold}", file=sys.stderr, flush=True)
+        return report(args, machine, start, g2g, steps, hold)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -633,6 +912,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds measured at each step of the ramp")
     parser.add_argument("--budget", type=float, default=420.0,
                         help="seconds the capacity ramp may start new steps for")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="light",
+                        help="what each load camera sends (city: 1080p main + sub stream, "
+                             "4 Mbit/s, continuous recording)")
+    parser.add_argument("--ramp", type=lambda v: [int(n) for n in v.split(",") if n],
+                        default=[1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256],
+                        help="camera counts of the capacity ramp, comma-separated")
+    parser.add_argument("--hold", type=int, default=0,
+                        help="after the ramp, keep this many cameras for --hold-seconds")
+    parser.add_argument("--hold-seconds", type=float, default=600.0)
+    parser.add_argument("--skip-latency", action="store_true",
+                        help="only the load (start and glass-to-glass latency skipped)")
     parser.add_argument("--output", type=Path, default=OUTPUT)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)

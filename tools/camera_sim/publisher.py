@@ -25,8 +25,21 @@ from tools.camera_sim.scene import Scene
 
 
 def encoder_command(width: int, height: int, fps: int, gop_seconds: float, rtp_port: int,
-                    ffmpeg: str = "ffmpeg") -> list[str]:
+                    ffmpeg: str = "ffmpeg", bitrate_kbps: int = 600,
+                    constant_bitrate: bool = False) -> list[str]:
+    """ffmpeg's argv for one camera's encoder. ``bitrate_kbps`` caps the rate of the light
+    test scenes; with ``constant_bitrate`` the stream is padded (filler NAL units) to
+    exactly that rate, as a city camera's 2-6 Mbit/s main stream puts on the network
+    whatever the scene, which a simple synthetic scene would not."""
     gop = max(1, round(fps * gop_seconds))
+    rate = f"{bitrate_kbps}k"
+    if constant_bitrate:
+        x264_params = "repeat-headers=1:nal-hrd=cbr:filler=1"
+        rate_control = ["-b:v", rate, "-minrate", rate, "-maxrate", rate, "-bufsize", rate]
+    else:
+        x264_params = "repeat-headers=1"
+        rate_control = ["-b:v", rate, "-maxrate", f"{bitrate_kbps * 4 // 3}k",
+                        "-bufsize", f"{bitrate_kbps * 2 // 3}k"]
     return [
         ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error",
         "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
@@ -36,8 +49,7 @@ def encoder_command(width: int, height: int, fps: int, gop_seconds: float, rtp_p
         # Fixed GOP: a keyframe every gop_seconds, never an extra one on scene cuts, so
         # HLS and recording segments cut at predictable times.
         "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
-        "-x264-params", "repeat-headers=1",
-        "-b:v", "600k", "-maxrate", "800k", "-bufsize", "400k",
+        "-x264-params", x264_params, *rate_control,
         "-f", "rtp", "-payload_type", "96", f"rtp://127.0.0.1:{rtp_port}?pkt_size=1200",
     ]
 

@@ -7,6 +7,8 @@ not from PyPI. It imports nothing from the project.
 Each camera ``NAME`` gets a UDP port on 127.0.0.1 where its publisher (ffmpeg) sends
 H.264 over RTP, and a shared mount ``rtsp://127.0.0.1:PORT/NAME`` that re-payloads that
 RTP for any number of RTSP clients (UDP or TCP-interleaved). Optional Basic auth.
+A name may have a second segment (``cam1/sub``, a camera's sub stream); pausing ``cam1``
+takes its sub streams with it.
 
 Protocol with the parent, one JSON object per line:
   stdout: {"event": "ready", "port": 8554, "cameras": {"cam1": 40001, ...}}
@@ -22,9 +24,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import signal
 import socket
 import sys
+from pathlib import Path
 
 import gi
 
@@ -35,10 +39,36 @@ from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 RTP_CAPS = "application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96"
 
 
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _ephemeral_ports() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def _free_rtp_port(taken: set[int]) -> int:
+    """An even UDP port that is free, with the odd one above it, below the kernel's
+    ephemeral range. The publisher's RTP goes to the even port and its RTCP to the odd
+    one, so no other mount may have that; and ffmpeg binds its own sending sockets in
+    consecutive pairs from the ephemeral range, where it could take a port that a mount
+    only binds when its media is first prepared."""
+    low, _ = _ephemeral_ports()
+    rng = random.SystemRandom()
+    for _ in range(1000):
+        port = rng.randrange(10000, max(10002, low - 2), 2)
+        if port in taken or port + 1 in taken:
+            continue
+        try:
+            with (socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rtp,
+                  socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rtcp):
+                rtp.bind(("127.0.0.1", port))
+                rtcp.bind(("127.0.0.1", port + 1))
+        except OSError:
+            continue
+        taken.update((port, port + 1))
+        return port
+    raise RuntimeError("no free UDP port pair for a camera")
 
 
 def _emit(event: str, **fields: object) -> None:
@@ -55,8 +85,13 @@ class SimulatorServer:
         self.server.set_address(os.environ.get("GTV_CAMERA_SIM_BIND", "127.0.0.1"))
         self.server.set_service(str(port))
         self.mounts = self.server.get_mount_points()
+        # Clients are served by a few threads rather than this main loop alone: sending
+        # RTP over TCP is a dispatch per packet, and a hundred 4 Mbit/s streams are more
+        # than one thread can send.
+        self.server.get_thread_pool().set_max_threads(max(2, 2 * (os.cpu_count() or 1)))
         self.user = user
-        self.udp_ports = {name: _free_udp_port() for name in cameras}
+        taken: set[int] = set()
+        self.udp_ports = {name: _free_rtp_port(taken) for name in cameras}
         self.clients: dict[GstRtspServer.RTSPClient, set[str]] = {}
         self.held: dict[str, GstRtspServer.RTSPMedia] = {}
         self.paused: set[str] = set()
@@ -72,13 +107,16 @@ class SimulatorServer:
 
     def _factory(self, name: str) -> GstRtspServer.RTSPMediaFactory:
         factory = GstRtspServer.RTSPMediaFactory()
+        udpsrc = (f"udpsrc address=127.0.0.1 port={self.udp_ports[name]} buffer-size=4194304 "
+                  "retrieve-sender-address=false")
         # Re-payload what the publisher sends. h264parse puts SPS/PPS inside every
         # keyframe's access unit, so a client joining mid-stream decodes from the next
         # GOP; the payloader must not send them again as separate packets (config-interval
-        # 0), or ffmpeg sees two access units with one timestamp at every keyframe.
+        # 0), or ffmpeg sees two access units with one timestamp at every keyframe. (It
+        # also sends each frame's packets as one list: measured cheaper than forwarding
+        # the publisher's packets one by one.)
         factory.set_launch(
-            f'( udpsrc address=127.0.0.1 port={self.udp_ports[name]} buffer-size=2097152 '
-            f'caps="{RTP_CAPS}" ! rtph264depay ! h264parse config-interval=-1 '
+            f'( {udpsrc} caps="{RTP_CAPS}" ! rtph264depay ! h264parse config-interval=-1 '
             "! rtph264pay name=pay0 pt=96 config-interval=0 )"
         )
         factory.set_shared(True)
@@ -98,7 +136,7 @@ class SimulatorServer:
         media.connect("prepared", self._on_media_prepared, name)
 
     def _on_media_prepared(self, media: GstRtspServer.RTSPMedia, name: str) -> None:
-        if name not in self.held and name not in self.paused:
+        if name not in self.held and name.split("/")[0] not in self.paused:
             self.held[name] = media
             # Synchronously: "prepared" is emitted under the media's (recursive) state
             # lock, so this only bumps the prepare count before any client can leave.
@@ -129,20 +167,27 @@ class SimulatorServer:
     def _on_client_closed(self, client: GstRtspServer.RTSPClient) -> None:
         self.clients.pop(client, None)
 
+    def _streams(self, camera: str) -> list[str]:
+        """The camera's mounts: its own and its sub streams'."""
+        return [m for m in self.udp_ports if m == camera or m.startswith(f"{camera}/")]
+
     def pause(self, name: str) -> None:
         if name not in self.paused:
             self.paused.add(name)
-            self.mounts.remove_factory(f"/{name}")
+            for mount in self._streams(name):
+                self.mounts.remove_factory(f"/{mount}")
             for client, paths in list(self.clients.items()):
                 if name in paths:
                     client.close()
-            self._release(name)
+            for mount in self._streams(name):
+                self._release(mount)
         _emit("paused", camera=name)
 
     def resume(self, name: str) -> None:
         if name in self.paused:
             self.paused.discard(name)
-            self._mount(name)
+            for mount in self._streams(name):
+                self._mount(mount)
         _emit("resumed", camera=name)
 
     def _on_stdin(self, channel: GLib.IOChannel, condition: GLib.IOCondition) -> bool:
@@ -190,7 +235,8 @@ class SimulatorServer:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8554, help="0 picks a free port")
-    parser.add_argument("--camera", action="append", required=True, help="mount name")
+    parser.add_argument("--camera", action="append", required=True,
+                        help="mount name (NAME or NAME/sub)")
     parser.add_argument("--user")
     parser.add_argument("--password")
     args = parser.parse_args()

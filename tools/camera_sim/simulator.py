@@ -10,9 +10,12 @@ and one publisher per camera (``publisher.py``: frames → ffmpeg → RTP). With
 ``clip=`` (see ``render_clip``) each camera instead loops a pre-encoded H.264 file with
 ``ffmpeg -re -stream_loop -1 -c copy``: almost no CPU per camera, for load tests where
 the simulator must not be what runs out of CPU (the clock in such a clip is the clip's,
-not the wall clock). Every one of
-them is stopped by ``stop()``/``__exit__``, and each also exits by itself if this process
-dies (the server on end of stdin, the publishers when their parent changes).
+not the wall clock). The clip is read once per ``clip_fanout`` cameras (one ffmpeg sends
+it to each of them through its ``tee`` muxer), so the publishers of a hundred 1080p
+cameras at 4 Mbit/s cost a fifth of a core; ``sub_clip=`` gives every camera a second,
+sub stream at ``.../NAME/sub``, as city cameras have. Every one of them is stopped by
+``stop()``/``__exit__``, and each also exits by itself if this process dies (the server
+on end of stdin, the publishers when their parent changes).
 """
 
 from __future__ import annotations
@@ -127,6 +130,8 @@ class CameraSimulator:
         verbose: bool = False,
         ready_timeout: float = 45.0,
         clip: Path | None = None,
+        sub_clip: Path | None = None,
+        clip_fanout: int = 25,
         onvif: bool | Iterable[str] = False,
         discovery_port: int = 0,
         http_digest: Iterable[str] = (),
@@ -163,6 +168,10 @@ class CameraSimulator:
         self.verbose = verbose
         self.ready_timeout = ready_timeout
         self.clip = clip
+        if sub_clip is not None and clip is None:
+            raise ValueError("a sub stream clip needs a main stream clip")
+        self.sub_clip = sub_clip
+        self.clip_fanout = max(1, clip_fanout)
         self.port = 0
         self.rtp_ports: dict[str, int] = {}
         self.paused: set[str] = set()
@@ -186,8 +195,8 @@ class CameraSimulator:
         if shutil.which(self.system_python) is None:
             raise SimulatorError(f"system python not found: {self.system_python}")
         command = [self.system_python, str(SERVER_SCRIPT), "--port", str(self.requested_port)]
-        for name in self.cameras:
-            command += ["--camera", name]
+        for mount in self._mounts():
+            command += ["--camera", mount]
         if self.user is not None:
             command += ["--user", self.user, "--password", self.password or ""]
         try:
@@ -196,13 +205,18 @@ class CameraSimulator:
             self.rtp_ports = {k: int(v) for k, v in ready["cameras"].items()}
             if self.onvif_enabled:
                 self._make_heads()
-            for spec in self.cameras.values():
-                self._start_publisher(spec)
+            if self.clip is not None:
+                self._start_clip_publishers()
+            else:
+                for spec in self.cameras.values():
+                    self._start_publisher(spec)
             if self.onvif_enabled:
                 self._start_onvif()
             if wait:
                 for name in self.cameras:
                     self.wait_ready(name, timeout=self.ready_timeout)
+                    if self.sub_clip is not None:
+                        self.wait_ready(name, timeout=self.ready_timeout, stream="sub")
         except BaseException:
             self.stop()
             raise
@@ -266,14 +280,18 @@ class CameraSimulator:
 
     # -- cameras ---------------------------------------------------------------------
 
-    def url(self, name: str, *, credentials: bool = True) -> str:
-        """The camera's RTSP URL, with ``user:password@`` when the server has them."""
+    def url(self, name: str, *, credentials: bool = True, stream: str = "main") -> str:
+        """The camera's RTSP URL, with ``user:password@`` when the server has them;
+        ``stream="sub"`` is its sub stream (``sub_clip=``)."""
         if name not in self.cameras:
             raise KeyError(name)
+        if stream not in ("main", "sub") or (stream == "sub" and self.sub_clip is None):
+            raise KeyError(f"{name} has no {stream} stream")
         auth = ""
         if credentials and self.user is not None:
             auth = f"{quote(self.user, safe='')}:{quote(self.password or '', safe='')}@"
-        return f"rtsp://{auth}127.0.0.1:{self.port}/{name}"
+        path = name if stream == "main" else f"{name}/sub"
+        return f"rtsp://{auth}127.0.0.1:{self.port}/{path}"
 
     def onvif(self, name: str) -> OnvifCamera:
         """The camera's ONVIF side (``onvif=True``): ``.device_url``, ``.head`` (PTZ)."""
@@ -318,12 +336,12 @@ class CameraSimulator:
     def urls(self) -> dict[str, str]:
         return {name: self.url(name) for name in self.cameras}
 
-    def wait_ready(self, name: str, timeout: float = 10.0) -> None:
+    def wait_ready(self, name: str, timeout: float = 10.0, stream: str = "main") -> None:
         """Block until the camera answers DESCRIBE with 200 (video is flowing)."""
         deadline = time.monotonic() + timeout
         status = 0
         while time.monotonic() < deadline:
-            status = rtsp_describe(self.url(name), timeout=min(5.0, timeout))
+            status = rtsp_describe(self.url(name, stream=stream), timeout=min(5.0, timeout))
             if status == 200:
                 return
             time.sleep(0.2)
@@ -342,7 +360,8 @@ class CameraSimulator:
 
     def freeze(self, name: str) -> None:
         """The camera goes silent without closing anything (its encoder is SIGSTOPped):
-        viewers stay connected but get no frames, like a hung camera or a dead link."""
+        viewers stay connected but get no frames, like a hung camera or a dead link.
+        With ``clip=`` the cameras sharing its publisher freeze with it."""
         self._publishers[name].send_signal(signal.SIGSTOP)
 
     def unfreeze(self, name: str) -> None:
@@ -350,7 +369,7 @@ class CameraSimulator:
 
     def pids(self) -> list[int]:
         """Process ids of the server and the publishers (for leak checks)."""
-        pids = [p.pid for p in self._publishers.values()]
+        pids = sorted({p.pid for p in self._publishers.values()})
         if self._server is not None:
             pids.append(self._server.pid)
         return pids
@@ -358,9 +377,6 @@ class CameraSimulator:
     # -- internals -------------------------------------------------------------------
 
     def _start_publisher(self, spec: CameraSpec) -> None:
-        if self.clip is not None:
-            self._start_clip_publisher(spec, self.clip)
-            return
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
             [str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])]
@@ -380,23 +396,43 @@ class CameraSimulator:
             cwd=str(REPO_ROOT),
         )
 
-    def _start_clip_publisher(self, spec: CameraSpec, clip: Path) -> None:
-        command = [
-            "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
-            "-re", "-stream_loop", "-1", "-i", str(clip), "-map", "0:v:0", "-c", "copy",
-            "-f", "rtp", "-payload_type", "96",
-            f"rtp://127.0.0.1:{self.rtp_ports[spec.name]}?pkt_size=1200",
-        ]
-        sink = None if self.verbose else subprocess.DEVNULL
-        # ffmpeg itself would outlive a dead parent: ask the kernel to end it with us.
-        self._publishers[spec.name] = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=sink, stderr=sink,
-            preexec_fn=_die_with_parent,
-        )
+    def _mounts(self) -> dict[str, Path | None]:
+        """Every RTSP mount and the clip it loops (None: a live publisher)."""
+        mounts: dict[str, Path | None] = {}
+        for name in self.cameras:
+            mounts[name] = self.clip
+            if self.sub_clip is not None:
+                mounts[f"{name}/sub"] = self.sub_clip
+        return mounts
+
+    def _start_clip_publishers(self) -> None:
+        """One ffmpeg per ``clip_fanout`` mounts of a clip: it reads the clip once and its
+        ``tee`` muxer packetises it to each mount's RTP port."""
+        by_clip: dict[Path, list[str]] = {}
+        for mount, clip in self._mounts().items():
+            assert clip is not None
+            by_clip.setdefault(clip, []).append(mount)
+        for clip, mounts in by_clip.items():
+            for first in range(0, len(mounts), self.clip_fanout):
+                group = mounts[first:first + self.clip_fanout]
+                outputs = "|".join(
+                    f"[f=rtp:payload_type=96]rtp://127.0.0.1:{self.rtp_ports[m]}?pkt_size=1400"
+                    for m in group)
+                command = [
+                    "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
+                    "-re", "-stream_loop", "-1", "-i", str(clip), "-map", "0:v:0",
+                    "-c", "copy", "-f", "tee", outputs,
+                ]
+                sink = None if self.verbose else subprocess.DEVNULL
+                # ffmpeg itself would outlive a dead parent: ask the kernel to end it with us.
+                proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=sink,
+                                        stderr=sink, preexec_fn=_die_with_parent)
+                for mount in group:
+                    self._publishers[mount] = proc
 
     def _stop_publisher(self, name: str) -> None:
         proc = self._publishers.pop(name, None)
-        if proc is not None:
+        if proc is not None and proc.poll() is None:
             with contextlib.suppress(OSError):
                 proc.send_signal(signal.SIGCONT)  # a frozen one could not act on SIGTERM
             _terminate(proc, grace=5.0)
@@ -479,7 +515,8 @@ def _die_with_parent() -> None:
 
 def render_clip(path: Path, *, seconds: float = 10.0, fps: int = 10,
                 size: tuple[int, int] = (640, 360), gop_seconds: float = 1.0,
-                plates: Sequence[str] = ("ABC1D23", "BRA2E19"), timeout: float = 120.0) -> Path:
+                plates: Sequence[str] = ("ABC1D23", "BRA2E19"), timeout: float = 120.0,
+                bitrate_kbps: int = 600, constant_bitrate: bool = False) -> Path:
     """Encode ``seconds`` of a simulated camera (same encoder settings as a live one) into
     an MPEG-TS file that ``CameraSimulator(clip=...)`` loops."""
     from datetime import UTC, datetime, timedelta
@@ -487,7 +524,8 @@ def render_clip(path: Path, *, seconds: float = 10.0, fps: int = 10,
     from tools.camera_sim.publisher import encoder_command
     from tools.camera_sim.scene import Scene
 
-    command = encoder_command(size[0], size[1], fps, gop_seconds, 0)
+    command = encoder_command(size[0], size[1], fps, gop_seconds, 0,
+                              bitrate_kbps=bitrate_kbps, constant_bitrate=constant_bitrate)
     output_at = command.index("-f", command.index("-bufsize"))
     command = [*command[:output_at], "-f", "mpegts", "-y", str(path)]
     path.parent.mkdir(parents=True, exist_ok=True)
