@@ -152,6 +152,7 @@ class Services:
             except Exception as exc:
                 log.warning("shutdown step failed", extra={"step": what,
                                                            "error": repr(exc)[:300]})
+        await self.recordings.close()
         if self.owns_redis:
             with contextlib.suppress(Exception):
                 await self.redis.aclose()
@@ -301,7 +302,11 @@ def bootstrap(
         store_concurrency=settings.recording_store_concurrency,
         store_retry_delays=settings.recording_store_retry_seconds,
     )
-    media_engine.listen(on_segment=recordings.record_segment)
+    # An engine in this process stores its segments in the background (its supervision
+    # loops and stops never wait on uploads); MediaMTX's hook waits for the store, so a
+    # failure answers 5xx and its curl tries again.
+    media_engine.listen(on_segment=recordings.submit_segment if plugin.streams_in_process
+                        else recordings.record_segment)
     recent_plates = RedisRecentPlates(redis, prefix=settings.redis_prefix,
                                       horizon_seconds=settings.lpr_seen_recently_minutes * 60)
     recorder = DetectionRecorder(sessions=sessions, store=store, outbox=outbox,

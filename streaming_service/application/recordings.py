@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import logging
 import uuid
 from collections.abc import Sequence
@@ -35,8 +36,10 @@ from streaming_service.infrastructure.db.repository import get_camera, get_recor
 log = logging.getLogger(__name__)
 
 RECORDING_ID_NAMESPACE = uuid.UUID("5c1f0d2e-8a47-4c55-9d6e-3b2a61f0c7a9")
-"""A recording's id is derived from its object key (one segment, one key): storing the
-same segment again (a retry after a commit whose answer was lost) finds its row."""
+"""A recording's id is derived from its object key and size: storing the same segment
+again (a retry after a commit whose answer was lost) finds its row, while another segment
+that happens to get the same key (a restart within the second of a cut) gets a row of
+its own."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ class Recordings:
         self._db = db
         self._storing = asyncio.Semaphore(store_concurrency)
         self._retry_delays = tuple(store_retry_delays)
+        self._background: set[asyncio.Task[None]] = set()
         self._sessions = sessions
         self._store = store
         self._outbox = outbox
@@ -93,6 +97,32 @@ class Recordings:
         self.gap_seconds = gap_seconds
 
     # --- writing -------------------------------------------------------------------------
+
+    async def submit_segment(self, segment: CompletedSegment) -> None:
+        """Store ``segment`` in the background (the in-process engine's segment sink): a
+        stream's supervision loop, a stop, and the renewal of stream ownership never wait
+        for uploads, the queue of ``store_concurrency`` or retries. A failure is logged
+        and counted by :meth:`record_segment`, and the file stays for the next start."""
+        task = asyncio.create_task(self._store_in_background(segment))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _store_in_background(self, segment: CompletedSegment) -> None:
+        with contextlib.suppress(Exception):  # logged and counted in record_segment
+            await self.record_segment(segment)
+
+    async def close(self, timeout: float = 30.0) -> None:
+        """Wait (at most ``timeout``) for the segments being stored in the background;
+        those still unstored stay on disk, reported again at the camera's next start."""
+        if not self._background:
+            return
+        _, pending = await asyncio.wait(set(self._background), timeout=timeout)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if pending:
+            log.warning("segments left unstored at shutdown",
+                        extra={"segments": len(pending)})
 
     async def record_segment(self, segment: CompletedSegment) -> Recording | None:
         """Upload a finished segment, store its row, announce it, delete the local file.
@@ -108,14 +138,13 @@ class Recordings:
                 async with self._storing:
                     return await self._store_segment(segment)
             except Exception:
+                where = {"camera_id": str(segment.camera_id), "segment": segment.path.name}
                 if delay is None:
                     self._metrics.segment_failed()
-                    log.exception("storing a recording segment failed",
-                                  extra={"camera_id": str(segment.camera_id)})
+                    log.exception("storing a recording segment failed", extra=where)
                     raise
                 log.warning("storing a recording segment failed; trying again",
-                            exc_info=True, extra={"camera_id": str(segment.camera_id),
-                                                  "retry_in_seconds": delay})
+                            exc_info=True, extra={**where, "retry_in_seconds": delay})
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 
@@ -134,13 +163,14 @@ class Recordings:
                                           _content_type(segment.path.suffix))
         await ensure_month_partition(self._db, started)
         recording = Recording(
-            id=uuid.uuid5(RECORDING_ID_NAMESPACE, key), tenant_id=segment.tenant_id,
+            id=uuid.uuid5(RECORDING_ID_NAMESPACE, f"{key}:{size}"), tenant_id=segment.tenant_id,
             camera_id=segment.camera_id, started_at=started,
             ended_at=segment.ended_at.astimezone(UTC), object_key=key, size_bytes=size,
         )
         async with self._sessions() as session, session.begin():
             stored = await session.get(Recording, (recording.id, started))
             if stored is not None:  # an earlier attempt committed: nothing to add
+                self._metrics.segment_recorded()
                 segment.path.unlink(missing_ok=True)
                 return stored
             gap = await self._gap_before(session, recording)

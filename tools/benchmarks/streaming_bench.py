@@ -50,7 +50,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -191,6 +191,21 @@ class Bench:
         response.raise_for_status()
         hls_url: str = response.json()["hls_url"]
         return hls_url
+
+    async def each(self, call: Callable[[uuid.UUID], Awaitable[object]],
+                   cameras: Sequence[uuid.UUID], at_once: int = 8) -> None:
+        """``call`` for every camera, ``at_once`` at a time (as a video wall opens or closes
+        its tiles); a failure is logged, not raised, so every camera gets its call."""
+        running = asyncio.Semaphore(at_once)
+
+        async def one(camera: uuid.UUID) -> None:
+            async with running:
+                try:
+                    await call(camera)
+                except Exception as exc:
+                    log.warning("%s of %s failed: %r", call.__name__, camera, exc)
+
+        await asyncio.gather(*(one(c) for c in cameras))
 
     async def stop(self, camera_id: uuid.UUID) -> None:
         response = await self.http.post(f"/api/streaming/streams/{camera_id}/stop",
@@ -582,16 +597,10 @@ async def measure_step(bench: Bench, clips: Clips, profile: Profile, n: int,
         cameras = [await bench.seed_camera(sim.url(spec.name), mode) for spec in specs]
         failed_before = segments_failed(bench)
         started = time.monotonic()
-        # Eight start requests at a time, as a video wall opening its tiles would: a
-        # hundred at once queue on the service's database pool (10 + 10 connections,
-        # 10 s timeout) behind a hundred ffmpegs starting, and some answer 503.
-        starting = asyncio.Semaphore(8)
-
-        async def start(camera: uuid.UUID) -> None:
-            async with starting:
-                await bench.start(camera)
-
-        await asyncio.gather(*(start(c) for c in cameras))
+        # Eight start requests at a time: a hundred at once queue on the service's
+        # database pool (10 + 10 connections, 10 s timeout) behind a hundred ffmpegs
+        # starting, and some answer 503.
+        await bench.each(bench.start, cameras)
         deadline = started + 30 + n * 0.25
         live_at: dict[uuid.UUID, float] = {}
         while time.monotonic() < deadline:
@@ -669,7 +678,7 @@ async def measure_step(bench: Bench, clips: Clips, profile: Profile, n: int,
                          f"slowest stream at {step.min_ratio:.2f}x real time")
         if profile.record:
             stopped_at = time.monotonic()
-            await asyncio.gather(*(bench.stop(c) for c in cameras), return_exceptions=True)
+            await bench.each(bench.stop, cameras)
             stopped = True
             step.recordings = await check_recordings(bench, cameras, live_at, stopped_at,
                                                      failed_before)
@@ -683,7 +692,7 @@ async def measure_step(bench: Bench, clips: Clips, profile: Profile, n: int,
         return step
     finally:
         if not stopped:
-            await asyncio.gather(*(bench.stop(c) for c in cameras), return_exceptions=True)
+            await bench.each(bench.stop, cameras)
         sweeping.set()
         await sweeper
         await asyncio.to_thread(sim.stop)

@@ -53,10 +53,14 @@ def _free_rtp_port(taken: set[int]) -> int:
     one, so no other mount may have that; and ffmpeg binds its own sending sockets in
     consecutive pairs from the ephemeral range, where it could take a port that a mount
     only binds when its media is first prepared."""
-    low, _ = _ephemeral_ports()
+    low, high = _ephemeral_ports()
+    # Below the ephemeral range, or above it where a host starts that range low.
+    first, last = (10000, low - 2) if low - 10000 >= 4000 else ((high + 2) & ~1, 65534)
+    if last - first < 2000:
+        first, last = 10000, 65534  # no room outside it: the bind probe alone decides
     rng = random.SystemRandom()
     for _ in range(1000):
-        port = rng.randrange(10000, max(10002, low - 2), 2)
+        port = rng.randrange(first, last, 2)
         if port in taken or port + 1 in taken:
             continue
         try:
@@ -161,8 +165,9 @@ class SimulatorServer:
     def _on_request(self, client: GstRtspServer.RTSPClient, ctx: object) -> None:
         uri = getattr(ctx, "uri", None)
         path = getattr(uri, "abspath", None) if uri is not None else None
-        if path and client in self.clients:
-            self.clients[client].add(path.strip("/").split("/")[0])
+        paths = self.clients.get(client)  # None once closed (another thread)
+        if path and paths is not None:
+            paths.add(path.strip("/").split("/")[0])
 
     def _on_client_closed(self, client: GstRtspServer.RTSPClient) -> None:
         self.clients.pop(client, None)

@@ -357,15 +357,23 @@ class CameraSimulator:
         self.paused.discard(name)
         if wait:
             self.wait_ready(name, timeout=self.ready_timeout)
+            if self.sub_clip is not None:
+                self.wait_ready(name, timeout=self.ready_timeout, stream="sub")
 
     def freeze(self, name: str) -> None:
         """The camera goes silent without closing anything (its encoder is SIGSTOPped):
         viewers stay connected but get no frames, like a hung camera or a dead link.
-        With ``clip=`` the cameras sharing its publisher freeze with it."""
-        self._publishers[name].send_signal(signal.SIGSTOP)
+        Not for ``clip=`` cameras: they share their publisher with others."""
+        self._own_publisher(name).send_signal(signal.SIGSTOP)
 
     def unfreeze(self, name: str) -> None:
-        self._publishers[name].send_signal(signal.SIGCONT)
+        self._own_publisher(name).send_signal(signal.SIGCONT)
+
+    def _own_publisher(self, name: str) -> subprocess.Popen[bytes]:
+        if self.clip is not None:
+            raise SimulatorError("clip cameras share their publisher: they cannot freeze "
+                                 "one by one")
+        return self._publishers[name]
 
     def pids(self) -> list[int]:
         """Process ids of the server and the publishers (for leak checks)."""
@@ -416,7 +424,8 @@ class CameraSimulator:
             for first in range(0, len(mounts), self.clip_fanout):
                 group = mounts[first:first + self.clip_fanout]
                 outputs = "|".join(
-                    f"[f=rtp:payload_type=96]rtp://127.0.0.1:{self.rtp_ports[m]}?pkt_size=1400"
+                    f"[f=rtp:payload_type=96:onfail=ignore]"
+                    f"rtp://127.0.0.1:{self.rtp_ports[m]}?pkt_size=1400"
                     for m in group)
                 command = [
                     "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",

@@ -278,7 +278,7 @@ async def test_segments_arriving_together_are_stored_a_few_at_a_time(
 
 
 async def test_a_failed_store_is_tried_again_and_lands_once(
-    app_services: Any, seed_camera: Any, tmp_path: Path,
+    app_services: Any, seed_camera: Any, event_tap: Any, tmp_path: Path,
 ) -> None:
     store = CountingStore(app_services.store, failures=2)
     recordings = recordings_with(app_services, store, store_retry_delays=(0.01, 0.01))
@@ -292,15 +292,51 @@ async def test_a_failed_store_is_tried_again_and_lands_once(
     assert not local.exists()
     # The same segment stored again (a retry whose first commit's answer was lost) finds
     # its row by the id derived from its key: still one row, no second event.
+    resent = write_file(tmp_path / "seg.mp4", b"segment-bytes")
     again = await recordings.record_segment(CompletedSegment(
-        camera_id=camera.camera_id, tenant_id=camera.tenant_id,
-        path=write_file(tmp_path / "seg.mp4", b"segment-bytes"), started_at=start,
-        ended_at=start + timedelta(seconds=60)))
+        camera_id=camera.camera_id, tenant_id=camera.tenant_id, path=resent,
+        started_at=start, ended_at=start + timedelta(seconds=60)))
     assert again is not None and again.id == recording.id
+    assert not resent.exists()
     async with app_services.sessions() as session:
         rows = (await session.execute(select(func.count()).select_from(Recording).where(
             Recording.camera_id == camera.camera_id))).scalar_one()
     assert rows == 1
+    await event_tap.wait_for(lambda e: e.type == "RecordingCompleted"
+                             and e.payload["recording_id"] == str(recording.id))
+    await asyncio.sleep(1.0)  # the relay's time to publish a second one, were there one
+    assert sum(1 for e in event_tap.seen if e.type == "RecordingCompleted"
+               and e.payload["recording_id"] == str(recording.id)) == 1
+
+
+async def test_another_segment_under_the_same_key_keeps_a_row_of_its_own(
+    app_services: Any, seed_camera: Any, tmp_path: Path,
+) -> None:
+    """Segment names have second precision: a stream restarted within the second of a
+    cut gives a second segment the same key. It is not mistaken for a retry."""
+    camera = await seed_camera()
+    start = datetime(2025, 4, 1, 11, 0, tzinfo=UTC)
+    first = await record(app_services, camera, start, tmp_path, seconds=1, data=b"short")
+    second = await record(app_services, camera, start, tmp_path, seconds=60,
+                          data=b"the longer segment")
+    assert first.id != second.id and second.size_bytes == len(b"the longer segment")
+
+
+async def test_a_submitted_segment_is_stored_in_the_background_and_awaited_at_close(
+    app_services: Any, seed_camera: Any, tmp_path: Path,
+) -> None:
+    """The engine's sink returns at once; closing waits for what is still storing."""
+    store = CountingStore(app_services.store, failures=1)
+    recordings = recordings_with(app_services, store, store_retry_delays=(0.3,))
+    camera = await seed_camera()
+    start = datetime(2025, 4, 1, 12, 0, tzinfo=UTC)
+    local = write_file(tmp_path / "bg.mp4", b"segment-bytes")
+    await recordings.submit_segment(CompletedSegment(
+        camera_id=camera.camera_id, tenant_id=camera.tenant_id, path=local,
+        started_at=start, ended_at=start + timedelta(seconds=60)))
+    assert local.exists(), "submit returns before the (retried) store"
+    await recordings.close()
+    assert not local.exists() and store.calls == 2
 
 
 async def test_a_store_that_keeps_failing_keeps_the_file_for_the_next_start(

@@ -178,6 +178,8 @@ def test_clip_cameras_share_publishers_and_serve_a_main_and_a_sub_stream(
         assert rtsp_describe(sim.url("c1", stream="sub")) == 200
         with pytest.raises(KeyError):
             sim.url("nope", stream="sub")
+        with pytest.raises(SimulatorError):  # its publisher serves c1 as well
+            sim.freeze("c0")
     assert not any(_alive(pid) for pid in pids)
 
 
