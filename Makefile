@@ -64,7 +64,7 @@ bench: install services  ## streaming (start, glass-to-glass, capacity; 100 city
 	mkdir -p var/bench
 	$(PY) tools/benchmarks/streaming_bench.py
 	$(PY) tools/benchmarks/streaming_bench.py --profile city --skip-latency \
-	  --ramp 32,64,100,128 --window 20 --hold 100 --hold-seconds 600 \
+	  --ramp 32,64,100 --window 20 --hold 100 --hold-seconds 600 \
 	  --output var/bench/streaming_city.md
 	if [ -f tools/benchmarks/lpr_bench.py ]; then set -o pipefail; \
 	  OMP_NUM_THREADS=1 $(PY) tools/benchmarks/lpr_bench.py | tee var/bench/lpr.md; fi

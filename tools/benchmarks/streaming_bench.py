@@ -678,7 +678,7 @@ async def measure_step(bench: Bench, clips: Clips, profile: Profile, n: int,
                          f"slowest stream at {step.min_ratio:.2f}x real time")
         if profile.record:
             stopped_at = time.monotonic()
-            await bench.each(bench.stop, cameras)
+            await bench.each(bench.stop, cameras, at_once=25)
             stopped = True
             step.recordings = await check_recordings(bench, cameras, live_at, stopped_at,
                                                      failed_before)
@@ -692,7 +692,7 @@ async def measure_step(bench: Bench, clips: Clips, profile: Profile, n: int,
         return step
     finally:
         if not stopped:
-            await bench.each(bench.stop, cameras)
+            await bench.each(bench.stop, cameras, at_once=25)
         sweeping.set()
         await sweeper
         await asyncio.to_thread(sim.stop)
@@ -896,7 +896,9 @@ async def main_async(args: argparse.Namespace) -> str:
                         g2g = await measure_glass_to_glass(bench, sim.url("bench1"),
                                                            args.g2g_seconds, work)
             ramp = [n for n in args.ramp if n <= args.max_cameras]
-            async with asyncio.timeout(args.budget + 300):
+            # The budget bounds when a step may start; a step past the instance's ceiling
+            # (timeouts everywhere) can take minutes to start and stop its cameras.
+            async with asyncio.timeout(args.budget + 900):
                 steps = await measure_capacity(bench, clips, profile, ramp, args.window,
                                                args.budget)
             if args.hold:
