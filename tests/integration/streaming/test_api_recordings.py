@@ -255,6 +255,11 @@ class CountingStore:
             self.running -= 1
 
 
+def one_minute(camera: Any, start: datetime, path: Path) -> CompletedSegment:
+    return CompletedSegment(camera_id=camera.camera_id, tenant_id=camera.tenant_id, path=path,
+                            started_at=start, ended_at=start + timedelta(seconds=60))
+
+
 def recordings_with(app_services: Any, store: CountingStore, **options: Any) -> Recordings:
     return Recordings(db=app_services.db, sessions=app_services.sessions, store=store,
                       outbox=app_services.outbox, metrics=app_services.metrics, **options)
@@ -269,10 +274,8 @@ async def test_segments_arriving_together_are_stored_a_few_at_a_time(
     recordings = recordings_with(app_services, store, store_concurrency=3)
     cameras = [await seed_camera() for _ in range(12)]
     start = datetime(2025, 4, 1, 8, 0, tzinfo=UTC)
-    stored = await asyncio.gather(*(recordings.record_segment(CompletedSegment(
-        camera_id=c.camera_id, tenant_id=c.tenant_id,
-        path=write_file(tmp_path / f"{c.camera_id}.mp4", b"segment"), started_at=start,
-        ended_at=start + timedelta(seconds=60))) for c in cameras))
+    stored = await asyncio.gather(*(recordings.record_segment(one_minute(
+        c, start, write_file(tmp_path / f"{c.camera_id}.mp4", b"segment"))) for c in cameras))
     assert all(r is not None for r in stored)
     assert store.most_at_once == 3
 
@@ -285,17 +288,13 @@ async def test_a_failed_store_is_tried_again_and_lands_once(
     camera = await seed_camera()
     start = datetime(2025, 4, 1, 9, 0, tzinfo=UTC)
     local = write_file(tmp_path / "seg.mp4", b"segment-bytes")
-    recording = await recordings.record_segment(CompletedSegment(
-        camera_id=camera.camera_id, tenant_id=camera.tenant_id, path=local,
-        started_at=start, ended_at=start + timedelta(seconds=60)))
+    recording = await recordings.record_segment(one_minute(camera, start, local))
     assert recording is not None and store.calls == 3
     assert not local.exists()
     # The same segment stored again (a retry whose first commit's answer was lost) finds
     # its row by the id derived from its key: still one row, no second event.
     resent = write_file(tmp_path / "seg.mp4", b"segment-bytes")
-    again = await recordings.record_segment(CompletedSegment(
-        camera_id=camera.camera_id, tenant_id=camera.tenant_id, path=resent,
-        started_at=start, ended_at=start + timedelta(seconds=60)))
+    again = await recordings.record_segment(one_minute(camera, start, resent))
     assert again is not None and again.id == recording.id
     assert not resent.exists()
     async with app_services.sessions() as session:
@@ -331,9 +330,7 @@ async def test_a_submitted_segment_is_stored_in_the_background_and_awaited_at_cl
     camera = await seed_camera()
     start = datetime(2025, 4, 1, 12, 0, tzinfo=UTC)
     local = write_file(tmp_path / "bg.mp4", b"segment-bytes")
-    await recordings.submit_segment(CompletedSegment(
-        camera_id=camera.camera_id, tenant_id=camera.tenant_id, path=local,
-        started_at=start, ended_at=start + timedelta(seconds=60)))
+    await recordings.submit_segment(one_minute(camera, start, local))
     assert local.exists(), "submit returns before the (retried) store"
     await recordings.close()
     assert not local.exists() and store.calls == 2
@@ -348,8 +345,6 @@ async def test_a_store_that_keeps_failing_keeps_the_file_for_the_next_start(
     start = datetime(2025, 4, 1, 10, 0, tzinfo=UTC)
     local = write_file(tmp_path / "kept.mp4", b"segment-bytes")
     with pytest.raises(ConnectionError):
-        await recordings.record_segment(CompletedSegment(
-            camera_id=camera.camera_id, tenant_id=camera.tenant_id, path=local,
-            started_at=start, ended_at=start + timedelta(seconds=60)))
+        await recordings.record_segment(one_minute(camera, start, local))
     assert store.calls == 2
     assert local.exists(), "the engine's directory is the retry queue of the next start"
