@@ -11,9 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 async def sleep_until_stopped(stop: asyncio.Event, seconds: float) -> bool:
@@ -50,3 +53,19 @@ class BackgroundLoop:
         except Exception as exc:
             log.warning("background loop did not stop cleanly",
                         extra={"loop": self.name, "error": repr(exc)[:300]})
+
+
+async def retried(attempt: Callable[[], Awaitable[T]], delays: Sequence[float],
+                  on_failure: Callable[[Exception, int, float | None], None]) -> T:
+    """``attempt()``, tried again after each of ``delays`` while it raises. Every failure
+    is told to ``on_failure(error, attempt_number, next_delay)`` (``None``: it was the
+    last try), and the last one propagates."""
+    for number, delay in enumerate((*delays, None), start=1):
+        try:
+            return await attempt()
+        except Exception as exc:
+            on_failure(exc, number, delay)
+            if delay is None:
+                raise
+        await asyncio.sleep(delay)
+    raise AssertionError("unreachable")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator
@@ -146,15 +146,8 @@ class StreamingSettings(CommonSettings):
     # their turn instead of all taking database connections. A failed store is tried
     # again after each of these delays before the segment is left for the next restart.
     recording_store_concurrency: int = Field(default=4, ge=1, le=64)
-    recording_store_retry_seconds: tuple[float, ...] = Field(default=(1.0, 4.0, 10.0),
-                                                             max_length=6)
-
-    @field_validator("recording_store_retry_seconds")
-    @classmethod
-    def _retry_delays_are_bounded(cls, value: tuple[float, ...]) -> tuple[float, ...]:
-        if any(not 0 <= delay <= 60 for delay in value):
-            raise ValueError("each recording store retry delay is 0 to 60 seconds")
-        return value
+    recording_store_retry_seconds: tuple[Annotated[float, Field(ge=0, le=60)], ...] = Field(
+        default=(1.0, 4.0, 10.0), max_length=6)
 
     # PTZ control (ONVIF; docs/onvif_ptz.md). The control lock expires after this many
     # seconds without a command; a continuous move stops after at most ptz_max_move_seconds

@@ -18,6 +18,7 @@ from sqlalchemy import and_, delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared_kernel.events import RecordingAccessed, RecordingCompleted, RecordingGap
+from shared_kernel.lifecycle import retried
 from shared_kernel.pagination import Page
 from streaming_service.domain.ports import (
     CompletedSegment,
@@ -133,20 +134,20 @@ class Recordings:
         attempt fails the local file is kept (the engine's directory is the retry queue
         of the next start) and the error propagates to the engine's callback wrapper.
         """
-        for delay in (*self._retry_delays, None):
-            try:
-                async with self._storing:
-                    return await self._store_segment(segment)
-            except Exception:
-                where = {"camera_id": str(segment.camera_id), "segment": segment.path.name}
-                if delay is None:
-                    self._metrics.segment_failed()
-                    log.exception("storing a recording segment failed", extra=where)
-                    raise
+        async def attempt() -> Recording | None:
+            async with self._storing:
+                return await self._store_segment(segment)
+
+        def failed(error: Exception, _number: int, delay: float | None) -> None:
+            where = {"camera_id": str(segment.camera_id), "segment": segment.path.name}
+            if delay is None:
+                self._metrics.segment_failed()
+                log.error("storing a recording segment failed", exc_info=error, extra=where)
+            else:
                 log.warning("storing a recording segment failed; trying again",
-                            exc_info=True, extra={**where, "retry_in_seconds": delay})
-            await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
+                            exc_info=error, extra={**where, "retry_in_seconds": delay})
+
+        return await retried(attempt, self._retry_delays, failed)
 
     async def _store_segment(self, segment: CompletedSegment) -> Recording | None:
         if not segment.path.exists():

@@ -33,7 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel.crypto import CredentialCipher
-from shared_kernel.lifecycle import BackgroundLoop, sleep_until_stopped
+from shared_kernel.lifecycle import BackgroundLoop, retried, sleep_until_stopped
 from streaming_service.application.ai.detections import NewDetection
 from streaming_service.domain.ai.detection import (
     PlateRead,
@@ -207,17 +207,13 @@ class SightingRecorder:
                 self._queue.task_done()
 
     async def _record_with_retries(self, sighting: VehicleSighting) -> None:
-        for attempt, delay in enumerate((*self._retry_delays, None), start=1):
-            try:
-                await self._record(sighting)
-                return
-            except Exception as exc:
-                log.warning("recording a vehicle failed", extra={
-                    "camera_id": self._camera_id, "plate": str(sighting.plate),
-                    "attempt": attempt, "retry_in_s": delay, "error": repr(exc)[:300]})
-                if delay is None:
-                    return
-                await asyncio.sleep(delay)
+        def failed(error: Exception, attempt: int, delay: float | None) -> None:
+            log.warning("recording a vehicle failed", extra={
+                "camera_id": self._camera_id, "plate": str(sighting.plate),
+                "attempt": attempt, "retry_in_s": delay, "error": repr(error)[:300]})
+
+        with contextlib.suppress(Exception):  # the last failure was logged: dropped
+            await retried(lambda: self._record(sighting), self._retry_delays, failed)
 
 
 class FrameBatcher:

@@ -420,36 +420,29 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
-def rss_mb(pid: int) -> float:
+def _proc_value(pid: int, name: str, key: str) -> int:
+    """The first number after ``key`` in ``/proc/<pid>/<name>`` (0: the process is gone)."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def pss_mb(pid: int) -> float:
-    """Proportional set size: shared pages (ffmpeg's libraries) split among sharers."""
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def written_bytes(pid: int) -> int:
-    """Bytes the process has passed to write(2) (``wchar``: files and pipes alike)."""
-    try:
-        for line in Path(f"/proc/{pid}/io").read_text().splitlines():
-            if line.startswith("wchar:"):
+        for line in Path(f"/proc/{pid}/{name}").read_text().splitlines():
+            if line.startswith(key):
                 return int(line.split()[1])
     except OSError:
         pass
     return 0
+
+
+def rss_mb(pid: int) -> float:
+    return _proc_value(pid, "status", "VmRSS:") / 1024
+
+
+def pss_mb(pid: int) -> float:
+    """Proportional set size: shared pages (ffmpeg's libraries) split among sharers."""
+    return _proc_value(pid, "smaps_rollup", "Pss:") / 1024
+
+
+def written_bytes(pid: int) -> int:
+    """Bytes the process has passed to write(2) (``wchar``: files and pipes alike)."""
+    return _proc_value(pid, "io", "wchar:")
 
 
 def machine_busy() -> tuple[float, float]:
