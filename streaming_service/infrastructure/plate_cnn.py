@@ -37,7 +37,7 @@ from streaming_service.infrastructure.plate_grammar import (
     LETTERS,
     MERCOSUL_GRAMMAR,
     OLD_GRAMMAR,
-    ctc_decode_plate,
+    ctc_decode_plates,
 )
 from streaming_service.infrastructure.plate_line import plate_line
 
@@ -93,11 +93,11 @@ def decode_plate(columns: FloatArray, p_mercosul: float) -> PlateDecoding | None
     if columns.ndim != 2 or columns.shape[1] != 1 + len(ALPHABET):
         raise ValueError(f"expected T x {1 + len(ALPHABET)} probabilities, got {columns.shape}")
     candidates: list[tuple[float, str, tuple[float, ...], str]] = []
-    for layout, grammar, prior in (
-        ("mercosul", MERCOSUL_GRAMMAR, p_mercosul),
-        ("old", OLD_GRAMMAR, 1.0 - p_mercosul),
+    reads = ctc_decode_plates(columns, ALPHABET, (MERCOSUL_GRAMMAR, OLD_GRAMMAR))
+    for layout, read, prior in (
+        ("mercosul", reads[0], p_mercosul),
+        ("old", reads[1], 1.0 - p_mercosul),
     ):
-        read = ctc_decode_plate(columns, ALPHABET, grammar)
         if read is not None:
             quality = float(np.prod(read.char_probs))
             candidates.append((prior * quality, layout, read.char_probs, read.text))

@@ -10,6 +10,7 @@ per-character probabilities say how sure the network was.
 from __future__ import annotations
 
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,36 +66,55 @@ def ctc_decode_plate(
     position that is ``SEPARATOR`` must be matched too but is left out of the text and
     its probabilities. Returns None when the sequence is too short to hold a plate.
     """
+    return ctc_decode_plates(probs, alphabet, (grammar,))[0]
+
+
+def ctc_decode_plates(
+    probs: FloatArray, alphabet: str, grammars: Sequence[tuple[str, ...]]
+) -> list[ConstrainedRead | None]:
+    """``ctc_decode_plate`` for several grammars over the same output in one search.
+
+    Each grammar's states are a block of rows (chars emitted so far, 0..n) in one score
+    table, so a CTC step updates every grammar at once: numpy's per-call overhead, not
+    arithmetic, is most of a decode's time, and a reader decodes each view under three
+    grammars. The blocks never exchange paths, so each result is the one a search of
+    its grammar alone finds.
+    """
     steps, classes = probs.shape
-    n = len(grammar)
-    if steps < n:
-        return None
+    if not grammars or steps < min(len(g) for g in grammars):
+        return [None] * len(grammars)
     logp = np.log(np.clip(probs.astype(np.float64), 1e-12, 1.0))
     column = {c: i + 1 for i, c in enumerate(alphabet)}
-    # mask[k, c]: class c may be the k-th emitted char (k from 1); column 0 is blank.
-    mask = np.zeros((n + 1, classes), bool)
-    for k, chars in enumerate(grammar, start=1):
-        mask[k, [column[c] for c in chars]] = True
-    score = np.full((n + 1, classes), -np.inf)
-    score[0, 0] = logp[0, 0]
-    score[1, mask[1]] = logp[0, mask[1]]
-    back_k = np.zeros((steps, n + 1, classes), np.int8)
-    back_c = np.zeros((steps, n + 1, classes), np.int32)
-    rows = np.arange(n + 1)
-    counts = rows[1:, None]  # k for the states that have emitted k >= 1 chars
+    starts = np.cumsum([0] + [len(g) + 1 for g in grammars[:-1]])
+    total = int(starts[-1]) + len(grammars[-1]) + 1
+    # mask[r, c]: class c may be the char row r emits; a block's first row (nothing
+    # emitted yet) only holds the blank, column 0.
+    mask = np.zeros((total, classes), bool)
+    for start, grammar in zip(starts.tolist(), grammars, strict=True):
+        for k, chars in enumerate(grammar, start=1):
+            mask[start + k, [column[c] for c in chars]] = True
+    char_rows = np.setdiff1d(np.arange(total), starts)
+    pred = char_rows - 1  # the same grammar's row with one char fewer
+    score = np.full((total, classes), -np.inf)
+    score[starts, 0] = logp[0, 0]
+    first = mask & np.isin(np.arange(total), starts + 1)[:, None]
+    score[first] = np.broadcast_to(logp[0], score.shape)[first]
+    back_r = np.zeros((steps, total, classes), np.int16)
+    back_c = np.zeros((steps, total, classes), np.int32)
+    rows = np.arange(total)
     classes_row = np.arange(classes)[None, :]
-    # Every step updates all positions at once (a loop over positions cost most of a
-    # plate read's time in numpy call overhead).
+    allowed = mask[char_rows, 1:]
+    # Column 0 (the blank) is never a grammar char: only chars change in the char rows.
     for t in range(1, steps):
         new = np.full_like(score, -np.inf)
-        # Blank: from any class with the same count.
+        # Blank: from any class of the same row.
         prev_c = np.argmax(score, axis=1)
         new[:, 0] = score[rows, prev_c] + logp[t, 0]
-        back_k[t, :, 0] = rows
+        back_r[t, :, 0] = rows
         back_c[t, :, 0] = prev_c
-        # A char as the k-th: best predecessor with k - 1 chars, its blank or a
-        # different char (so the two best chars of each predecessor row).
-        prev = score[:n].copy()
+        # A char as the row's newest: best predecessor in the row before, its blank or
+        # a different char (so the two best chars of each predecessor row).
+        prev = score[pred]
         prev_blank = prev[:, :1].copy()
         prev[:, 0] = -np.inf
         order = np.argsort(-prev, axis=1)[:, :2]
@@ -103,30 +123,46 @@ def ctc_decode_plate(
         use_blank = prev_blank >= from_char
         new_src = np.where(use_blank, 0, best_other)
         new_score = np.where(use_blank, prev_blank, from_char)
-        stay = score[1:]
+        stay = score[char_rows]
         stay_wins = stay >= new_score
-        # Column 0 (the blank, set above) is never a grammar char: only chars change.
-        allowed = mask[1:, 1:]
-        new[1:, 1:] = np.where(
+        new[char_rows, 1:] = np.where(
             allowed, np.where(stay_wins, stay, new_score)[:, 1:] + logp[t, 1:], -np.inf)
-        back_k[t, 1:, 1:] = np.where(allowed, np.where(stay_wins, counts, counts - 1)[:, 1:], 0)
-        back_c[t, 1:, 1:] = np.where(
+        back_r[t, char_rows, 1:] = np.where(
+            allowed, np.where(stay_wins, char_rows[:, None], pred[:, None])[:, 1:], 0)
+        back_c[t, char_rows, 1:] = np.where(
             allowed, np.where(stay_wins, classes_row, new_src)[:, 1:], 0)
         score = new
-    final_c = int(np.argmax(score[n]))
-    if not np.isfinite(score[n, final_c]):
+    return [
+        _backtrack(probs, alphabet, grammar, score, back_r, back_c, start)
+        for start, grammar in zip(starts.tolist(), grammars, strict=True)
+    ]
+
+
+def _backtrack(
+    probs: FloatArray,
+    alphabet: str,
+    grammar: tuple[str, ...],
+    score: npt.NDArray[np.float64],
+    back_r: npt.NDArray[np.int16],
+    back_c: npt.NDArray[np.int32],
+    start: int,
+) -> ConstrainedRead | None:
+    n = len(grammar)
+    final_c = int(np.argmax(score[start + n]))
+    if not np.isfinite(score[start + n, final_c]):
         return None
     best = np.zeros(n + 1)
     emitted = [""] * (n + 1)
-    k, c = n, final_c
-    for t in range(steps - 1, -1, -1):
+    row, c = start + n, final_c
+    for t in range(probs.shape[0] - 1, -1, -1):
         if c != 0:
+            k = row - start
             emitted[k] = alphabet[c - 1]
             best[k] = max(best[k], float(probs[t, c]))
-        k, c = int(back_k[t, k, c]), int(back_c[t, k, c])
+        row, c = int(back_r[t, row, c]), int(back_c[t, row, c])
     kept = [k for k in range(1, n + 1) if grammar[k - 1] != SEPARATOR]
     return ConstrainedRead(
         "".join(emitted[k] for k in kept),
         tuple(float(best[k]) for k in kept),
-        float(score[n, final_c]),
+        float(score[start + n, final_c]),
     )

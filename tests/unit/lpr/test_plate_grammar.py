@@ -13,6 +13,7 @@ from streaming_service.infrastructure.plate_grammar import (
     PLATE_GRAMMAR,
     SEPARATOR,
     ctc_decode_plate,
+    ctc_decode_plates,
 )
 
 ALPHABET = LETTERS + "0123456789"
@@ -151,3 +152,18 @@ def test_the_vectorised_search_finds_the_plainly_searched_best_path(
     assert read is not None and expected is not None
     assert read.text == expected[0]
     assert read.log_score == pytest.approx(expected[1], abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_one_search_over_several_grammars_gives_each_grammars_own_result(seed: int) -> None:
+    alphabet = ALPHABET + SEPARATOR
+    grammars = (MERCOSUL_GRAMMAR, OLD_GRAMMAR, OLD_HYPHEN_GRAMMAR)
+    rng = np.random.default_rng(100 + seed)
+    # Seed 0 gives 7 columns: enough for a seven-char plate, too few with the hyphen.
+    steps = 7 if seed == 0 else int(rng.integers(8, 40))
+    probs = np.exp(rng.normal(size=(steps, 1 + len(alphabet))) * rng.uniform(1.0, 6.0))
+    probs = (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
+    together = ctc_decode_plates(probs, alphabet, grammars)
+    alone = [ctc_decode_plate(probs, alphabet, g) for g in grammars]
+    assert together == alone
+    assert (together[2] is None) == (seed == 0)
