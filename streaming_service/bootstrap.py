@@ -250,12 +250,14 @@ def live_source_resolver(settings: StreamingSettings, cipher: CredentialCipher) 
 
 
 def default_recogniser(settings: StreamingSettings | None = None) -> PlateRecogniser:
-    """The shipped plate recogniser with the configured reader and device; its models
+    """The shipped plate recogniser with the configured reader, device and precision; its models
     load on first use."""
     from streaming_service.infrastructure.recogniser import default_recogniser as build
 
     settings = settings or StreamingSettings()
-    recogniser: PlateRecogniser = build(settings.lpr_reader, settings.lpr_device)
+    recogniser: PlateRecogniser = build(
+        settings.lpr_reader, settings.lpr_device, settings.lpr_precision
+    )
     return recogniser
 
 

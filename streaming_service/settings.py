@@ -169,6 +169,10 @@ class StreamingSettings(CommonSettings):
     # onnxruntime's CUDA provider when the installed onnxruntime has it (else the CPU).
     lpr_reader: Literal["plate-cnn", "ppocr"] = "ppocr"
     lpr_device: Literal["cpu", "cuda"] = "cpu"
+    # Network precision on the CPU: "int8" (the shipped quantized detector and PP-OCR
+    # files, about 35 % less CPU a frame) or "fp32" (the original files; about one read
+    # in a hundred more on the tuning set). Both measured in docs/models.md.
+    lpr_precision: Literal["fp32", "int8"] = "int8"
     # Frames of all the cameras a worker holds read together, up to this many per pass
     # (an accelerator's lever: one launch for many frames). 1 reads each frame on its
     # own, the right choice on a CPU. A batch waits at most lpr_batch_window_ms to fill.

@@ -27,6 +27,10 @@ from streaming_service.domain.ai.ports import Image, PlateBox
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT_ONNX_MODEL = MODELS_DIR / "plate_detector_yolov8n.onnx"
+#: The same network with int8 convolutions (``tools/lpr_train/quantize.py``): about half
+#: the CPU time (docs/models.md, ``GTV_LPR_PRECISION``).
+INT8_ONNX_MODEL = MODELS_DIR / "plate_detector_yolov8n.int8.onnx"
+PRECISIONS = ("fp32", "int8")
 DEFAULT_TORCH_WEIGHTS = MODELS_DIR / "plate_detector_yolov8n.pt"
 LETTERBOX_FILL = 114  # the grey ultralytics pads with; the model was trained on it
 
@@ -47,6 +51,13 @@ class Letterbox:
         out[:, [0, 2]] = (out[:, [0, 2]] - self.pad_x) / self.scale
         out[:, [1, 3]] = (out[:, [1, 3]] - self.pad_y) / self.scale
         return out
+
+
+def detector_model(precision: str) -> Path:
+    """The shipped detector file for a precision setting."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown LPR precision {precision!r}; known: {list(PRECISIONS)}")
+    return INT8_ONNX_MODEL if precision == "int8" else DEFAULT_ONNX_MODEL
 
 
 def letterbox(
@@ -141,8 +152,9 @@ class OnnxPlateDetector:
 
     def __init__(
         self,
-        model_path: Path = DEFAULT_ONNX_MODEL,
+        model_path: Path | None = None,
         *,
+        precision: str = "int8",
         imgsz: int = 640,
         conf_threshold: float = 0.25,
         iou_threshold: float = 0.45,
@@ -153,6 +165,10 @@ class OnnxPlateDetector:
     ) -> None:
         import onnxruntime as ort
 
+        """``precision`` picks the shipped file (``detector_model``) when no
+        ``model_path`` is given."""
+        if model_path is None:
+            model_path = detector_model(precision)
         if imgsz % 32:
             raise ValueError("imgsz must be a multiple of 32 (the model's stride)")
         options = ort.SessionOptions()
@@ -168,6 +184,8 @@ class OnnxPlateDetector:
         self.iou_threshold = iou_threshold
         self.max_detections = max_detections
         self.model_path = model_path
+        if model_path == INT8_ONNX_MODEL:
+            self.name = "yolov8n-int8-onnx"
         self.rect = rect
 
     def detect(self, frame: Image) -> list[PlateBox]:

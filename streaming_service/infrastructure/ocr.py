@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from streaming_service.domain.ai.ports import Image, OcrReading
+from streaming_service.infrastructure.detector import MODELS_DIR, PRECISIONS
 from streaming_service.infrastructure.plate_grammar import (
     DIGITS,
     LETTERS,
@@ -34,13 +35,17 @@ from streaming_service.infrastructure.plate_grammar import (
     OLD_HYPHEN_GRAMMAR,
     SEPARATOR,
     ConstrainedRead,
-    ctc_decode_plate,
+    ctc_decode_plates,
 )
 from streaming_service.infrastructure.plate_rectify import character_rows, level, padded
 
 FloatArray = npt.NDArray[np.float32]
 
 LINE_HEIGHT = 48  # PP-OCR recognition input height
+#: PP-OCRv4 recognition with int8 convolutions and matrix products
+#: (``tools/lpr_train/quantize.py``, docs/models.md); the fp32 original stays in the
+#: ``rapidocr-onnxruntime`` package.
+INT8_READER_MODEL = MODELS_DIR / "ppocrv4_rec.int8.onnx"
 #: Share of blue pixels in the crop's top strip above which it is a Mercosul plate.
 MERCOSUL_BLUE_SHARE = 0.1
 #: Log-odds the blue band adds for the Mercosul layout. Only a hint: a blue car behind an
@@ -116,6 +121,13 @@ def rapidocr_model_path() -> Path:
     return Path(rapidocr_onnxruntime.__file__).parent / "models" / "ch_PP-OCRv4_rec_infer.onnx"
 
 
+def second_view(crop: Image) -> Image:
+    """The crop a few per cent narrower on each side: the reader's second view."""
+    w = crop.shape[1]
+    trim = max(1, int(w * SECOND_VIEW_TRIM))
+    return crop[:, trim : w - trim]
+
+
 def layout_share(best: ConstrainedRead, reads: list[ConstrainedRead]) -> float:
     """The best read's share of the probability of all distinct readings: two layouts
     that read the crop about equally well leave its fifth character in doubt."""
@@ -151,15 +163,26 @@ class RapidOcrPlateReader:
         threads: int = 1,
         band_ratio: float = 0.3,
         views: int = 2,
+        precision: str = "int8",
     ) -> None:
+        """``precision`` picks the shipped network (``int8`` or the package's ``fp32``)
+        when no ``model_path`` is given."""
         import onnxruntime as ort
+
+        if precision not in PRECISIONS:
+            raise ValueError(f"unknown LPR precision {precision!r}; known: {list(PRECISIONS)}")
+        if model_path is None:
+            model_path = INT8_READER_MODEL if precision == "int8" else rapidocr_model_path()
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         self._session = ort.InferenceSession(
-            str(model_path or rapidocr_model_path()), options, providers=["CPUExecutionProvider"]
+            str(model_path), options, providers=["CPUExecutionProvider"]
         )
+        self.model_path = Path(model_path)
+        if self.model_path == INT8_READER_MODEL:
+            self.name = "ppocrv4-rec-int8-onnx"
         self._input = self._session.get_inputs()[0].name
         charset = self._session.get_modelmeta().custom_metadata_map["character"].splitlines()
         # Column 0 is the CTC blank; the model's characters follow, then a space.
@@ -179,10 +202,8 @@ class RapidOcrPlateReader:
         first = self.read_once(crop)
         if self.views < 2:
             return first
-        w = crop.shape[1]
-        trim = max(1, int(w * SECOND_VIEW_TRIM))
-        second = self.read_once(crop[:, trim : w - trim])
-        two_row = w / max(crop.shape[0], 1) < TWO_ROW_ASPECT
+        second = self.read_once(second_view(crop))
+        two_row = crop.shape[1] / max(crop.shape[0], 1) < TWO_ROW_ASPECT
         if first.text == second.text:
             # Two views agreeing on all seven characters is more evidence than either.
             doubt = (1.0 - first.confidence) * (1.0 - second.confidence)
@@ -199,15 +220,13 @@ class RapidOcrPlateReader:
             return OcrReading("", 0.0)
         probs = self._probabilities(line)
         band = BAND_LOG_ODDS if looks_mercosul(crop) else 0.0
-        reads = []
-        for grammar, prior in (
-            (MERCOSUL_GRAMMAR, band),
-            (OLD_GRAMMAR, NO_HYPHEN_LOG_ODDS),
-            (OLD_HYPHEN_GRAMMAR, 0.0),
-        ):
-            read = ctc_decode_plate(probs, self._alphabet, grammar)
-            if read is not None:
-                reads.append(replace(read, log_score=read.log_score + prior))
+        decoded = ctc_decode_plates(
+            probs, self._alphabet, (MERCOSUL_GRAMMAR, OLD_GRAMMAR, OLD_HYPHEN_GRAMMAR))
+        reads = [
+            replace(read, log_score=read.log_score + prior)
+            for read, prior in zip(decoded, (band, NO_HYPHEN_LOG_ODDS, 0.0), strict=True)
+            if read is not None
+        ]
         if not reads:
             return OcrReading("", 0.0)
         best = max(reads, key=lambda r: r.log_score)
@@ -244,13 +263,17 @@ class RapidOcrPlateReader:
                 line = body
         return np.asarray(cv2.cvtColor(line, cv2.COLOR_GRAY2BGR), np.uint8)
 
-    def _probabilities(self, line: Image) -> FloatArray:
+    @staticmethod
+    def network_input(line: Image) -> FloatArray:
+        """A prepared line as the network's ``1x3x48xW`` input (-1..1)."""
         h, w = line.shape[:2]
         width = max(LINE_HEIGHT, min(640, round(w * LINE_HEIGHT / h)))
         resized = cv2.resize(line, (width, LINE_HEIGHT), interpolation=cv2.INTER_AREA)
         tensor = resized.astype(np.float32).transpose(2, 0, 1) / 255.0
-        tensor = (tensor - 0.5) / 0.5
-        (out,) = self._session.run(None, {self._input: tensor[None]})[:1]
+        return np.asarray(((tensor - 0.5) / 0.5)[None], np.float32)
+
+    def _probabilities(self, line: Image) -> FloatArray:
+        (out,) = self._session.run(None, {self._input: self.network_input(line)})[:1]
         full = np.asarray(out, np.float32)[0]  # T x classes, already softmaxed
         probs = full[:, self._columns]
         if self._dashes.size:

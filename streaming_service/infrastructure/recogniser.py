@@ -4,7 +4,9 @@
 ``default_recogniser`` builds it with the shipped ONNX YOLOv8 plate detector and the
 plate reader the settings name (``GTV_LPR_READER``, default PP-OCR, ``ppocr``), on
 the device they name (``GTV_LPR_DEVICE``: ``cpu``, or ``cuda`` through onnxruntime's
-CUDA provider where the installed onnxruntime has it, else the CPU). Models load on
+CUDA provider where the installed onnxruntime has it, else the CPU), at the precision
+they name (``GTV_LPR_PRECISION``: ``int8``, the default, or ``fp32``; int8 is a CPU
+optimisation, so on ``cuda`` the detector runs its fp32 file). Models load on
 first use, so an API replica that never receives an upload never pays for them.
 ``recognise_batch`` reads the frames of several cameras in one batched pass.
 """
@@ -69,7 +71,8 @@ def providers_for(device: str) -> list[str]:
     return ["CPUExecutionProvider"]
 
 
-def _plate_cnn(threads: int, providers: list[str]) -> PlateReader:
+def _plate_cnn(threads: int, providers: list[str], precision: str) -> PlateReader:
+    """GT-Vision's own small reader: one fp32 file, whatever the precision setting."""
     from streaming_service.infrastructure.plate_cnn import DEFAULT_READER_MODEL, CnnPlateReader
 
     if not DEFAULT_READER_MODEL.is_file():
@@ -80,33 +83,40 @@ def _plate_cnn(threads: int, providers: list[str]) -> PlateReader:
     return CnnPlateReader(threads=threads, providers=providers)
 
 
-def _ppocr(threads: int, providers: list[str]) -> PlateReader:
+def _ppocr(threads: int, providers: list[str], precision: str) -> PlateReader:
     from streaming_service.infrastructure.ocr import RapidOcrPlateReader
 
-    return RapidOcrPlateReader(threads=threads)
+    return RapidOcrPlateReader(threads=threads, precision=precision)
 
 
-READERS: dict[str, Callable[[int, list[str]], PlateReader]] = {
+READERS: dict[str, Callable[[int, list[str], str], PlateReader]] = {
     "plate-cnn": _plate_cnn,
     "ppocr": _ppocr,
 }
 """Plate readers by their setting name (``GTV_LPR_READER``)."""
 
 
-def build_reader(name: str, *, threads: int = 1, device: str = "cpu") -> PlateReader:
+def build_reader(
+    name: str, *, threads: int = 1, device: str = "cpu", precision: str = "int8"
+) -> PlateReader:
     if name not in READERS:
         raise ValueError(f"unknown plate reader {name!r}; known: {sorted(READERS)}")
-    return READERS[name](threads, providers_for(device))
+    return READERS[name](threads, providers_for(device), precision)
 
 
-def default_recogniser(reader: str = "ppocr", device: str = "cpu") -> UseCaseRecogniser:
+def default_recogniser(
+    reader: str = "ppocr", device: str = "cpu", precision: str = "int8"
+) -> UseCaseRecogniser:
     def build() -> Any:
         from streaming_service.application.ai.recognise_frame import RecogniseFrame
         from streaming_service.infrastructure.detector import OnnxPlateDetector
 
         return RecogniseFrame(
-            OnnxPlateDetector(providers=providers_for(device)),
-            build_reader(reader, device=device),
+            OnnxPlateDetector(
+                precision="fp32" if device == "cuda" else precision,
+                providers=providers_for(device),
+            ),
+            build_reader(reader, device=device, precision=precision),
         )
 
     if reader not in READERS:

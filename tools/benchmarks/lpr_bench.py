@@ -2,6 +2,7 @@
 condition and plate type, confident misreads, and latency per stage on one core.
 
     python tools/benchmarks/lpr_bench.py [--n 300] [--imgsz 640] [--reader ppocr plate-cnn]
+        [--precision int8 fp32]
 
 The evaluation set is made by a generator that shares no code, font or background with
 the recognizer's training data and is never used for tuning (docs/models.md). Prints a
@@ -27,7 +28,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 from shared_kernel.plates import PlateNumber
 from streaming_service.application.ai.recognise_frame import RecogniseFrame
 from streaming_service.domain.ai.detection import BBox
-from streaming_service.infrastructure.detector import OnnxPlateDetector
+from streaming_service.infrastructure.detector import PRECISIONS, OnnxPlateDetector
 from streaming_service.infrastructure.recogniser import READERS, build_reader
 from tools.lpr_eval import CONDITIONS, EVAL_SEED, EvalSample, eval_samples
 
@@ -45,9 +46,11 @@ def pct(hits: int, total: int) -> str:
     return f"{hits}/{total} ({hits / total:.1%})" if total else "-"
 
 
-def run(data: list[EvalSample], reader_name: str, imgsz: int, threads: int) -> list[str]:
-    detector = OnnxPlateDetector(imgsz=imgsz, threads=threads)
-    reader = build_reader(reader_name, threads=threads)
+def run(
+    data: list[EvalSample], reader_name: str, imgsz: int, threads: int, precision: str
+) -> list[str]:
+    detector = OnnxPlateDetector(imgsz=imgsz, threads=threads, precision=precision)
+    reader = build_reader(reader_name, threads=threads, precision=precision)
     pipeline = RecogniseFrame(detector, reader)
     pipeline(data[0].image)  # warm-up
     hits: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -78,7 +81,7 @@ def run(data: list[EvalSample], reader_name: str, imgsz: int, threads: int) -> l
         crop_ms.append((time.perf_counter() - start) * 1000)
         gt_hits[s.condition] += reading.text == s.text
     lines = [
-        f"### reader `{reader.name}`, detector onnx imgsz={imgsz}\n",
+        f"### reader `{reader.name}`, detector onnx imgsz={imgsz}, {precision}\n",
         "| slice | exact reads (pipeline) | confident misreads | detector recall "
         "(IoU>=0.5) | reader alone on true boxes |",
         "|---|---|---|---|---|",
@@ -119,6 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--imgsz", type=int, nargs="+", default=[640])
     parser.add_argument("--reader", nargs="+", choices=sorted(READERS), default=["ppocr"])
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--precision", nargs="+", choices=PRECISIONS, default=list(PRECISIONS))
     args = parser.parse_args(argv)
     data = list(eval_samples(args.n, args.seed))
     print(
@@ -129,7 +133,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     for reader_name in args.reader:
         for imgsz in args.imgsz:
-            print("\n".join(run(data, reader_name, imgsz, args.threads)))
+            for precision in args.precision:
+                print("\n".join(run(data, reader_name, imgsz, args.threads, precision)))
 
 
 if __name__ == "__main__":

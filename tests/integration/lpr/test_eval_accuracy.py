@@ -17,7 +17,7 @@ import pytest
 from shared_kernel.plates import PlateNumber
 from streaming_service.application.ai.recognise_frame import RecogniseFrame
 from streaming_service.domain.ai.detection import BBox
-from streaming_service.infrastructure.detector import OnnxPlateDetector
+from streaming_service.infrastructure.detector import PRECISIONS, OnnxPlateDetector
 from streaming_service.infrastructure.ocr import RapidOcrPlateReader
 from tools.lpr_eval import CONDITIONS, EVAL_SEED, EvalSample, eval_samples
 
@@ -39,9 +39,14 @@ def labelled() -> list[EvalSample]:
     return list(eval_samples(N_FRAMES, EVAL_SEED))
 
 
-@pytest.fixture(scope="module")
-def pipeline() -> RecogniseFrame:
-    return RecogniseFrame(OnnxPlateDetector(imgsz=640, threads=1), RapidOcrPlateReader(threads=1))
+@pytest.fixture(scope="module", params=PRECISIONS)
+def pipeline(request: pytest.FixtureRequest) -> RecogniseFrame:
+    """The pipeline at each shipped precision (int8 is the default; docs/models.md)."""
+    precision = request.param
+    return RecogniseFrame(
+        OnnxPlateDetector(imgsz=640, threads=1, precision=precision),
+        RapidOcrPlateReader(threads=1, precision=precision),
+    )
 
 
 def test_the_sample_covers_every_condition_layout_and_small_plates(
@@ -89,8 +94,9 @@ def test_a_batch_of_frames_reads_the_same_plates_as_one_by_one(
     assert sum(map(len, batched)) >= 4
 
 
-def test_detector_alone_finds_the_plates(labelled: list[EvalSample]) -> None:
-    detector = OnnxPlateDetector(imgsz=640, threads=1)
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_detector_alone_finds_the_plates(labelled: list[EvalSample], precision: str) -> None:
+    detector = OnnxPlateDetector(imgsz=640, threads=1, precision=precision)
     found = sum(
         any(b.bbox.iou(BBox(*s.bbox)) >= 0.5 for b in detector.detect(s.image)) for s in labelled
     )

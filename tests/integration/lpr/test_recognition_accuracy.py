@@ -16,7 +16,7 @@ import pytest
 from shared_kernel.plates import PlateNumber
 from streaming_service.application.ai.recognise_frame import RecogniseFrame
 from streaming_service.domain.ai.detection import BBox
-from streaming_service.infrastructure.detector import OnnxPlateDetector
+from streaming_service.infrastructure.detector import PRECISIONS, OnnxPlateDetector
 from streaming_service.infrastructure.ocr import RapidOcrPlateReader
 from tools.lpr_dataset import Sample, samples
 
@@ -36,9 +36,14 @@ def labelled() -> list[Sample]:
     return list(samples(N_FRAMES, SEED))
 
 
-@pytest.fixture(scope="module")
-def pipeline() -> RecogniseFrame:
-    return RecogniseFrame(OnnxPlateDetector(imgsz=640, threads=1), RapidOcrPlateReader(threads=1))
+@pytest.fixture(scope="module", params=PRECISIONS)
+def pipeline(request: pytest.FixtureRequest) -> RecogniseFrame:
+    """The pipeline at each shipped precision (int8 is the default; docs/models.md)."""
+    precision = request.param
+    return RecogniseFrame(
+        OnnxPlateDetector(imgsz=640, threads=1, precision=precision),
+        RapidOcrPlateReader(threads=1, precision=precision),
+    )
 
 
 def test_labelled_set_covers_both_styles_and_hard_conditions(labelled: list[Sample]) -> None:
@@ -66,8 +71,9 @@ def test_pipeline_reads_plates_above_the_justified_threshold(
     assert wrong <= MAX_WRONG_READS, f"{wrong} wrong plates reported; misses: {misses}"
 
 
-def test_detector_alone_finds_the_plates(labelled: list[Sample]) -> None:
-    detector = OnnxPlateDetector(imgsz=320, threads=1)
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_detector_alone_finds_the_plates(labelled: list[Sample], precision: str) -> None:
+    detector = OnnxPlateDetector(imgsz=320, threads=1, precision=precision)
     found = sum(
         any(b.bbox.iou(BBox(*s.bbox)) >= 0.5 for b in detector.detect(s.image)) for s in labelled
     )
