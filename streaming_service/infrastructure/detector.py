@@ -163,12 +163,12 @@ class OnnxPlateDetector:
         providers: list[str] | None = None,
         rect: bool = True,
     ) -> None:
-        import onnxruntime as ort
-
         """``precision`` picks the shipped file (``detector_model``) when no
         ``model_path`` is given."""
-        if model_path is None:
-            model_path = detector_model(precision)
+        import onnxruntime as ort
+
+        shipped = detector_model(precision)
+        model_path = shipped if model_path is None else Path(model_path)
         if imgsz % 32:
             raise ValueError("imgsz must be a multiple of 32 (the model's stride)")
         options = ort.SessionOptions()

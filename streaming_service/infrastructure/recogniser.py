@@ -6,7 +6,8 @@ plate reader the settings name (``GTV_LPR_READER``, default PP-OCR, ``ppocr``), 
 the device they name (``GTV_LPR_DEVICE``: ``cpu``, or ``cuda`` through onnxruntime's
 CUDA provider where the installed onnxruntime has it, else the CPU), at the precision
 they name (``GTV_LPR_PRECISION``: ``int8``, the default, or ``fp32``; int8 is a CPU
-optimisation, so on ``cuda`` the detector runs its fp32 file). Models load on
+optimisation, so where the CUDA provider runs the detector it runs its fp32 file).
+Models load on
 first use, so an API replica that never receives an upload never pays for them.
 ``recognise_batch`` reads the frames of several cameras in one batched pass.
 """
@@ -111,11 +112,10 @@ def default_recogniser(
         from streaming_service.application.ai.recognise_frame import RecogniseFrame
         from streaming_service.infrastructure.detector import OnnxPlateDetector
 
+        providers = providers_for(device)
+        on_gpu = providers[0] == "CUDAExecutionProvider"
         return RecogniseFrame(
-            OnnxPlateDetector(
-                precision="fp32" if device == "cuda" else precision,
-                providers=providers_for(device),
-            ),
+            OnnxPlateDetector(precision="fp32" if on_gpu else precision, providers=providers),
             build_reader(reader, device=device, precision=precision),
         )
 

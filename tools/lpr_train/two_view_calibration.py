@@ -42,18 +42,18 @@ def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def collect(seeds: list[int], n: int, out: Path) -> None:
+def collect(seeds: list[int], n: int, out: Path, precision: str = "fp32") -> None:
     from streaming_service.application.ai.recognise_frame import RecognitionSettings
     from streaming_service.infrastructure.detector import OnnxPlateDetector
-    from streaming_service.infrastructure.ocr import SECOND_VIEW_TRIM, RapidOcrPlateReader
+    from streaming_service.infrastructure.ocr import RapidOcrPlateReader, second_view
     from tools.lpr_dataset.generate import samples
     from tools.lpr_eval import EVAL_SEED
 
     if EVAL_SEED in seeds:
         raise SystemExit("the evaluation seed is not for tuning")
     cfg = RecognitionSettings()
-    detector = OnnxPlateDetector(imgsz=640, threads=1)
-    reader = RapidOcrPlateReader(threads=1)
+    detector = OnnxPlateDetector(imgsz=640, threads=1, precision=precision)
+    reader = RapidOcrPlateReader(threads=1, precision=precision)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("a", encoding="utf-8") as sink:
         for seed in seeds:
@@ -71,8 +71,7 @@ def collect(seeds: list[int], n: int, out: Path) -> None:
                         continue
                     crop = frame[int(region.y1):int(region.y2), int(region.x1):int(region.x2)]
                     first = reader.read_once(crop)
-                    trim = max(1, int(crop.shape[1] * SECOND_VIEW_TRIM))
-                    second = reader.read_once(crop[:, trim:crop.shape[1] - trim])
+                    second = reader.read_once(second_view(crop))
                     sink.write(json.dumps({
                         "seed": seed, "index": index, "truth": sample.text,
                         "layout": sample.layout, "style": sample.style,
@@ -175,6 +174,9 @@ def main(argv: list[str] | None = None) -> None:
     c.add_argument("--seeds", type=int, nargs="+", required=True)
     c.add_argument("--n", type=int, default=240)
     c.add_argument("--out", type=Path, required=True)
+    c.add_argument("--precision", choices=["fp32", "int8"], default="fp32",
+                   help="the networks to read with; the shipped thresholds were fitted "
+                   "on fp32 reads and serve both precisions (docs/models.md)")
     f = sub.add_parser("fit")
     f.add_argument("features", type=Path)
     f.add_argument("--fit-seeds", type=int, nargs="+", required=True)
@@ -187,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
                    help="fit only these groups; the others keep 0.6")
     args = parser.parse_args(argv)
     if args.command == "collect":
-        collect(args.seeds, args.n, args.out)
+        collect(args.seeds, args.n, args.out, args.precision)
         return
     rows = [json.loads(line) for line in args.features.read_text().splitlines() if line]
     fit_rows = [r for r in rows if r["seed"] in args.fit_seeds]

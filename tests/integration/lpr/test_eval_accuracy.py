@@ -2,7 +2,7 @@
 sample of the independent evaluation set (tools/lpr_eval), which no model or threshold
 was trained or tuned on.
 
-60 frames, 20 per condition (clean, perspective, degraded), both layouts, a quarter
+120 frames, 40 per condition (clean, perspective, degraded), both layouts, a quarter
 two-row plates, widths from 80 px, go through ``RecogniseFrame`` exactly as the worker
 and the API use it. The thresholds and their justification are in docs/models.md
 ("Accuracy and the test thresholds").
@@ -18,15 +18,14 @@ from shared_kernel.plates import PlateNumber
 from streaming_service.application.ai.recognise_frame import RecogniseFrame
 from streaming_service.domain.ai.detection import BBox
 from streaming_service.infrastructure.detector import PRECISIONS, OnnxPlateDetector
-from streaming_service.infrastructure.ocr import RapidOcrPlateReader
 from tools.lpr_eval import CONDITIONS, EVAL_SEED, EvalSample, eval_samples
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-N_FRAMES = 60
-# Regression floors for today's reader, not the issue's goals (docs/models.md, "Test
-# thresholds"): measured 19/20, 19/20, 18/20 and 1 confident misread on these frames
-# (before the levelled, two-view reader: 19/20, 14/20, 14/20 and 5).
+N_FRAMES = 120
+# Regression floors for today's reader at either precision, not the issue's goals
+# (docs/models.md, "Test thresholds"): measured on these frames (40 per condition) 40, 38,
+# 34 and 1 confident misread at int8; 39, 37, 36 and 2 at fp32.
 MIN_EXACT = {"clean": 0.85, "perspective": 0.8, "degraded": 0.8}
 MAX_CONFIDENT_MISREADS = 3
 MIN_DETECTION_RECALL = 0.95
@@ -37,16 +36,6 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def labelled() -> list[EvalSample]:
     return list(eval_samples(N_FRAMES, EVAL_SEED))
-
-
-@pytest.fixture(scope="module", params=PRECISIONS)
-def pipeline(request: pytest.FixtureRequest) -> RecogniseFrame:
-    """The pipeline at each shipped precision (int8 is the default; docs/models.md)."""
-    precision = request.param
-    return RecogniseFrame(
-        OnnxPlateDetector(imgsz=640, threads=1, precision=precision),
-        RapidOcrPlateReader(threads=1, precision=precision),
-    )
 
 
 def test_the_sample_covers_every_condition_layout_and_small_plates(

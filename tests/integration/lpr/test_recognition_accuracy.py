@@ -17,7 +17,6 @@ from shared_kernel.plates import PlateNumber
 from streaming_service.application.ai.recognise_frame import RecogniseFrame
 from streaming_service.domain.ai.detection import BBox
 from streaming_service.infrastructure.detector import PRECISIONS, OnnxPlateDetector
-from streaming_service.infrastructure.ocr import RapidOcrPlateReader
 from tools.lpr_dataset import Sample, samples
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -34,16 +33,6 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def labelled() -> list[Sample]:
     return list(samples(N_FRAMES, SEED))
-
-
-@pytest.fixture(scope="module", params=PRECISIONS)
-def pipeline(request: pytest.FixtureRequest) -> RecogniseFrame:
-    """The pipeline at each shipped precision (int8 is the default; docs/models.md)."""
-    precision = request.param
-    return RecogniseFrame(
-        OnnxPlateDetector(imgsz=640, threads=1, precision=precision),
-        RapidOcrPlateReader(threads=1, precision=precision),
-    )
 
 
 def test_labelled_set_covers_both_styles_and_hard_conditions(labelled: list[Sample]) -> None:

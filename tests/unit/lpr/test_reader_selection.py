@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from streaming_service import bootstrap
+from streaming_service.infrastructure import detector as detector_module
+from streaming_service.infrastructure import recogniser as recogniser_module
 from streaming_service.infrastructure.detector import (
     DEFAULT_ONNX_MODEL,
     INT8_ONNX_MODEL,
@@ -50,14 +55,44 @@ def test_each_precision_names_a_shipped_file_and_unknown_ones_are_refused() -> N
         RapidOcrPlateReader(precision="fp16")
 
 
-def test_the_precision_setting_reaches_both_networks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GTV_LPR_PRECISION", "fp32")
-    assert StreamingSettings().lpr_precision == "fp32"
-    monkeypatch.delenv("GTV_LPR_PRECISION")
-    assert StreamingSettings().lpr_precision == "int8"
-    core = default_recogniser("ppocr", "cpu", "fp32")._core()
-    assert core.detector.model_path == DEFAULT_ONNX_MODEL
-    assert core.reader.model_path == rapidocr_model_path()
-    core = default_recogniser("ppocr", "cpu", "int8")._core()
-    assert core.detector.model_path == INT8_ONNX_MODEL
-    assert core.reader.model_path == INT8_READER_MODEL
+@pytest.mark.parametrize(
+    ("env", "detector_file", "reader_file"),
+    [
+        (None, INT8_ONNX_MODEL, INT8_READER_MODEL),
+        ("int8", INT8_ONNX_MODEL, INT8_READER_MODEL),
+        ("fp32", DEFAULT_ONNX_MODEL, rapidocr_model_path()),
+    ],
+)
+def test_the_precision_setting_reaches_both_networks_through_the_composition_root(
+    monkeypatch: pytest.MonkeyPatch, env: str | None, detector_file: Path, reader_file: Path
+) -> None:
+    if env is None:
+        monkeypatch.delenv("GTV_LPR_PRECISION", raising=False)
+    else:
+        monkeypatch.setenv("GTV_LPR_PRECISION", env)
+    recogniser = bootstrap.default_recogniser(StreamingSettings())
+    core = recogniser._core()  # type: ignore[attr-defined]
+    assert core.detector.model_path == detector_file
+    assert core.reader.model_path == reader_file
+
+
+@pytest.mark.parametrize(
+    ("providers", "detector_precision"),
+    [
+        (["CUDAExecutionProvider", "CPUExecutionProvider"], "fp32"),
+        (["CPUExecutionProvider"], "int8"),  # cuda asked for, but no CUDA provider
+    ],
+)
+def test_the_detector_runs_its_fp32_file_only_where_cuda_runs_it(
+    monkeypatch: pytest.MonkeyPatch, providers: list[str], detector_precision: str
+) -> None:
+    built: dict[str, object] = {}
+
+    class RecordingDetector:
+        def __init__(self, *, precision: str, providers: list[str]) -> None:
+            built.update(precision=precision, providers=providers)
+
+    monkeypatch.setattr(detector_module, "OnnxPlateDetector", RecordingDetector)
+    monkeypatch.setattr(recogniser_module, "providers_for", lambda device: providers)
+    default_recogniser("ppocr", "cuda", "int8")._core()
+    assert built == {"precision": detector_precision, "providers": providers}
