@@ -23,6 +23,7 @@ from streaming_service.infrastructure.recogniser import (
     READERS,
     build_reader,
     default_recogniser,
+    int8_saturation_risk,
     providers_for,
 )
 from streaming_service.settings import StreamingSettings
@@ -96,3 +97,23 @@ def test_the_detector_runs_its_fp32_file_only_where_cuda_runs_it(
     monkeypatch.setattr(recogniser_module, "providers_for", lambda device: providers)
     default_recogniser("ppocr", "cuda", "int8")._core()
     assert built == {"precision": detector_precision, "providers": providers}
+
+
+@pytest.mark.parametrize(
+    ("flags", "risk"),
+    [
+        ("fpu sse2 avx2 avx512f avx512_vnni", False),
+        ("fpu sse2 avx2 avx_vnni", False),
+        ("fpu sse2 avx2 avx512f", True),
+    ],
+)
+def test_int8_on_an_x86_cpu_without_vnni_is_flagged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flags: str, risk: bool
+) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n", encoding="utf-8")
+    monkeypatch.setattr(recogniser_module.platform, "machine", lambda: "x86_64")
+    assert int8_saturation_risk(cpuinfo) is risk
+    assert int8_saturation_risk(tmp_path / "missing") is False
+    monkeypatch.setattr(recogniser_module.platform, "machine", lambda: "aarch64")
+    assert int8_saturation_risk(cpuinfo) is False
