@@ -154,3 +154,18 @@ def eventually(probe: Any, timeout: float, what: str, interval: float = 1.0) -> 
             return last
         time.sleep(interval)
     raise AssertionError(f"{what}: not within {timeout:.0f} s (last: {str(last)[:300]})")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed stack test carries the last lines of every container's log: the stack is
+    torn down after the package, so a CI run's output is the only place to read them."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    running = getattr(item, "funcargs", {}).get("stack")
+    if report.when != "call" or not report.failed or not isinstance(running, Stack):
+        return
+    for container in running.containers():
+        report.sections.append(
+            (f"podman logs {container.name} ({container.state})", running.logs(container.name, 60))
+        )
