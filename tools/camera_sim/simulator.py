@@ -198,7 +198,8 @@ class CameraSimulator:
         for mount in self._mounts():
             command += ["--camera", mount]
         if self.user is not None:
-            command += ["--user", self.user, "--password", self.password or ""]
+            # "=" keeps a generated password that starts with "-" from reading as an option.
+            command += [f"--user={self.user}", f"--password={self.password or ''}"]
         try:
             ready = self._start_server(command)
             self.port = int(ready["port"])

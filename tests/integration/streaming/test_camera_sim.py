@@ -89,6 +89,13 @@ def test_stop_leaves_no_process_behind() -> None:
     assert not any(_alive(pid) for pid in pids)
 
 
+def test_a_password_that_starts_with_a_dash_is_taken_as_the_password() -> None:
+    # Generated passwords (secrets.token_urlsafe) start with "-" one time in 64.
+    with CameraSimulator([CameraSpec("a")], user="demo", password="-k9_Xq") as sim:
+        assert rtsp_describe(sim.url("a")) == 200
+        assert rtsp_describe(sim.url("a", credentials=False)) == 401
+
+
 def test_camera_spec_parses_the_cli_form() -> None:
     spec = CameraSpec.parse("cam1:abc1d23, BRA-2E19")
     assert spec == CameraSpec("cam1", ("ABC1D23", "BRA2E19"))
