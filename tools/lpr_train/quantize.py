@@ -86,19 +86,16 @@ def detector_inputs(n: int) -> list[Tensor]:
 
 def reader_inputs(n: int) -> list[Tensor]:
     """The reader's network inputs for both views of every box the fp32 detector finds."""
-    from streaming_service.application.ai.recognise_frame import RecognitionSettings
+    from streaming_service.application.ai.recognise_frame import RecognitionSettings, plate_crop
 
     margins = RecognitionSettings()
     detector, reader = OnnxPlateDetector(DEFAULT_ONNX_MODEL), RapidOcrPlateReader(precision="fp32")
     tensors = []
     for frame in calibration_frames(n):
-        height, width = frame.shape[:2]
         for box in detector.detect(frame):
-            region = box.bbox.expanded(margins.crop_margin_x, margins.crop_margin_y)
-            region = region.clipped(width, height)
-            if region is None:
+            crop = plate_crop(frame, box.bbox, margins)
+            if crop is None:
                 continue
-            crop = frame[int(region.y1) : int(region.y2), int(region.x1) : int(region.x2)]
             for view in (crop, second_view(crop)):
                 line = reader.prepare(view)
                 if line is not None:

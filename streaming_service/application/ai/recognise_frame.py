@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from shared_kernel.plates import PlateNumber
-from streaming_service.domain.ai.detection import PlateRead
+from streaming_service.domain.ai.detection import BBox, PlateRead
 from streaming_service.domain.ai.ports import (
     Image,
     OcrReading,
@@ -116,15 +116,10 @@ class RecogniseFrame:
                     kept.append(box)
             kept = sorted(kept, key=lambda b: b.score, reverse=True)[: cfg.max_plates]
             per_frame_boxes.append(len(kept))
-            height, width = frame.shape[:2]
             for box in kept:
-                region = box.bbox.expanded(cfg.crop_margin_x, cfg.crop_margin_y).clipped(
-                    width, height
-                )
-                if region is None:
-                    continue
-                crop = frame[int(region.y1) : int(region.y2), int(region.x1) : int(region.x2)]
-                jobs.append((index, box, crop))
+                crop = plate_crop(frame, box.bbox, cfg)
+                if crop is not None:
+                    jobs.append((index, box, crop))
         read_batch = getattr(self.reader, "read_batch", None)
         crops = [crop for _, _, crop in jobs]
         readings: list[OcrReading] = (
@@ -170,6 +165,16 @@ class RecogniseFrame:
             )
             for i in range(len(frames))
         ]
+
+
+def plate_crop(frame: Image, bbox: BBox, settings: RecognitionSettings) -> Image | None:
+    """The region the reader reads for a detected box: the box with the settings' margin,
+    clipped to the frame (None when nothing of it is left)."""
+    height, width = frame.shape[:2]
+    region = bbox.expanded(settings.crop_margin_x, settings.crop_margin_y).clipped(width, height)
+    if region is None:
+        return None
+    return frame[int(region.y1) : int(region.y2), int(region.x1) : int(region.x2)]
 
 
 def _check(frame: Image) -> None:
