@@ -17,7 +17,9 @@ from streaming_service.application.audit import Actor
 from streaming_service.bootstrap import Services
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` one in
+    # its thread pool, a thread hand-off per request for nothing.
     services: Services = request.app.state.services
     return services
 

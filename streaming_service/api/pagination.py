@@ -19,7 +19,7 @@ from streaming_service.api.deps import ServicesDep
 from streaming_service.api.errors import ApiError
 
 
-def page_request(
+async def page_request(
     services: ServicesDep,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1")] = 1,
     page_size: Annotated[int | None, Query(

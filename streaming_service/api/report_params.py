@@ -20,7 +20,7 @@ DEFAULT_SPAN = timedelta(days=7)
 MAX_SPAN = timedelta(days=400)
 
 
-def report_range(
+async def report_range(
     start: Annotated[AwareDatetime | None, Query(
         description="Inclusive, ISO 8601 with an offset; default: 7 days before end")] = None,
     end: Annotated[AwareDatetime | None, Query(

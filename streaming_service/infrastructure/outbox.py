@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import uuid
 from collections.abc import AsyncIterator, Collection, Sequence
@@ -29,7 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Text, any_, bindparam, func, insert, select, update
+from sqlalchemy import Executable, Text, any_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -50,6 +51,24 @@ class OutboxNotInTransaction(RuntimeError):
     """``add`` was called on a session with no open transaction."""
 
 
+_OUTBOX_COLUMNS = ("id", "event_id", "event_type", "version", "tenant_id", "exchange",
+                   "routing_key", "envelope", "attempts")
+
+
+@functools.cache
+def _insert_and_notify(rows: int) -> Executable:
+    """``rows`` outbox rows inserted and the NOTIFY queued (PostgreSQL sends it on
+    commit), in one statement and one round trip: a single-row INSERT CTE per row, every
+    value a bound parameter. Built once per row count, so SQLAlchemy compiles it once; a
+    multi-row VALUES of literal rows is not cacheable and was compiled anew per event."""
+    statement = select(func.pg_notify(bindparam("channel"), ""))
+    for i in range(rows):
+        added = insert(OutboxEvent).values(
+            {column: bindparam(f"{column}_{i}") for column in _OUTBOX_COLUMNS})
+        statement = statement.add_cte(added.cte(f"added_{i}"))
+    return statement
+
+
 class SqlOutbox:
     """The :class:`~streaming_service.domain.ports.Outbox` port over SQLAlchemy."""
 
@@ -68,15 +87,16 @@ class SqlOutbox:
                 "Outbox.add() must run inside the transaction of the change it describes")
         envelope = new_event(payload, producer=PRODUCER, tenant_id=tenant_id)
         body = envelope.model_dump(mode="json")
-        # One statement, one round trip: the rows inserted (a Core INSERT, not ORM objects
-        # waiting for a flush) and the NOTIFY queued, which PostgreSQL sends on commit.
-        added = insert(OutboxEvent).values([
-            {"id": uuid.uuid4(), "event_id": envelope.event_id, "event_type": envelope.type,
-             "version": envelope.version, "tenant_id": envelope.tenant_id,
-             "exchange": destination, "routing_key": key, "envelope": body, "attempts": 0}
-            for destination, key in ((exchange, routing_key), *also_to)
-        ]).cte("added")
-        await session.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")).add_cte(added))
+        destinations = ((exchange, routing_key), *also_to)
+        params: dict[str, Any] = {"channel": NOTIFY_CHANNEL}
+        for i, (destination, key) in enumerate(destinations):
+            params.update({
+                f"id_{i}": uuid.uuid4(), f"event_id_{i}": envelope.event_id,
+                f"event_type_{i}": envelope.type, f"version_{i}": envelope.version,
+                f"tenant_id_{i}": envelope.tenant_id, f"exchange_{i}": destination,
+                f"routing_key_{i}": key, f"envelope_{i}": body, f"attempts_{i}": 0})
+        await session.execute(_insert_and_notify(len(destinations)), params)
+        return envelope
         return envelope
 
 

@@ -1,0 +1,73 @@
+"""The streaming engine's pool against a real PostgreSQL that drops its connections: a
+connection idle past ``db_ping_after_idle_seconds`` is pinged and replaced when the server
+dropped it; one busy within the window is used without a ping (the cost it saves)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from streaming_service.infrastructure.db.session import create_engine
+from streaming_service.settings import StreamingSettings
+from tools import db_roles
+
+
+def _engine(settings: StreamingSettings, idle_seconds: float) -> AsyncEngine:
+    return create_engine(settings.model_copy(update={
+        "db_pool_size": 1, "db_ping_after_idle_seconds": idle_seconds}))
+
+
+@pytest.fixture
+async def engines(streaming_settings: StreamingSettings) -> AsyncIterator[list[AsyncEngine]]:
+    made: list[AsyncEngine] = []
+    yield made
+    for engine in made:
+        await engine.dispose()
+
+
+async def _backend(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+
+def _terminate(database: str, pid: int) -> None:
+    with psycopg.connect(db_roles.database_url(database), autocommit=True) as conn:
+        assert conn.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone() == (True,)
+
+
+async def test_an_idle_connection_the_server_dropped_is_replaced_before_use(
+    streaming_settings: StreamingSettings, streaming_db_name: str,
+    engines: list[AsyncEngine],
+) -> None:
+    engine = _engine(streaming_settings, 0.2)
+    engines.append(engine)
+    first = await _backend(engine)
+    _terminate(streaming_db_name, first)
+    await asyncio.sleep(0.4)
+
+    second = await _backend(engine)
+
+    assert second != first
+
+
+async def test_a_connection_busy_within_the_window_is_not_pinged(
+    streaming_settings: StreamingSettings, streaming_db_name: str,
+    engines: list[AsyncEngine],
+) -> None:
+    engine = _engine(streaming_settings, 60.0)
+    engines.append(engine)
+    first = await _backend(engine)
+    _terminate(streaming_db_name, first)
+
+    # Used without a ping, the dropped connection fails its statement...
+    with pytest.raises(DBAPIError) as caught:
+        await _backend(engine)
+    assert caught.value.connection_invalidated
+    # ...and the disconnect invalidated the pool: the next use gets a new connection.
+    assert await _backend(engine) != first
