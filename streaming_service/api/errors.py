@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 from starlette.staticfiles import StaticFiles
@@ -164,7 +165,27 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(400, "validation_error", "the request is invalid",
                               {"errors": errors})
 
+    @app.exception_handler(sa_exc.DBAPIError)
+    async def _database_error(request: Request, exc: sa_exc.DBAPIError) -> JSONResponse:
+        # A connection the server dropped (a restart, a failover): the pool has already
+        # discarded it and every older one, so the same request succeeds when retried.
+        if exc.connection_invalidated:
+            return _database_unavailable(request, exc)
+        return await _unexpected(request, exc)
+
+    @app.exception_handler(sa_exc.TimeoutError)
+    async def _pool_exhausted(request: Request, exc: sa_exc.TimeoutError) -> JSONResponse:
+        return _database_unavailable(request, exc)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", extra={"path": request.url.path})
         return error_response(500, "internal_error", "internal server error")
+
+
+def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("request failed on the database",
+                extra={"path": request.url.path, "error": repr(exc)[:300]})
+    return error_response(503, "service_unavailable",
+                          "the database is unavailable; try again shortly",
+                          headers={"Retry-After": "1"})
