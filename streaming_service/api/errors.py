@@ -167,9 +167,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(sa_exc.DBAPIError)
     async def _database_error(request: Request, exc: sa_exc.DBAPIError) -> JSONResponse:
-        # A connection the server dropped (a restart, a failover): the pool has already
-        # discarded it and every older one, so the same request succeeds when retried.
-        if exc.connection_invalidated:
+        # A connection the server dropped (a restart, a failover; the pool has already
+        # replaced it and every older one), or a server refusing connections for now.
+        if exc.connection_invalidated or _sqlstate(exc) in _UNAVAILABLE_SQLSTATES:
             return _database_unavailable(request, exc)
         return await _unexpected(request, exc)
 
@@ -177,15 +177,39 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _pool_exhausted(request: Request, exc: sa_exc.TimeoutError) -> JSONResponse:
         return _database_unavailable(request, exc)
 
+    @app.exception_handler(ConnectionRefusedError)
+    async def _refused(request: Request, exc: ConnectionRefusedError) -> JSONResponse:
+        # Opening a connection to a server that is down (SQLAlchemy does not wrap it).
+        return _database_unavailable(request, exc, "a service this request needs")
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", extra={"path": request.url.path})
         return error_response(500, "internal_error", "internal server error")
 
 
-def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    log.warning("request failed on the database",
+#: PostgreSQL's "try later" answers: the server starting up or shutting down, too many
+#: connections, and the connection exceptions (class 08).
+_UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "53300", "08000", "08001", "08003",
+                          "08004", "08006"}
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def _sqlstate(exc: sa_exc.DBAPIError) -> str | None:
+    code = getattr(exc.orig, "sqlstate", None)
+    return code if isinstance(code, str) else None
+
+
+def _database_unavailable(request: Request, exc: Exception,
+                          subject: str = "the database") -> JSONResponse:
+    log.warning("request failed on a connection",
                 extra={"path": request.url.path, "error": repr(exc)[:300]})
+    if request.method in _SAFE_METHODS:
+        return error_response(503, "service_unavailable",
+                              f"{subject} is unavailable; try again shortly",
+                              headers={"Retry-After": "1"})
+    # A change whose connection was lost may have committed or not: no invitation to
+    # resend it blindly.
     return error_response(503, "service_unavailable",
-                          "the database is unavailable; try again shortly",
-                          headers={"Retry-After": "1"})
+                          f"the connection to {subject} failed; the change may or may not "
+                          "have been saved, check before trying again")

@@ -97,7 +97,6 @@ class SqlOutbox:
                 f"routing_key_{i}": key, f"envelope_{i}": body, f"attempts_{i}": 0})
         await session.execute(_insert_and_notify(len(destinations)), params)
         return envelope
-        return envelope
 
 
 # --- publishing to the live feed -----------------------------------------------------------

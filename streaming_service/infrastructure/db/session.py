@@ -52,7 +52,9 @@ def ping_after_idle(engine: AsyncEngine, seconds: float) -> None:
         try:
             dialect.do_ping(dbapi_connection)
         except Exception as error:
-            raise exc.DisconnectionError(f"pooled connection failed its ping: {error!r}") \
+            # As pool_pre_ping does: the pool retries with a new connection and replaces
+            # every older pooled one too (after a restart they are all dead).
+            raise exc.InvalidatePoolError(f"pooled connection failed its ping: {error!r}") \
                 from error
 
 

@@ -1,7 +1,8 @@
 """The API when PostgreSQL drops its connections (a restart, a failover): a request that
-meets a dropped connection answers a clean, retryable 503 in the API's error shape, and
-the next request gets a fresh connection. The app here never pings (a ping would replace
-the dropped connection before use: tests/integration/streaming/test_db_pool.py)."""
+meets a dropped connection answers 503 in the API's error shape (a read with
+``Retry-After``; a change without it, since its outcome is unknown), and the next request
+gets a fresh connection. The app here never pings (a ping would replace the dropped
+connection before use: tests/integration/streaming/test_db_pool.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import httpx
 import psycopg
+import pytest
 
 from streaming_service.settings import StreamingSettings
 from tests.integration.ai.conftest import build_app, serve
@@ -28,28 +30,45 @@ def _terminate(database: str, pids: set[int]) -> None:
             conn.execute("SELECT pg_terminate_backend(%s)", [pid])
 
 
+async def _on_dropped_connections(http: httpx.AsyncClient, database: str, theirs: set[int],
+                                  headers: dict[str, str], method: str, url: str,
+                                  **kwargs: Any) -> httpx.Response:
+    """The response to ``method url`` sent right after the app's connections were
+    dropped. The app's background work may meet a dropped connection first and so renew
+    the pool before the request does: then the connections are dropped again."""
+    for _ in range(5):
+        warm = await http.get("/api/ai/watchlists/", headers=headers)
+        assert warm.status_code == 200, warm.text
+        _terminate(database, _backends(database) - theirs)
+        response = await http.request(method, url, headers=headers, **kwargs)
+        if response.status_code == 503:
+            return response
+        assert response.is_success, response.text
+    pytest.fail("no request met a dropped connection in 5 tries")
+
+
 async def test_a_request_on_a_dropped_connection_is_a_503_and_the_retry_succeeds(
     streaming_settings: StreamingSettings, redis_client: Any, object_store: Any,
     make_caller: Any, ai_db_name: str,
 ) -> None:
     settings = streaming_settings.model_copy(update={"db_ping_after_idle_seconds": 3600.0})
     caller = make_caller("operator")
-    before = _backends(ai_db_name)
+    theirs = _backends(ai_db_name)
     async with serve(build_app(settings, redis_client, object_store)) as server, \
             httpx.AsyncClient(base_url=server.base_url, timeout=10) as http:
-        # The app's background work may meet a dropped connection first and so replace
-        # the pool before the request does: then drop them again.
-        for _ in range(5):
-            warm = await http.get("/api/ai/watchlists/", headers=caller.headers)
-            assert warm.status_code == 200, warm.text
-            _terminate(ai_db_name, _backends(ai_db_name) - before)
-            failed = await http.get("/api/ai/watchlists/", headers=caller.headers)
-            if failed.status_code != 200:
-                break
-        assert failed.status_code == 503, failed.text
-        assert failed.headers["retry-after"] == "1"
-        assert failed.json()["error"]["code"] == "service_unavailable"
+        read = await _on_dropped_connections(http, ai_db_name, theirs, caller.headers,
+                                             "GET", "/api/ai/watchlists/")
+        assert read.headers["retry-after"] == "1"
+        assert read.json()["error"]["code"] == "service_unavailable"
+        assert (await http.get("/api/ai/watchlists/", headers=caller.headers)).status_code \
+            == 200
 
-        retried = await http.get("/api/ai/watchlists/", headers=caller.headers)
-
-        assert retried.status_code == 200, retried.text
+        change = await _on_dropped_connections(http, ai_db_name, theirs, caller.headers,
+                                               "POST", "/api/ai/watchlists/",
+                                               json={"name": "Dropped"})
+        assert "retry-after" not in change.headers
+        assert change.json()["error"]["code"] == "service_unavailable"
+        assert "may or may not" in change.json()["error"]["message"]
+        retried = await http.post("/api/ai/watchlists/", headers=caller.headers,
+                                  json={"name": "After the drop"})
+        assert retried.status_code == 201, retried.text
