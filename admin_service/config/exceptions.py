@@ -11,7 +11,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -41,6 +41,20 @@ class ServiceUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "A dependency is unavailable; try again shortly."
     default_code = "service_unavailable"
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database could not serve the request: a dropped connection (a restart, a
+    failover), a server refusing connections for now, a statement timeout or deadlock."""
+
+    default_detail = "The database is unavailable; try again shortly."
+
+
+#: Methods whose failure may be resent as it is; a change whose connection failed at its
+#: commit may have been saved, so its 503 carries no ``Retry-After``.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+UNKNOWN_OUTCOME = ("The database connection failed; the change may or may not have been "
+                   "saved, check before trying again.")
 
 
 class Conflict(exceptions.APIException):
@@ -118,6 +132,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     elif isinstance(exc, IntegrityError):
         logger.warning("integrity error turned into 409", extra={"error": str(exc)[:200]})
         exc = Conflict()
+    elif isinstance(exc, (OperationalError, InterfaceError)):
+        logger.warning("database unavailable", extra={"error": str(exc)[:200]})
+        request = context.get("request")
+        safe = request is None or request.method in SAFE_METHODS
+        exc = DatabaseUnavailable() if safe else DatabaseUnavailable(UNKNOWN_OUTCOME)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -147,6 +166,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         details["retry_after_seconds"] = int(exc.wait)
     message = exc.detail if isinstance(exc.detail, str) else str(exc.default_detail)
     response.data = error_body(code, str(message), details)
+    if isinstance(exc, DatabaseUnavailable) and message != UNKNOWN_OUTCOME:
+        response["Retry-After"] = "1"
     return response
 
 
