@@ -32,6 +32,12 @@ PACE_INTERVALS = 5
 """How many of a camera's last frame intervals its pace is the median of."""
 SAME_PLATE_BONUS = 2.0
 """More than overlap and closeness together can score (each at most 1)."""
+RECENT_READS = 8
+"""How many of a track's latest reads a new read is compared with."""
+MAX_MISREAD_CHARACTERS = 2
+"""A confident read differing from every read of a track in more characters than this
+is another vehicle, however close its box: the next car in a queue takes the place of
+the one ahead, while a confident misread rarely gets more than one character wrong."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +212,17 @@ class _Track:
     def last_box(self) -> BBox:
         return self.reads[-1].bbox
 
+    def could_read(self, plate: PlateNumber) -> bool:
+        """True when ``plate`` could be a misread of this track's vehicle: within
+        :data:`MAX_MISREAD_CHARACTERS` of one of its latest reads (both layouts compared
+        in Mercosul form, so a fifth ``D``/``3`` is no difference)."""
+        key = plate.to_mercosul().value
+        return any(
+            sum(a != b for a, b in zip(key, r.plate.to_mercosul().value, strict=True))
+            <= MAX_MISREAD_CHARACTERS
+            for r in self.reads[-RECENT_READS:]
+        )
+
 
 class PlateTracker:
     """Groups reads into vehicles per camera and reports each vehicle once.
@@ -302,6 +319,8 @@ class PlateTracker:
                 iou = box.iou(read.bbox)
                 distance = box.centre_distance(read.bbox) / max(box.width, read.bbox.width)
                 same_plate = track.reads[-1].plate.same_vehicle(read.plate)
+                if not same_plate and not track.could_read(read.plate):
+                    continue
                 if iou >= cfg.iou_threshold or distance <= cfg.max_centre_distance \
                         or same_plate:
                     # The same plate first (another car's box may lie closer to where

@@ -171,3 +171,29 @@ def test_a_worker_slower_than_the_configured_gap_still_keeps_its_tracks() -> Non
         sightings += tracker.observe("cam", reads, at=i * 2.0)
     sightings += tracker.flush("cam")
     assert [s.reads for s in sightings] == [3]
+
+
+def test_the_next_car_in_the_place_of_the_one_ahead_is_another_vehicle() -> None:
+    """ABC1D23 leaves while frames are dropped; BRA2E19 appears where it was, within the
+    gap: a plate that differs in every character is not a misread of the first car, so
+    its read starts a vehicle of its own (it once became the first car's read, and its
+    watchlist alert was retracted by that track's vote)."""
+    tracker = PlateTracker(TrackerConfig(report_after_reads=50,
+                                         provisional_min_confidence=0.8))
+    tracker.observe("cam", [read("ABC1D23", x=400)], at=0.0)
+    early = tracker.observe("cam", [read("BRA2E19", x=420)], at=0.5)
+
+    assert tracker.active_tracks("cam") == 2
+    assert [s.plate.value for s in early] == ["BRA2E19"]
+    assert sorted(s.plate.value for s in tracker.flush("cam")) == ["ABC1D23", "BRA2E19"]
+
+
+def test_a_misread_of_up_to_two_characters_stays_on_its_vehicle() -> None:
+    tracker = PlateTracker(TrackerConfig(report_after_reads=50))
+    tracker.observe("cam", [read("ABC1D23", x=400)], at=0.0)
+    tracker.observe("cam", [read("A8C1D28", x=420)], at=0.25)  # two characters off
+    tracker.observe("cam", [read("ABC1323", x=440)], at=0.5)  # the old-layout twin
+
+    assert tracker.active_tracks("cam") == 1
+    (sighting,) = tracker.flush("cam")
+    assert sighting.plate.value == "ABC1D23" and sighting.reads == 3
