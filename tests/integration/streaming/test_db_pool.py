@@ -5,7 +5,7 @@ dropped it; one busy within the window is used without a ping (the cost it saves
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import psycopg
 import pytest
@@ -23,14 +23,6 @@ def _engine(settings: StreamingSettings, idle_seconds: float) -> AsyncEngine:
         "db_pool_size": 1, "db_ping_after_idle_seconds": idle_seconds}))
 
 
-@pytest.fixture
-async def engines(streaming_settings: StreamingSettings) -> AsyncIterator[list[AsyncEngine]]:
-    made: list[AsyncEngine] = []
-    yield made
-    for engine in made:
-        await engine.dispose()
-
-
 async def _backend(engine: AsyncEngine) -> int:
     async with engine.connect() as conn:
         return int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
@@ -41,14 +33,32 @@ def _terminate(database: str, pid: int) -> None:
         assert conn.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone() == (True,)
 
 
+Dropped = Callable[[float], Awaitable[tuple[AsyncEngine, int]]]
+
+
+@pytest.fixture
+async def dropped(streaming_settings: StreamingSettings,
+                  streaming_db_name: str) -> AsyncIterator[Dropped]:
+    """Makes an engine (pinging after ``idle_seconds``) whose one pooled connection, to
+    backend ``pid``, the server then terminated: ``(engine, pid)``."""
+    made: list[AsyncEngine] = []
+
+    async def make(idle_seconds: float) -> tuple[AsyncEngine, int]:
+        engine = _engine(streaming_settings, idle_seconds)
+        made.append(engine)
+        pid = await _backend(engine)
+        _terminate(streaming_db_name, pid)
+        return engine, pid
+
+    yield make
+    for engine in made:
+        await engine.dispose()
+
+
 async def test_an_idle_connection_the_server_dropped_is_replaced_before_use(
-    streaming_settings: StreamingSettings, streaming_db_name: str,
-    engines: list[AsyncEngine],
+    dropped: Dropped,
 ) -> None:
-    engine = _engine(streaming_settings, 0.2)
-    engines.append(engine)
-    first = await _backend(engine)
-    _terminate(streaming_db_name, first)
+    engine, first = await dropped(0.2)
     await asyncio.sleep(0.4)
 
     second = await _backend(engine)
@@ -56,14 +66,8 @@ async def test_an_idle_connection_the_server_dropped_is_replaced_before_use(
     assert second != first
 
 
-async def test_a_connection_busy_within_the_window_is_not_pinged(
-    streaming_settings: StreamingSettings, streaming_db_name: str,
-    engines: list[AsyncEngine],
-) -> None:
-    engine = _engine(streaming_settings, 60.0)
-    engines.append(engine)
-    first = await _backend(engine)
-    _terminate(streaming_db_name, first)
+async def test_a_connection_busy_within_the_window_is_not_pinged(dropped: Dropped) -> None:
+    engine, first = await dropped(60.0)
 
     # Used without a ping, the dropped connection fails its statement...
     with pytest.raises(DBAPIError) as caught:
