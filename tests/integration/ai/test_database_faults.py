@@ -6,6 +6,7 @@ connection before use: tests/integration/streaming/test_db_pool.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -30,17 +31,30 @@ def _terminate(database: str, pids: set[int]) -> None:
             conn.execute("SELECT pg_terminate_backend(%s)", [pid])
 
 
-async def _on_dropped_connections(http: httpx.AsyncClient, database: str, theirs: set[int],
-                                  headers: dict[str, str], method: str, url: str,
-                                  **kwargs: Any) -> httpx.Response:
-    """The response to ``method url`` sent right after the app's connections were
-    dropped. The app's background work may meet a dropped connection first and so renew
-    the pool before the request does: then the connections are dropped again."""
+async def _answering(http: httpx.AsyncClient, headers: dict[str, str]) -> None:
+    """Waits for a 200: after a round whose request did not meet a dropped connection,
+    one may still be pooled; it answers one 503, and its failure renews the pool."""
     for _ in range(5):
-        warm = await http.get("/api/ai/watchlists/", headers=headers)
-        assert warm.status_code == 200, warm.text
+        response = await http.get("/api/ai/watchlists/", headers=headers)
+        if response.status_code == 200:
+            return
+        assert response.status_code == 503, response.text
+    pytest.fail("the app kept answering 503 after its connections were dropped")
+
+
+async def _on_dropped_connections(
+    http: httpx.AsyncClient, database: str, theirs: set[int], headers: dict[str, str],
+    method: str, url: str, body: Callable[[int], Any] | None = None,
+) -> httpx.Response:
+    """The response to ``method url`` sent right after the app's connections were
+    dropped. The request may not meet a dropped connection (the app's background work
+    met one first and renewed the pool, or opened a connection after the drop): then
+    the app is brought back to answering and its connections are dropped again."""
+    for attempt in range(5):
+        await _answering(http, headers)
         _terminate(database, _backends(database) - theirs)
-        response = await http.request(method, url, headers=headers, **kwargs)
+        response = await http.request(method, url, headers=headers,
+                                      json=body(attempt) if body else None)
         if response.status_code == 503:
             return response
         assert response.is_success, response.text
@@ -60,12 +74,13 @@ async def test_a_request_on_a_dropped_connection_is_a_503_and_the_retry_succeeds
                                              "GET", "/api/ai/watchlists/")
         assert read.headers["retry-after"] == "1"
         assert read.json()["error"]["code"] == "service_unavailable"
-        assert (await http.get("/api/ai/watchlists/", headers=caller.headers)).status_code \
-            == 200
+        # The failure renewed the pool: the very next request gets a fresh connection.
+        again = await http.get("/api/ai/watchlists/", headers=caller.headers)
+        assert again.status_code == 200, again.text
 
         change = await _on_dropped_connections(http, ai_db_name, theirs, caller.headers,
                                                "POST", "/api/ai/watchlists/",
-                                               json={"name": "Dropped"})
+                                               lambda attempt: {"name": f"Dropped {attempt}"})
         assert "retry-after" not in change.headers
         assert change.json()["error"]["code"] == "service_unavailable"
         assert "may or may not" in change.json()["error"]["message"]
