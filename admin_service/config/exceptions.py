@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from config.middleware import wants_json
@@ -50,9 +51,8 @@ class DatabaseUnavailable(ServiceUnavailable):
     default_detail = "The database is unavailable; try again shortly."
 
 
-#: Methods whose failure may be resent as it is; a change whose connection failed at its
-#: commit may have been saved, so its 503 carries no ``Retry-After``.
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: A change whose connection failed at its commit may have been saved: its 503 carries
+#: no ``Retry-After`` and says so (a safe method's may be resent as it is).
 UNKNOWN_OUTCOME = ("The database connection failed; the change may or may not have been "
                    "saved, check before trying again.")
 
@@ -134,9 +134,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = Conflict()
     elif isinstance(exc, (OperationalError, InterfaceError)):
         logger.warning("database unavailable", extra={"error": str(exc)[:200]})
-        request = context.get("request")
-        safe = request is None or request.method in SAFE_METHODS
-        exc = DatabaseUnavailable() if safe else DatabaseUnavailable(UNKNOWN_OUTCOME)
+        exc = DatabaseUnavailable() if _safe(context) else DatabaseUnavailable(UNKNOWN_OUTCOME)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -166,9 +164,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         details["retry_after_seconds"] = int(exc.wait)
     message = exc.detail if isinstance(exc.detail, str) else str(exc.default_detail)
     response.data = error_body(code, str(message), details)
-    if isinstance(exc, DatabaseUnavailable) and message != UNKNOWN_OUTCOME:
+    if isinstance(exc, DatabaseUnavailable) and _safe(context):
         response["Retry-After"] = "1"
     return response
+
+
+def _safe(context: dict[str, Any]) -> bool:
+    request = context.get("request")
+    return request is None or request.method in SAFE_METHODS
 
 
 def _codes_of(exc: exceptions.APIException) -> str | None:

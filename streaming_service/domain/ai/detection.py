@@ -318,9 +318,9 @@ class PlateTracker:
             for ri, read in enumerate(reads):
                 iou = box.iou(read.bbox)
                 distance = box.centre_distance(read.bbox) / max(box.width, read.bbox.width)
-                same_plate = track.reads[-1].plate.same_vehicle(read.plate)
-                if not same_plate and not track.could_read(read.plate):
+                if not track.could_read(read.plate):
                     continue
+                same_plate = track.reads[-1].plate.same_vehicle(read.plate)
                 if iou >= cfg.iou_threshold or distance <= cfg.max_centre_distance \
                         or same_plate:
                     # The same plate first (another car's box may lie closer to where
