@@ -29,6 +29,7 @@ DEFAULT_ISSUER = "gt-vision-admin"
 DEFAULT_AUDIENCE = "gt-vision"
 DENYLIST_PREFIX = "gtv:jwt:denylist:"
 SESSION_VERSION_PREFIX = "gtv:jwt:session-version:"
+ENDED_SESSION_PREFIX = "gtv:jwt:ended-session:"
 # Verified access tokens each process remembers (JWTVerifier): a few MB at most.
 VERIFIED_TOKENS_CACHED = 4096
 
@@ -61,6 +62,8 @@ class TokenClaims(BaseModel):
     exp: int
     # The user's session version when the token was minted (claim ``sv``).
     session_version: int = Field(default=0, ge=0)
+    # The login session both tokens of a pair belong to, kept across refreshes (``sid``).
+    session_id: str | None = Field(default=None, max_length=64)
 
     @property
     def is_superadmin(self) -> bool:
@@ -87,6 +90,10 @@ def session_version_key(user_id: uuid.UUID | str) -> str:
     return f"{SESSION_VERSION_PREFIX}{user_id}"
 
 
+def ended_session_key(session_id: str) -> str:
+    return f"{ENDED_SESSION_PREFIX}{session_id}"
+
+
 def _refused(listed: Any, current_version: Any, token_version: int) -> bool:
     if listed is not None:
         return True
@@ -111,6 +118,14 @@ class RedisDenylist:
         """Refuse every token of ``user_id`` minted under a version below ``version``.
         ``ttl_seconds`` must outlive the longest-lived token the services accept."""
         self._redis.set(session_version_key(user_id), str(version), ex=max(1, ttl_seconds))
+
+    def end_session(self, session_id: str, ttl_seconds: int) -> None:
+        """Refuse the refresh tokens of one login session (a logout), whichever of its
+        refresh tokens the client kept. ``ttl_seconds``: at least the session's rest."""
+        self._redis.set(ended_session_key(session_id), "1", ex=max(1, ttl_seconds))
+
+    def session_ended(self, session_id: str) -> bool:
+        return bool(self._redis.exists(ended_session_key(session_id)))
 
     @staticmethod
     def keys(claims: TokenClaims) -> list[str]:
@@ -284,6 +299,7 @@ def claims_from_payload(raw: dict[str, Any]) -> TokenClaims:
             jti=raw["jti"],
             exp=raw["exp"],
             session_version=raw.get("sv", 0),
+            session_id=raw.get("sid"),
         )
     except (KeyError, ValidationError, ValueError) as exc:
         raise InvalidToken(f"bad claims: {exc}") from exc

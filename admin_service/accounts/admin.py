@@ -5,12 +5,20 @@ from typing import Any
 from audit.services import record
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts import services
 from accounts.models import User
+
+# Not managed here: roles are GT-Vision's own (``User.role``), not Django groups, and the
+# refresh-token ledger is the revocation record: deleting a row would revive a token.
+for model in (Group, BlacklistedToken, OutstandingToken):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
 
 
 @admin.register(User)

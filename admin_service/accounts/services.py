@@ -296,8 +296,12 @@ def deactivate_user(user: User, *, actor: User | None, request: HttpRequest | No
     with transaction.atomic():
         user.is_active = False
         user.save(update_fields=["is_active"])
+        # An invitee deactivated before accepting: the link must not bring them back.
+        revoked = Invitation.objects.filter(user=user, used_at__isnull=True).update(
+            used_at=timezone.now())
+        after = user_state(user) | ({"invitations_revoked": revoked} if revoked else {})
         record(action="delete", object_type=OBJECT_TYPE, object_id=str(user.id),
-               tenant_id=user.tenant_id, actor=actor, before=before, after=user_state(user),
+               tenant_id=user.tenant_id, actor=actor, before=before, after=after,
                request=request)
         if before["is_active"]:
             publish_role_change(user)

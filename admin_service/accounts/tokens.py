@@ -13,6 +13,7 @@ import base64
 import hashlib
 import json
 import time
+import uuid
 from functools import lru_cache
 from typing import Any
 
@@ -117,13 +118,16 @@ def session_deadline(auth_time: int) -> int:
     return auth_time + int(settings.SESSION_MAX_AGE.total_seconds())
 
 
-def issue_pair(user: User, *, auth_time: int | None = None) -> dict[str, str]:
-    """A new access/refresh pair; ``auth_time`` carries a session over from a refresh
-    (None: a password login, the session starts now)."""
+def issue_pair(user: User, *, auth_time: int | None = None,
+               session_id: str | None = None) -> dict[str, str]:
+    """A new access/refresh pair; ``auth_time`` and ``session_id`` carry a session over
+    from a refresh (None: a password login, a new session starts now). Both tokens name
+    the session (``sid``), so a logout ends it whichever refresh token the client kept."""
     started = int(time.time()) if auth_time is None else auth_time
     deadline = session_deadline(started)
     refresh = GTRefreshToken.for_user(user)
     refresh["auth_time"] = started
+    refresh["sid"] = session_id or uuid.uuid4().hex
     refresh["exp"] = min(int(refresh["exp"]), deadline)
     access = refresh.access_token
     access["exp"] = min(int(access["exp"]), deadline)

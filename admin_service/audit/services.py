@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -22,6 +23,7 @@ from shared_kernel.correlation import get_correlation_id
 from shared_kernel.masking import mask_urls_in_text
 
 MASK = "***"
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 # Keys whose values are replaced wholesale, compared case-insensitively.
 SENSITIVE_KEYS = frozenset(
     {
@@ -114,6 +116,8 @@ def record(
         ip = client_ip(request)
     if user_agent is None:
         user_agent = str(meta.get("HTTP_USER_AGENT", "") or "")
+    # Control characters (a NUL is refused by PostgreSQL) never reach the log.
+    user_agent = _CONTROL_CHARACTERS.sub("", user_agent)
     return AuditEntry.objects.create(
         action=action,
         object_type=object_type,

@@ -321,8 +321,9 @@ def delete_place(obj: Location | Zone, *, actor: Any, request: HttpRequest | Non
     """Cameras (and zones) that pointed at the place keep existing, unassigned.
 
     Each affected camera is a changed camera: new revision, audit entry and
-    ``CameraUpdated``, in the same transaction as the deletion. Decommissioned cameras
-    are only unlinked (by the foreign key's SET NULL); nothing downstream follows them.
+    ``CameraUpdated``, in the same transaction as the deletion; each affected zone gets
+    its own audit entry. Decommissioned cameras are only unlinked (by the foreign key's
+    SET NULL); nothing downstream follows them.
     """
     before = _place_state(obj)
     object_id, tenant_id = str(obj.id), obj.tenant_id
@@ -341,6 +342,15 @@ def delete_place(obj: Location | Zone, *, actor: Any, request: HttpRequest | Non
                    tenant_id=camera.tenant_id, actor=actor, before=camera_before,
                    after=camera.audit_state(), request=request)
             enqueue(_snapshot(camera, CameraUpdated), tenant_id=camera.tenant_id)
+        if isinstance(place, Location):
+            # Zones of the location stay, unassigned: each is a changed zone, audited.
+            for zone in Zone.objects.select_for_update().filter(location=place).order_by("pk"):
+                zone_before = _place_state(zone)
+                zone.location = None
+                zone.save(update_fields=["location", "updated_at"])
+                record(action="update", object_type="zone", object_id=str(zone.id),
+                       tenant_id=zone.tenant_id, actor=actor, before=zone_before,
+                       after=_place_state(zone), request=request)
         place.delete()
         record(action="delete", object_type=type(obj).__name__.lower(), object_id=object_id,
                tenant_id=tenant_id, actor=actor, before=before, request=request)

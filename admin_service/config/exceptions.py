@@ -11,7 +11,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, InterfaceError, OperationalError
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.permissions import SAFE_METHODS
@@ -132,6 +132,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     elif isinstance(exc, IntegrityError):
         logger.warning("integrity error turned into 409", extra={"error": str(exc)[:200]})
         exc = Conflict()
+    elif isinstance(exc, DataError):
+        # A value the database cannot store (a NUL character, a number out of range)
+        # that no validator caught: the request's fault, not the server's.
+        logger.warning("data error turned into 400", extra={"error": str(exc)[:200]})
+        exc = exceptions.ValidationError(
+            {"non_field_errors": ["A value of the request cannot be stored."]})
     elif isinstance(exc, (OperationalError, InterfaceError)):
         logger.warning("database unavailable", extra={"error": str(exc)[:200]})
         exc = DatabaseUnavailable() if _safe(context) else DatabaseUnavailable(UNKNOWN_OUTCOME)

@@ -66,12 +66,20 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
 
 
 class FilterSet(django_filters.rest_framework.FilterSet):
-    """Base of every filterset of the service (model booleans become strict)."""
+    """Base of every filterset of the service (model booleans become strict).
+
+    A filter on a related object (``?location=<id>``) compares ids and nothing more.
+    django-filter's default checks the id against every row of the related table, so an
+    id of another tenant's location answered an empty list and an unknown one a 400:
+    the difference told a caller which ids exist elsewhere. Both are an empty list now.
+    """
 
     FILTER_DEFAULTS = {
         **django_filters.rest_framework.FilterSet.FILTER_DEFAULTS,
         models.BooleanField: {"filter_class": StrictBooleanFilter},
         models.DateTimeField: {"filter_class": UtcDateTimeFilter},
+        models.ForeignKey: {"filter_class": django_filters.UUIDFilter},
+        models.OneToOneField: {"filter_class": django_filters.UUIDFilter},
     }
 
 

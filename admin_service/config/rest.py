@@ -123,9 +123,13 @@ class StrictFloatField(serializers.FloatField):
     def to_internal_value(self, data: Any) -> float:
         if isinstance(data, bool) or not isinstance(data, (int, float)):
             self.fail("invalid")
-        if not math.isfinite(data):
+        try:
+            value = float(data)
+        except OverflowError:  # an integer of hundreds of digits
             self.fail("invalid")
-        return super().to_internal_value(data)
+        if not math.isfinite(value):
+            self.fail("invalid")
+        return super().to_internal_value(value)
 
 
 class StrictBooleanField(serializers.BooleanField):

@@ -7,6 +7,7 @@ FastAPI's 422) with the offending fields in ``details.errors``.
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -171,16 +172,27 @@ def install_error_handlers(app: FastAPI) -> None:
         # replaced it and every older one), or a server refusing connections for now.
         if exc.connection_invalidated or _sqlstate(exc) in _UNAVAILABLE_SQLSTATES:
             return _database_unavailable(request, exc)
+        if isinstance(exc, sa_exc.DataError):
+            # A value the database cannot store or the driver cannot encode, that no
+            # validator caught: the request's fault (logged, as validation should have).
+            log.warning("data error answered as 400",
+                        extra={"path": request.url.path, "error": repr(exc.orig)[:200]})
+            return error_response(400, "validation_error",
+                                  "a value of the request cannot be stored", {"errors": []})
         return await _unexpected(request, exc)
 
     @app.exception_handler(sa_exc.TimeoutError)
     async def _pool_exhausted(request: Request, exc: sa_exc.TimeoutError) -> JSONResponse:
         return _database_unavailable(request, exc)
 
-    @app.exception_handler(ConnectionRefusedError)
-    async def _refused(request: Request, exc: ConnectionRefusedError) -> JSONResponse:
-        # Opening a connection to a server that is down (SQLAlchemy does not wrap it).
+    async def _unreachable(request: Request, exc: Exception) -> JSONResponse:
+        # Opening a connection failed: the server is down (refused), its name did not
+        # resolve, or the connect timed out (asyncpg's own timeout; a DNS server slow
+        # after a container restart). SQLAlchemy does not wrap these.
         return _database_unavailable(request, exc, "a service this request needs")
+
+    for unreachable in (ConnectionError, TimeoutError, socket.gaierror):
+        app.add_exception_handler(unreachable, _unreachable)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -6,11 +6,11 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from pydantic import AwareDatetime
 
 from streaming_service.api.deps import ServicesDep, ViewerDep, client_ip, tenant_scope
 from streaming_service.api.pagination import PageDep, PageOut, page_out
 from streaming_service.api.schemas import PlaybackOut, RecordingGapOut, RecordingOut
+from streaming_service.api.validation import Instant
 
 router = APIRouter(prefix="/api/streaming/recordings", tags=["recordings"])
 
@@ -21,8 +21,8 @@ async def list_recordings(
     claims: ViewerDep,
     services: ServicesDep,
     camera_id: uuid.UUID,
-    start: Annotated[AwareDatetime, Query(description="ISO 8601 with offset, e.g. ...Z")],
-    end: Annotated[AwareDatetime, Query()],
+    start: Annotated[Instant, Query(description="ISO 8601 with offset, e.g. ...Z")],
+    end: Annotated[Instant, Query()],
     page: PageDep,
     request: Request,
 ) -> PageOut[RecordingOut]:
@@ -40,8 +40,8 @@ async def recording_gaps(
     claims: ViewerDep,
     services: ServicesDep,
     camera_id: uuid.UUID,
-    start: Annotated[AwareDatetime, Query(description="ISO 8601 with offset, e.g. ...Z")],
-    end: Annotated[AwareDatetime, Query()],
+    start: Annotated[Instant, Query(description="ISO 8601 with offset, e.g. ...Z")],
+    end: Annotated[Instant, Query()],
 ) -> list[RecordingGapOut]:
     """Each hole between consecutive segments of at least ``GTV_RECORDING_GAP_SECONDS``
     (a replica died, the camera was lost, recording was off): the same holes announced

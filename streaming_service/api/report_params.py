@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import Depends, Query, Response
-from pydantic import AwareDatetime
 
 from streaming_service.api.errors import ApiError
+from streaming_service.api.validation import Instant
 from streaming_service.application.report_documents import Language
 from streaming_service.application.reports import InvalidReportRange, ReportRange
 from streaming_service.domain.ports import ReportRenderer
@@ -21,9 +21,9 @@ MAX_SPAN = timedelta(days=400)
 
 
 async def report_range(
-    start: Annotated[AwareDatetime | None, Query(
+    start: Annotated[Instant | None, Query(
         description="Inclusive, ISO 8601 with an offset; default: 7 days before end")] = None,
-    end: Annotated[AwareDatetime | None, Query(
+    end: Annotated[Instant | None, Query(
         description="Exclusive, ISO 8601 with an offset; default: now")] = None,
 ) -> ReportRange:
     try:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared_kernel.events import StreamFailureCode
-from streaming_service.api.validation import RequestModel
+from streaming_service.api.validation import Instant, RequestModel
 
 
 class StreamStatusOut(BaseModel):
@@ -66,8 +66,8 @@ class PlaybackOut(BaseModel):
 
 class ExportIn(RequestModel):
     camera_id: uuid.UUID
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
 
 
 class ExportOut(BaseModel):

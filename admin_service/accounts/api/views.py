@@ -189,9 +189,17 @@ class RefreshView(_PublicAuthView):
             raise ServiceUnavailable("Token revocation list is unavailable.") from exc
         if revoked or token_version < user.session_version:
             raise exceptions.AuthenticationFailed("The session has been revoked; log in again.")
+        session_id = old.payload.get("sid")
+        session_id = session_id if isinstance(session_id, str) and session_id else None
+        try:
+            ended = session_id is not None and get_denylist().session_ended(session_id)
+        except redis.RedisError as exc:
+            raise ServiceUnavailable("Token revocation list is unavailable.") from exc
+        if ended:
+            raise exceptions.AuthenticationFailed("The session has ended; log in again.")
         # Rotation: the presented refresh token is spent, atomically; a replay answers 401.
         services.spend_refresh_token(old)
-        return Response(issue_pair(user, auth_time=auth_time))
+        return Response(issue_pair(user, auth_time=auth_time, session_id=session_id))
 
 
 class LogoutView(APIView):
@@ -215,6 +223,10 @@ class LogoutView(APIView):
         try:
             if claims is not None:
                 get_denylist().revoke(claims.jti, claims.exp)
+                if claims.session_id:
+                    # The session's refresh tokens too, sent with the logout or not.
+                    get_denylist().end_session(
+                        claims.session_id, int(settings.SESSION_MAX_AGE.total_seconds()))
         except redis.RedisError as exc:
             raise ServiceUnavailable("Token revocation list is unavailable.") from exc
         with transaction.atomic():

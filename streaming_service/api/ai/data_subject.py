@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Request
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from streaming_service.api.deps import (
     OperatorDep,
@@ -25,7 +25,7 @@ from streaming_service.api.deps import (
     tenant_scope,
 )
 from streaming_service.api.errors import ApiError
-from streaming_service.api.validation import OneLine, RequestModel
+from streaming_service.api.validation import Instant, OneLine, RequestModel
 from streaming_service.application.ai.data_lifecycle import MAX_RETENTION_DAYS, MIN_RETENTION_DAYS
 from streaming_service.domain.ai.watchlist import InvalidPlateQuery, PlateQuery, PlateQueryKind
 
@@ -46,8 +46,8 @@ class DataPolicyOut(BaseModel):
 
 class SubjectRequestIn(RequestModel):
     plate: str = Field(min_length=7, max_length=8, description="ABC1234 or ABC1D23")
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
     reason: OneLine = Field(min_length=10, max_length=500,
                             description="The legal request (case or protocol number)")
 

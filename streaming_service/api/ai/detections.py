@@ -7,12 +7,12 @@ import uuid
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import AwareDatetime
 
 from streaming_service.api.ai.schemas import ClipOut, DetectionOut
 from streaming_service.api.deps import ServicesDep, ViewerDep, actor_of, tenant_scope
 from streaming_service.api.errors import ApiError
 from streaming_service.api.pagination import PageDep, PageOut, page_out
+from streaming_service.api.validation import Instant
 from streaming_service.application.ai.detections import crop_path
 from streaming_service.application.ai.event_clips import clip_path, has_clip
 from streaming_service.domain.ai.watchlist import InvalidPlateQuery, PlateQuery
@@ -42,8 +42,8 @@ async def list_detections(
         max_length=32, description="ABC1D23 (either layout), ABC* (prefix) or ~ABC1D23 "
                                    "(similar, best first)")] = None,
     camera_id: uuid.UUID | None = None,
-    start: AwareDatetime | None = None,
-    end: AwareDatetime | None = None,
+    start: Instant | None = None,
+    end: Instant | None = None,
     *,
     request: Request,
     services: ServicesDep,

@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared_kernel.plates import PlatePattern
-from streaming_service.api.validation import OneLine, RequestModel
+from streaming_service.api.validation import Instant, OneLine, RequestModel
 from streaming_service.domain.ai.watchlist import Severity
 
 
@@ -46,8 +46,8 @@ class EntryIn(RequestModel):
     )
     reason: str = Field(default="", max_length=2000)
     severity: Severity = Severity.MEDIUM
-    active_from: AwareDatetime | None = None
-    active_until: AwareDatetime | None = None
+    active_from: Instant | None = None
+    active_until: Instant | None = None
 
     @field_validator("plate")
     @classmethod

@@ -158,7 +158,7 @@ def eventually(probe: Any, timeout: float, what: str, interval: float = 1.0) -> 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    """A failed stack test carries the last lines of every container's log: the stack is
+    """A failed stack test carries the last 200 lines of every container's log: the stack is
     torn down after the package, so a CI run's output is the only place to read them."""
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
@@ -167,5 +167,5 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return
     for container in running.containers():
         report.sections.append(
-            (f"podman logs {container.name} ({container.state})", running.logs(container.name, 60))
+            (f"podman logs {container.name} ({container.state})", running.logs(container.name, 200))
         )

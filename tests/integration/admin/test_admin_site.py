@@ -119,3 +119,13 @@ def test_tenant_users_cannot_use_the_admin(tenant_a: Any) -> None:
     client = Client()
     client.force_login(tenant_a.tenant_admin)
     assert client.get("/admin/cameras/camera/").status_code == 302
+
+
+@pytest.mark.parametrize("path", ["/admin/auth/group/", "/admin/token_blacklist/blacklistedtoken/",
+                                  "/admin/token_blacklist/outstandingtoken/"])
+def test_groups_and_the_token_ledger_are_not_editable_in_the_admin(
+    admin_site: Client, path: str
+) -> None:
+    """Roles are GT-Vision's own, and deleting a ledger row would revive a revoked
+    refresh token; neither has a page of the admin."""
+    assert admin_site.get(path).status_code == 404

@@ -219,6 +219,30 @@ def test_logout_revokes_access_and_refresh(api: APIClient, tenant_a: Any) -> Non
     assert AuditEntry.objects.filter(action="logout", actor=tenant_a.viewer).count() == 1
 
 
+def test_logout_without_the_refresh_token_still_ends_the_session(
+    api: APIClient, tenant_a: Any
+) -> None:
+    """A client (or a thief) holding any refresh token of the session, rotated or not,
+    cannot renew it after the logout; another login of the same user is unaffected."""
+    first = _login(api, "alpha-viewer").json()
+    rotated = api.post("/api/admin/auth/refresh", {"refresh": first["refresh"]},
+                       format="json")
+    assert rotated.status_code == 200, rotated.content
+    pair = rotated.json()
+    claims = [jwt.decode(t, options={"verify_signature": False})
+              for t in (first["access"], pair["access"], pair["refresh"])]
+    assert claims[0]["sid"] == claims[1]["sid"] == claims[2]["sid"]
+    elsewhere = _login(api, "alpha-viewer").json()
+
+    assert _bearer(pair["access"]).post("/api/admin/auth/logout", {},
+                                        format="json").status_code == 204
+    _assert_401(api.post("/api/admin/auth/refresh", {"refresh": pair["refresh"]},
+                         format="json"))
+    other = api.post("/api/admin/auth/refresh", {"refresh": elsewhere["refresh"]},
+                     format="json")
+    assert other.status_code == 200, other.content
+
+
 def test_logout_requires_a_token(api: APIClient, db: None) -> None:
     _assert_401(api.post("/api/admin/auth/logout", {}, format="json"))
 

@@ -15,7 +15,7 @@ from outbox.models import OutboxEvent
 from rest_framework.test import APIClient
 from tenancy.models import Tenant
 
-from tests.factories import CameraFactory, LocationFactory
+from tests.factories import CameraFactory, LocationFactory, ZoneFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -97,6 +97,7 @@ def test_malformed_rtsp_url_is_400(admin_client: APIClient, nothing_written: Non
     ("location", "not-a-uuid"), ("location", "00000000-0000-0000-0000-000000000000"),
     ("zone", 12), ("revision", 7), ("rtsp_url_masked", "rtsp://x/y"), ("id", "x"),
     ("tenant", "00000000-0000-0000-0000-000000000000"), ("unexpected", 1),
+    ("latitude", 10**400), ("longitude", -(10**400)),
 ])
 def test_bad_camera_field_is_400_and_nothing_written(
     admin_client: APIClient, nothing_written: None, field: str, value: Any
@@ -206,6 +207,37 @@ def test_page_size_is_bounded_and_bad_page_is_404(admin_client: APIClient,
 def test_bad_filter_value_is_400(admin_client: APIClient) -> None:
     _assert_error(admin_client.get(CAMERAS, {"status": "exploded"}), 400, "validation_error")
     _assert_error(admin_client.get(CAMERAS, {"location": "nope"}), 400, "validation_error")
+
+
+@pytest.mark.parametrize("path,name,of_b", [
+    (CAMERAS, "location", lambda b: LocationFactory(tenant=b.tenant).pk),
+    (CAMERAS, "zone", lambda b: ZoneFactory(tenant=b.tenant).pk),
+    (CAMERAS, "tenant", lambda b: b.tenant.pk),
+    ("/api/cidades/zones/", "location", lambda b: LocationFactory(tenant=b.tenant).pk),
+    ("/api/cidades/locations/", "tenant", lambda b: b.tenant.pk),
+    ("/api/admin/users/", "tenant", lambda b: b.tenant.pk),
+])
+def test_a_filter_on_another_tenants_object_answers_as_on_an_unknown_one(
+    admin_client: APIClient, tenant_a: Any, tenant_b: Any, path: str, name: str, of_b: Any
+) -> None:
+    """Another tenant's id and an id that exists nowhere get the same empty page: the
+    answer does not tell which ids exist in other tenants."""
+    CameraFactory(tenant=tenant_b.tenant)
+    theirs = admin_client.get(path, {name: str(of_b(tenant_b))})
+    nobodys = admin_client.get(path, {name: "00000000-0000-0000-0000-00000000abcd"})
+    assert theirs.status_code == nobodys.status_code == 200, (theirs.content, nobodys.content)
+    assert theirs.json() == nobodys.json()
+    assert theirs.json()["count"] == 0
+
+
+def test_a_nul_in_the_user_agent_is_kept_out_of_the_audit_log(
+    api: APIClient, tenant_a: Any
+) -> None:
+    response = api.post("/api/admin/auth/token", {"username": "nobody-here", "password": "x"},
+                        format="json", HTTP_USER_AGENT="probe\x00agent\n")
+    assert response.status_code == 401, response.content
+    failure = AuditEntry.objects.get(action="login.failure", username="nobody-here")
+    assert failure.user_agent == "probeagent"
 
 
 @pytest.mark.parametrize("path,name", [

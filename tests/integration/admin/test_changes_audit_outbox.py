@@ -199,8 +199,12 @@ def test_locations_and_zones_are_audited(admin_client: APIClient, tenant_a: Any)
     assert admin_client.delete(f"/api/cidades/locations/{loc.json()['id']}/").status_code == 204
     assert Zone.objects.get().location is None
     assert not Location.objects.exists()
+    # The zone left without its location is a changed zone, audited in the same deletion.
     assert sorted(AuditEntry.objects.values_list("object_type", "action")) == [
-        ("location", "create"), ("location", "delete"), ("zone", "create")]
+        ("location", "create"), ("location", "delete"), ("zone", "create"), ("zone", "update")]
+    unlinked = AuditEntry.objects.get(object_type="zone", action="update")
+    assert unlinked.before["location_id"] == loc.json()["id"]
+    assert unlinked.after["location_id"] is None
 
 
 def test_export_gives_the_projection_every_camera(client_for: Any, superadmin: Any,

@@ -102,6 +102,20 @@ def test_a_new_link_replaces_the_old_one(client_for: Any, tenant_a: Any) -> None
     assert third.status_code == 400
 
 
+def test_deactivating_an_invitee_cancels_their_link(client_for: Any, tenant_a: Any) -> None:
+    admin = client_for(tenant_a.tenant_admin)
+    body = _invite(admin)
+    assert admin.delete(f"/api/admin/users/{body['user']['id']}/").status_code == 204
+    response = APIClient().post(ACCEPT, {"token": body["token"], "password": PASSWORD},
+                                format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_invitation"
+    assert not User.objects.get(username="maria").is_active
+    assert _login("maria", PASSWORD) == 401
+    deactivation = AuditEntry.objects.get(object_id=body["user"]["id"], action="delete")
+    assert deactivation.after["invitations_revoked"] == 1
+
+
 def test_an_unknown_token_is_refused(api: APIClient) -> None:
     response = api.post(ACCEPT, {"token": "not-a-token", "password": PASSWORD}, format="json")
     assert response.status_code == 400

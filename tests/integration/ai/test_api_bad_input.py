@@ -175,6 +175,55 @@ async def test_control_characters_in_query_parameters_are_400(
     assert _bad_locations(error)[0][0] == "query"
 
 
+# --- date-times at the ends of the calendar -------------------------------------------------
+
+# 9999-12-31T23:00-05:00 is no datetime in UTC (year 10000); year 1 leaves no room for the
+# day a recording search subtracts or the week a report's default start does.
+EDGE_INSTANTS = ["9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+14:00",
+                 "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"]
+
+
+@pytest.mark.parametrize("instant", EDGE_INSTANTS)
+async def test_date_times_out_of_the_service_range_are_400_everywhere(
+    http: httpx.AsyncClient, make_caller: Any, instant: str
+) -> None:
+    viewer, operator = make_caller("viewer"), make_caller("operator")
+    admin = make_caller("tenant_admin")
+    camera = str(uuid.uuid4())
+    ordinary = "2026-01-01T00:00:00Z"
+    requests = [
+        ("GET", "/api/ai/detections/", viewer, {"start": instant}, None),
+        ("GET", "/api/ai/detections/", viewer, {"end": instant}, None),
+        ("GET", "/api/streaming/recordings/", viewer,
+         {"camera_id": camera, "start": instant, "end": ordinary}, None),
+        ("GET", "/api/streaming/recordings/gaps", viewer,
+         {"camera_id": camera, "start": ordinary, "end": instant}, None),
+        ("GET", "/api/ai/reports/traffic", admin, {"end": instant}, None),
+        ("GET", "/api/ai/reports/plates", admin, {"start": instant}, None),
+        ("GET", "/api/streaming/reports/availability", admin, {"end": instant}, None),
+        ("POST", "/api/streaming/exports", operator, None,
+         {"camera_id": camera, "start": instant, "end": ordinary}),
+        ("POST", f"/api/ai/watchlists/{uuid.uuid4()}/entries/", operator, None,
+         {"plate": "ABC1234", "active_until": instant}),
+    ]
+    for method, path, caller, params, body in requests:
+        response = await http.request(method, path, headers=caller.headers, params=params,
+                                      json=body)
+        error = _error(response, 400)
+        assert error["code"] == "validation_error", (path, error)
+
+
+async def test_a_date_time_with_an_offset_is_read_as_the_same_instant(
+    http: httpx.AsyncClient, make_caller: Any
+) -> None:
+    caller = make_caller("tenant_admin")
+    response = await http.get("/api/ai/reports/traffic", headers=caller.headers,
+                              params={"start": "2026-03-01T00:00:00-03:00",
+                                      "end": "2026-03-02T00:00:00-03:00"})
+    assert response.status_code == 200, response.text
+    assert response.json()["start"].startswith("2026-03-01T03:00:00")
+
+
 # --- methods ------------------------------------------------------------------------------
 
 

@@ -189,7 +189,8 @@ async def test_subject_requests_refuse_bad_input_with_the_error_shape(
          "invalid_time_range"),
         ({**good, "start": "2026-01-01T00:00:00"}, "validation_error"),  # naive
         ({**good, "extra": 1}, "validation_error"),
-        ({**good, "start": "0001-01-01T00:00:00+14:00"}, "invalid_time_range"),
+        # No instant in UTC: refused where every date-time of the API is read.
+        ({**good, "start": "0001-01-01T00:00:00+14:00"}, "validation_error"),
         ({**good, "start": (NOW - timedelta(days=3651)).isoformat()}, "invalid_time_range"),
     ]
     for body, code in cases:

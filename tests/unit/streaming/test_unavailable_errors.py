@@ -4,6 +4,8 @@ whose connection failed may have been saved; any other database error stays a 50
 
 from __future__ import annotations
 
+import socket
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -42,6 +44,9 @@ def _dbapi(sqlstate: str, *, invalidated: bool = False) -> sa_exc.DBAPIError:
     _dbapi("53300"),  # too many connections
     sa_exc.TimeoutError("QueuePool limit reached"),  # no pooled connection in time
     ConnectionRefusedError(111, "Connection refused"),
+    TimeoutError(),  # asyncpg's connect timeout (a DNS lookup stalled, a lost SYN)
+    socket.gaierror(-3, "Temporary failure in name resolution"),
+    ConnectionResetError(104, "Connection reset by peer"),
 ])
 async def test_an_unreachable_database_is_a_503_that_a_read_may_retry(
     error: Exception,
@@ -64,3 +69,12 @@ async def test_any_other_database_error_stays_a_500() -> None:
 
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "internal_error"
+
+
+async def test_a_value_the_database_refuses_is_a_400() -> None:
+    error = sa_exc.DataError("INSERT", {}, _DriverError("22021"))  # e.g. a NUL in a text
+    async with _client(error) as client:
+        response = await client.post("/thing")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_error"
