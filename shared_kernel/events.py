@@ -306,12 +306,24 @@ class AlertUpdated(EventPayload):
     crop_url: str | None = None
 
 
-class AlertAcknowledged(EventPayload):
+class AlertAcknowledgedV1(EventPayload):
+    """Version 1 (no client address): still parsed, for events already in an outbox or a
+    queue."""
+
     event_type = "AlertAcknowledged"
     alert_id: uuid.UUID
     tenant_id: uuid.UUID
     user_id: uuid.UUID
     acknowledged_at: datetime
+
+
+class AlertAcknowledged(AlertAcknowledgedV1):
+    """An operator acknowledged an alert, from ``ip`` with ``user_agent`` (the audit
+    log records every change with its client address)."""
+
+    version = 2
+    ip: str | None = Field(default=None, max_length=45)
+    user_agent: str = Field(default="", max_length=256)
 
 
 CATALOGUE: dict[tuple[str, int], type[EventPayload]] = {
@@ -336,6 +348,7 @@ CATALOGUE: dict[tuple[str, int], type[EventPayload]] = {
         PlateDetected,
         AlertRaised,
         AlertUpdated,
+        AlertAcknowledgedV1,
         AlertAcknowledged,
     )
 }

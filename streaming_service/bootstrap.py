@@ -373,6 +373,7 @@ def bootstrap(
         live=live,
         live_hub=LiveHub(live, block_ms=settings.ws_read_block_ms,
                          max_subscribers=settings.ws_max_connections,
+                         max_per_user=settings.ws_max_connections_per_user,
                          queue_size=settings.ws_queue_size),
         recorder=recorder,
         recent_plates=recent_plates,

@@ -50,7 +50,7 @@ from streaming_service.api import (
 from streaming_service.api.ai.lpr import RECOGNIZE_PATH, upload_body_limit
 from streaming_service.api.errors import install_error_handlers
 from streaming_service.api.forwarded import ForwardedHeadersMiddleware
-from streaming_service.api.middleware import BodySizeLimit, QueryTextGuard
+from streaming_service.api.middleware import BodySizeLimit, PlainErrorsAsJson, QueryTextGuard
 from streaming_service.bootstrap import Services, bootstrap
 from streaming_service.infrastructure.metrics import StreamingMetrics
 from streaming_service.settings import API_PREFIX, StreamingSettings
@@ -80,6 +80,7 @@ def create_app(settings: StreamingSettings | None = None, **overrides: Any) -> F
     install_error_handlers(app)
     # Added before the correlation/metrics middleware, so they run inside it: their
     # refusals carry the correlation id and are counted.
+    app.add_middleware(PlainErrorsAsJson)
     app.add_middleware(QueryTextGuard)
     app.add_middleware(
         BodySizeLimit, default_limit=settings.api_max_body_bytes,

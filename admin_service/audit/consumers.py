@@ -21,6 +21,7 @@ from audit.models import AuditEntry
 from audit.services import record
 from shared_kernel.events import (
     AlertAcknowledged,
+    AlertAcknowledgedV1,
     EventEnvelope,
     RecordingAccessed,
     UserActivityRecorded,
@@ -54,8 +55,9 @@ def _entry_for(envelope: EventEnvelope) -> dict[str, Any] | None:
             "after": payload.model_dump(mode="json", exclude={"ip"}),
             "ip": payload.ip,
         }
-    if isinstance(payload, AlertAcknowledged):
+    if isinstance(payload, AlertAcknowledgedV1):  # version 2 too (a subclass)
         user, username = _user(payload.user_id)
+        v2 = isinstance(payload, AlertAcknowledged)
         return {
             "action": "alert.acknowledge",
             "object_type": "alert",
@@ -63,7 +65,9 @@ def _entry_for(envelope: EventEnvelope) -> dict[str, Any] | None:
             "tenant_id": payload.tenant_id,
             "actor": user,
             "username": username or str(payload.user_id),
-            "after": payload.model_dump(mode="json"),
+            "after": payload.model_dump(mode="json", exclude={"ip", "user_agent"}),
+            "ip": payload.ip if v2 else None,
+            "user_agent": (payload.user_agent or None) if v2 else None,
         }
     if isinstance(payload, UserActivityRecorded):
         user, username = _user(payload.user_id) if payload.user_id else (None, "")

@@ -3,12 +3,12 @@ form (tenant admins and superadmins; the URL is never stored, returned or logged
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field, field_validator
 
-from shared_kernel.auth import Role
+from shared_kernel.auth import Role, TokenClaims
 from streaming_service.api.deps import ClaimsDep, ServicesDep, actor_of
 from streaming_service.api.errors import ApiError
 from streaming_service.api.validation import OneLine, RequestModel
@@ -41,13 +41,19 @@ class ProbeOut(BaseModel):
     format_name: str | None = None
 
 
-@router.post("/probe", response_model=ProbeOut,
-             summary="Test a camera URL: codec, size and frame rate, or why it failed")
-async def probe_camera(body: ProbeIn, claims: ClaimsDep, services: ServicesDep,
-                       request: Request) -> ProbeOut:
+async def _prober(claims: ClaimsDep) -> TokenClaims:
+    """A tenant admin or a superadmin (who needs no tenant here: the probe touches no
+    tenant's data). A dependency, so that the role is refused before the body is read."""
     if not claims.has_at_least(Role.TENANT_ADMIN):
         raise ApiError(403, "permission_denied", "this action needs the tenant_admin role",
                        {"required_role": Role.TENANT_ADMIN.value})
+    return claims
+
+
+@router.post("/probe", response_model=ProbeOut,
+             summary="Test a camera URL: codec, size and frame rate, or why it failed")
+async def probe_camera(body: ProbeIn, claims: Annotated[TokenClaims, Depends(_prober)],
+                       services: ServicesDep, request: Request) -> ProbeOut:
     outcome = await services.camera_probe.run(body.rtsp_url, tenant_id=claims.tenant_id,
                                               actor=actor_of(claims, request))
     if not outcome.ok or outcome.stream is None:

@@ -7,17 +7,24 @@
 * :class:`QueryTextGuard` — query parameters (names and values) and the path may not
   hold control characters (``shared_kernel.text``): a ``?plate=%00`` must be a 400
   naming the parameter, never a NUL on its way to PostgreSQL.
+* :class:`PlainErrorsAsJson` — an error a framework part answers in plain text itself
+  (Starlette's file responses refuse a malformed or unsatisfiable ``Range`` so) leaves
+  in the API's one error shape, its headers (``Content-Range``) kept.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared_kernel.text import forbidden_character, message_for
-from streaming_service.api.errors import BodyTooLarge, error_response
+from streaming_service.api.errors import BodyTooLarge, error_body, error_response
+
+_PLAIN_ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
+                      416: "range_not_satisfiable"}
 
 
 class BodySizeLimit:
@@ -115,3 +122,46 @@ def _bad_parameters(scope: Scope) -> list[dict[str, object]]:
             elif forbidden_character(value, one_line=True) is not None:
                 errors.append({"loc": ["query", name], "msg": message, "type": "value_error"})
     return errors
+
+
+class PlainErrorsAsJson:
+    """A 4xx or 5xx answered as ``text/plain`` is rewritten as ``{"error": ...}``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        held: Message | None = None
+        text = b""
+
+        async def send_json_errors(message: Message) -> None:
+            nonlocal held, text
+            if message["type"] == "http.response.start":
+                content_type = Headers(raw=message.get("headers", [])).get("content-type", "")
+                if message["status"] >= 400 and content_type.startswith("text/plain"):
+                    held = message
+                    return
+            elif held is not None and message["type"] == "http.response.body":
+                text += message.get("body", b"")
+                if message.get("more_body", False):
+                    return
+                await _send_as_json(send, held, text.decode("utf-8", "replace"))
+                return
+            await send(message)
+
+        await self.app(scope, receive, send_json_errors)
+
+
+async def _send_as_json(send: Send, start: Message, text: str) -> None:
+    status = int(start["status"])
+    body = json.dumps(error_body(_PLAIN_ERROR_CODES.get(status, "error"),
+                                 text.strip() or "the request failed")).encode()
+    headers = [(name, value) for name, value in start.get("headers", [])
+               if name.lower() not in (b"content-type", b"content-length")]
+    headers += [(b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode())]
+    await send({**start, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

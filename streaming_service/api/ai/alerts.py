@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, Request
 
 from streaming_service.api.ai.schemas import AlertOut
-from streaming_service.api.deps import OperatorDep, ServicesDep, ViewerDep, tenant_scope
+from streaming_service.api.deps import (
+    OperatorDep,
+    ServicesDep,
+    ViewerDep,
+    actor_of,
+    tenant_scope,
+)
 from streaming_service.api.pagination import PageDep, PageOut, page_out
 from streaming_service.application.ai.event_clips import clip_path
 from streaming_service.domain.ai.watchlist import AlertStatus
@@ -54,7 +60,9 @@ async def get_one(alert_id: uuid.UUID, claims: ViewerDep, services: ServicesDep)
 @router.post("/{alert_id}/ack", response_model=AlertOut,
              summary="Acknowledge an alert (idempotent; audited)")
 async def acknowledge(alert_id: uuid.UUID, claims: OperatorDep,
-                      services: ServicesDep) -> AlertOut:
+                      services: ServicesDep, request: Request) -> AlertOut:
     tenant_id = tenant_scope(claims)
-    result = await services.alerts.acknowledge(alert_id, tenant_id, claims.user_id)
+    actor = actor_of(claims, request)
+    result = await services.alerts.acknowledge(alert_id, tenant_id, claims.user_id,
+                                               ip=actor.ip, user_agent=actor.user_agent)
     return (await _out(services, tenant_id, [result.alert]))[0]

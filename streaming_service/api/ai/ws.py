@@ -29,12 +29,13 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
-from shared_kernel.auth import InvalidToken, TokenClaims
+from shared_kernel.auth import InvalidToken, Role, TokenClaims
 from streaming_service.application.ai.live_hub import (
     HubFull,
     LiveMessage,
     SubscriberLagged,
     Subscription,
+    UserLimitReached,
     position,
 )
 from streaming_service.bootstrap import Services
@@ -47,6 +48,7 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_BAD_REQUEST = 4400
 CLOSE_TRY_AGAIN_LATER = 1013
+CLOSE_TOO_MANY = 4429
 SUBPROTOCOL = "bearer"
 _STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
@@ -83,6 +85,9 @@ async def live_alerts(websocket: WebSocket) -> None:
     if claims.tenant_id is None:
         await _refuse(websocket, subprotocol, CLOSE_FORBIDDEN, "token names no tenant")
         return
+    if not claims.has_at_least(Role.VIEWER):
+        await _refuse(websocket, subprotocol, CLOSE_FORBIDDEN, "token grants no role")
+        return
     resume = websocket.query_params.get("last_event_id")
     if resume is not None and not _STREAM_ID.match(resume):
         await _refuse(websocket, subprotocol, CLOSE_BAD_REQUEST, "bad last_event_id")
@@ -90,7 +95,11 @@ async def live_alerts(websocket: WebSocket) -> None:
 
     tenant_id = claims.tenant_id
     try:
-        subscription = await services.live_hub.subscribe(tenant_id)
+        subscription = await services.live_hub.subscribe(tenant_id, claims.user_id)
+    except UserLimitReached:
+        await _refuse(websocket, subprotocol, CLOSE_TOO_MANY,
+                      "too many live connections of this user on this server")
+        return
     except HubFull:
         await _refuse(websocket, subprotocol, CLOSE_TRY_AGAIN_LATER,
                       "too many live connections on this server")

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared_kernel.events import AlertAcknowledged
+from shared_kernel.events import AlertAcknowledged, AlertAcknowledgedV1
 from shared_kernel.pagination import Page
 from streaming_service.domain.ai.ports import LIVE_FEED
 from streaming_service.domain.ai.watchlist import AlertNotFound, AlertStatus
@@ -89,7 +89,8 @@ class Alerts:
             return await _get_alert(session, alert_id, tenant_id)
 
     async def acknowledge(
-        self, alert_id: uuid.UUID, tenant_id: uuid.UUID, user_id: uuid.UUID
+        self, alert_id: uuid.UUID, tenant_id: uuid.UUID, user_id: uuid.UUID, *,
+        ip: str | None = None, user_agent: str = "",
     ) -> Acknowledgement:
         now = datetime.now(UTC)
         async with self._sessions() as session:
@@ -110,9 +111,15 @@ class Alerts:
                 await self._outbox.add(
                     session,
                     AlertAcknowledged(alert_id=alert_id, tenant_id=tenant_id, user_id=user_id,
-                                      acknowledged_at=now),
+                                      acknowledged_at=now, ip=ip, user_agent=user_agent),
                     tenant_id=tenant_id,
-                    also_to=[(LIVE_FEED, "")],
+                )
+                # The tenant's live screens learn of it without the operator's address.
+                await self._outbox.add(
+                    session,
+                    AlertAcknowledgedV1(alert_id=alert_id, tenant_id=tenant_id,
+                                        user_id=user_id, acknowledged_at=now),
+                    tenant_id=tenant_id, exchange=LIVE_FEED,
                 )
             await session.commit()
             alert = await _get_alert(session, alert_id, tenant_id)

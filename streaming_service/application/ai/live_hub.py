@@ -34,6 +34,11 @@ class HubFull(Exception):
     """This replica already serves its maximum of live subscribers."""
 
 
+class UserLimitReached(HubFull):
+    """This user already holds their maximum of live subscribers on this replica (one
+    token must not take every place of a replica shared by every tenant)."""
+
+
 class SubscriberLagged(Exception):
     """The subscriber's queue overflowed: it must reconnect and catch up from the feed."""
 
@@ -58,8 +63,10 @@ def position(event_id: str) -> tuple[int, int]:
 
 
 class Subscription:
-    def __init__(self, hub: LiveHub, tenant_id: uuid.UUID, since: str, queue_size: int) -> None:
+    def __init__(self, hub: LiveHub, tenant_id: uuid.UUID, since: str, queue_size: int,
+                 user_id: uuid.UUID | None = None) -> None:
         self.tenant_id = tenant_id
+        self.user_id = user_id
         self.since = since
         """Every event after this feed position reaches this subscription."""
         self._hub = hub
@@ -93,10 +100,13 @@ class _TenantReader:
 
 class LiveHub:
     def __init__(self, feed: LiveFeed, *, block_ms: int, max_subscribers: int,
-                 queue_size: int = 1000, read_count: int = 500) -> None:
+                 queue_size: int = 1000, read_count: int = 500,
+                 max_per_user: int | None = None) -> None:
         self._feed = feed
         self._block_ms = block_ms
         self._max_subscribers = max_subscribers
+        self._max_per_user = max_per_user
+        self._per_user: dict[uuid.UUID, int] = {}
         self._queue_size = queue_size
         self._read_count = read_count
         self._readers: dict[uuid.UUID, _TenantReader] = {}
@@ -111,7 +121,9 @@ class LiveHub:
     def readers(self) -> int:
         return len(self._readers)
 
-    async def subscribe(self, tenant_id: uuid.UUID) -> Subscription:
+    async def subscribe(self, tenant_id: uuid.UUID,
+                        user_id: uuid.UUID | None = None) -> Subscription:
+        self._check_user(user_id)
         if self._count >= self._max_subscribers:
             raise HubFull(f"this server already has {self._count} live subscribers")
         reader = self._readers.get(tenant_id)
@@ -126,13 +138,27 @@ class LiveHub:
                     self._readers[tenant_id] = reader
                     reader.task = asyncio.create_task(self._read(tenant_id, reader),
                                                       name=f"live-hub-{tenant_id}")
-        if self._count >= self._max_subscribers:
+        try:
+            self._check_user(user_id)  # again: other sockets of the user may have waited
+            if self._count >= self._max_subscribers:
+                raise HubFull(f"this server already has {self._count} live subscribers")
+        except HubFull:
             self._stop_if_idle(tenant_id, reader)
-            raise HubFull(f"this server already has {self._count} live subscribers")
-        subscription = Subscription(self, tenant_id, reader.position, self._queue_size)
+            raise
+        subscription = Subscription(self, tenant_id, reader.position, self._queue_size,
+                                    user_id)
         reader.subscribers.add(subscription)
         self._count += 1
+        if user_id is not None:
+            self._per_user[user_id] = self._per_user.get(user_id, 0) + 1
         return subscription
+
+    def _check_user(self, user_id: uuid.UUID | None) -> None:
+        if user_id is None or self._max_per_user is None:
+            return
+        if self._per_user.get(user_id, 0) >= self._max_per_user:
+            raise UserLimitReached(
+                f"this user already has {self._max_per_user} live connections here")
 
     async def catch_up(self, tenant_id: uuid.UUID, after: str,
                        until: str) -> AsyncIterator[LiveMessage]:
@@ -156,6 +182,12 @@ class LiveHub:
             return
         reader.subscribers.discard(subscription)
         self._count -= 1
+        if subscription.user_id is not None:
+            left = self._per_user.get(subscription.user_id, 1) - 1
+            if left > 0:
+                self._per_user[subscription.user_id] = left
+            else:
+                self._per_user.pop(subscription.user_id, None)
         self._stop_if_idle(subscription.tenant_id, reader)
 
     def _stop_if_idle(self, tenant_id: uuid.UUID, reader: _TenantReader) -> None:

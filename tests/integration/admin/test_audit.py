@@ -21,6 +21,7 @@ from shared_kernel.bus import DOMAIN_EVENTS, declare_topology, domain_events_que
 from shared_kernel.correlation import reset_correlation_id, set_correlation_id
 from shared_kernel.events import (
     AlertAcknowledged,
+    AlertAcknowledgedV1,
     AlertUpdated,
     EventEnvelope,
     RecordingAccessed,
@@ -209,10 +210,18 @@ def test_export_and_alert_ack_events_are_audited_and_other_events_ignored() -> N
     assert entry.actor_id is None and entry.username == export.payload["user_id"]
 
     ack = AlertAcknowledged(alert_id=uuid.uuid4(), tenant_id=uuid.uuid4(), user_id=uuid.uuid4(),
-                            acknowledged_at=datetime.now(UTC))
+                            acknowledged_at=datetime.now(UTC), ip="203.0.113.9",
+                            user_agent="Console/1.0")
     entry = record_event(new_event(ack, producer="streaming_service", tenant_id=ack.tenant_id))
     assert entry is not None and entry.action == "alert.acknowledge"
     assert entry.object_type == "alert" and entry.object_id == str(ack.alert_id)
+    assert (entry.ip, entry.user_agent) == ("203.0.113.9", "Console/1.0")
+    assert "ip" not in entry.after
+    # Version 1 (no address), still in an outbox or a queue during an upgrade.
+    old = AlertAcknowledgedV1(alert_id=uuid.uuid4(), tenant_id=uuid.uuid4(),
+                              user_id=uuid.uuid4(), acknowledged_at=datetime.now(UTC))
+    entry = record_event(new_event(old, producer="streaming_service", tenant_id=old.tenant_id))
+    assert entry is not None and entry.action == "alert.acknowledge" and entry.ip is None
 
     other = TenantCreated(tenant_id=uuid.uuid4(), name="X", slug="x")
     assert record_event(new_event(other, producer="admin_service")) is None

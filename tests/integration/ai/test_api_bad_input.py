@@ -224,6 +224,26 @@ async def test_a_date_time_with_an_offset_is_read_as_the_same_instant(
     assert response.json()["start"].startswith("2026-03-01T03:00:00")
 
 
+# --- ranges of files ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("range_header,status", [("bytes=abc", 400), ("bytes=99999999-", 416)])
+async def test_a_bad_range_of_a_file_is_answered_in_the_error_shape(
+    http: httpx.AsyncClient, range_header: str, status: int
+) -> None:
+    """Starlette's file responses answer these themselves, in plain text."""
+    response = await http.get("/api/streaming/docs-assets/swagger-ui.css",
+                              headers={"Range": range_header})
+    error = _error(response, status)
+    assert response.headers["content-type"] == "application/json"
+    if status == 416:
+        assert error["code"] == "range_not_satisfiable"
+        assert response.headers["content-range"].startswith("bytes */")
+    whole = await http.get("/api/streaming/docs-assets/swagger-ui.css",
+                           headers={"Range": "bytes=0-9"})
+    assert whole.status_code == 206 and len(whole.content) == 10
+
+
 # --- methods ------------------------------------------------------------------------------
 
 

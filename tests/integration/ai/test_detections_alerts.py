@@ -157,6 +157,8 @@ async def test_watchlisted_plate_is_stored_published_alerted_and_acknowledged(
             and a[1].payload["alert_id"] == str(alert.id)]
     assert len(acks) == 1, "a repeated acknowledgement is not audited twice"
     assert acks[0][1].payload["user_id"] == str(operator.user_id)
+    # The audit log records the change with the client's address (version 2).
+    assert acks[0][1].version == 2 and acks[0][1].payload["ip"] == "127.0.0.1"
     assert (await http.get("/api/ai/alerts/?status=new", headers=viewer.headers)
             ).json()["count"] == 0
 

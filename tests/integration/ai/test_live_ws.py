@@ -222,9 +222,12 @@ async def test_events_reach_clients_of_another_replica(
 async def test_three_hundred_sockets_of_one_tenant_share_one_feed_reader(
     server: Server, make_caller: Any
 ) -> None:
-    """Each socket used to hold its own blocking XREAD: the 101st exhausted the Redis pool."""
+    """Each socket used to hold its own blocking XREAD: the 101st exhausted the Redis pool.
+    (Six users of the tenant, fifty sockets each: a user's own limit.)"""
     caller = make_caller("viewer")
-    sockets = await asyncio.gather(*(_connect(server, caller.token) for _ in range(300)))
+    users = [caller] + [make_caller("viewer", tenant_id=caller.tenant_id) for _ in range(5)]
+    sockets = await asyncio.gather(*(_connect(server, user.token)
+                                     for user in users for _ in range(50)))
     try:
         hub = server.app.state.services.live_hub
         assert hub.readers == 1 and hub.subscribers >= 300
@@ -253,3 +256,31 @@ async def test_a_replica_at_its_socket_limit_answers_try_again_later(
         await asyncio.sleep(0.2)
         admitted = await _connect(replica, caller.token)  # a place freed: admitted again
         await asyncio.gather(admitted.close(), kept[1].close())
+
+
+async def test_one_user_cannot_take_every_place_of_a_replica(
+    make_caller: Any, streaming_settings: Any, redis_client: Any, object_store: Any
+) -> None:
+    from .conftest import build_app, serve
+
+    caller = make_caller("viewer")
+    colleague = make_caller("viewer", tenant_id=caller.tenant_id)
+    limited = streaming_settings.model_copy(update={"ws_max_connections_per_user": 2})
+    async with serve(build_app(limited, redis_client, object_store)) as replica:
+        kept = [await _connect(replica, caller.token) for _ in range(2)]
+        refused = await websockets.connect(f"{replica.ws_url}/ws/alerts?token={caller.token}",
+                                           open_timeout=5)
+        with pytest.raises(websockets.ConnectionClosed):
+            await asyncio.wait_for(refused.recv(), 5)
+        assert refused.close_code == 4429
+        other = await _connect(replica, colleague.token)
+        await asyncio.gather(other.close(), *(ws.close() for ws in kept))
+
+
+async def test_a_token_without_a_known_role_is_refused(server: Server, make_caller: Any) -> None:
+    caller = make_caller("janitor")  # no role GT-Vision knows
+    refused = await websockets.connect(f"{server.ws_url}/ws/alerts?token={caller.token}",
+                                       open_timeout=5)
+    with pytest.raises(websockets.ConnectionClosed):
+        await asyncio.wait_for(refused.recv(), 5)
+    assert refused.close_code == 4403

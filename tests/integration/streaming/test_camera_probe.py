@@ -91,3 +91,6 @@ async def test_below_tenant_admin_is_a_403(client: httpx.AsyncClient,
                                  headers=bearer(token))
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "permission_denied"
+    # Refused before the body is read: a bad body tells the caller nothing of its schema.
+    bad = await client.post(PROBE, json={"nothing": 1}, headers=bearer(token))
+    assert bad.status_code == 403

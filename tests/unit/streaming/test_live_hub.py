@@ -15,6 +15,7 @@ from streaming_service.application.ai.live_hub import (
     LiveHub,
     SubscriberLagged,
     Subscription,
+    UserLimitReached,
 )
 from tests.unit.streaming.fakes import MemoryLiveFeed
 
@@ -130,3 +131,24 @@ async def test_a_failing_feed_read_is_retried_and_nothing_is_lost() -> None:
     finally:
         live_hub.READ_ERROR_BACKOFF_SECONDS = saved
         await hub.close()
+
+
+async def test_one_user_holds_at_most_their_share_of_a_replica() -> None:
+    feed = MemoryLiveFeed()
+    hub = _hub(feed, max_per_user=3)
+    greedy, other = uuid.UUID(int=10), uuid.UUID(int=11)
+    held = [await hub.subscribe(TENANT, greedy) for _ in range(3)]
+    with pytest.raises(UserLimitReached):
+        await hub.subscribe(TENANT, greedy)
+    colleague = await hub.subscribe(TENANT, other)  # the rest of the tenant is unaffected
+    assert hub.subscribers == 4
+    held[0].close()
+    held[0].close()  # closing twice frees one place, not two
+    again = await hub.subscribe(TENANT, greedy)
+    with pytest.raises(UserLimitReached):
+        await hub.subscribe(TENANT, greedy)
+    for subscription in (*held[1:], again, colleague):
+        subscription.close()
+    assert (hub.subscribers, hub.readers) == (0, 0)
+    assert hub._per_user == {}
+    await hub.close()
