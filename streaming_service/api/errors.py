@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
+from redis import exceptions as redis_exc
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
@@ -188,10 +189,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unreachable(request: Request, exc: Exception) -> JSONResponse:
         # Opening a connection failed: the server is down (refused), its name did not
         # resolve, or the connect timed out (asyncpg's own timeout; a DNS server slow
-        # after a container restart). SQLAlchemy does not wrap these.
+        # after a container restart). SQLAlchemy does not wrap these. Redis (the token
+        # denylist, stream statuses, the live feed) unreachable is the same answer.
         return _database_unavailable(request, exc, "a service this request needs")
 
-    for unreachable in (ConnectionError, TimeoutError, socket.gaierror):
+    for unreachable in (ConnectionError, TimeoutError, socket.gaierror,
+                        redis_exc.ConnectionError, redis_exc.TimeoutError):
         app.add_exception_handler(unreachable, _unreachable)
 
     @app.exception_handler(Exception)

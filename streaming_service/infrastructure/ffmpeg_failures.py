@@ -26,6 +26,16 @@ _NOT_A_STREAM = ("invalid data found", "server returned", "404 not found",
                  "could not find codec", "protocol not found", "cseq",
                  "unsupported transport", "method describe failed", "method setup failed",
                  "method play failed", "end of file", "nonmatching transport")
+# ffmpeg follows an RTSP 3xx to wherever its Location points, past the camera network
+# policy (which checked the first address only); it says so at the "info" log level.
+REDIRECT_PHRASE = "redirecting to"
+
+
+def followed_a_redirect(stderr: str) -> bool:
+    """Whether ffmpeg's ``stderr`` (logged at "info" or more) shows an RTSP redirect."""
+    return REDIRECT_PHRASE in stderr.lower()
+
+
 # URLs are cut out before matching: a camera path or port must not decide the code.
 _URL = re.compile(r"[a-z][a-z0-9+.\-]*://\S*")
 # ffmpeg's RTSP demuxer reports an I/O timeout on a silent peer as "Invalid data found":
@@ -37,7 +47,10 @@ def classify_ffmpeg_failure(stderr: Iterable[str], *, returncode: int | None,
                             elapsed: float | None = None,
                             io_timeout: float | None = None) -> StreamFailure:
     """The failure ffmpeg's ``stderr`` lines and exit status describe."""
-    text = _URL.sub(" ", "\n".join(stderr).lower())
+    lines = "\n".join(stderr)
+    if followed_a_redirect(lines):
+        return StreamFailure.ADDRESS_NOT_ALLOWED
+    text = _URL.sub(" ", lines.lower())
     if any(phrase in text for phrase in _AUTH):
         return StreamFailure.AUTH_FAILED
     if any(phrase in text for phrase in _UNREACHABLE):

@@ -26,7 +26,10 @@ from shared_kernel.masking import mask_urls_in_text
 from streaming_service.application.snapshots import GrabbedFrame
 from streaming_service.domain.stream import StreamFailure
 from streaming_service.infrastructure.camera_address import connectable_url, is_local_file
-from streaming_service.infrastructure.ffmpeg_failures import classify_ffmpeg_failure
+from streaming_service.infrastructure.ffmpeg_failures import (
+    classify_ffmpeg_failure,
+    followed_a_redirect,
+)
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +91,17 @@ async def run_tool(command: Sequence[str], timeout: float,
             raise
         raise MediaToolError(f"{Path(command[0]).name} timed out after {timeout:g} s",
                              StreamFailure.TIMEOUT) from None
+    text = stderr.decode(errors="replace")
+    if followed_a_redirect(text):
+        # Whatever the redirect's target answered, the answer is the same: the job
+        # tells nothing about an address the policy never allowed.
+        name = Path(command[0]).name
+        log.warning("%s was redirected by the camera; refused", name,
+                    extra={"failure": StreamFailure.ADDRESS_NOT_ALLOWED.value})
+        raise MediaToolError(f"{name} was redirected elsewhere by the camera",
+                             StreamFailure.ADDRESS_NOT_ALLOWED)
     if process.returncode != 0:
-        tail = mask_urls_in_text(stderr.decode(errors="replace").strip())[-500:]
+        tail = mask_urls_in_text(text.strip())[-500:]
         failure = classify_ffmpeg_failure(tail.splitlines(), returncode=process.returncode,
                                           elapsed=time.monotonic() - started,
                                           io_timeout=io_timeout)
@@ -107,6 +119,11 @@ async def _camera_source(source: str, policy: CameraNetworkPolicy) -> str:
     if is_local_file(source):
         return source
     return await connectable_url(source, policy)
+
+
+def _loglevel(source: str) -> str:
+    """ffmpeg reports an RTSP redirect at "info" only (``run_tool`` refuses one)."""
+    return "info" if source.startswith(("rtsp://", "rtsps://")) else "error"
 
 
 def _input_options(source: str) -> list[str]:
@@ -129,7 +146,7 @@ async def snapshot(source: str, *, width: int | None = None, timeout: float = 15
     source = await _camera_source(source, address_policy)
     scale = ["-vf", f"scale={width}:-2"] if width else []
     command = [
-        ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error",
+        ffmpeg, "-hide_banner", "-nostdin", "-loglevel", _loglevel(source),
         *_input_options(source), "-skip_frame", "nokey", "-i", source,
         "-map", "0:v:0", "-frames:v", "1", *scale, "-q:v", "3",
         "-f", "image2pipe", "-c:v", "mjpeg", "pipe:1",
@@ -189,8 +206,8 @@ async def probe(path: Path | str, *, timeout: float = 15.0, ffprobe: str = "ffpr
     duration, container, first video stream."""
     source = await _camera_source(str(Path(path).resolve()) if isinstance(path, Path)
                                   else path, address_policy)
-    command = [ffprobe, "-v", "error", "-print_format", "json", "-show_format",
-               "-show_streams", *_input_options(source), source]
+    command = [ffprobe, "-hide_banner", "-v", _loglevel(source), "-print_format", "json",
+               "-show_format", "-show_streams", *_input_options(source), source]
     try:
         info: dict[str, Any] = json.loads(await run_tool(command, timeout,
                                                          io_timeout=RTSP_IO_TIMEOUT))

@@ -87,3 +87,23 @@ async def test_a_request_on_a_dropped_connection_is_a_503_and_the_retry_succeeds
         retried = await http.post("/api/ai/watchlists/", headers=caller.headers,
                                   json={"name": "After the drop"})
         assert retried.status_code == 201, retried.text
+
+
+async def test_an_unreachable_redis_is_a_503_not_a_500(
+    streaming_settings: StreamingSettings, object_store: Any, make_caller: Any,
+) -> None:
+    """Every request checks its token against the denylist in Redis: with Redis down the
+    service answers 503 (try again), as with its database down."""
+    import redis.asyncio
+
+    from tests.integration.streaming.test_camera_failures import closed_port
+
+    down = redis.asyncio.Redis(host="127.0.0.1", port=closed_port(), socket_timeout=2)
+    caller = make_caller("viewer")
+    async with serve(build_app(streaming_settings, down, object_store)) as server, \
+            httpx.AsyncClient(base_url=server.base_url, timeout=10) as http:
+        response = await http.get("/api/ai/watchlists/", headers=caller.headers)
+    await down.aclose()
+    assert response.status_code == 503, response.text
+    assert response.json()["error"]["code"] == "service_unavailable"
+    assert response.headers["retry-after"] == "1"

@@ -132,6 +132,18 @@ async def test_a_listener_that_never_answers_is_a_timeout(engine: FFmpegEngine) 
             is StreamFailure.TIMEOUT
 
 
+async def test_a_camera_that_redirects_the_stream_elsewhere_is_refused(
+    engine: FFmpegEngine, private_camera: CameraSimulator
+) -> None:
+    """ffmpeg follows an RTSP 3xx past the policy: the stream stops before a frame of the
+    redirect's target is served, even a working camera's."""
+    target = private_camera.url("solo")
+    answer = f"RTSP/1.0 302 Moved\r\nCSeq: 1\r\nLocation: {target}\r\n\r\n".encode()
+    with tcp_listener(answer) as port:
+        assert await _failure_of(engine, f"rtsp://127.0.0.1:{port}/cam") \
+            is StreamFailure.ADDRESS_NOT_ALLOWED
+
+
 async def test_the_engine_refuses_a_stored_url_the_policy_denies_before_running_ffmpeg(
     tmp_path: Path, private_camera: CameraSimulator
 ) -> None:

@@ -74,6 +74,19 @@ async def test_the_camera_network_policy_applies(client: httpx.AsyncClient,
     assert body["ok"] is False and body["reason"] == "address_not_allowed"
 
 
+async def test_a_camera_redirecting_elsewhere_is_refused_whatever_is_there(
+    client: httpx.AsyncClient, make_token: TokenFactory, private_camera: CameraSimulator
+) -> None:
+    """ffmpeg follows an RTSP 3xx past the policy; the probe's answer must not depend on
+    what the redirect's target is (a working camera, a closed port): no port scanner."""
+    headers = _admin(make_token)
+    for target in (private_camera.url("solo"), f"rtsp://127.0.0.1:{closed_port()}/x"):
+        answer = f"RTSP/1.0 302 Moved\r\nCSeq: 1\r\nLocation: {target}\r\n\r\n".encode()
+        with tcp_listener(answer) as port:
+            body = await _probe(client, headers, f"rtsp://127.0.0.1:{port}/cam")
+        assert body["ok"] is False and body["reason"] == "address_not_allowed", body
+
+
 @pytest.mark.parametrize("url", ["http://10.0.0.5/x", "file:///etc/passwd", "rtsp://",
                                  "rtsp://10.0.0.5/\nx"])
 async def test_a_url_that_is_not_rtsp_is_a_400(client: httpx.AsyncClient,

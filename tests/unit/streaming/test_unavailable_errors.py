@@ -9,6 +9,7 @@ import socket
 import httpx
 import pytest
 from fastapi import FastAPI
+from redis import exceptions as redis_exc
 from sqlalchemy import exc as sa_exc
 
 from streaming_service.api.errors import install_error_handlers
@@ -47,6 +48,8 @@ def _dbapi(sqlstate: str, *, invalidated: bool = False) -> sa_exc.DBAPIError:
     TimeoutError(),  # asyncpg's connect timeout (a DNS lookup stalled, a lost SYN)
     socket.gaierror(-3, "Temporary failure in name resolution"),
     ConnectionResetError(104, "Connection reset by peer"),
+    redis_exc.ConnectionError("Error 111 connecting to redis:6379. Connection refused."),
+    redis_exc.TimeoutError("Timeout reading from redis:6379"),
 ])
 async def test_an_unreachable_database_is_a_503_that_a_read_may_retry(
     error: Exception,

@@ -55,7 +55,10 @@ from streaming_service.domain.stream import (
     StreamStatus,
 )
 from streaming_service.infrastructure.camera_address import connectable_url
-from streaming_service.infrastructure.ffmpeg_failures import classify_ffmpeg_failure
+from streaming_service.infrastructure.ffmpeg_failures import (
+    classify_ffmpeg_failure,
+    followed_a_redirect,
+)
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +125,8 @@ def build_command(source: StreamSource, live_dir: Path, record_dir: Path | None,
         "program_date_time", "independent_segments", "temp_file",
     ])
     command = [
-        options.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "warning",
+        # "info": the level at which ffmpeg reports following an RTSP redirect (refused).
+        options.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "info",
         "-nostats", "-progress", "pipe:1", "-stats_period", "0.5",
         "-rtsp_transport", "tcp", "-timeout", str(int(options.socket_timeout * 1_000_000)),
         "-fflags", "+genpts", "-analyzeduration", "500000", "-probesize", "500000",
@@ -169,6 +173,7 @@ class _Stream:
         self._frames = -1
         self._frame_changed = 0.0
         self._stderr_tail: list[str] = []
+        self._redirected = False
         self._reported: set[str] = set()
         self._task: asyncio.Task[None] | None = None
 
@@ -284,6 +289,7 @@ class _Stream:
         spawned = loop.time()
         self._frames, self._frame_changed = -1, spawned
         self._stderr_tail = []
+        self._redirected = False
         try:
             self.process = await asyncio.create_subprocess_exec(
                 *command, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
@@ -351,9 +357,10 @@ class _Stream:
 
     def _exit_reason(self, returncode: int | None, elapsed: float) -> StreamFailure:
         """Why ffmpeg ended, as a code; its own words (masked) go to the server log."""
-        failure = classify_ffmpeg_failure(self._stderr_tail, returncode=returncode,
-                                          elapsed=elapsed,
-                                          io_timeout=self.options.socket_timeout)
+        failure = (StreamFailure.ADDRESS_NOT_ALLOWED if self._redirected
+                   else classify_ffmpeg_failure(self._stderr_tail, returncode=returncode,
+                                                elapsed=elapsed,
+                                                io_timeout=self.options.socket_timeout))
         log.warning("ffmpeg of stream %s exited with %s (%s): %s", self.camera_id, returncode,
                     failure.value, " | ".join(self._stderr_tail[-5:]) or "no output",
                     extra={"camera_id": str(self.camera_id), "failure": failure.value})
@@ -392,6 +399,12 @@ class _Stream:
             if not line:
                 continue
             self._stderr_tail = [*self._stderr_tail[-(_STDERR_TAIL - 1):], line]
+            if followed_a_redirect(line) and not self._redirected:
+                # The camera sent ffmpeg to an address the policy never checked: stop
+                # before a frame of it is served or recorded.
+                self._redirected = True
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
             log.debug("ffmpeg[%s]: %s", self.camera_id, line,
                       extra={"camera_id": str(self.camera_id)})
 
