@@ -89,8 +89,8 @@ def _content_length(scope: Scope) -> int | None:
     return int(value) if value.isascii() and value.isdigit() else None
 
 
-class QueryTextGuard:
-    """400 for a path or query parameter holding control characters or line breaks."""
+class _HttpMiddleware:
+    """Middleware of HTTP requests only (a WebSocket passes through untouched)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -99,6 +99,16 @@ class QueryTextGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class QueryTextGuard(_HttpMiddleware):
+    """400 for a path or query parameter holding control characters or line breaks."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         errors = _bad_parameters(scope)
         if errors:
             response = error_response(400, "validation_error", "the request is invalid",
@@ -124,16 +134,10 @@ def _bad_parameters(scope: Scope) -> list[dict[str, object]]:
     return errors
 
 
-class PlainErrorsAsJson:
+class PlainErrorsAsJson(_HttpMiddleware):
     """A 4xx or 5xx answered as ``text/plain`` is rewritten as ``{"error": ...}``."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         held: Message | None = None
         text = b""
 
