@@ -129,15 +129,20 @@ class RedisDenylist:
 
     @staticmethod
     def keys(claims: TokenClaims) -> list[str]:
-        """The keys that say whether ``claims`` are revoked, for a caller that reads them
-        with other keys in one round trip (then asks :meth:`refuses`)."""
-        return [denylist_key(claims.jti), session_version_key(claims.user_id)]
+        """The keys that say whether ``claims`` are revoked (the token's jti, its user's
+        session version, its login session ended by a logout), for a caller that reads
+        them with other keys in one round trip (then asks :meth:`refuses`)."""
+        keys = [denylist_key(claims.jti), session_version_key(claims.user_id)]
+        if claims.session_id:
+            keys.append(ended_session_key(claims.session_id))
+        return keys
 
     @staticmethod
     def refuses(values: Sequence[Any], claims: TokenClaims) -> bool:
         """Whether the values read at :meth:`keys` revoke ``claims``."""
-        listed, version = values
-        return _refused(listed, version, claims.session_version)
+        listed, version, *ended = values
+        return _refused(listed, version, claims.session_version) or any(
+            value is not None for value in ended)
 
     def is_revoked(self, claims: TokenClaims) -> bool:
         return self.refuses(self._redis.mget(self.keys(claims)), claims)
@@ -160,19 +165,22 @@ class AsyncRedisDenylist:
         await self._redis.set(session_version_key(user_id), str(version), ex=max(1, ttl_seconds))
 
     async def is_revoked(self, claims: TokenClaims) -> bool:
-        """One round trip: the token's jti listed, or its user's sessions revoked."""
-        listed, version = await self._redis.mget(
-            [denylist_key(claims.jti), session_version_key(claims.user_id)])
-        return _refused(listed, version, claims.session_version)
+        """One round trip: the token's jti listed, its user's sessions revoked, or its
+        login session ended."""
+        return RedisDenylist.refuses(await self._redis.mget(RedisDenylist.keys(claims)),
+                                     claims)
 
     async def revoked_among(self, claims: Sequence[TokenClaims]) -> list[bool]:
         """``is_revoked`` for many tokens in one round trip (one MGET)."""
         if not claims:
             return []
-        values = await self._redis.mget([key for c in claims for key in (
-            denylist_key(c.jti), session_version_key(c.user_id))])
-        return [_refused(values[2 * i], values[2 * i + 1], c.session_version)
-                for i, c in enumerate(claims)]
+        keys = [RedisDenylist.keys(c) for c in claims]
+        values = await self._redis.mget([key for own in keys for key in own])
+        refused, start = [], 0
+        for c, own in zip(claims, keys, strict=True):
+            refused.append(RedisDenylist.refuses(values[start:start + len(own)], c))
+            start += len(own)
+        return refused
 
     async def sessions_revoked(self, user_id: uuid.UUID, session_version: int) -> bool:
         """For grants derived from a token (media tokens): is their user's session over?"""

@@ -322,7 +322,7 @@ class AlertAcknowledged(AlertAcknowledgedV1):
     log records every change with its client address)."""
 
     version = 2
-    ip: str | None = Field(default=None, max_length=45)
+    ip: str | None = Field(default=None, max_length=64)
     user_agent: str = Field(default="", max_length=256)
 
 

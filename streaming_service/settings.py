@@ -199,7 +199,7 @@ class StreamingSettings(CommonSettings):
     # and catches up from the feed when it reconnects with its last event id.
     ws_max_connections: int = Field(default=2000, ge=1)
     # Live sockets one user may hold on one API process (tabs, a video wall's screens);
-    # the next one is closed with 1008. One token cannot take a replica's every place.
+    # the next one is closed with 4429. One token cannot take a replica's every place.
     ws_max_connections_per_user: int = Field(default=50, ge=1)
     ws_queue_size: int = Field(default=1000, ge=10)
 

@@ -108,7 +108,8 @@ class BearerTokenAuthentication(BaseAuthentication):
             claims = get_verifier().decode(token)
         except InvalidToken as exc:
             raise exceptions.AuthenticationFailed("Token is invalid or expired.") from exc
-        keys = [*RedisDenylist.keys(claims), auth_state.user_key(claims.user_id)]
+        revocation = RedisDenylist.keys(claims)
+        keys = [*revocation, auth_state.user_key(claims.user_id)]
         if claims.tenant_id is not None:
             keys.append(auth_state.tenant_key(claims.tenant_id))
         view = request.parser_context.get("view") if request.parser_context else None
@@ -119,9 +120,11 @@ class BearerTokenAuthentication(BaseAuthentication):
         except redis.RedisError as exc:
             # Fail closed: a token we cannot check against the denylist is not accepted.
             raise ServiceUnavailable("Token revocation list is unavailable.") from exc
-        if RedisDenylist.refuses(values[:2], claims):
+        checked = len(revocation)
+        if RedisDenylist.refuses(values[:checked], claims):
             raise exceptions.AuthenticationFailed("Token is invalid or expired.")
-        user = self._user(claims, values[2], values[3] if claims.tenant_id else None)
+        user = self._user(claims, values[checked],
+                          values[checked + 1] if claims.tenant_id else None)
         setattr(request._request, PREFETCHED_ATTRIBUTE, dict(zip(extra, values[len(keys):],
                                                                  strict=True)))
         return user, claims

@@ -43,7 +43,8 @@ class ProbeOut(BaseModel):
 
 async def _prober(claims: ClaimsDep) -> TokenClaims:
     """A tenant admin or a superadmin (who needs no tenant here: the probe touches no
-    tenant's data). A dependency, so that the role is refused before the body is read."""
+    tenant's data). A dependency, so that the role is refused before the body is validated
+    (a lower role learns nothing of its schema)."""
     if not claims.has_at_least(Role.TENANT_ADMIN):
         raise ApiError(403, "permission_denied", "this action needs the tenant_admin role",
                        {"required_role": Role.TENANT_ADMIN.value})

@@ -7,7 +7,6 @@ FastAPI's 422) with the offending fields in ``details.errors``.
 from __future__ import annotations
 
 import logging
-import socket
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
+from starlette.websockets import WebSocket, WebSocketState
 
 from streaming_service.domain import errors as domain
 from streaming_service.domain.stream import StreamFailure
@@ -172,8 +172,8 @@ def install_error_handlers(app: FastAPI) -> None:
         # A connection the server dropped (a restart, a failover; the pool has already
         # replaced it and every older one), or a server refusing connections for now.
         if exc.connection_invalidated or _sqlstate(exc) in _UNAVAILABLE_SQLSTATES:
-            return _database_unavailable(request, exc)
-        if isinstance(exc, sa_exc.DataError):
+            return await _unavailable(request, exc)
+        if isinstance(exc, sa_exc.DataError) or (_sqlstate(exc) or "").startswith("22"):
             # A value the database cannot store or the driver cannot encode, that no
             # validator caught: the request's fault (logged, as validation should have).
             log.warning("data error answered as 400",
@@ -184,17 +184,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(sa_exc.TimeoutError)
     async def _pool_exhausted(request: Request, exc: sa_exc.TimeoutError) -> JSONResponse:
-        return _database_unavailable(request, exc)
+        return await _unavailable(request, exc)
 
     async def _unreachable(request: Request, exc: Exception) -> JSONResponse:
-        # Opening a connection failed: the server is down (refused), its name did not
-        # resolve, or the connect timed out (asyncpg's own timeout; a DNS server slow
-        # after a container restart). SQLAlchemy does not wrap these. Redis (the token
-        # denylist, stream statuses, the live feed) unreachable is the same answer.
-        return _database_unavailable(request, exc, "a service this request needs")
+        # Opening a connection failed: the database refused it, its name did not resolve
+        # or the connect timed out (``DatabaseUnreachable``, a ConnectionError); Redis
+        # (the token denylist, stream statuses, the live feed) could not be reached.
+        return await _unavailable(request, exc, "a service this request needs")
 
-    for unreachable in (ConnectionError, TimeoutError, socket.gaierror,
-                        redis_exc.ConnectionError, redis_exc.TimeoutError):
+    for unreachable in (ConnectionError, redis_exc.ConnectionError, redis_exc.TimeoutError):
         app.add_exception_handler(unreachable, _unreachable)
 
     @app.exception_handler(Exception)
@@ -215,11 +213,24 @@ def _sqlstate(exc: sa_exc.DBAPIError) -> str | None:
     return code if isinstance(code, str) else None
 
 
-def _database_unavailable(request: Request, exc: Exception,
+async def _unavailable(connection: Request | WebSocket, exc: Exception,
+                       subject: str = "the database") -> JSONResponse:
+    """503 for a request. A WebSocket whose handshake met the outage (Starlette hands
+    these handlers the socket, and ignores what they return) is closed with 1013, "try
+    again later", which the dashboard's live feed retries with backoff."""
+    if isinstance(connection, WebSocket):
+        if connection.client_state == WebSocketState.CONNECTING:
+            await connection.accept()  # a browser sees the close code of an accepted socket
+        if connection.client_state == WebSocketState.CONNECTED:
+            await connection.close(code=1013, reason=f"{subject} is unavailable")
+    return _database_unavailable(connection, exc, subject)
+
+
+def _database_unavailable(request: Request | WebSocket, exc: Exception,
                           subject: str = "the database") -> JSONResponse:
     log.warning("request failed on a connection",
                 extra={"path": request.url.path, "error": repr(exc)[:300]})
-    if request.method in _SAFE_METHODS:
+    if request.scope.get("method", "GET") in _SAFE_METHODS:
         return error_response(503, "service_unavailable",
                               f"{subject} is unavailable; try again shortly",
                               headers={"Retry-After": "1"})

@@ -72,8 +72,10 @@ def _frame_rate(video: dict[str, Any]) -> float | None:
 
 async def run_tool(command: Sequence[str], timeout: float,
                    io_timeout: float | None = None) -> bytes:
-    """Run ``command``; its stdout, or MediaToolError (non-zero exit, timeout)."""
+    """Run ``command``; its stdout, or MediaToolError (non-zero exit, timeout, or an RTSP
+    redirect, on which the job is killed the moment ffmpeg reports it)."""
     started = time.monotonic()
+    name = Path(command[0]).name
     try:
         process = await asyncio.create_subprocess_exec(
             *command, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
@@ -81,31 +83,49 @@ async def run_tool(command: Sequence[str], timeout: float,
         )
     except OSError as exc:
         raise MediaToolError(f"cannot run {command[0]}: {exc}") from exc
+    assert process.stdout is not None and process.stderr is not None
+    stderr: list[str] = []
+    redirected = False
+
+    async def read_stderr(stream: asyncio.StreamReader) -> None:
+        nonlocal redirected
+        try:
+            async for raw in stream:
+                line = raw.decode(errors="replace")
+                stderr.append(line)
+                if not redirected and followed_a_redirect(line):
+                    redirected = True
+                    with contextlib.suppress(ProcessLookupError):
+                        process.kill()
+        except ValueError:  # a line over the reader's limit: the rest, whole
+            stderr.append((await stream.read()).decode(errors="replace"))
+
+    reading = asyncio.gather(process.stdout.read(), read_stderr(process.stderr),
+                             process.wait())
     try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=timeout)
+        stdout, _, _ = await asyncio.wait_for(reading, timeout=timeout)
     except (TimeoutError, asyncio.CancelledError) as exc:
         with contextlib.suppress(ProcessLookupError):
             process.kill()
         await process.wait()
         if isinstance(exc, asyncio.CancelledError):
             raise
-        raise MediaToolError(f"{Path(command[0]).name} timed out after {timeout:g} s",
-                             StreamFailure.TIMEOUT) from None
-    text = stderr.decode(errors="replace")
-    if followed_a_redirect(text):
-        # Whatever the redirect's target answered, the answer is the same: the job
-        # tells nothing about an address the policy never allowed.
-        name = Path(command[0]).name
+        if not redirected:
+            raise MediaToolError(f"{name} timed out after {timeout:g} s",
+                                 StreamFailure.TIMEOUT) from None
+    if redirected:
+        # Killed as ffmpeg turned to the redirect's target: the answer does not depend on
+        # what is there, so the job tells nothing about an address the policy never
+        # allowed.
         log.warning("%s was redirected by the camera; refused", name,
                     extra={"failure": StreamFailure.ADDRESS_NOT_ALLOWED.value})
         raise MediaToolError(f"{name} was redirected elsewhere by the camera",
                              StreamFailure.ADDRESS_NOT_ALLOWED)
     if process.returncode != 0:
-        tail = mask_urls_in_text(text.strip())[-500:]
+        tail = mask_urls_in_text("".join(stderr).strip())[-500:]
         failure = classify_ffmpeg_failure(tail.splitlines(), returncode=process.returncode,
                                           elapsed=time.monotonic() - started,
                                           io_timeout=io_timeout)
-        name = Path(command[0]).name
         log.warning("%s exited with %s (%s): %s", name, process.returncode, failure.value,
                     tail or "no output", extra={"failure": failure.value})
         raise MediaToolError(f"{name} exited with {process.returncode} ({failure.value})",

@@ -14,6 +14,9 @@ inside a replica one reader per tenant fans them out to its sockets
 (``application.ai.live_hub``). A replica at its ``GTV_WS_MAX_CONNECTIONS`` closes a new
 socket with 1013 ("try again later"), and so it does a client that stopped reading and fell
 ``GTV_WS_QUEUE_SIZE`` events behind: reconnecting with ``last_event_id`` loses nothing.
+A user past ``GTV_WS_MAX_CONNECTIONS_PER_USER`` sockets on the replica is closed with 4429,
+a token that grants no known role with 4403, and a handshake that could not check the
+token (Redis or the database unreachable) with 1013.
 """
 
 from __future__ import annotations

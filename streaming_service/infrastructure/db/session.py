@@ -18,6 +18,12 @@ from streaming_service.settings import StreamingSettings
 _RETURNED_AT = "gtv_returned_at"
 
 
+class DatabaseUnreachable(ConnectionError):
+    """A new connection to the database could not be opened: refused, the name did not
+    resolve, or the connect timed out. A ConnectionError, which the API answers 503; a
+    statement that times out on an open connection stays what it is."""
+
+
 def create_engine(settings: StreamingSettings) -> AsyncEngine:
     engine = create_async_engine(
         settings.async_database_url,
@@ -28,7 +34,22 @@ def create_engine(settings: StreamingSettings) -> AsyncEngine:
         connect_args={"timeout": 10, "command_timeout": 30},
     )
     ping_after_idle(engine, settings.db_ping_after_idle_seconds)
+    name_connect_failures(engine)
     return engine
+
+
+def name_connect_failures(engine: AsyncEngine) -> None:
+    """Opening a connection raises :class:`DatabaseUnreachable` on a network failure.
+    asyncpg raises the socket's own ``OSError`` or ``TimeoutError`` (its connect timeout
+    covers the DNS lookup: a lookup that stalls after a container restart), and
+    SQLAlchemy passes them on unwrapped, indistinguishable from a bug or a slow query."""
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def connect(dialect: Any, record: Any, cargs: Any, cparams: Any) -> Any:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except OSError as error:  # TimeoutError, ConnectionRefusedError, socket.gaierror
+            raise DatabaseUnreachable(f"cannot connect to the database: {error!r}") from error
 
 
 def ping_after_idle(engine: AsyncEngine, seconds: float) -> None:

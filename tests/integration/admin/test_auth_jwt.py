@@ -238,6 +238,9 @@ def test_logout_without_the_refresh_token_still_ends_the_session(
                                         format="json").status_code == 204
     _assert_401(api.post("/api/admin/auth/refresh", {"refresh": pair["refresh"]},
                          format="json"))
+    # The session's access tokens issued before its last refresh are refused too.
+    _assert_401(_bearer(first["access"]).get("/api/admin/me"))
+    assert _bearer(elsewhere["access"]).get("/api/admin/me").status_code == 200
     other = api.post("/api/admin/auth/refresh", {"refresh": elsewhere["refresh"]},
                      format="json")
     assert other.status_code == 200, other.content

@@ -6,12 +6,14 @@ connection before use: tests/integration/streaming/test_db_pool.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
+import websockets
 
 from streaming_service.settings import StreamingSettings
 from tests.integration.ai.conftest import build_app, serve
@@ -103,7 +105,13 @@ async def test_an_unreachable_redis_is_a_503_not_a_500(
     async with serve(build_app(streaming_settings, down, object_store)) as server, \
             httpx.AsyncClient(base_url=server.base_url, timeout=10) as http:
         response = await http.get("/api/ai/watchlists/", headers=caller.headers)
+        # A live socket's handshake checks the token there too: closed "try again later".
+        socket = await websockets.connect(f"{server.ws_url}/ws/alerts?token={caller.token}",
+                                          open_timeout=5)
+        with pytest.raises(websockets.ConnectionClosed):
+            await asyncio.wait_for(socket.recv(), 5)
     await down.aclose()
     assert response.status_code == 503, response.text
     assert response.json()["error"]["code"] == "service_unavailable"
     assert response.headers["retry-after"] == "1"
+    assert socket.close_code == 1013

@@ -111,6 +111,7 @@ class TokenFactory:
         expires_in: int = 300,
         jti: str | None = None,
         key: str | None = None,
+        session_id: str | None = None,
     ) -> str:
         now = int(time.time())
         user_id = user_id or uuid.uuid4()
@@ -127,6 +128,8 @@ class TokenFactory:
             "iss": self.issuer,
             "aud": self.audience,
         }
+        if session_id is not None:
+            payload["sid"] = session_id
         return jwt.encode(payload, key or self.private_key, algorithm="RS256")
 
 

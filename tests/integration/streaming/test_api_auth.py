@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from shared_kernel.auth import AsyncRedisDenylist
+from shared_kernel.auth import AsyncRedisDenylist, ended_session_key
 from tests.integration.streaming.conftest import bearer
 
 
@@ -53,6 +53,21 @@ async def test_revoked_token_gets_401(
     await AsyncRedisDenylist(redis_client).revoke(jti, exp=int(__import__("time").time()) + 300)
     response = await client.get("/api/streaming/streams/", headers=bearer(token))
     assert_error(response, 401, "not_authenticated")
+
+
+async def test_a_token_of_a_session_ended_by_a_logout_gets_401(
+    client: httpx.AsyncClient, make_token: Any, redis_client: Any
+) -> None:
+    tenant = uuid.uuid4()
+    ended, other = uuid.uuid4().hex, uuid.uuid4().hex
+    tokens = {sid: make_token(tenant_id=tenant, session_id=sid) for sid in (ended, other)}
+    assert (await client.get("/api/streaming/streams/",
+                             headers=bearer(tokens[ended]))).status_code == 200
+    await redis_client.set(ended_session_key(ended), "1", ex=300)  # what a logout writes
+    response = await client.get("/api/streaming/streams/", headers=bearer(tokens[ended]))
+    assert_error(response, 401, "not_authenticated")
+    assert (await client.get("/api/streaming/streams/",
+                             headers=bearer(tokens[other]))).status_code == 200
 
 
 async def test_viewer_cannot_start_a_stream(

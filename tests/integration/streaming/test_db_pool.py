@@ -75,3 +75,26 @@ async def test_a_connection_busy_within_the_window_is_not_pinged(dropped: Droppe
     assert caught.value.connection_invalidated
     # ...and the disconnect invalidated the pool: the next use gets a new connection.
     assert await _backend(engine) != first
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "no-such-host.invalid"])
+async def test_a_database_that_cannot_be_reached_is_named_so(
+    streaming_settings: StreamingSettings, host: str
+) -> None:
+    """Refused, or a name that does not resolve: ``DatabaseUnreachable`` (a
+    ConnectionError, answered 503), not the socket's own error."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from streaming_service.infrastructure.db.session import DatabaseUnreachable
+    from tests.integration.streaming.test_camera_failures import closed_port
+
+    url = urlsplit(streaming_settings.database_url)
+    netloc = f"{url.netloc.rpartition('@')[0]}@{host}:{closed_port()}".lstrip("@")
+    engine = create_engine(streaming_settings.model_copy(
+        update={"database_url": urlunsplit(url._replace(netloc=netloc))}))
+    try:
+        with pytest.raises(DatabaseUnreachable):
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+    finally:
+        await engine.dispose()

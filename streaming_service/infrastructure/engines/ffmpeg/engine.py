@@ -125,8 +125,9 @@ def build_command(source: StreamSource, live_dir: Path, record_dir: Path | None,
         "program_date_time", "independent_segments", "temp_file",
     ])
     command = [
-        # "info": the level at which ffmpeg reports following an RTSP redirect (refused).
-        options.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "info",
+        # "info": the level at which ffmpeg reports following an RTSP redirect (refused);
+        # "level+": each line says its level, so only warnings and errors are kept.
+        options.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "level+info",
         "-nostats", "-progress", "pipe:1", "-stats_period", "0.5",
         "-rtsp_transport", "tcp", "-timeout", str(int(options.socket_timeout * 1_000_000)),
         "-fflags", "+genpts", "-analyzeduration", "500000", "-probesize", "500000",
@@ -398,7 +399,6 @@ class _Stream:
             line = mask_urls_in_text(raw.decode(errors="replace").rstrip())
             if not line:
                 continue
-            self._stderr_tail = [*self._stderr_tail[-(_STDERR_TAIL - 1):], line]
             if followed_a_redirect(line) and not self._redirected:
                 # The camera sent ffmpeg to an address the policy never checked: stop
                 # before a frame of it is served or recorded.
@@ -407,6 +407,9 @@ class _Stream:
                     process.kill()
             log.debug("ffmpeg[%s]: %s", self.camera_id, line,
                       extra={"camera_id": str(self.camera_id)})
+            if "[info]" in line:
+                continue  # a segment opened, the input's description: not a failure's
+            self._stderr_tail = [*self._stderr_tail[-(_STDERR_TAIL - 1):], line]
 
     # -- HLS -----------------------------------------------------------------------
 
