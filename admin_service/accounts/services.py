@@ -107,6 +107,31 @@ def revoke_sessions(
                request=request)
 
 
+def change_own_password(user: User, *, current_password: str, new_password: str,
+                        request: HttpRequest | None = None) -> None:
+    """The signed-in user replaces their password, proving the current one first (a
+    stolen access token alone cannot take the account over). Every session of theirs
+    ends, this one included: the caller hands out a new pair."""
+    if not user.check_password(current_password):
+        record(action="user.password_change_refused", object_type=OBJECT_TYPE,
+               object_id=str(user.id), tenant_id=user.tenant_id, actor=user,
+               after={"reason": "wrong current password"}, request=request)
+        raise ValidationError({"current_password": ["The current password is wrong."]})
+    if new_password == current_password:
+        raise ValidationError({"new_password": ["Choose a password other than the current one."]})
+    try:
+        validate_password(new_password, user)
+    except ValidationError as exc:
+        raise ValidationError({"new_password": exc.messages}) from None
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        record(action="update", object_type=OBJECT_TYPE, object_id=str(user.id),
+               tenant_id=user.tenant_id, actor=user,
+               after={"password_changed": True, "by": "self"}, request=request)
+        revoke_sessions(user, reason="password_changed", actor=user, request=request)
+
+
 def spend_refresh_token(token: Any) -> None:
     """Blacklist a refresh token exactly once. SimpleJWT's check-then-blacklist lets two
     concurrent refreshes with one token both succeed; here the unique constraint on the

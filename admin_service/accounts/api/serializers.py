@@ -116,6 +116,13 @@ class AcceptInvitationSerializer(StrictSerializer):
                                one_line=False)
 
 
+class PasswordChangeSerializer(StrictSerializer):
+    current_password = StrictCharField(max_length=128, trim_whitespace=False,
+                                       write_only=True, one_line=False)
+    new_password = StrictCharField(max_length=128, trim_whitespace=False, write_only=True,
+                                   one_line=False)
+
+
 class MeSerializer(serializers.ModelSerializer):
     roles = serializers.ListField(child=serializers.CharField(), read_only=True)
     tenant_name = serializers.CharField(source="tenant.name", read_only=True, default=None)

@@ -14,5 +14,6 @@ urlpatterns = [
          name="auth-invitation-accept"),
     path("auth/jwks.json", views.JWKSView.as_view(), name="auth-jwks"),
     path("me", views.MeView.as_view(), name="me"),
+    path("me/password", views.PasswordChangeView.as_view(), name="me-password"),
     *router.urls,
 ]

@@ -33,6 +33,7 @@ from accounts.api.serializers import (
     LoginSerializer,
     LogoutSerializer,
     MeSerializer,
+    PasswordChangeSerializer,
     RefreshSerializer,
     TokenPairSerializer,
     UserSerializer,
@@ -242,6 +243,37 @@ class MeView(APIView):
     @extend_schema(responses=MeSerializer, tags=["auth"])
     def get(self, request: Request) -> Response:
         return Response(MeSerializer(acting_user(request)).data)
+
+
+class PasswordChangeThrottle(SimpleRateThrottle):
+    """Bounds guessing of the current password with a stolen token, per user."""
+
+    scope = "password_change"
+
+    def get_rate(self) -> str:
+        return str(settings.LOGIN_THROTTLE_RATE)
+
+    def get_cache_key(self, request: Request, view: APIView) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": str(request.user.pk)}
+
+
+class PasswordChangeView(APIView):
+    """The signed-in user's own password: the current one, then the new one (the
+    validators apply). Every session of the user ends; the answer is a new pair."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [PasswordChangeThrottle]
+
+    @extend_schema(request=PasswordChangeSerializer, responses=TokenPairSerializer,
+                   tags=["auth"])
+    def post(self, request: Request) -> Response:
+        data = PasswordChangeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = User.objects.select_related("tenant").get(pk=acting_user(request).pk)
+        services.change_own_password(
+            user, current_password=data.validated_data["current_password"],
+            new_password=data.validated_data["new_password"], request=request)
+        return Response(issue_pair(user))
 
 
 class JWKSView(APIView):

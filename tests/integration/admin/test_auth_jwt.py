@@ -336,3 +336,45 @@ def test_a_token_used_before_its_user_is_deactivated_is_refused_on_the_next_requ
     tenant_a.viewer.is_active = False
     tenant_a.viewer.save()
     _assert_401(client.get("/api/admin/me"))
+
+
+PASSWORD_CHANGE = "/api/admin/me/password"
+
+
+def test_a_user_changes_their_own_password_and_every_other_session_ends(
+    api: APIClient, tenant_a: Any
+) -> None:
+    here, elsewhere = _login(api, "alpha-viewer").json(), _login(api, "alpha-viewer").json()
+    client = _bearer(here["access"])
+    wrong = client.post(PASSWORD_CHANGE, {"current_password": "not-it",
+                                          "new_password": "Fresh-Horse-Battery-9"},
+                        format="json")
+    assert wrong.status_code == 400
+    assert "current_password" in wrong.json()["error"]["details"]
+    weak = client.post(PASSWORD_CHANGE, {"current_password": DEFAULT_PASSWORD,
+                                         "new_password": "123"}, format="json")
+    assert weak.status_code == 400 and "new_password" in weak.json()["error"]["details"]
+    assert _login(api, "alpha-viewer").status_code == 200  # nothing changed so far
+
+    changed = client.post(PASSWORD_CHANGE, {"current_password": DEFAULT_PASSWORD,
+                                            "new_password": "Fresh-Horse-Battery-9"},
+                          format="json")
+    assert changed.status_code == 200, changed.content
+    _assert_401(client.get("/api/admin/me"))
+    _assert_401(api.post("/api/admin/auth/refresh", {"refresh": elsewhere["refresh"]},
+                         format="json"))
+    assert _bearer(changed.json()["access"]).get("/api/admin/me").status_code == 200
+    assert _login(api, "alpha-viewer").status_code == 401
+    assert _login(api, "alpha-viewer", "Fresh-Horse-Battery-9").status_code == 200
+    actions = list(AuditEntry.objects.filter(object_id=str(tenant_a.viewer.id))
+                   .order_by("occurred_at").values_list("action", flat=True))
+    assert "user.password_change_refused" in actions
+    assert actions.count("sessions.revoke") == 1
+    change = AuditEntry.objects.get(object_id=str(tenant_a.viewer.id), action="update")
+    assert change.after["by"] == "self" and "password_changed" in change.after
+    assert "Fresh-Horse" not in str(change.after)
+
+
+def test_changing_a_password_needs_a_token(api: APIClient, db: None) -> None:
+    _assert_401(api.post(PASSWORD_CHANGE, {"current_password": "a", "new_password": "b"},
+                         format="json"))
