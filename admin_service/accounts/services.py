@@ -113,10 +113,10 @@ def change_own_password(user: User, *, current_password: str, new_password: str,
     stolen access token alone cannot take the account over). Every session of theirs
     ends, this one included: the caller hands out a new pair."""
     if not user.check_password(current_password):
-        record(action="user.password_change_refused", object_type=OBJECT_TYPE,
-               object_id=str(user.id), tenant_id=user.tenant_id, actor=user,
-               after={"reason": "wrong current password"}, request=request)
+        # A failed login in all but name: audited, and counted towards the lockout.
+        record_login_failure(user.get_username(), request, user, via="password_change")
         raise ValidationError({"current_password": ["The current password is wrong."]})
+    login_guard.succeeded(user.get_username())
     if new_password == current_password:
         raise ValidationError({"new_password": ["Choose a password other than the current one."]})
     try:
@@ -128,7 +128,7 @@ def change_own_password(user: User, *, current_password: str, new_password: str,
         user.save(update_fields=["password"])
         record(action="update", object_type=OBJECT_TYPE, object_id=str(user.id),
                tenant_id=user.tenant_id, actor=user,
-               after={"password_changed": True, "by": "self"}, request=request)
+               after={"credential": "password", "by": "self"}, request=request)
         revoke_sessions(user, reason="password_changed", actor=user, request=request)
 
 

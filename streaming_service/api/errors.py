@@ -6,6 +6,7 @@ FastAPI's 422) with the offending fields in ``details.errors``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -168,7 +169,7 @@ def install_error_handlers(app: FastAPI) -> None:
                               {"errors": errors})
 
     @app.exception_handler(sa_exc.DBAPIError)
-    async def _database_error(request: Request, exc: sa_exc.DBAPIError) -> JSONResponse:
+    async def _database_error(request: Request, exc: sa_exc.DBAPIError) -> JSONResponse | None:
         # A connection the server dropped (a restart, a failover; the pool has already
         # replaced it and every older one), or a server refusing connections for now.
         if exc.connection_invalidated or _sqlstate(exc) in _UNAVAILABLE_SQLSTATES:
@@ -183,17 +184,18 @@ def install_error_handlers(app: FastAPI) -> None:
         return await _unexpected(request, exc)
 
     @app.exception_handler(sa_exc.TimeoutError)
-    async def _pool_exhausted(request: Request, exc: sa_exc.TimeoutError) -> JSONResponse:
+    async def _pool_exhausted(request: Request,
+                              exc: sa_exc.TimeoutError) -> JSONResponse | None:
         return await _unavailable(request, exc)
 
-    async def _unreachable(request: Request, exc: Exception) -> JSONResponse:
+    async def _unreachable(request: Request, exc: Exception) -> JSONResponse | None:
         # Opening a connection failed: the database refused it, its name did not resolve
         # or the connect timed out (``DatabaseUnreachable``, a ConnectionError); Redis
         # (the token denylist, stream statuses, the live feed) could not be reached.
         return await _unavailable(request, exc, "a service this request needs")
 
     for unreachable in (ConnectionError, redis_exc.ConnectionError, redis_exc.TimeoutError):
-        app.add_exception_handler(unreachable, _unreachable)
+        app.exception_handler(unreachable)(_unreachable)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -214,23 +216,26 @@ def _sqlstate(exc: sa_exc.DBAPIError) -> str | None:
 
 
 async def _unavailable(connection: Request | WebSocket, exc: Exception,
-                       subject: str = "the database") -> JSONResponse:
+                       subject: str = "the database") -> JSONResponse | None:
     """503 for a request. A WebSocket whose handshake met the outage (Starlette hands
-    these handlers the socket, and ignores what they return) is closed with 1013, "try
-    again later", which the dashboard's live feed retries with backoff."""
+    these handlers the socket) is closed with 1013, "try again later", which the
+    dashboard's live feed retries with backoff; nothing else may be sent on it."""
     if isinstance(connection, WebSocket):
-        if connection.client_state == WebSocketState.CONNECTING:
-            await connection.accept()  # a browser sees the close code of an accepted socket
-        if connection.client_state == WebSocketState.CONNECTED:
+        log.warning("live socket refused on a connection failure",
+                    extra={"path": connection.url.path, "error": repr(exc)[:300]})
+        with contextlib.suppress(Exception):  # the client may be gone already
+            if connection.client_state == WebSocketState.CONNECTING:
+                await connection.accept()  # a browser sees an accepted socket's close code
             await connection.close(code=1013, reason=f"{subject} is unavailable")
+        return None
     return _database_unavailable(connection, exc, subject)
 
 
-def _database_unavailable(request: Request | WebSocket, exc: Exception,
+def _database_unavailable(request: Request, exc: Exception,
                           subject: str = "the database") -> JSONResponse:
     log.warning("request failed on a connection",
                 extra={"path": request.url.path, "error": repr(exc)[:300]})
-    if request.scope.get("method", "GET") in _SAFE_METHODS:
+    if request.method in _SAFE_METHODS:
         return error_response(503, "service_unavailable",
                               f"{subject} is unavailable; try again shortly",
                               headers={"Retry-After": "1"})

@@ -98,7 +98,9 @@ async def run_tool(command: Sequence[str], timeout: float,
                     with contextlib.suppress(ProcessLookupError):
                         process.kill()
         except ValueError:  # a line over the reader's limit: the rest, whole
-            stderr.append((await stream.read()).decode(errors="replace"))
+            rest = (await stream.read()).decode(errors="replace")
+            stderr.append(rest)
+            redirected = redirected or followed_a_redirect(rest)
 
     reading = asyncio.gather(process.stdout.read(), read_stderr(process.stderr),
                              process.wait())

@@ -270,6 +270,12 @@ class PasswordChangeView(APIView):
         data = PasswordChangeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = User.objects.select_related("tenant").get(pk=acting_user(request).pk)
+        try:  # the login's guard: a locked account, or an address trying too many
+            login_guard.check(user.get_username(), client_ip(request))
+        except LoginRefused as refusal:
+            services.record_login_refused(user.get_username(), request, refusal,
+                                          via="password_change")
+            raise LoginThrottled(refusal) from None
         services.change_own_password(
             user, current_password=data.validated_data["current_password"],
             new_password=data.validated_data["new_password"], request=request)

@@ -3,9 +3,9 @@ through ``SCHEMATHESIS_HOOKS=tests.e2e.fuzz.hooks``; the test passes what they n
 the JSON file named by ``GTV_FUZZ_CONFIG``:
 
 * ``claims``/``private_key_file``: each request carries a freshly minted access token
-  with the claims the admin service issued at login (same key, same issuer), so a
-  generated ``POST /api/admin/auth/logout`` revokes only that request's token and the
-  run keeps its identity;
+  with the claims the admin service issued at login (same key, same issuer) and a session
+  id of its own, so a generated ``POST /api/admin/auth/logout`` ends only that request's
+  token and session, and the run keeps its identity;
 * ``known``: real ids of the seeded data per parameter name (``camera_id``, and ``id:<list>``
   for the admin service's ``/<list>/{id}/``), mixed into the generated values so that
   operations reach their real code paths, not only their 404s;
@@ -48,7 +48,9 @@ atexit.register(_write_count)
 class FreshAccessToken:
     def get(self, case: Any, ctx: Any) -> str:
         now = int(time.time())
-        claims = {**_CONFIG["claims"], "jti": uuid.uuid4().hex, "iat": now, "exp": now + 600}
+        # A session of its own too (``sid``): a generated logout ends only that one.
+        claims = {**_CONFIG["claims"], "jti": uuid.uuid4().hex, "sid": uuid.uuid4().hex,
+                  "iat": now, "exp": now + 600}
         return jwt.encode(claims, _KEY, algorithm="RS256")
 
     def set(self, case: Any, data: str, ctx: Any) -> None:

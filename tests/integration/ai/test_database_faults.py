@@ -93,6 +93,7 @@ async def test_a_request_on_a_dropped_connection_is_a_503_and_the_retry_succeeds
 
 async def test_an_unreachable_redis_is_a_503_not_a_500(
     streaming_settings: StreamingSettings, object_store: Any, make_caller: Any,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     """Every request checks its token against the denylist in Redis: with Redis down the
     service answers 503 (try again), as with its database down."""
@@ -115,3 +116,5 @@ async def test_an_unreachable_redis_is_a_503_not_a_500(
     assert response.json()["error"]["code"] == "service_unavailable"
     assert response.headers["retry-after"] == "1"
     assert socket.close_code == 1013
+    # Closed cleanly: nothing more was sent on the socket after its close.
+    assert "Exception in ASGI" not in "".join(capfd.readouterr())
