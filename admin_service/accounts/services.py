@@ -128,7 +128,7 @@ def change_own_password(user: User, *, current_password: str, new_password: str,
         user.save(update_fields=["password"])
         record(action="update", object_type=OBJECT_TYPE, object_id=str(user.id),
                tenant_id=user.tenant_id, actor=user,
-               after={"credential": "password", "by": "self"}, request=request)
+               after={"changed": "password", "by": "self"}, request=request)
         revoke_sessions(user, reason="password_changed", actor=user, request=request)
 
 

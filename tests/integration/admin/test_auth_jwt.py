@@ -366,13 +366,12 @@ def test_a_user_changes_their_own_password_and_every_other_session_ends(
     assert _bearer(changed.json()["access"]).get("/api/admin/me").status_code == 200
     assert _login(api, "alpha-viewer").status_code == 401
     assert _login(api, "alpha-viewer", "Fresh-Horse-Battery-9").status_code == 200
-    refused = AuditEntry.objects.get(object_id=str(tenant_a.viewer.id),
-                                     action="login.failure")
-    assert refused.after["via"] == "password_change"
+    assert AuditEntry.objects.filter(object_id=str(tenant_a.viewer.id), action="login.failure",
+                                     after__via="password_change").count() == 1
     assert AuditEntry.objects.filter(object_id=str(tenant_a.viewer.id),
                                      action="sessions.revoke").count() == 1
     change = AuditEntry.objects.get(object_id=str(tenant_a.viewer.id), action="update")
-    assert change.after == {"credential": "password", "by": "self"}
+    assert change.after == {"changed": "password", "by": "self"}
 
 
 def test_guessing_the_current_password_locks_the_account_like_logins(
