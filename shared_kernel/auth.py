@@ -120,12 +120,9 @@ class RedisDenylist:
         self._redis.set(session_version_key(user_id), str(version), ex=max(1, ttl_seconds))
 
     def end_session(self, session_id: str, ttl_seconds: int) -> None:
-        """Refuse the refresh tokens of one login session (a logout), whichever of its
-        refresh tokens the client kept. ``ttl_seconds``: at least the session's rest."""
+        """Refuse every token of one login session (a logout), refresh and access,
+        whichever the client kept. ``ttl_seconds``: at least the session's rest."""
         self._redis.set(ended_session_key(session_id), "1", ex=max(1, ttl_seconds))
-
-    def session_ended(self, session_id: str) -> bool:
-        return bool(self._redis.exists(ended_session_key(session_id)))
 
     @staticmethod
     def keys(claims: TokenClaims) -> list[str]:
@@ -147,9 +144,16 @@ class RedisDenylist:
     def is_revoked(self, claims: TokenClaims) -> bool:
         return self.refuses(self._redis.mget(self.keys(claims)), claims)
 
-    def sessions_revoked(self, user_id: uuid.UUID, session_version: int) -> bool:
-        version = self._redis.get(session_version_key(user_id))
-        return _refused(None, version, session_version)
+    def sessions_revoked(self, user_id: uuid.UUID, session_version: int,
+                         session_id: str | None = None) -> bool:
+        """For a refresh token: its user's sessions revoked, or its own login session
+        (``session_id``) ended by a logout. One round trip."""
+        keys = [session_version_key(user_id)]
+        if session_id:
+            keys.append(ended_session_key(session_id))
+        version, *ended = self._redis.mget(keys)
+        return _refused(None, version, session_version) or any(
+            value is not None for value in ended)
 
 
 class AsyncRedisDenylist:

@@ -198,10 +198,15 @@ def invitation_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _revoke_pending_invitations(user: User) -> int:
+    """Mark the user's unused invitation links used; how many there were."""
+    return Invitation.objects.filter(user=user, used_at__isnull=True).update(
+        used_at=timezone.now())
+
+
 def _issue_invitation(user: User, actor: User | None) -> IssuedInvitation:
     now = timezone.now()
-    # A new link replaces every earlier one of the user.
-    Invitation.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
+    _revoke_pending_invitations(user)  # a new link replaces every earlier one of the user
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
         user=user, token_hash=invitation_token_hash(token), created_by=actor,
@@ -322,8 +327,7 @@ def deactivate_user(user: User, *, actor: User | None, request: HttpRequest | No
         user.is_active = False
         user.save(update_fields=["is_active"])
         # An invitee deactivated before accepting: the link must not bring them back.
-        revoked = Invitation.objects.filter(user=user, used_at__isnull=True).update(
-            used_at=timezone.now())
+        revoked = _revoke_pending_invitations(user)
         after = user_state(user) | ({"invitations_revoked": revoked} if revoked else {})
         record(action="delete", object_type=OBJECT_TYPE, object_id=str(user.id),
                tenant_id=user.tenant_id, actor=actor, before=before, after=after,

@@ -48,8 +48,6 @@ def classify_ffmpeg_failure(stderr: Iterable[str], *, returncode: int | None,
                             io_timeout: float | None = None) -> StreamFailure:
     """The failure ffmpeg's ``stderr`` lines and exit status describe."""
     lines = "\n".join(stderr)
-    if followed_a_redirect(lines):
-        return StreamFailure.ADDRESS_NOT_ALLOWED
     text = _URL.sub(" ", lines.lower())
     if any(phrase in text for phrase in _AUTH):
         return StreamFailure.AUTH_FAILED

@@ -184,20 +184,14 @@ class RefreshView(_PublicAuthView):
         if not isinstance(auth_time, int) or session_deadline(auth_time) <= time.time():
             raise exceptions.AuthenticationFailed("The session has ended; log in again.")
         token_version = int(old.payload.get("sv", 0))
+        session_id = old.payload.get("sid")
+        session_id = session_id if isinstance(session_id, str) and session_id else None
         try:
-            revoked = get_denylist().sessions_revoked(user.id, token_version)
+            revoked = get_denylist().sessions_revoked(user.id, token_version, session_id)
         except redis.RedisError as exc:
             raise ServiceUnavailable("Token revocation list is unavailable.") from exc
         if revoked or token_version < user.session_version:
             raise exceptions.AuthenticationFailed("The session has been revoked; log in again.")
-        session_id = old.payload.get("sid")
-        session_id = session_id if isinstance(session_id, str) and session_id else None
-        try:
-            ended = session_id is not None and get_denylist().session_ended(session_id)
-        except redis.RedisError as exc:
-            raise ServiceUnavailable("Token revocation list is unavailable.") from exc
-        if ended:
-            raise exceptions.AuthenticationFailed("The session has ended; log in again.")
         # Rotation: the presented refresh token is spent, atomically; a replay answers 401.
         services.spend_refresh_token(old)
         return Response(issue_pair(user, auth_time=auth_time, session_id=session_id))
