@@ -37,7 +37,12 @@ from streaming_service.infrastructure.plate_grammar import (
     ConstrainedRead,
     ctc_decode_plates,
 )
-from streaming_service.infrastructure.plate_rectify import character_rows, level, padded
+from streaming_service.infrastructure.plate_rectify import (
+    character_rows,
+    level,
+    padded,
+    split_rows,
+)
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -48,6 +53,10 @@ LINE_HEIGHT = 48  # PP-OCR recognition input height
 INT8_READER_MODEL = MODELS_DIR / "ppocrv4_rec.int8.onnx"
 #: Share of blue pixels in the crop's top strip above which it is a Mercosul plate.
 MERCOSUL_BLUE_SHARE = 0.1
+#: Width of the crop's side strips (share of its width), and the share of blue in them
+#: (beside the plate's lower part) above which the blue is the vehicle's, not a band's.
+SIDE_STRIP = 0.06
+SURROUNDING_BLUE_SHARE = 0.3
 #: Log-odds the blue band adds for the Mercosul layout. Only a hint: a blue car behind an
 #: old plate shows blue there too, and an old plate's printed hyphen outweighs it.
 BAND_LOG_ODDS = 3.0
@@ -58,8 +67,22 @@ NO_HYPHEN_LOG_ODDS = -6.0
 SECOND_VIEW_TRIM = 0.03
 #: Confidence kept by a read the two views disagree on.
 DISAGREEMENT_FACTOR = 0.6
-#: A crop narrower than this (width / height) is a two-row (motorcycle) plate.
-TWO_ROW_ASPECT = 1.8
+#: A crop narrower than this (width / height) is a two-row (motorcycle) plate: a car's
+#: plate is ~3:1 and its crop (with the pipeline's margins) stays above 1.4 at 35 degrees of
+#: yaw, a motorcycle's ~1.2:1.
+TWO_ROW_ASPECT = 1.4
+#: Between ``TWO_ROW_ASPECT`` and this, a crop may be either (a car's plate seen at an
+#: angle, with its city line and margins): it is read as two rows only when two character
+#: rows of about the same height are found in it. Cut in halves instead, a car plate's
+#: one line loses the lower part of its characters, which turns ``E`` into ``F``.
+ONE_ROW_ASPECT = 1.8
+#: Height added above and below each row of a two-row plate (share of the crop's height).
+TWO_ROW_PAD = 0.06
+#: Share of a two-row crop's height above which its one character row found is both
+#: rows run together.
+MERGED_ROWS_SHARE = 0.5
+#: Second row's height, as a share of the first's, for two rows of a motorcycle plate.
+SECOND_ROW_SHARE = 0.6
 #: The pipeline's confidence threshold (``RecognitionSettings.min_ocr_confidence``) that
 #: the calibration maps each group's fitted threshold onto.
 CALIBRATION_TARGET = 0.6
@@ -100,18 +123,27 @@ def looks_mercosul(crop: Image) -> bool:
 
     Only a positive hint: a grey crop may be an old plate or a monochrome (IR) camera,
     so the absence of blue decides nothing. Measured on the synthetic set, Mercosul
-    crops show 19-100 % blue in this strip and old plates at most 1.4 %.
+    crops show 19-100 % blue in this strip and old plates at most 1.4 %. Blue beside the
+    plate as well as above it is the vehicle's paint around the plate, not a band: the
+    crop's margins take in some of the vehicle, and a blue car behind an old plate
+    would otherwise count as a band (``SURROUNDING_BLUE_SHARE``).
     """
     if crop.ndim != 3:
         return False
     h, w = crop.shape[:2]
     strip = crop[int(h * 0.03) : max(int(h * 0.3), 1), int(w * 0.2) : max(int(w * 0.8), 1)]
-    if strip.size == 0:
+    if strip.size == 0 or _blue_share(strip) < MERCOSUL_BLUE_SHARE:
         return False
-    hsv = cv2.cvtColor(strip, cv2.COLOR_BGR2HSV)
+    side = max(1, int(w * SIDE_STRIP))
+    middle = slice(int(h * 0.4), max(int(h * 0.9), int(h * 0.4) + 1))
+    sides = np.hstack([crop[middle, :side], crop[middle, w - side :]])
+    return _blue_share(sides) < SURROUNDING_BLUE_SHARE
+
+
+def _blue_share(pixels: Image) -> float:
+    hsv = cv2.cvtColor(pixels, cv2.COLOR_BGR2HSV)
     hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
-    blue = (hue >= 95) & (hue <= 135) & (sat > 70) & (val > 30)
-    return float(blue.mean()) >= MERCOSUL_BLUE_SHARE
+    return float(((hue >= 95) & (hue <= 135) & (sat > 70) & (val > 30)).mean())
 
 
 def rapidocr_model_path() -> Path:
@@ -137,6 +169,16 @@ def layout_share(best: ConstrainedRead, reads: list[ConstrainedRead]) -> float:
     scores = np.array(list(by_text.values()))
     weights = np.exp(scores - scores.max())
     return float(np.exp(by_text[best.text] - scores.max()) / weights.sum())
+
+
+def is_two_row(aspect: float, rows: list[tuple[int, int]]) -> bool:
+    """Whether a crop of this width / height, with these character rows (tallest first),
+    is a two-row plate."""
+    if aspect < TWO_ROW_ASPECT:
+        return True
+    if aspect >= ONE_ROW_ASPECT or len(rows) < 2:
+        return False
+    return rows[1][1] - rows[1][0] >= SECOND_ROW_SHARE * (rows[0][1] - rows[0][0])
 
 
 def side_by_side(top: Image, bottom: Image) -> Image:
@@ -199,11 +241,12 @@ class RapidOcrPlateReader:
         views agree on gains confidence, a disagreement lowers the better one's.
         Most confident misreads (a confusable character, a border taken for a stroke)
         do not survive the second view."""
-        first = self.read_once(crop)
+        line, two_row = self.line(crop)
+        first = self.read_line(line, crop)
         if self.views < 2:
             return first
-        second = self.read_once(second_view(crop))
-        two_row = crop.shape[1] / max(crop.shape[0], 1) < TWO_ROW_ASPECT
+        narrower = second_view(crop)
+        second = self.read_line(self.prepare(narrower), narrower)
         if first.text == second.text:
             # Two views agreeing on all seven characters is more evidence than either.
             doubt = (1.0 - first.confidence) * (1.0 - second.confidence)
@@ -215,7 +258,10 @@ class RapidOcrPlateReader:
 
     def read_once(self, crop: Image) -> OcrReading:
         """The best plate over both layouts from one view of the crop."""
-        line = self.prepare(crop)
+        return self.read_line(self.prepare(crop), crop)
+
+    def read_line(self, line: Image | None, crop: Image) -> OcrReading:
+        """The best plate over both layouts from a prepared line of ``crop``."""
         if line is None:
             return OcrReading("", 0.0)
         probs = self._probabilities(line)
@@ -233,12 +279,17 @@ class RapidOcrPlateReader:
         return OcrReading(best.text, best.confidence * layout_share(best, reads))
 
     def prepare(self, crop: Image) -> Image | None:
+        """The crop as the network's single text line (:meth:`line`)."""
+        return self.line(crop)[0]
+
+    def line(self, crop: Image) -> tuple[Image | None, bool]:
         """Grey, contrast-stretched, levelled single text line: the character rows only
-        (``plate_rectify``), a two-row plate's rows side by side. When no character row
-        stands out, the top ``band_ratio`` of the crop is cut off instead."""
+        (``plate_rectify``), a two-row plate's rows side by side; and whether the crop
+        was read as a two-row plate. When no character row stands out, the top
+        ``band_ratio`` of the crop is cut off instead."""
         h, w = crop.shape[:2]
         if h < 8 or w < 16:
-            return None
+            return None, False
         grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
         # Upscale small crops first so CLAHE tiles see enough pixels.
         if h < 2 * LINE_HEIGHT:
@@ -247,10 +298,12 @@ class RapidOcrPlateReader:
         clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 8))
         grey = level(np.asarray(clahe.apply(grey), np.uint8))
         gh, gw = grey.shape
-        two_row = gw / gh < 1.8
         rows = character_rows(grey)
+        two_row = is_two_row(gw / gh, rows)
+        if two_row and len(rows) == 1 and rows[0][1] - rows[0][0] >= gh * MERGED_ROWS_SHARE:
+            rows = split_rows(grey, rows[0])
         if two_row and len(rows) >= 2:
-            top, bottom = (padded(grey, r, 0.03) for r in sorted(rows[:2]))
+            top, bottom = (padded(grey, r, TWO_ROW_PAD) for r in sorted(rows[:2]))
             line = side_by_side(top, bottom)
         elif not two_row and rows and rows[0][1] - rows[0][0] >= gh * 0.3:
             line = padded(grey, rows[0], 0.04)
@@ -261,7 +314,7 @@ class RapidOcrPlateReader:
                 line = side_by_side(body[:half], body[half : 2 * half])
             else:
                 line = body
-        return np.asarray(cv2.cvtColor(line, cv2.COLOR_GRAY2BGR), np.uint8)
+        return np.asarray(cv2.cvtColor(line, cv2.COLOR_GRAY2BGR), np.uint8), two_row
 
     @staticmethod
     def network_input(line: Image) -> FloatArray:

@@ -74,10 +74,8 @@ def character_rows(grey: Grey, min_height: float = 0.15) -> list[tuple[int, int]
     is between ``MIN_ROW_INK`` and ``MAX_ROW_INK``; gaps of a few rows are bridged.
     Ranges lower than ``min_height`` of the crop are dropped (a city name, dirt).
     """
-    h, w = grey.shape
-    region = grey[:, int(w * SIDE_MARGIN) : max(int(w * (1 - SIDE_MARGIN)), 1)]
-    _, ink = cv2.threshold(region, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    profile = (ink > 0).mean(axis=1)
+    h = grey.shape[0]
+    profile = ink_profile(grey)
     textish = (profile > MIN_ROW_INK) & (profile < MAX_ROW_INK)
     bridge = max(1, h // 40)
     rows: list[tuple[int, int]] = []
@@ -93,6 +91,27 @@ def character_rows(grey: Grey, min_height: float = 0.15) -> list[tuple[int, int]
         rows.append((start, y - gap))
     rows = [r for r in rows if r[1] - r[0] >= h * min_height]
     return sorted(rows, key=lambda r: r[1] - r[0], reverse=True)
+
+
+def ink_profile(grey: Grey) -> npt.NDArray[np.float64]:
+    """Each row's share of ink (Otsu, dark on light), the plate's frame left out."""
+    w = grey.shape[1]
+    region = grey[:, int(w * SIDE_MARGIN) : max(int(w * (1 - SIDE_MARGIN)), 1)]
+    _, ink = cv2.threshold(region, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    return np.asarray((ink > 0).mean(axis=1), np.float64)
+
+
+def split_rows(grey: Grey, row: tuple[int, int]) -> list[tuple[int, int]]:
+    """The two rows of a two-row plate that :func:`character_rows` found as one range
+    (the gap between them narrower than its bridge): cut at the row with the least ink
+    in the middle of the range. Halving the crop instead cuts the top off the lower
+    row's characters, where a ``1`` becomes an ``I``."""
+    top, bottom = row
+    lo, hi = top + (bottom - top) * 3 // 10, top + (bottom - top) * 7 // 10
+    if hi <= lo:
+        return [row]
+    cut = lo + int(np.argmin(ink_profile(grey)[lo:hi]))
+    return [(top, cut), (cut, bottom)]
 
 
 def padded(grey: Grey, row: tuple[int, int], pad: float) -> Grey:

@@ -78,6 +78,7 @@ def collect(seeds: list[int], n: int, out: Path, precision: str = "fp32") -> Non
                         "iou": round(_iou((region.x1, region.y1, region.x2, region.y2),
                                           tuple(sample.bbox)), 3),
                         "aspect": round(crop.shape[1] / max(crop.shape[0], 1), 3),
+                        "two_row": reader.line(crop)[1],
                         "v1": [first.text, first.confidence],
                         "v2": [second.text, second.confidence],
                     }) + "\n")
@@ -127,7 +128,9 @@ def frames(rows: list[dict[str, Any]], thresholds: dict[str, float],
             text, conf, agree = combine(row)
             if not text:
                 continue
-            if calibrated(conf, group(text, row["aspect"] < two_row_aspect, agree),
+            # Rows collected since the reader decides by the character rows say so.
+            two_row = row.get("two_row", row["aspect"] < two_row_aspect)
+            if calibrated(conf, group(text, two_row, agree),
                           thresholds) >= THRESHOLD:
                 plates.add(text)
         right += truth[key] in plates
@@ -182,7 +185,8 @@ def main(argv: list[str] | None = None) -> None:
     f.add_argument("--fit-seeds", type=int, nargs="+", required=True)
     f.add_argument("--check-seeds", type=int, nargs="*", default=[])
     f.add_argument("--misread-cost", type=float, default=8.0)
-    f.add_argument("--two-row-aspect", type=float, default=1.8)
+    f.add_argument("--two-row-aspect", type=float, default=1.8,
+                   help="for rows collected before the reader's own two-row decision")
     f.add_argument("--coarse", action="store_true",
                    help="one threshold for agreeing views, one for disagreeing ones")
     f.add_argument("--only", choices=["agree", "disagree"],

@@ -63,10 +63,54 @@ def on_a_blue_car(crop: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("text", ["XYZ9876", "KHR0710", "PCK0567"])
 def test_an_old_plate_on_a_blue_car_reads_as_old(reader: RapidOcrPlateReader, text: str) -> None:
     crop = on_a_blue_car(crop_of(text, "old", "car"))
-    assert looks_mercosul(crop)  # the car's blue is where a Mercosul band would be
+    # The car's blue is where a Mercosul band would be, but beside the plate too.
+    assert not looks_mercosul(crop)
     reading = reader.read(crop)
     assert reading.text == text  # the printed hyphen outweighs the blue
     assert reading.confidence > 0.5
+
+
+def framed(crop: np.ndarray, aspect: float) -> np.ndarray:
+    """The crop with dark surroundings above and below, as wide as ``aspect`` x tall: a
+    car plate seen at an angle, with the pipeline's margins."""
+    h, w = crop.shape[:2]
+    tall = round(w / aspect)
+    out = np.full((tall, w, 3), 40, np.uint8)
+    top = (tall - h) // 2
+    out[top : top + h] = crop
+    return out
+
+
+@pytest.mark.parametrize("aspect", [1.5, 1.7, 1.75])
+@pytest.mark.parametrize("text", ["XEF4E12", "EFE1F23", "BEF7E90"])
+def test_a_car_plate_under_the_two_row_aspect_is_read_as_one_row(
+    reader: RapidOcrPlateReader, text: str, aspect: float
+) -> None:
+    """Cut in halves as if it were a motorcycle plate, the line lost its characters'
+    lower part and ``E`` was read ``F`` with 0.95-1.0 confidence."""
+    reading = reader.read(framed(crop_of(text, "mercosul", "car"), aspect))
+    assert reading.text == text
+    assert reading.confidence > 0.6
+
+
+@pytest.mark.parametrize("text", ["CJG3197", "XJM4140", "EOH1102"])
+def test_an_old_motorcycle_plate_on_a_blue_car_keeps_its_digits(
+    reader: RapidOcrPlateReader, text: str
+) -> None:
+    """Its rows, found as one range and cut in halves, lost the top of the lower row's
+    characters, and the blue around it passed for a Mercosul band: the ``1`` after the
+    first digit was read as the Mercosul letter ``I``."""
+    reading = reader.read(on_a_blue_car(crop_of(text, "old", "moto")))
+    assert reading.text == text
+    assert reading.confidence > 0.6
+
+
+def test_a_mercosul_band_is_still_seen_on_a_plate_in_a_neutral_surrounding() -> None:
+    crop = crop_of("ABC1D23", "mercosul", "car")
+    h, w = crop.shape[:2]
+    car = np.full((h + h // 2, w + w // 10, 3), 90, np.uint8)
+    car[h // 3 : h // 3 + h, w // 20 : w // 20 + w] = crop
+    assert looks_mercosul(car)
 
 
 @pytest.mark.parametrize("degrees", [-8.0, 8.0])

@@ -6,7 +6,12 @@ import cv2
 import numpy as np
 import pytest
 
-from streaming_service.infrastructure.plate_rectify import character_rows, level, roll_angle
+from streaming_service.infrastructure.plate_rectify import (
+    character_rows,
+    level,
+    roll_angle,
+    split_rows,
+)
 
 
 def drawn_plate(two_rows: bool = False) -> np.ndarray:
@@ -60,3 +65,19 @@ def test_a_two_row_plate_has_two_character_rows() -> None:
     rows = sorted(character_rows(plate)[:2])
     assert len(rows) == 2
     assert rows[0][1] <= rows[1][0]
+
+
+def test_two_rows_found_as_one_are_cut_between_them() -> None:
+    """Rows a narrow gap apart come out of ``character_rows`` as one range: the cut
+    falls in the gap, not at the middle of the crop."""
+    plate = drawn_plate(two_rows=True)
+    upper, lower = sorted(character_rows(plate)[:2])
+    merged = (upper[0], lower[1])
+    (top, cut), (cut_again, bottom) = split_rows(plate, merged)
+    assert (top, bottom) == merged and cut == cut_again
+    assert upper[1] - 2 <= cut <= lower[0] + 2
+
+
+def test_a_range_too_short_to_split_is_kept() -> None:
+    plate = drawn_plate(two_rows=True)
+    assert split_rows(plate, (50, 51)) == [(50, 51)]
