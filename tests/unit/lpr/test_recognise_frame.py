@@ -84,11 +84,29 @@ def test_low_detector_scores_are_not_read() -> None:
     assert reader.crops == []
 
 
-def test_boxes_at_the_frame_edge_are_clipped() -> None:
+def test_boxes_at_the_frame_edge_are_clipped_when_edges_are_read() -> None:
     box = BBox(600, 330, 640, 360)
     reader = FakeReader({10: OcrReading("ABC1234", 0.9)})
-    result = RecogniseFrame(FakeDetector([PlateBox(box, 0.9)]), reader)(frame_with({10: box}))
+    recognise = RecogniseFrame(FakeDetector([PlateBox(box, 0.9)]), reader,
+                               RecognitionSettings(frame_edge=0.0))
+    result = recognise(frame_with({10: box}))
     assert result.reads[0].crop.shape[:2] == (33, 42)
+
+
+@pytest.mark.parametrize(
+    "box",
+    [BBox(2, 100, 120, 130), BBox(500, 100, 638, 130), BBox(200, 0, 320, 30),
+     BBox(200, 330, 320, 359)],
+)
+def test_a_plate_the_frame_may_cut_is_not_read(box: BBox) -> None:
+    """A vehicle entering the frame shows part of its plate, which the grammar would
+    complete into a confident wrong plate; it is read whole a few frames later."""
+    inside = BBox(300, 150, 420, 180)
+    reader = FakeReader({10: OcrReading("ABC1234", 0.95), 20: OcrReading("XYZ9876", 0.95)})
+    detector = FakeDetector([PlateBox(box, 0.9), PlateBox(inside, 0.8)])
+    result = RecogniseFrame(detector, reader)(frame_with({10: box, 20: inside}))
+    assert [r.plate.value for r in result.reads] == ["XYZ9876"]
+    assert [r.reason for r in result.rejected] == ["cut by the frame's edge"]
 
 
 @pytest.mark.parametrize(
