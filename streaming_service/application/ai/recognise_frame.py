@@ -181,7 +181,7 @@ def cut_by_frame(bbox: BBox, frame: Image, edge: float) -> bool:
     pixel) of the frame's border, where the plate may be cut off."""
     height, width = frame.shape[:2]
     dx, dy = max(1.0, edge * width), max(1.0, edge * height)
-    return bbox.x1 < dx or bbox.y1 < dy or bbox.x2 > width - dx or bbox.y2 > height - dy
+    return bool(bbox.x1 < dx or bbox.y1 < dy or bbox.x2 > width - dx or bbox.y2 > height - dy)
 
 
 def plate_crop(frame: Image, bbox: BBox, settings: RecognitionSettings) -> Image | None:
