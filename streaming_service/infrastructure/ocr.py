@@ -69,7 +69,8 @@ SECOND_VIEW_TRIM = 0.03
 DISAGREEMENT_FACTOR = 0.6
 #: A crop narrower than this (width / height) is a two-row (motorcycle) plate: a car's
 #: plate is ~3:1 and its crop (with the pipeline's margins) stays above 1.4 at 35 degrees of
-#: yaw, a motorcycle's ~1.2:1.
+#: yaw, a motorcycle's ~1.2:1. Strong roll on top of strong yaw can still bring a car
+#: plate's crop under it (the aspect is the crop's, taken before levelling).
 TWO_ROW_ASPECT = 1.4
 #: Between ``TWO_ROW_ASPECT`` and this, a crop may be either (a car's plate seen at an
 #: angle, with its city line and margins): it is read as two rows only when two character
@@ -246,7 +247,9 @@ class RapidOcrPlateReader:
         if self.views < 2:
             return first
         narrower = second_view(crop)
-        second = self.read_line(self.prepare(narrower), narrower)
+        # The same layout for both views: near a threshold the narrower crop would
+        # otherwise be read as the other kind of plate.
+        second = self.read_line(self.line(narrower, two_row)[0], narrower)
         if first.text == second.text:
             # Two views agreeing on all seven characters is more evidence than either.
             doubt = (1.0 - first.confidence) * (1.0 - second.confidence)
@@ -282,14 +285,14 @@ class RapidOcrPlateReader:
         """The crop as the network's single text line (:meth:`line`)."""
         return self.line(crop)[0]
 
-    def line(self, crop: Image) -> tuple[Image | None, bool]:
+    def line(self, crop: Image, two_row: bool | None = None) -> tuple[Image | None, bool]:
         """Grey, contrast-stretched, levelled single text line: the character rows only
         (``plate_rectify``), a two-row plate's rows side by side; and whether the crop
-        was read as a two-row plate. When no character row stands out, the top
-        ``band_ratio`` of the crop is cut off instead."""
+        was read as a two-row plate (decided here unless ``two_row`` says). When no
+        character row stands out, the top ``band_ratio`` of the crop is cut off instead."""
         h, w = crop.shape[:2]
         if h < 8 or w < 16:
-            return None, False
+            return None, bool(two_row)
         grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
         # Upscale small crops first so CLAHE tiles see enough pixels.
         if h < 2 * LINE_HEIGHT:
@@ -299,7 +302,8 @@ class RapidOcrPlateReader:
         grey = level(np.asarray(clahe.apply(grey), np.uint8))
         gh, gw = grey.shape
         rows = character_rows(grey)
-        two_row = is_two_row(gw / gh, rows)
+        if two_row is None:
+            two_row = is_two_row(gw / gh, rows)
         if two_row and len(rows) == 1 and rows[0][1] - rows[0][0] >= gh * MERGED_ROWS_SHARE:
             rows = split_rows(grey, rows[0])
         if two_row and len(rows) >= 2:

@@ -107,7 +107,8 @@ def split_rows(grey: Grey, row: tuple[int, int]) -> list[tuple[int, int]]:
     in the middle of the range. Halving the crop instead cuts the top off the lower
     row's characters, where a ``1`` becomes an ``I``."""
     top, bottom = row
-    lo, hi = top + (bottom - top) * 3 // 10, top + (bottom - top) * 7 // 10
+    lo = max(top + 1, top + (bottom - top) * 3 // 10)
+    hi = min(bottom - 1, top + (bottom - top) * 7 // 10)
     if hi <= lo:
         return [row]
     cut = lo + int(np.argmin(ink_profile(grey)[lo:hi]))

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared_kernel.crypto import CredentialCipher
 from shared_kernel.lifecycle import BackgroundLoop, retried, sleep_until_stopped
 from streaming_service.application.ai.detections import NewDetection
+from streaming_service.application.ai.recognise_frame import whole_plates
 from streaming_service.domain.ai.detection import (
     PlateRead,
     PlateTracker,
@@ -459,7 +460,7 @@ class LprWorker:
         self.metrics.frames.labels(SERVICE).inc()
         for stage, seconds in stages.items():
             self.metrics.latency.labels(SERVICE, stage).observe(seconds)
-        return list(reads)
+        return whole_plates(reads, image)
 
     def _recognise_batch(self, images: list[Any]) -> list[list[PlateRead]]:
         """Runs in a worker thread: one batched pass over frames of several cameras."""
@@ -474,7 +475,7 @@ class LprWorker:
         # Each frame of the batch waited for the whole pass.
         for _ in images:
             self.metrics.latency.labels(SERVICE, "total").observe(elapsed)
-        return [list(reads) for reads in results]
+        return [whole_plates(reads, image) for reads, image in zip(results, images, strict=True)]
 
     async def _share_recent(self, lease: CameraLease, tracker: PlateTracker) -> None:
         """Plates still in view (a parked car, de-duplicated since its first report) are

@@ -11,7 +11,7 @@ batch, each frame carries the batch's stage times).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -68,12 +68,6 @@ class RecognitionSettings:
     """Boxes wider than this many times their height are not read: a one-row plate is
     3.1:1 and stays under 6.5:1 seen from up to 60° above; a camera's on-screen clock
     or name line (7:1 and wider, in every frame) would cost two reads each."""
-    frame_edge: float = 0.005
-    """Boxes within this share of the frame's width (height) of its left or right (top or
-    bottom) edge are not read: the frame may cut the plate, and the plate grammar then
-    makes seven characters of the six in view (``JRW0T23`` entering the frame read
-    ``IRW0T23`` at 0.89). A passing vehicle is read whole a few frames later. 0 reads
-    every box (clipped to the frame)."""
 
 
 class RecogniseFrame:
@@ -118,9 +112,6 @@ class RecogniseFrame:
             for box in (b for b in boxes if b.score >= cfg.min_detector_score):
                 if box.bbox.width > cfg.max_box_aspect * box.bbox.height:
                     rejected[index].append(RejectedRead("", 0.0, box.score, "not plate-shaped"))
-                elif cfg.frame_edge > 0 and cut_by_frame(box.bbox, frame, cfg.frame_edge):
-                    rejected[index].append(
-                        RejectedRead("", 0.0, box.score, "cut by the frame's edge"))
                 else:
                     kept.append(box)
             kept = sorted(kept, key=lambda b: b.score, reverse=True)[: cfg.max_plates]
@@ -176,12 +167,25 @@ class RecogniseFrame:
         ]
 
 
-def cut_by_frame(bbox: BBox, frame: Image, edge: float) -> bool:
+#: Share of a live frame's width (height) near its edges where a plate is not taken from
+#: (``cut_by_frame``).
+FRAME_EDGE = 0.005
+
+
+def cut_by_frame(bbox: BBox, frame: Image, edge: float = FRAME_EDGE) -> bool:
     """Whether the box reaches within ``edge`` (share of the frame's size, at least one
-    pixel) of the frame's border, where the plate may be cut off."""
+    pixel) of the frame's border, where the frame may cut the plate: the plate grammar
+    then makes seven characters of the six in view (``JRW0T23`` entering the frame was
+    read ``IRW0T23`` at 0.89). On a live stream the vehicle is read whole a few frames
+    later, so the LPR worker drops such reads; a still photo is read to its edges."""
     height, width = frame.shape[:2]
     dx, dy = max(1.0, edge * width), max(1.0, edge * height)
     return bool(bbox.x1 < dx or bbox.y1 < dy or bbox.x2 > width - dx or bbox.y2 > height - dy)
+
+
+def whole_plates(reads: Iterable[PlateRead], frame: Image) -> list[PlateRead]:
+    """The reads of ``frame`` whose plate the frame does not cut (:func:`cut_by_frame`)."""
+    return [read for read in reads if not cut_by_frame(read.bbox, frame)]
 
 
 def plate_crop(frame: Image, bbox: BBox, settings: RecognitionSettings) -> Image | None:

@@ -31,6 +31,8 @@ from streaming_service.workers.lpr_worker import CameraSource, LprWorker
 
 from .conftest import Server
 
+FRAME = np.zeros((360, 640, 3), np.uint8)
+
 
 class EndlessSource:
     """Blank frames every 20 ms until closed."""
@@ -41,7 +43,8 @@ class EndlessSource:
 
     async def frames(self) -> AsyncIterator[SampledFrame]:
         while not self.closed:
-            yield SampledFrame(np.zeros((4, 4, 3), np.uint8), time.time())
+            # Room around the fake plates' boxes: reads the frame may cut are dropped.
+            yield SampledFrame(FRAME, time.time())
             await asyncio.sleep(0.02)
 
     async def close(self) -> None:

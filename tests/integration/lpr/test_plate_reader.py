@@ -93,6 +93,24 @@ def test_a_car_plate_under_the_two_row_aspect_is_read_as_one_row(
     assert reading.confidence > 0.6
 
 
+def test_both_views_are_read_with_the_first_view_s_layout(
+    reader: RapidOcrPlateReader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second view is 6 % narrower: at 1.45:1 it would fall under the two-row
+    aspect and be cut in halves while the first view is read as one row."""
+    layouts: list[bool | None] = []
+    line = reader.line
+
+    def spy(crop: np.ndarray, two_row: bool | None = None) -> tuple[np.ndarray | None, bool]:
+        layouts.append(two_row)
+        return line(crop, two_row)
+
+    monkeypatch.setattr(reader, "line", spy)
+    reading = reader.read(framed(crop_of("BEF7E90", "mercosul", "car"), 1.45))
+    assert layouts == [None, False]
+    assert reading.text == "BEF7E90" and reading.confidence > 0.99
+
+
 @pytest.mark.parametrize("text", ["CJG3197", "XJM4140", "EOH1102"])
 def test_an_old_motorcycle_plate_on_a_blue_car_keeps_its_digits(
     reader: RapidOcrPlateReader, text: str

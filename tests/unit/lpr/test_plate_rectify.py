@@ -78,6 +78,13 @@ def test_two_rows_found_as_one_are_cut_between_them() -> None:
     assert upper[1] - 2 <= cut <= lower[0] + 2
 
 
-def test_a_range_too_short_to_split_is_kept() -> None:
+@pytest.mark.parametrize("row", [(50, 51), (50, 52)])
+def test_a_range_too_short_to_split_is_kept(row: tuple[int, int]) -> None:
     plate = drawn_plate(two_rows=True)
-    assert split_rows(plate, (50, 51)) == [(50, 51)]
+    assert split_rows(plate, row) == [row]
+
+
+def test_no_row_of_a_split_is_empty() -> None:
+    plate = drawn_plate(two_rows=True)
+    for bottom in range(53, 70):
+        assert all(b > t for t, b in split_rows(plate, (50, bottom)))

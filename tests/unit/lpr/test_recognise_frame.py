@@ -7,12 +7,15 @@ import itertools
 import numpy as np
 import pytest
 
+from shared_kernel.plates import PlateNumber
 from streaming_service.application.ai.recognise_frame import (
     InvalidFrame,
     RecogniseFrame,
     RecognitionSettings,
+    cut_by_frame,
+    whole_plates,
 )
-from streaming_service.domain.ai.detection import BBox
+from streaming_service.domain.ai.detection import BBox, PlateRead
 from streaming_service.domain.ai.ports import Image, OcrReading, PlateBox
 
 
@@ -84,12 +87,11 @@ def test_low_detector_scores_are_not_read() -> None:
     assert reader.crops == []
 
 
-def test_boxes_at_the_frame_edge_are_clipped_when_edges_are_read() -> None:
+def test_boxes_at_the_frame_edge_are_clipped() -> None:
+    """A still photo is read to its edges (a plate that fills the picture)."""
     box = BBox(600, 330, 640, 360)
     reader = FakeReader({10: OcrReading("ABC1234", 0.9)})
-    recognise = RecogniseFrame(FakeDetector([PlateBox(box, 0.9)]), reader,
-                               RecognitionSettings(frame_edge=0.0))
-    result = recognise(frame_with({10: box}))
+    result = RecogniseFrame(FakeDetector([PlateBox(box, 0.9)]), reader)(frame_with({10: box}))
     assert result.reads[0].crop.shape[:2] == (33, 42)
 
 
@@ -98,15 +100,16 @@ def test_boxes_at_the_frame_edge_are_clipped_when_edges_are_read() -> None:
     [BBox(2, 100, 120, 130), BBox(500, 100, 638, 130), BBox(200, 0, 320, 30),
      BBox(200, 330, 320, 359)],
 )
-def test_a_plate_the_frame_may_cut_is_not_read(box: BBox) -> None:
+def test_a_live_frame_s_plate_the_frame_may_cut_is_dropped(box: BBox) -> None:
     """A vehicle entering the frame shows part of its plate, which the grammar would
     complete into a confident wrong plate; it is read whole a few frames later."""
     inside = BBox(300, 150, 420, 180)
-    reader = FakeReader({10: OcrReading("ABC1234", 0.95), 20: OcrReading("XYZ9876", 0.95)})
-    detector = FakeDetector([PlateBox(box, 0.9), PlateBox(inside, 0.8)])
-    result = RecogniseFrame(detector, reader)(frame_with({10: box, 20: inside}))
-    assert [r.plate.value for r in result.reads] == ["XYZ9876"]
-    assert [r.reason for r in result.rejected] == ["cut by the frame's edge"]
+    frame = frame_with({})
+    reads = [PlateRead(plate=PlateNumber.parse(text), confidence=0.95, bbox=b, raw_text=text,
+                       crop=np.zeros((30, 120, 3), np.uint8))
+             for text, b in (("ABC1234", box), ("XYZ9876", inside))]
+    assert cut_by_frame(box, frame) and not cut_by_frame(inside, frame)
+    assert [r.plate.value for r in whole_plates(reads, frame)] == ["XYZ9876"]
 
 
 @pytest.mark.parametrize(
