@@ -242,14 +242,10 @@ class RapidOcrPlateReader:
         views agree on gains confidence, a disagreement lowers the better one's.
         Most confident misreads (a confusable character, a border taken for a stroke)
         do not survive the second view."""
-        line, two_row = self.line(crop)
-        first = self.read_line(line, crop)
-        if self.views < 2:
-            return first
-        narrower = second_view(crop)
-        # The same layout for both views: near a threshold the narrower crop would
-        # otherwise be read as the other kind of plate.
-        second = self.read_line(self.line(narrower, two_row)[0], narrower)
+        readings, two_row = self.read_views(crop)
+        if len(readings) < 2:
+            return readings[0]
+        first, second = readings
         if first.text == second.text:
             # Two views agreeing on all seven characters is more evidence than either.
             doubt = (1.0 - first.confidence) * (1.0 - second.confidence)
@@ -259,9 +255,17 @@ class RapidOcrPlateReader:
         group = calibration_group(best.text, two_row, False)
         return OcrReading(best.text, calibrated(best.confidence * DISAGREEMENT_FACTOR, group))
 
-    def read_once(self, crop: Image) -> OcrReading:
-        """The best plate over both layouts from one view of the crop."""
-        return self.read_line(self.prepare(crop), crop)
+    def read_views(self, crop: Image) -> tuple[list[OcrReading], bool]:
+        """Each view's reading (the crop, then, with two views, the crop a few per cent
+        narrower) and whether the crop was read as a two-row plate."""
+        line, two_row = self.line(crop)
+        readings = [self.read_line(line, crop)]
+        if self.views >= 2:
+            narrower = second_view(crop)
+            # The same layout for both views: near a threshold the narrower crop would
+            # otherwise be read as the other kind of plate.
+            readings.append(self.read_line(self.line(narrower, two_row)[0], narrower))
+        return readings, two_row
 
     def read_line(self, line: Image | None, crop: Image) -> OcrReading:
         """The best plate over both layouts from a prepared line of ``crop``."""

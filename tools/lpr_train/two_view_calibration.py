@@ -45,7 +45,7 @@ def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
 def collect(seeds: list[int], n: int, out: Path, precision: str = "fp32") -> None:
     from streaming_service.application.ai.recognise_frame import RecognitionSettings
     from streaming_service.infrastructure.detector import OnnxPlateDetector
-    from streaming_service.infrastructure.ocr import RapidOcrPlateReader, second_view
+    from streaming_service.infrastructure.ocr import RapidOcrPlateReader
     from tools.lpr_dataset.generate import samples
     from tools.lpr_eval import EVAL_SEED
 
@@ -70,15 +70,14 @@ def collect(seeds: list[int], n: int, out: Path, precision: str = "fp32") -> Non
                     if region is None:
                         continue
                     crop = frame[int(region.y1):int(region.y2), int(region.x1):int(region.x2)]
-                    first = reader.read_once(crop)
-                    second = reader.read_once(second_view(crop))
+                    (first, second), two_row = reader.read_views(crop)
                     sink.write(json.dumps({
                         "seed": seed, "index": index, "truth": sample.text,
                         "layout": sample.layout, "style": sample.style,
                         "iou": round(_iou((region.x1, region.y1, region.x2, region.y2),
                                           tuple(sample.bbox)), 3),
                         "aspect": round(crop.shape[1] / max(crop.shape[0], 1), 3),
-                        "two_row": reader.line(crop)[1],
+                        "two_row": two_row,
                         "v1": [first.text, first.confidence],
                         "v2": [second.text, second.confidence],
                     }) + "\n")
