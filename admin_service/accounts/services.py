@@ -27,7 +27,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from accounts.login_guard import LoginRefused, login_guard
 from accounts.models import Invitation, User
-from shared_kernel.auth import RedisDenylist
+from shared_kernel.auth import RedisDenylist, Role
 from shared_kernel.events import UserRoleChanged
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,21 @@ def _check_actor_may_manage(actor: User | None, target_tenant_id: Any, superadmi
         # The API never lets this through (fields are read-only for tenant admins);
         # this guards other callers of the service.
         raise PermissionDenied("tenant admins manage only their own tenant's users")
+
+
+def _check_actor_may_set_password(actor: User | None, user: User, roles_before: list[str]) -> None:
+    """An admin sets the passwords of the users they manage, with two exceptions that
+    would otherwise let one account take over another: one's own password is changed
+    only by proving the current one (``me/password``), and a tenant admin's only by
+    that admin or a superadmin (a peer could otherwise sign in as them)."""
+    if actor is None:
+        return
+    if actor.pk == user.pk:
+        raise ValidationError({"password": [
+            "Change your own password at /api/admin/me/password: it asks for the current one."]})
+    if not actor.is_superadmin and Role.TENANT_ADMIN.value in {*roles_before, *user.roles}:
+        raise exceptions.PermissionDenied(
+            "Only a superadmin resets another tenant admin's password.")
 
 
 def _check_password(password: str, user: User) -> None:
@@ -287,6 +302,7 @@ def update_user(
     password = changes.pop("password", None)
     before = user_state(user)
     before_roles = {f: getattr(user, f) for f in _ROLE_FIELDS}
+    roles_before = user.roles
     if actor is not None and actor.pk == user.pk and any(
         k in changes and changes[k] != getattr(user, k)
         for k in ("role", "tenant", "is_superadmin", "is_active")
@@ -297,6 +313,7 @@ def update_user(
     _normalise_roles(user)
     _check_actor_may_manage(actor, user.tenant_id, user.is_superadmin)
     if password:
+        _check_actor_may_set_password(actor, user, roles_before)
         _check_password(password, user)
         user.set_password(password)
     user.full_clean(exclude=["password"])

@@ -12,7 +12,8 @@
  *
  * As the tenant admin: create a camera, "Testar conexão" with a failing URL (a reason, no
  * save) then the working one (codec, size, fps), save it, place it on the map, click its
- * marker to open it live; create a user and deactivate it; find both in the audit log and
+ * marker to open it live; create a user and deactivate it; invite one, who sets a password
+ * through the link and then changes it from the header; find both in the audit log and
  * in its CSV export; open each report with data. As the viewer: no console, no reports.
  * Screenshots and summary.json go to the given directory. Exits non-zero on a failure.
  *
@@ -188,7 +189,7 @@ async function adminFlow(browser) {
     return { username: USERNAME };
   });
 
-  await step("an invited user sets their password through the one-time link", async () => {
+  await step("an invited user sets their password through the one-time link, then changes it", async () => {
     const invited = `${USERNAME}-inv`;
     await page.goto(`${BASE}/console/users`);
     await page.getByTestId("user-invite").click();
@@ -214,6 +215,19 @@ async function adminFlow(browser) {
         throw new Error(`${error.message}\ninvitee page: ${text}`);
       }
       await shot(invitee, "c08c-invitation-accepted");
+      // The new user signs in and changes their own password from the header's name.
+      await login(invitee, invited, invitedPassword);
+      await invitee.getByTestId("user-name").click();
+      const changedPassword = `Nebula-Harbor-${Math.floor(Math.random() * 1e6)}-Quill!`;
+      await invitee.getByTestId("password-current").fill(invitedPassword);
+      await invitee.getByTestId("password-new").fill(changedPassword);
+      await invitee.getByTestId("password-confirm").fill(changedPassword);
+      await invitee.getByTestId("password-submit").click();
+      await invitee.getByTestId("console-notice").waitFor({ timeout: 20_000 });
+      await shot(invitee, "c08d-own-password-changed");
+      const tokenWith = async (password) => (await invitee.request.post(`${BASE}/api/admin/auth/token`, { data: { username: invited, password } })).status();
+      const [oldStatus, newStatus] = [await tokenWith(invitedPassword), await tokenWith(changedPassword)];
+      if (oldStatus !== 401 || newStatus !== 200) throw new Error(`after the change the old password answered ${oldStatus}, the new ${newStatus}`);
     } finally {
       await context.close();
     }

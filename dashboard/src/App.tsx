@@ -8,6 +8,7 @@ import { AcceptInvitationPage } from "./pages/AcceptInvitationPage";
 import { AlertsPage } from "./pages/AlertsPage";
 import { SearchPage } from "./pages/SearchPage";
 import { WatchlistsPage } from "./pages/WatchlistsPage";
+import { AccountPage } from "./pages/AccountPage";
 import { ConsoleLayout, RequireAction } from "./pages/admin/ConsoleLayout";
 import { CamerasAdminPage } from "./pages/admin/CamerasAdminPage";
 import { PlacesPage } from "./pages/admin/PlacesPage";
@@ -61,6 +62,7 @@ export function App() {
         <Route path="/search" element={<SearchPage />} />
         <Route path="/recordings" element={<Lazy><RecordingsPage /></Lazy>} />
         <Route path="/watchlists" element={<WatchlistsPage />} />
+        <Route path="/account" element={<AccountPage />} />
         <Route
           path="/reports/*"
           element={

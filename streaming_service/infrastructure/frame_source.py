@@ -5,6 +5,9 @@ raw BGR frames from its stdout. Runs in an LPR worker process, never in the API.
 A camera URL is checked against the camera network policy, and pinned to the checked
 address, each time ffmpeg is started (``infrastructure.camera_address``); a refused
 camera yields no frame and raises ``CameraSourceRefused`` (the worker logs its code).
+A camera that answers with an RTSP redirect would lead ffmpeg past that check, so ffmpeg's
+log is watched for it: ffmpeg is killed as it reports the redirect, before it could
+decode a frame of the target, and the source raises ``address_not_allowed``.
 
 A live camera is read at its own pace, whatever the consumer's: a reader task drains
 ffmpeg's pipe as frames come and keeps only the newest, which the consumer takes when it
@@ -28,7 +31,10 @@ import numpy as np
 
 from shared_kernel.camera_network import DEFAULT_POLICY, CameraNetworkPolicy
 from streaming_service.domain.ai.ports import SampledFrame
+from streaming_service.domain.errors import CameraSourceRefused
+from streaming_service.domain.stream import StreamFailure
 from streaming_service.infrastructure.camera_address import connectable_url, is_local_file
+from streaming_service.infrastructure.ffmpeg_failures import followed_a_redirect
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +54,16 @@ class FfmpegFrameSource:
         self._read_timeout = read_timeout
         self._proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._log_watch: asyncio.Task[None] | None = None
+        self._redirected = False
 
     def command(self, url: str | None = None) -> list[str]:
         """ffmpeg's argv, reading ``url`` (default: the source's own URL, unchecked)."""
         url = url or self._url
-        args = [self._ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error"]
+        args = [self._ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-loglevel", "error"]
         if url.startswith("rtsp"):
+            # "info": the level at which ffmpeg reports following an RTSP redirect.
+            args[args.index("error")] = "info"
             args += ["-rtsp_transport", "tcp", "-timeout", "10000000"]
         args += [
             "-i", url, "-an",
@@ -67,9 +77,14 @@ class FfmpegFrameSource:
         local = is_local_file(url)
         if not local:
             url = await connectable_url(url, self._address_policy)
+        watched = url.startswith("rtsp")
+        self._redirected = False
         self._proc = await asyncio.create_subprocess_exec(
             *self.command(url), stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL)
+            stderr=asyncio.subprocess.PIPE if watched else asyncio.subprocess.DEVNULL)
+        if watched:
+            self._log_watch = asyncio.create_task(self._watch_log(self._proc),
+                                                  name="frame-source-log")
         try:
             if local:
                 while (frame := await self._read_frame()) is not None:
@@ -77,8 +92,29 @@ class FfmpegFrameSource:
                 return
             async for frame in self._newest_frames():
                 yield frame
+            if self._redirected:
+                raise CameraSourceRefused(StreamFailure.ADDRESS_NOT_ALLOWED,
+                                          {"reason": "redirected"})
         finally:
             await self.close()
+
+    async def _watch_log(self, proc: asyncio.subprocess.Process) -> None:
+        """Reads ffmpeg's log to its end (an unread pipe would stall ffmpeg) and kills
+        ffmpeg the moment it reports following a redirect."""
+        assert proc.stderr is not None
+        while True:
+            try:
+                line = await proc.stderr.readline()
+            except ValueError:  # a line over the reader's limit: skipped, not fatal
+                continue
+            if not line:
+                return
+            if followed_a_redirect(line.decode("utf-8", "replace")):
+                self._redirected = True
+                log.warning("camera redirected the frame source elsewhere; refused")
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                return
 
     async def _read_frame(self) -> SampledFrame | None:
         """The next frame from ffmpeg, stamped when it arrived; None when the stream ended
@@ -95,6 +131,8 @@ class FfmpegFrameSource:
             return None
         except TimeoutError:
             log.warning("no frame from camera in time", extra={"timeout": self._read_timeout})
+            return None
+        if self._redirected:
             return None
         image = np.frombuffer(raw, np.uint8).reshape(self._height, self._width, 3)
         return SampledFrame(image=image, at=time.time())
@@ -153,6 +191,10 @@ class FfmpegFrameSource:
 
     async def close(self) -> None:
         reader_stopped = await self._stop_reader()
+        log_watch, self._log_watch = self._log_watch, None
+        if log_watch is not None:
+            log_watch.cancel()
+            await asyncio.wait([log_watch], timeout=1.0)
         proc, self._proc = self._proc, None
         if proc is None:
             return

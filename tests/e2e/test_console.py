@@ -1,7 +1,8 @@
 """The city's admin console and reports in a real browser, through HAProxy, against the
 demo (``python -m tools.demo``, isolated): a tenant admin creates a camera (a failing then
 a working URL in "Testar conexão"), places it on the map and opens it live from its
-marker, creates and deactivates a user, finds both in the audit log and its CSV, and opens
+marker, creates and deactivates a user, invites one (who sets a password through the link,
+then changes it on their own account page), finds both in the audit log and its CSV, and opens
 each report with the simulator's data; a viewer sees no console. The browser script is
 ``dashboard/scripts/e2e-console.mjs``; screenshots stay in ``var/test-artifacts/``."""
 

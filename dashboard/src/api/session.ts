@@ -10,6 +10,7 @@ import type { AccessClaims, TokenPair } from "./types";
 
 export const REFRESH_STORAGE_KEY = "gtv.refresh";
 export const AUTH_BASE = "/api/admin/auth";
+export const PASSWORD_URL = "/api/admin/me/password";
 /** Refresh this long before the access token expires. */
 export const REFRESH_MARGIN_MS = 60_000;
 
@@ -137,6 +138,17 @@ export class AuthSession {
         this.refreshing = null;
       });
     return this.refreshing;
+  }
+
+  /** The user's own password, proven by the current one. The server ends every session
+   * of the user and answers a new pair, with which this tab carries on. */
+  async changePassword(currentPassword: string, newPassword: string): Promise<AccessClaims> {
+    const pair = await this.post<TokenPair>(
+      PASSWORD_URL,
+      { current_password: currentPassword, new_password: newPassword },
+      await this.accessToken(),
+    );
+    return this.accept(pair);
   }
 
   /** Revokes the access token (denylist) and the refresh token, then forgets both. */

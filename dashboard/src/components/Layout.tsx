@@ -64,10 +64,10 @@ export function Layout() {
               </option>
             ))}
           </select>
-          <span className="who" data-testid="user-name">
+          <NavLink to="/account" className="who" title={t("account.title")} data-testid="user-name">
             {me?.username ?? claims?.username}
             {role && <small data-testid="user-role">{t(`role.${role}`)}</small>}
-          </span>
+          </NavLink>
           <button
             type="button"
             className="secondary"

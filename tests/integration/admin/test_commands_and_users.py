@@ -141,6 +141,53 @@ def test_password_change_through_the_api(tenant_a: Any, client_for: Any) -> None
     assert _login(target.username, "Brand-New-pass-7") == 200
 
 
+def test_a_tenant_admin_cannot_set_a_peer_admins_password(
+    tenant_a: Any, client_for: Any
+) -> None:
+    from tests.factories import DEFAULT_PASSWORD, UserFactory
+
+    peer = UserFactory(username="alpha-admin-2", tenant=tenant_a.tenant, role="tenant_admin")
+    client = client_for(tenant_a.tenant_admin)
+    for change in ({"password": "Brand-New-pass-7"},
+                   {"password": "Brand-New-pass-7", "role": "viewer"}):  # demote and reset
+        response = client.patch(f"/api/admin/users/{peer.pk}/", change, format="json")
+        assert response.status_code == 403, response.content
+        assert "superadmin" in response.json()["error"]["message"]
+    peer.refresh_from_db()
+    assert peer.role == "tenant_admin" and peer.check_password(DEFAULT_PASSWORD)
+    assert _login(peer.username, "Brand-New-pass-7") == 401
+
+
+def test_a_superadmin_resets_a_tenant_admins_password(
+    tenant_a: Any, superadmin: Any, client_for: Any
+) -> None:
+    response = client_for(superadmin).patch(
+        f"/api/admin/users/{tenant_a.tenant_admin.pk}/", {"password": "Brand-New-pass-7"},
+        format="json")
+    assert response.status_code == 200, response.content
+    assert _login(tenant_a.tenant_admin.username, "Brand-New-pass-7") == 200
+
+
+@pytest.mark.parametrize("role", ["tenant_admin", "superadmin"])
+def test_own_password_only_through_me_password(
+    tenant_a: Any, superadmin: Any, client_for: Any, role: str
+) -> None:
+    from tests.factories import DEFAULT_PASSWORD
+
+    me = superadmin if role == "superadmin" else tenant_a.tenant_admin
+    client = client_for(me)
+    response = client.patch(f"/api/admin/users/{me.pk}/", {"password": "Brand-New-pass-7"},
+                            format="json")
+    assert response.status_code == 400, response.content
+    assert "me/password" in str(response.json())
+    assert _login(me.username, "Brand-New-pass-7") == 401
+    response = client.post("/api/admin/me/password",
+                           {"current_password": DEFAULT_PASSWORD,
+                            "new_password": "Brand-New-pass-7"}, format="json")
+    assert response.status_code == 200, response.content
+    assert _login(me.username, "Brand-New-pass-7") == 200
+
+
 def test_deactivated_user_loses_access(tenant_a: Any, client_for: Any) -> None:
     viewer_client = client_for(tenant_a.viewer)
     assert client_for(tenant_a.tenant_admin).delete(

@@ -67,3 +67,30 @@ async def test_a_file_yields_every_sampled_frame_however_slow_the_consumer(
     stamps = await _take(source, 100, busy_s=0.1)
     assert len(stamps) == 12  # 3 s at 4 frames a second, none skipped
     assert dropped == []
+
+
+async def test_a_camera_redirecting_elsewhere_yields_no_frame_and_is_refused(
+    private_camera: Any, streaming_settings: Any,
+) -> None:
+    """An RTSP 3xx would take ffmpeg past the camera network check: the source stops as
+    ffmpeg reports it, before any frame of the target (a working camera here) is read."""
+    from streaming_service.domain.errors import CameraSourceRefused
+    from streaming_service.domain.stream import StreamFailure
+    from tests.integration.conftest import SIMULATOR_POLICY
+    from tests.integration.streaming.test_camera_failures import tcp_listener
+
+    target = private_camera.url("solo")
+    answer = f"RTSP/1.0 302 Moved\r\nCSeq: 1\r\nLocation: {target}\r\n\r\n".encode()
+    with tcp_listener(answer) as port:
+        source = FfmpegFrameSource(f"rtsp://127.0.0.1:{port}/cam", fps=4, width=SIM_SIZE[0],
+                                   height=SIM_SIZE[1], address_policy=SIMULATOR_POLICY)
+        frames = []
+        with pytest.raises(CameraSourceRefused) as refused:
+            async for frame in source.frames():
+                frames.append(frame)
+    assert refused.value.failure is StreamFailure.ADDRESS_NOT_ALLOWED
+    assert frames == []
+    # The same camera, asked for directly, is read: the refusal was the redirect's.
+    direct = FfmpegFrameSource(target, fps=4, width=SIM_SIZE[0], height=SIM_SIZE[1],
+                               address_policy=SIMULATOR_POLICY)
+    assert len(await _take(direct, 2, busy_s=0.0)) == 2

@@ -207,6 +207,46 @@ describe("users", () => {
   });
 });
 
+describe("passwords", () => {
+  it("offers a tenant admin no reset of a peer admin's password (the server refuses it)", async () => {
+    const peer = { ...user, id: "u5", username: "carla", role: "tenant_admin" };
+    renderAt("tenant_admin", "/console/users", (_call, url) =>
+      url.pathname === "/api/admin/users/" ? json(200, listPage([user, peer])) : undefined);
+    const rows = await screen.findAllByTestId("user-row");
+    const byName = new Map(rows.map((r) => [r.getAttribute("data-username"), r]));
+    expect(within(byName.get("joao")!).queryByTestId("user-reset")).not.toBeNull();
+    expect(within(byName.get("carla")!).queryByTestId("user-reset")).toBeNull();
+    expect(within(byName.get("carla")!).queryByTestId("user-deactivate")).not.toBeNull();
+  });
+
+  it("changes one's own password from the header, showing the server's field errors", async () => {
+    const server = renderAt("viewer", "/live", (call, url) => {
+      if (url.pathname !== "/api/admin/me/password") return undefined;
+      const body = call.body as { current_password: string };
+      if (body.current_password !== "Old-Horse-41")
+        return json(400, { error: { code: "validation_error", message: "Invalid input.", details: { current_password: ["The current password is wrong."] } } });
+      return json(200, { access: accessToken(Date.now(), { roles: ["viewer"], n: 7 }), refresh: "r9" });
+    });
+    fireEvent.click(await screen.findByTestId("user-name"));
+    const fill = (current: string) => {
+      fireEvent.change(screen.getByTestId("password-current"), { target: { value: current } });
+      fireEvent.change(screen.getByTestId("password-new"), { target: { value: "New-Horse-42" } });
+      fireEvent.change(screen.getByTestId("password-confirm"), { target: { value: "New-Horse-42" } });
+      fireEvent.click(screen.getByTestId("password-submit"));
+    };
+    fill("Wrong-Horse");
+    expect((await screen.findByTestId("password-error")).textContent).toContain("current password is wrong");
+    fill("Old-Horse-41");
+    expect((await screen.findByTestId("console-notice")).textContent).toContain("Password changed");
+    const calls = server.calls.filter((c) => c.url === "/api/admin/me/password");
+    expect(calls).toHaveLength(2);
+    expect(calls[1]?.method).toBe("POST");
+    expect(calls[1]?.headers.Authorization).toMatch(/^Bearer /);
+    expect(calls[1]?.body).toEqual({ current_password: "Old-Horse-41", new_password: "New-Horse-42" });
+    expect(screen.queryByTestId("password-error")).toBeNull();
+  });
+});
+
 describe("audit log", () => {
   it("filters, shows before/after and exports the same filters as CSV", async () => {
     const created: string[] = [];

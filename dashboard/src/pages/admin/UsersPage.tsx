@@ -229,9 +229,11 @@ export function UsersPage() {
                 <td className="row-actions">
                   {u.is_active && u.id !== me?.id && (
                     <>
-                      <button type="button" className="small secondary" onClick={() => resetPassword(u)} data-testid="user-reset">
-                        {t("users.resetPassword")}
-                      </button>
+                      {(superadmin || u.role !== "tenant_admin") && (
+                        <button type="button" className="small secondary" onClick={() => resetPassword(u)} data-testid="user-reset">
+                          {t("users.resetPassword")}
+                        </button>
+                      )}
                       <button type="button" className="small danger" onClick={() => deactivate(u)} data-testid="user-deactivate">
                         {t("users.deactivate")}
                       </button>
