@@ -98,7 +98,10 @@ def _position(value: Any, where: str) -> tuple[float, float]:
     if (not isinstance(value, list) or len(value) != 2
             or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
         raise InvalidGeometry(f"{where} must be a [longitude, latitude] pair of numbers")
-    lng, lat = float(value[0]), float(value[1])
+    try:
+        lng, lat = float(value[0]), float(value[1])
+    except OverflowError:
+        raise InvalidGeometry(f"{where} is outside -180..180 / -90..90") from None
     if not (-180.0 <= lng <= 180.0) or not (-90.0 <= lat <= 90.0):
         raise InvalidGeometry(f"{where} is outside -180..180 / -90..90")
     return lng, lat

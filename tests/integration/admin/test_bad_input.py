@@ -173,6 +173,37 @@ def test_nan_is_not_json(admin_client: APIClient, nothing_written: None) -> None
     _assert_error(response, 400, "parse_error")
 
 
+@pytest.mark.parametrize("body", [
+    "[" * 3000 + "]" * 3000,                       # past the parser's recursion limit
+    '{"metadata": {"a": ' + "[" * 40 + "1" + "]" * 40 + "}}",  # deeper than any API body
+])
+def test_bodies_nested_too_deep_are_400_even_anonymous(
+    admin_client: APIClient, nothing_written: None, body: str
+) -> None:
+    _assert_error(admin_client.generic("POST", CAMERAS, body, content_type="application/json"),
+                  400, "parse_error")
+    _assert_error(APIClient().generic("POST", "/api/admin/auth/token", body,
+                                      content_type="application/json"), 400, "parse_error")
+
+
+@pytest.mark.parametrize("number", ["1" + "0" * 400, "1e999", "-1e999"])
+def test_numbers_no_field_holds_are_400_by_path(
+    admin_client: APIClient, nothing_written: None, number: str
+) -> None:
+    body = '{"name": "x", "metadata": {"tags": [1, ' + number + "]}}"
+    response = admin_client.generic("POST", CAMERAS, body, content_type="application/json")
+    _assert_error(response, 400, "validation_error", field="metadata.tags.1")
+
+
+def test_a_zone_corner_beyond_a_float_is_refused() -> None:
+    from cameras.validators import InvalidGeometry, validate_zone_geometry
+
+    huge = 10**400
+    with pytest.raises(InvalidGeometry):
+        validate_zone_geometry({"type": "Polygon",
+                                "coordinates": [[[huge, 0], [1, 1], [2, 0], [huge, 0]]]})
+
+
 def test_json_array_body_is_400(admin_client: APIClient, nothing_written: None) -> None:
     _assert_error(admin_client.post(CAMERAS, [_camera()], format="json"),
                   400, "validation_error")

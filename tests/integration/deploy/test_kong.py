@@ -30,6 +30,7 @@ INTERNAL_PATHS = {"/ready", "/metrics"}
 PUBLIC_PATHS = [
     "/api/admin/auth/token",
     "/api/admin/auth/refresh",
+    "/api/admin/auth/invitations/accept",
     "/api/admin/auth/jwks.json",
     "/api/admin/schema/",
     "/api/streaming/openapi.json",
@@ -255,16 +256,31 @@ def _streaming_openapi_paths() -> list[str]:
     return sorted(app.openapi()["paths"])
 
 
-def _admin_openapi_paths() -> list[str]:
+def _admin_openapi() -> dict[str, Any]:
     try:
         from drf_spectacular.generators import SchemaGenerator
     except ImportError as exc:
         pytest.skip(f"drf-spectacular is not installed: {exc}")
     try:
-        schema = SchemaGenerator().get_schema(request=None, public=True)
+        return dict(SchemaGenerator().get_schema(request=None, public=True))
     except Exception as exc:  # the admin service's URLconf may not be complete yet
         pytest.skip(f"the admin service's OpenAPI document cannot be generated yet: {exc!r}")
-    return sorted(schema["paths"])
+
+
+def _admin_openapi_paths() -> list[str]:
+    return sorted(_admin_openapi()["paths"])
+
+
+def test_every_admin_operation_without_auth_is_public_at_kong(kong: dict[str, Any]) -> None:
+    """An operation the admin service serves without a token (``security: [{}]``) must
+    not meet Kong's JWT check: an invitee, who has no token, could not accept."""
+    public = {path for path, operations in _admin_openapi()["paths"].items()
+              for operation in operations.values()
+              if isinstance(operation, dict) and {} in operation.get("security", [{}])}
+    assert "/api/admin/auth/invitations/accept" in public
+    guarded = [path for path in sorted(public)
+               if plugin((match(kong, path) or ({}, {"plugins": [{"name": "jwt"}]}))[1], "jwt")]
+    assert guarded == []
 
 
 def check_openapi_paths_are_routed(
