@@ -289,7 +289,8 @@ def bootstrap(
     signer = MediaTokenSigner(settings.media_token_secret.get_secret_value(),
                               settings.media_token_ttl_seconds)
     denylist = AsyncRedisDenylist(redis)
-    live = RedisLiveFeed(redis, prefix=settings.redis_prefix, maxlen=settings.live_maxlen)
+    live = RedisLiveFeed(redis, prefix=settings.redis_prefix, maxlen=settings.live_maxlen,
+                         replay_seconds=settings.live_replay_seconds)
     cache = RedisStreamStatusCache(redis, settings.redis_prefix)
     audit = AuditTrail(sessions=sessions, outbox=outbox,
                        window=RedisViewWindow(redis, settings.redis_prefix),

@@ -189,6 +189,8 @@ class StreamingSettings(CommonSettings):
 
     # Live feed (Redis Stream per tenant) and WebSocket.
     live_maxlen: int = Field(default=10_000, ge=100)
+    # How far back a reconnecting live client may catch up (and the feed keeps events).
+    live_replay_seconds: int = Field(default=900, ge=60, le=86_400)
     ws_heartbeat_seconds: float = Field(default=15.0, gt=0)
     # How soon a live socket notices its token revoked (logout, deactivation, demotion).
     ws_revocation_check_seconds: float = Field(default=2.0, gt=0, le=60)

@@ -3,7 +3,10 @@
 Every API replica reads the same stream, so a WebSocket client gets the tenant's events
 whichever replica it is connected to, and a client that reconnects with the id of the
 last event it saw reads what it missed (``XREAD`` after that id). The stream is capped
-(``MAXLEN ~``) so it holds the recent past only.
+(``MAXLEN ~``) and trimmed by age (``MINID``, ``replay_seconds``), and no read reaches
+further back than ``replay_seconds``, whatever id a client hands back: the feed is for
+catching up after a reconnect, not a second, unaudited plate history (searches are
+audited), and a plate erased under the LGPD leaves it within that window.
 
 Events are appended by the outbox relay's live lane once their transaction committed (see
 ``infrastructure.outbox``). ``append`` is idempotent by event id: a Lua script checks and
@@ -15,6 +18,7 @@ shows once.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
@@ -23,24 +27,36 @@ from streaming_service.domain.ai.ports import LiveEvent
 
 DEFAULT_MAXLEN = 10_000
 DEFAULT_DEDUPE_SECONDS = 3600
+DEFAULT_REPLAY_SECONDS = 900
 
-# KEYS: stream, seen-marker; ARGV: event JSON, maxlen, marker TTL (s). Returns the entry id.
+# KEYS: stream, seen-marker; ARGV: event JSON, maxlen, marker TTL (s), replay window (ms).
+# Returns the entry id.
 _APPEND_ONCE = """
 local seen = redis.call('GET', KEYS[2])
 if seen then return seen end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[1])
+local now_ms = tonumber(string.match(id, '^(%d+)'))
+redis.call('XTRIM', KEYS[1], 'MINID', string.format('%d', now_ms - tonumber(ARGV[4])))
 redis.call('SET', KEYS[2], id, 'EX', ARGV[3])
 return id
 """
 
 
+def _stream_ms(stream_id: str) -> int | None:
+    """The milliseconds part of a stream id (``"1700000000000-3"``); None for ``$``."""
+    head = stream_id.partition("-")[0]
+    return int(head) if head.isdigit() else None
+
+
 class RedisLiveFeed:
     def __init__(self, client: Any, *, prefix: str = "gtv:", maxlen: int = DEFAULT_MAXLEN,
-                 dedupe_seconds: int = DEFAULT_DEDUPE_SECONDS) -> None:
+                 dedupe_seconds: int = DEFAULT_DEDUPE_SECONDS,
+                 replay_seconds: int = DEFAULT_REPLAY_SECONDS) -> None:
         self._redis = client
         self._prefix = prefix
         self._maxlen = maxlen
         self._dedupe_seconds = dedupe_seconds
+        self._replay_ms = replay_seconds * 1000
         self._append_once = client.register_script(_APPEND_ONCE)
 
     def key(self, tenant_id: uuid.UUID) -> str:
@@ -55,7 +71,7 @@ class RedisLiveFeed:
         data = json.dumps(envelope.model_dump(mode="json"), separators=(",", ":"))
         raw = await self._append_once(
             keys=[self.key(envelope.tenant_id), self.seen_key(envelope.event_id)],
-            args=[data, self._maxlen, self._dedupe_seconds],
+            args=[data, self._maxlen, self._dedupe_seconds, self._replay_ms],
         )
         return raw.decode() if isinstance(raw, bytes) else str(raw)
 
@@ -63,7 +79,7 @@ class RedisLiveFeed:
         self, tenant_id: uuid.UUID, after: str, *, block_ms: int | None, count: int = 100
     ) -> list[LiveEvent]:
         result = await self._redis.xread(
-            {self.key(tenant_id): after}, count=count, block=block_ms
+            {self.key(tenant_id): self._within_window(after)}, count=count, block=block_ms
         )
         events: list[LiveEvent] = []
         for _stream, entries in result or []:
@@ -74,6 +90,14 @@ class RedisLiveFeed:
                     continue
                 events.append(LiveEvent(id=event_id, data=json.loads(raw)))
         return events
+
+    def _within_window(self, after: str) -> str:
+        """``after``, or the start of the replay window when it lies before it."""
+        after_ms = _stream_ms(after)
+        oldest_ms = int(time.time() * 1000) - self._replay_ms
+        if after_ms is not None and after_ms < oldest_ms:
+            return f"{oldest_ms}-0"
+        return after
 
     async def last_id(self, tenant_id: uuid.UUID) -> str:
         entries = await self._redis.xrevrange(self.key(tenant_id), count=1)
