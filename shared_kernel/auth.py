@@ -186,10 +186,16 @@ class AsyncRedisDenylist:
             start += len(own)
         return refused
 
-    async def sessions_revoked(self, user_id: uuid.UUID, session_version: int) -> bool:
-        """For grants derived from a token (media tokens): is their user's session over?"""
-        version = await self._redis.get(session_version_key(user_id))
-        return _refused(None, version, session_version)
+    async def sessions_revoked(self, user_id: uuid.UUID, session_version: int,
+                               session_id: str | None = None) -> bool:
+        """For grants derived from a token (media tokens): are their user's sessions
+        revoked, or their login session (``session_id``) ended? One round trip."""
+        keys = [session_version_key(user_id)]
+        if session_id:
+            keys.append(ended_session_key(session_id))
+        version, *ended = await self._redis.mget(keys)
+        return _refused(None, version, session_version) or any(
+            value is not None for value in ended)
 
 
 class CoalescingDenylist:

@@ -43,6 +43,8 @@ class Actor:
     session_version: int = 0
     ip: str | None = None
     user_agent: str = ""
+    #: The login session (the JWT's ``sid``) the request came with, if it named one.
+    session_id: str | None = None
 
     @classmethod
     def system(cls, name: str) -> Actor:
@@ -59,7 +61,7 @@ class Actor:
                     user_agent: str = "") -> Actor:
         return cls(user_id=claims.user_id, username=claims.username,
                    session_version=claims.session_version, ip=ip,
-                   user_agent=user_agent[:USER_AGENT_MAX])
+                   user_agent=user_agent[:USER_AGENT_MAX], session_id=claims.session_id)
 
 
 class ViewWindow(Protocol):

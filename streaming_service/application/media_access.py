@@ -44,7 +44,8 @@ class MediaAction(enum.StrEnum):
 
 
 class SessionRevocations(Protocol):
-    async def sessions_revoked(self, user_id: uuid.UUID, session_version: int) -> bool: ...
+    async def sessions_revoked(self, user_id: uuid.UUID, session_version: int,
+                               session_id: str | None = None) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,8 @@ class MediaAccess:
         except InvalidMediaToken as exc:
             raise MediaAccessDenied("invalid_media_token", "invalid or expired media token",
                                     needs_credentials=True) from exc
-        if await self._revocations.sessions_revoked(grant.user_id, grant.session_version):
+        if await self._revocations.sessions_revoked(grant.user_id, grant.session_version,
+                                                    grant.session_id):
             raise MediaAccessDenied("invalid_media_token", "the media token has been revoked",
                                     needs_credentials=True)
         return grant
@@ -98,7 +100,8 @@ class MediaAccess:
         await self._audit.record_view(actor, "live.view", object_type="camera",
                                       object_id=camera.id, tenant_id=camera.tenant_id)
         token = self._signer.issue(camera.id, camera.tenant_id, user_id=actor.user_id,
-                                   session_version=actor.session_version)
+                                   session_version=actor.session_version,
+                                   session_id=actor.session_id)
         return MediaWatch(camera.id, camera.tenant_id, token)
 
     async def allow_engine_read(

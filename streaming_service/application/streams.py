@@ -102,10 +102,10 @@ class StreamControl:
 
     def urls_for(self, camera_id: uuid.UUID, tenant_id: uuid.UUID, viewer: Actor) -> StreamUrls:
         """The engine's URLs with a media token of ``viewer``'s (cut when their sessions
-        are)."""
+        are, or their login session ends)."""
         token = urlencode({"token": self._signer.issue(
             camera_id, tenant_id, user_id=viewer.user_id,
-            session_version=viewer.session_version)})
+            session_version=viewer.session_version, session_id=viewer.session_id)})
         urls = self.engine.urls(camera_id)
         return StreamUrls(
             hls_url=f"{urls.hls}{'&' if '?' in urls.hls else '?'}{token}",

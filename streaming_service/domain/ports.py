@@ -225,7 +225,7 @@ class MediaTokenIssuer(Protocol):
     """Mints the short-lived token a player's media URLs carry."""
 
     def issue(self, camera_id: uuid.UUID, tenant_id: uuid.UUID, *, user_id: uuid.UUID,
-              session_version: int = 0) -> str: ...
+              session_version: int = 0, session_id: str | None = None) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -75,17 +75,21 @@ async def test_recording_on_demand_needs_a_running_stream(
 def test_media_token_rejects_tampering_other_cameras_and_expiry() -> None:
     signer = MediaTokenSigner("x" * 32, ttl_seconds=60)
     camera, tenant, user = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    token = signer.issue(camera, tenant, user_id=user, session_version=2)
+    token = signer.issue(camera, tenant, user_id=user, session_version=2, session_id="s1")
     grant = signer.verify(token, camera)
-    assert (grant.tenant_id, grant.user_id, grant.session_version) == (tenant, user, 2)
-    tenant_hex, user_hex, version, expiry, mac = token.split(".")
+    assert (grant.tenant_id, grant.user_id, grant.session_version, grant.session_id) == (
+        tenant, user, 2, "s1")
+    tenant_hex, user_hex, version, sid, expiry, mac = token.split(".")
     bad = [
-        f"{tenant_hex}.{user_hex}.{version}.{int(expiry) + 3600}.{mac}",  # extended expiry
-        f"{uuid.uuid4().hex}.{user_hex}.{version}.{expiry}.{mac}",  # another tenant
-        f"{tenant_hex}.{uuid.uuid4().hex}.{version}.{expiry}.{mac}",  # another user
-        f"{tenant_hex}.{user_hex}.{int(version) + 1}.{expiry}.{mac}",  # newer session
-        f"{tenant_hex}.{user_hex}.{version}.{expiry}.{mac[:-2]}AA",  # forged signature
-        f"{tenant_hex}.{user_hex}.{version}.{expiry}.{mac[:-2]}é",  # non-ASCII signature
+        f"{tenant_hex}.{user_hex}.{version}.{sid}.{int(expiry) + 3600}.{mac}",  # later expiry
+        f"{uuid.uuid4().hex}.{user_hex}.{version}.{sid}.{expiry}.{mac}",  # another tenant
+        f"{tenant_hex}.{uuid.uuid4().hex}.{version}.{sid}.{expiry}.{mac}",  # another user
+        f"{tenant_hex}.{user_hex}.{int(version) + 1}.{sid}.{expiry}.{mac}",  # newer session
+        f"{tenant_hex}.{user_hex}.{version}..{expiry}.{mac}",  # login session dropped
+        f"{tenant_hex}.{user_hex}.{version}.s2.{expiry}.{mac}",  # another login session
+        f"{tenant_hex}.{user_hex}.{version}.{sid}.{expiry}.{mac[:-2]}AA",  # forged signature
+        f"{tenant_hex}.{user_hex}.{version}.{sid}.{expiry}.{mac[:-2]}é",  # non-ASCII
+        f"{tenant_hex}.{user_hex}.{version}.{expiry}.{mac}",  # the format before sid
         "garbage",
     ]
     for candidate in bad:

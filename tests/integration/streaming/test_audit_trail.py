@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from shared_kernel.auth import AsyncRedisDenylist
+from shared_kernel.auth import AsyncRedisDenylist, ended_session_key
 from shared_kernel.events import EventEnvelope
 from tests.integration.streaming.conftest import bearer, write_file
 from tests.integration.streaming.test_api_auth import assert_error
@@ -83,6 +83,35 @@ async def test_viewer_live_playlist_is_audited_and_tokens_die_with_the_session(
     assert_error(segment, 401, "invalid_media_token")
     assert_error(await client.get(f"{base}/index.m3u8", headers=bearer(token)), 401,
                  "not_authenticated")
+
+
+async def test_a_logout_ends_the_media_tokens_of_its_login_session(
+    ffmpeg_client: httpx.AsyncClient, make_token: Any, seed_camera: Any,
+    app_services: Any, redis_client: Any,
+) -> None:
+    """A media token carries the login session (``sid``) of the JWT it was issued for:
+    once that session is logged out, the player's URLs stop, while the user's other
+    login sessions (another device) keep playing."""
+    camera = await seed_camera()
+    live = app_services.settings.media_root / "live" / str(camera.camera_id)
+    write_file(live / "index.m3u8", b"#EXTM3U\n#EXTINF:2.0,\nseg_1.ts\n")
+    write_file(live / "seg_1.ts", b"\x47" * 188)
+    user_id = uuid.uuid4()
+    base = f"/api/streaming/live/{camera.camera_id}"
+    laptop, phone = uuid.uuid4().hex, uuid.uuid4().hex
+    media_tokens = {}
+    for sid in (laptop, phone):
+        jwt = make_token(roles=("viewer",), tenant_id=camera.tenant_id, user_id=user_id,
+                         session_id=sid)
+        playlist = await ffmpeg_client.get(f"{base}/index.m3u8", headers=bearer(jwt))
+        assert playlist.status_code == 200, playlist.text
+        media_tokens[sid] = parse_qs(urlsplit(playlist.text.split("\n")[2]).query)["token"][0]
+
+    await redis_client.set(ended_session_key(laptop), "1", ex=60)  # the laptop logs out
+    ended = await ffmpeg_client.get(f"{base}/seg_1.ts", params={"token": media_tokens[laptop]})
+    assert_error(ended, 401, "invalid_media_token")
+    kept = await ffmpeg_client.get(f"{base}/seg_1.ts", params={"token": media_tokens[phone]})
+    assert kept.status_code == 200
 
 
 async def test_export_download_urls_are_operator_only_and_audited(

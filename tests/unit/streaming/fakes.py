@@ -160,7 +160,7 @@ class FakeCameras:
 
 class FakeSigner:
     def issue(self, camera_id: uuid.UUID, tenant_id: uuid.UUID, *, user_id: uuid.UUID,
-              session_version: int = 0) -> str:
+              session_version: int = 0, session_id: str | None = None) -> str:
         return f"media-{user_id.hex[:6]}-{session_version}"
 
 
