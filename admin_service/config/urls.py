@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
 from config import health
+from config.openapi import CachedSchemaView
 
 urlpatterns = [
     path("health", health.Health.as_view(), name="health"),
@@ -17,7 +18,7 @@ urlpatterns = [
     path("api/admin/", include("audit.api.urls")),
     path("api/cidades/", include("tenancy.api.urls")),
     path("api/cidades/", include("cameras.api.urls")),
-    path("api/admin/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/admin/schema/", CachedSchemaView.as_view(), name="schema"),
     path("api/admin/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
 

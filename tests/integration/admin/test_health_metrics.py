@@ -94,6 +94,44 @@ def test_openapi_document_describes_the_api(client: Client) -> None:
     assert client.get("/api/admin/docs/").status_code == 200
 
 
+def test_the_openapi_document_is_built_once_for_concurrent_first_requests(
+    monkeypatch: Any,
+) -> None:
+    """drf-spectacular's lazy extension loading is not thread-safe (two first requests
+    at once on a new worker answered 500): the document is built once, under a lock."""
+    import threading
+
+    from config import openapi
+    from drf_spectacular.generators import SchemaGenerator
+
+    monkeypatch.setattr(openapi, "_documents", {})
+    builds: list[int] = []
+    original = SchemaGenerator.get_schema
+
+    def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        builds.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SchemaGenerator, "get_schema", counted)
+    barrier = threading.Barrier(4)
+    statuses: list[int] = []
+
+    def fetch() -> None:
+        barrier.wait()
+        statuses.append(Client().get("/api/admin/schema/",
+                                     HTTP_ACCEPT="application/json").status_code)
+
+    threads = [threading.Thread(target=fetch) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert statuses == [200] * 4
+    assert len(builds) == 1
+    unknown = Client().get("/api/admin/schema/?lang=xx-unknown", HTTP_ACCEPT="application/json")
+    assert unknown.status_code == 200 and len(builds) == 1  # no document per query value
+
+
 def test_django_404_on_api_paths_is_json(client: Client) -> None:
     response = client.get("/api/not/a/route")
     assert response.status_code == 404
