@@ -34,6 +34,7 @@ from shared_kernel.correlation import (
 )
 from shared_kernel.lifecycle import BackgroundLoop
 from shared_kernel.logging import configure_logging, redact_server_logs
+from shared_kernel.openapi import document_errors
 from shared_kernel.proxies import TrustedProxies
 from streaming_service.api import (
     ai,
@@ -76,6 +77,7 @@ def create_app(settings: StreamingSettings | None = None, **overrides: Any) -> F
         lifespan=_lifespan(services),
     )
     _install_offline_docs(app)
+    _document_errors(app)
     app.state.services = services
     install_error_handlers(app)
     # Added before the correlation/metrics middleware, so they run inside it: their
@@ -212,6 +214,19 @@ class CorrelationAndRed:
             if status >= 500:
                 self.metrics.errors.labels(SERVICE_NAME, method, template).inc()
             reset_correlation_id(token)
+
+
+def _document_errors(app: FastAPI) -> None:
+    """The generated document, with every operation's errors in the one error shape
+    (``shared_kernel.openapi``)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _install_offline_docs(app: FastAPI) -> None:

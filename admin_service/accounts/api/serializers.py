@@ -124,6 +124,10 @@ class PasswordChangeSerializer(StrictSerializer):
 
 
 class MeSerializer(serializers.ModelSerializer):
+    # Not the model's EmailField: read-only, it would be documented as an address only,
+    # while a user created without one answers "".
+    email = serializers.CharField(read_only=True,
+                                  help_text="The user's e-mail address; empty when none.")
     roles = serializers.ListField(child=serializers.CharField(), read_only=True)
     tenant_name = serializers.CharField(source="tenant.name", read_only=True, default=None)
     tenant_timezone = serializers.CharField(
