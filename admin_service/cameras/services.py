@@ -171,25 +171,32 @@ def onboard_camera(
 
 
 def reonboard_camera(
-    camera: Camera, *, username: str, password: str, device_url: str | None = None,
-    profile: str | None = None, actor: Any, request: HttpRequest | None = None,
+    camera: Camera, *, username: str | None = None, password: str | None = None,
+    device_url: str | None = None, profile: str | None = None, actor: Any,
+    request: HttpRequest | None = None,
 ) -> Camera:
     """New ONVIF credentials (or device address, or profile) for an existing camera,
     verified against the device before anything is saved: the stream URL is read again
-    (with the new credentials in it), as onboarding does. A camera registered by URL
-    becomes an ONVIF camera this way (``device_url`` is then required)."""
+    (with the new credentials in it), as onboarding does. What is not given stays as the
+    camera was onboarded (nothing given: the device is read again as it is). A camera
+    registered by URL becomes an ONVIF camera this way (its device address, username and
+    password are then required)."""
     current: dict[str, Any] = {}
     if camera.onvif_encrypted:
         try:
             current = json.loads(cipher().decrypt(camera.onvif_encrypted))
         except ValueError:
             current = {}
-    device_url = device_url or current.get("url")
-    if not device_url:
-        raise ValidationError({"device_url": [ValidationError(
-            "This camera was not onboarded by ONVIF: give its device address.",
-            code="required")]})
-    device = read_device(device_url=device_url, username=username, password=password,
+    given = {"device_url": device_url or current.get("url"),
+             "username": username if username is not None else current.get("username"),
+             "password": password if password is not None else current.get("password")}
+    missing = [name for name, value in given.items() if value is None]
+    if missing:
+        raise ValidationError({name: [ValidationError(
+            "This camera was not onboarded by ONVIF: give its device address, username "
+            "and password.", code="required")] for name in missing})
+    device = read_device(device_url=given["device_url"], username=given["username"],
+                         password=given["password"],
                          profile=profile or current.get("profile") or None)
     return update_camera(camera, changes={"rtsp_url": device.rtsp_url}, actor=actor,
                          request=request, onvif=device)

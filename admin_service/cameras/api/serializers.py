@@ -147,11 +147,16 @@ class OnvifOnboardSerializer(CameraSerializer):
 
 
 class OnvifCredentialsSerializer(StrictSerializer):
-    """New ONVIF credentials for a camera, verified against the device before saving."""
+    """New ONVIF credentials for a camera, verified against the device before saving;
+    what is left out stays as onboarded."""
 
-    username = StrictCharField(max_length=128)
-    password = StrictCharField(max_length=128, trim_whitespace=False,
-                               style={"input_type": "password"})
+    username = StrictCharField(
+        required=False, max_length=128,
+        help_text="Default: the current one (required for a camera registered by URL).")
+    password = StrictCharField(
+        required=False, max_length=128, trim_whitespace=False,
+        style={"input_type": "password"},
+        help_text="Default: the current one (required for a camera registered by URL).")
     device_url = StrictCharField(
         required=False, max_length=2048,
         help_text="Default: the address it was onboarded from (required for a camera "

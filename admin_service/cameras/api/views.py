@@ -148,7 +148,7 @@ class CameraViewSet(TenantOwnedViewSet):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         camera = services.reonboard_camera(
-            camera, username=data["username"], password=data["password"],
+            camera, username=data.get("username"), password=data.get("password"),
             device_url=data.get("device_url"), profile=data.get("profile"),
             actor=acting_user(request), request=request)
         return Response(CameraSerializer(camera, context=self.get_serializer_context()).data)

@@ -251,8 +251,8 @@ def test_new_onvif_credentials_are_verified_then_saved(
             credentials_url, {"username": "installer", "password": new_password},
             format="json").status_code == 404
 
-        changed = admin.patch(credentials_url, {"username": "installer",
-                                                "password": new_password}, format="json")
+        # Only the password is new: the username stays as onboarded.
+        changed = admin.patch(credentials_url, {"password": new_password}, format="json")
         assert changed.status_code == 200, changed.content
         assert rotated.requests[-1] == "GetSnapshotUri"
     body = changed.json()
@@ -284,6 +284,9 @@ def test_a_camera_registered_by_url_becomes_an_onvif_camera(
                           format="json")
     assert missing.status_code == 400
     assert list(missing.json()["error"]["details"]) == ["device_url"]
+    nothing = admin.patch(url, {}, format="json")
+    assert nothing.status_code == 400
+    assert sorted(nothing.json()["error"]["details"]) == ["device_url", "password", "username"]
     converted = admin.patch(url, {"username": "installer", "password": DEVICE_PASSWORD,
                                   "device_url": device.device_url, "profile": "sub"},
                             format="json")
