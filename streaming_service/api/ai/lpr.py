@@ -28,6 +28,11 @@ from streaming_service.domain.ai.ports import Image, PlateRecogniser
 router = APIRouter(prefix="/api/ai/lpr", tags=["lpr"])
 
 ACCEPTED_TYPES = frozenset({"image/jpeg", "image/jpg", "image/png", "image/webp", "image/bmp"})
+#: A part without a type of its own (curl's ``-F image=@file`` on an unknown extension,
+#: some clients always): the image's own bytes say what it is.
+UNTYPED = frozenset({"", "application/octet-stream"})
+#: The decoder formats of the accepted types.
+ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "BMP"})
 RECOGNIZE_PATH = "/api/ai/lpr/recognize"
 # Multipart framing around the file: boundaries and part headers.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -41,8 +46,12 @@ _UPLOAD_BODY: dict[str, Any] = {
                 "schema": {
                     "type": "object",
                     "required": ["image"],
-                    "properties": {"image": {"type": "string", "format": "binary"}},
-                }
+                    "properties": {"image": {
+                        "type": "string", "format": "binary",
+                        "description": "JPEG, PNG, WebP or BMP (a part without a type of "
+                                       "its own is judged by its bytes)"}},
+                },
+                "encoding": {"image": {"contentType": ", ".join(sorted(ACCEPTED_TYPES))}},
             }
         },
     }
@@ -68,13 +77,18 @@ async def _read_capped(upload: UploadFile, limit: int) -> bytes:
     return bytes(buffer)
 
 
-def decode_image(data: bytes, max_pixels: int) -> Image:
-    """BGR array of an uploaded image; ApiError 400/413 when it is not a sane image."""
+def decode_image(data: bytes, max_pixels: int, *, sniff: bool = False) -> Image:
+    """BGR array of an uploaded image; ApiError 400/413 when it is not a sane image, and
+    (``sniff``: the upload named no type) 415 when it is not one of the accepted kinds."""
     try:
         with PilImage.open(io.BytesIO(data)) as probe:
             width, height = probe.size
+            found = probe.format
     except Exception as exc:
         raise ApiError(400, "invalid_image", "the upload is not a decodable image") from exc
+    if sniff and found not in ACCEPTED_FORMATS:
+        raise ApiError(415, "unsupported_media_type", "the image must be JPEG, PNG, WebP or "
+                       "BMP", {"format": found, "accepted": sorted(ACCEPTED_TYPES)})
     if width * height > max_pixels:
         raise ApiError(413, "image_too_large", "the image has too many pixels",
                        {"width": width, "height": height, "max_pixels": max_pixels})
@@ -84,9 +98,10 @@ def decode_image(data: bytes, max_pixels: int) -> Image:
     return frame.astype(np.uint8, copy=False)
 
 
-def _recognise(recogniser: PlateRecogniser, data: bytes, max_pixels: int) -> RecognizeOut:
+def _recognise(recogniser: PlateRecogniser, data: bytes, max_pixels: int,
+               sniff: bool) -> RecognizeOut:
     started = time.perf_counter()
-    frame = decode_image(data, max_pixels)
+    frame = decode_image(data, max_pixels, sniff=sniff)
     try:
         reads = recogniser.recognise(frame)
     except ValueError as exc:  # e.g. an image too small to hold a plate
@@ -117,7 +132,7 @@ async def recognize(request: Request, claims: ViewerDep, services: ServicesDep) 
             raise ApiError(400, "validation_error", "the multipart field 'image' is missing",
                            {"field": "image"})
         content_type = (upload.content_type or "").split(";")[0].strip().lower()
-        if content_type not in ACCEPTED_TYPES:
+        if content_type not in ACCEPTED_TYPES | UNTYPED:
             raise ApiError(415, "unsupported_media_type", "the image must be JPEG, PNG, "
                            "WebP or BMP", {"content_type": content_type,
                                            "accepted": sorted(ACCEPTED_TYPES)})
@@ -127,7 +142,8 @@ async def recognize(request: Request, claims: ViewerDep, services: ServicesDep) 
     if services.recogniser is None:
         raise ApiError(503, "lpr_unavailable", "plate recognition is not configured")
     result = await asyncio.to_thread(_recognise, services.recogniser, data,
-                                     services.settings.lpr_upload_max_pixels)
+                                     services.settings.lpr_upload_max_pixels,
+                                     content_type in UNTYPED)
     # The plates read are personal data: who read which is audited before they leave.
     await services.audit.record(
         actor_of(claims, request), "lpr.recognize", object_type="image", object_id=None,

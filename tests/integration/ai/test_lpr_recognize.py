@@ -44,6 +44,24 @@ async def test_wrong_content_types_are_415(http: httpx.AsyncClient, make_caller:
     assert _error(as_text, 415) == "unsupported_media_type"
 
 
+async def test_an_image_part_without_a_type_is_judged_by_its_bytes(
+    http: httpx.AsyncClient, make_caller: Any,
+) -> None:
+    caller = make_caller("viewer")
+    png, gif = io.BytesIO(), io.BytesIO()
+    Image.new("RGB", (320, 240)).save(png, "PNG")
+    Image.new("RGB", (320, 240)).save(gif, "GIF")
+    for content_type in (None, "application/octet-stream"):
+        part = ("photo", png.getvalue()) if content_type is None else (
+            "photo", png.getvalue(), content_type)
+        read = await http.post(URL, headers=caller.headers, files={"image": part})
+        assert read.status_code == 200, read.text
+        assert read.json()["width"] == 320
+    refused = await http.post(URL, headers=caller.headers,
+                              files={"image": ("photo", gif.getvalue())})
+    assert _error(refused, 415) == "unsupported_media_type"
+
+
 async def test_missing_field_and_undecodable_images_are_400(http: httpx.AsyncClient,
                                                             make_caller: Any) -> None:
     caller = make_caller("viewer")
