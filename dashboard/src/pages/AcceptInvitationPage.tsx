@@ -3,6 +3,7 @@ import { Link, useLocation } from "react-router";
 import { useI18n } from "../i18n/i18n";
 import { ApiError } from "../api/errors";
 import { acceptInvitation, tokenFromHash } from "../api/invitations";
+import { ErrorLines, NewPasswordFields } from "../components/PasswordFields";
 
 /** The page an invitation link opens: the invitee chooses a password (the server's
  * password rules apply), then signs in as usual. */
@@ -46,21 +47,16 @@ export function AcceptInvitationPage({ fetchImpl }: { fetchImpl?: typeof fetch }
           </p>
         ) : (
           <>
-            <label>
-              {t("users.password")}
-              <input type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} required data-testid="invite-password" />
-            </label>
-            <label>
-              {t("invite.confirm")}
-              <input type="password" autoComplete="new-password" value={confirm} onChange={(e) => setConfirm(e.target.value)} required data-testid="invite-confirm" />
-            </label>
-            {error && (
-              <div className="error" role="alert" data-testid="invite-error">
-                {error.map((line) => (
-                  <div key={line}>{line}</div>
-                ))}
-              </div>
-            )}
+            <NewPasswordFields
+              label={t("users.password")}
+              password={password}
+              confirm={confirm}
+              onPassword={setPassword}
+              onConfirm={setConfirm}
+              passwordTestId="invite-password"
+              confirmTestId="invite-confirm"
+            />
+            <ErrorLines lines={error} testId="invite-error" />
             <button type="submit" disabled={busy || !token} data-testid="invite-submit">
               {t("invite.submit")}
             </button>

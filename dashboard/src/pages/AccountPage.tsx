@@ -3,6 +3,7 @@ import { useAuth } from "../auth/AuthContext";
 import { useI18n } from "../i18n/i18n";
 import { ApiError } from "../api/errors";
 import { Notice } from "./admin/common";
+import { ErrorLines, NewPasswordFields } from "../components/PasswordFields";
 
 /** The signed-in user's own password. The server asks for the current one (a stolen
  * token alone cannot take the account over), applies its password rules and ends the
@@ -47,21 +48,16 @@ export function AccountPage() {
           {t("account.current")}
           <input type="password" autoComplete="current-password" value={current} onChange={(e) => setCurrent(e.target.value)} required data-testid="password-current" />
         </label>
-        <label>
-          {t("account.new")}
-          <input type="password" autoComplete="new-password" value={next} onChange={(e) => setNext(e.target.value)} required data-testid="password-new" />
-        </label>
-        <label>
-          {t("invite.confirm")}
-          <input type="password" autoComplete="new-password" value={confirm} onChange={(e) => setConfirm(e.target.value)} required data-testid="password-confirm" />
-        </label>
-        {error && (
-          <div className="error" role="alert" data-testid="password-error">
-            {error.map((line) => (
-              <div key={line}>{line}</div>
-            ))}
-          </div>
-        )}
+        <NewPasswordFields
+          label={t("account.new")}
+          password={next}
+          confirm={confirm}
+          onPassword={setNext}
+          onConfirm={setConfirm}
+          passwordTestId="password-new"
+          confirmTestId="password-confirm"
+        />
+        <ErrorLines lines={error} testId="password-error" />
         <Notice text={done ? t("account.changed") : null} />
         <p>
           <button type="submit" disabled={busy} data-testid="password-submit">
