@@ -63,7 +63,7 @@ class TokenClaims(BaseModel):
     # The user's session version when the token was minted (claim ``sv``).
     session_version: int = Field(default=0, ge=0)
     # The login session both tokens of a pair belong to, kept across refreshes (``sid``).
-    session_id: str | None = Field(default=None, max_length=64)
+    session_id: str | None = Field(default=None, max_length=64, pattern=r"^[0-9A-Za-z_-]+$")
 
     @property
     def is_superadmin(self) -> bool:

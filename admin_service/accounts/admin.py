@@ -8,11 +8,24 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.forms import ModelForm
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts import services
 from accounts.models import User
+
+#: Where anyone, superadmins included, changes their own password: the dashboard's page,
+#: which proves the current password (``me/password``), is audited and ends the user's
+#: other sessions. The admin's forms would set it without the current one, or without
+#: ending the sessions.
+OWN_PASSWORD_PAGE = "/account"  # noqa: S105 (a page, not a password)
+
+
+def _own_password_elsewhere(request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+    return HttpResponseRedirect(OWN_PASSWORD_PAGE)
+
+
+admin.site.password_change = _own_password_elsewhere  # type: ignore[method-assign]
 
 # Not managed here: roles are GT-Vision's own (``User.role``), not Django groups, and the
 # refresh-token ledger is the revocation record: deleting a row would revive a token.
@@ -65,7 +78,10 @@ class UserAdmin(DjangoUserAdmin):
 
     def user_change_password(self, request: HttpRequest, id: str,
                              form_url: str = "") -> HttpResponse:
-        """The admin's password form, audited, ending the user's sessions everywhere."""
+        """The admin's password form, audited, ending the user's sessions everywhere; not
+        for one's own password (``OWN_PASSWORD_PAGE``)."""
+        if str(request.user.pk) == str(id):
+            return HttpResponseRedirect(OWN_PASSWORD_PAGE)
         with transaction.atomic():
             response = super().user_change_password(request, id, form_url)
             if request.method == "POST" and response.status_code == 302:

@@ -178,23 +178,30 @@ def reonboard_camera(
     """New ONVIF credentials (or device address, or profile) for an existing camera,
     verified against the device before anything is saved: the stream URL is read again
     (with the new credentials in it), as onboarding does. What is not given stays as the
-    camera was onboarded (nothing given: the device is read again as it is). A camera
-    registered by URL becomes an ONVIF camera this way (its device address, username and
-    password are then required)."""
+    camera was onboarded (nothing given: the device is read again as it is), except that
+    a new device address needs the username and password too. A camera registered by URL
+    becomes an ONVIF camera this way (its device address, username and password are then
+    required)."""
     current: dict[str, Any] = {}
     if camera.onvif_encrypted:
         try:
             current = json.loads(cipher().decrypt(camera.onvif_encrypted))
         except ValueError:
             current = {}
+    same_device = not device_url or device_url == current.get("url")
+    # The stored credentials go only to the device they were given for: sent to a new
+    # address, they would be handed to whoever answers there.
+    stored = current if same_device else {}
     given = {"device_url": device_url or current.get("url"),
-             "username": username if username is not None else current.get("username"),
-             "password": password if password is not None else current.get("password")}
+             "username": username if username is not None else stored.get("username"),
+             "password": password if password is not None else stored.get("password")}
     missing = [name for name, value in given.items() if value is None]
     if missing:
+        reason = ("This camera was not onboarded by ONVIF" if not current
+                  else "A new device address needs its credentials")
         raise ValidationError({name: [ValidationError(
-            "This camera was not onboarded by ONVIF: give its device address, username "
-            "and password.", code="required")] for name in missing})
+            f"{reason}: give its device address, username and password.",
+            code="required")] for name in missing})
     device = read_device(device_url=given["device_url"], username=given["username"],
                          password=given["password"],
                          profile=profile or current.get("profile") or None)

@@ -16,6 +16,7 @@ import threading
 from typing import Any
 
 from django.conf import settings
+from django.utils import translation
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,21 +27,34 @@ from shared_kernel.openapi import document_errors
 TENANT_OWNED_PREFIX = "/api/cidades/"
 
 _lock = threading.Lock()
-_documents: dict[str | None, Any] = {}
+_documents: dict[str, Any] = {}
+
+
+def _language(asked: str | None) -> str:
+    """One of the service's languages (``settings.LANGUAGES``) for ``?lang=``."""
+    try:
+        return translation.get_supported_language_variant(
+            asked or settings.LANGUAGE_CODE).lower()
+    except LookupError:
+        return str(settings.LANGUAGE_CODE)
 
 
 class CachedSchemaView(SpectacularAPIView):
     def _get_schema_response(self, request: Request) -> Response:
-        # The API has no versions; only a known language makes another document (a key
-        # per query value would let anyone fill the memory).
-        lang = request.GET.get("lang")
-        key = lang if lang in dict(settings.LANGUAGES) else None
-        with _lock:
-            if key not in _documents:
-                generator = self.generator_class(urlconf=self.urlconf, patterns=self.patterns)
-                _documents[key] = generator.get_schema(request=request,
-                                                       public=self.serve_public)
-        return Response(data=_documents[key], headers={
+        # The API has no versions; only a language the service speaks makes another
+        # document (a key per query value would let anyone fill the memory), and each is
+        # built in its own language, whatever the request asked for.
+        language = _language(request.GET.get("lang"))
+        document = _documents.get(language)
+        if document is None:
+            with _lock, translation.override(language):
+                if language not in _documents:
+                    generator = self.generator_class(urlconf=self.urlconf,
+                                                     patterns=self.patterns)
+                    _documents[language] = generator.get_schema(request=request,
+                                                                public=self.serve_public)
+                document = _documents[language]
+        return Response(data=document, headers={
             "Content-Disposition": f'inline; filename="{self._get_filename(request, None)}"'})
 
 

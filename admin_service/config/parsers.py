@@ -29,8 +29,8 @@ NON_FIELD = "non_field_errors"
 #: Deepest nesting of arrays and objects a body may have (the deepest API body, a zone's
 #: polygon, has four levels).
 MAX_DEPTH = 32
-#: Largest integer magnitude a body may carry (PostgreSQL's bigint).
-MAX_INTEGER = 2**63 - 1
+#: The integers a body may carry (PostgreSQL's bigint).
+MIN_INTEGER, MAX_INTEGER = -(2**63), 2**63 - 1
 
 
 def _out_of_shape(data: Any) -> tuple[bool, list[str]]:
@@ -48,7 +48,7 @@ def _out_of_shape(data: Any) -> tuple[bool, list[str]]:
                            for key, item in items)
         elif isinstance(value, bool):
             continue
-        elif (isinstance(value, int) and abs(value) > MAX_INTEGER) or (
+        elif (isinstance(value, int) and not MIN_INTEGER <= value <= MAX_INTEGER) or (
                 isinstance(value, float) and not math.isfinite(value)):
             out_of_range.append(path)
     return False, sorted(out_of_range)

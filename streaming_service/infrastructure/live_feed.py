@@ -3,10 +3,12 @@
 Every API replica reads the same stream, so a WebSocket client gets the tenant's events
 whichever replica it is connected to, and a client that reconnects with the id of the
 last event it saw reads what it missed (``XREAD`` after that id). The stream is capped
-(``MAXLEN ~``) and trimmed by age (``MINID``, ``replay_seconds``), and no read reaches
-further back than ``replay_seconds``, whatever id a client hands back: the feed is for
-catching up after a reconnect, not a second, unaudited plate history (searches are
-audited), and a plate erased under the LGPD leaves it within that window.
+(``MAXLEN ~``), trimmed by age on each append (``MINID``, ``replay_seconds``) and expires
+as a whole once no event came for that long; a catch-up starts no further back than
+``replay_seconds`` (``replay_from``, on Redis's clock, which stamps the ids), whatever id
+a client hands back. The feed is for catching up after a reconnect, not a second,
+unaudited plate history (searches are audited), and a plate erased under the LGPD
+leaves it within that window.
 
 Events are appended by the outbox relay's live lane once their transaction committed (see
 ``infrastructure.outbox``). ``append`` is idempotent by event id: a Lua script checks and
@@ -18,7 +20,6 @@ shows once.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from typing import Any
 
@@ -37,6 +38,7 @@ if seen then return seen end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[1])
 local now_ms = tonumber(string.match(id, '^(%d+)'))
 redis.call('XTRIM', KEYS[1], 'MINID', string.format('%d', now_ms - tonumber(ARGV[4])))
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('SET', KEYS[2], id, 'EX', ARGV[3])
 return id
 """
@@ -79,7 +81,7 @@ class RedisLiveFeed:
         self, tenant_id: uuid.UUID, after: str, *, block_ms: int | None, count: int = 100
     ) -> list[LiveEvent]:
         result = await self._redis.xread(
-            {self.key(tenant_id): self._within_window(after)}, count=count, block=block_ms
+            {self.key(tenant_id): after}, count=count, block=block_ms
         )
         events: list[LiveEvent] = []
         for _stream, entries in result or []:
@@ -91,13 +93,14 @@ class RedisLiveFeed:
                 events.append(LiveEvent(id=event_id, data=json.loads(raw)))
         return events
 
-    def _within_window(self, after: str) -> str:
+    async def replay_from(self, after: str) -> str:
         """``after``, or the start of the replay window when it lies before it."""
         after_ms = _stream_ms(after)
-        oldest_ms = int(time.time() * 1000) - self._replay_ms
-        if after_ms is not None and after_ms < oldest_ms:
-            return f"{oldest_ms}-0"
-        return after
+        if after_ms is None:
+            return after
+        seconds, microseconds = await self._redis.time()
+        oldest_ms = int(seconds) * 1000 + int(microseconds) // 1000 - self._replay_ms
+        return f"{oldest_ms}-0" if after_ms < oldest_ms else after
 
     async def last_id(self, tenant_id: uuid.UUID) -> str:
         entries = await self._redis.xrevrange(self.key(tenant_id), count=1)

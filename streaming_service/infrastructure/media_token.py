@@ -17,8 +17,17 @@ from dataclasses import dataclass
 
 from shared_kernel.signing import constant_time_equals
 
-#: What a login session id may look like inside a token (the admin service's are hex).
-_SESSION_ID = re.compile(r"[0-9A-Za-z_-]{0,64}")
+#: A login session id inside a token: base64url (an ASCII id of up to 64 characters, as
+#: the admin service's JWTs carry, encodes to at most 86).
+_SESSION_FIELD = re.compile(r"[0-9A-Za-z_-]{0,86}")
+
+
+def _encode_session(session_id: str) -> str:
+    return base64.urlsafe_b64encode(session_id.encode()).rstrip(b"=").decode()
+
+
+def _decode_session(field: str) -> str:
+    return base64.urlsafe_b64decode(field + "=" * (-len(field) % 4)).decode()
 
 
 class InvalidMediaToken(Exception):
@@ -53,9 +62,9 @@ class MediaTokenSigner:
         self, camera_id: uuid.UUID, tenant_id: uuid.UUID, *, user_id: uuid.UUID,
         session_version: int = 0, session_id: str | None = None, now: float | None = None,
     ) -> str:
-        sid = session_id or ""
-        if not _SESSION_ID.fullmatch(sid):
-            raise ValueError("a login session id is 0-64 characters of [0-9A-Za-z_-]")
+        sid = _encode_session(session_id or "")
+        if not _SESSION_FIELD.fullmatch(sid):
+            raise ValueError("a login session id is at most 64 ASCII characters")
         expires_at = int((now if now is not None else time.time()) + self.ttl_seconds)
         mac = self._mac(camera_id, tenant_id, user_id, session_version, sid, expires_at)
         return f"{tenant_id.hex}.{user_id.hex}.{session_version}.{sid}.{expires_at}.{mac}"
@@ -70,8 +79,9 @@ class MediaTokenSigner:
             user_id = uuid.UUID(hex=user_hex)
             session_version = int(version_text)
             expires_at = int(expiry_text)
-            if not _SESSION_ID.fullmatch(sid):
+            if not _SESSION_FIELD.fullmatch(sid):
                 raise ValueError("bad session id")
+            session_id = _decode_session(sid)
         except ValueError as exc:
             raise InvalidMediaToken("malformed media token") from exc
         expected = self._mac(camera_id, tenant_id, user_id, session_version, sid, expires_at)
@@ -80,4 +90,4 @@ class MediaTokenSigner:
         if expires_at < (now if now is not None else time.time()):
             raise InvalidMediaToken("media token expired")
         return MediaGrant(camera_id, tenant_id, expires_at, user_id, session_version,
-                          sid or None)
+                          session_id or None)

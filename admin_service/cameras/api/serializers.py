@@ -152,11 +152,13 @@ class OnvifCredentialsSerializer(StrictSerializer):
 
     username = StrictCharField(
         required=False, max_length=128,
-        help_text="Default: the current one (required for a camera registered by URL).")
+        help_text="Default: the current one (required with a new device address, and for "
+                  "a camera registered by URL).")
     password = StrictCharField(
         required=False, max_length=128, trim_whitespace=False,
         style={"input_type": "password"},
-        help_text="Default: the current one (required for a camera registered by URL).")
+        help_text="Default: the current one (required with a new device address, and for "
+                  "a camera registered by URL).")
     device_url = StrictCharField(
         required=False, max_length=2048,
         help_text="Default: the address it was onboarded from (required for a camera "

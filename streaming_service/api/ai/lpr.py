@@ -31,8 +31,9 @@ ACCEPTED_TYPES = frozenset({"image/jpeg", "image/jpg", "image/png", "image/webp"
 #: A part without a type of its own (curl's ``-F image=@file`` on an unknown extension,
 #: some clients always): the image's own bytes say what it is.
 UNTYPED = frozenset({"", "application/octet-stream"})
-#: The decoder formats of the accepted types.
-ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "BMP"})
+#: The decoder's names of the accepted types (a phone's JPEG with a multi-picture header
+#: is "MPO").
+ACCEPTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "BMP"})
 RECOGNIZE_PATH = "/api/ai/lpr/recognize"
 # Multipart framing around the file: boundaries and part headers.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -77,16 +78,16 @@ async def _read_capped(upload: UploadFile, limit: int) -> bytes:
     return bytes(buffer)
 
 
-def decode_image(data: bytes, max_pixels: int, *, sniff: bool = False) -> Image:
-    """BGR array of an uploaded image; ApiError 400/413 when it is not a sane image, and
-    (``sniff``: the upload named no type) 415 when it is not one of the accepted kinds."""
+def decode_image(data: bytes, max_pixels: int) -> Image:
+    """BGR array of an uploaded image; ApiError 400/413 when it is not a sane image, 415
+    when its bytes are not one of the accepted kinds (whatever type the upload named)."""
     try:
         with PilImage.open(io.BytesIO(data)) as probe:
             width, height = probe.size
             found = probe.format
     except Exception as exc:
         raise ApiError(400, "invalid_image", "the upload is not a decodable image") from exc
-    if sniff and found not in ACCEPTED_FORMATS:
+    if found not in ACCEPTED_FORMATS:
         raise ApiError(415, "unsupported_media_type", "the image must be JPEG, PNG, WebP or "
                        "BMP", {"format": found, "accepted": sorted(ACCEPTED_TYPES)})
     if width * height > max_pixels:
@@ -98,10 +99,9 @@ def decode_image(data: bytes, max_pixels: int, *, sniff: bool = False) -> Image:
     return frame.astype(np.uint8, copy=False)
 
 
-def _recognise(recogniser: PlateRecogniser, data: bytes, max_pixels: int,
-               sniff: bool) -> RecognizeOut:
+def _recognise(recogniser: PlateRecogniser, data: bytes, max_pixels: int) -> RecognizeOut:
     started = time.perf_counter()
-    frame = decode_image(data, max_pixels, sniff=sniff)
+    frame = decode_image(data, max_pixels)
     try:
         reads = recogniser.recognise(frame)
     except ValueError as exc:  # e.g. an image too small to hold a plate
@@ -142,8 +142,7 @@ async def recognize(request: Request, claims: ViewerDep, services: ServicesDep) 
     if services.recogniser is None:
         raise ApiError(503, "lpr_unavailable", "plate recognition is not configured")
     result = await asyncio.to_thread(_recognise, services.recogniser, data,
-                                     services.settings.lpr_upload_max_pixels,
-                                     content_type in UNTYPED)
+                                     services.settings.lpr_upload_max_pixels)
     # The plates read are personal data: who read which is audited before they leave.
     await services.audit.record(
         actor_of(claims, request), "lpr.recognize", object_type="image", object_id=None,

@@ -162,9 +162,10 @@ class LiveHub:
 
     async def catch_up(self, tenant_id: uuid.UUID, after: str,
                        until: str) -> AsyncIterator[LiveMessage]:
-        """The feed's events after ``after`` up to ``until`` (inclusive), without blocking."""
+        """The feed's events after ``after`` (no further back than the feed replays) up to
+        ``until`` (inclusive), without blocking."""
         end = position(until)
-        cursor = after
+        cursor = await self._feed.replay_from(after)
         while position(cursor) < end:
             events = await self._feed.read(tenant_id, cursor, block_ms=None,
                                            count=self._read_count)

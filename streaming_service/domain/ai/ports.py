@@ -109,6 +109,11 @@ class LiveFeed(Protocol):
         """Id of the newest event (``"0-0"`` when empty), to start reading after it."""
         ...
 
+    async def replay_from(self, after: str) -> str:
+        """Where a catch-up after ``after`` (an id a client handed back) may start: the
+        feed replays a bounded recent past only."""
+        ...
+
 
 @dataclass(frozen=True)
 class RecentPlate:

@@ -129,3 +129,18 @@ def test_groups_and_the_token_ledger_are_not_editable_in_the_admin(
     """Roles are GT-Vision's own, and deleting a ledger row would revive a revoked
     refresh token; neither has a page of the admin."""
     assert admin_site.get(path).status_code == 404
+
+
+def test_ones_own_password_is_changed_on_the_dashboards_page_only(
+    admin_site: Client, superadmin: Any, tenant_a: Any
+) -> None:
+    """The admin's forms would set it without the current password (or without ending
+    the other sessions): both send the superadmin to the page that asks for it."""
+    for path in (f"/admin/accounts/user/{superadmin.pk}/password/", "/admin/password_change/"):
+        for response in (admin_site.get(path),
+                         admin_site.post(path, {"password1": SECRET, "password2": SECRET})):
+            assert response.status_code == 302 and response["Location"] == "/account", path
+    superadmin.refresh_from_db()
+    assert not superadmin.check_password(SECRET)
+    other = admin_site.get(f"/admin/accounts/user/{tenant_a.viewer.pk}/password/")
+    assert other.status_code == 200  # another user's: the audited admin form

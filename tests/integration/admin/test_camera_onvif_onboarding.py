@@ -251,6 +251,12 @@ def test_new_onvif_credentials_are_verified_then_saved(
             credentials_url, {"username": "installer", "password": new_password},
             format="json").status_code == 404
 
+        # The stored credentials never go to another address (whoever answers there
+        # would get them): a new device address needs its own.
+        elsewhere = admin.patch(credentials_url, {"device_url": "http://10.9.9.9/onvif"},
+                                format="json")
+        assert elsewhere.status_code == 400
+        assert sorted(elsewhere.json()["error"]["details"]) == ["password", "username"]
         # Only the password is new: the username stays as onboarded.
         changed = admin.patch(credentials_url, {"password": new_password}, format="json")
         assert changed.status_code == 200, changed.content

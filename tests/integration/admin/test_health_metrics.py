@@ -128,8 +128,18 @@ def test_the_openapi_document_is_built_once_for_concurrent_first_requests(
         thread.join(60)
     assert statuses == [200] * 4
     assert len(builds) == 1
-    unknown = Client().get("/api/admin/schema/?lang=xx-unknown", HTTP_ACCEPT="application/json")
-    assert unknown.status_code == 200 and len(builds) == 1  # no document per query value
+    for lang in ("xx-unknown", "de", "EN"):  # no document per query value...
+        asked = Client().get(f"/api/admin/schema/?lang={lang}", HTTP_ACCEPT="application/json")
+        assert asked.status_code == 200 and len(builds) == 1
+    portuguese = Client().get("/api/admin/schema/?lang=pt-BR", HTTP_ACCEPT="application/json")
+    assert portuguese.status_code == 200 and len(builds) == 2  # ...but one per language
+    # Whichever language came first, the default document stays in the default language.
+    monkeypatch.setattr(openapi, "_documents", {})
+    Client().get("/api/admin/schema/?lang=pt-BR", HTTP_ACCEPT="application/json")
+    Client().get("/api/admin/schema/?lang=de", HTTP_ACCEPT="application/json")
+    default = Client().get("/api/admin/schema/", HTTP_ACCEPT="application/json").json()
+    assert openapi._language("de") == openapi._language(None) == "en"
+    assert default == openapi._documents["en"] != openapi._documents["pt-br"]
 
 
 def test_django_404_on_api_paths_is_json(client: Client) -> None:

@@ -36,10 +36,16 @@ async def test_catch_up_reaches_back_only_as_far_as_the_replay_window(
         await redis_client.xadd(key, {"e": data}, id=f"{now_ms - age_s * 1000}-0")
 
     for after in ("0-0", "0", f"{now_ms - 7200 * 1000}-5"):
-        events = await feed.read(tenant_id, after, block_ms=None)
+        start = await feed.replay_from(after)
+        events = await feed.read(tenant_id, start, block_ms=None)
         assert [e.data["payload"]["plate"] for e in events] == ["NEW3C33"], after
+    recent = f"{now_ms - 20 * 1000}-0"
+    assert await feed.replay_from(recent) == recent
+    assert await feed.replay_from("$") == "$"
 
     await feed.append(_envelope(tenant_id, "NOW4D44"))
     plates = [json.loads(fields[b"e"])["payload"]["plate"]
               for _id, fields in await redis_client.xrange(key)]
     assert plates == ["NEW3C33", "NOW4D44"]  # the append trimmed the older ones
+    # A tenant with no event for the whole window keeps nothing.
+    assert 0 < await redis_client.pttl(key) <= WINDOW_S * 1000

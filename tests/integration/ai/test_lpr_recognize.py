@@ -60,6 +60,10 @@ async def test_an_image_part_without_a_type_is_judged_by_its_bytes(
     refused = await http.post(URL, headers=caller.headers,
                               files={"image": ("photo", gif.getvalue())})
     assert _error(refused, 415) == "unsupported_media_type"
+    # A named type does not let other bytes through: a GIF called a PNG is still a GIF.
+    mislabelled = await http.post(URL, headers=caller.headers,
+                                  files={"image": ("a.png", gif.getvalue(), "image/png")})
+    assert _error(mislabelled, 415) == "unsupported_media_type"
 
 
 async def test_missing_field_and_undecodable_images_are_400(http: httpx.AsyncClient,

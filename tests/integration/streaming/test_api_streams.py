@@ -86,12 +86,16 @@ def test_media_token_rejects_tampering_other_cameras_and_expiry() -> None:
         f"{tenant_hex}.{uuid.uuid4().hex}.{version}.{sid}.{expiry}.{mac}",  # another user
         f"{tenant_hex}.{user_hex}.{int(version) + 1}.{sid}.{expiry}.{mac}",  # newer session
         f"{tenant_hex}.{user_hex}.{version}..{expiry}.{mac}",  # login session dropped
-        f"{tenant_hex}.{user_hex}.{version}.s2.{expiry}.{mac}",  # another login session
+        f"{tenant_hex}.{user_hex}.{version}.czI.{expiry}.{mac}",  # another login session
         f"{tenant_hex}.{user_hex}.{version}.{sid}.{expiry}.{mac[:-2]}AA",  # forged signature
         f"{tenant_hex}.{user_hex}.{version}.{sid}.{expiry}.{mac[:-2]}é",  # non-ASCII
         f"{tenant_hex}.{user_hex}.{version}.{expiry}.{mac}",  # the format before sid
         "garbage",
     ]
+    # Any printable session id of up to 64 characters fits (not only hex ones).
+    odd_id = "a.b/c+d=" + "x" * 56
+    odd = signer.issue(camera, tenant, user_id=user, session_id=odd_id)
+    assert signer.verify(odd, camera).session_id == odd_id
     for candidate in bad:
         try:
             signer.verify(candidate, camera)

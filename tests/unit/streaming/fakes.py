@@ -303,3 +303,6 @@ class MemoryLiveFeed:
     async def last_id(self, tenant_id: uuid.UUID) -> str:
         events = self.events.get(tenant_id)
         return events[-1].id if events else "0-0"
+
+    async def replay_from(self, after: str) -> str:
+        return after
