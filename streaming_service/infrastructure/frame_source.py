@@ -60,10 +60,11 @@ class FfmpegFrameSource:
     def command(self, url: str | None = None) -> list[str]:
         """ffmpeg's argv, reading ``url`` (default: the source's own URL, unchecked)."""
         url = url or self._url
-        args = [self._ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-loglevel", "error"]
-        if url.startswith("rtsp"):
-            # "info": the level at which ffmpeg reports following an RTSP redirect.
-            args[args.index("error")] = "info"
+        rtsp = url.startswith("rtsp")
+        # "info": the level at which ffmpeg reports following an RTSP redirect (watched).
+        args = [self._ffmpeg, "-nostdin", "-hide_banner", "-nostats",
+                "-loglevel", "info" if rtsp else "error"]
+        if rtsp:
             args += ["-rtsp_transport", "tcp", "-timeout", "10000000"]
         args += [
             "-i", url, "-an",
