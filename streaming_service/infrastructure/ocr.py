@@ -39,9 +39,11 @@ from streaming_service.infrastructure.plate_grammar import (
 )
 from streaming_service.infrastructure.plate_rectify import (
     character_rows,
-    level,
     padded,
+    roll_angle,
+    rotated,
     split_rows,
+    unrolled_aspect,
 )
 
 FloatArray = npt.NDArray[np.float32]
@@ -69,8 +71,9 @@ SECOND_VIEW_TRIM = 0.03
 DISAGREEMENT_FACTOR = 0.6
 #: A crop narrower than this (width / height) is a two-row (motorcycle) plate: a car's
 #: plate is ~3:1 and its crop (with the pipeline's margins) stays above 1.4 at 35 degrees of
-#: yaw, a motorcycle's ~1.2:1. Strong roll on top of strong yaw can still bring a car
-#: plate's crop under it (the aspect is the crop's, taken before levelling).
+#: yaw, a motorcycle's ~1.2:1. The aspect is the plate's with its roll undone
+#: (``unrolled_aspect``): strong roll on top of strong yaw brings a car plate's crop
+#: under 1.4, and cut in halves its ``E`` read ``F``.
 TWO_ROW_ASPECT = 1.4
 #: Between ``TWO_ROW_ASPECT`` and this, a crop may be either (a car's plate seen at an
 #: angle, with its city line and margins): it is read as two rows only when two character
@@ -87,20 +90,24 @@ SECOND_ROW_SHARE = 0.6
 #: The pipeline's confidence threshold (``RecognitionSettings.min_ocr_confidence``) that
 #: the calibration maps each group's fitted threshold onto.
 CALIBRATION_TARGET = 0.6
-#: Per group (:func:`calibration_group`: the read's layout, one or two rows, whether the
-#: two views agree), the raw two-view confidence that should land on
-#: ``CALIBRATION_TARGET``: ``confidence ** (log 0.6 / log t)``, monotonic, so the order of
-#: reads within a group is kept. Fitted on the tuning set only
-#: (``tools/lpr_train/two_view_calibration.py``, docs/models.md); a group not listed
-#: keeps its raw confidence. Fitted (``fit --fit-seeds 4242 777 2031 5150 --coarse --only
-#: disagree``): where the two views disagree, a read whose better view is at least ~0.967
-#: confident clears 0.6 (before: none did, 0.6 x at most 1.0); where they agree the raw
-#: confidence already served best.
-CALIBRATION_THRESHOLDS: dict[str, float] = {
-    "mercosul/one/disagree": 0.58,
-    "mercosul/two/disagree": 0.58,
-    "old/one/disagree": 0.58,
-    "old/two/disagree": 0.58,
+#: Per precision of the reader network, then per group (:func:`calibration_group`: the
+#: read's layout, one or two rows, whether the two views agree), the raw two-view
+#: confidence that should land on ``CALIBRATION_TARGET``: ``confidence ** (log 0.6 / log
+#: t)``, monotonic, so the order of reads within a group is kept. Fitted on the tuning
+#: set only (``tools/lpr_train/two_view_calibration.py fit --coarse --only disagree``,
+#: docs/models.md); a group not listed keeps its raw confidence. fp32: where the two views
+#: disagree, a read whose better view is at least ~0.967 confident clears 0.6 (without
+#: it none does, 0.6 x at most 1.0); where they agree the raw confidence already served
+#: best. int8 (refitted on its own reads after the reader's line fixes): no group gains,
+#: a disagreement stays under 0.6, as the refit found these reads wrong too often.
+CALIBRATION_THRESHOLDS: dict[str, dict[str, float]] = {
+    "fp32": {
+        "mercosul/one/disagree": 0.58,
+        "mercosul/two/disagree": 0.58,
+        "old/one/disagree": 0.58,
+        "old/two/disagree": 0.58,
+    },
+    "int8": {},
 }
 
 
@@ -109,11 +116,9 @@ def calibration_group(text: str, two_row: bool, agree: bool) -> str:
     return f"{layout}/{'two' if two_row else 'one'}/{'agree' if agree else 'disagree'}"
 
 
-def calibrated(confidence: float, group: str,
-               thresholds: dict[str, float] | None = None) -> float:
+def calibrated(confidence: float, group: str, thresholds: dict[str, float]) -> float:
     """The confidence after the group's calibration (unchanged for an unknown group)."""
-    table = CALIBRATION_THRESHOLDS if thresholds is None else thresholds
-    t = table.get(group)
+    t = thresholds.get(group)
     if t is None or not 0.0 < t < 1.0 or not 0.0 < confidence < 1.0:
         return confidence
     return float(confidence ** (math.log(CALIBRATION_TARGET) / math.log(t)))
@@ -209,7 +214,8 @@ class RapidOcrPlateReader:
         precision: str = "int8",
     ) -> None:
         """``precision`` picks the shipped network (``int8`` or the package's ``fp32``)
-        when no ``model_path`` is given."""
+        when no ``model_path`` is given, and the confidence calibration fitted on its
+        reads (``CALIBRATION_THRESHOLDS``)."""
         import onnxruntime as ort
 
         if precision not in PRECISIONS:
@@ -236,6 +242,7 @@ class RapidOcrPlateReader:
         self._dashes = np.array([columns[c] for c in "\u2014\u2013_" if c in columns])
         self.band_ratio = band_ratio
         self.views = views
+        self.calibration = CALIBRATION_THRESHOLDS[precision]
 
     def read(self, crop: Image) -> OcrReading:
         """Reads the crop twice, the second time a few per cent narrower: a read both
@@ -250,10 +257,12 @@ class RapidOcrPlateReader:
             # Two views agreeing on all seven characters is more evidence than either.
             doubt = (1.0 - first.confidence) * (1.0 - second.confidence)
             group = calibration_group(first.text, two_row, True)
-            return OcrReading(first.text, calibrated(1.0 - doubt, group))
+            return OcrReading(first.text, calibrated(1.0 - doubt, group, self.calibration))
         best = first if first.confidence >= second.confidence else second
         group = calibration_group(best.text, two_row, False)
-        return OcrReading(best.text, calibrated(best.confidence * DISAGREEMENT_FACTOR, group))
+        return OcrReading(
+            best.text,
+            calibrated(best.confidence * DISAGREEMENT_FACTOR, group, self.calibration))
 
     def read_views(self, crop: Image) -> tuple[list[OcrReading], bool]:
         """Each view's reading (the crop, then, with two views, the crop a few per cent
@@ -303,11 +312,13 @@ class RapidOcrPlateReader:
             factor = 2 * LINE_HEIGHT / h
             grey = cv2.resize(grey, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
         clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 8))
-        grey = level(np.asarray(clahe.apply(grey), np.uint8))
+        grey = np.asarray(clahe.apply(grey), np.uint8)
+        roll = roll_angle(grey)
+        grey = rotated(grey, roll)
         gh, gw = grey.shape
         rows = character_rows(grey)
         if two_row is None:
-            two_row = is_two_row(gw / gh, rows)
+            two_row = is_two_row(unrolled_aspect(gw / gh, roll), rows)
         if two_row and len(rows) == 1 and rows[0][1] - rows[0][0] >= gh * MERGED_ROWS_SHARE:
             rows = split_rows(grey, rows[0])
         if two_row and len(rows) >= 2:

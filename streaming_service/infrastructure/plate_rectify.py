@@ -11,6 +11,8 @@ all ink, rows between lines almost none.
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -54,7 +56,12 @@ def roll_angle(grey: Grey) -> float:
 
 def level(grey: Grey) -> Grey:
     """The crop rotated so that the plate's rows are horizontal."""
-    angle = roll_angle(grey)
+    return rotated(grey, roll_angle(grey))
+
+
+def rotated(grey: Grey, angle: float) -> Grey:
+    """The crop rotated by ``angle`` degrees about its centre (a :func:`roll_angle`
+    undone), on a canvas of the same size; the crop itself below half a degree."""
     if abs(angle) < 0.5:
         return grey
     h, w = grey.shape
@@ -65,6 +72,19 @@ def level(grey: Grey) -> Grey:
         ),
         np.uint8,
     )
+
+
+def unrolled_aspect(aspect: float, angle: float) -> float:
+    """The width / height of a plate whose crop (the bounding box of the plate rolled by
+    ``angle`` degrees) is ``aspect``: a roll makes the box taller, so a car plate seen
+    at a strong angle and rolled would otherwise look as square as a motorcycle's.
+    The crop's aspect when the roll is under half a degree or too steep to undo."""
+    t = math.radians(abs(angle))
+    if t < math.radians(0.5):
+        return aspect
+    width = aspect * math.cos(t) - math.sin(t)
+    height = math.cos(t) - aspect * math.sin(t)
+    return width / height if width > 0 and height > 0 else aspect
 
 
 def character_rows(grey: Grey, min_height: float = 0.15) -> list[tuple[int, int]]:

@@ -177,8 +177,8 @@ def main(argv: list[str] | None = None) -> None:
     c.add_argument("--n", type=int, default=240)
     c.add_argument("--out", type=Path, required=True)
     c.add_argument("--precision", choices=["fp32", "int8"], default="fp32",
-                   help="the networks to read with; the shipped thresholds were fitted "
-                   "on fp32 reads and serve both precisions (docs/models.md)")
+                   help="the networks to read with; each precision has its own table "
+                   "(ocr.CALIBRATION_THRESHOLDS, docs/models.md)")
     f = sub.add_parser("fit")
     f.add_argument("features", type=Path)
     f.add_argument("--fit-seeds", type=int, nargs="+", required=True)
@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
             continue
         n, right0, wrong0 = frames(part, {}, args.two_row_aspect)
         _, right1, wrong1 = frames(part, thresholds, args.two_row_aspect)
-        print(f"{name} seeds: {n} frames; today {right0} right, {wrong0} misreads; "
+        print(f"{name} seeds: {n} frames; uncalibrated {right0} right, {wrong0} misreads; "
               f"calibrated {right1} right, {wrong1} misreads")
 
 

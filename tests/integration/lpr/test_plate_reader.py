@@ -93,6 +93,49 @@ def test_a_car_plate_under_the_two_row_aspect_is_read_as_one_row(
     assert reading.confidence > 0.6
 
 
+def seen_at_an_angle(crop: np.ndarray, squeeze: float, degrees: float) -> np.ndarray:
+    """The plate ``squeeze`` as wide (yaw), rolled by ``degrees`` on a dark surrounding,
+    cut out with the pipeline's margins (4 % of the box's width, 10 % of its height)."""
+    h, w = crop.shape[:2]
+    narrow = cv2.resize(crop, (round(w * squeeze), h))
+    h, w = narrow.shape[:2]
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
+    box_w, box_h = round(h * sin + w * cos), round(h * cos + w * sin)
+    matrix[0, 2] += box_w / 2 - w / 2
+    matrix[1, 2] += box_h / 2 - h / 2
+    box = cv2.warpAffine(narrow, matrix, (box_w, box_h), borderValue=(40, 40, 40))
+    dy, dx = round(box_h * 0.1), round(box_w * 0.04)
+    return cv2.copyMakeBorder(box, dy, dy, dx, dx, cv2.BORDER_CONSTANT, value=(40, 40, 40))
+
+
+@pytest.mark.parametrize(("text", "style"), [
+    ("XEF4E12", "mercosul"), ("EFE1F23", "mercosul"), ("BEF7E90", "mercosul"),
+    ("EEF4512", "old"),
+])
+def test_a_car_plate_at_a_strong_angle_and_rolled_is_read_as_one_row(
+    reader: RapidOcrPlateReader, text: str, style: str
+) -> None:
+    """Yaw of ~49 degrees and a 15 degree roll put the crop at 1.34:1, under the two-row
+    aspect: taken for a motorcycle plate, it was cut in halves and ``E`` read ``F`` with
+    0.98-1.0 confidence."""
+    crop = seen_at_an_angle(crop_of(text, style, "car"), 0.66, -15.0)
+    assert crop.shape[1] / crop.shape[0] < 1.4
+    reading = reader.read(crop)
+    assert reading.text == text
+    assert reading.confidence > 0.6
+
+
+@pytest.mark.parametrize("degrees", [0.0, 10.0, -15.0])
+@pytest.mark.parametrize(("text", "style"), [("ABC1D23", "mercosul"), ("CJG3197", "old")])
+def test_a_rolled_motorcycle_plate_is_still_read_as_two_rows(
+    reader: RapidOcrPlateReader, text: str, style: str, degrees: float
+) -> None:
+    reading = reader.read(seen_at_an_angle(crop_of(text, style, "moto"), 1.0, degrees))
+    assert reading.text == text
+    assert reading.confidence > 0.6
+
+
 def test_both_views_are_read_with_the_first_view_s_layout(
     reader: RapidOcrPlateReader, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from streaming_service.infrastructure.detector import PRECISIONS
 from streaming_service.infrastructure.ocr import (
     CALIBRATION_TARGET,
     CALIBRATION_THRESHOLDS,
@@ -29,18 +30,32 @@ def test_the_fitted_threshold_lands_on_the_target_and_order_is_kept() -> None:
     assert calibrated(1.0, "old/one/agree", table) == 1.0
 
 
-def test_the_shipped_table_is_within_bounds() -> None:
-    for group, threshold in CALIBRATION_THRESHOLDS.items():
-        layout, rows, agree = group.split("/")
-        assert layout in {"mercosul", "old"} and rows in {"one", "two"}
-        assert agree in {"agree", "disagree"}
-        assert 0.0 < threshold < 1.0
+def test_the_shipped_tables_are_within_bounds() -> None:
+    assert set(CALIBRATION_THRESHOLDS) == set(PRECISIONS)
+    for table in CALIBRATION_THRESHOLDS.values():
+        for group, threshold in table.items():
+            layout, rows, agree = group.split("/")
+            assert layout in {"mercosul", "old"} and rows in {"one", "two"}
+            assert agree in {"agree", "disagree"}
+            assert 0.0 < threshold < 1.0
 
 
-def test_a_disagreement_with_a_near_certain_view_clears_the_threshold() -> None:
-    """The shipped table (fitted on the tuning set): views that disagree used to cap the
+def test_an_fp32_disagreement_with_a_near_certain_view_clears_the_threshold() -> None:
+    """The fp32 table (fitted on the tuning set): views that disagree used to cap the
     read at 0.6 x its confidence, under 0.6 however sure the better view was."""
+    table = CALIBRATION_THRESHOLDS["fp32"]
     group = calibration_group("ABC1234", False, False)
-    assert calibrated(0.6 * 0.99, group) >= CALIBRATION_TARGET
-    assert calibrated(0.6 * 0.93, group) < CALIBRATION_TARGET
-    assert calibrated(0.6 * 0.93, calibration_group("ABC1234", False, True)) == 0.6 * 0.93
+    assert calibrated(0.6 * 0.99, group, table) >= CALIBRATION_TARGET
+    assert calibrated(0.6 * 0.93, group, table) < CALIBRATION_TARGET
+    agreeing = calibration_group("ABC1234", False, True)
+    assert calibrated(0.6 * 0.93, agreeing, table) == 0.6 * 0.93
+
+
+def test_an_int8_disagreement_stays_under_the_threshold() -> None:
+    """Refitted on the int8 reader's own reads, a disagreement's raw confidence served
+    best: the two views' better read is kept at 0.6 x its confidence."""
+    table = CALIBRATION_THRESHOLDS["int8"]
+    for text in ("ABC1234", "ABC1D23"):
+        for two_row in (False, True):
+            group = calibration_group(text, two_row, False)
+            assert calibrated(0.6 * 0.999, group, table) < CALIBRATION_TARGET

@@ -11,6 +11,7 @@ from streaming_service.infrastructure.plate_rectify import (
     level,
     roll_angle,
     split_rows,
+    unrolled_aspect,
 )
 
 
@@ -46,6 +47,26 @@ def test_the_roll_of_a_tilted_plate_is_measured_and_undone(degrees: float) -> No
 def test_a_straight_plate_is_left_as_it_is() -> None:
     plate = drawn_plate()
     assert level(plate) is plate
+
+
+def box_aspect(aspect: float, degrees: float) -> float:
+    """Width / height of the bounding box of a ``aspect``:1 rectangle rolled by ``degrees``."""
+    t = np.radians(abs(degrees))
+    return float((aspect * np.cos(t) + np.sin(t)) / (aspect * np.sin(t) + np.cos(t)))
+
+
+@pytest.mark.parametrize("degrees", [-15.0, -6.0, 4.0, 15.0])
+@pytest.mark.parametrize("aspect", [1.2, 2.0, 3.1])
+def test_the_plate_s_aspect_is_found_under_its_roll(aspect: float, degrees: float) -> None:
+    """A car plate at a strong angle (2:1) rolled 15 degrees has a 1.36:1 box, as square
+    as a motorcycle plate's: its own aspect decides how many rows it has."""
+    assert unrolled_aspect(box_aspect(aspect, degrees), degrees) == pytest.approx(aspect)
+
+
+def test_an_aspect_the_roll_cannot_explain_is_kept() -> None:
+    assert unrolled_aspect(1.6, 0.2) == 1.6
+    # A 1:1 box cannot be a rolled rectangle wider than tall at 45 degrees.
+    assert unrolled_aspect(1.0, 45.0) == 1.0
 
 
 def test_the_character_line_is_found_below_the_band() -> None:
