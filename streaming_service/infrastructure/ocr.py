@@ -18,8 +18,10 @@ make a general-purpose text recogniser into a plate reader:
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 
 import cv2
 import numpy as np
@@ -43,7 +45,7 @@ from streaming_service.infrastructure.plate_rectify import (
     roll_angle,
     rotated,
     split_rows,
-    unrolled_aspect,
+    unrolled_size,
 )
 
 FloatArray = npt.NDArray[np.float32]
@@ -72,7 +74,7 @@ DISAGREEMENT_FACTOR = 0.6
 #: A crop narrower than this (width / height) is a two-row (motorcycle) plate: a car's
 #: plate is ~3:1 and its crop (with the pipeline's margins) stays above 1.4 at 35 degrees of
 #: yaw, a motorcycle's ~1.2:1. The aspect is the plate's with its roll undone
-#: (``unrolled_aspect``): strong roll on top of strong yaw brings a car plate's crop
+#: (``unrolled_size``): strong roll on top of strong yaw brings a car plate's crop
 #: under 1.4, and cut in halves its ``E`` read ``F``.
 TWO_ROW_ASPECT = 1.4
 #: Between ``TWO_ROW_ASPECT`` and this, a crop may be either (a car's plate seen at an
@@ -85,6 +87,9 @@ TWO_ROW_PAD = 0.06
 #: Share of a two-row crop's height above which its one character row found is both
 #: rows run together.
 MERGED_ROWS_SHARE = 0.5
+#: Share of a one-row plate's height its character row must reach to be cut out; a lower
+#: one is a city line or dirt, and the crop below the band is read instead.
+ONE_ROW_SHARE = 0.3
 #: Second row's height, as a share of the first's, for two rows of a motorcycle plate.
 SECOND_ROW_SHARE = 0.6
 #: The pipeline's confidence threshold (``RecognitionSettings.min_ocr_confidence``) that
@@ -116,7 +121,7 @@ def calibration_group(text: str, two_row: bool, agree: bool) -> str:
     return f"{layout}/{'two' if two_row else 'one'}/{'agree' if agree else 'disagree'}"
 
 
-def calibrated(confidence: float, group: str, thresholds: dict[str, float]) -> float:
+def calibrated(confidence: float, group: str, thresholds: Mapping[str, float]) -> float:
     """The confidence after the group's calibration (unchanged for an unknown group)."""
     t = thresholds.get(group)
     if t is None or not 0.0 < t < 1.0 or not 0.0 < confidence < 1.0:
@@ -215,7 +220,8 @@ class RapidOcrPlateReader:
     ) -> None:
         """``precision`` picks the shipped network (``int8`` or the package's ``fp32``)
         when no ``model_path`` is given, and the confidence calibration fitted on its
-        reads (``CALIBRATION_THRESHOLDS``)."""
+        reads (``CALIBRATION_THRESHOLDS``): with a ``model_path`` of another network,
+        say its precision here, or its table is int8's."""
         import onnxruntime as ort
 
         if precision not in PRECISIONS:
@@ -242,7 +248,7 @@ class RapidOcrPlateReader:
         self._dashes = np.array([columns[c] for c in "\u2014\u2013_" if c in columns])
         self.band_ratio = band_ratio
         self.views = views
-        self.calibration = CALIBRATION_THRESHOLDS[precision]
+        self.calibration = MappingProxyType(CALIBRATION_THRESHOLDS[precision])
 
     def read(self, crop: Image) -> OcrReading:
         """Reads the crop twice, the second time a few per cent narrower: a read both
@@ -316,15 +322,17 @@ class RapidOcrPlateReader:
         roll = roll_angle(grey)
         grey = rotated(grey, roll)
         gh, gw = grey.shape
+        # The plate's own size: levelled, a rolled plate is shorter than the canvas.
+        plate_w, plate_h = unrolled_size(gw, gh, roll)
         rows = character_rows(grey)
         if two_row is None:
-            two_row = is_two_row(unrolled_aspect(gw / gh, roll), rows)
-        if two_row and len(rows) == 1 and rows[0][1] - rows[0][0] >= gh * MERGED_ROWS_SHARE:
+            two_row = is_two_row(plate_w / plate_h, rows)
+        if two_row and len(rows) == 1 and rows[0][1] - rows[0][0] >= plate_h * MERGED_ROWS_SHARE:
             rows = split_rows(grey, rows[0])
         if two_row and len(rows) >= 2:
             top, bottom = (padded(grey, r, TWO_ROW_PAD) for r in sorted(rows[:2]))
             line = side_by_side(top, bottom)
-        elif not two_row and rows and rows[0][1] - rows[0][0] >= gh * 0.3:
+        elif not two_row and rows and rows[0][1] - rows[0][0] >= plate_h * ONE_ROW_SHARE:
             line = padded(grey, rows[0], 0.04)
         else:
             body = grey[int(gh * self.band_ratio) :]

@@ -54,14 +54,10 @@ def roll_angle(grey: Grey) -> float:
     return float(angles[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
 
 
-def level(grey: Grey) -> Grey:
-    """The crop rotated so that the plate's rows are horizontal."""
-    return rotated(grey, roll_angle(grey))
-
-
 def rotated(grey: Grey, angle: float) -> Grey:
-    """The crop rotated by ``angle`` degrees about its centre (a :func:`roll_angle`
-    undone), on a canvas of the same size; the crop itself below half a degree."""
+    """The crop rotated by ``angle`` degrees about its centre, on a canvas of the same
+    size: ``rotated(grey, roll_angle(grey))`` levels a plate. The crop itself below half
+    a degree."""
     if abs(angle) < 0.5:
         return grey
     h, w = grey.shape
@@ -74,17 +70,23 @@ def rotated(grey: Grey, angle: float) -> Grey:
     )
 
 
-def unrolled_aspect(aspect: float, angle: float) -> float:
-    """The width / height of a plate whose crop (the bounding box of the plate rolled by
-    ``angle`` degrees) is ``aspect``: a roll makes the box taller, so a car plate seen
-    at a strong angle and rolled would otherwise look as square as a motorcycle's.
-    The crop's aspect when the roll is under half a degree or too steep to undo."""
+def unrolled_size(width: float, height: float, angle: float) -> tuple[float, float]:
+    """The width and height of a plate whose crop, ``width`` x ``height``, is its bounding
+    box rolled by ``angle`` degrees: a roll makes the box taller and squarer, so a car
+    plate seen at a strong angle and rolled would otherwise look as square as a
+    motorcycle's, and its character row as short as a city line. The crop's own size
+    when the roll is under half a degree, or when no plate rolled by ``angle`` has that
+    box (its aspect outside tan to cot of the angle). The crop's margins make the plate
+    a little squarer than it is (a 2:1 plate at 15 degrees with the pipeline's margins
+    comes out 1.65:1); just inside cot of the angle the height tends to 0, which only
+    says "one row", as it should for a box that wide."""
     t = math.radians(abs(angle))
     if t < math.radians(0.5):
-        return aspect
-    width = aspect * math.cos(t) - math.sin(t)
-    height = math.cos(t) - aspect * math.sin(t)
-    return width / height if width > 0 and height > 0 else aspect
+        return width, height
+    cos, sin, cos2 = math.cos(t), math.sin(t), math.cos(2 * t)
+    plate_w = (width * cos - height * sin) / cos2
+    plate_h = (height * cos - width * sin) / cos2
+    return (plate_w, plate_h) if plate_w > 0 and plate_h > 0 else (width, height)
 
 
 def character_rows(grey: Grey, min_height: float = 0.15) -> list[tuple[int, int]]:

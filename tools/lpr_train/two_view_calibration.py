@@ -1,9 +1,12 @@
 """Calibrate the PP-OCR reader's two-view confidence per plate layout, on the TUNING set.
 
-    python -m tools.lpr_train.two_view_calibration collect --seeds 4242 777 2031 --n 240 \
-        --out var/lpr_tune/features.jsonl
-    python -m tools.lpr_train.two_view_calibration fit var/lpr_tune/features.jsonl \
-        --fit-seeds 4242 777 --check-seeds 2031
+    python -m tools.lpr_train.two_view_calibration collect --precision int8 \
+        --seeds 4242 777 5150 6061 9001 9002 --n 225 --out var/lpr_tune/int8.jsonl
+    python -m tools.lpr_train.two_view_calibration fit var/lpr_tune/int8.jsonl \
+        --fit-seeds 4242 777 5150 6061 --check-seeds 9001 9002 --coarse --only disagree
+
+(the refit of the int8 table, docs/models.md). ``fit`` prints the table for the precision
+the features were collected with: it goes to ``ocr.CALIBRATION_THRESHOLDS[precision]``.
 
 ``collect`` renders ``tools/lpr_dataset`` frames (hard, a quarter at night, 15 % two-row:
 the tuning set of docs/models.md) for each seed, runs the detector and, on every box the
@@ -176,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
     c.add_argument("--seeds", type=int, nargs="+", required=True)
     c.add_argument("--n", type=int, default=240)
     c.add_argument("--out", type=Path, required=True)
-    c.add_argument("--precision", choices=["fp32", "int8"], default="fp32",
+    c.add_argument("--precision", choices=["fp32", "int8"], default="int8",
                    help="the networks to read with; each precision has its own table "
                    "(ocr.CALIBRATION_THRESHOLDS, docs/models.md)")
     f = sub.add_parser("fit")

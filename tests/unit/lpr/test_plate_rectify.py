@@ -8,10 +8,10 @@ import pytest
 
 from streaming_service.infrastructure.plate_rectify import (
     character_rows,
-    level,
     roll_angle,
+    rotated,
     split_rows,
-    unrolled_aspect,
+    unrolled_size,
 )
 
 
@@ -31,7 +31,7 @@ def drawn_plate(two_rows: bool = False) -> np.ndarray:
     return plate
 
 
-def rotated(image: np.ndarray, degrees: float) -> np.ndarray:
+def tilted_by(image: np.ndarray, degrees: float) -> np.ndarray:
     h, w = image.shape
     matrix = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
     return cv2.warpAffine(image, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE)
@@ -39,34 +39,38 @@ def rotated(image: np.ndarray, degrees: float) -> np.ndarray:
 
 @pytest.mark.parametrize("degrees", [-9.0, -4.0, 6.0, 10.0])
 def test_the_roll_of_a_tilted_plate_is_measured_and_undone(degrees: float) -> None:
-    tilted = rotated(drawn_plate(), degrees)
+    tilted = tilted_by(drawn_plate(), degrees)
     assert abs(roll_angle(tilted) + degrees) < 1.5
-    assert abs(roll_angle(level(tilted))) < 1.5
+    assert abs(roll_angle(rotated(tilted, roll_angle(tilted)))) < 1.5
 
 
 def test_a_straight_plate_is_left_as_it_is() -> None:
     plate = drawn_plate()
-    assert level(plate) is plate
+    assert rotated(plate, roll_angle(plate)) is plate
 
 
-def box_aspect(aspect: float, degrees: float) -> float:
-    """Width / height of the bounding box of a ``aspect``:1 rectangle rolled by ``degrees``."""
+def box_of(width: float, height: float, degrees: float) -> tuple[float, float]:
+    """The bounding box of a ``width`` x ``height`` rectangle rolled by ``degrees``."""
     t = np.radians(abs(degrees))
-    return float((aspect * np.cos(t) + np.sin(t)) / (aspect * np.sin(t) + np.cos(t)))
+    return (float(width * np.cos(t) + height * np.sin(t)),
+            float(width * np.sin(t) + height * np.cos(t)))
 
 
-@pytest.mark.parametrize("degrees", [-15.0, -6.0, 4.0, 15.0])
+@pytest.mark.parametrize("degrees", [-20.0, -15.0, -6.0, 4.0, 15.0])
 @pytest.mark.parametrize("aspect", [1.2, 2.0, 3.1])
-def test_the_plate_s_aspect_is_found_under_its_roll(aspect: float, degrees: float) -> None:
+def test_the_plate_s_size_is_found_under_its_roll(aspect: float, degrees: float) -> None:
     """A car plate at a strong angle (2:1) rolled 15 degrees has a 1.36:1 box, as square
     as a motorcycle plate's: its own aspect decides how many rows it has."""
-    assert unrolled_aspect(box_aspect(aspect, degrees), degrees) == pytest.approx(aspect)
+    width, height = unrolled_size(*box_of(100 * aspect, 100, degrees), degrees)
+    assert (width, height) == (pytest.approx(100 * aspect), pytest.approx(100))
 
 
-def test_an_aspect_the_roll_cannot_explain_is_kept() -> None:
-    assert unrolled_aspect(1.6, 0.2) == 1.6
-    # A 1:1 box cannot be a rolled rectangle wider than tall at 45 degrees.
-    assert unrolled_aspect(1.0, 45.0) == 1.0
+def test_a_box_no_plate_rolled_so_has_is_kept() -> None:
+    assert unrolled_size(160, 100, 0.2) == (160, 100)
+    # At 20 degrees a rolled rectangle's box is between tan 20 (0.36) and cot 20 (2.75)
+    # times as wide as tall: outside that the roll cannot explain the box.
+    assert unrolled_size(300, 100, 20.0) == (300, 100)
+    assert unrolled_size(30, 100, -20.0) == (30, 100)
 
 
 def test_the_character_line_is_found_below_the_band() -> None:
