@@ -8,7 +8,10 @@ echoes ``bearer``). A missing, bad, expired or revoked token closes the socket w
 
 Messages: ``{"type": "welcome", "last_event_id": ...}`` first, then each event as its
 envelope plus ``id`` (the live-feed position), and ``{"type": "ping"}`` heartbeats. A
-client that reconnects with ``?last_event_id=<id>`` first receives what it missed.
+client that reconnects with ``?last_event_id=<id>`` first receives what it missed (at
+most ``GTV_LIVE_REPLAY_SECONDS`` back): a replay hands out past plate reads, so it is
+audited (``live_feed.replay``) before its first event, and a replay that cannot be audited
+closes the socket with 1013.
 Events come from the tenant's Redis Stream, so every API replica serves every client;
 inside a replica one reader per tenant fans them out to its sockets
 (``application.ai.live_hub``). A replica at its ``GTV_WS_MAX_CONNECTIONS`` closes a new
@@ -33,6 +36,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
 from shared_kernel.auth import InvalidToken, Role, TokenClaims
+from streaming_service.api.deps import client_ip
 from streaming_service.application.ai.live_hub import (
     HubFull,
     LiveMessage,
@@ -41,7 +45,9 @@ from streaming_service.application.ai.live_hub import (
     UserLimitReached,
     position,
 )
+from streaming_service.application.audit import Actor
 from streaming_service.bootstrap import Services
+from streaming_service.domain.errors import AuditUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -112,17 +118,20 @@ async def live_alerts(websocket: WebSocket) -> None:
         start = resume or subscription.since
         await websocket.send_json({"type": "welcome", "tenant_id": str(tenant_id),
                                    "last_event_id": start})
-        session = _LiveSession(websocket, services, claims, subscription, start)
+        actor = Actor.from_claims(claims, ip=client_ip(websocket),
+                                  user_agent=websocket.headers.get("user-agent", ""))
+        session = _LiveSession(websocket, services, actor, claims, subscription, start)
         await session.run()
     finally:
         subscription.close()
 
 
 class _LiveSession:
-    def __init__(self, websocket: WebSocket, services: Services,
+    def __init__(self, websocket: WebSocket, services: Services, actor: Actor,
                  claims: TokenClaims, subscription: Subscription, start: str) -> None:
         self._ws = websocket
         self._services = services
+        self._actor = actor
         self._claims = claims
         self._subscription = subscription
         self._tenant_id: uuid.UUID = subscription.tenant_id
@@ -159,6 +168,9 @@ class _LiveSession:
         # What a resuming client missed comes from the feed itself, up to the point from
         # which the hub's queue is complete; then the queue, skipping what was sent.
         hub = self._services.live_hub
+        if position(self._last) < position(self._subscription.since) \
+                and not await self._audit_replay():
+            return
         async for event in hub.catch_up(self._tenant_id, self._last, self._subscription.since):
             await self._deliver(event)
         while True:
@@ -170,6 +182,20 @@ class _LiveSession:
                 return
             if position(event.id) > position(self._last):
                 await self._deliver(event)
+
+    async def _audit_replay(self) -> bool:
+        """Audit the replay of past reads before the first one leaves, as a plate search
+        is; close the socket (1013: reconnect later) when that cannot be done."""
+        try:
+            await self._services.audit.record(
+                self._actor, "live_feed.replay", object_type="live_feed", object_id=None,
+                tenant_id=self._tenant_id,
+                after={"last_event_id": self._last, "until": self._subscription.since})
+        except AuditUnavailable:
+            await self._ws.close(code=CLOSE_TRY_AGAIN_LATER,
+                                 reason="the replay could not be audited; reconnect shortly")
+            return False
+        return True
 
     async def _deliver(self, message: LiveMessage) -> None:
         async with self._send_lock:

@@ -12,11 +12,14 @@ from typing import Any
 
 import pytest
 import websockets
+from sqlalchemy import select
 from websockets.asyncio.client import ClientConnection
 
 from shared_kernel.auth import AsyncRedisDenylist
 from shared_kernel.plates import PlateNumber
 from streaming_service.application.ai.detections import NewDetection
+from streaming_service.domain.errors import AuditUnavailable
+from streaming_service.infrastructure.db.models import OutboxEvent
 
 from .conftest import Server
 
@@ -136,6 +139,61 @@ async def test_reconnecting_with_last_event_id_catches_up(server: Server,
             str(m.detection.id) for m in missed]
     finally:
         await ws.close()
+
+
+async def _replays(sessions: Any, user_id: uuid.UUID) -> list[dict[str, Any]]:
+    async with sessions() as session:
+        rows = (await session.execute(
+            select(OutboxEvent).where(OutboxEvent.event_type == "UserActivityRecorded"))
+        ).scalars().all()
+    return [row.envelope["payload"] for row in rows
+            if row.envelope["payload"]["user_id"] == str(user_id)
+            and row.envelope["payload"]["action"] == "live_feed.replay"]
+
+
+async def test_a_replay_of_missed_reads_is_audited_before_it_is_sent(
+    server: Server, make_caller: Any, sessions: Any
+) -> None:
+    """A replay hands out past plate reads, as a search does: who replayed from where
+    is on record, and a plain connection (no replay) records nothing."""
+    caller = make_caller("viewer")
+    ws = await _connect(server, caller.token)
+    await _record(server, caller.tenant_id, "AUD1A01")
+    seen = await _next_event(ws)
+    await ws.close()
+    assert await _replays(sessions, caller.user_id) == []
+    await _record(server, caller.tenant_id, "AUD1A02")
+    ws = await _connect(server, caller.token, last_event_id=seen["id"])
+    try:
+        assert (await _next_event(ws))["payload"]["plate"] == "AUD1A02"
+    finally:
+        await ws.close()
+    (replay,) = await _replays(sessions, caller.user_id)
+    assert replay["tenant_id"] == str(caller.tenant_id)
+    assert replay["after"]["last_event_id"] == seen["id"]
+    assert replay["object_type"] == "live_feed"
+
+
+async def test_a_replay_that_cannot_be_audited_sends_nothing(
+    server: Server, make_caller: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caller = make_caller("viewer")
+    ws = await _connect(server, caller.token)
+    await _record(server, caller.tenant_id, "AUD2A01")
+    seen = await _next_event(ws)
+    await ws.close()
+    await _record(server, caller.tenant_id, "AUD2A02")
+
+    async def unavailable(*args: Any, **kwargs: Any) -> None:
+        raise AuditUnavailable("the audit store is down", {})
+
+    monkeypatch.setattr(server.app.state.services.audit, "record", unavailable)
+    ws = await _connect(server, caller.token, last_event_id=seen["id"])
+    with pytest.raises(websockets.ConnectionClosed):
+        while True:
+            message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert message.get("type") == "ping", message
+    assert ws.close_code == 1013
 
 
 async def test_token_in_subprotocol_is_accepted_and_echoed(server: Server,
