@@ -9,9 +9,9 @@ echoes ``bearer``). A missing, bad, expired or revoked token closes the socket w
 Messages: ``{"type": "welcome", "last_event_id": ...}`` first, then each event as its
 envelope plus ``id`` (the live-feed position), and ``{"type": "ping"}`` heartbeats. A
 client that reconnects with ``?last_event_id=<id>`` first receives what it missed (at
-most ``GTV_LIVE_REPLAY_SECONDS`` back): a replay hands out past plate reads, so it is
-audited (``live_feed.replay``) before its first event, and a replay that cannot be audited
-closes the socket with 1013.
+most ``GTV_LIVE_REPLAY_SECONDS`` back): a replay hands out past plate reads, so one that
+has events to send is audited (``live_feed.replay``) before the handshake completes, and
+a replay that cannot be audited is refused with 1013 before the welcome.
 Events come from the tenant's Redis Stream, so every API replica serves every client;
 inside a replica one reader per tenant fans them out to its sockets
 (``application.ai.live_hub``). A replica at its ``GTV_WS_MAX_CONNECTIONS`` closes a new
@@ -30,6 +30,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -114,24 +115,57 @@ async def live_alerts(websocket: WebSocket) -> None:
                       "too many live connections on this server")
         return
     try:
-        await websocket.accept(subprotocol=subprotocol)
         start = resume or subscription.since
+        missed = services.live_hub.catch_up(tenant_id, start, subscription.since)
+        first = await anext(missed, None)
+        if first is not None and not await _audit_replay(websocket, services, claims, start,
+                                                         first, subscription.since):
+            await _refuse(websocket, subprotocol, CLOSE_TRY_AGAIN_LATER,
+                          "the replay of missed events could not be audited; reconnect later")
+            return
+        await websocket.accept(subprotocol=subprotocol)
         await websocket.send_json({"type": "welcome", "tenant_id": str(tenant_id),
                                    "last_event_id": start})
-        actor = Actor.from_claims(claims, ip=client_ip(websocket),
-                                  user_agent=websocket.headers.get("user-agent", ""))
-        session = _LiveSession(websocket, services, actor, claims, subscription, start)
+        session = _LiveSession(websocket, services, claims, subscription, start,
+                               _replay(first, missed))
         await session.run()
     finally:
         subscription.close()
 
 
+async def _audit_replay(websocket: WebSocket, services: Services, claims: TokenClaims,
+                        requested: str, first: LiveMessage, until: str) -> bool:
+    """Audit a replay of missed events before the socket is even accepted: it hands out
+    past plate reads, as a search does. False when that cannot be done; the handshake is
+    then refused (1013, before the welcome, so the client's backoff keeps growing)."""
+    actor = Actor.from_claims(claims, ip=client_ip(websocket),
+                              user_agent=websocket.headers.get("user-agent", ""))
+    try:
+        await services.audit.record(
+            actor, "live_feed.replay", object_type="live_feed", object_id=None,
+            tenant_id=claims.tenant_id,
+            after={"requested_from": requested, "first": first.id, "until": until})
+    except AuditUnavailable:
+        return False
+    return True
+
+
+async def _replay(first: LiveMessage | None,
+                  rest: AsyncIterator[LiveMessage]) -> AsyncIterator[LiveMessage]:
+    if first is None:
+        return
+    yield first
+    async for message in rest:
+        yield message
+
+
 class _LiveSession:
-    def __init__(self, websocket: WebSocket, services: Services, actor: Actor,
-                 claims: TokenClaims, subscription: Subscription, start: str) -> None:
+    def __init__(self, websocket: WebSocket, services: Services, claims: TokenClaims,
+                 subscription: Subscription, start: str,
+                 missed: AsyncIterator[LiveMessage]) -> None:
         self._ws = websocket
         self._services = services
-        self._actor = actor
+        self._missed = missed
         self._claims = claims
         self._subscription = subscription
         self._tenant_id: uuid.UUID = subscription.tenant_id
@@ -165,13 +199,10 @@ class _LiveSession:
                     await self._ws.close()
 
     async def _pump(self) -> None:
-        # What a resuming client missed comes from the feed itself, up to the point from
-        # which the hub's queue is complete; then the queue, skipping what was sent.
-        hub = self._services.live_hub
-        if position(self._last) < position(self._subscription.since) \
-                and not await self._audit_replay():
-            return
-        async for event in hub.catch_up(self._tenant_id, self._last, self._subscription.since):
+        # What a resuming client missed comes from the feed itself (already audited), up
+        # to the point from which the hub's queue is complete; then the queue, skipping
+        # what was sent.
+        async for event in self._missed:
             await self._deliver(event)
         while True:
             try:
@@ -182,20 +213,6 @@ class _LiveSession:
                 return
             if position(event.id) > position(self._last):
                 await self._deliver(event)
-
-    async def _audit_replay(self) -> bool:
-        """Audit the replay of past reads before the first one leaves, as a plate search
-        is; close the socket (1013: reconnect later) when that cannot be done."""
-        try:
-            await self._services.audit.record(
-                self._actor, "live_feed.replay", object_type="live_feed", object_id=None,
-                tenant_id=self._tenant_id,
-                after={"last_event_id": self._last, "until": self._subscription.since})
-        except AuditUnavailable:
-            await self._ws.close(code=CLOSE_TRY_AGAIN_LATER,
-                                 reason="the replay could not be audited; reconnect shortly")
-            return False
-        return True
 
     async def _deliver(self, message: LiveMessage) -> None:
         async with self._send_lock:

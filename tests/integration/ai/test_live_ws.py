@@ -151,49 +151,66 @@ async def _replays(sessions: Any, user_id: uuid.UUID) -> list[dict[str, Any]]:
             and row.envelope["payload"]["action"] == "live_feed.replay"]
 
 
+async def _missed_one(server: Server, caller: Any, plates: tuple[str, str]) -> str:
+    """Read the first plate, disconnect, and record the second while a witness socket of
+    the tenant stays open until it has it: the feed then holds an event the reconnecting
+    socket missed (the outbox relay's delivery to the feed is not instant). Returns the
+    id of the last event seen."""
+    ws = await _connect(server, caller.token)
+    await _record(server, caller.tenant_id, plates[0])
+    seen = await _next_event(ws)
+    await ws.close()
+    witness = await _connect(server, caller.token)
+    try:
+        await _record(server, caller.tenant_id, plates[1])
+        assert (await _next_event(witness))["payload"]["plate"] == plates[1]
+    finally:
+        await witness.close()
+    return str(seen["id"])
+
+
 async def test_a_replay_of_missed_reads_is_audited_before_it_is_sent(
     server: Server, make_caller: Any, sessions: Any
 ) -> None:
-    """A replay hands out past plate reads, as a search does: who replayed from where
-    is on record, and a plain connection (no replay) records nothing."""
+    """A replay hands out past plate reads, as a search does: who replayed what is on
+    record. A connection without anything to replay records nothing."""
     caller = make_caller("viewer")
-    ws = await _connect(server, caller.token)
-    await _record(server, caller.tenant_id, "AUD1A01")
-    seen = await _next_event(ws)
-    await ws.close()
+    seen = await _missed_one(server, caller, ("AUD1A01", "AUD1A02"))
     assert await _replays(sessions, caller.user_id) == []
-    await _record(server, caller.tenant_id, "AUD1A02")
-    ws = await _connect(server, caller.token, last_event_id=seen["id"])
+    ws = await _connect(server, caller.token, last_event_id=seen)
     try:
-        assert (await _next_event(ws))["payload"]["plate"] == "AUD1A02"
+        replayed = await _next_event(ws)
+        assert replayed["payload"]["plate"] == "AUD1A02"
     finally:
         await ws.close()
     (replay,) = await _replays(sessions, caller.user_id)
     assert replay["tenant_id"] == str(caller.tenant_id)
-    assert replay["after"]["last_event_id"] == seen["id"]
     assert replay["object_type"] == "live_feed"
+    assert replay["after"]["requested_from"] == seen
+    assert replay["after"]["first"] == replayed["id"]
+    # Reconnecting from the newest event seen replays nothing, and records nothing.
+    ws = await _connect(server, caller.token, last_event_id=replayed["id"])
+    await ws.close()
+    assert len(await _replays(sessions, caller.user_id)) == 1
 
 
-async def test_a_replay_that_cannot_be_audited_sends_nothing(
+async def test_a_replay_that_cannot_be_audited_is_refused_before_the_welcome(
     server: Server, make_caller: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     caller = make_caller("viewer")
-    ws = await _connect(server, caller.token)
-    await _record(server, caller.tenant_id, "AUD2A01")
-    seen = await _next_event(ws)
-    await ws.close()
-    await _record(server, caller.tenant_id, "AUD2A02")
+    seen = await _missed_one(server, caller, ("AUD2A01", "AUD2A02"))
 
     async def unavailable(*args: Any, **kwargs: Any) -> None:
         raise AuditUnavailable("the audit store is down", {})
 
     monkeypatch.setattr(server.app.state.services.audit, "record", unavailable)
-    ws = await _connect(server, caller.token, last_event_id=seen["id"])
+    url = f"{server.ws_url}/ws/alerts?token={caller.token}&last_event_id={seen}"
+    ws = await websockets.connect(url, open_timeout=5)
     with pytest.raises(websockets.ConnectionClosed):
-        while True:
-            message = json.loads(await asyncio.wait_for(ws.recv(), 5))
-            assert message.get("type") == "ping", message
+        message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        pytest.fail(f"sent {message} before refusing")
     assert ws.close_code == 1013
+    assert ws.close_reason and "audited" in ws.close_reason
 
 
 async def test_token_in_subprotocol_is_accepted_and_echoed(server: Server,
