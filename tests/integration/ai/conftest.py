@@ -20,10 +20,12 @@ import httpx
 import jwt
 import pytest
 import uvicorn
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared_kernel.redis_pool import async_redis
 from streaming_service.domain.ports import EngineUrls
+from streaming_service.infrastructure.db.models import OutboxEvent
 from streaming_service.infrastructure.db.session import create_engine, create_sessionmaker
 from streaming_service.infrastructure.object_store import FilesystemObjectStore
 from streaming_service.settings import StreamingSettings
@@ -236,3 +238,15 @@ def make_caller(private_key: str, streaming_settings: StreamingSettings) -> Any:
                       now + ttl)
 
     return make
+
+
+async def audit_records(sessions: async_sessionmaker[AsyncSession],
+                        **match: str) -> list[dict[str, Any]]:
+    """The audit records (``UserActivityRecorded`` payloads in the outbox), oldest first,
+    whose fields equal ``match`` (``user_id``, ``tenant_id``, ``action``...)."""
+    async with sessions() as session:
+        rows = (await session.execute(
+            select(OutboxEvent).where(OutboxEvent.event_type == "UserActivityRecorded")
+            .order_by(OutboxEvent.created_at))).scalars().all()
+    payloads = [row.envelope["payload"] for row in rows]
+    return [p for p in payloads if all(p.get(k) == v for k, v in match.items())]

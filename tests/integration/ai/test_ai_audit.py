@@ -8,20 +8,14 @@ import uuid
 from typing import Any
 
 import httpx
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from streaming_service.infrastructure.db.models import OutboxEvent
+from .conftest import audit_records
 
 
 async def _activities(sessions: async_sessionmaker[AsyncSession],
                       user_id: uuid.UUID) -> list[dict[str, Any]]:
-    async with sessions() as session:
-        rows = (await session.execute(
-            select(OutboxEvent).where(OutboxEvent.event_type == "UserActivityRecorded")
-            .order_by(OutboxEvent.created_at))).scalars().all()
-    payloads = [row.envelope["payload"] for row in rows]
-    return [p for p in payloads if p["user_id"] == str(user_id)]
+    return await audit_records(sessions, user_id=str(user_id))
 
 
 async def test_watchlist_and_entry_changes_are_audited_with_before_and_after(

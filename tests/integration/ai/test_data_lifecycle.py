@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel.plates import PlateNumber
 from streaming_service.application.ai.detections import NewDetection
-from streaming_service.infrastructure.db.models import OutboxEvent
 from streaming_service.infrastructure.db.models.ai import (
     Alert,
     Detection,
@@ -23,7 +22,7 @@ from streaming_service.infrastructure.db.models.ai import (
     WatchlistEntry,
 )
 from streaming_service.workers import retention
-from tests.integration.ai.conftest import Server
+from tests.integration.ai.conftest import Server, audit_records
 
 JPEG = b"\xff\xd8\xff\xe0 not really a jpeg, but bytes the store keeps \xff\xd9"
 NOW = datetime.now(UTC)
@@ -57,13 +56,7 @@ async def _exists(sessions: async_sessionmaker[AsyncSession], detection_id: uuid
 
 async def _audit(sessions: async_sessionmaker[AsyncSession], tenant_id: uuid.UUID,
                  action: str) -> list[dict[str, Any]]:
-    async with sessions() as session:
-        rows = (await session.execute(
-            select(OutboxEvent).where(OutboxEvent.event_type == "UserActivityRecorded")
-            .order_by(OutboxEvent.created_at))).scalars().all()
-    return [r.envelope["payload"] for r in rows
-            if r.envelope["payload"]["action"] == action
-            and r.envelope["payload"]["tenant_id"] == str(tenant_id)]
+    return await audit_records(sessions, tenant_id=str(tenant_id), action=action)
 
 
 async def test_retention_purges_old_reads_and_crops_but_keeps_alert_evidence(

@@ -12,16 +12,14 @@ from typing import Any
 
 import pytest
 import websockets
-from sqlalchemy import select
 from websockets.asyncio.client import ClientConnection
 
 from shared_kernel.auth import AsyncRedisDenylist
 from shared_kernel.plates import PlateNumber
 from streaming_service.application.ai.detections import NewDetection
 from streaming_service.domain.errors import AuditUnavailable
-from streaming_service.infrastructure.db.models import OutboxEvent
 
-from .conftest import Server
+from .conftest import Server, audit_records
 
 
 async def _connect(server: Server, token: str, **params: str) -> ClientConnection:
@@ -142,13 +140,7 @@ async def test_reconnecting_with_last_event_id_catches_up(server: Server,
 
 
 async def _replays(sessions: Any, user_id: uuid.UUID) -> list[dict[str, Any]]:
-    async with sessions() as session:
-        rows = (await session.execute(
-            select(OutboxEvent).where(OutboxEvent.event_type == "UserActivityRecorded"))
-        ).scalars().all()
-    return [row.envelope["payload"] for row in rows
-            if row.envelope["payload"]["user_id"] == str(user_id)
-            and row.envelope["payload"]["action"] == "live_feed.replay"]
+    return await audit_records(sessions, user_id=str(user_id), action="live_feed.replay")
 
 
 async def _missed_one(server: Server, caller: Any, plates: tuple[str, str]) -> str:
