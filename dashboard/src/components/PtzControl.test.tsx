@@ -4,7 +4,7 @@
  * take-over, the API's refusals translated, and no controls for viewers.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { cleanup, configure, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { act, cleanup, configure, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { MemoryRouter } from "react-router";
 import { App } from "../App";
 import { AuthProvider } from "../auth/AuthContext";
@@ -148,6 +148,9 @@ describe("PTZ overlay", () => {
   it("is steered from the keyboard on the focused tile", async () => {
     const server = renderLive("operator", "/live?camera=c1");
     await screen.findByTestId("ptz-overlay");
+    // The keys are listened for from a passive effect, which React may run a moment after
+    // the overlay appears (it arrived with an async fetch): let pending effects run first.
+    await act(async () => {});
     const tile = screen.getByTestId("live-tile");
     tile.focus();
     fireEvent.keyDown(tile, { key: "ArrowUp" });
