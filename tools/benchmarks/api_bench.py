@@ -1,13 +1,14 @@
 """API throughput against the frameworks' own floors, measured side by side in one run.
 
     python tools/benchmarks/api_bench.py [--duration 10] [--connections 32] [--cameras 50]
-                                         [--rounds 3]
+                                         [--rounds 3] [--paced-share 0.6]
 
 Runs the one-machine demo (both services as the demo runs them, HAProxy in front) with a
 database, a RabbitMQ vhost and a Redis prefix of its own, gives the demo tenant
 ``--cameras`` cameras, and loads each endpoint with ``wrk -t2 -cN -dS`` as a viewer (a
 real JWT, so every security check runs): the camera list directly and through HAProxy,
-and a plate search through HAProxy. The floors serve the very same JSON body with nothing
+and through HAProxy three reads of the streaming service: the audited plate search, the
+stream statuses and the alerts. The floors serve the very same JSON body with nothing
 of ours in the way: a bare DRF view under gunicorn with the admin service's own
 gunicorn.conf.py (its workers, worker class and threads), and a bare FastAPI route under
 uvicorn with the streaming service's worker count (``streaming_service.serve``).
@@ -15,8 +16,15 @@ uvicorn with the streaming service's worker count (``streaming_service.serve``).
 On a shared machine the load moves from one second to the next, so every load runs
 ``--rounds`` times, interleaved (floor, endpoints, floor, endpoints...): each row reports
 the median req/s, p50 and p99 of its rounds, and the median of its per-round ratios to
-its framework's floor. Not a test; prints a markdown section and writes
-``var/bench/api.md``. Needs ``wrk`` (Debian package).
+its framework's floor.
+
+``wrk`` saturates the server (each connection sends again as soon as it is answered), so
+its latencies are queueing: 32 connections at N req/s wait 32/N s on average, whatever
+the code does. The latency *at a load* is then measured open loop
+(``tools/benchmarks/open_loop.py``): the DRF floor and the camera list through HAProxy
+at a constant ``--paced-share`` (0.6) of the floor's median req/s, interleaved, each
+latency counted from the request's due time. Not a test; prints a markdown section and
+writes ``var/bench/api.md``. Needs ``wrk`` (Debian package).
 """
 
 from __future__ import annotations
@@ -50,6 +58,7 @@ from tools.benchmarks.common import (  # noqa: E402
     private_vhost,
     publish_report,
 )
+from tools.benchmarks.open_loop import PacedResult, paced_load  # noqa: E402
 from tools.demo.isolated import run_isolated_demo  # noqa: E402
 
 REDIS_URL = os.environ.get("GTV_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -154,7 +163,7 @@ def floor(kind: str, body_file: Path, log_dir: Path) -> Iterator[tuple[str, int]
         command = [str(bin_dir / "uvicorn"), "tools.benchmarks.floors.fastapi_floor:app",
                    "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
                    "--workers", str(streaming_workers())]
-    with open(log_dir / f"floor-{kind}.log", "wb") as log:
+    with open(log_dir / f"floor-{kind}-{port}.log", "wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,
                                    stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/floor"
@@ -213,6 +222,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--cameras", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--paced-share", type=float, default=0.6,
+                        help="open-loop rate as a share of the DRF floor's req/s")
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "api.md")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -224,6 +235,8 @@ def main() -> None:
     password = "Demo-" + uuid.uuid4().hex
     # Per round, per row: the load and its floor's load of the same round.
     rounds: list[list[tuple[Load, Load]]] = []
+    paced: list[tuple[str, PacedResult]] = []
+    paced_rate = 0.0
     try:
         with private_vhost(f"gtv-bench-api-{suffix}") as amqp_url, run_isolated_demo(
             amqp_url, state_dir, label="bench-api", pg_admin_url=PG_ADMIN_URL,
@@ -247,16 +260,22 @@ def main() -> None:
             viewer = _token(gateway, _user(summary["users"], "viewer"), password)
             admin_direct = f"http://127.0.0.1:{run.ports['admin']}"
             cameras = f"/api/cidades/cameras/?page_size={args.cameras}"
-            search = "/api/ai/detections/?plate=RIO*"
-            bodies = {}
-            for name, url in (("cameras", gateway + cameras), ("search", gateway + search)):
-                response = httpx.get(url, headers={"Authorization": f"Bearer {viewer}"},
+            # The streaming service's reads: the audited plate search, and two the
+            # dashboard polls unaudited (the stream statuses, from Redis; the alerts, from
+            # PostgreSQL). Each is compared with a bare FastAPI route serving its JSON.
+            streaming_reads = ["/api/ai/detections/?plate=RIO*", "/api/streaming/streams/",
+                               "/api/ai/alerts/?page_size=50"]
+            bodies: dict[str, Path] = {}
+            for path in (cameras, *streaming_reads):
+                response = httpx.get(gateway + path,
+                                     headers={"Authorization": f"Bearer {viewer}"},
                                      timeout=10)
                 response.raise_for_status()
-                bodies[name] = state_dir / f"{name}.json"
-                bodies[name].write_bytes(response.content)
-            with floor("drf", bodies["cameras"], state_dir) as (drf_url, drf_port), \
-                    floor("fastapi", bodies["search"], state_dir) as (fastapi_url, fast_port):
+                bodies[path] = state_dir / f"body-{len(bodies)}.json"
+                bodies[path].write_bytes(response.content)
+            with contextlib.ExitStack() as floors:
+                drf_url, drf_port = floors.enter_context(
+                    floor("drf", bodies[cameras], state_dir))
                 admin_pids = serving_pids(run.ports["admin"])
                 streaming_pids = serving_pids(run.ports["streaming"])
                 # (name, url, token, the processes whose CPU it costs, the floor it is
@@ -267,16 +286,31 @@ def main() -> None:
                     (f"`GET {cameras}`, direct", admin_direct + cameras, viewer, admin_pids,
                      0),
                     ("the same through HAProxy", gateway + cameras, viewer, admin_pids, 0),
-                    (f"bare FastAPI route, same JSON, uvicorn {streaming_workers()} "
-                     "worker(s) (floor)", fastapi_url, None, serving_pids(fast_port), 3),
-                    (f"`GET {search}` through HAProxy", gateway + search, viewer,
-                     streaming_pids, 3),
                 ]
+                for path in streaming_reads:
+                    fastapi_url, fast_port = floors.enter_context(
+                        floor("fastapi", bodies[path], state_dir))
+                    plan += [
+                        (f"bare FastAPI route, same JSON as below, uvicorn "
+                         f"{streaming_workers()} worker(s) (floor)", fastapi_url, None,
+                         serving_pids(fast_port), len(plan)),
+                        (f"`GET {path}` through HAProxy", gateway + path, viewer,
+                         streaming_pids, len(plan)),
+                    ]
                 for _ in range(args.rounds):
                     measured = [wrk(name, url, args, token, pids)
                                 for name, url, token, pids, _ in plan]
                     rounds.append([(load, measured[base])
                                    for load, (*_, base) in zip(measured, plan, strict=True)])
+                paced_rate = args.paced_share * median([r[0][0].rps for r in rounds])
+                for _ in range(args.rounds):
+                    paced.append(("floor", paced_load(drf_url, rate=paced_rate,
+                                                      connections=args.connections,
+                                                      duration=args.duration)))
+                    paced.append(("cameras", paced_load(gateway + cameras, rate=paced_rate,
+                                                        token=viewer,
+                                                        connections=args.connections,
+                                                        duration=args.duration)))
     finally:
         with contextlib.suppress(Exception):
             delete_redis_prefix(REDIS_URL, prefix)
@@ -308,6 +342,26 @@ def main() -> None:
                     f"{median([x.p99_ms for x in loads]):.1f} | "
                     f"{sum(x.non_2xx for x in loads)} | {ratio:.2f} | "
                     f"{_cpu_cell(loads)} | {_cpu_ratio(rounds, row)} |")
+    rows += [
+        "",
+        f"Open loop at {args.paced_share:g}x the DRF floor's median req/s "
+        f"({paced_rate:,.0f} req/s, {args.connections} keep-alive connections, "
+        f"{args.duration} s, {args.rounds} rounds, latency from each request's due time; "
+        "medians of the rounds):",
+        "",
+        "| endpoint | req/s answered | p50 ms | p99 ms | non-2xx | requests that found "
+        "every connection busy |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, name in (("floor", "bare DRF view (floor)"),
+                      ("cameras", f"`GET {cameras}` through HAProxy")):
+        results = [result for which, result in paced if which == key]
+        if results:
+            rows.append(f"| {name} | {median([x.rate for x in results]):,.0f} | "
+                        f"{median([x.p50_ms for x in results]):.1f} | "
+                        f"{median([x.p99_ms for x in results]):.1f} | "
+                        f"{sum(x.non_2xx for x in results)} | "
+                        f"{sum(x.late for x in results)} |")
     rows.append("")
     publish_report(rows, args.out)
 
