@@ -23,14 +23,25 @@ from urllib.parse import urlsplit
 
 from tools.benchmarks.common import percentile
 
+#: A request not answered by then fails the run (a stalled server must not hang a bench).
+REQUEST_TIMEOUT_SECONDS = 30.0
+
 
 @dataclass(frozen=True)
 class PacedResult:
+    offered: float  # requests per second asked for
     rate: float  # requests answered per second
+    answered: int
     p50_ms: float
     p99_ms: float
     non_2xx: int
     late: int  # requests that found every connection busy when due
+
+    @property
+    def over_capacity(self) -> bool:
+        """The server answered clearly less than it was offered: its queue grew for the
+        whole run, so the latencies say how long the run was, not what a request costs."""
+        return self.rate < 0.95 * self.offered
 
 
 class _Connection:
@@ -43,23 +54,29 @@ class _Connection:
         head = await self.reader.readuntil(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         status = int(lines[0].split(" ", 2)[1])
+        if status < 200 or status in (204, 304):
+            return status  # no body (and no 1xx: no Expect is ever sent)
         fields = {name.strip().lower(): value.strip()
                   for name, _, value in (line.partition(":") for line in lines[1:])}
-        if "content-length" in fields:
-            await self.reader.readexactly(int(fields["content-length"]))
-        elif fields.get("transfer-encoding", "").lower() == "chunked":
+        if fields.get("transfer-encoding", "").lower() == "chunked":  # wins over a length
             while size := int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16):
                 await self.reader.readexactly(size + 2)
             while await self.reader.readuntil(b"\r\n") != b"\r\n":  # trailers
                 pass
+        elif "content-length" in fields:
+            await self.reader.readexactly(int(fields["content-length"]))
         else:
-            raise RuntimeError(f"an answer of unknown length from {lines[0]!r}")
+            raise RuntimeError(f"an answer of unknown length: {lines[0]!r}")
+        if fields.get("connection", "").lower() == "close":
+            raise RuntimeError(f"the server closed a keep-alive connection: {lines[0]!r}")
         return status
 
 
 async def _paced(url: str, token: str | None, rate: float, connections: int,
                  duration: float) -> PacedResult:
     parts = urlsplit(url)
+    if parts.scheme != "http":
+        raise ValueError(f"plain http only: {url}")
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     headers = [f"GET {target} HTTP/1.1", f"Host: {parts.netloc}", "Accept: application/json"]
@@ -68,36 +85,34 @@ async def _paced(url: str, token: str | None, rate: float, connections: int,
     request = ("\r\n".join(headers) + "\r\n\r\n").encode()
 
     free: asyncio.Queue[_Connection] = asyncio.Queue()
-    opened = []
-    for _ in range(connections):
-        connection = _Connection(*await asyncio.open_connection(host, port))
-        opened.append(connection)
-        free.put_nowait(connection)
-
+    opened: list[_Connection] = []
     latencies: list[float] = []
     statuses: list[int] = []
-    late = 0
-    pending: set[asyncio.Task[None]] = set()
-
     failures: list[BaseException] = []
+    pending: set[asyncio.Task[None]] = set()
+    late = 0
 
     async def one(connection: _Connection, due: float) -> None:
         try:
-            statuses.append(await connection.get(request))
+            async with asyncio.timeout(REQUEST_TIMEOUT_SECONDS):
+                statuses.append(await connection.get(request))
             latencies.append(time.perf_counter() - due)
         except Exception as error:  # reported once, ends the run
             failures.append(error)
         finally:
+            # Back in the queue even when broken: the loop stops before reusing it.
             free.put_nowait(connection)
 
     loop = asyncio.get_running_loop()
     interval = 1.0 / rate
-    start = time.perf_counter() + 0.05
     total = int(duration * rate)
     try:
+        for _ in range(connections):
+            connection = _Connection(*await asyncio.open_connection(host, port))
+            opened.append(connection)
+            free.put_nowait(connection)
+        start = time.perf_counter() + 0.05
         for n in range(total):
-            if failures:
-                break
             due = start + n * interval
             wait = due - time.perf_counter()
             if wait > 0:
@@ -105,6 +120,8 @@ async def _paced(url: str, token: str | None, rate: float, connections: int,
             if free.empty():
                 late += 1
             connection = await free.get()
+            if failures:
+                break
             task = loop.create_task(one(connection, due))
             pending.add(task)
             task.add_done_callback(pending.discard)
@@ -119,7 +136,9 @@ async def _paced(url: str, token: str | None, rate: float, connections: int,
             with contextlib.suppress(Exception):
                 await connection.writer.wait_closed()
     return PacedResult(
+        offered=rate,
         rate=len(latencies) / elapsed,
+        answered=len(latencies),
         p50_ms=percentile(latencies, 0.50) * 1000,
         p99_ms=percentile(latencies, 0.99) * 1000,
         non_2xx=sum(1 for status in statuses if not 200 <= status < 300),
@@ -130,5 +149,6 @@ async def _paced(url: str, token: str | None, rate: float, connections: int,
 def paced_load(url: str, *, rate: float, token: str | None = None, connections: int = 32,
                duration: float = 10.0) -> PacedResult:
     """``rate`` GETs per second of ``url`` for ``duration`` seconds over ``connections``
-    keep-alive connections; latency from each request's due time."""
+    keep-alive connections; latency from each request's due time. Raises RuntimeError on
+    the first request that fails or takes over ``REQUEST_TIMEOUT_SECONDS``."""
     return asyncio.run(_paced(url, token, rate, connections, duration))

@@ -12,7 +12,9 @@ from fastapi import FastAPI
 
 BODY: Any = json.loads(Path(os.environ["GTV_FLOOR_BODY"]).read_text())
 
-app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+# FastAPI's native OpenTelemetry off, as in the streaming service.
+app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None,
+              telemetry={"tracing": False, "metrics": False, "logs": False})
 
 
 @app.get("/floor")
