@@ -24,12 +24,15 @@ import numpy.typing as npt
 
 from streaming_service.domain.ai.detection import BBox
 from streaming_service.domain.ai.ports import Image, PlateBox
+from streaming_service.infrastructure.int8_kernels import int8_file
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT_ONNX_MODEL = MODELS_DIR / "plate_detector_yolov8n.onnx"
 #: The same network with int8 convolutions (``tools/lpr_train/quantize.py``): about half
-#: the CPU time (docs/models.md, ``GTV_LPR_PRECISION``).
+#: the CPU time (docs/models.md, ``GTV_LPR_PRECISION``); 8-bit weights for x86 CPUs with
+#: VNNI and others, 7-bit ones for x86 CPUs without (``int8_kernels``).
 INT8_ONNX_MODEL = MODELS_DIR / "plate_detector_yolov8n.int8.onnx"
+INT8_7BIT_ONNX_MODEL = MODELS_DIR / "plate_detector_yolov8n.int8-7bit.onnx"
 PRECISIONS = ("fp32", "int8")
 DEFAULT_TORCH_WEIGHTS = MODELS_DIR / "plate_detector_yolov8n.pt"
 LETTERBOX_FILL = 114  # the grey ultralytics pads with; the model was trained on it
@@ -54,10 +57,12 @@ class Letterbox:
 
 
 def detector_model(precision: str) -> Path:
-    """The shipped detector file for a precision setting."""
+    """The shipped detector file for a precision setting on this CPU."""
     if precision not in PRECISIONS:
         raise ValueError(f"unknown LPR precision {precision!r}; known: {list(PRECISIONS)}")
-    return INT8_ONNX_MODEL if precision == "int8" else DEFAULT_ONNX_MODEL
+    if precision == "int8":
+        return int8_file(INT8_ONNX_MODEL, INT8_7BIT_ONNX_MODEL)
+    return DEFAULT_ONNX_MODEL
 
 
 def letterbox(
@@ -184,7 +189,7 @@ class OnnxPlateDetector:
         self.iou_threshold = iou_threshold
         self.max_detections = max_detections
         self.model_path = model_path
-        if model_path == INT8_ONNX_MODEL:
+        if model_path in (INT8_ONNX_MODEL, INT8_7BIT_ONNX_MODEL):
             self.name = "yolov8n-int8-onnx"
         self.rect = rect
 

@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 from streaming_service.domain.ai.ports import Image, OcrReading
 from streaming_service.infrastructure.detector import MODELS_DIR, PRECISIONS
+from streaming_service.infrastructure.int8_kernels import int8_file
 from streaming_service.infrastructure.plate_grammar import (
     DIGITS,
     LETTERS,
@@ -53,8 +54,10 @@ FloatArray = npt.NDArray[np.float32]
 LINE_HEIGHT = 48  # PP-OCR recognition input height
 #: PP-OCRv4 recognition with int8 convolutions and matrix products
 #: (``tools/lpr_train/quantize.py``, docs/models.md); the fp32 original stays in the
-#: ``rapidocr-onnxruntime`` package.
+#: ``rapidocr-onnxruntime`` package. 8-bit weights for x86 CPUs with VNNI and others,
+#: 7-bit ones for x86 CPUs without (``int8_kernels``).
 INT8_READER_MODEL = MODELS_DIR / "ppocrv4_rec.int8.onnx"
+INT8_7BIT_READER_MODEL = MODELS_DIR / "ppocrv4_rec.int8-7bit.onnx"
 #: Share of blue pixels in the crop's top strip above which it is a Mercosul plate.
 MERCOSUL_BLUE_SHARE = 0.1
 #: Width of the crop's side strips (share of its width), and the share of blue in them
@@ -227,7 +230,11 @@ class RapidOcrPlateReader:
         if precision not in PRECISIONS:
             raise ValueError(f"unknown LPR precision {precision!r}; known: {list(PRECISIONS)}")
         if model_path is None:
-            model_path = INT8_READER_MODEL if precision == "int8" else rapidocr_model_path()
+            model_path = (
+                int8_file(INT8_READER_MODEL, INT8_7BIT_READER_MODEL)
+                if precision == "int8"
+                else rapidocr_model_path()
+            )
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
@@ -236,7 +243,7 @@ class RapidOcrPlateReader:
             str(model_path), options, providers=["CPUExecutionProvider"]
         )
         self.model_path = Path(model_path)
-        if self.model_path == INT8_READER_MODEL:
+        if self.model_path in (INT8_READER_MODEL, INT8_7BIT_READER_MODEL):
             self.name = "ppocrv4-rec-int8-onnx"
         self._input = self._session.get_inputs()[0].name
         charset = self._session.get_modelmeta().custom_metadata_map["character"].splitlines()

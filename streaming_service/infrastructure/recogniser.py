@@ -6,8 +6,8 @@ plate reader the settings name (``GTV_LPR_READER``, default PP-OCR, ``ppocr``), 
 the device they name (``GTV_LPR_DEVICE``: ``cpu``, or ``cuda`` through onnxruntime's
 CUDA provider where the installed onnxruntime has it, else the CPU), at the precision
 they name (``GTV_LPR_PRECISION``: ``int8``, the default, or ``fp32``; int8 is a CPU
-optimisation, so where the CUDA provider runs the detector it runs its fp32 file).
-Models load on
+optimisation, so where the CUDA provider runs the detector it runs its fp32 file;
+``int8_kernels`` picks the int8 files that do not saturate on this CPU). Models load on
 first use, so an API replica that never receives an upload never pays for them.
 ``recognise_batch`` reads the frames of several cameras in one batched pass.
 """
@@ -15,37 +15,17 @@ first use, so an API replica that never receives an upload never pays for them.
 from __future__ import annotations
 
 import logging
-import platform
 import threading
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from streaming_service.domain.ai.detection import PlateRead
 from streaming_service.domain.ai.ports import Image, PlateReader
+from streaming_service.infrastructure.int8_kernels import seven_bit_weights
 
 DEVICES = ("cpu", "cuda")
-#: CPU flags (``/proc/cpuinfo``) of the x86 dot-product instructions that onnxruntime's
-#: uint8 x int8 kernels use without saturating intermediate sums.
-VNNI_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
 
 log = logging.getLogger(__name__)
-
-
-def int8_saturation_risk(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
-    """True on an x86 CPU without VNNI: there onnxruntime's uint8 x int8 kernels can
-    saturate, and the int8 networks (measured on VNNI, docs/models.md) may read fewer
-    plates. Unknown (no cpuinfo) and other architectures count as no risk."""
-    if platform.machine().lower() not in ("x86_64", "amd64"):
-        return False
-    try:
-        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return not VNNI_FLAGS & set(line.partition(":")[2].split())
-    return False
 
 
 class UseCaseRecogniser:
@@ -138,11 +118,10 @@ def default_recogniser(
 
         providers = providers_for(device)
         on_gpu = providers[0] == "CUDAExecutionProvider"
-        if precision == "int8" and int8_saturation_risk():
-            log.warning(
-                "int8 plate recognition on a CPU without VNNI: onnxruntime's int8 kernels "
-                "can saturate here; compare with tools/benchmarks/lpr_bench.py --precision "
-                "int8 fp32 and set GTV_LPR_PRECISION=fp32 if int8 reads fewer plates"
+        if precision == "int8":
+            log.info(
+                "int8 plate recognition with %s weights",
+                "7-bit (x86 CPU without VNNI)" if seven_bit_weights() else "8-bit",
             )
         return RecogniseFrame(
             OnnxPlateDetector(precision="fp32" if on_gpu else precision, providers=providers),

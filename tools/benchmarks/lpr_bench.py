@@ -82,6 +82,8 @@ def run(
         gt_hits[s.condition] += reading.text == s.text
     lines = [
         f"### reader `{reader.name}`, detector onnx imgsz={imgsz}, {precision}\n",
+        f"Files: `{detector.model_path.name}`, "
+        f"`{getattr(reader, 'model_path', Path(reader.name)).name}`\n",
         "| slice | exact reads (pipeline) | confident misreads | detector recall "
         "(IoU>=0.5) | reader alone on true boxes |",
         "|---|---|---|---|---|",

@@ -45,7 +45,8 @@ def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def collect(seeds: list[int], n: int, out: Path, precision: str = "fp32") -> None:
+def collect(seeds: list[int], n: int, out: Path, precision: str = "fp32",
+            detector_model: Path | None = None, reader_model: Path | None = None) -> None:
     from streaming_service.application.ai.recognise_frame import RecognitionSettings
     from streaming_service.infrastructure.detector import OnnxPlateDetector
     from streaming_service.infrastructure.ocr import RapidOcrPlateReader
@@ -55,8 +56,8 @@ def collect(seeds: list[int], n: int, out: Path, precision: str = "fp32") -> Non
     if EVAL_SEED in seeds:
         raise SystemExit("the evaluation seed is not for tuning")
     cfg = RecognitionSettings()
-    detector = OnnxPlateDetector(imgsz=640, threads=1, precision=precision)
-    reader = RapidOcrPlateReader(threads=1, precision=precision)
+    detector = OnnxPlateDetector(detector_model, imgsz=640, threads=1, precision=precision)
+    reader = RapidOcrPlateReader(reader_model, threads=1, precision=precision)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("a", encoding="utf-8") as sink:
         for seed in seeds:
@@ -182,6 +183,10 @@ def main(argv: list[str] | None = None) -> None:
     c.add_argument("--precision", choices=["fp32", "int8"], default="int8",
                    help="the networks to read with; each precision has its own table "
                    "(ocr.CALIBRATION_THRESHOLDS, docs/models.md)")
+    c.add_argument("--detector-model", type=Path,
+                   help="another detector file than the precision's shipped one")
+    c.add_argument("--reader-model", type=Path,
+                   help="another reader file than the precision's shipped one")
     f = sub.add_parser("fit")
     f.add_argument("features", type=Path)
     f.add_argument("--fit-seeds", type=int, nargs="+", required=True)
@@ -195,7 +200,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="fit only these groups; the others keep 0.6")
     args = parser.parse_args(argv)
     if args.command == "collect":
-        collect(args.seeds, args.n, args.out, args.precision)
+        collect(args.seeds, args.n, args.out, args.precision, args.detector_model,
+                args.reader_model)
         return
     rows = [json.loads(line) for line in args.features.read_text().splitlines() if line]
     fit_rows = [r for r in rows if r["seed"] in args.fit_seeds]

@@ -8,13 +8,17 @@ import pytest
 
 from streaming_service import bootstrap
 from streaming_service.infrastructure import detector as detector_module
+from streaming_service.infrastructure import int8_kernels
 from streaming_service.infrastructure import recogniser as recogniser_module
 from streaming_service.infrastructure.detector import (
     DEFAULT_ONNX_MODEL,
+    INT8_7BIT_ONNX_MODEL,
     INT8_ONNX_MODEL,
     detector_model,
 )
+from streaming_service.infrastructure.int8_kernels import int8_saturation_risk
 from streaming_service.infrastructure.ocr import (
+    INT8_7BIT_READER_MODEL,
     INT8_READER_MODEL,
     RapidOcrPlateReader,
     rapidocr_model_path,
@@ -23,7 +27,6 @@ from streaming_service.infrastructure.recogniser import (
     READERS,
     build_reader,
     default_recogniser,
-    int8_saturation_risk,
     providers_for,
 )
 from streaming_service.settings import StreamingSettings
@@ -46,10 +49,16 @@ def test_the_cpu_is_the_default_and_always_the_fallback() -> None:
         providers_for("tpu")
 
 
-def test_each_precision_names_a_shipped_file_and_unknown_ones_are_refused() -> None:
-    assert detector_model("int8") == INT8_ONNX_MODEL and INT8_ONNX_MODEL.is_file()
+@pytest.mark.parametrize(
+    ("seven_bit", "int8_file"), [(False, INT8_ONNX_MODEL), (True, INT8_7BIT_ONNX_MODEL)]
+)
+def test_each_precision_names_a_shipped_file_and_unknown_ones_are_refused(
+    monkeypatch: pytest.MonkeyPatch, seven_bit: bool, int8_file: Path
+) -> None:
+    monkeypatch.setattr(int8_kernels, "seven_bit_weights", lambda: seven_bit)
+    assert detector_model("int8") == int8_file and int8_file.is_file()
     assert detector_model("fp32") == DEFAULT_ONNX_MODEL and DEFAULT_ONNX_MODEL.is_file()
-    assert INT8_READER_MODEL.is_file()
+    assert INT8_READER_MODEL.is_file() and INT8_7BIT_READER_MODEL.is_file()
     with pytest.raises(ValueError, match="unknown LPR precision"):
         detector_model("fp16")
     with pytest.raises(ValueError, match="unknown LPR precision"):
@@ -57,16 +66,23 @@ def test_each_precision_names_a_shipped_file_and_unknown_ones_are_refused() -> N
 
 
 @pytest.mark.parametrize(
-    ("env", "detector_file", "reader_file"),
+    ("env", "seven_bit", "detector_file", "reader_file"),
     [
-        (None, INT8_ONNX_MODEL, INT8_READER_MODEL),
-        ("int8", INT8_ONNX_MODEL, INT8_READER_MODEL),
-        ("fp32", DEFAULT_ONNX_MODEL, rapidocr_model_path()),
+        (None, False, INT8_ONNX_MODEL, INT8_READER_MODEL),
+        ("int8", False, INT8_ONNX_MODEL, INT8_READER_MODEL),
+        ("int8", True, INT8_7BIT_ONNX_MODEL, INT8_7BIT_READER_MODEL),
+        ("fp32", True, DEFAULT_ONNX_MODEL, rapidocr_model_path()),
     ],
 )
 def test_the_precision_setting_reaches_both_networks_through_the_composition_root(
-    monkeypatch: pytest.MonkeyPatch, env: str | None, detector_file: Path, reader_file: Path
+    monkeypatch: pytest.MonkeyPatch,
+    env: str | None,
+    seven_bit: bool,
+    detector_file: Path,
+    reader_file: Path,
 ) -> None:
+    """int8 loads the 7-bit files where this CPU would saturate 8-bit ones."""
+    monkeypatch.setattr(int8_kernels, "seven_bit_weights", lambda: seven_bit)
     if env is None:
         monkeypatch.delenv("GTV_LPR_PRECISION", raising=False)
     else:
@@ -107,13 +123,13 @@ def test_the_detector_runs_its_fp32_file_only_where_cuda_runs_it(
         ("fpu sse2 avx2 avx512f", True),
     ],
 )
-def test_int8_on_an_x86_cpu_without_vnni_is_flagged(
+def test_an_x86_cpu_without_vnni_is_flagged_for_7_bit_weights(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flags: str, risk: bool
 ) -> None:
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n", encoding="utf-8")
-    monkeypatch.setattr(recogniser_module.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(int8_kernels.platform, "machine", lambda: "x86_64")
     assert int8_saturation_risk(cpuinfo) is risk
     assert int8_saturation_risk(tmp_path / "missing") is False
-    monkeypatch.setattr(recogniser_module.platform, "machine", lambda: "aarch64")
+    monkeypatch.setattr(int8_kernels.platform, "machine", lambda: "aarch64")
     assert int8_saturation_risk(cpuinfo) is False
