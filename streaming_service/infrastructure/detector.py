@@ -33,6 +33,7 @@ DEFAULT_ONNX_MODEL = MODELS_DIR / "plate_detector_yolov8n.onnx"
 #: VNNI and others, 7-bit ones for x86 CPUs without (``int8_kernels``).
 INT8_ONNX_MODEL = MODELS_DIR / "plate_detector_yolov8n.int8.onnx"
 INT8_7BIT_ONNX_MODEL = MODELS_DIR / "plate_detector_yolov8n.int8-7bit.onnx"
+INT8_DETECTOR_FILES = (INT8_ONNX_MODEL, INT8_7BIT_ONNX_MODEL)
 PRECISIONS = ("fp32", "int8")
 DEFAULT_TORCH_WEIGHTS = MODELS_DIR / "plate_detector_yolov8n.pt"
 LETTERBOX_FILL = 114  # the grey ultralytics pads with; the model was trained on it
@@ -61,7 +62,7 @@ def detector_model(precision: str) -> Path:
     if precision not in PRECISIONS:
         raise ValueError(f"unknown LPR precision {precision!r}; known: {list(PRECISIONS)}")
     if precision == "int8":
-        return int8_file(INT8_ONNX_MODEL, INT8_7BIT_ONNX_MODEL)
+        return int8_file(INT8_DETECTOR_FILES)
     return DEFAULT_ONNX_MODEL
 
 
@@ -189,7 +190,7 @@ class OnnxPlateDetector:
         self.iou_threshold = iou_threshold
         self.max_detections = max_detections
         self.model_path = model_path
-        if model_path in (INT8_ONNX_MODEL, INT8_7BIT_ONNX_MODEL):
+        if model_path in INT8_DETECTOR_FILES:
             self.name = "yolov8n-int8-onnx"
         self.rect = rect
 

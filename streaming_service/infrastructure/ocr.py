@@ -58,6 +58,7 @@ LINE_HEIGHT = 48  # PP-OCR recognition input height
 #: 7-bit ones for x86 CPUs without (``int8_kernels``).
 INT8_READER_MODEL = MODELS_DIR / "ppocrv4_rec.int8.onnx"
 INT8_7BIT_READER_MODEL = MODELS_DIR / "ppocrv4_rec.int8-7bit.onnx"
+INT8_READER_FILES = (INT8_READER_MODEL, INT8_7BIT_READER_MODEL)
 #: Share of blue pixels in the crop's top strip above which it is a Mercosul plate.
 MERCOSUL_BLUE_SHARE = 0.1
 #: Width of the crop's side strips (share of its width), and the share of blue in them
@@ -230,11 +231,8 @@ class RapidOcrPlateReader:
         if precision not in PRECISIONS:
             raise ValueError(f"unknown LPR precision {precision!r}; known: {list(PRECISIONS)}")
         if model_path is None:
-            model_path = (
-                int8_file(INT8_READER_MODEL, INT8_7BIT_READER_MODEL)
-                if precision == "int8"
-                else rapidocr_model_path()
-            )
+            int8 = precision == "int8"
+            model_path = int8_file(INT8_READER_FILES) if int8 else rapidocr_model_path()
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
@@ -243,7 +241,7 @@ class RapidOcrPlateReader:
             str(model_path), options, providers=["CPUExecutionProvider"]
         )
         self.model_path = Path(model_path)
-        if self.model_path in (INT8_READER_MODEL, INT8_7BIT_READER_MODEL):
+        if self.model_path in INT8_READER_FILES:
             self.name = "ppocrv4-rec-int8-onnx"
         self._input = self._session.get_inputs()[0].name
         charset = self._session.get_modelmeta().custom_metadata_map["character"].splitlines()

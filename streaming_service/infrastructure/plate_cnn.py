@@ -140,6 +140,7 @@ class CnnPlateReader:
             str(model_path), options, providers=providers or ["CPUExecutionProvider"]
         )
         self._input = self._session.get_inputs()[0].name
+        self.model_path = Path(model_path)
         self.use_band = use_band
 
     def read(self, crop: Image) -> OcrReading:

@@ -17,11 +17,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from streaming_service.domain.ai.detection import PlateRead
 from streaming_service.domain.ai.ports import Image, PlateReader
-from streaming_service.infrastructure.int8_kernels import seven_bit_weights
 
 DEVICES = ("cpu", "cuda")
 
@@ -109,6 +109,12 @@ def build_reader(
     return READERS[name](threads, providers_for(device), precision)
 
 
+def _file_of(network: object) -> str:
+    """The name of the model file a network loaded (for the log)."""
+    path = getattr(network, "model_path", None)
+    return Path(path).name if path is not None else type(network).__name__
+
+
 def default_recogniser(
     reader: str = "ppocr", device: str = "cpu", precision: str = "int8"
 ) -> UseCaseRecogniser:
@@ -118,15 +124,11 @@ def default_recogniser(
 
         providers = providers_for(device)
         on_gpu = providers[0] == "CUDAExecutionProvider"
-        if precision == "int8":
-            log.info(
-                "int8 plate recognition with %s weights",
-                "7-bit (x86 CPU without VNNI)" if seven_bit_weights() else "8-bit",
-            )
-        return RecogniseFrame(
-            OnnxPlateDetector(precision="fp32" if on_gpu else precision, providers=providers),
-            build_reader(reader, device=device, precision=precision),
-        )
+        detector = OnnxPlateDetector(precision="fp32" if on_gpu else precision,
+                                     providers=providers)
+        plate_reader = build_reader(reader, device=device, precision=precision)
+        log.info("plate recognition loaded %s and %s", _file_of(detector), _file_of(plate_reader))
+        return RecogniseFrame(detector, plate_reader)
 
     if reader not in READERS:
         raise ValueError(f"unknown plate reader {reader!r}; known: {sorted(READERS)}")

@@ -83,7 +83,7 @@ def run(
     lines = [
         f"### reader `{reader.name}`, detector onnx imgsz={imgsz}, {precision}\n",
         f"Files: `{detector.model_path.name}`, "
-        f"`{getattr(reader, 'model_path', Path(reader.name)).name}`\n",
+        f"`{reader.model_path.name}`\n",
         "| slice | exact reads (pipeline) | confident misreads | detector recall "
         "(IoU>=0.5) | reader alone on true boxes |",
         "|---|---|---|---|---|",

@@ -11,7 +11,10 @@ the features were collected with: it goes to ``ocr.CALIBRATION_THRESHOLDS[precis
 ``collect`` renders ``tools/lpr_dataset`` frames (hard, a quarter at night, 15 % two-row:
 the tuning set of docs/models.md) for each seed, runs the detector and, on every box the
 pipeline would read, both views of the reader, and stores what the confidence is made of
-(each view's text and confidence, the layout, whether the views agree) with the truth.
+(each view's text and confidence, the layout, whether the views agree, the reader's
+file) with the truth. int8 loads the 8-bit or the 7-bit files by the CPU
+(``int8_kernels``) and both share the int8 table: refit it on a VNNI CPU's reads (the
+8-bit files), or check a refit on both.
 ``fit`` chooses, per group (layout of the read x one/two rows x views agree/disagree),
 the raw confidence that should map to the pipeline's 0.6 threshold, maximising right
 reads minus ``--misread-cost`` x confident misreads on ``--fit-seeds``, and reports the
@@ -77,6 +80,7 @@ def collect(seeds: list[int], n: int, out: Path, precision: str = "fp32",
                     (first, second), two_row = reader.read_views(crop)
                     sink.write(json.dumps({
                         "seed": seed, "index": index, "truth": sample.text,
+                        "reader_model": reader.model_path.name,
                         "layout": sample.layout, "style": sample.style,
                         "iou": round(_iou((region.x1, region.y1, region.x2, region.y2),
                                           tuple(sample.bbox)), 3),

@@ -50,13 +50,13 @@ def test_the_cpu_is_the_default_and_always_the_fallback() -> None:
 
 
 @pytest.mark.parametrize(
-    ("seven_bit", "int8_file"), [(False, INT8_ONNX_MODEL), (True, INT8_7BIT_ONNX_MODEL)]
+    ("seven_bit", "expected"), [(False, INT8_ONNX_MODEL), (True, INT8_7BIT_ONNX_MODEL)]
 )
 def test_each_precision_names_a_shipped_file_and_unknown_ones_are_refused(
-    monkeypatch: pytest.MonkeyPatch, seven_bit: bool, int8_file: Path
+    monkeypatch: pytest.MonkeyPatch, seven_bit: bool, expected: Path
 ) -> None:
     monkeypatch.setattr(int8_kernels, "seven_bit_weights", lambda: seven_bit)
-    assert detector_model("int8") == int8_file and int8_file.is_file()
+    assert detector_model("int8") == expected and expected.is_file()
     assert detector_model("fp32") == DEFAULT_ONNX_MODEL and DEFAULT_ONNX_MODEL.is_file()
     assert INT8_READER_MODEL.is_file() and INT8_7BIT_READER_MODEL.is_file()
     with pytest.raises(ValueError, match="unknown LPR precision"):
@@ -130,6 +130,6 @@ def test_an_x86_cpu_without_vnni_is_flagged_for_7_bit_weights(
     cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n", encoding="utf-8")
     monkeypatch.setattr(int8_kernels.platform, "machine", lambda: "x86_64")
     assert int8_saturation_risk(cpuinfo) is risk
-    assert int8_saturation_risk(tmp_path / "missing") is False
+    assert int8_saturation_risk(tmp_path / "missing") is True  # 7-bit: safe anywhere
     monkeypatch.setattr(int8_kernels.platform, "machine", lambda: "aarch64")
     assert int8_saturation_risk(cpuinfo) is False
