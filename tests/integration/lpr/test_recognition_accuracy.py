@@ -10,13 +10,18 @@ for floating-point differences between CPUs without hiding a real regression.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 from shared_kernel.plates import PlateNumber
 from streaming_service.application.ai.recognise_frame import RecogniseFrame
 from streaming_service.domain.ai.detection import BBox
-from streaming_service.infrastructure.detector import PRECISIONS, OnnxPlateDetector
+from streaming_service.infrastructure.detector import (
+    INT8_7BIT_ONNX_MODEL,
+    PRECISIONS,
+    OnnxPlateDetector,
+)
 from tools.lpr_dataset import Sample, samples
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -60,9 +65,15 @@ def test_pipeline_reads_plates_above_the_justified_threshold(
     assert wrong <= MAX_WRONG_READS, f"{wrong} wrong plates reported; misses: {misses}"
 
 
-@pytest.mark.parametrize("precision", PRECISIONS)
-def test_detector_alone_finds_the_plates(labelled: list[Sample], precision: str) -> None:
-    detector = OnnxPlateDetector(imgsz=320, threads=1, precision=precision)
+@pytest.mark.parametrize(
+    ("precision", "model_path"),
+    [*((precision, None) for precision in PRECISIONS), ("int8", INT8_7BIT_ONNX_MODEL)],
+)
+def test_detector_alone_finds_the_plates(
+    labelled: list[Sample], precision: str, model_path: Path | None
+) -> None:
+    """Each precision's file for this CPU, and the 7-bit int8 file whatever the CPU."""
+    detector = OnnxPlateDetector(model_path, imgsz=320, threads=1, precision=precision)
     found = sum(
         any(b.bbox.iou(BBox(*s.bbox)) >= 0.5 for b in detector.detect(s.image)) for s in labelled
     )
