@@ -82,8 +82,7 @@ def run(
         gt_hits[s.condition] += reading.text == s.text
     lines = [
         f"### reader `{reader.name}`, detector onnx imgsz={imgsz}, {precision}\n",
-        f"Files: `{detector.model_path.name}`, "
-        f"`{reader.model_path.name}`\n",
+        f"Files: `{detector.model_path.name}`, `{reader.model_path.name}`\n",
         "| slice | exact reads (pipeline) | confident misreads | detector recall "
         "(IoU>=0.5) | reader alone on true boxes |",
         "|---|---|---|---|---|",

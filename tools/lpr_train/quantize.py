@@ -37,15 +37,13 @@ import numpy.typing as npt
 
 from streaming_service.infrastructure.detector import (
     DEFAULT_ONNX_MODEL,
-    INT8_7BIT_ONNX_MODEL,
-    INT8_ONNX_MODEL,
+    INT8_DETECTOR_FILES,
     MODELS_DIR,
     OnnxPlateDetector,
     letterbox,
 )
 from streaming_service.infrastructure.ocr import (
-    INT8_7BIT_READER_MODEL,
-    INT8_READER_MODEL,
+    INT8_READER_FILES,
     RapidOcrPlateReader,
     rapidocr_model_path,
     second_view,
@@ -184,13 +182,6 @@ def quantize_reader(out: Path, inputs: list[Tensor], *, reduce_range: bool) -> N
                  reduce_range=reduce_range)
 
 
-#: The int8 sets: (detector, reader, 7-bit weights).
-INT8_SETS = (
-    (INT8_ONNX_MODEL, INT8_READER_MODEL, False),
-    (INT8_7BIT_ONNX_MODEL, INT8_7BIT_READER_MODEL, True),
-)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out-dir", type=Path, default=MODELS_DIR)
@@ -202,15 +193,13 @@ def main() -> None:
     cv2.setNumThreads(1)
     detector_calibration = detector_inputs(args.detector_frames)
     reader_calibration = reader_inputs(args.reader_frames)
-    for detector, reader, reduce_range in INT8_SETS:
-        for quantize_network, shipped, inputs in (
-            (quantize_detector, detector, detector_calibration),
-            (quantize_reader, reader, reader_calibration),
-        ):
-            if shipped == INT8_READER_MODEL and not args.requantize_8bit_reader:
-                continue
+    for seven_bit in (False, True):
+        jobs = [(quantize_detector, INT8_DETECTOR_FILES[seven_bit], detector_calibration)]
+        if seven_bit or args.requantize_8bit_reader:
+            jobs.append((quantize_reader, INT8_READER_FILES[seven_bit], reader_calibration))
+        for quantize_network, shipped, inputs in jobs:
             out = args.out_dir / shipped.name
-            quantize_network(out, inputs, reduce_range=reduce_range)
+            quantize_network(out, inputs, reduce_range=seven_bit)
             print(f"wrote {out}")
 
 
