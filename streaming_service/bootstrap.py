@@ -335,6 +335,7 @@ def bootstrap(
             ownership=(RedisStreamOwnership(redis, settings.redis_prefix,
                                             ttl_seconds=settings.stream_owner_ttl_seconds)
                        if plugin.streams_in_process else None),
+            owner_timeout_seconds=settings.stream_owner_command_timeout_seconds,
         ),
         recordings=recordings,
         exports=Exports(

@@ -153,6 +153,8 @@ def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextMan
                 "stream-ownership",
                 lambda stop: services.streams.keep_ownership(
                     stop, settings.stream_owner_ttl_seconds / 3)).start())
+            loops.append(BackgroundLoop("stream-owner-commands",
+                                        services.streams.serve_owner_commands).start())
         if settings.recording_keeper:
             interval = settings.recording_keeper_interval_seconds
             keeper = RecordingKeeper(

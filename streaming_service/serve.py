@@ -2,14 +2,16 @@
 [--port P]``, uvicorn with one worker process per core.
 
 How many (``worker_count``): ``GTV_STREAMING_WORKERS`` when set; otherwise as many as
-the CPUs this process may run on — except with the embedded FFmpeg engine
-(``GTV_ENGINE=ffmpeg``, the one-machine demo), which supervises its ffmpeg processes
-inside the API process: two workers would each start their own copy of a stream and
-neither could stop the other's, so that engine runs one. With MediaMTX (production) the
-engine's state lives in MediaMTX and Redis, and every worker is a full replica of the API:
-the recording keeper and the outbox relay take Redis leases / ``SKIP LOCKED`` claims, each
-worker's LiveHub reads each tenant's alert feed once and fans it out to its own sockets,
-the stream-control broadcast reaches every worker.
+the CPUs this process may run on. Every worker is a full replica of the API: the recording
+keeper and the outbox relay take Redis leases / ``SKIP LOCKED`` claims, each worker's
+LiveHub reads each tenant's alert feed once and fans it out to its own sockets, the
+stream-control broadcast reaches every worker. With the embedded FFmpeg engine
+(``GTV_ENGINE=ffmpeg``, the one-machine demo), which runs each stream's ffmpeg inside the
+worker that started it, a camera is owned by one worker under a Redis lease
+(``infrastructure.stream_ownership``): a start on another worker answers with the same
+stream, any worker serves its live HLS (one media root), and a stop or a recording switch
+that lands on another worker is handed to the owner, which does it before the request is
+answered.
 
 Prometheus under several workers (as the admin service's gunicorn.conf.py): every worker
 writes its values under ``PROMETHEUS_MULTIPROC_DIR`` (a fresh directory of this run when
@@ -27,8 +29,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from streaming_service.settings import StreamingSettings
-
 WORKERS_ENV = "GTV_STREAMING_WORKERS"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -40,11 +40,9 @@ def available_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def worker_count(engine: str, configured: str | None = None) -> int:
+def worker_count(configured: str | None = None) -> int:
     """Workers of one replica: ``configured`` (GTV_STREAMING_WORKERS) if given, else one
-    per CPU; always one with the embedded FFmpeg engine."""
-    if engine == "ffmpeg":
-        return 1
+    per CPU."""
     if configured and configured.strip():
         return max(1, int(configured))
     return available_cpus()
@@ -68,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout-keep-alive", type=int, default=10)
     parser.add_argument("--timeout-graceful-shutdown", type=int, default=None)
     args = parser.parse_args(argv)
-    workers = worker_count(StreamingSettings().engine, os.environ.get(WORKERS_ENV))
+    workers = worker_count(os.environ.get(WORKERS_ENV))
     if workers > 1:
         _fresh_multiproc_dir()
     import uvicorn  # after PROMETHEUS_MULTIPROC_DIR: prometheus_client reads it on import

@@ -144,6 +144,9 @@ class StreamingSettings(CommonSettings):
     # owned by one replica under a Redis lease of this length, renewed every third of it;
     # the keeper takes a dead replica's cameras over once their leases expired.
     stream_owner_ttl_seconds: float = Field(default=15.0, ge=1, le=600)
+    # A stop or a recording switch that reaches a process (worker or replica) other than
+    # the stream's owner is done by the owner; the request waits this long for it.
+    stream_owner_command_timeout_seconds: float = Field(default=10.0, ge=1, le=120)
     # Consecutive recording segments at least this far apart leave a reported gap
     # (``RecordingGap`` event, ``GET /recordings/gaps``).
     recording_gap_seconds: float = Field(default=5.0, gt=0, le=86_400)

@@ -33,6 +33,9 @@ from streaming_service.domain.ports import (
     MediaEngine,
     MediaTokenIssuer,
     Outbox,
+    OwnerAction,
+    OwnerCommand,
+    OwnerReply,
     StreamOwnership,
     StreamStatusCache,
     StreamTelemetry,
@@ -77,6 +80,7 @@ class StreamControl:
         audit: AuditTrail,
         segment_seconds: int = 60,
         ownership: StreamOwnership | None = None,
+        owner_timeout_seconds: float = 10.0,
     ) -> None:
         self._sessions = sessions
         self._cameras = cameras
@@ -90,6 +94,8 @@ class StreamControl:
         self._segment_seconds = segment_seconds
         # None: one API process runs every stream (the demo, tests), nothing to share.
         self._ownership = ownership
+        # How long a stop or a recording switch waits for the replica running the stream.
+        self._owner_timeout = owner_timeout_seconds
         # Cameras this process claimed (their ownership leases it renews).
         self._owned: set[uuid.UUID] = set()
         # The engine reports its streams' state changes here.
@@ -205,8 +211,16 @@ class StreamControl:
         was = await self._cache.get(camera_id)
         if (self._ownership is not None and await self.engine.status(camera_id) is None
                 and await self._ownership.is_held(camera_id)):
-            # Another replica runs it: it stops its ffmpeg at its next renewal.
-            await self._ownership.request_stop(camera_id)
+            # Another process runs it: it stops its ffmpeg and frees the camera before
+            # this returns, so a start right after this one starts it again. One that
+            # does not answer stops it at its next renewal (or loses it with its lease).
+            reply = await self._ownership.ask_owner(
+                OwnerCommand(camera_id, OwnerAction.STOP), self._owner_timeout)
+            if reply is None or reply is OwnerReply.FAILED:
+                log.warning("the process running a stream did not stop it; left as a request",
+                            extra={"camera_id": str(camera_id),
+                                   "reply": reply.value if reply else "none"})
+                await self._ownership.request_stop(camera_id)
         try:
             await self.engine.stop(camera_id)
         except Exception as exc:
@@ -230,24 +244,50 @@ class StreamControl:
         actor: Actor | None = None,
     ) -> StreamStatus:
         camera = await self._cameras.streamable(camera_id, tenant_id)
-        current = await self.engine.status(camera.id)
-        if current is None or current.state not in ACTIVE_STATES:
-            raise StreamNotRunning("start the stream before recording it",
-                                   {"camera_id": str(camera.id)})
-        try:
-            await self.engine.set_recording(camera.id, enabled)
-        except Exception as exc:
-            raise MediaEngineError("the media engine could not change recording",
-                                   {"camera_id": str(camera.id)}) from exc
-        status = await self.engine.status(camera.id) or current
-        await self._cache.put(status)
+        if self._ownership is not None and await self.engine.status(camera.id) is None:
+            status = await self._set_recording_on_owner(camera.id, enabled)
+        else:
+            status = await self._set_recording_here(camera.id, enabled)
         if actor is not None:
             await self._audit.record(actor, "recording.start" if enabled else "recording.stop",
                                      object_type="camera", object_id=camera.id,
                                      tenant_id=camera.tenant_id)
         return status
 
-    # --- ownership (several replicas) ---------------------------------------------------
+    async def _set_recording_here(self, camera_id: uuid.UUID, enabled: bool) -> StreamStatus:
+        current = await self.engine.status(camera_id)
+        if current is None or current.state not in ACTIVE_STATES:
+            raise StreamNotRunning("start the stream before recording it",
+                                   {"camera_id": str(camera_id)})
+        try:
+            await self.engine.set_recording(camera_id, enabled)
+        except Exception as exc:
+            raise MediaEngineError("the media engine could not change recording",
+                                   {"camera_id": str(camera_id)}) from exc
+        status = await self.engine.status(camera_id) or current
+        await self._cache.put(status)
+        return status
+
+    async def _set_recording_on_owner(self, camera_id: uuid.UUID, enabled: bool) -> StreamStatus:
+        """Recording switched by the process whose engine runs the stream (it reports the
+        new status to the shared cache before it answers)."""
+        assert self._ownership is not None
+        action = OwnerAction.RECORDING_ON if enabled else OwnerAction.RECORDING_OFF
+        reply = await self._ownership.ask_owner(OwnerCommand(camera_id, action),
+                                                self._owner_timeout)
+        status = await self._cache.get(camera_id)
+        if reply is OwnerReply.NOT_RUNNING or (
+                reply is OwnerReply.DONE and (status is None
+                                              or status.state not in ACTIVE_STATES)):
+            raise StreamNotRunning("start the stream before recording it",
+                                   {"camera_id": str(camera_id)})
+        if reply is not OwnerReply.DONE or status is None:
+            raise MediaEngineError("the media engine could not change recording",
+                                   {"camera_id": str(camera_id),
+                                    "reason": "no answer" if reply is None else reply.value})
+        return status
+
+    # --- ownership (several replicas or workers) -----------------------------------------
 
     async def _claim(self, camera_id: uuid.UUID) -> bool:
         """Whether this process may run the camera's stream (claimed, or already ours).
@@ -284,17 +324,7 @@ class StreamControl:
         if self._ownership is None or not self._owned:
             return
         for camera_id in await self._ownership.take_stop_requests(sorted(self._owned, key=str)):
-            # Stopped through another replica (which cleared the status and announced it).
-            log.info("stopping a stream on another replica's request",
-                     extra={"camera_id": str(camera_id)})
-            if not await self._stop_engine_stream(camera_id, "a stream asked to stop"):
-                continue
-            self._running.discard(camera_id)
-            await self._release(camera_id)
-            status = await self._cache.get(camera_id)
-            if status is not None:  # our last report raced the request
-                await self._cache.remove(camera_id, status.tenant_id)
-        self._metrics.streams_running(len(self._running), engine=self.engine.name)
+            await self._stop_for_another(camera_id)
         owned = sorted(self._owned, key=str)
         if not owned:
             return
@@ -309,6 +339,43 @@ class StreamControl:
                         extra={"camera_id": str(camera_id)})
             await self._stop_engine_stream(camera_id, "a stream taken over elsewhere")
             self._running.discard(camera_id)
+
+    async def _stop_for_another(self, camera_id: uuid.UUID) -> bool:
+        """Stop our stream of ``camera_id`` for another process (which clears the status
+        and announces the stop); True once stopped and the camera freed."""
+        log.info("stopping a stream on another process's request",
+                 extra={"camera_id": str(camera_id)})
+        if not await self._stop_engine_stream(camera_id, "a stream asked to stop"):
+            return False
+        self._running.discard(camera_id)
+        await self._release(camera_id)
+        status = await self._cache.get(camera_id)
+        if status is not None:  # our last report raced the request
+            await self._cache.remove(camera_id, status.tenant_id)
+        self._metrics.streams_running(len(self._running), engine=self.engine.name)
+        return True
+
+    async def handle_owner_command(self, command: OwnerCommand) -> OwnerReply:
+        """Do what another process asked of the stream our engine runs."""
+        camera_id = command.camera_id
+        if await self.engine.status(camera_id) is None:
+            return OwnerReply.NOT_RUNNING
+        if command.action is OwnerAction.STOP:
+            return OwnerReply.DONE if await self._stop_for_another(camera_id) else OwnerReply.FAILED
+        try:
+            await self._set_recording_here(camera_id, command.action is OwnerAction.RECORDING_ON)
+        except StreamNotRunning:
+            return OwnerReply.NOT_RUNNING
+        except MediaEngineError:
+            log.warning("could not switch recording on another process's request",
+                        extra={"camera_id": str(camera_id)})
+            return OwnerReply.FAILED
+        return OwnerReply.DONE
+
+    async def serve_owner_commands(self, stop: asyncio.Event) -> None:
+        """Answer other processes' commands for our streams until ``stop``."""
+        if self._ownership is not None:
+            await self._ownership.serve_owner_commands(self.handle_owner_command, stop)
 
     async def _stop_engine_stream(self, camera_id: uuid.UUID, what: str) -> bool:
         """Stop the engine's stream of ``camera_id``; False (logged) when it failed."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import enum
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -191,6 +193,31 @@ class StreamStatusCache(Protocol):
     async def for_tenant(self, tenant_id: uuid.UUID) -> list[StreamStatus]: ...
 
 
+class OwnerAction(enum.StrEnum):
+    STOP = "stop"
+    RECORDING_ON = "recording_on"
+    RECORDING_OFF = "recording_off"
+
+
+@dataclass(frozen=True)
+class OwnerCommand:
+    """What one replica asks of the replica whose engine runs a camera's stream: only
+    that process can stop its ffmpeg or switch its recording."""
+
+    camera_id: uuid.UUID
+    action: OwnerAction
+
+
+class OwnerReply(enum.StrEnum):
+    DONE = "done"
+    NOT_RUNNING = "not_running"
+    """No replica runs the camera's stream (none holds it, or its engine no longer does)."""
+    FAILED = "failed"
+
+
+OwnerCommandHandler = Callable[[OwnerCommand], Awaitable[OwnerReply]]
+
+
 class StreamOwnership(Protocol):
     """Which replica runs each camera's stream: a short per-camera lease its owner renews
     while its engine runs the stream (Redis in production). A replica that dies stops
@@ -218,6 +245,17 @@ class StreamOwnership(Protocol):
 
     async def take_stop_requests(self, camera_ids: list[uuid.UUID]) -> set[uuid.UUID]:
         """Those of ``camera_ids`` someone asked to stop (each request is taken once)."""
+        ...
+
+    async def ask_owner(self, command: OwnerCommand, timeout_seconds: float) -> OwnerReply | None:
+        """Hand ``command`` to the replica holding its camera and wait for what it did:
+        ``NOT_RUNNING`` when no other replica holds the camera, None when its holder did
+        not answer within ``timeout_seconds`` (it may be dying; its lease will tell)."""
+        ...
+
+    async def serve_owner_commands(self, handle: OwnerCommandHandler,
+                                   stop: asyncio.Event) -> None:
+        """Run ``handle`` on the commands other replicas send this one, until ``stop``."""
         ...
 
 

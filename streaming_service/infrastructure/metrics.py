@@ -35,9 +35,11 @@ class StreamingMetrics:
             ["service", "method", "route"], registry=r,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
+        # Under several workers (PROMETHEUS_MULTIPROC_DIR) each writes its own value:
+        # the streams of the live workers add up; a camera's bitrate is its owner's.
         self.active_streams = Gauge(
             "gtv_streams_active", "Streams this instance's engine is running",
-            ["service", "engine"], registry=r,
+            ["service", "engine"], registry=r, multiprocess_mode="livesum",
         )
         self.stream_restarts = Counter(
             "gtv_stream_restarts_total", "Stream reconnects/restarts reported by the engine",
@@ -54,7 +56,7 @@ class StreamingMetrics:
             self.stream_failures.labels(SERVICE, reason.value)
         self.stream_bitrate = Gauge(
             "gtv_stream_bitrate_kbps", "Last reported bitrate per camera", ["camera_id"],
-            registry=r,
+            registry=r, multiprocess_mode="livemax",
         )
         self.segments_recorded = Counter(
             "gtv_recording_segments_total", "Recording segments stored", registry=r
@@ -73,7 +75,8 @@ class StreamingMetrics:
             ["type"], registry=r,
         )
         self._outbox_pending = Gauge(
-            "gtv_outbox_pending", "Outbox events not yet published", ["service"], registry=r
+            "gtv_outbox_pending", "Outbox events not yet published", ["service"], registry=r,
+            multiprocess_mode="livemax",
         )
         self.outbox_pending = self._outbox_pending.labels(SERVICE)
 
@@ -84,6 +87,9 @@ class StreamingMetrics:
 
     def stream_bitrate_kbps(self, camera_id: uuid.UUID, kbps: float | None) -> None:
         if kbps is None:
+            # Zeroed first: a worker's file keeps a removed series' last value, which
+            # would outlast the stream (or outweigh its next owner's) under "livemax".
+            self.stream_bitrate.labels(str(camera_id)).set(0)
             with contextlib.suppress(KeyError):
                 self.stream_bitrate.remove(str(camera_id))
         else:

@@ -4,14 +4,44 @@ the stream, with a short TTL its holder renews (``SET NX PX`` to take it, a comp
 extend script to renew it). A replica that is killed stops renewing; once the key has
 expired, the recording keeper of a surviving replica takes the camera over. A stop that
 reaches another replica is left for the owner as ``<prefix>stream-stop:<camera_id>``
-(expiring with the lease), which the owner takes at its next renewal."""
+(expiring with the lease), which the owner takes at its next renewal.
+
+Commands (``ask_owner``): a stop or a recording switch that reaches a process whose
+engine does not run the camera is pushed onto the owner's inbox,
+``<prefix>stream-commands:<holder>`` (a list every API process pops with ``BLPOP``); the
+owner does it and pushes its answer onto the one-off reply list the command names, which
+the asker waits on. So a stop through any worker of a replica, or any replica, has ended
+the owner's ffmpeg and freed the camera before it answers, and a start right after it
+starts the camera again. A command carries its deadline; one its asker no longer waits
+for is dropped (the workers of one host share a clock; across hosts the clocks need to
+agree to a second or so)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import logging
+import time
 import uuid
 from typing import Any
 
+from shared_kernel.lifecycle import sleep_until_stopped
+from streaming_service.domain.ports import (
+    OwnerAction,
+    OwnerCommand,
+    OwnerCommandHandler,
+    OwnerReply,
+)
 from streaming_service.infrastructure.redis_lease import RELEASE_SCRIPT, holder_id
+
+log = logging.getLogger(__name__)
+
+# How long one BLPOP blocks: under the Redis client's socket timeout, and short enough
+# for the inbox loop to notice its stop event.
+_POLL_SECONDS = 1.0
+# An answer nobody collected (its asker gave up) is gone after this long.
+_REPLY_TTL_MS = 60_000
 
 # Extend only while we still hold it; take it again when it expired and nobody took it.
 _RENEW = """
@@ -70,3 +100,106 @@ class RedisStreamOwnership:
             if await self._redis.getdel(self._stop_key(camera_id)) is not None:
                 asked.add(camera_id)
         return asked
+
+    def _inbox(self, holder: str) -> str:
+        return f"{self._prefix}stream-commands:{holder}"
+
+    @property
+    def _reply_prefix(self) -> str:
+        return f"{self._prefix}stream-reply:"
+
+    async def ask_owner(self, command: OwnerCommand, timeout_seconds: float) -> OwnerReply | None:
+        owner = await self._redis.get(self._key(command.camera_id))
+        if owner is None:
+            return OwnerReply.NOT_RUNNING
+        owner = owner.decode() if isinstance(owner, bytes) else str(owner)
+        if owner == self.holder:
+            return OwnerReply.NOT_RUNNING  # ours, yet our engine does not run it
+        reply_to = f"{self._reply_prefix}{uuid.uuid4().hex}"
+        deadline = time.time() + timeout_seconds
+        message = json.dumps({"camera_id": str(command.camera_id),
+                              "action": command.action.value, "reply_to": reply_to,
+                              "deadline": deadline})
+        inbox = self._inbox(owner)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(inbox, message)
+            pipe.pexpire(inbox, max(self._ttl_ms, int(timeout_seconds * 1000)))
+            await pipe.execute()
+        while (left := deadline - time.time()) > 0:
+            answer = await self._redis.blpop([reply_to], timeout=min(_POLL_SECONDS, left))
+            if answer is not None:
+                with contextlib.suppress(ValueError):
+                    return OwnerReply(_text(answer[1]))
+                return OwnerReply.FAILED
+        return None
+
+    async def serve_owner_commands(self, handle: OwnerCommandHandler,
+                                   stop: asyncio.Event) -> None:
+        """Pop this process's inbox until ``stop``; each command runs as its own task (a
+        stop waits for ffmpeg to exit, which must not hold up a recording switch)."""
+        inbox = self._inbox(self.holder)
+        running: set[asyncio.Task[None]] = set()
+        while not stop.is_set():
+            try:
+                popped = await self._redis.blpop([inbox], timeout=_POLL_SECONDS)
+            except Exception as exc:
+                log.warning("reading the stream command inbox failed",
+                            extra={"error_type": type(exc).__name__})
+                await sleep_until_stopped(stop, _POLL_SECONDS)
+                continue
+            if popped is None:
+                continue
+            parsed = _parse(_text(popped[1]), self._reply_prefix)
+            if parsed is None:
+                log.warning("dropped a malformed stream command")
+                continue
+            command, reply_to, deadline = parsed
+            if time.time() > deadline:
+                log.info("dropped a stream command its sender no longer waits for",
+                         extra={"camera_id": str(command.camera_id),
+                                "action": command.action.value})
+                continue
+            task = asyncio.create_task(self._answer(handle, command, reply_to),
+                                       name=f"stream-command-{command.camera_id}")
+            running.add(task)
+            task.add_done_callback(running.discard)
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+
+    async def _answer(self, handle: OwnerCommandHandler, command: OwnerCommand,
+                      reply_to: str) -> None:
+        try:
+            reply = await handle(command)
+        except Exception as exc:
+            log.warning("a stream command failed", extra={
+                "camera_id": str(command.camera_id), "action": command.action.value,
+                "error_type": type(exc).__name__})
+            reply = OwnerReply.FAILED
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.rpush(reply_to, reply.value)
+                pipe.pexpire(reply_to, _REPLY_TTL_MS)
+                await pipe.execute()
+        except Exception as exc:
+            log.warning("could not answer a stream command",
+                        extra={"camera_id": str(command.camera_id),
+                               "error_type": type(exc).__name__})
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _parse(message: str, reply_prefix: str) -> tuple[OwnerCommand, str, float] | None:
+    """A command from the inbox, its reply list and its deadline; None when malformed
+    (or when it would have us write anywhere but a reply list)."""
+    try:
+        fields = json.loads(message)
+        command = OwnerCommand(camera_id=uuid.UUID(fields["camera_id"]),
+                               action=OwnerAction(fields["action"]))
+        reply_to, deadline = fields["reply_to"], float(fields["deadline"])
+    except (ValueError, TypeError, KeyError):
+        return None
+    if not isinstance(reply_to, str) or not reply_to.startswith(reply_prefix):
+        return None
+    return command, reply_to, deadline

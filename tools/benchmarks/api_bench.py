@@ -187,7 +187,7 @@ def streaming_workers() -> int:
     """As many uvicorn workers as the demo's streaming service runs."""
     from streaming_service.serve import WORKERS_ENV, worker_count
 
-    return worker_count(os.environ.get("GTV_ENGINE", "ffmpeg"), os.environ.get(WORKERS_ENV))
+    return worker_count(os.environ.get(WORKERS_ENV))
 
 
 def median(values: list[float]) -> float:

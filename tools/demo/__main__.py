@@ -237,8 +237,8 @@ class Demo:
             ProcessSpec("admin-onvif-health", [*MANAGE, "run_onvif_health"],
                         env={**self.admin_env, "GTV_ONVIF_HEALTH_INTERVAL_SECONDS": self.env.get(
                             "GTV_ONVIF_HEALTH_INTERVAL_SECONDS", "60")}),
-            # One worker per CPU, except with the demo's embedded FFmpeg engine (one):
-            # streaming_service/serve.py.
+            # One worker per CPU (streaming_service/serve.py); each camera's ffmpeg runs in
+            # the worker that owns it.
             ProcessSpec("streaming", [
                 PY, "-m", "streaming_service.serve", "--host", "127.0.0.1",
                 "--port", str(self.streaming_port), "--timeout-graceful-shutdown", "5",

@@ -17,6 +17,9 @@ from streaming_service.domain.errors import CameraNotFound, CameraUnavailable
 from streaming_service.domain.ports import (
     CameraRecord,
     EngineUrls,
+    OwnerCommand,
+    OwnerCommandHandler,
+    OwnerReply,
     SegmentSink,
     StatusSink,
 )
@@ -223,15 +226,32 @@ class FakeLease:
 class MemoryOwnership:
     """The stream-ownership port in memory, shared by the "replicas" of a test: each
     holder's view of one table of camera -> holder. ``expire`` plays a dead holder's
-    lease running out."""
+    lease running out. A replica answers commands while it serves them; one that does
+    not (never served, or stopped) leaves its askers without an answer."""
 
     table: dict[uuid.UUID, str] = field(default_factory=dict)
     holder: str = "replica-a"
     stop_requests: set[uuid.UUID] = field(default_factory=set)
+    handlers: dict[str, OwnerCommandHandler] = field(default_factory=dict)
 
     def replica(self, holder: str) -> MemoryOwnership:
         return MemoryOwnership(table=self.table, holder=holder,
-                               stop_requests=self.stop_requests)
+                               stop_requests=self.stop_requests, handlers=self.handlers)
+
+    async def ask_owner(self, command: OwnerCommand, timeout_seconds: float) -> OwnerReply | None:
+        owner = self.table.get(command.camera_id)
+        if owner is None or owner == self.holder:
+            return OwnerReply.NOT_RUNNING
+        handle = self.handlers.get(owner)
+        return await handle(command) if handle is not None else None
+
+    async def serve_owner_commands(self, handle: OwnerCommandHandler,
+                                   stop: asyncio.Event) -> None:
+        self.handlers[self.holder] = handle
+        try:
+            await stop.wait()
+        finally:
+            del self.handlers[self.holder]
 
     def expire(self, holder: str) -> None:
         for camera_id in [c for c, h in self.table.items() if h == holder]:

@@ -7,12 +7,14 @@ import asyncio
 import uuid
 from typing import Any
 
+import pytest
 from cryptography.fernet import Fernet
 
 from shared_kernel.crypto import CredentialCipher
 from streaming_service.application.audit import AuditTrail
 from streaming_service.application.recording_keeper import RecordingKeeper
 from streaming_service.application.streams import StreamControl
+from streaming_service.domain.errors import MediaEngineError, StreamNotRunning
 from streaming_service.domain.ports import CameraRecord
 from tests.unit.streaming.fakes import (
     FakeCache,
@@ -148,7 +150,7 @@ async def test_a_replica_that_lost_its_stream_to_another_stops_its_copy() -> Non
     assert engine.stopped == [camera.id]
 
 
-async def test_a_stop_that_reaches_another_replica_stops_the_owners_stream() -> None:
+async def test_a_stop_the_owner_does_not_answer_is_left_for_its_renewal() -> None:
     cameras = FakeCameras()
     camera = cameras.add(_camera("off"))
     cache, owners = FakeCache(), MemoryOwnership()
@@ -166,3 +168,60 @@ async def test_a_stop_that_reaches_another_replica_stops_the_owners_stream() -> 
     assert camera.id not in owners.table
     await owner._streams.renew_ownership()
     assert engine_a.stopped == [camera.id], "a request is taken once"
+
+
+async def _serving(keeper: RecordingKeeper) -> tuple[asyncio.Event, asyncio.Task[None]]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(keeper._streams.serve_owner_commands(stop))
+    await asyncio.sleep(0)
+    return stop, task
+
+
+async def test_a_stop_through_another_process_has_stopped_the_owners_stream_when_it_returns(
+) -> None:
+    cameras = FakeCameras()
+    camera = cameras.add(_camera("off"))
+    cache, owners = FakeCache(), MemoryOwnership()
+    owner, engine_a = _keeper(cameras, FakeLease(granted=False), cache=cache,
+                              ownership=owners.replica("a"))
+    other, engine_b = _keeper(cameras, FakeLease(granted=False), cache=cache,
+                              ownership=owners.replica("b"))
+    stop, serving = await _serving(owner)
+    try:
+        await owner._streams.start(camera.id, camera.tenant_id)
+        await other._streams.stop(camera.id, camera.tenant_id)
+        assert engine_a.stopped == [camera.id]
+        assert camera.id not in owners.table and not owners.stop_requests
+        assert (await cache.get(camera.id)) is None
+        # A start right after the stop, through the same other process, starts it there.
+        await other._streams.start(camera.id, camera.tenant_id)
+        assert [s.camera_id for s in engine_b.started] == [camera.id]
+        assert owners.table[camera.id] == "b"
+    finally:
+        stop.set()
+        await serving
+
+
+async def test_recording_switched_through_another_process_is_switched_by_the_owner() -> None:
+    cameras = FakeCameras()
+    camera, idle = cameras.add(_camera("off")), cameras.add(_camera("off"))
+    cache, owners = FakeCache(), MemoryOwnership()
+    owner, engine_a = _keeper(cameras, FakeLease(granted=False), cache=cache,
+                              ownership=owners.replica("a"))
+    other, engine_b = _keeper(cameras, FakeLease(granted=False), cache=cache,
+                              ownership=owners.replica("b"))
+    stop, serving = await _serving(owner)
+    try:
+        await owner._streams.start(camera.id, camera.tenant_id)
+        status = await other._streams.set_recording(camera.id, camera.tenant_id, True)
+        assert status.recording is True
+        assert engine_a.recording == {camera.id: True} and engine_b.recording == {}
+        with pytest.raises(StreamNotRunning):
+            await other._streams.set_recording(idle.id, idle.tenant_id, True)
+    finally:
+        stop.set()
+        await serving
+    # The owner no longer answers (it is dying): a clear engine error, nothing switched.
+    with pytest.raises(MediaEngineError):
+        await other._streams.set_recording(camera.id, camera.tenant_id, False)
+    assert engine_a.recording == {camera.id: True}

@@ -5,17 +5,11 @@ from __future__ import annotations
 from streaming_service.serve import available_cpus, worker_count
 
 
-def test_one_worker_per_cpu_with_mediamtx() -> None:
-    assert worker_count("mediamtx") == available_cpus()
+def test_one_worker_per_cpu() -> None:
+    assert worker_count() == available_cpus()
 
 
 def test_the_configured_count_wins() -> None:
-    assert worker_count("mediamtx", "3") == 3
-    assert worker_count("mediamtx", " ") == available_cpus()
-
-
-def test_the_embedded_ffmpeg_engine_runs_one_worker() -> None:
-    """It supervises its ffmpeg processes in the API process: a second worker would start
-    its own copy of each stream."""
-    assert worker_count("ffmpeg") == 1
-    assert worker_count("ffmpeg", "4") == 1
+    assert worker_count("3") == 3
+    assert worker_count("0") == 1
+    assert worker_count(" ") == available_cpus()
