@@ -77,6 +77,7 @@ from streaming_service.infrastructure.metrics import StreamingMetrics
 from streaming_service.infrastructure.outbox import SqlOutbox
 from streaming_service.infrastructure.ptz import OnvifPtzDevices, RedisPtzLocks, RedisRateLimiter
 from streaming_service.infrastructure.recent_plates import RedisRecentPlates
+from streaming_service.infrastructure.redis_lease import RedisClaims
 from streaming_service.infrastructure.report_pdf import ReportlabPdfRenderer
 from streaming_service.infrastructure.stream_ownership import RedisStreamOwnership
 from streaming_service.infrastructure.stream_status import RedisStreamStatusCache
@@ -389,6 +390,7 @@ def bootstrap(
             pre_roll_seconds=settings.event_clip_pre_roll_seconds,
             post_roll_seconds=settings.event_clip_post_roll_seconds,
             url_ttl_seconds=settings.playback_url_ttl_seconds,
+            claims=RedisClaims(redis, f"{settings.redis_prefix}event-clip:", ttl_seconds=60),
         ),
         recogniser=recogniser or default_recogniser(settings),
         data_lifecycle=DataLifecycle(sessions=sessions, store=store, audit=audit,

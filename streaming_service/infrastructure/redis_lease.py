@@ -45,3 +45,23 @@ class RedisLease:
 
     async def release(self) -> None:
         await self._redis.eval(RELEASE_SCRIPT, 1, self.key, self.holder)
+
+
+class RedisClaims:
+    """One-off claims on items of shared work, ``<prefix><item>`` = holder id for
+    ``ttl_seconds`` (``SET NX PX``): of the processes that see the same item, the one whose
+    claim lands does it. A claim its holder never gives back (it died) expires."""
+
+    def __init__(self, client: Any, prefix: str, *, ttl_seconds: float,
+                 holder: str | None = None) -> None:
+        self._redis = client
+        self._prefix = prefix
+        self._ttl_ms = max(1, int(ttl_seconds * 1000))
+        self.holder = holder or holder_id()
+
+    async def claim(self, item: str) -> bool:
+        return bool(await self._redis.set(f"{self._prefix}{item}", self.holder, nx=True,
+                                          px=self._ttl_ms))
+
+    async def release(self, item: str) -> None:
+        await self._redis.eval(RELEASE_SCRIPT, 1, f"{self._prefix}{item}", self.holder)

@@ -11,8 +11,11 @@ serves the span from its recording buffer through its playback server. The clip 
 uploaded and its key recorded in the detection's metadata (``clip_key``; a failure is
 recorded as ``clip_error`` and not retried; a span still being recorded is asked for
 again until ``give_up_seconds`` after its end). An engine that does not run the camera's
-stream (another replica's FFmpeg) leaves the detection to the one that does. Every clip
-URL handed out is audited (``detection.clip``) before it leaves.
+stream (another replica's FFmpeg) leaves the detection to the one that does. Every API
+process (each worker of each replica) runs the loop: a short claim on the detection
+(``WorkClaims``, Redis) lets one of them cut it, and is given back when that one could not
+(not its stream, not recorded yet). Every clip URL handed out is audited
+(``detection.clip``) before it leaves.
 """
 
 from __future__ import annotations
@@ -52,6 +55,16 @@ class ClipSource(Protocol):
                        output: Path) -> ClipSpan | None: ...
 
 
+class WorkClaims(Protocol):
+    """Short claims on items of work that several processes see (``SET NX`` with a TTL)."""
+
+    async def claim(self, item: str) -> bool:
+        """True when this process took ``item`` (nobody else holds it)."""
+        ...
+
+    async def release(self, item: str) -> None: ...
+
+
 class ClipNotFound(NotFound):
     code = "clip_not_found"
 
@@ -84,8 +97,10 @@ class EventClips:
         lookback: timedelta = timedelta(minutes=2),
         url_ttl_seconds: int = 600,
         give_up_seconds: float = 60.0,
+        claims: WorkClaims | None = None,
     ) -> None:
         self._sessions = sessions
+        self._claims = claims
         self._store = store
         self._engine = engine
         self._give_up = give_up_seconds
@@ -112,8 +127,12 @@ class EventClips:
             due = detection.detected_at + timedelta(seconds=self.post_roll + SETTLE_SECONDS)
             if now < due:
                 continue
+            if self._claims is not None and not await self._claims.claim(str(detection.id)):
+                continue  # another process is cutting it
             if await self.capture(detection, now=now):
                 made += 1
+            elif self._claims is not None:
+                await self._claims.release(str(detection.id))
         return made
 
     async def _pending(self, now: datetime) -> list[Detection]:

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared_kernel.plates import PlateNumber
 from streaming_service.application.ai.detections import NewDetection
 from streaming_service.application.ai.event_clips import EventClips
+from streaming_service.domain.ports import ClipSpan
 from streaming_service.infrastructure.db.models import Camera, OutboxEvent
 from streaming_service.infrastructure.db.models.ai import Detection
 from streaming_service.infrastructure.engines.ffmpeg.engine import live_dir
@@ -32,6 +33,7 @@ from streaming_service.infrastructure.engines.mediamtx.engine import MediaMtxEng
 from streaming_service.infrastructure.engines.mediamtx.paths import path_name
 from streaming_service.infrastructure.engines.mediamtx.playback import MediaMtxPlayback
 from streaming_service.infrastructure.ffmpeg_tools import probe
+from streaming_service.infrastructure.redis_lease import RedisClaims
 from tests.integration.streaming.mediamtx_playback_standin import (
     PlaybackStandIn,
     make_recording,
@@ -234,3 +236,54 @@ async def test_with_mediamtx_a_span_never_recorded_is_given_up(
             await engine.close()
     details = (await services.detections.get(detection.id, caller.tenant_id)).details
     assert "not recorded in time" in details["clip_error"]
+
+
+class CountingClipSource:
+    """A clip source that cuts (a stand-in file, after a pause) or, as another host's
+    engine would, has no video of the camera; it counts what it was asked."""
+
+    def __init__(self, has_video: bool) -> None:
+        self.has_video = has_video
+        self.cuts = 0
+
+    async def cut_clip(self, camera_id: uuid.UUID, start: datetime, end: datetime,
+                       output: Path) -> ClipSpan | None:
+        self.cuts += 1
+        if not self.has_video:
+            return None
+        await asyncio.sleep(0.3)  # long enough for the other worker's tick to overlap
+        output.write_bytes(b"\x00\x00\x00\x18ftypmp42")
+        return ClipSpan(start=start, end=end)
+
+
+async def test_of_several_workers_one_cuts_each_clip(
+    cameras: tuple[Any, dict[str, uuid.UUID]], server: Server, redis_client: Any,
+    object_store: Any, sessions: async_sessionmaker[AsyncSession], tmp_path: Path,
+) -> None:
+    """Every API worker runs the clip loop; the detection's claim in Redis lets one cut
+    it, and one that has no video of the camera gives the claim back to the others."""
+    caller, ids = cameras
+    services = server.app.state.services
+    # Ten minutes old: past the running app's own look-back; the workers here tick "then".
+    detected_at = datetime.now(UTC) - timedelta(minutes=10)
+    recorded = await services.recorder.record(NewDetection(
+        tenant_id=caller.tenant_id, camera_id=ids["events"], plate=PlateNumber("CLM1A23"),
+        confidence=0.9, detected_at=detected_at))
+    then = detected_at + timedelta(seconds=10)
+    prefix = f"gtv-test-{uuid.uuid4().hex[:8]}:event-clip:"
+
+    def worker(name: str, source: CountingClipSource) -> EventClips:
+        return EventClips(sessions=sessions, store=object_store, engine=source,
+                          audit=services.audit, work_dir=tmp_path / name,
+                          claims=RedisClaims(redis_client, prefix, ttl_seconds=60,
+                                             holder=name))
+
+    elsewhere = CountingClipSource(has_video=False)
+    assert await worker("elsewhere", elsewhere).tick(now=then) == 0
+    assert elsewhere.cuts == 1
+    here_a, here_b = CountingClipSource(has_video=True), CountingClipSource(has_video=True)
+    made = await asyncio.gather(worker("a", here_a).tick(now=then),
+                                worker("b", here_b).tick(now=then))
+    assert sorted(made) == [0, 1] and here_a.cuts + here_b.cuts == 1
+    details = (await services.detections.get(recorded.detection.id, caller.tenant_id)).details
+    assert details["clip_key"].endswith(f"/{recorded.detection.id}.mp4")
