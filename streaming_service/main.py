@@ -113,6 +113,9 @@ def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextMan
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from streaming_service.application.camera_projection import CameraProjection
         from streaming_service.application.recording_keeper import RecordingKeeper
+        from streaming_service.infrastructure.child_processes import (
+            keep_descriptors_from_children,
+        )
         from streaming_service.infrastructure.consumers import (
             RunningConsumer,
             start_projection_consumer,
@@ -123,6 +126,7 @@ def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextMan
 
         consumers: list[RunningConsumer] = []
         loops: list[BackgroundLoop] = []
+        keep_descriptors_from_children()
         await _startup_step("object store buckets", services.store.ensure_buckets())
         await _startup_step("recording partitions", ensure_partitions_ahead(services.db))
         await _startup_step("interrupted exports", services.exports.fail_interrupted())
