@@ -156,12 +156,14 @@ class StreamControl:
         except CameraSourceRefused as refused:
             # The camera's address is refused (or does not resolve): nothing runs, and
             # the status, the event and the API answer all carry the failure's code.
+            await self._release(camera.id)
             await self.on_status(StreamStatus(
                 camera_id=camera.id, tenant_id=camera.tenant_id, state=StreamState.FAILED,
                 engine=self.engine.name, error=refused.failure,
                 restarts=previous.restarts if previous is not None else 0))
             raise
         except Exception as exc:
+            await self._release(camera.id)
             # The engine's error may quote the source URL; never echo it.
             log.error("engine failed to start stream",
                       extra={"camera_id": str(camera.id), "error_type": type(exc).__name__})
@@ -359,6 +361,7 @@ class StreamControl:
         """Do what another process asked of the stream our engine runs."""
         camera_id = command.camera_id
         if await self.engine.status(camera_id) is None:
+            await self._release(camera_id)  # a claim of ours with nothing running: free it
             return OwnerReply.NOT_RUNNING
         if command.action is OwnerAction.STOP:
             return OwnerReply.DONE if await self._stop_for_another(camera_id) else OwnerReply.FAILED

@@ -1,5 +1,6 @@
-"""The recording keeper with in-memory ports: continuous cameras kept streamed by the
-lease holder, mode changes applied by every replica to its own streams."""
+"""The recording keeper and stream ownership with in-memory ports: continuous cameras kept
+streamed by the lease holder, mode changes applied by every replica to its own streams,
+stops and recording switches through another process done by the camera's owner."""
 
 from __future__ import annotations
 
@@ -225,3 +226,19 @@ async def test_recording_switched_through_another_process_is_switched_by_the_own
     with pytest.raises(MediaEngineError):
         await other._streams.set_recording(camera.id, camera.tenant_id, False)
     assert engine_a.recording == {camera.id: True}
+
+
+async def test_a_start_the_engine_refuses_leaves_the_camera_free_for_any_process() -> None:
+    cameras = FakeCameras()
+    camera = cameras.add(_camera("off"))
+    owners = MemoryOwnership()
+    first, engine_a = _keeper(cameras, FakeLease(granted=False), ownership=owners.replica("a"))
+    second, engine_b = _keeper(cameras, FakeLease(granted=False), ownership=owners.replica("b"))
+    engine_a.fail_start = True
+    with pytest.raises(MediaEngineError):
+        await first._streams.start(camera.id, camera.tenant_id)
+    assert camera.id not in owners.table
+    await first._streams.renew_ownership()
+    assert camera.id not in owners.table, "a failed start is not renewed"
+    await second._streams.start(camera.id, camera.tenant_id)
+    assert [s.camera_id for s in engine_b.started] == [camera.id]
