@@ -1,4 +1,5 @@
-"""What the processes this service starts (ffmpeg, ffprobe) inherit from it.
+"""What the processes this service starts (ffmpeg, ffprobe) inherit from it, and how
+long they live.
 
 uvicorn's supervisor binds the API's listening socket and marks it inheritable so that
 its worker processes get it. Under uvloop (uvicorn's loop where installed) a subprocess
@@ -10,9 +11,15 @@ close-on-exec once it runs (it starts no process that needs them)."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import os
+import signal
+import sys
+from collections.abc import Callable
 
 FD_DIR = "/proc/self/fd"
+PR_SET_PDEATHSIG = 1
 
 
 def keep_descriptors_from_children() -> int:
@@ -30,3 +37,29 @@ def keep_descriptors_from_children() -> int:
                 os.set_inheritable(fd, False)
                 marked += 1
     return marked
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def dies_with_this_process() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has the child sent SIGTERM when this process dies (Linux:
+    ``PR_SET_PDEATHSIG``; elsewhere None). A stream's ffmpeg runs in its own session (a
+    signal to the API's process group must not cut it mid-segment), so without this an
+    API worker that is killed left its ffmpegs running for ever: still writing the live
+    playlist and the recording after another worker had taken the camera over, two
+    ffmpegs on one camera. SIGTERM lets ffmpeg close its segment (fMP4 stays playable),
+    which the camera's next owner reports as a leftover."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = _libc()  # loaded here, not between fork and exec
+    parent = os.getpid()
+
+    def arm() -> None:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # it died before the wish was made
+            os._exit(1)
+
+    return arm

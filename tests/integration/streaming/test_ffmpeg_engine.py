@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from tests.integration.conftest import CAMERA_PASSWORD, SIM_SIZE, SIMULATOR_POLI
 from tools.camera_sim.simulator import CameraSimulator
 
 LIVE_TIMEOUT = 20.0
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @dataclass
@@ -203,3 +205,50 @@ async def test_unreachable_camera_fails_after_the_backoff_gives_up(
         assert again.state == StreamState.STARTING
     finally:
         await engine.close()
+
+
+# A process running the engine on one camera, as an API worker does; it prints its
+# stream's ffmpeg pid once live and then waits to be killed.
+_ENGINE_PROCESS = """
+import asyncio, sys, uuid
+from pathlib import Path
+from shared_kernel.camera_network import CameraNetworkPolicy
+from streaming_service.domain.stream import StreamSource, StreamState
+from streaming_service.infrastructure.engines.ffmpeg.engine import FFmpegEngine
+
+async def main() -> None:
+    engine = FFmpegEngine(Path(sys.argv[2]), address_policy=CameraNetworkPolicy.from_strings(
+        allowed=["127.0.0.0/8"]))
+    source = StreamSource(camera_id=uuid.uuid4(), tenant_id=uuid.uuid4(), url=sys.argv[1])
+    await engine.start(source)
+    await engine.wait_for_state(source.camera_id, StreamState.LIVE, timeout=20)
+    print(engine.pid(source.camera_id), flush=True)
+    await asyncio.sleep(120)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_killed_engine_process_takes_its_ffmpeg_with_it(
+    camera_urls: dict[str, str], tmp_path: Path,
+) -> None:
+    """ffmpeg runs in a session of its own; a worker killed outright (no lifespan, no
+    stop) must not leave it writing the camera's live playlist and recording."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _ENGINE_PROCESS, camera_urls["cam1"], str(tmp_path / "media"),
+        stdout=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), timeout=40)
+        ffmpeg_pid = int(line)
+        assert _alive(ffmpeg_pid)
+        process.kill()
+        await process.wait()
+        deadline = asyncio.get_running_loop().time() + 10
+        while _alive(ffmpeg_pid) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.1)
+        assert not _alive(ffmpeg_pid), "the stream's ffmpeg outlived its engine's process"
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()

@@ -55,6 +55,7 @@ from streaming_service.domain.stream import (
     StreamStatus,
 )
 from streaming_service.infrastructure.camera_address import connectable_url
+from streaming_service.infrastructure.child_processes import dies_with_this_process
 from streaming_service.infrastructure.ffmpeg_failures import (
     classify_ffmpeg_failure,
     followed_a_redirect,
@@ -295,7 +296,7 @@ class _Stream:
             self.process = await asyncio.create_subprocess_exec(
                 *command, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE, env={**os.environ, "TZ": "UTC"},
-                start_new_session=True,
+                start_new_session=True, preexec_fn=dies_with_this_process(),
             )
         except OSError as exc:
             log.error("cannot start ffmpeg for stream %s: %s", self.camera_id, exc,
