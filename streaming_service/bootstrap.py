@@ -147,6 +147,7 @@ class Services:
         await self.live_hub.close()
         await self.ptz.close()
         for what, closing in (("media engine", self.engine.close()),
+                              ("stream ownership", self.streams.release_owned()),
                               ("broker probe", self.broker.close())):
             try:
                 await closing

@@ -137,7 +137,9 @@ def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextMan
                 "projection consumer", start_projection_consumer(settings.amqp_url, projection))
             if consumer is not None:
                 consumers.append(consumer)
-        elif settings.stream_control_listener:
+        if settings.stream_control_listener:
+            # Every process hears every decommission and stops what its engine runs (the
+            # projection consumer above is a competing consumer: one worker gets each).
             listener = await _startup_step(
                 "stream control listener",
                 start_stream_control_listener(settings.amqp_url, stop_if_running))

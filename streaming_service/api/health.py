@@ -11,9 +11,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
-    CollectorRegistry,
     generate_latest,
-    multiprocess,
 )
 from sqlalchemy import text
 
@@ -65,6 +63,5 @@ async def metrics(services: ServicesDep) -> Response:
     if not directory:
         return Response(generate_latest(services.metrics.registry),
                         media_type=CONTENT_TYPE_LATEST)
-    collected = CollectorRegistry()
-    multiprocess.MultiProcessCollector(collected, path=directory)  # type: ignore[no-untyped-call]
-    return Response(generate_latest(collected), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(services.metrics.workers_registry(directory)),
+                    media_type=CONTENT_TYPE_LATEST)

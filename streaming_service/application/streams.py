@@ -30,6 +30,7 @@ from streaming_service.domain.errors import (
 )
 from streaming_service.domain.ports import (
     CameraDirectory,
+    CameraRecord,
     MediaEngine,
     MediaTokenIssuer,
     Outbox,
@@ -98,6 +99,11 @@ class StreamControl:
         self._owner_timeout = owner_timeout_seconds
         # Cameras this process claimed (their ownership leases it renews).
         self._owned: set[uuid.UUID] = set()
+        # One lock per camera: a start, a stop, a recording switch and another process's
+        # command on one camera run one after another in this process (a command that
+        # came while a start awaited the engine would find nothing running yet and free
+        # the camera the start had just claimed).
+        self._camera_locks: dict[uuid.UUID, asyncio.Lock] = {}
         # The engine reports its streams' state changes here.
         engine.listen(on_status=self.on_status)
         # Cameras this instance's engine runs (the gauge of active streams).
@@ -132,6 +138,10 @@ class StreamControl:
         if actor is not None:
             await self._audit.record_view(actor, "live.view", object_type="camera",
                                           object_id=camera.id, tenant_id=camera.tenant_id)
+        async with self._lock(camera.id):
+            return await self._start_locked(camera, actor)
+
+    async def _start_locked(self, camera: CameraRecord, actor: Actor | None) -> StartedStream:
         previous = await self._cache.get(camera.id)
         if not await self._claim(camera.id):
             # Another live replica runs this camera's stream: it is not started a second
@@ -210,6 +220,11 @@ class StreamControl:
 
     async def stop_known(self, camera_id: uuid.UUID, tenant_id: uuid.UUID, *, reason: str) -> None:
         """Stop a camera whose ownership is already established (internal callers)."""
+        async with self._lock(camera_id):
+            await self._stop_locked(camera_id, tenant_id, reason=reason)
+
+    async def _stop_locked(self, camera_id: uuid.UUID, tenant_id: uuid.UUID, *,
+                           reason: str) -> None:
         was = await self._cache.get(camera_id)
         if (self._ownership is not None and await self.engine.status(camera_id) is None
                 and await self._ownership.is_held(camera_id)):
@@ -246,10 +261,11 @@ class StreamControl:
         actor: Actor | None = None,
     ) -> StreamStatus:
         camera = await self._cameras.streamable(camera_id, tenant_id)
-        if self._ownership is not None and await self.engine.status(camera.id) is None:
-            status = await self._set_recording_on_owner(camera.id, enabled)
-        else:
-            status = await self._set_recording_here(camera.id, enabled)
+        async with self._lock(camera.id):
+            if self._ownership is not None and await self.engine.status(camera.id) is None:
+                status = await self._set_recording_on_owner(camera.id, enabled)
+            else:
+                status = await self._set_recording_here(camera.id, enabled)
         if actor is not None:
             await self._audit.record(actor, "recording.start" if enabled else "recording.stop",
                                      object_type="camera", object_id=camera.id,
@@ -291,6 +307,9 @@ class StreamControl:
 
     # --- ownership (several replicas or workers) -----------------------------------------
 
+    def _lock(self, camera_id: uuid.UUID) -> asyncio.Lock:
+        return self._camera_locks.setdefault(camera_id, asyncio.Lock())
+
     async def _claim(self, camera_id: uuid.UUID) -> bool:
         """Whether this process may run the camera's stream (claimed, or already ours).
         An engine that already runs it here keeps it, whatever the lease says."""
@@ -311,6 +330,13 @@ class StreamControl:
                             extra={"camera_id": str(camera_id),
                                    "error_type": type(exc).__name__})
 
+    async def release_owned(self) -> None:
+        """At shutdown, once the engine has stopped every stream: free our cameras now
+        rather than when their leases run out (another process starts them at once, and
+        commands stop coming to an inbox nobody reads)."""
+        for camera_id in sorted(self._owned, key=str):
+            await self._release(camera_id)
+
     async def has_live_owner(self, camera_id: uuid.UUID) -> bool:
         """Whether some live replica (this one included) runs the camera's stream. A
         stream whose replica died keeps its last status in the cache; this says it is
@@ -326,11 +352,15 @@ class StreamControl:
         if self._ownership is None or not self._owned:
             return
         for camera_id in await self._ownership.take_stop_requests(sorted(self._owned, key=str)):
-            await self._stop_for_another(camera_id)
+            async with self._lock(camera_id):
+                await self._stop_for_another(camera_id)
         owned = sorted(self._owned, key=str)
         if not owned:
             return
         held = await self._ownership.renew(owned)
+        for camera_id in held - self._owned:
+            # Freed (stopped) while the renewal ran, which took it again: free it again.
+            await self._ownership.release(camera_id)
         for camera_id in owned:
             if camera_id in held:
                 continue
@@ -359,6 +389,10 @@ class StreamControl:
 
     async def handle_owner_command(self, command: OwnerCommand) -> OwnerReply:
         """Do what another process asked of the stream our engine runs."""
+        async with self._lock(command.camera_id):
+            return await self._owner_command_locked(command)
+
+    async def _owner_command_locked(self, command: OwnerCommand) -> OwnerReply:
         camera_id = command.camera_id
         if await self.engine.status(camera_id) is None:
             await self._release(camera_id)  # a claim of ours with nothing running: free it

@@ -40,8 +40,11 @@ def keep_descriptors_from_children() -> int:
 
 
 @functools.cache
-def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(None, use_errno=True)
+def _prctl() -> Callable[..., int]:
+    prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,  # type: ignore[attr-defined]
+                      ctypes.c_ulong]
+    return prctl
 
 
 def dies_with_this_process() -> Callable[[], None] | None:
@@ -54,11 +57,11 @@ def dies_with_this_process() -> Callable[[], None] | None:
     which the camera's next owner reports as a leftover."""
     if not sys.platform.startswith("linux"):
         return None
-    libc = _libc()  # loaded here, not between fork and exec
+    prctl = _prctl()  # looked up here, not between fork and exec
     parent = os.getpid()
 
     def arm() -> None:
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
         if os.getppid() != parent:  # it died before the wish was made
             os._exit(1)
 

@@ -5,10 +5,12 @@ cases' :class:`~streaming_service.domain.ports.StreamTelemetry` port."""
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 
 from streaming_service.domain.stream import StreamFailure
 
@@ -36,7 +38,8 @@ class StreamingMetrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
         # Under several workers (PROMETHEUS_MULTIPROC_DIR) each writes its own value:
-        # the streams of the live workers add up; a camera's bitrate is its owner's.
+        # the streams of the live workers add up; a camera's bitrate is its owner's (a
+        # dead worker's values are dropped at the next scrape: forget_dead_workers).
         self.active_streams = Gauge(
             "gtv_streams_active", "Streams this instance's engine is running",
             ["service", "engine"], registry=r, multiprocess_mode="livesum",
@@ -82,13 +85,23 @@ class StreamingMetrics:
 
     # --- StreamTelemetry (what the use cases report) -------------------------------------
 
+    @staticmethod
+    def workers_registry(directory: str | Path) -> CollectorRegistry:
+        """Every worker's values, added up (``PROMETHEUS_MULTIPROC_DIR``), the gone
+        workers' live gauges dropped first."""
+        forget_dead_workers(directory)
+        collected = CollectorRegistry()
+        multiprocess.MultiProcessCollector(collected, path=str(directory))  # type: ignore[no-untyped-call]
+        return collected
+
     def streams_running(self, count: int, *, engine: str) -> None:
         self.active_streams.labels(SERVICE, engine).set(count)
 
     def stream_bitrate_kbps(self, camera_id: uuid.UUID, kbps: float | None) -> None:
         if kbps is None:
-            # Zeroed first: a worker's file keeps a removed series' last value, which
-            # would outlast the stream (or outweigh its next owner's) under "livemax".
+            # Zeroed first: under several workers a removed series keeps its last value
+            # in the worker's file (read as 0 from then on, not dropped), which would
+            # outlast the stream (or outweigh its next owner's) under "livemax".
             self.stream_bitrate.labels(str(camera_id)).set(0)
             with contextlib.suppress(KeyError):
                 self.stream_bitrate.remove(str(camera_id))
@@ -109,3 +122,22 @@ class StreamingMetrics:
 
     def event_not_recorded(self, event_type: str) -> None:
         self.event_publish_failures.labels(event_type).inc()
+
+
+def forget_dead_workers(directory: str | Path) -> int:
+    """Drop the live gauges of worker processes that are gone (uvicorn replaces a dead
+    worker; its files would otherwise count its streams for ever); how many were."""
+    forgotten = set()
+    for path in Path(directory).glob("gauge_live*_*.db"):
+        try:
+            pid = int(path.stem.rsplit("_", 1)[1])
+            os.kill(pid, 0)
+        except ValueError:
+            continue
+        except ProcessLookupError:
+            forgotten.add(pid)
+        except PermissionError:  # alive, someone else's
+            continue
+    for pid in forgotten:
+        multiprocess.mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
+    return len(forgotten)

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import time
 import uuid
 from typing import Any
@@ -42,6 +43,10 @@ log = logging.getLogger(__name__)
 _POLL_SECONDS = 1.0
 # An answer nobody collected (its asker gave up) is gone after this long.
 _REPLY_TTL_MS = 60_000
+# Below this, an ask stops waiting (BLPOP's timeout has millisecond resolution).
+_MIN_WAIT_SECONDS = 0.005
+# Asks of one process waiting at once (each holds a connection of the Redis pool).
+MAX_WAITING_ASKS = 8
 
 # Extend only while we still hold it; take it again when it expired and nobody took it.
 _RENEW = """
@@ -64,6 +69,7 @@ class RedisStreamOwnership:
         self.ttl_seconds = ttl_seconds
         self._ttl_ms = max(1, int(ttl_seconds * 1000))
         self.holder = holder or holder_id()
+        self._asking = asyncio.Semaphore(MAX_WAITING_ASKS)
 
     def _key(self, camera_id: uuid.UUID) -> str:
         return f"{self._prefix}stream-owner:{camera_id}"
@@ -109,24 +115,39 @@ class RedisStreamOwnership:
         return f"{self._prefix}stream-reply:"
 
     async def ask_owner(self, command: OwnerCommand, timeout_seconds: float) -> OwnerReply | None:
+        deadline = time.time() + timeout_seconds
+        try:
+            # Each waiting ask holds a pooled connection: a bounded number of them, so an
+            # owner that does not answer cannot starve this process's other Redis work.
+            async with asyncio.timeout(timeout_seconds):
+                await self._asking.acquire()
+        except TimeoutError:
+            return None
+        try:
+            return await self._ask(command, deadline)
+        finally:
+            self._asking.release()
+
+    async def _ask(self, command: OwnerCommand, deadline: float) -> OwnerReply | None:
         owner = await self._redis.get(self._key(command.camera_id))
         if owner is None:
             return OwnerReply.NOT_RUNNING
-        owner = owner.decode() if isinstance(owner, bytes) else str(owner)
+        owner = _text(owner)
         if owner == self.holder:
             return OwnerReply.NOT_RUNNING  # ours, yet our engine does not run it
         reply_to = f"{self._reply_prefix}{uuid.uuid4().hex}"
-        deadline = time.time() + timeout_seconds
         message = json.dumps({"camera_id": str(command.camera_id),
                               "action": command.action.value, "reply_to": reply_to,
                               "deadline": deadline})
         inbox = self._inbox(owner)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.rpush(inbox, message)
-            pipe.pexpire(inbox, max(self._ttl_ms, int(timeout_seconds * 1000)))
+            pipe.pexpire(inbox, max(self._ttl_ms, int((deadline - time.time()) * 1000)))
             await pipe.execute()
-        while (left := deadline - time.time()) > 0:
-            answer = await self._redis.blpop([reply_to], timeout=min(_POLL_SECONDS, left))
+        while (left := deadline - time.time()) > _MIN_WAIT_SECONDS:
+            # Whole milliseconds, never 0 (BLPOP's "wait for ever").
+            wait = round(min(_POLL_SECONDS, left), 3)
+            answer = await self._redis.blpop([reply_to], timeout=wait)
             if answer is not None:
                 with contextlib.suppress(ValueError):
                     return OwnerReply(_text(answer[1]))
@@ -149,7 +170,7 @@ class RedisStreamOwnership:
                 continue
             if popped is None:
                 continue
-            parsed = _parse(_text(popped[1]), self._reply_prefix)
+            parsed = _parse(popped[1], self._reply_prefix)
             if parsed is None:
                 log.warning("dropped a malformed stream command")
                 continue
@@ -190,16 +211,20 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _parse(message: str, reply_prefix: str) -> tuple[OwnerCommand, str, float] | None:
-    """A command from the inbox, its reply list and its deadline; None when malformed
-    (or when it would have us write anywhere but a reply list)."""
+def _parse(message: Any, reply_prefix: str) -> tuple[OwnerCommand, str, float] | None:
+    """A command from the inbox, its reply list and its deadline; None when malformed in
+    any way (the loop must outlive whatever lands in the list), or when it would have us
+    write anywhere but a reply list."""
     try:
         fields = json.loads(message)
-        command = OwnerCommand(camera_id=uuid.UUID(fields["camera_id"]),
-                               action=OwnerAction(fields["action"]))
-        reply_to, deadline = fields["reply_to"], float(fields["deadline"])
-    except (ValueError, TypeError, KeyError):
+        camera_id, action = fields["camera_id"], fields["action"]
+        reply_to, deadline = fields["reply_to"], fields["deadline"]
+        if not (isinstance(camera_id, str) and isinstance(action, str)
+                and isinstance(reply_to, str) and isinstance(deadline, int | float)):
+            return None
+        command = OwnerCommand(camera_id=uuid.UUID(camera_id), action=OwnerAction(action))
+    except (ValueError, TypeError, KeyError):  # UnicodeDecodeError is a ValueError
         return None
-    if not isinstance(reply_to, str) or not reply_to.startswith(reply_prefix):
+    if not reply_to.startswith(reply_prefix) or not math.isfinite(deadline):
         return None
-    return command, reply_to, deadline
+    return command, reply_to, float(deadline)

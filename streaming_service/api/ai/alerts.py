@@ -4,6 +4,7 @@ through ``AlertAcknowledged``)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
@@ -27,11 +28,14 @@ if TYPE_CHECKING:
 router = APIRouter(prefix="/api/ai/alerts", tags=["alerts"])
 
 
-async def _out(services: Services, tenant_id: uuid.UUID, alerts: list[Alert]) -> list[AlertOut]:
-    clipped = await services.alerts.clipped(tenant_id, {a.detection_id for a in alerts})
+def _out(alerts: list[Alert], clipped: Collection[uuid.UUID]) -> list[AlertOut]:
     return [AlertOut.model_validate(a).model_copy(update={
         "clip_url": clip_path(a.detection_id) if a.detection_id in clipped else None})
         for a in alerts]
+
+
+async def _one_out(services: Services, tenant_id: uuid.UUID, alert: Alert) -> AlertOut:
+    return _out([alert], await services.alerts.clipped(tenant_id, {alert.detection_id}))[0]
 
 
 @router.get("/", response_model=PageOut[AlertOut], summary="The tenant's alerts, newest first")
@@ -47,14 +51,13 @@ async def list_all(
     tenant_id = tenant_scope(claims)
     result = await services.alerts.list(tenant_id, status=status, camera_id=camera_id,
                                         offset=page.offset, limit=page.size)
-    return page_out(request, page, result.total, await _out(services, tenant_id, result.items))
+    return page_out(request, page, result.total, _out(result.items, result.clipped))
 
 
 @router.get("/{alert_id}", response_model=AlertOut)
 async def get_one(alert_id: uuid.UUID, claims: ViewerDep, services: ServicesDep) -> AlertOut:
     tenant_id = tenant_scope(claims)
-    alert = await services.alerts.get(alert_id, tenant_id)
-    return (await _out(services, tenant_id, [alert]))[0]
+    return await _one_out(services, tenant_id, await services.alerts.get(alert_id, tenant_id))
 
 
 @router.post("/{alert_id}/ack", response_model=AlertOut,
@@ -65,4 +68,4 @@ async def acknowledge(alert_id: uuid.UUID, claims: OperatorDep,
     actor = actor_of(claims, request)
     result = await services.alerts.acknowledge(alert_id, tenant_id, claims.user_id,
                                                ip=actor.ip, user_agent=actor.user_agent)
-    return (await _out(services, tenant_id, [result.alert]))[0]
+    return await _one_out(services, tenant_id, result.alert)

@@ -64,11 +64,23 @@ async def test_a_command_is_done_by_the_owner_and_answered(redis_client: Any) ->
     stop = asyncio.Event()
     serving = asyncio.create_task(owner.serve_owner_commands(handle, stop))
     try:
-        # Junk in the inbox (or a reply list that is not one) is dropped, not obeyed.
+        # Junk in the inbox (or a reply list that is not one) is dropped, not obeyed, and
+        # the loop goes on.
         inbox = f"{prefix}stream-commands:a"
-        await redis_client.rpush(inbox, "not json", json.dumps({
-            "camera_id": str(camera), "action": "stop", "reply_to": "gtv:stream-owner:x",
-            "deadline": time.time() + 30}))
+        live = time.time() + 30
+        reply_to = f"{prefix}stream-reply:junk"
+        await redis_client.rpush(
+            inbox, "not json", b"\xff\xfe not utf-8",
+            json.dumps({"camera_id": str(camera), "action": "stop",
+                        "reply_to": "gtv:stream-owner:x", "deadline": live}),
+            json.dumps({"camera_id": 5, "action": "stop", "reply_to": reply_to,
+                        "deadline": live}),
+            json.dumps({"camera_id": [str(camera)], "action": "stop", "reply_to": reply_to,
+                        "deadline": live}),
+            json.dumps({"camera_id": str(camera), "action": "stop", "reply_to": reply_to,
+                        "deadline": float("nan")}),
+            json.dumps({"camera_id": str(camera), "action": "explode", "reply_to": reply_to,
+                        "deadline": live}))
         command = OwnerCommand(camera, OwnerAction.RECORDING_ON)
         assert await other.ask_owner(command, 5.0) is OwnerReply.DONE
         assert done == [command], "only the live command was handed to the owner"
@@ -80,7 +92,7 @@ async def test_a_command_is_done_by_the_owner_and_answered(redis_client: Any) ->
         assert await owner.ask_owner(OwnerCommand(camera, OwnerAction.STOP),
                                      5.0) is OwnerReply.NOT_RUNNING
         assert len(done) == 2
-        assert not await redis_client.exists("gtv:stream-owner:x")
+        assert not await redis_client.exists("gtv:stream-owner:x", reply_to)
     finally:
         stop.set()
         await asyncio.wait_for(serving, timeout=5)

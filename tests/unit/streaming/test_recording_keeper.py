@@ -16,7 +16,7 @@ from streaming_service.application.audit import AuditTrail
 from streaming_service.application.recording_keeper import RecordingKeeper
 from streaming_service.application.streams import StreamControl
 from streaming_service.domain.errors import MediaEngineError, StreamNotRunning
-from streaming_service.domain.ports import CameraRecord
+from streaming_service.domain.ports import CameraRecord, OwnerAction, OwnerCommand, OwnerReply
 from tests.unit.streaming.fakes import (
     FakeCache,
     FakeCameras,
@@ -242,3 +242,76 @@ async def test_a_start_the_engine_refuses_leaves_the_camera_free_for_any_process
     assert camera.id not in owners.table, "a failed start is not renewed"
     await second._streams.start(camera.id, camera.tenant_id)
     assert [s.camera_id for s in engine_b.started] == [camera.id]
+
+
+class SlowStartEngine(FakeEngine):
+    """An engine whose start awaits (a DNS lookup, the previous ffmpeg's exit) until
+    ``go`` is set, before the stream exists."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.go = asyncio.Event()
+
+    async def start(self, source: Any) -> Any:
+        await self.go.wait()
+        return await super().start(source)
+
+
+async def test_a_command_that_comes_while_a_start_awaits_the_engine_waits_for_it() -> None:
+    cameras = FakeCameras()
+    camera = cameras.add(_camera("off"))
+    owners = MemoryOwnership()
+    owner, _ = _keeper(cameras, FakeLease(granted=False), ownership=owners.replica("a"))
+    engine = SlowStartEngine()
+    owner._streams.engine = engine
+    starting = asyncio.create_task(owner._streams.start(camera.id, camera.tenant_id))
+    await asyncio.sleep(0.01)
+    assert owners.table[camera.id] == "a"  # claimed; the engine has nothing yet
+    stopping = asyncio.create_task(owner._streams.handle_owner_command(
+        OwnerCommand(camera.id, OwnerAction.STOP)))
+    await asyncio.sleep(0.01)
+    assert not stopping.done(), "the command waits for the start"
+    engine.go.set()
+    await starting
+    assert await stopping is OwnerReply.DONE
+    assert engine.stopped == [camera.id] and camera.id not in owners.table
+
+
+class RacingOwnership(MemoryOwnership):
+    """Renewing runs ``meanwhile`` first (a relayed stop that lands mid-renewal); like
+    Redis, renewing takes a free camera again."""
+
+    meanwhile: Any = None
+
+    async def renew(self, camera_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        if self.meanwhile is not None:
+            await self.meanwhile()
+        return await super().renew(camera_ids)
+
+
+async def test_a_camera_stopped_during_a_renewal_is_not_held_again() -> None:
+    cameras = FakeCameras()
+    camera = cameras.add(_camera("off"))
+    owners = RacingOwnership(holder="a")
+    owner, _ = _keeper(cameras, FakeLease(granted=False), ownership=owners)
+    await owner._streams.start(camera.id, camera.tenant_id)
+
+    async def relayed_stop() -> None:
+        owners.meanwhile = None
+        await owner._streams.handle_owner_command(OwnerCommand(camera.id, OwnerAction.STOP))
+
+    owners.meanwhile = relayed_stop
+    await owner._streams.renew_ownership()
+    assert camera.id not in owners.table
+
+
+async def test_a_stopping_process_frees_its_cameras() -> None:
+    cameras = FakeCameras()
+    first, second = cameras.add(_camera("off")), cameras.add(_camera("off"))
+    owners = MemoryOwnership()
+    owner, engine = _keeper(cameras, FakeLease(granted=False), ownership=owners.replica("a"))
+    for camera in (first, second):
+        await owner._streams.start(camera.id, camera.tenant_id)
+    await engine.close()
+    await owner._streams.release_owned()
+    assert owners.table == {}
