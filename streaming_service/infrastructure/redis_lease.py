@@ -4,6 +4,7 @@ and the lease expires; another replica takes it at its next attempt."""
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import uuid
@@ -48,20 +49,18 @@ class RedisLease:
 
 
 class RedisClaims:
-    """One-off claims on items of shared work, ``<prefix><item>`` = holder id for
-    ``ttl_seconds`` (``SET NX PX``): of the processes that see the same item, the one whose
-    claim lands does it. A claim its holder never gives back (it died) expires."""
+    """One-off claims on items of shared work: a :class:`RedisLease` per item,
+    ``<prefix><item>``. Of the processes that see the same item, the one whose claim lands
+    does it; a claim its holder never gives back (it died) expires."""
 
     def __init__(self, client: Any, prefix: str, *, ttl_seconds: float,
                  holder: str | None = None) -> None:
-        self._redis = client
+        self._lease = functools.partial(RedisLease, client, ttl_seconds=ttl_seconds,
+                                        holder=holder or holder_id())
         self._prefix = prefix
-        self._ttl_ms = max(1, int(ttl_seconds * 1000))
-        self.holder = holder or holder_id()
 
     async def claim(self, item: str) -> bool:
-        return bool(await self._redis.set(f"{self._prefix}{item}", self.holder, nx=True,
-                                          px=self._ttl_ms))
+        return await self._lease(f"{self._prefix}{item}").acquire()
 
     async def release(self, item: str) -> None:
-        await self._redis.eval(RELEASE_SCRIPT, 1, f"{self._prefix}{item}", self.holder)
+        await self._lease(f"{self._prefix}{item}").release()

@@ -51,6 +51,18 @@ def _keeper(cameras: FakeCameras, lease: FakeLease, *, cache: FakeCache | None =
     return keeper, engine
 
 
+def _two_processes(
+    cameras: FakeCameras, *, a_leases: bool = False, b_leases: bool = False,
+) -> tuple[FakeCache, MemoryOwnership, tuple[RecordingKeeper, FakeEngine],
+           tuple[RecordingKeeper, FakeEngine]]:
+    """Two API processes ("a", "b") sharing the status cache and the ownership table;
+    ``*_leases``: whether each holds the keeper's lease."""
+    cache, owners = FakeCache(), MemoryOwnership()
+    a = _keeper(cameras, FakeLease(granted=a_leases), cache=cache, ownership=owners.replica("a"))
+    b = _keeper(cameras, FakeLease(granted=b_leases), cache=cache, ownership=owners.replica("b"))
+    return cache, owners, a, b
+
+
 def _camera(mode: str, status: str = "active") -> CameraRecord:
     return CameraRecord(id=uuid.uuid4(), tenant_id=uuid.uuid4(), rtsp_url_encrypted="",
                         recording_mode=mode, status=status)
@@ -107,11 +119,7 @@ async def test_run_gives_the_lease_back_when_stopped() -> None:
 async def test_a_stream_another_replica_runs_is_not_started_twice() -> None:
     cameras = FakeCameras()
     camera = cameras.add(_camera("continuous"))
-    cache, owners = FakeCache(), MemoryOwnership()
-    first, engine_a = _keeper(cameras, FakeLease(granted=True), cache=cache,
-                              ownership=owners.replica("a"))
-    second, engine_b = _keeper(cameras, FakeLease(granted=False), cache=cache,
-                               ownership=owners.replica("b"))
+    _, _, (first, engine_a), (second, engine_b) = _two_processes(cameras, a_leases=True)
     await first.tick()
     assert [s.camera_id for s in engine_a.started] == [camera.id]
     # A viewer's start lands on the other replica: it hands out the stream, runs nothing.
@@ -123,11 +131,8 @@ async def test_a_stream_another_replica_runs_is_not_started_twice() -> None:
 async def test_the_keeper_takes_over_the_stream_of_a_dead_replica() -> None:
     cameras = FakeCameras()
     camera = cameras.add(_camera("continuous"))
-    cache, owners = FakeCache(), MemoryOwnership()
-    dead, engine_a = _keeper(cameras, FakeLease(granted=True), cache=cache,
-                             ownership=owners.replica("a"))
-    survivor, engine_b = _keeper(cameras, FakeLease(granted=True), cache=cache,
-                                 ownership=owners.replica("b"))
+    cache, owners, (dead, engine_a), (survivor, engine_b) = _two_processes(
+        cameras, a_leases=True, b_leases=True)
     await dead.tick()
     assert len(engine_a.started) == 1
     await survivor.tick()  # the owner is alive: its stream is left alone
@@ -154,11 +159,7 @@ async def test_a_replica_that_lost_its_stream_to_another_stops_its_copy() -> Non
 async def test_a_stop_the_owner_does_not_answer_is_left_for_its_renewal() -> None:
     cameras = FakeCameras()
     camera = cameras.add(_camera("off"))
-    cache, owners = FakeCache(), MemoryOwnership()
-    owner, engine_a = _keeper(cameras, FakeLease(granted=False), cache=cache,
-                              ownership=owners.replica("a"))
-    other, engine_b = _keeper(cameras, FakeLease(granted=False), cache=cache,
-                              ownership=owners.replica("b"))
+    cache, owners, (owner, engine_a), (other, engine_b) = _two_processes(cameras)
     await owner._streams.start(camera.id, camera.tenant_id)
     await other._streams.stop(camera.id, camera.tenant_id)
     assert engine_b.started == []
@@ -182,11 +183,7 @@ async def test_a_stop_through_another_process_has_stopped_the_owners_stream_when
 ) -> None:
     cameras = FakeCameras()
     camera = cameras.add(_camera("off"))
-    cache, owners = FakeCache(), MemoryOwnership()
-    owner, engine_a = _keeper(cameras, FakeLease(granted=False), cache=cache,
-                              ownership=owners.replica("a"))
-    other, engine_b = _keeper(cameras, FakeLease(granted=False), cache=cache,
-                              ownership=owners.replica("b"))
+    cache, owners, (owner, engine_a), (other, engine_b) = _two_processes(cameras)
     stop, serving = await _serving(owner)
     try:
         await owner._streams.start(camera.id, camera.tenant_id)
@@ -206,11 +203,7 @@ async def test_a_stop_through_another_process_has_stopped_the_owners_stream_when
 async def test_recording_switched_through_another_process_is_switched_by_the_owner() -> None:
     cameras = FakeCameras()
     camera, idle = cameras.add(_camera("off")), cameras.add(_camera("off"))
-    cache, owners = FakeCache(), MemoryOwnership()
-    owner, engine_a = _keeper(cameras, FakeLease(granted=False), cache=cache,
-                              ownership=owners.replica("a"))
-    other, engine_b = _keeper(cameras, FakeLease(granted=False), cache=cache,
-                              ownership=owners.replica("b"))
+    _, _, (owner, engine_a), (other, engine_b) = _two_processes(cameras)
     stop, serving = await _serving(owner)
     try:
         await owner._streams.start(camera.id, camera.tenant_id)
@@ -231,9 +224,7 @@ async def test_recording_switched_through_another_process_is_switched_by_the_own
 async def test_a_start_the_engine_refuses_leaves_the_camera_free_for_any_process() -> None:
     cameras = FakeCameras()
     camera = cameras.add(_camera("off"))
-    owners = MemoryOwnership()
-    first, engine_a = _keeper(cameras, FakeLease(granted=False), ownership=owners.replica("a"))
-    second, engine_b = _keeper(cameras, FakeLease(granted=False), ownership=owners.replica("b"))
+    _, owners, (first, engine_a), (second, engine_b) = _two_processes(cameras)
     engine_a.fail_start = True
     with pytest.raises(MediaEngineError):
         await first._streams.start(camera.id, camera.tenant_id)
