@@ -104,6 +104,8 @@ class StreamControl:
         # came while a start awaited the engine would find nothing running yet and free
         # the camera the start had just claimed).
         self._camera_locks: dict[uuid.UUID, asyncio.Lock] = {}
+        # Cameras a renewal took again after this process had freed them (see there).
+        self._strays: set[uuid.UUID] = set()
         # The engine reports its streams' state changes here.
         engine.listen(on_status=self.on_status)
         # Cameras this instance's engine runs (the gauge of active streams).
@@ -335,7 +337,8 @@ class StreamControl:
         rather than when their leases run out (another process starts them at once, and
         commands stop coming to an inbox nobody reads)."""
         for camera_id in sorted(self._owned, key=str):
-            await self._release(camera_id)
+            if await self.engine.status(camera_id) is None:  # not one whose stop failed
+                await self._release(camera_id)
 
     async def has_live_owner(self, camera_id: uuid.UUID) -> bool:
         """Whether some live replica (this one included) runs the camera's stream. A
@@ -348,29 +351,40 @@ class StreamControl:
     async def renew_ownership(self) -> None:
         """Extend the leases of the streams this process's engine runs (every replica,
         every few seconds). One taken by another replica meanwhile (this one could not
-        reach Redis for longer than the lease) is given up here: the engine stops it."""
-        if self._ownership is None or not self._owned:
+        reach Redis for longer than the lease) is given up here: the engine stops it.
+        Renewing comes first and waits for no camera's lock: a camera busy with a start or
+        a stop is looked at again at the next renewal."""
+        if self._ownership is None or not (self._owned or self._strays):
             return
+        owned = sorted(self._owned, key=str)
+        held = await self._ownership.renew(owned) if owned else set()
+        # Renewing takes a missing key again (Redis lost it): one this process freed while
+        # the renewal ran is a stray, freed again once nothing here works on its camera.
+        strays, self._strays = (held | self._strays) - self._owned, set()
+        for camera_id in strays:
+            if self._lock(camera_id).locked():
+                self._strays.add(camera_id)
+            elif camera_id not in self._owned:
+                await self._ownership.release(camera_id)
+        for camera_id in owned:
+            if camera_id in held or camera_id not in self._owned:
+                continue
+            if self._lock(camera_id).locked():
+                continue
+            async with self._lock(camera_id):
+                self._owned.discard(camera_id)
+                if await self.engine.status(camera_id) is None:
+                    continue
+                log.warning("another replica took over a stream this one ran; stopping ours",
+                            extra={"camera_id": str(camera_id)})
+                await self._stop_engine_stream(camera_id, "a stream taken over elsewhere")
+                self._running.discard(camera_id)
         for camera_id in await self._ownership.take_stop_requests(sorted(self._owned, key=str)):
+            if self._lock(camera_id).locked():
+                await self._ownership.request_stop(camera_id)  # busy: taken next time
+                continue
             async with self._lock(camera_id):
                 await self._stop_for_another(camera_id)
-        owned = sorted(self._owned, key=str)
-        if not owned:
-            return
-        held = await self._ownership.renew(owned)
-        for camera_id in held - self._owned:
-            # Freed (stopped) while the renewal ran, which took it again: free it again.
-            await self._ownership.release(camera_id)
-        for camera_id in owned:
-            if camera_id in held:
-                continue
-            self._owned.discard(camera_id)
-            if await self.engine.status(camera_id) is None:
-                continue
-            log.warning("another replica took over a stream this one ran; stopping ours",
-                        extra={"camera_id": str(camera_id)})
-            await self._stop_engine_stream(camera_id, "a stream taken over elsewhere")
-            self._running.discard(camera_id)
 
     async def _stop_for_another(self, camera_id: uuid.UUID) -> bool:
         """Stop our stream of ``camera_id`` for another process (which clears the status

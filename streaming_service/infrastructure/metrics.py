@@ -139,5 +139,6 @@ def forget_dead_workers(directory: str | Path) -> int:
         except PermissionError:  # alive, someone else's
             continue
     for pid in forgotten:
-        multiprocess.mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
+        with contextlib.suppress(FileNotFoundError):  # another worker's scrape got there
+            multiprocess.mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
     return len(forgotten)

@@ -223,8 +223,10 @@ def _parse(message: Any, reply_prefix: str) -> tuple[OwnerCommand, str, float] |
                 and isinstance(reply_to, str) and isinstance(deadline, int | float)):
             return None
         command = OwnerCommand(camera_id=uuid.UUID(camera_id), action=OwnerAction(action))
-    except (ValueError, TypeError, KeyError):  # UnicodeDecodeError is a ValueError
+        deadline = float(deadline)  # an integer of 400 digits overflows here
+    # UnicodeDecodeError is a ValueError.
+    except (ValueError, TypeError, KeyError, OverflowError):
         return None
     if not reply_to.startswith(reply_prefix) or not math.isfinite(deadline):
         return None
-    return command, reply_to, float(deadline)
+    return command, reply_to, deadline

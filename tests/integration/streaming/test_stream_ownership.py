@@ -79,6 +79,8 @@ async def test_a_command_is_done_by_the_owner_and_answered(redis_client: Any) ->
                         "deadline": live}),
             json.dumps({"camera_id": str(camera), "action": "stop", "reply_to": reply_to,
                         "deadline": float("nan")}),
+            json.dumps({"camera_id": str(camera), "action": "stop", "reply_to": reply_to,
+                        "deadline": 10 ** 400}),
             json.dumps({"camera_id": str(camera), "action": "explode", "reply_to": reply_to,
                         "deadline": live}))
         command = OwnerCommand(camera, OwnerAction.RECORDING_ON)

@@ -184,8 +184,19 @@ def _listening_inode(port: int) -> str:
 
 
 def _holds(pid: int, inode: str) -> bool:
-    fds = Path(f"/proc/{pid}/fd")
-    return any(os.readlink(fd) == f"socket:[{inode}]" for fd in fds.iterdir())
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # closed meanwhile (a segment file)
+            if os.readlink(fd) == f"socket:[{inode}]":
+                return True
+    return False
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie nobody reaped yet has died)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 async def test_the_served_workers_run_each_camera_once_and_take_its_ffmpeg_with_them(
@@ -241,6 +252,6 @@ async def test_the_served_workers_run_each_camera_once_and_take_its_ffmpeg_with_
     os.kill(_parent_of(ffmpeg), signal.SIGKILL)  # its worker, killed outright
 
     async def gone() -> bool:
-        return not Path(f"/proc/{ffmpeg}").exists()
+        return not _running(ffmpeg)
 
     await eventually(gone, 10, "the ffmpeg of the killed worker gone")

@@ -112,7 +112,7 @@ class FakeEngine:
         return None
 
     async def close(self) -> None:
-        return None
+        self.running.clear()
 
 
 @dataclass

@@ -303,6 +303,29 @@ async def test_a_stopping_process_frees_its_cameras() -> None:
     owner, engine = _keeper(cameras, FakeLease(granted=False), ownership=owners.replica("a"))
     for camera in (first, second):
         await owner._streams.start(camera.id, camera.tenant_id)
+    await owner._streams.release_owned()
+    assert set(owners.table) == {first.id, second.id}, "not while their streams run"
     await engine.close()
     await owner._streams.release_owned()
     assert owners.table == {}
+
+
+async def test_a_stray_claim_is_freed_once_its_camera_is_not_busy() -> None:
+    cameras = FakeCameras()
+    camera = cameras.add(_camera("off"))
+    owners = RacingOwnership(holder="a")
+    owner, _ = _keeper(cameras, FakeLease(granted=False), ownership=owners)
+    await owner._streams.start(camera.id, camera.tenant_id)
+    busy = owner._streams._lock(camera.id)
+
+    async def relayed_stop_then_busy() -> None:
+        owners.meanwhile = None
+        await owner._streams.handle_owner_command(OwnerCommand(camera.id, OwnerAction.STOP))
+        await busy.acquire()  # a start or a stop of this camera under way here
+
+    owners.meanwhile = relayed_stop_then_busy
+    await owner._streams.renew_ownership()
+    assert owners.table == {camera.id: "a"}, "left alone while the camera is busy"
+    busy.release()
+    await owner._streams.renew_ownership()
+    assert camera.id not in owners.table

@@ -22,9 +22,13 @@ StreamingMetrics().streams_running(3, engine="ffmpeg")
 """
 
 
-def test_a_dead_workers_streams_are_dropped_at_the_next_scrape(tmp_path: Path) -> None:
+def _a_worker_that_died(directory: Path) -> None:
     subprocess.run([sys.executable, "-c", _WORKER], check=True, timeout=60, env={
-        **os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)})
+        **os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory), "PYTHONPATH": str(ROOT)})
+
+
+def test_a_dead_workers_streams_are_dropped_at_the_next_scrape(tmp_path: Path) -> None:
+    _a_worker_that_died(tmp_path)
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=str(tmp_path))  # type: ignore[no-untyped-call]
     assert ACTIVE_3 in generate_latest(registry).decode(), "counted before the scrape forgets"
@@ -34,6 +38,9 @@ def test_a_dead_workers_streams_are_dropped_at_the_next_scrape(tmp_path: Path) -
     assert [p.name for p in tmp_path.glob("gauge_livesum_*.db")] == [
         f"gauge_livesum_{os.getpid()}.db"]
     (tmp_path / f"gauge_livesum_{os.getpid()}.db").unlink()
+    # The scrape forgets by itself.
+    _a_worker_that_died(tmp_path)
     scraped = generate_latest(StreamingMetrics.workers_registry(tmp_path)).decode()
     assert ACTIVE_3 not in scraped
+    assert not list(tmp_path.glob("gauge_livesum_*.db"))
     assert forget_dead_workers(tmp_path) == 0
