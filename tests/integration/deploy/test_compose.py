@@ -319,7 +319,9 @@ def test_uvicorn_keeps_no_access_log_and_believes_no_proxy_header(
         assert "--forwarded-allow-ips" not in command and "--proxy-headers" not in command
     seen: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(options))
-    monkeypatch.setenv("GTV_ENGINE", "ffmpeg")
+    # One worker: with several, serve.main points this process's metrics at a
+    # multiprocess directory (PROMETHEUS_MULTIPROC_DIR) for the rest of the run.
+    monkeypatch.setenv("GTV_STREAMING_WORKERS", "1")
     serve.main(["--host", "0.0.0.0", "--port", "8001"])
     assert seen["access_log"] is False
     assert seen["proxy_headers"] is False
