@@ -491,6 +491,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         while True:
             demo.fail_on_dead()
+            demo.supervisor.reap_orphans()
             time.sleep(1.0)
     except KeyboardInterrupt:
         say("stopping")

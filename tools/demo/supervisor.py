@@ -3,6 +3,12 @@
 Every child runs in its own process group so that stopping it also stops whatever it
 spawned (ffmpeg under the camera simulator, gunicorn's workers...). Stopping sends
 SIGTERM, waits, then SIGKILL: nothing is left behind.
+
+On Linux the supervisor is its children's subreaper (``PR_SET_CHILD_SUBREAPER``): what a
+child leaves behind when it exits first (the resource tracker of uvicorn's workers, a
+worker killed with its group) is re-parented here rather than to PID 1, which in some
+sandboxes never reaps, and is reaped here (``reap_orphans``) instead of lingering as a
+zombie of the demo's process groups.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ class Supervisor:
         self.pid_file = pid_file
         self.running: list[Running] = []
         self._stopping = threading.Event()
+        _become_subreaper()
 
     def start(self, spec: ProcessSpec) -> Running:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -95,9 +102,62 @@ class Supervisor:
             _signal_group(r.popen, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 r.popen.wait(timeout=5)
+        groups = {r.popen.pid for r in self.running}
         self.running.clear()
+        deadline = time.monotonic() + 5
+        while True:
+            self.reap_orphans()
+            if not _members_of(groups) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+
+    def reap_orphans(self) -> int:
+        """Reap the exited processes re-parented to this one that are not the children it
+        started (their exit codes are the watch's to read); how many."""
+        ours = {r.popen.pid for r in self.running}
+        reaped = 0
+        for pid, _, state in _processes():
+            if state == "Z" and pid not in ours and _parent(pid) == os.getpid():
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, os.WNOHANG)
+                    reaped += 1
+        return reaped
 
 
 def _signal_group(popen: subprocess.Popen[bytes], sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(popen.pid, sig)
+
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _become_subreaper() -> None:
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _processes() -> list[tuple[int, int, str]]:
+    """(pid, process group, state) of every process (``/proc/<pid>/stat``)."""
+    found = []
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            found.append((int(entry.name), int(fields[2]), fields[0]))
+    return found
+
+
+def _parent(pid: int) -> int | None:
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    return None
+
+
+def _members_of(groups: set[int]) -> list[int]:
+    """Processes of these groups, zombies included (what ``killpg(g, 0)`` still finds)."""
+    return [pid for pid, group, _ in _processes() if group in groups]
