@@ -1,7 +1,8 @@
 """Training crops for the plate reader: rendered Brazilian plates, as the detector crops them.
 
-Plates are drawn character cell by character cell with DejaVu and Noto faces (never the
-evaluation set's Liberation, URW or FreeFont faces: tools/lpr_eval), in both layouts
+Plates are drawn character cell by character cell in 25 faces (DejaVu, Noto, DIN and 14
+more from Debian's fonts-* packages; never the evaluation set's Liberation, URW or
+FreeFont faces: tools/lpr_eval, nor the held-out ones of ``face_check``), in both layouts
 (Mercosul ``ABC1D23``, old ``ABC1234``), one row (cars) and two rows (motorcycles), in
 the colours of private, commercial, official and special plates. Each plate is then
 seen as a camera would see it: a random homography (yaw, pitch, roll), a plate width
@@ -31,22 +32,49 @@ rows laid side by side), made from the crop exactly as the service makes it."""
 ALPHABET = string.ascii_uppercase + string.digits
 STYLES = ("mercosul", "old")
 
+_DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+_NOTO = Path("/usr/share/fonts/truetype/noto")
+_TTF = Path("/usr/share/fonts/truetype")
+_OTF = Path("/usr/share/fonts/opentype")
 TRAIN_FONTS: dict[str, Path] = {
-    "dejavu-sans-condensed-bold": Path(
-        "/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Bold.ttf"
-    ),
-    "dejavu-sans-bold": Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
-    "dejavu-sans-mono-bold": Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf"),
-    "dejavu-serif-condensed-bold": Path(
-        "/usr/share/fonts/truetype/dejavu/DejaVuSerifCondensed-Bold.ttf"
-    ),
-    "dejavu-sans-condensed": Path("/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed.ttf"),
-    "dejavu-sans-mono": Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"),
-    "noto-sans-bold": Path("/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf"),
-    "noto-sans-display-bold": Path("/usr/share/fonts/truetype/noto/NotoSansDisplay-Bold.ttf"),
-    "noto-sans-regular": Path("/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf"),
-    "noto-serif-bold": Path("/usr/share/fonts/truetype/noto/NotoSerif-Bold.ttf"),
+    "dejavu-sans-condensed-bold": _DEJAVU / "DejaVuSansCondensed-Bold.ttf",
+    "dejavu-sans-bold": _DEJAVU / "DejaVuSans-Bold.ttf",
+    "dejavu-sans-mono-bold": _DEJAVU / "DejaVuSansMono-Bold.ttf",
+    "dejavu-serif-condensed-bold": _DEJAVU / "DejaVuSerifCondensed-Bold.ttf",
+    "dejavu-sans-condensed": _DEJAVU / "DejaVuSansCondensed.ttf",
+    "dejavu-sans-mono": _DEJAVU / "DejaVuSansMono.ttf",
+    "noto-sans-bold": _NOTO / "NotoSans-Bold.ttf",
+    "noto-sans-display-bold": _NOTO / "NotoSansDisplay-Bold.ttf",
+    "noto-sans-regular": _NOTO / "NotoSans-Regular.ttf",
+    "noto-serif-bold": _NOTO / "NotoSerif-Bold.ttf",
+    # More faces (Debian fonts-*, tools/scripts/install_system.sh): DIN (the family of
+    # the real plates' typefaces), condensed, geometric, humanist and monospaced ones.
+    "open-din": _TTF / "opendin/OSP-DIN.ttf",
+    "roboto-condensed-bold": _TTF / "roboto/unhinted/RobotoCondensed-Bold.ttf",
+    "roboto-medium": _TTF / "roboto/unhinted/RobotoTTF/Roboto-Medium.ttf",
+    "open-sans-condensed-bold": _TTF / "open-sans/OpenSans-CondBold.ttf",
+    "open-sans-semibold": _TTF / "open-sans/OpenSans-Semibold.ttf",
+    "bebas-neue-bold": _OTF / "bebas-neue/BebasNeue-Bold.otf",
+    "league-spartan-bold": _OTF / "league-spartan/LeagueSpartan-Bold.otf",
+    "inter-semibold": _OTF / "inter/Inter-SemiBold.otf",
+    "manrope-bold": _TTF / "manrope/Manrope-Bold.ttf",
+    "carlito-bold": _TTF / "crosextra/Carlito-Bold.ttf",
+    "hack-bold": _TTF / "hack/Hack-Bold.ttf",
+    "jetbrains-mono-bold": _TTF / "jetbrains-mono/JetBrainsMono-Bold.ttf",
+    "fira-code-bold": _TTF / "firacode/FiraCode-Bold.ttf",
+    "anonymous-pro-bold": _TTF / "anonymous-pro/Anonymous Pro B.ttf",
+    "inconsolata": _TTF / "inconsolata/Inconsolata.otf",
 }
+#: Faces no reader is trained on, nor the evaluation set uses: a check of how a trained
+#: reader does on faces it never saw (``tools.lpr_train.face_check``).
+HELD_OUT_FONTS: dict[str, Path] = {
+    "lato-bold": _TTF / "lato/Lato-Bold.ttf",
+    "lato-heavy": _TTF / "lato/Lato-Heavy.ttf",
+    "cantarell-bold": _OTF / "cantarell/Cantarell-Bold.otf",
+    "b612-bold": _OTF / "b612/B612-Bold.otf",
+    "b612-mono-bold": _OTF / "b612/B612Mono-Bold.otf",
+}
+_ALL_FONTS = {**TRAIN_FONTS, **HELD_OUT_FONTS}
 MERCOSUL_INK = [(0, 0, 0), (190, 10, 10), (10, 30, 160), (0, 110, 40), (150, 120, 40)]
 OLD_COLOURS = [  # (background, ink), RGB
     ((185, 188, 190), (10, 10, 10)),
@@ -58,8 +86,9 @@ OLD_COLOURS = [  # (background, ink), RGB
 ]
 
 
-def train_fonts() -> list[str]:
-    found = [name for name, path in TRAIN_FONTS.items() if path.exists()]
+def train_fonts(table: dict[str, Path] | None = None) -> list[str]:
+    """The faces of ``table`` (the training faces) installed on this machine."""
+    found = [name for name, path in (table or TRAIN_FONTS).items() if path.exists()]
     if not found:
         raise RuntimeError("no training fonts: run tools/scripts/install_system.sh")
     return found
@@ -67,7 +96,7 @@ def train_fonts() -> list[str]:
 
 @functools.lru_cache(maxsize=2048)
 def _glyph(char: str, font: str, bold: int) -> Array:
-    face = ImageFont.truetype(str(TRAIN_FONTS[font]), 64)
+    face = ImageFont.truetype(str(_ALL_FONTS[font]), 64)
     canvas = Image.new("L", (110, 110), 0)
     ImageDraw.Draw(canvas).text(
         (14, 8), char, font=face, fill=255, stroke_width=bold, stroke_fill=255
@@ -123,9 +152,10 @@ def random_text(rng: np.random.Generator, style: str) -> str:
     return "".join(t)
 
 
-def render(text: str, style: str, two_rows: bool, rng: np.random.Generator) -> Array:
-    """A frontal plate, RGB, ~2 px per mm."""
-    fonts = train_fonts()
+def render(text: str, style: str, two_rows: bool, rng: np.random.Generator,
+           faces: dict[str, Path] | None = None) -> Array:
+    """A frontal plate, RGB, ~2 px per mm, in one of ``faces`` (the training faces)."""
+    fonts = train_fonts(faces)
     font = fonts[int(rng.integers(len(fonts)))]
     bold = int(rng.integers(0, 3))
     w, h = (480, 156) if not two_rows else (240, 204)
@@ -135,7 +165,7 @@ def render(text: str, style: str, two_rows: bool, rng: np.random.Generator) -> A
         img[:band] = (rng.uniform(0, 40), rng.uniform(30, 80), rng.uniform(130, 190))
         pil = Image.fromarray(img.astype(np.uint8))
         draw = ImageDraw.Draw(pil)
-        face = ImageFont.truetype(str(TRAIN_FONTS[fonts[0]]), max(8, int(band * 0.6)))
+        face = ImageFont.truetype(str(_ALL_FONTS[fonts[0]]), max(8, int(band * 0.6)))
         draw.text((w // 2, band // 2), "BRASIL", font=face, fill=(255, 255, 255), anchor="mm")
         if rng.random() < 0.8:
             draw.rectangle(
@@ -154,7 +184,7 @@ def render(text: str, style: str, two_rows: bool, rng: np.random.Generator) -> A
         top = int(h * rng.uniform(0.17, 0.24))
         pil = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
         face = ImageFont.truetype(
-            str(TRAIN_FONTS[fonts[int(rng.integers(len(fonts)))]]), max(8, int(top * 0.7))
+            str(_ALL_FONTS[fonts[int(rng.integers(len(fonts)))]]), max(8, int(top * 0.7))
         )
         town = (
             "".join(rng.choice(list(string.ascii_uppercase), int(rng.integers(4, 12))))
@@ -223,11 +253,11 @@ class Crop:
     crop: Array  # the crop as the detector and the pipeline's margin cut it, BGR
 
 
-def make_crop(rng: np.random.Generator) -> Crop:
+def make_crop(rng: np.random.Generator, faces: dict[str, Path] | None = None) -> Crop:
     style = STYLES[int(rng.integers(2))]
     two_rows = bool(rng.random() < 0.3)
     text = random_text(rng, style)
-    plate = render(text, style, two_rows, rng)[..., ::-1].astype(np.float32)
+    plate = render(text, style, two_rows, rng, faces)[..., ::-1].astype(np.float32)
     ph, pw = plate.shape[:2]
     target_w = (
         float(np.exp(rng.uniform(np.log(55), np.log(320))))

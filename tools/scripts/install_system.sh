@@ -9,8 +9,12 @@ packages=(ffmpeg haproxy prometheus  # prometheus: promtool for the alert-rule t
   python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   fonts-dejavu-core
-  # plate OCR: tools/lpr_train renders its training plates with DejaVu and Noto faces;
+  # plate OCR: tools/lpr_train renders its training plates with DejaVu, Noto and the faces
+  # of the next two lines, and checks readers on Lato, Cantarell and B612 faces;
   # tools/lpr_eval renders the independent evaluation set with Liberation, URW and FreeFont
+  fonts-opendin fonts-roboto-unhinted fonts-open-sans fonts-bebas-neue fonts-league-spartan
+  fonts-inter fonts-manrope fonts-crosextra-carlito fonts-hack fonts-jetbrains-mono
+  fonts-firacode fonts-anonymous-pro fonts-inconsolata fonts-lato fonts-cantarell fonts-b612
   fonts-noto-core fonts-liberation2 fonts-urw-base35 fonts-freefont-ttf
   # opencv-python (needed by rapidocr) loads libGL and GLib
   libgl1 libglib2.0-0
