@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import cv2
 import numpy as np
@@ -52,13 +53,22 @@ from streaming_service.infrastructure.plate_rectify import (
 FloatArray = npt.NDArray[np.float32]
 
 LINE_HEIGHT = 48  # PP-OCR recognition input height
-#: PP-OCRv4 recognition with int8 convolutions and matrix products
-#: (``tools/lpr_train/quantize.py``, docs/models.md); the fp32 original stays in the
-#: ``rapidocr-onnxruntime`` package. 8-bit weights for x86 CPUs with VNNI and others,
-#: 7-bit ones for x86 CPUs without (``int8_kernels``).
-INT8_READER_MODEL = MODELS_DIR / "ppocrv4_rec.int8.onnx"
-INT8_7BIT_READER_MODEL = MODELS_DIR / "ppocrv4_rec.int8-7bit.onnx"
+#: PP-OCRv4 recognition fine-tuned on rendered plates (``tools/lpr_train/finetune_reader.py``,
+#: docs/models.md): the package's network with its last backbone stage, neck and
+#: classifier retrained, same input, output and characters. The fp32 reader.
+FP32_READER_MODEL = MODELS_DIR / "ppocrv4_rec_plates.onnx"
+#: The same with int8 convolutions and matrix products (``tools/lpr_train/quantize.py``):
+#: 8-bit weights for x86 CPUs with VNNI and others, 7-bit ones for x86 CPUs without
+#: (``int8_kernels``).
+INT8_READER_MODEL = MODELS_DIR / "ppocrv4_rec_plates.int8.onnx"
+INT8_7BIT_READER_MODEL = MODELS_DIR / "ppocrv4_rec_plates.int8-7bit.onnx"
 INT8_READER_FILES = (INT8_READER_MODEL, INT8_7BIT_READER_MODEL)
+#: The second view is read by the package's own network (fp32: ``rapidocr_model_path``;
+#: int8: these files): trained apart, the two networks rarely make the same mistake, so
+#: a read both agree on is more evidence than two views of one network (docs/models.md).
+INT8_SECOND_VIEW_MODEL = MODELS_DIR / "ppocrv4_rec.int8.onnx"
+INT8_7BIT_SECOND_VIEW_MODEL = MODELS_DIR / "ppocrv4_rec.int8-7bit.onnx"
+INT8_SECOND_VIEW_FILES = (INT8_SECOND_VIEW_MODEL, INT8_7BIT_SECOND_VIEW_MODEL)
 #: Share of blue pixels in the crop's top strip above which it is a Mercosul plate.
 MERCOSUL_BLUE_SHARE = 0.1
 #: Width of the crop's side strips (share of its width), and the share of blue in them
@@ -68,8 +78,8 @@ SURROUNDING_BLUE_SHARE = 0.3
 #: Log-odds the blue band adds for the Mercosul layout. Only a hint: a blue car behind an
 #: old plate shows blue there too, and an old plate's printed hyphen outweighs it.
 BAND_LOG_ODDS = 3.0
-#: Log-odds against an old plate read without its hyphen: one-row old plates print it
-#: (and the network sees it), two-row ones do not.
+#: Log-odds against a one-row old plate read without its hyphen: one-row old plates
+#: print it (and the network sees it); two-row ones do not, and are read without it.
 NO_HYPHEN_LOG_ODDS = -6.0
 #: Share of the crop's width cut from each side for the second view.
 SECOND_VIEW_TRIM = 0.03
@@ -104,20 +114,15 @@ CALIBRATION_TARGET = 0.6
 #: confidence that should land on ``CALIBRATION_TARGET``: ``confidence ** (log 0.6 / log
 #: t)``, monotonic, so the order of reads within a group is kept. Fitted on the tuning
 #: set only (``tools/lpr_train/two_view_calibration.py fit --coarse --only disagree``,
-#: docs/models.md); a group not listed keeps its raw confidence. fp32: where the two views
-#: disagree, a read whose better view is at least ~0.967 confident clears 0.6 (without
-#: it none does, 0.6 x at most 1.0); where they agree the raw confidence already served
-#: best. int8 (refitted on its own reads after the reader's line fixes): no group gains,
-#: a disagreement stays under 0.6, as the refit found these reads wrong too often.
-CALIBRATION_THRESHOLDS: dict[str, dict[str, float]] = {
-    "fp32": {
-        "mercosul/one/disagree": 0.58,
-        "mercosul/two/disagree": 0.58,
-        "old/one/disagree": 0.58,
-        "old/two/disagree": 0.58,
-    },
-    "int8": {},
-}
+#: docs/models.md); a group not listed keeps its raw confidence. Fitted for the reader
+#: of two networks (the fine-tuned one on the crop, the package's on the second view):
+#: int8, where they disagree, a read whose better view is at least ~0.983 confident
+#: clears 0.6 (without it none does, 0.6 x at most 1.0): the same value was chosen on
+#: either half of the tuning seeds and gained reads on the other half. fp32: no group
+#: gained robustly (each half chose differently), so the raw confidence stands.
+_DISAGREE = {f"{layout}/{rows}/disagree": 0.59
+             for layout in ("mercosul", "old") for rows in ("one", "two")}
+CALIBRATION_THRESHOLDS: dict[str, dict[str, float]] = {"fp32": {}, "int8": _DISAGREE}
 
 
 def calibration_group(text: str, two_row: bool, agree: bool) -> str:
@@ -162,7 +167,8 @@ def _blue_share(pixels: Image) -> float:
 
 
 def rapidocr_model_path() -> Path:
-    """The PP-OCRv4 recognition model inside the installed ``rapidocr_onnxruntime``."""
+    """The PP-OCRv4 recognition model inside the installed ``rapidocr_onnxruntime``: what
+    ``FP32_READER_MODEL`` was fine-tuned from."""
     import rapidocr_onnxruntime
 
     return Path(rapidocr_onnxruntime.__file__).parent / "models" / "ch_PP-OCRv4_rec_infer.onnx"
@@ -221,28 +227,42 @@ class RapidOcrPlateReader:
         band_ratio: float = 0.3,
         views: int = 2,
         precision: str = "int8",
+        second_view_model: Path | None = None,
     ) -> None:
-        """``precision`` picks the shipped network (``int8`` or the package's ``fp32``)
-        when no ``model_path`` is given, and the confidence calibration fitted on its
-        reads (``CALIBRATION_THRESHOLDS``): with a ``model_path`` of another network,
-        say its precision here, or its table is int8's."""
+        """``precision`` picks the shipped networks (``int8`` or ``fp32``) when no
+        ``model_path`` is given: the fine-tuned one for the crop, the package's for the
+        second view; and the confidence calibration fitted on their reads
+        (``CALIBRATION_THRESHOLDS``). A ``model_path`` reads both views with that one
+        network unless ``second_view_model`` names another (say the precision of a file
+        of another network, or its table is int8's)."""
         import onnxruntime as ort
 
         if precision not in PRECISIONS:
             raise ValueError(f"unknown LPR precision {precision!r}; known: {list(PRECISIONS)}")
         if model_path is None:
             int8 = precision == "int8"
-            model_path = int8_file(INT8_READER_FILES) if int8 else rapidocr_model_path()
+            model_path = int8_file(INT8_READER_FILES) if int8 else FP32_READER_MODEL
+            if second_view_model is None:
+                second_view_model = (
+                    int8_file(INT8_SECOND_VIEW_FILES) if int8 else rapidocr_model_path())
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(
-            str(model_path), options, providers=["CPUExecutionProvider"]
-        )
+
+        def session(path: Path) -> ort.InferenceSession:
+            return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
         self.model_path = Path(model_path)
+        self.second_view_model = Path(second_view_model or model_path)
+        self._session = session(self.model_path)
+        self._second_session = (
+            self._session if self.second_view_model == self.model_path
+            else session(self.second_view_model))
         if self.model_path in INT8_READER_FILES:
-            self.name = "ppocrv4-rec-int8-onnx"
+            self.name = "ppocrv4-rec-plates-int8-onnx"
+        elif self.model_path == FP32_READER_MODEL:
+            self.name = "ppocrv4-rec-plates-onnx"
         self._input = self._session.get_inputs()[0].name
         charset = self._session.get_modelmeta().custom_metadata_map["character"].splitlines()
         # Column 0 is the CTC blank; the model's characters follow, then a space.
@@ -256,10 +276,10 @@ class RapidOcrPlateReader:
         self.calibration = MappingProxyType(CALIBRATION_THRESHOLDS[precision])
 
     def read(self, crop: Image) -> OcrReading:
-        """Reads the crop twice, the second time a few per cent narrower: a read both
-        views agree on gains confidence, a disagreement lowers the better one's.
-        Most confident misreads (a confusable character, a border taken for a stroke)
-        do not survive the second view."""
+        """Reads the crop twice, the second time a few per cent narrower and with the
+        second network: a read both views agree on gains confidence, a disagreement
+        lowers the better one's. Most confident misreads (a confusable character, a
+        border taken for a stroke) do not survive the second view."""
         readings, two_row = self.read_views(crop)
         if len(readings) < 2:
             return readings[0]
@@ -277,27 +297,33 @@ class RapidOcrPlateReader:
 
     def read_views(self, crop: Image) -> tuple[list[OcrReading], bool]:
         """Each view's reading (the crop, then, with two views, the crop a few per cent
-        narrower) and whether the crop was read as a two-row plate."""
+        narrower, by the second network) and whether the crop was read as a two-row
+        plate."""
         line, two_row = self.line(crop)
-        readings = [self.read_line(line, crop)]
+        readings = [self.read_line(line, crop, two_row)]
         if self.views >= 2:
             narrower = second_view(crop)
             # The same layout for both views: near a threshold the narrower crop would
             # otherwise be read as the other kind of plate.
-            readings.append(self.read_line(self.line(narrower, two_row)[0], narrower))
+            readings.append(self.read_line(
+                self.line(narrower, two_row)[0], narrower, two_row, second_network=True))
         return readings, two_row
 
-    def read_line(self, line: Image | None, crop: Image) -> OcrReading:
-        """The best plate over both layouts from a prepared line of ``crop``."""
+    def read_line(self, line: Image | None, crop: Image, two_row: bool = False, *,
+                  second_network: bool = False) -> OcrReading:
+        """The best plate over both layouts from a prepared line of ``crop`` (a two-row
+        plate's, without the hyphen of a one-row old plate)."""
         if line is None:
             return OcrReading("", 0.0)
-        probs = self._probabilities(line)
+        probs = self._probabilities(
+            line, self._second_session if second_network else self._session)
         band = BAND_LOG_ODDS if looks_mercosul(crop) else 0.0
+        no_hyphen = 0.0 if two_row else NO_HYPHEN_LOG_ODDS
         decoded = ctc_decode_plates(
             probs, self._alphabet, (MERCOSUL_GRAMMAR, OLD_GRAMMAR, OLD_HYPHEN_GRAMMAR))
         reads = [
             replace(read, log_score=read.log_score + prior)
-            for read, prior in zip(decoded, (band, NO_HYPHEN_LOG_ODDS, 0.0), strict=True)
+            for read, prior in zip(decoded, (band, no_hyphen, 0.0), strict=True)
             if read is not None
         ]
         if not reads:
@@ -357,8 +383,11 @@ class RapidOcrPlateReader:
         tensor = resized.astype(np.float32).transpose(2, 0, 1) / 255.0
         return np.asarray(((tensor - 0.5) / 0.5)[None], np.float32)
 
-    def _probabilities(self, line: Image) -> FloatArray:
-        (out,) = self._session.run(None, {self._input: self.network_input(line)})[:1]
+    def _probabilities(self, line: Image, session: Any = None) -> FloatArray:
+        """The line's CTC columns over the plate alphabet (by the first network unless
+        ``session`` says another: both share the package's character table)."""
+        session = session or self._session
+        (out,) = session.run(None, {self._input: self.network_input(line)})[:1]
         full = np.asarray(out, np.float32)[0]  # T x classes, already softmaxed
         probs = full[:, self._columns]
         if self._dashes.size:

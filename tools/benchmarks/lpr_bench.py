@@ -80,9 +80,13 @@ def run(
         reading = reader.read(crop)
         crop_ms.append((time.perf_counter() - start) * 1000)
         gt_hits[s.condition] += reading.text == s.text
+    files = f"`{detector.model_path.name}`, `{reader.model_path.name}`"
+    second = getattr(reader, "second_view_model", None)
+    if second is not None and second != reader.model_path:
+        files += f" (second view: `{second.name}`)"
     lines = [
         f"### reader `{reader.name}`, detector onnx imgsz={imgsz}, {precision}\n",
-        f"Files: `{detector.model_path.name}`, `{reader.model_path.name}`\n",
+        f"Files: {files}\n",
         "| slice | exact reads (pipeline) | confident misreads | detector recall "
         "(IoU>=0.5) | reader alone on true boxes |",
         "|---|---|---|---|---|",

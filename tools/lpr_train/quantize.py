@@ -11,13 +11,15 @@ convolutions run in int8, its box and class output layers stay fp32; the reader'
 convolutions and matrix products run in int8, its character classifier stays fp32.
 The activation ranges come from the project's tuning generator (``tools/lpr_dataset``,
 seed ``CALIBRATION_SEED``, hard frames, a quarter at night, 15 % two-row), never from
-the evaluation set (``tools/lpr_eval``). The reader is calibrated on the lines the
-service itself feeds it: both views of every box the fp32 detector finds in those
-frames. Same inputs, same files (the calibration has no randomness). One exception:
-the shipped 8-bit reader was made by this script at b0ae882, calibrated on the lines the
-reader fed its network then; today's lines make another file, which read fewer tuning
-frames (docs/models.md), so the script leaves that file alone unless
-``--requantize-8bit-reader`` asks for it. The other three files are its output as it is.
+the evaluation set (``tools/lpr_eval``). Both reader networks (the fine-tuned one,
+``ocr.FP32_READER_MODEL``, and the package's, which reads the second view) are
+calibrated on the lines the service itself feeds them: both views of every box the fp32
+detector finds in those frames. Same inputs, same files (the calibration has no
+randomness). One exception: the shipped 8-bit file of the package's network was made by
+this script at b0ae882, calibrated on the lines the reader fed its network then; today's
+lines make another file, which read fewer tuning frames (docs/models.md), so the script
+leaves that file alone unless ``--requantize-8bit-second-view`` asks for it. The other
+five files are its output as it is.
 
 Runs in a venv with the service's dependencies plus ``onnx`` (``python3 -m venv
 /work/venv-quant && /work/venv-quant/bin/pip install -e . onnx==1.23.2``). Speed and
@@ -27,6 +29,7 @@ accuracy of both precisions: docs/models.md.
 from __future__ import annotations
 
 import argparse
+import functools
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,7 +46,9 @@ from streaming_service.infrastructure.detector import (
     letterbox,
 )
 from streaming_service.infrastructure.ocr import (
+    FP32_READER_MODEL,
     INT8_READER_FILES,
+    INT8_SECOND_VIEW_FILES,
     RapidOcrPlateReader,
     rapidocr_model_path,
     second_view,
@@ -169,11 +174,12 @@ def quantize_detector(out: Path, inputs: list[Tensor], *, reduce_range: bool) ->
              reduce_range=reduce_range)
 
 
-def quantize_reader(out: Path, inputs: list[Tensor], *, reduce_range: bool) -> None:
+def quantize_reader(source: Path, out: Path, inputs: list[Tensor], *,
+                    reduce_range: bool) -> None:
     import onnx
     from onnx import version_converter
 
-    model = onnx.load(str(rapidocr_model_path()))
+    model = onnx.load(str(source))
     feed = _Feed(model.graph.input[0].name, inputs)
     with tempfile.TemporaryDirectory() as tmp:
         converted = Path(tmp) / "rec.onnx"
@@ -187,16 +193,20 @@ def main() -> None:
     parser.add_argument("--out-dir", type=Path, default=MODELS_DIR)
     parser.add_argument("--detector-frames", type=int, default=96)
     parser.add_argument("--reader-frames", type=int, default=120)
-    parser.add_argument("--requantize-8bit-reader", action="store_true",
-                        help="also rewrite the 8-bit reader (calibrated on older lines)")
+    parser.add_argument("--requantize-8bit-second-view", action="store_true",
+                        help="also rewrite the package network's 8-bit file (older lines)")
     args = parser.parse_args()
     cv2.setNumThreads(1)
     detector_calibration = detector_inputs(args.detector_frames)
     reader_calibration = reader_inputs(args.reader_frames)
     for seven_bit in (False, True):
-        jobs = [(quantize_detector, INT8_DETECTOR_FILES[seven_bit], detector_calibration)]
-        if seven_bit or args.requantize_8bit_reader:
-            jobs.append((quantize_reader, INT8_READER_FILES[seven_bit], reader_calibration))
+        jobs = [(functools.partial(quantize_detector), INT8_DETECTOR_FILES[seven_bit],
+                 detector_calibration),
+                (functools.partial(quantize_reader, FP32_READER_MODEL),
+                 INT8_READER_FILES[seven_bit], reader_calibration)]
+        if seven_bit or args.requantize_8bit_second_view:
+            jobs.append((functools.partial(quantize_reader, rapidocr_model_path()),
+                         INT8_SECOND_VIEW_FILES[seven_bit], reader_calibration))
         for quantize_network, shipped, inputs in jobs:
             out = args.out_dir / shipped.name
             quantize_network(out, inputs, reduce_range=seven_bit)

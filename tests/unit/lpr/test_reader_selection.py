@@ -18,8 +18,11 @@ from streaming_service.infrastructure.detector import (
 )
 from streaming_service.infrastructure.int8_kernels import int8_saturation_risk
 from streaming_service.infrastructure.ocr import (
+    FP32_READER_MODEL,
     INT8_7BIT_READER_MODEL,
+    INT8_7BIT_SECOND_VIEW_MODEL,
     INT8_READER_MODEL,
+    INT8_SECOND_VIEW_MODEL,
     RapidOcrPlateReader,
     rapidocr_model_path,
 )
@@ -59,6 +62,7 @@ def test_each_precision_names_a_shipped_file_and_unknown_ones_are_refused(
     assert detector_model("int8") == expected and expected.is_file()
     assert detector_model("fp32") == DEFAULT_ONNX_MODEL and DEFAULT_ONNX_MODEL.is_file()
     assert INT8_READER_MODEL.is_file() and INT8_7BIT_READER_MODEL.is_file()
+    assert FP32_READER_MODEL.is_file()
     with pytest.raises(ValueError, match="unknown LPR precision"):
         detector_model("fp16")
     with pytest.raises(ValueError, match="unknown LPR precision"):
@@ -66,12 +70,13 @@ def test_each_precision_names_a_shipped_file_and_unknown_ones_are_refused(
 
 
 @pytest.mark.parametrize(
-    ("env", "seven_bit", "detector_file", "reader_file"),
+    ("env", "seven_bit", "detector_file", "reader_file", "second_view_file"),
     [
-        (None, False, INT8_ONNX_MODEL, INT8_READER_MODEL),
-        ("int8", False, INT8_ONNX_MODEL, INT8_READER_MODEL),
-        ("int8", True, INT8_7BIT_ONNX_MODEL, INT8_7BIT_READER_MODEL),
-        ("fp32", True, DEFAULT_ONNX_MODEL, rapidocr_model_path()),
+        (None, False, INT8_ONNX_MODEL, INT8_READER_MODEL, INT8_SECOND_VIEW_MODEL),
+        ("int8", False, INT8_ONNX_MODEL, INT8_READER_MODEL, INT8_SECOND_VIEW_MODEL),
+        ("int8", True, INT8_7BIT_ONNX_MODEL, INT8_7BIT_READER_MODEL,
+         INT8_7BIT_SECOND_VIEW_MODEL),
+        ("fp32", True, DEFAULT_ONNX_MODEL, FP32_READER_MODEL, rapidocr_model_path()),
     ],
 )
 def test_the_precision_setting_reaches_both_networks_through_the_composition_root(
@@ -80,6 +85,7 @@ def test_the_precision_setting_reaches_both_networks_through_the_composition_roo
     seven_bit: bool,
     detector_file: Path,
     reader_file: Path,
+    second_view_file: Path,
 ) -> None:
     """int8 loads the 7-bit files where this CPU would saturate 8-bit ones."""
     monkeypatch.setattr(int8_kernels, "seven_bit_weights", lambda: seven_bit)
@@ -91,6 +97,7 @@ def test_the_precision_setting_reaches_both_networks_through_the_composition_roo
     core = recogniser._core()  # type: ignore[attr-defined]
     assert core.detector.model_path == detector_file
     assert core.reader.model_path == reader_file
+    assert core.reader.second_view_model == second_view_file
 
 
 @pytest.mark.parametrize(
@@ -133,3 +140,22 @@ def test_an_x86_cpu_without_vnni_is_flagged_for_7_bit_weights(
     assert int8_saturation_risk(tmp_path / "missing") is True  # 7-bit: safe anywhere
     monkeypatch.setattr(int8_kernels.platform, "machine", lambda: "aarch64")
     assert int8_saturation_risk(cpuinfo) is False
+
+
+def test_the_fine_tuned_reader_drops_in_for_the_packages_network() -> None:
+    """Same input, same 6 625 outputs, same characters: every file of both reader
+    networks (fp32, int8, 7-bit) decodes with the package network's character table."""
+    import numpy as np
+    import onnxruntime as ort
+
+    def described(path: Path) -> tuple[str, int, str]:
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        (out,) = session.run(None, {"x": np.zeros((1, 3, 48, 160), np.float32)})
+        return (session.get_inputs()[0].name, out.shape[-1],
+                session.get_modelmeta().custom_metadata_map["character"])
+
+    package = described(rapidocr_model_path())
+    shipped = (FP32_READER_MODEL, INT8_READER_MODEL, INT8_7BIT_READER_MODEL,
+               INT8_SECOND_VIEW_MODEL, INT8_7BIT_SECOND_VIEW_MODEL)
+    for path in shipped:
+        assert described(path) == package
