@@ -1,7 +1,9 @@
-"""Plate OCR: PP-OCRv4 text recognition (from ``rapidocr-onnxruntime``) on a plate crop.
+"""Plate OCR: PP-OCRv4 text recognition on a plate crop, by two networks.
 
-Only the recognition network is used — the detector already found the plate. Two things
-make a general-purpose text recogniser into a plate reader:
+Only the recognition network is used — the detector already found the plate. The crop
+is read by PP-OCRv4 fine-tuned on rendered plates (shipped here), its second view by the
+original network of ``rapidocr-onnxruntime``. Two more things make a text recogniser
+into a plate reader:
 
 * preprocessing: grey, contrast-stretched (CLAHE), upscaled to the network's 48 px line
   height, with the top band (``BRASIL`` / the city name) cut off; a two-row plate
@@ -120,9 +122,13 @@ CALIBRATION_TARGET = 0.6
 #: clears 0.6 (without it none does, 0.6 x at most 1.0): the same value was chosen on
 #: either half of the tuning seeds and gained reads on the other half. fp32: no group
 #: gained robustly (each half chose differently), so the raw confidence stands.
+#: The 7-bit int8 files (x86 CPUs without VNNI) keep the raw confidence: their reads were
+#: not measured with this reader, and 0.59 was once rejected for 7-bit reads of the
+#: package's network (docs/models.md).
 _DISAGREE = {f"{layout}/{rows}/disagree": 0.59
              for layout in ("mercosul", "old") for rows in ("one", "two")}
-CALIBRATION_THRESHOLDS: dict[str, dict[str, float]] = {"fp32": {}, "int8": _DISAGREE}
+CALIBRATION_THRESHOLDS: dict[str, dict[str, float]] = {
+    "fp32": {}, "int8": _DISAGREE, "int8-7bit": {}}
 
 
 def calibration_group(text: str, two_row: bool, agree: bool) -> str:
@@ -257,14 +263,20 @@ class RapidOcrPlateReader:
         self.second_view_model = Path(second_view_model or model_path)
         self._session = session(self.model_path)
         self._second_session = (
-            self._session if self.second_view_model == self.model_path
-            else session(self.second_view_model))
+            session(self.second_view_model)
+            if views >= 2 and self.second_view_model != self.model_path else self._session)
         if self.model_path in INT8_READER_FILES:
             self.name = "ppocrv4-rec-plates-int8-onnx"
         elif self.model_path == FP32_READER_MODEL:
             self.name = "ppocrv4-rec-plates-onnx"
         self._input = self._session.get_inputs()[0].name
-        charset = self._session.get_modelmeta().custom_metadata_map["character"].splitlines()
+        character = self._session.get_modelmeta().custom_metadata_map["character"]
+        second = self._second_session
+        if (second.get_inputs()[0].name != self._input
+                or second.get_modelmeta().custom_metadata_map.get("character") != character):
+            raise ValueError(f"{self.second_view_model.name} does not share "
+                             f"{self.model_path.name}'s input and characters")
+        charset = character.splitlines()
         # Column 0 is the CTC blank; the model's characters follow, then a space.
         columns = {ch: i + 1 for i, ch in enumerate(charset)}
         self._alphabet = LETTERS + DIGITS + SEPARATOR
@@ -273,7 +285,8 @@ class RapidOcrPlateReader:
         self._dashes = np.array([columns[c] for c in "\u2014\u2013_" if c in columns])
         self.band_ratio = band_ratio
         self.views = views
-        self.calibration = MappingProxyType(CALIBRATION_THRESHOLDS[precision])
+        table = "int8-7bit" if self.model_path == INT8_7BIT_READER_MODEL else precision
+        self.calibration = MappingProxyType(CALIBRATION_THRESHOLDS[table])
 
     def read(self, crop: Image) -> OcrReading:
         """Reads the crop twice, the second time a few per cent narrower and with the
@@ -300,16 +313,17 @@ class RapidOcrPlateReader:
         narrower, by the second network) and whether the crop was read as a two-row
         plate."""
         line, two_row = self.line(crop)
-        readings = [self.read_line(line, crop, two_row)]
+        readings = [self.read_line(line, crop, two_row=two_row)]
         if self.views >= 2:
             narrower = second_view(crop)
             # The same layout for both views: near a threshold the narrower crop would
             # otherwise be read as the other kind of plate.
             readings.append(self.read_line(
-                self.line(narrower, two_row)[0], narrower, two_row, second_network=True))
+                self.line(narrower, two_row)[0], narrower, two_row=two_row,
+                second_network=True))
         return readings, two_row
 
-    def read_line(self, line: Image | None, crop: Image, two_row: bool = False, *,
+    def read_line(self, line: Image | None, crop: Image, *, two_row: bool,
                   second_network: bool = False) -> OcrReading:
         """The best plate over both layouts from a prepared line of ``crop`` (a two-row
         plate's, without the hyphen of a one-row old plate)."""
@@ -383,10 +397,9 @@ class RapidOcrPlateReader:
         tensor = resized.astype(np.float32).transpose(2, 0, 1) / 255.0
         return np.asarray(((tensor - 0.5) / 0.5)[None], np.float32)
 
-    def _probabilities(self, line: Image, session: Any = None) -> FloatArray:
-        """The line's CTC columns over the plate alphabet (by the first network unless
-        ``session`` says another: both share the package's character table)."""
-        session = session or self._session
+    def _probabilities(self, line: Image, session: Any) -> FloatArray:
+        """The line's CTC columns over the plate alphabet, by ``session``'s network (both
+        share the package's character table: checked at construction)."""
         (out,) = session.run(None, {self._input: self.network_input(line)})[:1]
         full = np.asarray(out, np.float32)[0]  # T x classes, already softmaxed
         probs = full[:, self._columns]

@@ -87,11 +87,13 @@ OLD_COLOURS = [  # (background, ink), RGB
 
 
 def train_fonts(table: dict[str, Path] | None = None) -> list[str]:
-    """The faces of ``table`` (the training faces) installed on this machine."""
-    found = [name for name, path in (table or TRAIN_FONTS).items() if path.exists()]
-    if not found:
-        raise RuntimeError("no training fonts: run tools/scripts/install_system.sh")
-    return found
+    """The faces of ``table`` (the training faces); all must be installed, or a seed
+    would draw other crops on another machine."""
+    faces = TRAIN_FONTS if table is None else table
+    missing = [str(path) for path in faces.values() if not path.exists()]
+    if missing:
+        raise RuntimeError(f"fonts missing: {missing}; run tools/scripts/install_system.sh")
+    return list(faces)
 
 
 @functools.lru_cache(maxsize=2048)

@@ -100,7 +100,8 @@ def reader_inputs(n: int) -> list[Tensor]:
     from streaming_service.application.ai.recognise_frame import RecognitionSettings, plate_crop
 
     margins = RecognitionSettings()
-    detector, reader = OnnxPlateDetector(DEFAULT_ONNX_MODEL), RapidOcrPlateReader(precision="fp32")
+    detector = OnnxPlateDetector(DEFAULT_ONNX_MODEL)
+    reader = RapidOcrPlateReader(rapidocr_model_path(), precision="fp32")  # its line cutting
     tensors = []
     for frame in calibration_frames(n):
         for box in detector.detect(frame):
@@ -200,8 +201,7 @@ def main() -> None:
     detector_calibration = detector_inputs(args.detector_frames)
     reader_calibration = reader_inputs(args.reader_frames)
     for seven_bit in (False, True):
-        jobs = [(functools.partial(quantize_detector), INT8_DETECTOR_FILES[seven_bit],
-                 detector_calibration),
+        jobs = [(quantize_detector, INT8_DETECTOR_FILES[seven_bit], detector_calibration),
                 (functools.partial(quantize_reader, FP32_READER_MODEL),
                  INT8_READER_FILES[seven_bit], reader_calibration)]
         if seven_bit or args.requantize_8bit_second_view:

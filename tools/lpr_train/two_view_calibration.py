@@ -49,7 +49,8 @@ def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
 
 
 def collect(seeds: list[int], n: int, out: Path, precision: str = "fp32",
-            detector_model: Path | None = None, reader_model: Path | None = None) -> None:
+            detector_model: Path | None = None, reader_model: Path | None = None,
+            second_view_model: Path | None = None) -> None:
     from streaming_service.application.ai.recognise_frame import RecognitionSettings
     from streaming_service.infrastructure.detector import OnnxPlateDetector
     from streaming_service.infrastructure.ocr import RapidOcrPlateReader
@@ -60,7 +61,8 @@ def collect(seeds: list[int], n: int, out: Path, precision: str = "fp32",
         raise SystemExit("the evaluation seed is not for tuning")
     cfg = RecognitionSettings()
     detector = OnnxPlateDetector(detector_model, imgsz=640, threads=1, precision=precision)
-    reader = RapidOcrPlateReader(reader_model, threads=1, precision=precision)
+    reader = RapidOcrPlateReader(reader_model, threads=1, precision=precision,
+                                 second_view_model=second_view_model)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("a", encoding="utf-8") as sink:
         for seed in seeds:
@@ -81,6 +83,7 @@ def collect(seeds: list[int], n: int, out: Path, precision: str = "fp32",
                     sink.write(json.dumps({
                         "seed": seed, "index": index, "truth": sample.text,
                         "reader_model": reader.model_path.name,
+                        "second_view_model": reader.second_view_model.name,
                         "layout": sample.layout, "style": sample.style,
                         "iou": round(_iou((region.x1, region.y1, region.x2, region.y2),
                                           tuple(sample.bbox)), 3),
@@ -190,7 +193,10 @@ def main(argv: list[str] | None = None) -> None:
     c.add_argument("--detector-model", type=Path,
                    help="another detector file than the precision's shipped one")
     c.add_argument("--reader-model", type=Path,
-                   help="another reader file than the precision's shipped one")
+                   help="another reader file than the precision's shipped one (it then "
+                   "reads both views unless --second-view-model names another)")
+    c.add_argument("--second-view-model", type=Path,
+                   help="the network of the second view (with --reader-model)")
     f = sub.add_parser("fit")
     f.add_argument("features", type=Path)
     f.add_argument("--fit-seeds", type=int, nargs="+", required=True)
@@ -205,7 +211,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.command == "collect":
         collect(args.seeds, args.n, args.out, args.precision, args.detector_model,
-                args.reader_model)
+                args.reader_model, args.second_view_model)
         return
     rows = [json.loads(line) for line in args.features.read_text().splitlines() if line]
     fit_rows = [r for r in rows if r["seed"] in args.fit_seeds]

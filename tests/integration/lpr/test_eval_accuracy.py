@@ -23,7 +23,8 @@ from tools.lpr_eval import CONDITIONS, EVAL_SEED, EvalSample, eval_samples
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 N_FRAMES = 120
-# Regression floors for today's reader at either precision, not the goals
+# Regression floors at either precision (measured with the reader before the two-network
+# one, which reads more on the whole set), not the goals
 # (docs/models.md, "Test thresholds"): measured on these frames (40 per condition) 40, 38,
 # 34 and 1 confident misread at int8 (the 8-bit files, on a VNNI CPU; other x86 CPUs load
 # the 7-bit files: docs/models.md); 39, 37, 36 and 2 at fp32.

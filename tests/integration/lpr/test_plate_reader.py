@@ -9,6 +9,7 @@ import pytest
 from streaming_service.infrastructure.ocr import (
     CALIBRATION_THRESHOLDS,
     INT8_7BIT_READER_MODEL,
+    INT8_7BIT_SECOND_VIEW_MODEL,
     RapidOcrPlateReader,
     looks_mercosul,
 )
@@ -54,9 +55,10 @@ def test_reads_rendered_plates(
 def test_the_7_bit_int8_reader_reads_rendered_plates_on_any_cpu(
     text: str, style: str, layout: str
 ) -> None:
-    """The file x86 CPUs without VNNI load: its sums never saturate, so it reads the same
-    on every CPU (``int8_kernels``)."""
-    reader = RapidOcrPlateReader(INT8_7BIT_READER_MODEL, threads=1, precision="int8")
+    """The files x86 CPUs without VNNI load: their sums never saturate, so they read the
+    same on every CPU (``int8_kernels``)."""
+    reader = RapidOcrPlateReader(INT8_7BIT_READER_MODEL, threads=1, precision="int8",
+                                 second_view_model=INT8_7BIT_SECOND_VIEW_MODEL)
     reading = reader.read(crop_of(text, style, layout))
     assert reading.text == text
     assert reading.confidence > 0.8

@@ -69,5 +69,5 @@ def test_only_a_one_row_old_plate_is_expected_to_show_its_hyphen(
     probs = _one_frame_per_character("ABC1034", {"0": 0.8, "O": 0.2})
     monkeypatch.setattr(reader, "_probabilities", lambda *line_and_network: probs)
     grey_crop = np.full((60, 120, 3), 128, np.uint8)
-    read = reader.read_line(grey_crop, grey_crop, two_row)
+    read = reader.read_line(grey_crop, grey_crop, two_row=two_row)
     assert read.text == expected

@@ -26,6 +26,7 @@ from streaming_service.infrastructure.ocr import (
     RapidOcrPlateReader,
     rapidocr_model_path,
 )
+from streaming_service.infrastructure.plate_cnn import DEFAULT_READER_MODEL as CNN_READER_MODEL
 from streaming_service.infrastructure.recogniser import (
     READERS,
     build_reader,
@@ -159,3 +160,36 @@ def test_the_fine_tuned_reader_drops_in_for_the_packages_network() -> None:
                INT8_SECOND_VIEW_MODEL, INT8_7BIT_SECOND_VIEW_MODEL)
     for path in shipped:
         assert described(path) == package
+
+
+def test_the_second_view_is_read_by_the_second_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    reader = RapidOcrPlateReader(precision="fp32")
+    assert reader.second_view_model == rapidocr_model_path()
+    networks: list[object] = []
+    read_with = reader._probabilities
+
+    def spy(line: np.ndarray, session: object) -> np.ndarray:
+        networks.append(session)
+        return read_with(line, session)
+
+    monkeypatch.setattr(reader, "_probabilities", spy)
+    reader.read(np.full((40, 130, 3), 200, np.uint8))
+    assert networks == [reader._session, reader._second_session]
+    assert reader._second_session is not reader._session
+    one_network = RapidOcrPlateReader(FP32_READER_MODEL, precision="fp32")
+    assert one_network._second_session is one_network._session
+
+
+def test_a_second_network_with_other_characters_is_refused() -> None:
+    with pytest.raises(ValueError, match="does not share"):
+        RapidOcrPlateReader(FP32_READER_MODEL, precision="fp32",
+                            second_view_model=CNN_READER_MODEL)
+
+
+def test_the_7_bit_files_keep_the_raw_confidence() -> None:
+    """The int8 calibration was fitted on the 8-bit files' reads; the 7-bit ones (CPUs
+    without VNNI) were not measured with the two-network reader."""
+    assert RapidOcrPlateReader(INT8_READER_MODEL, precision="int8").calibration
+    assert not RapidOcrPlateReader(INT8_7BIT_READER_MODEL, precision="int8").calibration
