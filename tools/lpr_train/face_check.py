@@ -34,7 +34,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=1500)
     parser.add_argument("--reader", action="append", required=True,
-                        help="NAME=FILE (a reader network file, read in both views; 'rapidocr': the package's fp32)")
+                        help="NAME=FILE (a reader network file, read in both views; "
+                        "'rapidocr': the package's fp32)")
     args = parser.parse_args()
     cv2.setNumThreads(1)
     readers = {}
