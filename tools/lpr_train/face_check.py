@@ -45,7 +45,7 @@ def main() -> None:
         reader = RapidOcrPlateReader(path, precision="fp32")
         reader.calibration = MappingProxyType({})  # the raw two-view confidence of each network
         readers[name] = reader
-    counts = {name: [0, 0, 0] for name in readers}
+    # Per reader and layout: crops, exact reads, confident right, confident wrong.
     slices: dict[str, dict[str, list[int]]] = {name: {} for name in readers}
     for i in range(args.n):
         crop = make_crop(np.random.default_rng([FACE_CHECK_SEED, i]), HELD_OUT_FONTS)
@@ -53,17 +53,16 @@ def main() -> None:
         for name, reader in readers.items():
             read = reader.read(crop.crop)
             exact, confident = read.text == crop.text, read.confidence >= THRESHOLD
-            row = [int(exact), int(confident and exact), int(confident and not exact)]
-            counts[name] = [a + b for a, b in zip(counts[name], row, strict=True)]
+            row = [1, int(exact), int(confident and exact), int(confident and not exact)]
             per = slices[name].setdefault(kind, [0, 0, 0, 0])
-            slices[name][kind] = [a + b for a, b in zip(per, [1, *row], strict=True)]
-    for name, (n_exact, n_right, n_wrong) in counts.items():
+            slices[name][kind] = [a + b for a, b in zip(per, row, strict=True)]
+    for name, per_kind in slices.items():
+        _, n_exact, n_right, n_wrong = (sum(col) for col in zip(*per_kind.values(), strict=True))
         print(f"{name}: {args.n} crops, exact {n_exact} ({n_exact / args.n:.1%}), "
               f"confident right {n_right} ({n_right / args.n:.1%}), confident wrong "
               f"{n_wrong} ({n_wrong / args.n:.2%})")
-        for kind, (n, e, r, w) in sorted(slices[name].items()):
+        for kind, (n, e, r, w) in sorted(per_kind.items()):
             print(f"    {kind}: {n} crops, exact {e}, confident right {r}, wrong {w}")
-
 
 if __name__ == "__main__":
     main()
