@@ -4,7 +4,8 @@ was trained or tuned on.
 
 120 frames, 40 per condition (clean, perspective, degraded), both layouts, a quarter
 two-row plates, widths from 80 px, go through ``RecogniseFrame`` exactly as the worker
-and the API use it. The thresholds and their justification are in docs/models.md
+and the API use it, at both precisions; the default (int8) must meet the LPR issue's
+goals on the whole set of 300. The thresholds and their justification are in docs/models.md
 ("Accuracy and the test thresholds").
 """
 
@@ -18,19 +19,28 @@ from shared_kernel.plates import PlateNumber
 from streaming_service.application.ai.recognise_frame import RecogniseFrame
 from streaming_service.domain.ai.detection import BBox
 from streaming_service.infrastructure.detector import PRECISIONS, OnnxPlateDetector
+from streaming_service.infrastructure.ocr import RapidOcrPlateReader
 from tools.lpr_eval import CONDITIONS, EVAL_SEED, EvalSample, eval_samples
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 N_FRAMES = 120
-# Regression floors at either precision (measured with the reader before the two-network
-# one, which reads more on the whole set), not the issue's goals
-# (docs/models.md, "Test thresholds"): measured on these frames (40 per condition) 40, 38,
-# 34 and 1 confident misread at int8 (the 8-bit files, on a VNNI CPU; other x86 CPUs load
-# the 7-bit files: docs/models.md); 39, 37, 36 and 2 at fp32.
+# Regression floors at either precision on the first 120 frames (measured with the reader
+# before the two-network one, which reads more on the whole set); the issue's goals are
+# asked of the default on all 300 frames below (docs/models.md, "Test thresholds").
+# Measured on these frames (40 per condition): 40, 38, 34 and 1 confident misread at int8
+# (the 8-bit files, on a VNNI CPU; other x86 CPUs load the 7-bit files: docs/models.md);
+# 39, 37, 36 and 2 at fp32.
 MIN_EXACT = {"clean": 0.85, "perspective": 0.8, "degraded": 0.8}
 MAX_CONFIDENT_MISREADS = 3
 MIN_DETECTION_RECALL = 0.95
+# The issue's goals, asked of the default (int8) on the whole set of 300 frames: exact
+# reads per condition, and confident misreads at most 0.5 % of the frames (docs/models.md:
+# 99/98/90 % with none on a VNNI CPU's 8-bit files, 100/98/89 % with none on an AVX2
+# CPU's 7-bit files).
+GOAL_FRAMES = 300
+GOAL_EXACT = {"clean": 0.97, "perspective": 0.93, "degraded": 0.85}
+GOAL_MAX_MISREAD_SHARE = 0.005
 
 pytestmark = pytest.mark.slow
 
@@ -73,6 +83,25 @@ def test_pipeline_reads_unseen_plates_above_the_justified_thresholds(
         rate = correct[condition] / total[condition]
         assert rate >= minimum, f"{condition}: {rate:.0%}; misses: {misses}"
     assert wrong <= MAX_CONFIDENT_MISREADS, f"{wrong} confident misreads; misses: {misses}"
+
+
+def test_the_default_meets_the_issue_goals_on_the_whole_set() -> None:
+    pipeline = RecogniseFrame(OnnxPlateDetector(imgsz=640, threads=1),
+                              RapidOcrPlateReader(threads=1))
+    correct = dict.fromkeys(CONDITIONS, 0)
+    total = dict.fromkeys(CONDITIONS, 0)
+    wrong, misses = 0, []
+    for sample in eval_samples(GOAL_FRAMES, EVAL_SEED):
+        truth = PlateNumber(sample.text)
+        plates = {r.plate for r in pipeline(sample.image).reads}
+        total[sample.condition] += 1
+        correct[sample.condition] += truth in plates
+        wrong += len(plates - {truth})
+        if plates != {truth}:
+            misses.append((sample.text, sorted(str(p) for p in plates), sample.condition))
+    rates = {c: correct[c] / total[c] for c in CONDITIONS}
+    assert all(rates[c] >= goal for c, goal in GOAL_EXACT.items()), (rates, misses)
+    assert wrong <= GOAL_MAX_MISREAD_SHARE * GOAL_FRAMES, (wrong, misses)
 
 
 def test_a_batch_of_frames_reads_the_same_plates_as_one_by_one(
