@@ -92,10 +92,10 @@ def camera_url(run: DemoRun, camera_password: str) -> str:
 
 
 @contextlib.contextmanager
-def running_demo(dedupe_window: float, ready_timeout: float = 300.0
-                 ) -> Iterator[tuple[DemoRun, str]]:
+def running_demo(dedupe_window: float, ready_timeout: float = 300.0, *,
+                 keep_logs: bool = False) -> Iterator[tuple[DemoRun, str]]:
     """The demo with a vhost, database and Redis prefix of its own; yields the run and the
-    camera's RTSP password."""
+    camera's RTSP password. Its logs are kept when it fails, or when ``keep_logs``."""
     suffix = uuid.uuid4().hex[:8]
     redis_prefix = f"gtv-bench-alerts-{suffix}:"
     state_dir = Path(tempfile.mkdtemp(prefix="gtv-alert-bench-"))
@@ -122,7 +122,7 @@ def running_demo(dedupe_window: float, ready_timeout: float = 300.0
     finally:
         with contextlib.suppress(Exception):
             delete_redis_prefix(StreamingSettings().redis_url, redis_prefix)
-        if failed:
+        if failed or keep_logs:
             say(f"logs kept in {state_dir / 'logs'}")
         else:
             shutil.rmtree(state_dir, ignore_errors=True)
@@ -141,6 +141,36 @@ def worker_reading(metrics_port: int, timeout: float = 120.0) -> None:
                     return
         time.sleep(0.5)
     raise RuntimeError(f"the LPR worker read no frame within {timeout:.0f} s")
+
+
+def worker_summary(metrics_port: int) -> str:
+    """The LPR worker's own counters at the end of the run: frames read and dropped, and
+    its per-frame latency by stage (mean, and the share of frames over 0.2 s and 0.5 s),
+    to tell a slow worker from a slow path behind it."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+    totals: dict[str, float] = {}
+    stages: dict[str, dict[str, float]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name in ("gtv_lpr_frames_total", "gtv_lpr_frames_dropped_total"):
+                totals[sample.name] = totals.get(sample.name, 0.0) + sample.value
+            elif sample.name.startswith("gtv_lpr_latency_seconds"):
+                stage = stages.setdefault(sample.labels.get("stage", "?"), {})
+                key = sample.name.removeprefix("gtv_lpr_latency_seconds")
+                if key == "_bucket":
+                    key = "le" + sample.labels["le"]
+                stage[key] = stage.get(key, 0.0) + sample.value
+    parts = [f"{totals.get('gtv_lpr_frames_total', 0):.0f} frames read, "
+             f"{totals.get('gtv_lpr_frames_dropped_total', 0):.0f} dropped"]
+    for name, stage in sorted(stages.items()):
+        count = stage.get("_count", 0.0)
+        if count:
+            over = [1 - stage.get(f"le{bound}", count) / count for bound in ("0.2", "0.5")]
+            parts.append(f"{name} mean {1000 * stage['_sum'] / count:.0f} ms "
+                         f"({100 * over[0]:.0f} % over 0.2 s, {100 * over[1]:.0f} % over 0.5 s)")
+    return "; ".join(parts)
 
 
 # --- measuring -----------------------------------------------------------------------------
@@ -516,23 +546,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grace", type=float, default=8.0,
                         help="a vehicle counts if it left the frame this long before the end")
     parser.add_argument("--output", type=Path, default=OUTPUT)
+    parser.add_argument("--keep-logs", action="store_true",
+                        help="keep the demo's logs (the LPR worker's among them)")
     args = parser.parse_args(argv)
     machine = machine_line()
     settings = StreamingSettings()
     plates = camera_plates(1)
     say("starting the demo (1 LPR camera) ...")
-    with running_demo(args.dedupe_window) as (run, camera_password):
+    with running_demo(args.dedupe_window, keep_logs=args.keep_logs) as (run, camera_password):
         say(f"demo ready at {run.gateway}; waiting for the LPR worker's first frame ...")
         worker_reading(run.ports["lpr_metrics"])
         say(f"listening on /ws/alerts for {args.seconds:g} s ...")
         events, opened, closed, drops, ages, unreadable = asyncio.run(
             measure(run, camera_url(run, camera_password), args.seconds, settings, plates))
         stored = stored_detections(run.db_name)
+        worker = worker_summary(run.ports["lpr_metrics"])
         say("stopping the demo ...")
     anchor = run.sim_started_at or opened
     counted = recall(plates, events, anchor, opened, closed, args.grace)
     text = report(args, machine, settings, events, opened, closed, stored, ages, unreadable,
                   counted, drops)
+    text += f"\nThe LPR worker's own metrics at the end: {worker}.\n"
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text)
     print(text)
