@@ -123,8 +123,9 @@ CALIBRATION_TARGET = 0.6
 #: either half of the tuning seeds and gained reads on the other half. fp32: no group
 #: gained robustly (each half chose differently), so the raw confidence stands.
 #: The 7-bit int8 files (x86 CPUs without VNNI) were fitted on their own reads on such a
-#: CPU and chose the same 0.59 on either half, gaining 14 reads for 1 misread on the
-#: half they did not see (it had been rejected for the package's network read 7-bit).
+#: CPU and chose the same 0.59 on either half, gaining 14 and 20 reads for 1 misread on
+#: the half each fit did not see (0.59 had been rejected for the package's network on
+#: the 7-bit files).
 _DISAGREE = {f"{layout}/{rows}/disagree": 0.59
              for layout in ("mercosul", "old") for rows in ("one", "two")}
 CALIBRATION_THRESHOLDS: dict[str, dict[str, float]] = {

@@ -149,7 +149,10 @@ def worker_summary(metrics_port: int) -> str:
     to tell a slow worker from a slow path behind it."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+    try:
+        text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+    except httpx.HTTPError as exc:
+        return f"unavailable ({type(exc).__name__})"
     totals: dict[str, float] = {}
     stages: dict[str, dict[str, float]] = {}
     for family in text_string_to_metric_families(text):
@@ -162,14 +165,18 @@ def worker_summary(metrics_port: int) -> str:
                 if key == "_bucket":
                     key = "le" + sample.labels["le"]
                 stage[key] = stage.get(key, 0.0) + sample.value
-    parts = [f"{totals.get('gtv_lpr_frames_total', 0):.0f} frames read, "
+    if "gtv_lpr_frames_total" not in totals:
+        return "unavailable (the worker exposed no LPR counters)"
+    parts = [f"{totals['gtv_lpr_frames_total']:.0f} frames read, "
              f"{totals.get('gtv_lpr_frames_dropped_total', 0):.0f} dropped"]
     for name, stage in sorted(stages.items()):
         count = stage.get("_count", 0.0)
-        if count:
-            over = [1 - stage.get(f"le{bound}", count) / count for bound in ("0.2", "0.5")]
-            parts.append(f"{name} mean {1000 * stage['_sum'] / count:.0f} ms "
-                         f"({100 * over[0]:.0f} % over 0.2 s, {100 * over[1]:.0f} % over 0.5 s)")
+        if not count:
+            continue
+        mean = f"{name} mean {1000 * stage['_sum'] / count:.0f} ms"
+        shares = [f"{100 * (1 - stage[f'le{bound}'] / count):.0f} % over {bound} s"
+                  for bound in ("0.2", "0.5") if f"le{bound}" in stage]
+        parts.append(f"{mean} ({', '.join(shares)})" if shares else mean)
     return "; ".join(parts)
 
 

@@ -126,14 +126,16 @@ def test_rabbitmq_down_for_30_seconds_delays_events_and_loses_none(
     (one processed_events row per event id, one projected camera per camera)."""
     before = _restart_counts(stack)
     rabbitmq = stack.replicas("rabbitmq")[0].name
-    # A clean stop takes the broker about 7 s (its management plugin waits 5 s of it): a
-    # shorter grace period ends every stop in SIGKILL.
-    subprocess.run(["podman", "stop", "-t", "30", rabbitmq], check=True, capture_output=True)
-    stopped = time.monotonic()
     made = []
     try:
+        # A clean stop takes the broker about 7 s (its management plugin waits 5 s of it):
+        # a shorter grace period ends every stop in SIGKILL.
+        subprocess.run(["podman", "stop", "-t", "30", rabbitmq], check=True,
+                       capture_output=True, timeout=120)
+        stopped = time.monotonic()
         exit_code = subprocess.run(["podman", "inspect", "--format", "{{.State.ExitCode}}",
-                                    rabbitmq], capture_output=True, text=True).stdout.strip()
+                                    rabbitmq], capture_output=True, text=True, check=True,
+                                   timeout=30).stdout.strip()
         assert exit_code == "0", f"RabbitMQ did not stop cleanly: exit {exit_code}"
         for index in range(3):
             camera = gateway.post(
@@ -145,10 +147,12 @@ def test_rabbitmq_down_for_30_seconds_delays_events_and_loses_none(
             made.append(camera.json()["id"])
         time.sleep(max(0.0, 30 - (time.monotonic() - stopped)))
     finally:
-        # The broker comes back whatever happened, so a failure here is this drill's
-        # alone and the next drill starts from a whole stack.
-        subprocess.run(["podman", "start", rabbitmq], check=True, capture_output=True)
-    stack.wait_healthy(["rabbitmq"], 180)
+        # The broker comes back, healthy, whatever happened: a failure here is this
+        # drill's alone, and the next drill starts from a whole stack. (wait_healthy, not
+        # the start's exit status, says whether it came back.)
+        subprocess.run(["podman", "start", rabbitmq], check=False, capture_output=True,
+                       timeout=120)
+        stack.wait_healthy(["rabbitmq"], 180)
     events = _psql(stack, "SELECT event_id FROM admin.outbox_events "
                           "WHERE envelope->'payload'->>'camera_id' IN (:ids)", made).split()
     assert len(events) >= len(made), events  # at least each camera's registration

@@ -195,6 +195,8 @@ def test_each_int8_pair_reads_with_the_table_fitted_on_its_own_reads(
     """The 8-bit and the 7-bit files (CPUs without VNNI) were each fitted on their own
     reads; a file is matched to its table by what it is, not by the CPU. (The shipped
     tables hold the same value today, so distinct ones stand in for them here.)"""
+    assert CALIBRATION_THRESHOLDS["int8-7bit"], "the 7-bit files' table was fitted"
+    assert CALIBRATION_THRESHOLDS["int8-7bit"] is not CALIBRATION_THRESHOLDS["int8"]
     monkeypatch.setitem(CALIBRATION_THRESHOLDS, "int8", {"old/one/disagree": 0.58})
     monkeypatch.setitem(CALIBRATION_THRESHOLDS, "int8-7bit", {"old/one/disagree": 0.57})
     eight = RapidOcrPlateReader(INT8_READER_MODEL, precision="int8")
