@@ -64,5 +64,6 @@ def main() -> None:
         for kind, (n, e, r, w) in sorted(per_kind.items()):
             print(f"    {kind}: {n} crops, exact {e}, confident right {r}, wrong {w}")
 
+
 if __name__ == "__main__":
     main()
