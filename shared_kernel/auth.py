@@ -27,9 +27,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 JWT_ALGORITHM = "RS256"
 DEFAULT_ISSUER = "gt-vision-admin"
 DEFAULT_AUDIENCE = "gt-vision"
-DENYLIST_PREFIX = "gtv:jwt:denylist:"
-SESSION_VERSION_PREFIX = "gtv:jwt:session-version:"
-ENDED_SESSION_PREFIX = "gtv:jwt:ended-session:"
+# Every key that can revoke a token starts with REVOCATION_PREFIX.
+REVOCATION_PREFIX = "gtv:jwt:"
+DENYLIST_PREFIX = f"{REVOCATION_PREFIX}denylist:"
+SESSION_VERSION_PREFIX = f"{REVOCATION_PREFIX}session-version:"
+ENDED_SESSION_PREFIX = f"{REVOCATION_PREFIX}ended-session:"
 # Verified access tokens each process remembers (JWTVerifier): a few MB at most.
 VERIFIED_TOKENS_CACHED = 4096
 
@@ -157,10 +159,13 @@ class RedisDenylist:
 
 
 class AsyncRedisDenylist:
-    """Denylist over a ``redis.asyncio.Redis`` client."""
+    """Denylist over a ``redis.asyncio.Redis`` client. Its checks read through ``reads``
+    when given (anything with the client's ``mget``: a
+    :class:`shared_kernel.tracked_reads.TrackedReads` over :data:`REVOCATION_PREFIX`)."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, reads: Any | None = None) -> None:
         self._redis = client
+        self._reads = reads if reads is not None else client
 
     async def revoke(self, jti: str, exp: int) -> None:
         await self._redis.set(denylist_key(jti), "1", ex=revoke_seconds(exp))
@@ -171,7 +176,7 @@ class AsyncRedisDenylist:
     async def is_revoked(self, claims: TokenClaims) -> bool:
         """One round trip: the token's jti listed, its user's sessions revoked, or its
         login session ended."""
-        return RedisDenylist.refuses(await self._redis.mget(RedisDenylist.keys(claims)),
+        return RedisDenylist.refuses(await self._reads.mget(RedisDenylist.keys(claims)),
                                      claims)
 
     async def revoked_among(self, claims: Sequence[TokenClaims]) -> list[bool]:
@@ -179,7 +184,7 @@ class AsyncRedisDenylist:
         if not claims:
             return []
         keys = [RedisDenylist.keys(c) for c in claims]
-        values = await self._redis.mget([key for own in keys for key in own])
+        values = await self._reads.mget([key for own in keys for key in own])
         refused, start = [], 0
         for c, own in zip(claims, keys, strict=True):
             refused.append(RedisDenylist.refuses(values[start:start + len(own)], c))
@@ -193,7 +198,7 @@ class AsyncRedisDenylist:
         keys = [session_version_key(user_id)]
         if session_id:
             keys.append(ended_session_key(session_id))
-        version, *ended = await self._redis.mget(keys)
+        version, *ended = await self._reads.mget(keys)
         return _refused(None, version, session_version) or any(
             value is not None for value in ended)
 

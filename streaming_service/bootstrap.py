@@ -23,10 +23,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared_kernel.auth import AsyncRedisDenylist, CoalescingDenylist, JWTVerifier
+from shared_kernel.auth import (
+    REVOCATION_PREFIX,
+    AsyncRedisDenylist,
+    CoalescingDenylist,
+    JWTVerifier,
+)
 from shared_kernel.camera_network import CameraNetworkPolicy
 from shared_kernel.crypto import CredentialCipher
 from shared_kernel.redis_pool import async_redis
+from shared_kernel.tracked_reads import TrackedReads
 from streaming_service.application.ai.alerts import Alerts
 from streaming_service.application.ai.data_lifecycle import DataLifecycle
 from streaming_service.application.ai.detections import DetectionRecorder, Detections
@@ -108,6 +114,9 @@ class Services:
     address_policy: CameraNetworkPolicy
     verifier: JWTVerifier
     denylist: AsyncRedisDenylist
+    # The denylist's reads, answered in process while Redis tracks their keys for it
+    # (the API's lifespan runs its loop; without it every check asks Redis).
+    revocation_reads: TrackedReads
     # The live sockets' periodic token re-checks, one round trip per check for them all.
     live_denylist: CoalescingDenylist
     signer: MediaTokenSigner
@@ -290,7 +299,8 @@ def bootstrap(
     address_policy = settings.camera_network_policy()
     signer = MediaTokenSigner(settings.media_token_secret.get_secret_value(),
                               settings.media_token_ttl_seconds)
-    denylist = AsyncRedisDenylist(redis)
+    revocation_reads = TrackedReads(redis, [REVOCATION_PREFIX])
+    denylist = AsyncRedisDenylist(redis, revocation_reads)
     live = RedisLiveFeed(redis, prefix=settings.redis_prefix, maxlen=settings.live_maxlen,
                          replay_seconds=settings.live_replay_seconds)
     cache = RedisStreamStatusCache(redis, settings.redis_prefix)
@@ -325,7 +335,8 @@ def bootstrap(
         address_policy=address_policy,
         verifier=JWTVerifier(settings.public_key_pem(), issuer=settings.jwt_issuer,
                              audience=settings.jwt_audience),
-        denylist=denylist, live_denylist=CoalescingDenylist(denylist), signer=signer,
+        denylist=denylist, revocation_reads=revocation_reads,
+        live_denylist=CoalescingDenylist(denylist), signer=signer,
         metrics=metrics, cache=cache, audit=audit,
         media_access=MediaAccess(sessions=sessions, signer=signer, revocations=denylist,
                                  audit=audit),

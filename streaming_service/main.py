@@ -125,7 +125,8 @@ def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextMan
         from streaming_service.infrastructure.redis_lease import RedisLease
 
         consumers: list[RunningConsumer] = []
-        loops: list[BackgroundLoop] = []
+        loops: list[BackgroundLoop] = [
+            BackgroundLoop("revocation-tracking", services.revocation_reads.run).start()]
         keep_descriptors_from_children()
         await _startup_step("object store buckets", services.store.ensure_buckets())
         await _startup_step("recording partitions", ensure_partitions_ahead(services.db))

@@ -44,8 +44,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-USER_PREFIX = "gtv:auth:user:"
-TENANT_PREFIX = "gtv:auth:tenant:"
+STATE_PREFIX = "gtv:auth:"
+USER_PREFIX = f"{STATE_PREFIX}user:"
+TENANT_PREFIX = f"{STATE_PREFIX}tenant:"
 STATE_TTL_SECONDS = 30
 
 

@@ -5,7 +5,8 @@ Signature, expiry, issuer, audience and algorithm (RS256 only) are checked by
 denylist (the token's ``jti``, its user's session version), the user's and the tenant's
 state (``accounts.auth_state``: active, role, tenant, session version; read from
 PostgreSQL when Redis does not have it) and whatever the view asks to read along
-(:class:`PrefetchingView`: the camera list's cached bytes).
+(:class:`PrefetchingView`: the camera list's cached bytes). That round trip is answered
+in the process while Redis tracks those keys for it (:func:`get_tracked_reads`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from rest_framework.request import Request
 from accounts import auth_state
 from accounts.auth_state import UserState
 from accounts.models import User
-from shared_kernel.auth import InvalidToken, JWTVerifier, RedisDenylist, TokenClaims
+from shared_kernel.auth import (
+    REVOCATION_PREFIX,
+    InvalidToken,
+    JWTVerifier,
+    RedisDenylist,
+    TokenClaims,
+)
+from shared_kernel.tracked_reads import ThreadTrackedReads
 
 PREFETCHED_ATTRIBUTE = "gtv_prefetched"
 
@@ -40,6 +48,17 @@ def get_verifier() -> JWTVerifier:
 
 def get_denylist() -> RedisDenylist:
     return RedisDenylist(get_redis())
+
+
+@lru_cache(maxsize=1)
+def get_tracked_reads() -> ThreadTrackedReads:
+    """Authentication's reads, kept in each worker process and dropped the moment Redis
+    says a key changed (``shared_kernel.tracked_reads``): token revocations, users' and
+    tenants' auth state, and what views read along (the camera list cache)."""
+    from cameras import cache as camera_cache  # a PrefetchingView's keys
+
+    return ThreadTrackedReads(get_redis(), [REVOCATION_PREFIX, auth_state.STATE_PREFIX,
+                                            camera_cache.key_prefix()])
 
 
 def user_may_act(user: User) -> bool:
@@ -116,7 +135,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         extra = view.auth_prefetch_keys(request, claims) if hasattr(
             view, "auth_prefetch_keys") else []
         try:
-            values = get_redis().mget([*keys, *extra])
+            values = get_tracked_reads().mget([*keys, *extra])
         except redis.RedisError as exc:
             # Fail closed: a token we cannot check against the denylist is not accepted.
             raise ServiceUnavailable("Token revocation list is unavailable.") from exc

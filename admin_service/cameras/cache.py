@@ -37,6 +37,11 @@ def _prefix() -> str:
     return f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:cameras"
 
 
+def key_prefix() -> str:
+    """What every key of this cache starts with."""
+    return f"{_prefix()}:"
+
+
 def _version_key(scope: str) -> str:
     return f"{_prefix()}:version:{scope}"
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 import uuid
 from typing import Any
 
@@ -51,6 +53,27 @@ async def test_revoked_token_gets_401(
     ok = await client.get("/api/streaming/streams/", headers=bearer(token))
     assert ok.status_code == 200
     await AsyncRedisDenylist(redis_client).revoke(jti, exp=int(__import__("time").time()) + 300)
+    response = await client.get("/api/streaming/streams/", headers=bearer(token))
+    assert_error(response, 401, "not_authenticated")
+
+
+async def test_token_checks_are_answered_in_process_and_a_revocation_refuses_the_next_request(
+    client: httpx.AsyncClient, make_token: Any, redis_client: Any, app_services: Any
+) -> None:
+    reads = app_services.revocation_reads
+    deadline = time.monotonic() + 5
+    while not reads.live:
+        assert time.monotonic() < deadline, "Redis never tracked the revocation keys"
+        await asyncio.sleep(0.01)
+    jti = uuid.uuid4().hex
+    token = make_token(tenant_id=uuid.uuid4(), jti=jti)
+    for _ in range(3):
+        assert (await client.get("/api/streaming/streams/",
+                                 headers=bearer(token))).status_code == 200
+    hits = reads.hits
+    assert (await client.get("/api/streaming/streams/", headers=bearer(token))).status_code == 200
+    assert reads.hits == hits + 1  # no round trip to Redis for the token's keys
+    await AsyncRedisDenylist(redis_client).revoke(jti, exp=int(time.time()) + 300)
     response = await client.get("/api/streaming/streams/", headers=bearer(token))
     assert_error(response, 401, "not_authenticated")
 
