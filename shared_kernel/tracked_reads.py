@@ -176,6 +176,19 @@ class TrackedReads:
             self._kept.store(keys, fetched, generation)
         return fetched
 
+    async def smembers(self, key: str) -> Any:
+        """The set at ``key``, as the client's ``smembers`` answers it."""
+        tracker = self._tracker
+        if tracker is not None and tracker.open and not tracker.bytes_waiting():
+            kept = self._kept.lookup([key])
+            if kept is not None:
+                return kept[0]
+        generation = self._kept.generation
+        members = await self._client.smembers(key)
+        if self.live:
+            self._kept.store([key], [members], generation)
+        return members
+
     async def run(self, stop: asyncio.Event) -> None:
         """Keep a tracking connection until ``stop`` is set, replacing it after any
         failure (waiting ``retry_seconds``, doubled after each failure in a row up to a

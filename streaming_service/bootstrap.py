@@ -114,9 +114,10 @@ class Services:
     address_policy: CameraNetworkPolicy
     verifier: JWTVerifier
     denylist: AsyncRedisDenylist
-    # The denylist's reads, answered in process while Redis tracks their keys for it
-    # (the API's lifespan runs its loop; without it every check asks Redis).
-    revocation_reads: TrackedReads
+    # The token checks' and the stream statuses' reads, answered in process while Redis
+    # tracks their keys for it (the API's lifespan runs its loop; without it every read
+    # asks Redis).
+    tracked_reads: TrackedReads
     # The live sockets' periodic token re-checks, one round trip per check for them all.
     live_denylist: CoalescingDenylist
     signer: MediaTokenSigner
@@ -299,11 +300,12 @@ def bootstrap(
     address_policy = settings.camera_network_policy()
     signer = MediaTokenSigner(settings.media_token_secret.get_secret_value(),
                               settings.media_token_ttl_seconds)
-    revocation_reads = TrackedReads(redis, [REVOCATION_PREFIX])
-    denylist = AsyncRedisDenylist(redis, revocation_reads)
+    tracked_reads = TrackedReads(redis, [
+        REVOCATION_PREFIX, *RedisStreamStatusCache.tracked_prefixes(settings.redis_prefix)])
+    denylist = AsyncRedisDenylist(redis, tracked_reads)
     live = RedisLiveFeed(redis, prefix=settings.redis_prefix, maxlen=settings.live_maxlen,
                          replay_seconds=settings.live_replay_seconds)
-    cache = RedisStreamStatusCache(redis, settings.redis_prefix)
+    cache = RedisStreamStatusCache(redis, settings.redis_prefix, tracked_reads)
     audit = AuditTrail(sessions=sessions, outbox=outbox,
                        window=RedisViewWindow(redis, settings.redis_prefix),
                        view_window_seconds=settings.audit_view_window_seconds)
@@ -335,7 +337,7 @@ def bootstrap(
         address_policy=address_policy,
         verifier=JWTVerifier(settings.public_key_pem(), issuer=settings.jwt_issuer,
                              audience=settings.jwt_audience),
-        denylist=denylist, revocation_reads=revocation_reads,
+        denylist=denylist, tracked_reads=tracked_reads,
         live_denylist=CoalescingDenylist(denylist), signer=signer,
         metrics=metrics, cache=cache, audit=audit,
         media_access=MediaAccess(sessions=sessions, signer=signer, revocations=denylist,

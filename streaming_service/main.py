@@ -126,7 +126,7 @@ def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextMan
 
         consumers: list[RunningConsumer] = []
         loops: list[BackgroundLoop] = [
-            BackgroundLoop("revocation-tracking", services.revocation_reads.run).start()]
+            BackgroundLoop("redis-key-tracking", services.tracked_reads.run).start()]
         keep_descriptors_from_children()
         await _startup_step("object store buckets", services.store.ensure_buckets())
         await _startup_step("recording partitions", ensure_partitions_ahead(services.db))

@@ -61,9 +61,18 @@ def status_from_dict(raw: dict[str, Any]) -> StreamStatus:
 
 
 class RedisStreamStatusCache:
-    def __init__(self, client: Any, prefix: str = "gtv:") -> None:
+    """Each stream's status under ``<prefix>stream:<camera>``, and each tenant's cameras
+    with a status in the set ``<prefix>streams:tenant:<tenant>``. A tenant's statuses are
+    read through ``reads`` when given (a ``TrackedReads`` over :meth:`tracked_prefixes`)."""
+
+    def __init__(self, client: Any, prefix: str = "gtv:", reads: Any | None = None) -> None:
         self._redis = client
         self._prefix = prefix
+        self._reads = reads if reads is not None else client
+
+    @staticmethod
+    def tracked_prefixes(prefix: str) -> list[str]:
+        return [f"{prefix}stream:", f"{prefix}streams:tenant:"]
 
     def _key(self, camera_id: uuid.UUID) -> str:
         return f"{self._prefix}stream:{camera_id}"
@@ -92,11 +101,11 @@ class RedisStreamStatusCache:
             await pipe.execute()
 
     async def for_tenant(self, tenant_id: uuid.UUID) -> list[StreamStatus]:
-        members = await self._redis.smembers(self._tenant_key(tenant_id))
+        members = await self._reads.smembers(self._tenant_key(tenant_id))
         ids = sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
         if not ids:
             return []
-        values = await self._redis.mget([f"{self._prefix}stream:{i}" for i in ids])
+        values = await self._reads.mget([f"{self._prefix}stream:{i}" for i in ids])
         found: list[StreamStatus] = []
         stale: list[str] = []
         for camera_id, raw in zip(ids, values, strict=True):
