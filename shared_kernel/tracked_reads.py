@@ -40,6 +40,7 @@ import select
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -309,6 +310,8 @@ class ThreadTrackedReads:
         self._owner_pid: int | None = None
         self._stop = threading.Event()
         self.client_id: int | None = None
+        reset = weakref.WeakMethod(self._reset_in_child)
+        os.register_at_fork(after_in_child=lambda: (method := reset()) and method())
 
     @property
     def live(self) -> bool:
@@ -339,6 +342,15 @@ class ThreadTrackedReads:
     def stop(self) -> None:
         self._stop.set()
 
+    def _reset_in_child(self) -> None:
+        """A forked child inherits the parent's kept values and lock, not its thread: it
+        starts from nothing (and a lock the thread may have held at the fork is new)."""
+        self._lock = threading.Lock()
+        self._socket = None
+        self._poll = None
+        self._owner_pid = None
+        self._kept.forget_all()
+
     def _ensure_thread(self) -> None:
         pid = os.getpid()
         if self._owner_pid == pid:
@@ -346,9 +358,6 @@ class ThreadTrackedReads:
         with self._lock:
             if self._owner_pid == pid:
                 return
-            # A forked child inherits the parent's state, not its thread.
-            self._socket = None
-            self._kept.forget_all()
             self._owner_pid = pid
             threading.Thread(target=self._run, name="redis-key-tracking", daemon=True).start()
 
