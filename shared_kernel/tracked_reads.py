@@ -16,8 +16,8 @@ Why a kept answer is safe to give:
   socket (one ``poll`` call) does not use what is kept. Otherwise every invalidation
   that reached this host is already applied: the asyncio connection is a plain protocol
   (the event loop hands it the bytes, and the values are dropped, before any request
-  woken in the same turn runs); the thread reads and applies them under the lock the
-  reads take.
+  woken in the same turn runs); the thread raises a flag before it takes bytes off the
+  socket and lowers it once they are applied, and a read that sees it goes to Redis.
 * A value fetched while any invalidation arrived (or while tracking was lost or
   regained) is not kept: a counter bumped by every invalidation must be unchanged between
   the ``MGET`` and the moment its answer is stored.
@@ -302,9 +302,10 @@ class ThreadTrackedReads:
         self._kept = _Kept(prefixes, max_age_seconds, max_entries)
         self._heartbeat = heartbeat_seconds
         self._retry = retry_seconds
-        # Held while the thread reads and applies invalidations, and while a read looks
-        # at the socket and the kept values: no read falls between the two.
+        # Held while invalidations are applied and while a read stores what it fetched
+        # (its generation check and its writes are one step).
         self._lock = threading.Lock()
+        self._applying = False
         self._socket: socket.socket | None = None
         self._poll: Any = None
         self._owner_pid: int | None = None
@@ -327,12 +328,17 @@ class ThreadTrackedReads:
 
     def mget(self, keys: Sequence[str]) -> list[Any]:
         self._ensure_thread()
-        with self._lock:
-            if self._socket is not None and not self._poll.poll(0):
-                kept = self._kept.lookup(keys)
-                if kept is not None:
-                    return kept
-            generation = self._kept.generation
+        poll = self._poll
+        # The socket first, then the flag the thread raises before it takes bytes off the
+        # socket and lowers once they are applied: bytes that reached this host before
+        # this read are either still on the socket or being applied. No lock around the
+        # poll: it gives the GIL up, and a lock held across that would queue every thread.
+        if (self._socket is not None and poll is not None and not poll.poll(0)
+                and not self._applying):
+            kept = self._kept.lookup(keys)
+            if kept is not None:
+                return kept
+        generation = self._kept.generation
         fetched: list[Any] = self._client.mget(keys)
         with self._lock:
             if self._socket is not None:
@@ -346,6 +352,7 @@ class ThreadTrackedReads:
         """A forked child inherits the parent's kept values and lock, not its thread: it
         starts from nothing (and a lock the thread may have held at the fork is new)."""
         self._lock = threading.Lock()
+        self._applying = False
         self._socket = None
         self._poll = None
         self._owner_pid = None
@@ -425,8 +432,8 @@ class ThreadTrackedReads:
         return reply
 
     def _track(self, sock: socket.socket, parser: Any) -> None:
-        """Apply invalidations as they come, under the lock; ping every heartbeat and
-        give up when a ping is not answered by the next one."""
+        """Apply invalidations as they come; ping every heartbeat and give up when a
+        ping is not answered by the next one."""
         sock.setblocking(False)
         next_ping = time.monotonic()
         awaiting_pong = False
@@ -441,7 +448,8 @@ class ThreadTrackedReads:
             readable, _, _ = select.select([sock], [], [], max(0.0, next_ping - now))
             if not readable:
                 continue
-            with self._lock:
+            self._applying = True
+            try:
                 try:
                     data = sock.recv(65536)
                 except BlockingIOError:
@@ -449,11 +457,14 @@ class ThreadTrackedReads:
                 if not data:
                     raise ConnectionError("Redis closed the tracking connection")
                 parser.feed(data)
-                while (reply := parser.gets()) is not False:
-                    if _is_invalidation(reply):
-                        self._kept.invalidate(reply[2])
-                    elif isinstance(reply, list) and reply and reply[0] == b"pong":
-                        awaiting_pong = False
+                with self._lock:
+                    while (reply := parser.gets()) is not False:
+                        if _is_invalidation(reply):
+                            self._kept.invalidate(reply[2])
+                        elif isinstance(reply, list) and reply and reply[0] == b"pong":
+                            awaiting_pong = False
+            finally:
+                self._applying = False
 
 
 def _pack(args: Sequence[Any]) -> bytes:
