@@ -307,7 +307,7 @@ class ThreadTrackedReads:
         self._lock = threading.Lock()
         self._applying = False
         self._socket: socket.socket | None = None
-        self._poll: Any = None
+        self._fd: int | None = None
         self._owner_pid: int | None = None
         self._stop = threading.Event()
         self.client_id: int | None = None
@@ -328,13 +328,12 @@ class ThreadTrackedReads:
 
     def mget(self, keys: Sequence[str]) -> list[Any]:
         self._ensure_thread()
-        poll = self._poll
         # The socket first, then the flag the thread raises before it takes bytes off the
         # socket and lowers once they are applied: bytes that reached this host before
         # this read are either still on the socket or being applied. No lock around the
         # poll: it gives the GIL up, and a lock held across that would queue every thread.
-        if (self._socket is not None and poll is not None and not poll.poll(0)
-                and not self._applying):
+        fd = self._fd
+        if fd is not None and not _readable(fd) and not self._applying:
             kept = self._kept.lookup(keys)
             if kept is not None:
                 return kept
@@ -354,7 +353,7 @@ class ThreadTrackedReads:
         self._lock = threading.Lock()
         self._applying = False
         self._socket = None
-        self._poll = None
+        self._fd = None
         self._owner_pid = None
         self._kept.forget_all()
 
@@ -378,8 +377,7 @@ class ThreadTrackedReads:
                 with self._lock:
                     self._kept.forget_all()
                     self._socket = sock
-                    self._poll = select.poll()
-                    self._poll.register(sock.fileno(), select.POLLIN | select.POLLPRI)
+                    self._fd = sock.fileno()
                 was_live = True
                 self._track(sock, parser)
             except Exception as exc:
@@ -387,6 +385,7 @@ class ThreadTrackedReads:
             finally:
                 with self._lock:
                     self._socket = None
+                    self._fd = None
                     self._kept.forget_all()
                 if sock is not None:
                     sock.close()
@@ -465,6 +464,14 @@ class ThreadTrackedReads:
                             awaiting_pong = False
             finally:
                 self._applying = False
+
+
+def _readable(fd: int) -> bool:
+    """Whether bytes (or a hang-up) wait on ``fd``. A poll object of its own per call:
+    one shared between threads refuses concurrent ``poll()`` calls."""
+    poll = select.poll()
+    poll.register(fd, select.POLLIN | select.POLLPRI)
+    return bool(poll.poll(0))
 
 
 def _pack(args: Sequence[Any]) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -230,3 +231,39 @@ def test_a_forked_worker_tracks_on_its_own_connection(
     child_id, hits = report.split()
     assert int(child_id) != parent_id
     assert int(hits) == 1
+
+
+def test_many_threads_read_at_once(thread_reads: ThreadTrackedReads, prefix: str) -> None:
+    """gunicorn's threads: reads at the same moment from several threads, while the key
+    changes, never fail and never answer a value older than the last write they saw."""
+    writer = redis.Redis.from_url(REDIS_URL)
+    key = f"{prefix}shared"
+    writer.set(key, "0")
+    written = [0]
+    failures: list[str] = []
+
+    def reader() -> None:
+        try:
+            for _ in range(400):
+                floor = written[0]
+                (value,) = thread_reads.mget([key])
+                if int(value) < floor:
+                    failures.append(f"read {int(value)} after {floor} was written")
+        except Exception as exc:
+            failures.append(repr(exc))
+
+    threads = [threading.Thread(target=reader) for _ in range(8)]
+    try:
+        for thread in threads:
+            thread.start()
+        for n in range(1, 50):
+            writer.set(key, str(n))
+            written[0] = n
+            time.sleep(0.002)
+        for thread in threads:
+            thread.join(timeout=30)
+        assert failures == []
+        assert thread_reads.hits > 0
+    finally:
+        writer.delete(key)
+        writer.close()
