@@ -11,24 +11,26 @@ invalidations and answer ``mget`` from memory while that connection is alive.
 
 Why a kept answer is safe to give:
 
-* Redis sends a broadcast invalidation before it flushes the writer's reply (both leave
-  in the same turn of its event loop). A read that finds bytes waiting on the tracking
-  socket (one ``poll`` call) does not use what is kept. Otherwise every invalidation
-  that reached this host is already applied: the asyncio connection is a plain protocol
-  (the event loop hands it the bytes, and the values are dropped, before any request
-  woken in the same turn runs); the thread raises a flag before it takes bytes off the
-  socket and lowers it once they are applied, and a read that sees it goes to Redis.
+* Redis queues a broadcast invalidation before it flushes the writers' replies of the
+  same turn of its event loop (``beforeSleep``; with Redis's I/O threads the two may leave
+  in either order, microseconds apart). A read that finds bytes waiting on the tracking
+  socket (one ``poll`` call), or a message half received, does not use what is kept.
+  Otherwise every invalidation that reached this host is already applied: the asyncio
+  connection is a plain protocol (the event loop hands it the bytes, and the values are
+  dropped, before any request woken in the same turn runs); the thread raises a flag
+  before it takes bytes off the socket and lowers it once they are applied.
 * A value fetched while any invalidation arrived (or while tracking was lost or
   regained) is not kept: a counter bumped by every invalidation must be unchanged between
-  the ``MGET`` and the moment its answer is stored.
-* A closed tracking connection drops every kept value at once. The connection is also
-  pinged every ``heartbeat_seconds``; without an answer within that time everything is
-  dropped and reads go to Redis until a new connection tracks again, so a connection that
-  died silently (a network partition) leaves values in use for about two heartbeats.
-* A value is kept at most ``max_age_seconds`` whatever happens, and at most
-  ``max_entries`` values are kept (all are dropped when that is reached).
+  the read and the moment its answer is stored.
+* The connection is pinged every ``heartbeat_seconds``, and a pong comes back only after
+  every invalidation queued before it: kept values are used only while the last pong is
+  at most two heartbeats old. Closed, or unanswered for a heartbeat, the connection's
+  values are dropped and reads go to Redis until a new connection tracks.
+* A value is kept no longer than its key's own time to live (read with it) and
+  ``max_age_seconds``; at most ``max_entries`` values and ``max_bytes`` of them are kept.
 
-Redis over TLS is not tracked (reads then always go to Redis).
+Redis over TLS, or one that refuses ``CLIENT TRACKING`` (before 6, or an ACL), is not
+tracked: every read then goes to Redis, and the log says why once.
 """
 
 from __future__ import annotations
@@ -54,51 +56,71 @@ log = logging.getLogger(__name__)
 
 INVALIDATE_CHANNEL = b"__redis__:invalidate"
 LOST = "Redis key tracking lost; reading from Redis until it is back"
+UNAVAILABLE = "Redis key tracking unavailable; every read goes to Redis"
+MAX_RETRY_SECONDS = 60.0
+MISSING: Any = object()
+
+
+class TrackingRefused(Exception):
+    """This Redis (or this connection to it) cannot track keys: not worth retrying."""
 
 
 class _Kept:
     """The values kept for keys under ``prefixes``, and what may change them."""
 
-    def __init__(self, prefixes: Sequence[str], max_age_seconds: float,
-                 max_entries: int) -> None:
+    def __init__(self, prefixes: Sequence[str], max_age_seconds: float, max_entries: int,
+                 max_bytes: int) -> None:
         if not prefixes:
             raise ValueError("tracked reads need at least one key prefix")
         self.prefixes = tuple(prefixes)
         self._max_age = max_age_seconds
         self._max_entries = max_entries
+        self._max_bytes = max_bytes
         self._values: dict[str, tuple[Any, float]] = {}
-        # Bumped by every invalidation and every loss or gain of tracking: an MGET that
+        self._bytes = 0
+        # Bumped by every invalidation and every loss or gain of tracking: a read that
         # saw it change does not keep its answer.
         self.generation = 0
         self.hits = 0
         self.misses = 0
 
-    def lookup(self, keys: Sequence[str]) -> list[Any] | None:
+    def lookup(self, keys: Sequence[str]) -> list[Any]:
+        """The kept value of each key, :data:`MISSING` where none is kept."""
         now = time.monotonic()
         values = []
         for key in keys:
             kept = self._values.get(key)
-            if kept is None or kept[1] <= now:
-                self.misses += 1
-                return None
-            values.append(kept[0])
-        self.hits += 1
+            values.append(MISSING if kept is None or kept[1] <= now else kept[0])
+        if MISSING in values:
+            self.misses += 1
+        else:
+            self.hits += 1
         return values
 
-    def store(self, keys: Sequence[str], fetched: Sequence[Any], generation: int) -> None:
-        if generation != self.generation or not all(
-                key.startswith(self.prefixes) for key in keys):
+    def tracked(self, keys: Sequence[str]) -> bool:
+        return all(key.startswith(self.prefixes) for key in keys)
+
+    def store(self, keys: Sequence[str], fetched: Sequence[Any], ttls_ms: Sequence[int],
+              generation: int) -> None:
+        """Keep ``fetched`` (read at ``generation``), each value no longer than its key's
+        remaining time to live in milliseconds (negative: none, or no key)."""
+        if generation != self.generation or len(keys) > self._max_entries:
             return
-        if len(self._values) + len(keys) > self._max_entries:
+        size = sum(_size(value) for value in fetched)
+        if (len(self._values) + len(keys) > self._max_entries
+                or self._bytes + size > self._max_bytes):
             self._values.clear()
-        expires = time.monotonic() + self._max_age
-        for key, value in zip(keys, fetched, strict=True):
-            self._values[key] = (value, expires)
+            self._bytes = 0
+        now = time.monotonic()
+        for key, value, ttl_ms in zip(keys, fetched, ttls_ms, strict=True):
+            life = self._max_age if ttl_ms < 0 else min(self._max_age, ttl_ms / 1000)
+            self._values[key] = (value, now + life)
+        self._bytes += size
 
     def invalidate(self, keys: list[bytes] | None) -> None:
         self.generation += 1
         if keys is None:  # FLUSHALL / FLUSHDB
-            self._values.clear()
+            self.forget_all()
             return
         for key in keys:
             self._values.pop(key.decode(errors="replace"), None)
@@ -106,11 +128,20 @@ class _Kept:
     def forget_all(self) -> None:
         self.generation += 1
         self._values.clear()
+        self._bytes = 0
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, bytes):
+        return len(value) + 64
+    if isinstance(value, frozenset):
+        return sum(len(member) + 64 for member in value)
+    return 64
 
 
 def _connection_settings(pool: Any) -> dict[str, Any]:
     if "ssl" in pool.connection_class.__name__.lower():
-        raise RuntimeError("Redis over TLS is not tracked")
+        raise TrackingRefused("Redis over TLS is not tracked")
     return dict(pool.connection_kwargs)
 
 
@@ -133,18 +164,52 @@ def _is_invalidation(reply: Any) -> bool:
             and reply[1] == INVALIDATE_CHANNEL)
 
 
-class TrackedReads:
-    """``mget`` over an asyncio ``client``, answered from memory for keys under
-    ``prefixes`` while Redis tracks them for this process. Run :meth:`run` as a
-    background loop; without it every read goes to Redis."""
+def _is_pong(reply: Any) -> bool:
+    return isinstance(reply, list) and bool(reply) and reply[0] == b"pong"
 
-    def __init__(self, client: aioredis.Redis, prefixes: Sequence[str], *,
+
+def _refused(reply: Any, what: str) -> Any:
+    if isinstance(reply, Exception):
+        raise TrackingRefused(f"{what}: {reply}")
+    return reply
+
+
+class _TrackedBase:
+    def __init__(self, client: Any, prefixes: Sequence[str], *,
                  heartbeat_seconds: float = 0.5, max_age_seconds: float = 30.0,
-                 max_entries: int = 20_000, retry_seconds: float = 1.0) -> None:
+                 max_entries: int = 20_000, max_bytes: int = 32 * 1024 * 1024,
+                 retry_seconds: float = 1.0) -> None:
         self._client = client
-        self._kept = _Kept(prefixes, max_age_seconds, max_entries)
+        self._kept = _Kept(prefixes, max_age_seconds, max_entries, max_bytes)
         self._heartbeat = heartbeat_seconds
         self._retry = retry_seconds
+        self._last_pong = 0.0
+
+    @property
+    def hits(self) -> int:
+        """Reads answered from memory (for tests and diagnostics)."""
+        return self._kept.hits
+
+    @property
+    def misses(self) -> int:
+        """Reads that went to Redis while tracking was live."""
+        return self._kept.misses
+
+    def _fresh(self) -> bool:
+        return time.monotonic() - self._last_pong <= 2 * self._heartbeat
+
+    def _next_delay(self, delay: float, was_live: bool) -> float:
+        return self._retry if was_live else min(MAX_RETRY_SECONDS, delay * 2)
+
+
+class TrackedReads(_TrackedBase):
+    """``mget``/``smembers`` over an asyncio ``client``, answered from memory for keys
+    under ``prefixes`` while Redis tracks them for this process. Run :meth:`run` as a
+    background loop; without it every read goes to Redis."""
+
+    def __init__(self, client: aioredis.Redis, prefixes: Sequence[str],
+                 **limits: Any) -> None:
+        super().__init__(client, prefixes, **limits)
         self._tracker: _Tracker | None = None
 
     @property
@@ -155,40 +220,48 @@ class TrackedReads:
     @property
     def tracking_client_id(self) -> int | None:
         """The tracking connection's id in Redis (``CLIENT LIST``) while it tracks."""
-        return self._tracker.client_id if self.live and self._tracker is not None else None
+        tracker = self._tracker
+        return tracker.client_id if tracker is not None and tracker.open else None
 
-    @property
-    def hits(self) -> int:
-        return self._kept.hits
-
-    @property
-    def misses(self) -> int:
-        return self._kept.misses
+    def _usable(self) -> bool:
+        tracker = self._tracker
+        return (tracker is not None and tracker.open and not tracker.bytes_waiting()
+                and self._fresh())
 
     async def mget(self, keys: Sequence[str]) -> list[Any]:
-        tracker = self._tracker
-        if tracker is not None and tracker.open and not tracker.bytes_waiting():
-            kept = self._kept.lookup(keys)
-            if kept is not None:
-                return kept
+        values = self._kept.lookup(keys) if self._usable() else [MISSING] * len(keys)
+        missing = [key for key, value in zip(keys, values, strict=True) if value is MISSING]
+        if not missing:
+            return values
+        if not self.live or not self._kept.tracked(missing):
+            return list(await self._client.mget(keys))
         generation = self._kept.generation
-        fetched: list[Any] = await self._client.mget(keys)
+        async with self._client.pipeline(transaction=False) as pipe:
+            pipe.mget(missing)
+            for key in missing:
+                pipe.pttl(key)
+            fetched, *ttls = await pipe.execute()
         if self.live:
-            self._kept.store(keys, fetched, generation)
-        return fetched
+            self._kept.store(missing, fetched, ttls, generation)
+        return _merged(values, fetched)
 
-    async def smembers(self, key: str) -> Any:
-        """The set at ``key``, as the client's ``smembers`` answers it."""
-        tracker = self._tracker
-        if tracker is not None and tracker.open and not tracker.bytes_waiting():
-            kept = self._kept.lookup([key])
-            if kept is not None:
-                return kept[0]
+    async def smembers(self, key: str) -> frozenset[Any]:
+        """The set at ``key`` (a frozenset: a kept answer is shared by every caller)."""
+        if self._usable():
+            (kept,) = self._kept.lookup([key])
+            if kept is not MISSING:
+                return kept  # type: ignore[no-any-return]
+        if not self.live or not self._kept.tracked([key]):
+            return frozenset(await self._client.smembers(key))
         generation = self._kept.generation
-        members = await self._client.smembers(key)
+        async with self._client.pipeline(transaction=False) as pipe:
+            pipe.smembers(key)
+            pipe.pttl(key)
+            members, ttl = await pipe.execute()
+        found = frozenset(members)
         if self.live:
-            self._kept.store([key], [members], generation)
-        return members
+            self._kept.store([key], [found], [ttl], generation)
+        return found
 
     async def run(self, stop: asyncio.Event) -> None:
         """Keep a tracking connection until ``stop`` is set, replacing it after any
@@ -201,22 +274,25 @@ class TrackedReads:
             try:
                 await tracker.open_to(self._client, self._kept.prefixes, self._heartbeat)
                 self._kept.forget_all()  # whatever was kept before this connection tracked
+                self._last_pong = time.monotonic()
                 self._tracker = tracker
                 was_live = True
                 while not stop.is_set():
                     if await sleep_until_stopped(stop, self._heartbeat):
                         break
                     await tracker.command(self._heartbeat, b"PING")
+                    self._last_pong = time.monotonic()
+            except TrackingRefused as exc:
+                log.warning(UNAVAILABLE, extra={"error": str(exc)[:200]})
+                return
             except Exception as exc:
                 log.warning(LOST, extra={"error": repr(exc)[:200], "retry_seconds": delay})
             finally:
                 self._tracker = None
                 self._kept.forget_all()
                 tracker.close()
-            if was_live:
-                delay = self._retry
+            delay = self._next_delay(delay, was_live)
             await sleep_until_stopped(stop, delay)
-            delay = min(60.0, delay * 2)
 
 
 class _Tracker(asyncio.Protocol):
@@ -247,23 +323,31 @@ class _Tracker(asyncio.Protocol):
         await asyncio.wait_for(connecting, connect_timeout)
         for command in _setup_commands(settings):
             await self.command(connect_timeout, *command)
-        self.client_id = int(await self.command(timeout, b"CLIENT", b"ID"))
-        await self.command(timeout, *_tracking_command(self.client_id, prefixes))
-        await self.command(timeout, b"SUBSCRIBE", INVALIDATE_CHANNEL)
+        self.client_id = int(_refused(await self.command(timeout, b"CLIENT", b"ID",
+                                                         errors=True), "CLIENT ID"))
+        _refused(await self.command(timeout, *_tracking_command(self.client_id, prefixes),
+                                    errors=True), "CLIENT TRACKING")
+        _refused(await self.command(timeout, b"SUBSCRIBE", INVALIDATE_CHANNEL, errors=True),
+                 "SUBSCRIBE")
         self.open = True
 
-    async def command(self, timeout: float, *args: Any) -> Any:
+    async def command(self, timeout: float, *args: Any, errors: bool = False) -> Any:
+        """Send a command and wait for its reply; an error reply raises, or with
+        ``errors`` is returned."""
         if self._transport is None or self._transport.is_closing():
             raise ConnectionError("the tracking connection is closed")
         self._transport.write(_pack(args))
         reply = await asyncio.wait_for(self._replies.get(), timeout)
-        if isinstance(reply, Exception):
+        if isinstance(reply, ConnectionError) or (isinstance(reply, Exception) and not errors):
             raise reply
         return reply
 
     def bytes_waiting(self) -> bool:
-        """Whether bytes the event loop has not handed over yet wait on the socket."""
-        return bool(self._poll.poll(0)) if self._poll is not None else True
+        """Whether bytes the event loop has not handed over yet wait on the socket, or a
+        message is half received (or the connection is going away)."""
+        if self._poll is None or self._transport.is_closing():
+            return True
+        return self._parser.has_data() or bool(self._poll.poll(0))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport
@@ -290,21 +374,18 @@ class _Tracker(asyncio.Protocol):
             self._transport.close()
 
 
-class ThreadTrackedReads:
-    """:class:`TrackedReads` for a threaded (WSGI) process over a synchronous ``client``:
-    a daemon thread keeps the tracking connection, started by the first read in each
-    process (so a pre-forking server's workers each start their own)."""
+class ThreadTrackedReads(_TrackedBase):
+    """:class:`TrackedReads` for a threaded (WSGI) process over a synchronous ``client``
+    (``mget`` only): a daemon thread keeps the tracking connection, started by the first
+    read in each process (so a pre-forking server's workers each start their own)."""
 
-    def __init__(self, client: redis.Redis, prefixes: Sequence[str], *,
-                 heartbeat_seconds: float = 0.5, max_age_seconds: float = 30.0,
-                 max_entries: int = 20_000, retry_seconds: float = 1.0) -> None:
-        self._client = client
-        self._kept = _Kept(prefixes, max_age_seconds, max_entries)
-        self._heartbeat = heartbeat_seconds
-        self._retry = retry_seconds
+    def __init__(self, client: redis.Redis, prefixes: Sequence[str], **limits: Any) -> None:
+        super().__init__(client, prefixes, **limits)
         # Held while invalidations are applied and while a read stores what it fetched
         # (its generation check and its writes are one step).
         self._lock = threading.Lock()
+        # Raised from before the thread takes bytes off the socket until they are
+        # applied (and while a message is half received).
         self._applying = False
         self._socket: socket.socket | None = None
         self._fd: int | None = None
@@ -318,44 +399,49 @@ class ThreadTrackedReads:
     def live(self) -> bool:
         return self._socket is not None
 
-    @property
-    def hits(self) -> int:
-        return self._kept.hits
-
-    @property
-    def misses(self) -> int:
-        return self._kept.misses
-
     def mget(self, keys: Sequence[str]) -> list[Any]:
         self._ensure_thread()
-        # The socket first, then the flag the thread raises before it takes bytes off the
-        # socket and lowers once they are applied: bytes that reached this host before
-        # this read are either still on the socket or being applied. No lock around the
-        # poll: it gives the GIL up, and a lock held across that would queue every thread.
+        # The socket first, then the flag: bytes that reached this host before this read
+        # are either still on the socket or being applied. No lock around the poll: it
+        # gives the GIL up, and a lock held across that would queue every thread.
         fd = self._fd
-        if fd is not None and not _readable(fd) and not self._applying:
-            kept = self._kept.lookup(keys)
-            if kept is not None:
-                return kept
+        usable = (fd is not None and not _readable(fd) and not self._applying
+                  and self._fresh() and fd == self._fd)
+        values = self._kept.lookup(keys) if usable else [MISSING] * len(keys)
+        missing = [key for key, value in zip(keys, values, strict=True) if value is MISSING]
+        if not missing:
+            return values
+        if not self.live or not self._kept.tracked(missing):
+            return list(self._client.mget(keys))
         generation = self._kept.generation
-        fetched: list[Any] = self._client.mget(keys)
+        pipe = self._client.pipeline(transaction=False)
+        pipe.mget(missing)
+        for key in missing:
+            pipe.pttl(key)
+        fetched, *ttls = pipe.execute()
         with self._lock:
             if self._socket is not None:
-                self._kept.store(keys, fetched, generation)
-        return fetched
+                self._kept.store(missing, fetched, ttls, generation)
+        return _merged(values, fetched)
 
     def stop(self) -> None:
         self._stop.set()
 
     def _reset_in_child(self) -> None:
-        """A forked child inherits the parent's kept values and lock, not its thread: it
-        starts from nothing (and a lock the thread may have held at the fork is new)."""
+        """A forked child inherits the parent's kept values, lock, event and socket, not
+        its thread: it starts from nothing, and closes its copy of the parent's socket
+        (or that connection would outlive the parent's use of it)."""
+        inherited = self._socket
         self._lock = threading.Lock()
+        self._stop = threading.Event()
         self._applying = False
         self._socket = None
         self._fd = None
         self._owner_pid = None
+        self.client_id = None
         self._kept.forget_all()
+        if inherited is not None:
+            inherited.close()
 
     def _ensure_thread(self) -> None:
         pid = os.getpid()
@@ -364,8 +450,13 @@ class ThreadTrackedReads:
         with self._lock:
             if self._owner_pid == pid:
                 return
+            try:
+                threading.Thread(target=self._run, name="redis-key-tracking",
+                                 daemon=True).start()
+            except RuntimeError as exc:  # no thread now: reads go to Redis, next read retries
+                log.warning(LOST, extra={"error": repr(exc)[:200]})
+                return
             self._owner_pid = pid
-            threading.Thread(target=self._run, name="redis-key-tracking", daemon=True).start()
 
     def _run(self) -> None:
         delay = self._retry
@@ -376,10 +467,14 @@ class ThreadTrackedReads:
                 sock, parser = self._open()
                 with self._lock:
                     self._kept.forget_all()
+                    self._last_pong = time.monotonic()
                     self._socket = sock
                     self._fd = sock.fileno()
                 was_live = True
                 self._track(sock, parser)
+            except TrackingRefused as exc:
+                log.warning(UNAVAILABLE, extra={"error": str(exc)[:200]})
+                return
             except Exception as exc:
                 log.warning(LOST, extra={"error": repr(exc)[:200], "retry_seconds": delay})
             finally:
@@ -389,10 +484,8 @@ class ThreadTrackedReads:
                     self._kept.forget_all()
                 if sock is not None:
                     sock.close()
-            if was_live:
-                delay = self._retry
+            delay = self._next_delay(delay, was_live)
             self._stop.wait(delay)
-            delay = min(60.0, delay * 2)
 
     def _open(self) -> tuple[socket.socket, Any]:
         settings = _connection_settings(self._client.connection_pool)
@@ -408,10 +501,14 @@ class ThreadTrackedReads:
             sock.settimeout(self._heartbeat)
             parser = hiredis.Reader()
             for command in _setup_commands(settings):
-                self._command(sock, parser, command)
-            self.client_id = int(self._command(sock, parser, [b"CLIENT", b"ID"]))
-            self._command(sock, parser, _tracking_command(self.client_id, self._kept.prefixes))
-            self._command(sock, parser, [b"SUBSCRIBE", INVALIDATE_CHANNEL])
+                _raise_error(self._command(sock, parser, command))
+            self.client_id = int(_refused(self._command(sock, parser, [b"CLIENT", b"ID"]),
+                                          "CLIENT ID"))
+            _refused(self._command(sock, parser,
+                                   _tracking_command(self.client_id, self._kept.prefixes)),
+                     "CLIENT TRACKING")
+            _refused(self._command(sock, parser, [b"SUBSCRIBE", INVALIDATE_CHANNEL]),
+                     "SUBSCRIBE")
         except BaseException:
             sock.close()
             raise
@@ -419,21 +516,22 @@ class ThreadTrackedReads:
 
     @staticmethod
     def _command(sock: socket.socket, parser: Any, command: list[Any]) -> Any:
-        """One command before the subscription (no invalidation can come yet)."""
+        """One command before the subscription (no invalidation can come yet); its reply,
+        an error reply included."""
         sock.sendall(_pack(command))
         while (reply := parser.gets()) is False:
             data = sock.recv(65536)
             if not data:
                 raise ConnectionError("Redis closed the tracking connection")
             parser.feed(data)
-        if isinstance(reply, Exception):
-            raise reply
         return reply
 
     def _track(self, sock: socket.socket, parser: Any) -> None:
         """Apply invalidations as they come; ping every heartbeat and give up when a
         ping is not answered by the next one."""
         sock.setblocking(False)
+        waiting = select.poll()
+        waiting.register(sock.fileno(), select.POLLIN | select.POLLPRI)
         next_ping = time.monotonic()
         awaiting_pong = False
         while not self._stop.is_set():
@@ -444,8 +542,7 @@ class ThreadTrackedReads:
                 sock.sendall(_pack([b"PING"]))
                 awaiting_pong = True
                 next_ping = now + self._heartbeat
-            readable, _, _ = select.select([sock], [], [], max(0.0, next_ping - now))
-            if not readable:
+            if not waiting.poll(max(0.0, next_ping - now) * 1000):
                 continue
             self._applying = True
             try:
@@ -460,10 +557,23 @@ class ThreadTrackedReads:
                     while (reply := parser.gets()) is not False:
                         if _is_invalidation(reply):
                             self._kept.invalidate(reply[2])
-                        elif isinstance(reply, list) and reply and reply[0] == b"pong":
+                        elif _is_pong(reply):
                             awaiting_pong = False
+                            self._last_pong = time.monotonic()
             finally:
-                self._applying = False
+                self._applying = parser.has_data()
+
+
+def _merged(values: list[Any], fetched: Sequence[Any]) -> list[Any]:
+    """``values`` with each :data:`MISSING` replaced, in order, by what was fetched."""
+    answers = iter(fetched)
+    return [next(answers) if value is MISSING else value for value in values]
+
+
+def _raise_error(reply: Any) -> Any:
+    if isinstance(reply, Exception):
+        raise reply
+    return reply
 
 
 def _readable(fd: int) -> bool:
