@@ -76,7 +76,7 @@ class _Kept:
         self._max_age = max_age_seconds
         self._max_entries = max_entries
         self._max_bytes = max_bytes
-        self._values: dict[str, tuple[Any, float]] = {}
+        self._values: dict[str, tuple[Any, float, int]] = {}  # value, expiry, size
         self._bytes = 0
         # Bumped by every invalidation and every loss or gain of tracking: a read that
         # saw it change does not keep its answer.
@@ -106,16 +106,17 @@ class _Kept:
         remaining time to live in milliseconds (negative: none, or no key)."""
         if generation != self.generation or len(keys) > self._max_entries:
             return
-        size = sum(_size(value) for value in fetched)
+        sizes = [_size(value) for value in fetched]
         if (len(self._values) + len(keys) > self._max_entries
-                or self._bytes + size > self._max_bytes):
+                or self._bytes + sum(sizes) > self._max_bytes):
             self._values.clear()
             self._bytes = 0
         now = time.monotonic()
-        for key, value, ttl_ms in zip(keys, fetched, ttls_ms, strict=True):
+        for key, value, ttl_ms, size in zip(keys, fetched, ttls_ms, sizes, strict=True):
             life = self._max_age if ttl_ms < 0 else min(self._max_age, ttl_ms / 1000)
-            self._values[key] = (value, now + life)
-        self._bytes += size
+            self._drop(key)
+            self._values[key] = (value, now + life, size)
+            self._bytes += size
 
     def invalidate(self, keys: list[bytes] | None) -> None:
         self.generation += 1
@@ -123,7 +124,12 @@ class _Kept:
             self.forget_all()
             return
         for key in keys:
-            self._values.pop(key.decode(errors="replace"), None)
+            self._drop(key.decode(errors="replace"))
+
+    def _drop(self, key: str) -> None:
+        kept = self._values.pop(key, None)
+        if kept is not None:
+            self._bytes -= kept[2]
 
     def forget_all(self) -> None:
         self.generation += 1

@@ -54,6 +54,16 @@ def test_the_table_starts_over_when_full_by_count_or_bytes() -> None:
     assert kept.lookup(["p:1"]) == [MISSING]  # a read bigger than the table is not kept
 
 
+def test_replaced_and_dropped_values_give_their_bytes_back() -> None:
+    kept = _kept(max_entries=100, max_bytes=1_000)
+    for _ in range(50):  # far more than 1 000 bytes stored over time, never at once
+        kept.store(["p:a"], [b"x" * 100], [-1], kept.generation)
+        kept.store(["p:b"], [b"y" * 100], [-1], kept.generation)
+        kept.invalidate([b"p:b"])
+    assert kept.lookup(["p:a"]) == [b"x" * 100]
+    assert kept._bytes == 100 + 64  # what is kept now, not what was ever stored
+
+
 def test_only_keys_under_the_prefixes_count_as_tracked() -> None:
     kept = _kept()
     assert kept.tracked(["p:a", "p:b"])
