@@ -137,6 +137,15 @@ def test_rabbitmq_down_for_30_seconds_delays_events_and_loses_none(
                                     rabbitmq], capture_output=True, text=True, check=True,
                                    timeout=30).stdout.strip()
         assert exit_code == "0", f"RabbitMQ did not stop cleanly: exit {exit_code}"
+        # Podman reloads its DNS server when a container of the network stops, and for a
+        # moment names do not resolve; the admin then rightly refuses a camera whose host
+        # does not resolve (400). This drill is about the broker: it registers cameras once
+        # the camera's name resolves again from the admin replica.
+        admin = stack.replicas("admin")[0].name
+        eventually(lambda: subprocess.run(
+            ["podman", "exec", admin, "getent", "hosts", "camera-sim"], capture_output=True,
+            timeout=30, check=False).returncode == 0,
+            30, "the camera simulator's name resolves after the broker stopped", 0.5)
         for index in range(3):
             camera = gateway.post(
                 "/api/cidades/cameras/", headers=tenant.headers(tenant.admin_token),
