@@ -174,6 +174,15 @@ def _is_pong(reply: Any) -> bool:
     return isinstance(reply, list) and bool(reply) and reply[0] == b"pong"
 
 
+def _gives_up(exc: Exception, delay: float) -> bool:
+    """Log a tracking connection's failure; True when tracking is refused for good."""
+    if isinstance(exc, TrackingRefused):
+        log.warning(UNAVAILABLE, extra={"error": str(exc)[:200]})
+        return True
+    log.warning(LOST, extra={"error": repr(exc)[:200], "retry_seconds": delay})
+    return False
+
+
 def _refused(reply: Any, what: str) -> Any:
     if isinstance(reply, Exception):
         raise TrackingRefused(f"{what}: {reply}")
@@ -288,11 +297,9 @@ class TrackedReads(_TrackedBase):
                         break
                     await tracker.command(self._heartbeat, b"PING")
                     self._last_pong = time.monotonic()
-            except TrackingRefused as exc:
-                log.warning(UNAVAILABLE, extra={"error": str(exc)[:200]})
-                return
             except Exception as exc:
-                log.warning(LOST, extra={"error": repr(exc)[:200], "retry_seconds": delay})
+                if _gives_up(exc, delay):
+                    return
             finally:
                 self._tracker = None
                 self._kept.forget_all()
@@ -478,11 +485,9 @@ class ThreadTrackedReads(_TrackedBase):
                     self._fd = sock.fileno()
                 was_live = True
                 self._track(sock, parser)
-            except TrackingRefused as exc:
-                log.warning(UNAVAILABLE, extra={"error": str(exc)[:200]})
-                return
             except Exception as exc:
-                log.warning(LOST, extra={"error": repr(exc)[:200], "retry_seconds": delay})
+                if _gives_up(exc, delay):
+                    return
             finally:
                 with self._lock:
                     self._socket = None
