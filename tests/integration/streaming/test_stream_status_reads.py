@@ -51,6 +51,8 @@ async def test_every_change_is_in_the_next_read_and_reads_between_changes_stay_i
     hits = reads.hits
     assert await cache.for_tenant(tenant) == [first]
     assert reads.hits == hits + 2  # the tenant's set and the statuses, both in process
+    # Each document is decoded once: the same document gives back the same status object.
+    assert (await cache.for_tenant(tenant))[0] is (await cache.for_tenant(tenant))[0]
 
     live = replace(first, state=StreamState.LIVE, bitrate_kbps=950.0)
     await cache.put(live)
