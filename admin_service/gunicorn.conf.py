@@ -46,6 +46,10 @@ graceful_timeout = 10
 # on people) and the Referer. HAProxy logs every request once, path only, with the
 # correlation id; the service logs events and errors and counts requests (/metrics).
 accesslog = None
+# No control socket (gunicorn's runtime management through ``gunicornc``): nothing of ours
+# uses it, it is one more way to stop or resize the service, and in the images, where
+# the home directory is not writable, it only logged a permission error at every start.
+control_socket_disable = True
 
 
 def _multiproc_dir() -> Path | None:

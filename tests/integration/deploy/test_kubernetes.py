@@ -131,6 +131,26 @@ def test_every_container_has_requests_limits_and_a_probe(overlay: list[Obj]) -> 
                 assert "livenessProbe" in container, where
 
 
+# Pods that reach PostgreSQL, Redis or RabbitMQ by name: every one but the edge, the media
+# server and the demo's camera.
+NO_DATA_CLIENTS = {"haproxy", "dashboard", "mediamtx", "camera-sim"}
+
+
+def test_pods_that_reach_the_data_stores_give_up_a_silent_dns_server_quickly(
+    overlay: list[Obj],
+) -> None:
+    """As in the compose file (x-dns): 1 s a try, twice round, not glibc's 5 s."""
+    checked = []
+    for obj in overlay:
+        if obj["kind"] not in ("Deployment", "Job") or obj["metadata"]["name"] in NO_DATA_CLIENTS:
+            continue
+        options = obj["spec"]["template"]["spec"].get("dnsConfig", {}).get("options", [])
+        assert {o["name"]: o["value"] for o in options} == {"timeout": "1", "attempts": "2"}, \
+            obj["metadata"]["name"]
+        checked.append(obj["metadata"]["name"])
+    assert {"admin", "streaming", "lpr-worker", "streaming-migrate"} <= set(checked)
+
+
 def test_hpas_scale_streaming_and_lpr_on_cpu_and_their_queue(overlay: list[Obj]) -> None:
     hpas = _by_kind(overlay, "HorizontalPodAutoscaler")
     deployments = _by_kind(overlay, "Deployment")
