@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from pydantic import BaseModel, Field, field_validator
 
 from shared_kernel.auth import Role, TokenClaims
 from streaming_service.api.deps import ClaimsDep, ServicesDep, actor_of
 from streaming_service.api.errors import ApiError
+from streaming_service.api.routing import PrefixRouter
 from streaming_service.api.validation import OneLine, RequestModel
 
-router = APIRouter(prefix="/api/streaming/cameras", tags=["cameras"])
+router = PrefixRouter(prefix="/api/streaming/cameras", tags=["cameras"])
 
 MAX_URL_LENGTH = 2048
 

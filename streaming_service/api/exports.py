@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from shared_kernel.auth import TokenClaims
 from streaming_service.api.deps import (
@@ -15,12 +15,13 @@ from streaming_service.api.deps import (
     client_ip,
     tenant_scope,
 )
+from streaming_service.api.routing import PrefixRouter
 from streaming_service.api.schemas import ExportIn, ExportOut
 
 if TYPE_CHECKING:
     from streaming_service.infrastructure.db.models import Export
 
-router = APIRouter(prefix="/api/streaming/exports", tags=["exports"])
+router = PrefixRouter(prefix="/api/streaming/exports", tags=["exports"])
 
 
 async def export_out(services: ServicesDep, export: Export, claims: TokenClaims,

@@ -7,7 +7,6 @@ import os
 from collections.abc import Awaitable
 from typing import Any
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -16,8 +15,9 @@ from prometheus_client import (
 from sqlalchemy import text
 
 from streaming_service.api.deps import ServicesDep
+from streaming_service.api.routing import PrefixRouter
 
-router = APIRouter(tags=["health"])
+router = PrefixRouter(tags=["health"])
 
 CHECK_TIMEOUT_SECONDS = 2.0
 

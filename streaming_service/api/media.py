@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import FileResponse
 
 from streaming_service.api.deps import ServicesDep
 from streaming_service.api.errors import ApiError
+from streaming_service.api.routing import PrefixRouter
 
-router = APIRouter(prefix="/api/streaming/media", tags=["media"])
+router = PrefixRouter(prefix="/api/streaming/media", tags=["media"])
 
 
 @router.get("/{bucket}/{key:path}", summary="An object behind a signed URL")

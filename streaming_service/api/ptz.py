@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import Path, Request
 from pydantic import BaseModel, Field
 
 from streaming_service.api.deps import (
@@ -15,10 +15,11 @@ from streaming_service.api.deps import (
     actor_of,
     tenant_scope,
 )
+from streaming_service.api.routing import PrefixRouter
 from streaming_service.api.validation import RequestModel
 from streaming_service.domain.ptz import LockHolder, PtzTarget, PtzVector
 
-router = APIRouter(prefix="/api/streaming/cameras/{camera_id}/ptz", tags=["ptz"])
+router = PrefixRouter(prefix="/api/streaming/cameras/{camera_id}/ptz", tags=["ptz"])
 
 PresetToken = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Axis = Annotated[float, Field(ge=-1.0, le=1.0)]

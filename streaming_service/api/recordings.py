@@ -5,14 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 
 from streaming_service.api.deps import ServicesDep, ViewerDep, client_ip, tenant_scope
 from streaming_service.api.pagination import PageDep, PageOut, page_out
+from streaming_service.api.routing import PrefixRouter
 from streaming_service.api.schemas import PlaybackOut, RecordingGapOut, RecordingOut
 from streaming_service.api.validation import Instant
 
-router = APIRouter(prefix="/api/streaming/recordings", tags=["recordings"])
+router = PrefixRouter(prefix="/api/streaming/recordings", tags=["recordings"])
 
 
 @router.get("/", response_model=PageOut[RecordingOut],

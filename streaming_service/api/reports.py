@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from pydantic import BaseModel
 
 from streaming_service.api.deps import OperatorDep, ServicesDep, tenant_scope
@@ -17,9 +17,10 @@ from streaming_service.api.report_params import (
     RangeDep,
     pdf_response,
 )
+from streaming_service.api.routing import PrefixRouter
 from streaming_service.application.report_documents import availability_document
 
-router = APIRouter(prefix="/api/streaming/reports", tags=["reports"])
+router = PrefixRouter(prefix="/api/streaming/reports", tags=["reports"])
 
 
 class CameraAvailabilityOut(BaseModel):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from streaming_service.api.deps import OperatorDep, ServicesDep, ViewerDep, actor_of, tenant_scope
+from streaming_service.api.routing import PrefixRouter
 from streaming_service.api.schemas import SnapshotOut
 
-router = APIRouter(prefix="/api/streaming/cameras", tags=["snapshots"])
+router = PrefixRouter(prefix="/api/streaming/cameras", tags=["snapshots"])
 
 
 @router.post("/{camera_id}/snapshot", response_model=SnapshotOut, status_code=201,

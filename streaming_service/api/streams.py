@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from streaming_service.api.deps import (
     OperatorDep,
@@ -14,10 +14,11 @@ from streaming_service.api.deps import (
     tenant_scope,
 )
 from streaming_service.api.pagination import PageDep, PageOut, page_out
+from streaming_service.api.routing import PrefixRouter
 from streaming_service.api.schemas import StreamStartOut, StreamStatusOut
 from streaming_service.domain.stream import StreamStatus
 
-router = APIRouter(prefix="/api/streaming/streams", tags=["streams"])
+router = PrefixRouter(prefix="/api/streaming/streams", tags=["streams"])
 
 
 def status_out(status: StreamStatus) -> StreamStatusOut:

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from streaming_service.api.ai.schemas import AlertOut
 from streaming_service.api.deps import (
@@ -18,6 +18,7 @@ from streaming_service.api.deps import (
     tenant_scope,
 )
 from streaming_service.api.pagination import PageDep, PageOut, page_out
+from streaming_service.api.routing import PrefixRouter
 from streaming_service.application.ai.event_clips import clip_path
 from streaming_service.domain.ai.watchlist import AlertStatus
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from streaming_service.bootstrap import Services
     from streaming_service.infrastructure.db.models.ai import Alert
 
-router = APIRouter(prefix="/api/ai/alerts", tags=["alerts"])
+router = PrefixRouter(prefix="/api/ai/alerts", tags=["alerts"])
 
 
 def _out(alerts: list[Alert], clipped: Collection[uuid.UUID]) -> list[AlertOut]:

@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import BaseModel, Field
 
 from streaming_service.api.deps import (
@@ -25,11 +25,12 @@ from streaming_service.api.deps import (
     tenant_scope,
 )
 from streaming_service.api.errors import ApiError
+from streaming_service.api.routing import PrefixRouter
 from streaming_service.api.validation import Instant, OneLine, RequestModel
 from streaming_service.application.ai.data_lifecycle import MAX_RETENTION_DAYS, MIN_RETENTION_DAYS
 from streaming_service.domain.ai.watchlist import InvalidPlateQuery, PlateQuery, PlateQueryKind
 
-router = APIRouter(prefix="/api/ai", tags=["data lifecycle (LGPD)"])
+router = PrefixRouter(prefix="/api/ai", tags=["data lifecycle (LGPD)"])
 
 
 class DataPolicyIn(RequestModel):

@@ -6,12 +6,13 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from streaming_service.api.ai.schemas import ClipOut, DetectionOut
 from streaming_service.api.deps import ServicesDep, ViewerDep, actor_of, tenant_scope
 from streaming_service.api.errors import ApiError
 from streaming_service.api.pagination import PageDep, PageOut, page_out
+from streaming_service.api.routing import PrefixRouter
 from streaming_service.api.validation import Instant
 from streaming_service.application.ai.detections import crop_path
 from streaming_service.application.ai.event_clips import clip_path, has_clip
@@ -20,7 +21,7 @@ from streaming_service.domain.ai.watchlist import InvalidPlateQuery, PlateQuery
 if TYPE_CHECKING:
     from streaming_service.infrastructure.db.models.ai import Detection
 
-router = APIRouter(prefix="/api/ai/detections", tags=["detections"])
+router = PrefixRouter(prefix="/api/ai/detections", tags=["detections"])
 
 
 def _out(detection: Detection, score: float | None = None) -> DetectionOut:

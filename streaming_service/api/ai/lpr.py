@@ -16,16 +16,17 @@ from typing import Any
 
 import cv2
 import numpy as np
-from fastapi import APIRouter, Request
+from fastapi import Request
 from PIL import Image as PilImage
 from starlette.datastructures import UploadFile
 
 from streaming_service.api.ai.schemas import PlateFoundOut, RecognizeOut
 from streaming_service.api.deps import ServicesDep, ViewerDep, actor_of
 from streaming_service.api.errors import ApiError
+from streaming_service.api.routing import PrefixRouter
 from streaming_service.domain.ai.ports import Image, PlateRecogniser
 
-router = APIRouter(prefix="/api/ai/lpr", tags=["lpr"])
+router = PrefixRouter(prefix="/api/ai/lpr", tags=["lpr"])
 
 ACCEPTED_TYPES = frozenset({"image/jpeg", "image/jpg", "image/png", "image/webp", "image/bmp"})
 #: A part without a type of its own (curl's ``-F image=@file`` on an unknown extension,

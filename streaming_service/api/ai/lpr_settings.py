@@ -4,7 +4,7 @@ audited in the change's transaction."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from streaming_service.api.ai.schemas import LprSettingsIn, LprSettingsOut
 from streaming_service.api.deps import (
@@ -14,9 +14,10 @@ from streaming_service.api.deps import (
     actor_of,
     tenant_scope,
 )
+from streaming_service.api.routing import PrefixRouter
 from streaming_service.domain.ai.lpr_settings import LprPolicy
 
-router = APIRouter(prefix="/api/ai/lpr/settings", tags=["lpr"])
+router = PrefixRouter(prefix="/api/ai/lpr/settings", tags=["lpr"])
 
 
 def _out(policy: LprPolicy) -> LprSettingsOut:

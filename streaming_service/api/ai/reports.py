@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from pydantic import BaseModel
 
 from shared_kernel.plates import PlateNumber
@@ -21,13 +21,14 @@ from streaming_service.api.report_params import (
     RangeDep,
     pdf_response,
 )
+from streaming_service.api.routing import PrefixRouter
 from streaming_service.application.report_documents import (
     alerts_document,
     plates_document,
     traffic_document,
 )
 
-router = APIRouter(prefix="/api/ai/reports", tags=["reports"])
+router = PrefixRouter(prefix="/api/ai/reports", tags=["reports"])
 
 
 class SeriesPoint(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import Request, Response, status
 
 from shared_kernel.plates import PlatePattern
 from streaming_service.api.ai.schemas import (
@@ -24,10 +24,11 @@ from streaming_service.api.deps import (
 )
 from streaming_service.api.errors import ApiError
 from streaming_service.api.pagination import PageDep, PageOut, page_out
+from streaming_service.api.routing import PrefixRouter
 from streaming_service.application.ai.watchlists import EntryInput
 from streaming_service.domain.ai.watchlist import WatchlistNameTaken
 
-router = APIRouter(prefix="/api/ai/watchlists", tags=["watchlists"])
+router = PrefixRouter(prefix="/api/ai/watchlists", tags=["watchlists"])
 
 
 def _conflict(exc: WatchlistNameTaken) -> ApiError:

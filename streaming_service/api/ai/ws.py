@@ -33,11 +33,12 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
 from shared_kernel.auth import InvalidToken, Role, TokenClaims
 from streaming_service.api.deps import client_ip
+from streaming_service.api.routing import PrefixRouter
 from streaming_service.application.ai.live_hub import (
     HubFull,
     LiveMessage,
@@ -52,7 +53,7 @@ from streaming_service.domain.errors import AuditUnavailable
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(tags=["live"])
+router = PrefixRouter(tags=["live"])
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403

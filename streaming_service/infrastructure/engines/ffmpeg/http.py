@@ -13,15 +13,16 @@ import uuid
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import FileResponse, Response
 
 from shared_kernel.auth import Role
 from streaming_service.api.deps import ServicesDep, actor_of, scoped_claims, verify_token
 from streaming_service.api.errors import ApiError
+from streaming_service.api.routing import PrefixRouter
 from streaming_service.infrastructure.engines.ffmpeg.engine import live_dir
 
-router = APIRouter(prefix="/api/streaming/live", tags=["live"])
+router = PrefixRouter(prefix="/api/streaming/live", tags=["live"])
 
 _FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\.(m3u8|ts|m4s|mp4)$")
 _URI_ATTR = re.compile(r'URI="([^"]+)"')

@@ -11,13 +11,14 @@ import base64
 import binascii
 import logging
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from shared_kernel.auth import InvalidToken, TokenClaims
 from shared_kernel.signing import constant_time_equals
 from streaming_service.api.deps import ServicesDep
 from streaming_service.api.errors import ApiError, error_response
+from streaming_service.api.routing import PrefixRouter
 from streaming_service.application.audit import Actor
 from streaming_service.application.media_access import MediaAction
 from streaming_service.domain.errors import MediaAccessDenied
@@ -58,7 +59,7 @@ async def require_hook_token(request: Request, services: ServicesDep) -> None:
         raise ApiError(403, "permission_denied", "this endpoint is for the media engine only")
 
 
-router = APIRouter(prefix="/api/streaming/mediamtx", tags=["mediamtx"], include_in_schema=False,
+router = PrefixRouter(prefix="/api/streaming/mediamtx", tags=["mediamtx"], include_in_schema=False,
                    dependencies=[Depends(require_hook_token)])
 
 
