@@ -75,6 +75,8 @@ class Load:
     non_2xx: int
     # CPU time the serving processes spent per request (user + system), when known.
     cpu_us: float | None = None
+    # Serving processes that ended during the load (a worker the server restarted).
+    ended: int = 0
 
 
 def _ms(text: str) -> float:
@@ -101,14 +103,17 @@ def _process_table() -> dict[int, tuple[int, str]]:
     return table
 
 
+def _serving_roots(port: int, table: dict[int, tuple[int, str]]) -> set[int]:
+    """The server listening on ``port``: its command line names it."""
+    return {pid for pid, (_, cmd) in table.items()
+            if re.search(rf"(:|--port ){port}\b", cmd) and "wrk" not in cmd}
+
+
 def serving_pids(port: int) -> list[int]:
-    """The server listening on ``port`` (its command line names it) and its Python
-    children: gunicorn's or uvicorn's master and workers (not the ffmpeg processes the
-    demo's streaming engine runs)."""
+    """The server listening on ``port`` and its Python children: gunicorn's or uvicorn's
+    master and workers (not the ffmpeg processes the demo's streaming engine runs)."""
     table = _process_table()
-    roots = {pid for pid, (_, cmd) in table.items()
-             if re.search(rf"(:|--port ){port}\b", cmd) and "wrk" not in cmd}
-    found = set(roots)
+    found = _serving_roots(port, table)
     while True:
         more = {pid for pid, (parent, cmd) in table.items()
                 if parent in found and "python" in cmd} - found
@@ -117,31 +122,79 @@ def serving_pids(port: int) -> list[int]:
         found |= more
 
 
-def _cpu_ticks(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime + stime
-    return total
+def _stat_ticks(pid: int) -> tuple[int, int] | None:
+    """(utime + stime, cutime + cstime) of ``pid``: its own CPU, and that of its children
+    it has reaped."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
+
+
+@dataclass
+class CpuSnapshot:
+    own: dict[int, int]  # every serving process's own CPU ticks
+    reaped: int  # the masters' reaped children's ticks
+
+    @classmethod
+    def of(cls, port: int) -> CpuSnapshot:
+        roots = set(_serving_roots(port, _process_table()))
+        own, reaped = {}, 0
+        for pid in serving_pids(port):
+            ticks = _stat_ticks(pid)
+            if ticks is None:
+                continue
+            own[pid] = ticks[0]
+            if pid in roots:
+                reaped += ticks[1]
+        return cls(own, reaped)
+
+    def spent_since(self, before: CpuSnapshot) -> int:
+        """The ticks spent between ``before`` and this snapshot, a worker restarted in
+        between included: one that died is in its master's reaped ticks (less what it had
+        spent before), one that started counts whole."""
+        alive = sum(ticks - before.own.get(pid, 0) for pid, ticks in self.own.items())
+        gone = sum(ticks for pid, ticks in before.own.items() if pid not in self.own)
+        return alive + (self.reaped - before.reaped) - gone
 
 
 def wrk(name: str, url: str, args: argparse.Namespace, token: str | None = None,
-        pids: list[int] | None = None) -> Load:
+        port: int | None = None) -> Load:
+    """``wrk`` against ``url``; with the serving ``port``, also the CPU its server spent
+    per request, counted across a worker restart (and the restart noted)."""
     command = ["wrk", "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--latency", url]
     if token:
         command[1:1] = ["-H", f"Authorization: Bearer {token}"]
-    before = _cpu_ticks(pids or [])
+    before = CpuSnapshot.of(port) if port else None
     out = subprocess.run(command, capture_output=True, text=True, check=True,
                          timeout=args.duration + 60).stdout
-    spent = _cpu_ticks(pids or []) - before
+    after = CpuSnapshot.of(port) if port else None
     done = int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out)[1])  # type: ignore[index]
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out)[1])  # type: ignore[index]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    cpu_us = spent / _CLOCK_TICKS * 1e6 / done if pids and done else None
-    return Load(name, rps, p50, p99, int(bad[1]) if bad else 0, cpu_us)
+    cpu_us = restarted = None
+    if before is not None and after is not None and done:
+        cpu_us = after.spent_since(before) / _CLOCK_TICKS * 1e6 / done
+        restarted = len(set(before.own) - set(after.own))
+    return Load(name, rps, p50, p99, int(bad[1]) if bad else 0, cpu_us, restarted or 0)
+
+
+_RESTART_LINE = re.compile(r"died|WORKER TIMEOUT|was sent SIG|Booting worker")
+
+
+def _restart_lines(log_dir: Path) -> list[str]:
+    """What the demo's servers logged about workers ending or starting (uvicorn: "Child
+    process [N] died"; gunicorn: "WORKER TIMEOUT", "Booting worker"), the last 10."""
+    lines = []
+    for name in ("streaming.log", "admin.log"):
+        with contextlib.suppress(OSError):
+            text = (log_dir / name).read_text(errors="replace")
+            lines += [f"{name}: {line.strip()[:200]}" for line in text.splitlines()
+                      if _RESTART_LINE.search(line)]
+    return lines[-10:]
 
 
 def _free_port() -> int:
@@ -237,6 +290,7 @@ def main() -> None:
     rounds: list[list[tuple[Load, Load]]] = []
     paced: list[tuple[str, PacedResult]] = []
     paced_failures: list[str] = []
+    restart_log: list[str] = []
     paced_rate = 0.0
     try:
         with private_vhost(f"gtv-bench-api-{suffix}") as amqp_url, run_isolated_demo(
@@ -277,16 +331,15 @@ def main() -> None:
             with contextlib.ExitStack() as floors:
                 drf_url, drf_port = floors.enter_context(
                     floor("drf", bodies[cameras], state_dir))
-                admin_pids = serving_pids(run.ports["admin"])
-                streaming_pids = serving_pids(run.ports["streaming"])
+                admin_port, streaming_port = run.ports["admin"], run.ports["streaming"]
                 # (name, url, token, the processes whose CPU it costs, the row of the
                 # floor it is compared with); each floor before its endpoints.
                 plan = [
                     ("bare DRF view, same JSON, the admin service's gunicorn settings "
-                     "(floor)", drf_url, None, serving_pids(drf_port), 0),
-                    (f"`GET {cameras}`, direct", admin_direct + cameras, viewer, admin_pids,
+                     "(floor)", drf_url, None, drf_port, 0),
+                    (f"`GET {cameras}`, direct", admin_direct + cameras, viewer, admin_port,
                      0),
-                    ("the same through HAProxy", gateway + cameras, viewer, admin_pids, 0),
+                    ("the same through HAProxy", gateway + cameras, viewer, admin_port, 0),
                 ]
                 for path in streaming_reads:
                     fastapi_url, fast_port = floors.enter_context(
@@ -295,15 +348,17 @@ def main() -> None:
                     plan += [
                         (f"bare FastAPI route, same JSON as below, uvicorn "
                          f"{streaming_workers()} worker(s) (floor)", fastapi_url, None,
-                         serving_pids(fast_port), base),
+                         fast_port, base),
                         (f"`GET {path}` through HAProxy", gateway + path, viewer,
-                         streaming_pids, base),
+                         streaming_port, base),
                     ]
                 for _ in range(args.rounds):
-                    measured = [wrk(name, url, args, token, pids)
-                                for name, url, token, pids, _ in plan]
+                    measured = [wrk(name, url, args, token, port)
+                                for name, url, token, port, _ in plan]
                     rounds.append([(load, measured[base])
                                    for load, (*_, base) in zip(measured, plan, strict=True)])
+                if any(load.ended for measured_round in rounds for load, _ in measured_round):
+                    restart_log = _restart_lines(state_dir / "logs")
                 paced_rate = args.paced_share * median([r[0][0].rps for r in rounds])
                 for _ in range(args.rounds):
                     for key, url, token in (("floor", drf_url, None),
@@ -345,6 +400,14 @@ def main() -> None:
                     f"{median([x.p99_ms for x in loads]):.1f} | "
                     f"{sum(x.non_2xx for x in loads)} | {ratio:.2f} | "
                     f"{_cpu_cell(loads)} | {_cpu_ratio(rounds, row)} |")
+    ended: dict[str, int] = {}
+    for measured_round in rounds:
+        for load, _ in measured_round:
+            if load.ended:
+                ended[load.name] = ended.get(load.name, 0) + load.ended
+    rows += [f"- {name}: {count} serving process(es) ended during its loads (a worker the "
+             "server restarted); their CPU is counted" for name, count in ended.items()]
+    rows += [f"  - {line}" for line in restart_log]
     rows += [
         "",
         f"Open loop at {args.paced_share:g}x the DRF floor's median req/s "
