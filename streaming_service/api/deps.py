@@ -77,9 +77,9 @@ class BearerAuth(HTTPBearer):
 
     FastAPI resolves every node of a route's dependency tree anew on each request, and on
     a cached read that resolution cost more than the read itself (the claims used to be
-    four nodes: the bearer scheme, the services twice, the role check). This is one node
-    that takes the request; being FastAPI's ``HTTPBearer``, the OpenAPI document still
-    names the bearer scheme on every route that uses it.
+    five nodes: the bearer scheme, the services twice, the token check, the role check).
+    This is one node that takes the request; being FastAPI's ``HTTPBearer``, the OpenAPI
+    document still names the bearer scheme on every route that uses it.
     """
 
     def __init__(self, role: Role | None = None, *, scoped: bool = True) -> None:

@@ -20,16 +20,18 @@ from starlette.types import Scope
 
 
 class PrefixRouter(APIRouter):
-    """An ``APIRouter`` for ``app.include_router`` with no prefix of the include's own
-    (each router of the service names its whole prefix itself)."""
+    """An ``APIRouter`` whose routes all lie under its prefix: included with no prefix of
+    the include's own (each router of the service names its whole prefix itself), its
+    routes declared with its decorators (``add_route`` and ``mount`` would not prepend the
+    prefix). ``tests/integration/streaming/test_routing.py`` checks both on the app."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         # The literal start of the prefix: a parameter in it ("/cameras/{camera_id}/ptz")
         # matches any text.
-        self._literal_prefix = self.prefix.split("{", 1)[0]
+        self.literal_prefix = self.prefix.split("{", 1)[0]
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if not get_route_path(scope).startswith(self._literal_prefix):
+        if not get_route_path(scope).startswith(self.literal_prefix):
             return Match.NONE, {}
         return super().matches(scope)

@@ -17,8 +17,9 @@ from streaming_service.domain.stream import StreamFailure, StreamState, StreamSt
 
 # A status no engine has refreshed for this long is stale (its replica died).
 STATUS_TTL_SECONDS = 24 * 3600
-# Statuses kept decoded by their document (see ``RedisStreamStatusCache._decode``).
-DECODED_MAX = 4096
+# Cameras whose last status is kept decoded (see ``RedisStreamStatusCache._decode``):
+# one entry a camera with a stream, about 1 KB each.
+DECODED_MAX = 16384
 
 
 def status_to_dict(status: StreamStatus) -> dict[str, Any]:
@@ -71,7 +72,7 @@ class RedisStreamStatusCache:
         self._redis = client
         self._prefix = prefix
         self._reads = reads if reads is not None else client
-        self._decoded: dict[bytes | str, StreamStatus] = {}
+        self._decoded: dict[str, tuple[bytes | str, StreamStatus]] = {}
 
     @staticmethod
     def tracked_prefixes(prefix: str) -> list[str]:
@@ -113,23 +114,26 @@ class RedisStreamStatusCache:
         stale: list[str] = []
         for camera_id, raw in zip(ids, values, strict=True):
             if raw:
-                found.append(self._decode(raw))
+                found.append(self._decode(camera_id, raw))
             else:
                 stale.append(camera_id)
         if stale:
             await self._redis.srem(self._tenant_key(tenant_id), *stale)
         return found
 
-    def _decode(self, raw: bytes | str) -> StreamStatus:
-        """The status a document holds, decoded once: dashboards poll a tenant's statuses
-        far more often than the engines rewrite them, and the documents come back from
-        the tracked reads unchanged. A status is immutable, so one object serves every
-        read; the memo is emptied when full (at most ``DECODED_MAX`` documents)."""
-        status = self._decoded.get(raw)
-        if status is None:
-            if len(self._decoded) >= DECODED_MAX:
-                self._decoded.clear()
-            status = self._decoded[raw] = status_from_dict(json.loads(raw))
+    def _decode(self, camera_id: str, raw: bytes | str) -> StreamStatus:
+        """The status a camera's document holds, decoded once: dashboards poll a tenant's
+        statuses far more often than the engines rewrite them, and the documents come back
+        from the tracked reads unchanged. A status is immutable, so one object serves
+        every read until the document changes; the memo keeps a camera's last document
+        only, and is emptied when it holds ``DECODED_MAX`` cameras."""
+        kept = self._decoded.get(camera_id)
+        if kept is not None and kept[0] == raw:
+            return kept[1]
+        if kept is None and len(self._decoded) >= DECODED_MAX:
+            self._decoded.clear()
+        status = status_from_dict(json.loads(raw))
+        self._decoded[camera_id] = (raw, status)
         return status
 
     async def count_active(self, tenant_ids: list[uuid.UUID]) -> int:

@@ -75,8 +75,8 @@ class Load:
     non_2xx: int
     # CPU time the serving processes spent per request (user + system), when known.
     cpu_us: float | None = None
-    # Serving processes that ended during the load (a worker the server restarted).
-    ended: int = 0
+    # The serving processes changed during the load (a worker the server replaced).
+    processes_changed: bool = False
 
 
 def _ms(text: str) -> float:
@@ -122,72 +122,49 @@ def serving_pids(port: int) -> list[int]:
         found |= more
 
 
-def _stat_ticks(pid: int) -> tuple[int, int] | None:
-    """(utime + stime, cutime + cstime) of ``pid``: its own CPU, and that of its children
-    it has reaped."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
-
-
-@dataclass
-class CpuSnapshot:
-    own: dict[int, int]  # every serving process's own CPU ticks
-    reaped: int  # the masters' reaped children's ticks
-
-    @classmethod
-    def of(cls, port: int) -> CpuSnapshot:
-        roots = set(_serving_roots(port, _process_table()))
-        own, reaped = {}, 0
-        for pid in serving_pids(port):
-            ticks = _stat_ticks(pid)
-            if ticks is None:
-                continue
-            own[pid] = ticks[0]
-            if pid in roots:
-                reaped += ticks[1]
-        return cls(own, reaped)
-
-    def spent_since(self, before: CpuSnapshot) -> int:
-        """The ticks spent between ``before`` and this snapshot, a worker restarted in
-        between included: one that died is in its master's reaped ticks (less what it had
-        spent before), one that started counts whole."""
-        alive = sum(ticks - before.own.get(pid, 0) for pid, ticks in self.own.items())
-        gone = sum(ticks for pid, ticks in before.own.items() if pid not in self.own)
-        return alive + (self.reaped - before.reaped) - gone
+def _cpu_by_process(port: int) -> dict[int, int]:
+    """Each serving process's CPU ticks so far (user + system)."""
+    ticks = {}
+    for pid in serving_pids(port):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks[pid] = int(fields[11]) + int(fields[12])
+    return ticks
 
 
 def wrk(name: str, url: str, args: argparse.Namespace, token: str | None = None,
         port: int | None = None) -> Load:
     """``wrk`` against ``url``; with the serving ``port``, also the CPU its server spent
-    per request, counted across a worker restart (and the restart noted)."""
+    per request. Counted only when the same processes served the whole load: a worker
+    replaced in between takes its CPU with it (and the CPU of its reaped children, the
+    streaming engine's ffmpeg, shows up in its master's), so that load's CPU is left out
+    and the load is reported as one where the serving processes changed."""
     command = ["wrk", "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--latency", url]
     if token:
         command[1:1] = ["-H", f"Authorization: Bearer {token}"]
-    before = CpuSnapshot.of(port) if port else None
+    before = _cpu_by_process(port) if port else {}
     out = subprocess.run(command, capture_output=True, text=True, check=True,
                          timeout=args.duration + 60).stdout
-    after = CpuSnapshot.of(port) if port else None
+    after = _cpu_by_process(port) if port else {}
     done = int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out)[1])  # type: ignore[index]
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out)[1])  # type: ignore[index]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    cpu_us = restarted = None
-    if before is not None and after is not None and done:
-        cpu_us = after.spent_since(before) / _CLOCK_TICKS * 1e6 / done
-        restarted = len(set(before.own) - set(after.own))
-    return Load(name, rps, p50, p99, int(bad[1]) if bad else 0, cpu_us, restarted or 0)
+    changed = set(before) != set(after)
+    cpu_us = None
+    if before and not changed and done:
+        spent = sum(after[pid] - before[pid] for pid in after)
+        cpu_us = spent / _CLOCK_TICKS * 1e6 / done
+    return Load(name, rps, p50, p99, int(bad[1]) if bad else 0, cpu_us, changed)
 
 
-_RESTART_LINE = re.compile(r"died|WORKER TIMEOUT|was sent SIG|Booting worker")
+_RESTART_LINE = re.compile(r"died|WORKER TIMEOUT|was sent SIG|Worker exiting")
 
 
 def _restart_lines(log_dir: Path) -> list[str]:
-    """What the demo's servers logged about workers ending or starting (uvicorn: "Child
-    process [N] died"; gunicorn: "WORKER TIMEOUT", "Booting worker"), the last 10."""
+    """What the demo's servers logged about workers ending (uvicorn: "Child process [N]
+    died"; gunicorn: "WORKER TIMEOUT", "Worker exiting"), the last 10."""
     lines = []
     for name in ("streaming.log", "admin.log"):
         with contextlib.suppress(OSError):
@@ -357,7 +334,8 @@ def main() -> None:
                                 for name, url, token, port, _ in plan]
                     rounds.append([(load, measured[base])
                                    for load, (*_, base) in zip(measured, plan, strict=True)])
-                if any(load.ended for measured_round in rounds for load, _ in measured_round):
+                if any(load.processes_changed for measured_round in rounds
+                       for load, _ in measured_round):
                     restart_log = _restart_lines(state_dir / "logs")
                 paced_rate = args.paced_share * median([r[0][0].rps for r in rounds])
                 for _ in range(args.rounds):
@@ -400,13 +378,14 @@ def main() -> None:
                     f"{median([x.p99_ms for x in loads]):.1f} | "
                     f"{sum(x.non_2xx for x in loads)} | {ratio:.2f} | "
                     f"{_cpu_cell(loads)} | {_cpu_ratio(rounds, row)} |")
-    ended: dict[str, int] = {}
+    changed: dict[str, int] = {}
     for measured_round in rounds:
         for load, _ in measured_round:
-            if load.ended:
-                ended[load.name] = ended.get(load.name, 0) + load.ended
-    rows += [f"- {name}: {count} serving process(es) ended during its loads (a worker the "
-             "server restarted); their CPU is counted" for name, count in ended.items()]
+            if load.processes_changed:
+                changed[load.name] = changed.get(load.name, 0) + 1
+    rows += [f"- {name}: the serving processes changed during {count} of its loads (a "
+             "worker the server replaced); their CPU is left out" for name, count in
+             changed.items()]
     rows += [f"  - {line}" for line in restart_log]
     rows += [
         "",

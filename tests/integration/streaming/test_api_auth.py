@@ -30,6 +30,17 @@ async def test_request_without_token_gets_401(client: httpx.AsyncClient) -> None
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
+async def test_a_scheme_other_than_bearer_gets_401(
+    client: httpx.AsyncClient, make_token: Any
+) -> None:
+    token = make_token(tenant_id=uuid.uuid4())
+    for authorization in (f"Basic {token}", f"Token {token}", token, "Bearer"):
+        response = await client.get("/api/streaming/streams/",
+                                    headers={"Authorization": authorization})
+        assert_error(response, 401, "not_authenticated")
+        assert response.headers["www-authenticate"].startswith("Bearer")
+
+
 async def test_garbage_and_foreign_signed_tokens_get_401(
     client: httpx.AsyncClient, make_token: Any
 ) -> None:

@@ -59,8 +59,8 @@ async def require_hook_token(request: Request, services: ServicesDep) -> None:
         raise ApiError(403, "permission_denied", "this endpoint is for the media engine only")
 
 
-router = PrefixRouter(prefix="/api/streaming/mediamtx", tags=["mediamtx"], include_in_schema=False,
-                   dependencies=[Depends(require_hook_token)])
+router = PrefixRouter(prefix="/api/streaming/mediamtx", tags=["mediamtx"],
+                      include_in_schema=False, dependencies=[Depends(require_hook_token)])
 
 
 _ACTIONS = {
