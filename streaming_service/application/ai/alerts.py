@@ -8,12 +8,14 @@ acknowledging transaction.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kernel.events import AlertAcknowledged, AlertAcknowledgedV1
@@ -49,14 +51,39 @@ async def _get_alert(session: AsyncSession, alert_id: uuid.UUID, tenant_id: uuid
     return alert
 
 
+@dataclass(frozen=True)
+class _ListStatements:
+    page: Select[Any]
+    total: Select[Any]
+
+
+@functools.cache
+def _list_statements(by_status: bool, by_camera: bool) -> _ListStatements:
+    """The alert list's statements for its filters, every value a bound parameter: built
+    and compiled once per shape instead of per request, as the detection search's."""
+    conditions: list[Any] = [Alert.tenant_id == bindparam("tenant_id")]
+    if by_status:
+        conditions.append(Alert.status == bindparam("status"))
+    if by_camera:
+        conditions.append(Alert.camera_id == bindparam("camera_id"))
+    page = (select(Alert).where(*conditions).order_by(Alert.raised_at.desc(), Alert.id)
+            .offset(bindparam("offset", type_=Integer))
+            .limit(bindparam("limit", type_=Integer)))
+    return _ListStatements(page, select(func.count()).select_from(Alert).where(*conditions))
+
+
+_CLIPPED = select(Detection.id).where(
+    Detection.tenant_id == bindparam("tenant_id"),
+    Detection.id.in_(bindparam("detection_ids", expanding=True)),
+    Detection.details.has_key("clip_key"))
+
+
 async def _clipped(session: AsyncSession, tenant_id: uuid.UUID,
                    detection_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
     if not detection_ids:
         return set()
-    rows = await session.execute(
-        select(Detection.id).where(Detection.tenant_id == tenant_id,
-                                   Detection.id.in_(list(detection_ids)),
-                                   Detection.details.has_key("clip_key")))
+    rows = await session.execute(_CLIPPED, {"tenant_id": tenant_id,
+                                            "detection_ids": list(detection_ids)})
     return set(rows.scalars().all())
 
 
@@ -76,18 +103,13 @@ class Alerts:
         offset: int = 0,
         limit: int = 50,
     ) -> AlertPage:
-        conditions = [Alert.tenant_id == tenant_id]
-        if status is not None:
-            conditions.append(Alert.status == status.value)
-        if camera_id is not None:
-            conditions.append(Alert.camera_id == camera_id)
+        statements = _list_statements(status is not None, camera_id is not None)
+        params: dict[str, Any] = {
+            "tenant_id": tenant_id, "status": status.value if status is not None else None,
+            "camera_id": camera_id, "offset": offset, "limit": limit}
         async with self._sessions() as session:
-            total = await session.execute(
-                select(func.count()).select_from(Alert).where(*conditions))
-            rows = await session.execute(
-                select(Alert).where(*conditions).order_by(Alert.raised_at.desc(), Alert.id)
-                .offset(offset).limit(limit)
-            )
+            total = await session.execute(statements.total, params)
+            rows = await session.execute(statements.page, params)
             alerts = list(rows.scalars().all())
             clipped = await _clipped(session, tenant_id, {a.detection_id for a in alerts})
             return AlertPage(alerts, int(total.scalar_one()), frozenset(clipped))

@@ -9,6 +9,7 @@ import itertools
 
 import pytest
 
+from streaming_service.application.ai.alerts import _CLIPPED, _list_statements
 from streaming_service.application.ai.detections import _search_statements, _SearchShape
 from streaming_service.domain.ai.watchlist import PlateQueryKind
 from streaming_service.infrastructure.outbox import _insert_and_notify
@@ -55,3 +56,21 @@ def test_every_search_shape_has_cacheable_statements_with_bound_values(
         assert {"offset", "limit"} <= names
         assert {n for n in names if n.startswith("form_")} == {
             f"form_{i}" for i in range(shape.forms)}
+
+
+@pytest.mark.parametrize(("by_status", "by_camera"),
+                         list(itertools.product([False, True], repeat=2)))
+def test_the_alert_list_statements_are_cacheable_and_built_once_per_filter_shape(
+    by_status: bool, by_camera: bool
+) -> None:
+    statements = _list_statements(by_status, by_camera)
+
+    assert _list_statements(by_status, by_camera) is statements
+    for statement in (statements.page, statements.total):
+        assert statement._generate_cache_key() is not None
+        names = set(statement.compile().params)
+        assert "tenant_id" in names
+        assert ("status" in names) is by_status
+        assert ("camera_id" in names) is by_camera
+    assert {"offset", "limit"} <= set(statements.page.compile().params)
+    assert _CLIPPED._generate_cache_key() is not None
