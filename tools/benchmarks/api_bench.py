@@ -163,13 +163,14 @@ _RESTART_LINE = re.compile(r"died|WORKER TIMEOUT|was sent SIG|Worker exiting")
 
 
 def _restart_lines(log_dir: Path) -> list[str]:
-    """What the demo's servers logged about workers ending (uvicorn: "Child process [N]
-    died"; gunicorn: "WORKER TIMEOUT", "Worker exiting"), the last 10."""
+    """What the demo's servers and the floors logged about workers ending (uvicorn:
+    "Child process [N] died"; gunicorn: "WORKER TIMEOUT", "Worker exiting"), the last 10."""
     lines = []
-    for name in ("streaming.log", "admin.log"):
+    for path in (log_dir / "logs" / "streaming.log", log_dir / "logs" / "admin.log",
+                 *sorted(log_dir.glob("floor-*.log"))):
         with contextlib.suppress(OSError):
-            text = (log_dir / name).read_text(errors="replace")
-            lines += [f"{name}: {line.strip()[:200]}" for line in text.splitlines()
+            text = path.read_text(errors="replace")
+            lines += [f"{path.name}: {line.strip()[:200]}" for line in text.splitlines()
                       if _RESTART_LINE.search(line)]
     return lines[-10:]
 
@@ -336,7 +337,7 @@ def main() -> None:
                                    for load, (*_, base) in zip(measured, plan, strict=True)])
                 if any(load.processes_changed for measured_round in rounds
                        for load, _ in measured_round):
-                    restart_log = _restart_lines(state_dir / "logs")
+                    restart_log = _restart_lines(state_dir)
                 paced_rate = args.paced_share * median([r[0][0].rps for r in rounds])
                 for _ in range(args.rounds):
                     for key, url, token in (("floor", drf_url, None),
@@ -378,14 +379,16 @@ def main() -> None:
                     f"{median([x.p99_ms for x in loads]):.1f} | "
                     f"{sum(x.non_2xx for x in loads)} | {ratio:.2f} | "
                     f"{_cpu_cell(loads)} | {_cpu_ratio(rounds, row)} |")
-    changed: dict[str, int] = {}
+    changed: dict[int, int] = {}  # by row: the three FastAPI floors share a name
     for measured_round in rounds:
-        for load, _ in measured_round:
+        for row, (load, _) in enumerate(measured_round):
             if load.processes_changed:
-                changed[load.name] = changed.get(load.name, 0) + 1
-    rows += [f"- {name}: the serving processes changed during {count} of its loads (a "
-             "worker the server replaced); their CPU is left out" for name, count in
-             changed.items()]
+                changed[row] = changed.get(row, 0) + 1
+    if changed:
+        rows.append("")
+    rows += [f"- row {row + 1} ({rounds[0][row][0].name}): the serving processes changed "
+             f"during {count} of its loads (a worker the server replaced); their CPU is "
+             "left out" for row, count in sorted(changed.items())]
     rows += [f"  - {line}" for line in restart_log]
     rows += [
         "",

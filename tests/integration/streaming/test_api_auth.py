@@ -34,10 +34,13 @@ async def test_a_scheme_other_than_bearer_gets_401(
     client: httpx.AsyncClient, make_token: Any
 ) -> None:
     token = make_token(tenant_id=uuid.uuid4())
+    assert (await client.get("/api/streaming/streams/",
+                             headers=bearer(token))).status_code == 200
     for authorization in (f"Basic {token}", f"Token {token}", token, "Bearer"):
         response = await client.get("/api/streaming/streams/",
                                     headers={"Authorization": authorization})
-        assert_error(response, 401, "not_authenticated")
+        error = assert_error(response, 401, "not_authenticated")
+        assert error["message"] == "authentication credentials were not provided"
         assert response.headers["www-authenticate"].startswith("Bearer")
 
 
