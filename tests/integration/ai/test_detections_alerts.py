@@ -137,6 +137,11 @@ async def test_watchlisted_plate_is_stored_published_alerted_and_acknowledged(
 
     alerts = await http.get("/api/ai/alerts/?status=new", headers=viewer.headers)
     assert [a["id"] for a in alerts.json()["results"]] == [str(alert.id)]
+    # Filtered by the camera: this one's alert, none of another camera's.
+    for camera, expected in ((camera_id, [str(alert.id)]), (uuid.uuid4(), [])):
+        by_camera = await http.get(f"/api/ai/alerts/?camera_id={camera}&status=new",
+                                   headers=viewer.headers)
+        assert [a["id"] for a in by_camera.json()["results"]] == expected
     forbidden = await http.post(f"/api/ai/alerts/{alert.id}/ack", headers=viewer.headers)
     assert forbidden.status_code == 403
     stranger = make_caller("operator")
