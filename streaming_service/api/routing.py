@@ -3,10 +3,10 @@ routes.
 
 FastAPI keeps each included router as one candidate of the app's router and matches a
 request by trying the routes of each router in turn, so a request to a router included
-late paid for every route of every router before it: 46 tries for the alerts list, about
-140 µs of CPU a request on this service's 2-core host (about a tenth of that read). A
-router whose routes all start with its prefix cannot match a path that does not, so the
-one string comparison answers for all of them.
+late paid for every route of every router before it: 46 tries for the alerts list, whose
+CPU a request went from 1 722 to 1 518 µs with this router (the app called in process).
+A router whose routes all start with its prefix cannot match a path that does not, so
+the one string comparison answers for all of them.
 """
 
 from __future__ import annotations
