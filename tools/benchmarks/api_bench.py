@@ -103,17 +103,13 @@ def _process_table() -> dict[int, tuple[int, str]]:
     return table
 
 
-def _serving_roots(port: int, table: dict[int, tuple[int, str]]) -> set[int]:
-    """The server listening on ``port``: its command line names it."""
-    return {pid for pid, (_, cmd) in table.items()
-            if re.search(rf"(:|--port ){port}\b", cmd) and "wrk" not in cmd}
-
-
 def serving_pids(port: int) -> list[int]:
-    """The server listening on ``port`` and its Python children: gunicorn's or uvicorn's
-    master and workers (not the ffmpeg processes the demo's streaming engine runs)."""
+    """The server listening on ``port`` (its command line names it) and its Python
+    children: gunicorn's or uvicorn's master and workers (not the ffmpeg processes the
+    demo's streaming engine runs)."""
     table = _process_table()
-    found = _serving_roots(port, table)
+    found = {pid for pid, (_, cmd) in table.items()
+             if re.search(rf"(:|--port ){port}\b", cmd) and "wrk" not in cmd}
     while True:
         more = {pid for pid, (parent, cmd) in table.items()
                 if parent in found and "python" in cmd} - found
@@ -310,8 +306,8 @@ def main() -> None:
                 drf_url, drf_port = floors.enter_context(
                     floor("drf", bodies[cameras], state_dir))
                 admin_port, streaming_port = run.ports["admin"], run.ports["streaming"]
-                # (name, url, token, the processes whose CPU it costs, the row of the
-                # floor it is compared with); each floor before its endpoints.
+                # (name, url, token, the port of the server whose CPU it costs, the row
+                # of the floor it is compared with); each floor before its endpoints.
                 plan = [
                     ("bare DRF view, same JSON, the admin service's gunicorn settings "
                      "(floor)", drf_url, None, drf_port, 0),
